@@ -1,0 +1,9 @@
+//! sea-orm entities: the database shape, nothing else. Behaviour lives in the
+//! `charter` crate's services, never here.
+
+pub mod membership;
+pub mod organization;
+pub mod refresh_token;
+pub mod role;
+pub mod session;
+pub mod user;

@@ -1,0 +1,17 @@
+//! Database migrations, applied in order at start and by `charter migrate`.
+//!
+//! Migrations describe tables with their own identifiers and never import the
+//! `entity` crate, so an old migration does not change when an entity does.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_identity;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_identity::Migration)]
+    }
+}

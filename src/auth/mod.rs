@@ -1,0 +1,42 @@
+//! Who you are: passwords, signing keys, tokens, and the principal of a request.
+
+pub mod keys;
+pub mod password;
+pub mod tokens;
+
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// The caller of one request, established from its bearer token and its session in the database.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// No credentials were presented.
+    Anonymous,
+    /// A valid access token of a live session of an active user.
+    User {
+        user_id: Uuid,
+        session_id: Uuid,
+        organization_id: Option<Uuid>,
+    },
+    /// Credentials were presented but refused; the reason is safe to show.
+    Rejected(String),
+}
+
+impl Principal {
+    /// The authenticated user's id, or UNAUTHENTICATED.
+    pub fn user_id(&self) -> Result<Uuid, ApiError> {
+        match self {
+            Principal::User { user_id, .. } => Ok(*user_id),
+            Principal::Anonymous => Err(ApiError::unauthenticated("sign in first")),
+            Principal::Rejected(reason) => Err(ApiError::unauthenticated(reason.clone())),
+        }
+    }
+
+    pub fn session_id(&self) -> Result<Uuid, ApiError> {
+        match self {
+            Principal::User { session_id, .. } => Ok(*session_id),
+            _ => self.user_id().map(|_| Uuid::nil()),
+        }
+    }
+}

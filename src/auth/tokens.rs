@@ -1,0 +1,138 @@
+//! Access tokens (short-lived EdDSA JWTs) and refresh tokens (opaque, random, stored hashed).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::keys::KeyRing;
+use crate::error::ApiError;
+
+/// The `typ` claim of an access token; anything else is refused where an access token is expected.
+const ACCESS: &str = "access";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    pub sid: String,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub typ: String,
+}
+
+/// A verified access token: who, in which session, with which active organization.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub organization_id: Option<Uuid>,
+}
+
+pub struct TokenIssuer {
+    keys: KeyRing,
+    issuer: String,
+    audience: String,
+    access_ttl: Duration,
+}
+
+impl TokenIssuer {
+    pub fn new(keys: KeyRing, issuer: String, audience: String, access_ttl: Duration) -> Self {
+        Self {
+            keys,
+            issuer,
+            audience,
+            access_ttl,
+        }
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// Signs an access token; returns it with its expiry.
+    pub fn issue_access(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        organization_id: Option<Uuid>,
+    ) -> Result<(String, DateTime<Utc>), ApiError> {
+        let now = Utc::now();
+        let expires_at = now + self.access_ttl;
+        let claims = AccessClaims {
+            sub: user_id.to_string(),
+            org: organization_id.map(|id| id.to_string()),
+            sid: session_id.to_string(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            exp: expires_at.timestamp(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            typ: ACCESS.to_owned(),
+        };
+        let key = self.keys.current();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &key.encoding)
+            .map_err(|err| ApiError::internal(format!("signing an access token: {err}")))?;
+        Ok((token, expires_at))
+    }
+
+    /// Verifies an access token: EdDSA only, a known `kid`, our issuer and audience, `exp`,
+    /// `nbf`, and the access `typ`.
+    pub fn verify_access(&self, token: &str) -> Result<VerifiedToken, ApiError> {
+        let invalid = || ApiError::unauthenticated("the access token is not valid");
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(invalid());
+        }
+        let kid = header.kid.ok_or_else(invalid)?;
+        let key = self.keys.find(&kid).ok_or_else(invalid)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 30;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+            .map_err(|err| match err.kind() {
+                ErrorKind::ExpiredSignature => {
+                    ApiError::unauthenticated("the access token has expired; refresh the session")
+                }
+                _ => invalid(),
+            })?;
+        let claims = data.claims;
+        if claims.typ != ACCESS {
+            return Err(invalid());
+        }
+        let parse = |value: &str| Uuid::parse_str(value).map_err(|_| invalid());
+        Ok(VerifiedToken {
+            user_id: parse(&claims.sub)?,
+            session_id: parse(&claims.sid)?,
+            organization_id: claims.org.as_deref().map(parse).transpose()?,
+        })
+    }
+}
+
+/// A new refresh token: 256 random bits, shown once to the client.
+pub fn new_refresh_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("crt_{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What is stored of a refresh token: its SHA-256, hex. The token has 256 bits of entropy, so a
+/// fast hash is enough to make a leaked table useless.
+pub fn hash_refresh_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}

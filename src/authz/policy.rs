@@ -1,0 +1,476 @@
+//! The permission matrix as data: the policy file's shape, its validation and its compiled form.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// The resources every policy must declare, with the levels Charter's own fields need.
+pub const BUILT_IN_RESOURCES: &[(&str, &[&str])] = &[
+    ("organization", &["read", "edit"]),
+    ("member", &["read", "manage"]),
+    ("invitation", &["send"]),
+    ("role", &["read", "manage"]),
+    ("list", &["read", "create", "edit", "full"]),
+    ("list_sharing", &["manage"]),
+    ("audit_log", &["read"]),
+    ("sso", &["read", "manage"]),
+    ("api_key", &["read", "manage"]),
+];
+
+const DEFAULT_POLICY: &str = include_str!("default_policy.toml");
+
+/// Namespace of the deterministic ids given to predefined roles (UUID v5 of their key).
+const PREDEFINED_ROLE_NAMESPACE: Uuid = Uuid::from_u128(0x6368_6172_7465_7200_726f_6c65_7300_0001);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    resources: Vec<ResourceFile>,
+    #[serde(default)]
+    dependencies: Vec<DependencyFile>,
+    #[serde(default)]
+    roles: Vec<RoleFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResourceFile {
+    key: String,
+    name: String,
+    group: String,
+    #[serde(default)]
+    description: Option<String>,
+    levels: Vec<String>,
+    #[serde(default)]
+    feature: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DependencyFile {
+    resource: String,
+    level: String,
+    requires: GrantFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantFile {
+    resource: String,
+    level: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleFile {
+    key: String,
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    seat_class: SeatClass,
+    #[serde(default)]
+    owner: bool,
+    #[serde(default)]
+    grants: BTreeMap<String, String>,
+}
+
+/// Whether holding a role takes one of the organization's licensed seats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatClass {
+    Licensed,
+    Free,
+}
+
+impl SeatClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeatClass::Licensed => "licensed",
+            SeatClass::Free => "free",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "licensed" => Some(SeatClass::Licensed),
+            "free" => Some(SeatClass::Free),
+            _ => None,
+        }
+    }
+}
+
+/// A resource of the matrix with its ordered scale of levels, lowest first.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub key: String,
+    pub name: String,
+    pub group: String,
+    pub description: Option<String>,
+    pub levels: Vec<String>,
+    pub feature: Option<String>,
+}
+
+/// "`resource` at `level` or above requires `requires.0` at `requires.1` or above", as indexes.
+#[derive(Debug, Clone, Copy)]
+pub struct Dependency {
+    pub resource: usize,
+    pub level: u8,
+    pub requires: (usize, u8),
+}
+
+/// One level index per resource of the policy, in the policy's resource order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grants(Box<[u8]>);
+
+impl Grants {
+    pub fn level(&self, resource: usize) -> u8 {
+        self.0.get(resource).copied().unwrap_or(0)
+    }
+
+    pub fn allows(&self, resource: usize, level: u8) -> bool {
+        self.level(resource) >= level
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (usize, u8)> + '_ {
+        self.0.iter().copied().enumerate()
+    }
+}
+
+/// A role declared by the policy, the same in every organization.
+#[derive(Debug, Clone)]
+pub struct PredefinedRole {
+    pub id: Uuid,
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub seat_class: SeatClass,
+    pub owner: bool,
+    pub grants: Grants,
+}
+
+/// A validated, compiled policy: checks are array lookups.
+#[derive(Debug)]
+pub struct Policy {
+    resources: Vec<Resource>,
+    resource_index: HashMap<String, usize>,
+    dependencies: Vec<Dependency>,
+    roles: Vec<PredefinedRole>,
+    role_by_id: HashMap<Uuid, usize>,
+}
+
+/// Everything wrong with a policy file, one line per problem.
+#[derive(Debug)]
+pub struct PolicyErrors(pub Vec<String>);
+
+impl std::fmt::Display for PolicyErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for problem in &self.0 {
+            writeln!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PolicyErrors {}
+
+impl Policy {
+    /// The policy built into the binary.
+    pub fn built_in() -> Self {
+        Self::from_toml(DEFAULT_POLICY).expect("the built-in policy is valid")
+    }
+
+    /// Parses and validates a policy file, collecting every problem rather than the first.
+    pub fn from_toml(source: &str) -> Result<Self, PolicyErrors> {
+        let file: PolicyFile =
+            toml::from_str(source).map_err(|err| PolicyErrors(vec![err.to_string()]))?;
+        Self::compile(file)
+    }
+
+    fn compile(file: PolicyFile) -> Result<Self, PolicyErrors> {
+        let mut problems = Vec::new();
+        let mut resource_index = HashMap::new();
+        let mut resources = Vec::new();
+        for resource in file.resources {
+            if resource.levels.len() < 2 {
+                problems.push(format!(
+                    "resource `{}` needs at least two levels, lowest first",
+                    resource.key
+                ));
+            }
+            if resource.levels.len() > u8::MAX as usize {
+                problems.push(format!("resource `{}` has too many levels", resource.key));
+            }
+            let mut seen = std::collections::HashSet::new();
+            for level in &resource.levels {
+                if !seen.insert(level) {
+                    problems.push(format!(
+                        "resource `{}` declares level `{level}` twice",
+                        resource.key
+                    ));
+                }
+            }
+            if resource_index
+                .insert(resource.key.clone(), resources.len())
+                .is_some()
+            {
+                problems.push(format!("resource `{}` is declared twice", resource.key));
+            }
+            resources.push(Resource {
+                key: resource.key,
+                name: resource.name,
+                group: resource.group,
+                description: resource.description,
+                levels: resource.levels,
+                feature: resource.feature,
+            });
+        }
+
+        for (key, levels) in BUILT_IN_RESOURCES {
+            match resource_index.get(*key) {
+                None => problems.push(format!("built-in resource `{key}` is missing")),
+                Some(&index) => {
+                    for level in *levels {
+                        if !resources[index].levels.iter().any(|l| l == level) {
+                            problems.push(format!(
+                                "built-in resource `{key}` is missing its level `{level}`"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+
+        let level_of = |resource: &str, level: &str| -> Result<(usize, u8), String> {
+            let index = *resource_index
+                .get(resource)
+                .ok_or_else(|| format!("unknown resource `{resource}`"))?;
+            let position = resources[index]
+                .levels
+                .iter()
+                .position(|l| l == level)
+                .ok_or_else(|| format!("resource `{resource}` has no level `{level}`"))?;
+            Ok((index, position as u8))
+        };
+
+        let mut dependencies = Vec::new();
+        for dependency in &file.dependencies {
+            match (
+                level_of(&dependency.resource, &dependency.level),
+                level_of(&dependency.requires.resource, &dependency.requires.level),
+            ) {
+                (Ok((resource, level)), Ok(requires)) => dependencies.push(Dependency {
+                    resource,
+                    level,
+                    requires,
+                }),
+                (a, b) => {
+                    for err in [a.err(), b.err()].into_iter().flatten() {
+                        problems.push(format!("dependency: {err}"));
+                    }
+                }
+            }
+        }
+
+        let mut roles = Vec::new();
+        let mut role_keys = std::collections::HashSet::new();
+        for role in file.roles {
+            if !role_keys.insert(role.key.clone()) {
+                problems.push(format!("role `{}` is declared twice", role.key));
+            }
+            let mut levels = vec![0u8; resources.len()];
+            if role.owner {
+                if !role.grants.is_empty() {
+                    problems.push(format!(
+                        "role `{}` is the owner role and holds every top level; it takes no grants",
+                        role.key
+                    ));
+                }
+                for (index, resource) in resources.iter().enumerate() {
+                    levels[index] = resource.levels.len().saturating_sub(1) as u8;
+                }
+            }
+            for (resource, level) in &role.grants {
+                match level_of(resource, level) {
+                    Ok((index, level)) => levels[index] = level,
+                    Err(err) => problems.push(format!("role `{}`: {err}", role.key)),
+                }
+            }
+            let grants = Grants(levels.into_boxed_slice());
+            for dependency in &dependencies {
+                if grants.allows(dependency.resource, dependency.level)
+                    && !grants.allows(dependency.requires.0, dependency.requires.1)
+                {
+                    problems.push(format!(
+                        "role `{}` grants {} `{}` but lacks the required {} `{}`",
+                        role.key,
+                        resources[dependency.resource].key,
+                        resources[dependency.resource].levels[dependency.level as usize],
+                        resources[dependency.requires.0].key,
+                        resources[dependency.requires.0].levels[dependency.requires.1 as usize],
+                    ));
+                }
+            }
+            roles.push(PredefinedRole {
+                id: Uuid::new_v5(&PREDEFINED_ROLE_NAMESPACE, role.key.as_bytes()),
+                key: role.key,
+                name: role.name,
+                description: role.description,
+                seat_class: role.seat_class,
+                owner: role.owner,
+                grants,
+            });
+        }
+        match roles.iter().filter(|role| role.owner).count() {
+            1 => {}
+            0 => problems.push("no role is marked `owner = true`".to_owned()),
+            _ => problems.push("more than one role is marked `owner = true`".to_owned()),
+        }
+
+        if !problems.is_empty() {
+            return Err(PolicyErrors(problems));
+        }
+        let role_by_id = roles
+            .iter()
+            .enumerate()
+            .map(|(index, role)| (role.id, index))
+            .collect();
+        Ok(Policy {
+            resources,
+            resource_index,
+            dependencies,
+            roles,
+            role_by_id,
+        })
+    }
+
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
+    }
+
+    pub fn dependencies(&self) -> &[Dependency] {
+        &self.dependencies
+    }
+
+    pub fn roles(&self) -> &[PredefinedRole] {
+        &self.roles
+    }
+
+    pub fn role(&self, id: Uuid) -> Option<&PredefinedRole> {
+        self.role_by_id.get(&id).map(|&index| &self.roles[index])
+    }
+
+    pub fn role_by_key(&self, key: &str) -> Option<&PredefinedRole> {
+        self.roles.iter().find(|role| role.key == key)
+    }
+
+    pub fn owner_role(&self) -> &PredefinedRole {
+        self.roles
+            .iter()
+            .find(|role| role.owner)
+            .expect("a compiled policy has exactly one owner role")
+    }
+
+    /// The index of `resource` and the index of `level` on its scale.
+    pub fn level_of(&self, resource: &str, level: &str) -> Option<(usize, u8)> {
+        let index = *self.resource_index.get(resource)?;
+        let position = self.resources[index]
+            .levels
+            .iter()
+            .position(|l| l == level)?;
+        Some((index, position as u8))
+    }
+
+    /// Compiles a stored grant map (resource key to level name) against this policy.
+    /// Unknown resources or levels are reported, never silently dropped.
+    pub fn compile_grants(&self, grants: &BTreeMap<String, String>) -> Result<Grants, Vec<String>> {
+        let mut levels = vec![0u8; self.resources.len()];
+        let mut problems = Vec::new();
+        for (resource, level) in grants {
+            match self.level_of(resource, level) {
+                Some((index, level)) => levels[index] = level,
+                None if self.resource_index.contains_key(resource) => {
+                    problems.push(format!("resource `{resource}` has no level `{level}`"))
+                }
+                None => problems.push(format!("unknown resource `{resource}`")),
+            }
+        }
+        if problems.is_empty() {
+            Ok(Grants(levels.into_boxed_slice()))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Grants as (resource key, level name) pairs, every resource listed.
+    pub fn describe<'a>(&'a self, grants: &'a Grants) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.resources.iter().enumerate().map(|(index, resource)| {
+            let level = grants.level(index) as usize;
+            (
+                resource.key.as_str(),
+                resource.levels[level.min(resource.levels.len() - 1)].as_str(),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_policy_compiles_with_an_owner_and_six_organization_roles() {
+        let policy = Policy::built_in();
+        assert_eq!(policy.roles().len(), 7);
+        assert_eq!(policy.owner_role().key, "owner");
+        let owner = &policy.owner_role().grants;
+        for (index, resource) in policy.resources().iter().enumerate() {
+            assert_eq!(owner.level(index) as usize, resource.levels.len() - 1);
+        }
+    }
+
+    #[test]
+    fn a_policy_missing_a_built_in_resource_is_refused_with_its_name() {
+        let err = Policy::from_toml(
+            r#"
+            [[resources]]
+            key = "organization"
+            name = "Organization"
+            group = "Charter"
+            levels = ["none", "read", "edit"]
+            [[roles]]
+            key = "owner"
+            name = "Owner"
+            seat_class = "licensed"
+            owner = true
+            "#,
+        )
+        .unwrap_err();
+        assert!(
+            err.0
+                .iter()
+                .any(|p| p == "built-in resource `member` is missing")
+        );
+    }
+
+    #[test]
+    fn a_grant_with_an_unknown_level_is_reported() {
+        let policy = Policy::built_in();
+        let grants = BTreeMap::from([("member".to_owned(), "admin".to_owned())]);
+        assert_eq!(
+            policy.compile_grants(&grants).unwrap_err(),
+            vec!["resource `member` has no level `admin`".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_check_passes_at_or_above_the_required_level_only() {
+        let policy = Policy::built_in();
+        let standard = &policy.role_by_key("standard_user").unwrap().grants;
+        let (member, read) = policy.level_of("member", "read").unwrap();
+        let (_, manage) = policy.level_of("member", "manage").unwrap();
+        assert!(standard.allows(member, read));
+        assert!(!standard.allows(member, manage));
+    }
+}

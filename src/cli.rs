@@ -1,0 +1,212 @@
+//! The command line: `serve` (the default), `migrate`, `schema`, `policy check`, `bootstrap`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{DataArgs, Settings};
+use crate::services::bootstrap;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "charter",
+    version,
+    about = "GraphQL identity and organization API"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, then serve GraphQL at /graphql (the default command).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "CHARTER_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Serve a fresh data directory seeded with example organizations, users and roles.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
+    /// Work with policy files.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Create the first owner of a new organization. The password comes from
+    /// CHARTER_BOOTSTRAP_PASSWORD; without it a generated one is printed once.
+    Bootstrap {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        organization: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate a policy file and print every problem.
+    Check { file: PathBuf },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve {
+        listen: None,
+        demo: false,
+    }) {
+        Command::Serve { listen, demo } => serve(&cli.data, listen, demo).await,
+        Command::Migrate => {
+            let settings = Settings::resolve(&cli.data, None)?;
+            let db = crate::db::connect(&settings).await?;
+            crate::db::migrate(&db).await?;
+            println!("migrated {}", redact(&settings.effective_database_url()));
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
+            match crate::authz::Policy::from_toml(&text) {
+                Ok(policy) => {
+                    println!(
+                        "{}: ok ({} resources, {} roles, {} dependencies)",
+                        file.display(),
+                        policy.resources().len(),
+                        policy.roles().len(),
+                        policy.dependencies().len()
+                    );
+                    Ok(())
+                }
+                Err(problems) => {
+                    for problem in &problems.0 {
+                        eprintln!("{}: {problem}", file.display());
+                    }
+                    anyhow::bail!("{} problem(s) in {}", problems.0.len(), file.display())
+                }
+            }
+        }
+        Command::Bootstrap {
+            email,
+            organization,
+        } => {
+            let settings = Settings::resolve(&cli.data, None)?;
+            let app = crate::build(settings).await?;
+            let (password, generated) = match std::env::var("CHARTER_BOOTSTRAP_PASSWORD") {
+                Ok(password) if !password.is_empty() => (password, false),
+                _ => (bootstrap::generate_password(), true),
+            };
+            let (user, org) = bootstrap::bootstrap(&app.state, &email, &organization, &password)
+                .await
+                .map_err(|err| anyhow::anyhow!("{}", err.message))?;
+            println!(
+                "created {} as owner of {} ({})",
+                user.email, org.name, org.public_id
+            );
+            if generated {
+                println!("password (shown once): {password}");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyhow::Result<()> {
+    let mut settings = Settings::resolve(data, listen)?;
+    if demo {
+        anyhow::ensure!(
+            settings.database_url.is_none(),
+            "--demo runs on a fresh embedded SQLite database; unset DATABASE_URL"
+        );
+        if data.data_dir.is_none() {
+            settings.data_dir =
+                std::env::temp_dir().join(format!("charter-demo-{}", uuid::Uuid::now_v7()));
+        }
+        anyhow::ensure!(
+            !settings.data_dir.join("charter.db").exists(),
+            "--demo needs a fresh data directory; {} already holds a database",
+            settings.data_dir.display()
+        );
+    }
+    let app = crate::build(settings.clone()).await?;
+    if demo {
+        let logins = bootstrap::seed_demo(&app.state)
+            .await
+            .map_err(|err| anyhow::anyhow!("seeding the demo failed: {}", err.message))?;
+        println!("Demo data in {}", settings.data_dir.display());
+        println!("Sign in at http://{}/graphiql with:", settings.listen);
+        for login in logins {
+            println!(
+                "  {:<24} {}  ({})",
+                login.email, login.password, login.summary
+            );
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        database = %redact(&settings.effective_database_url()),
+        "serving GraphQL at /graphql"
+    );
+    crate::http::serve(listener, app.router, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// A database URL without its password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

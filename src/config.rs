@@ -1,0 +1,165 @@
+//! Settings and their defaults, from flags, environment and an optional TOML file.
+//!
+//! Precedence: a flag or environment variable, then the configuration file, then the default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Options every command that touches data takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DataArgs {
+    /// Directory for the SQLite database, signing keys and the mail outbox [default: ./data].
+    #[arg(long, env = "CHARTER_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database URL; `postgres://…` for PostgreSQL. Default: SQLite `charter.db` in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Policy file (TOML) replacing the built-in permission matrix.
+    #[arg(long, env = "CHARTER_POLICY", global = true)]
+    pub policy: Option<PathBuf>,
+
+    /// Optional TOML configuration file with any of the settings below.
+    #[arg(long, env = "CHARTER_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// The configuration file's shape: every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    policy: Option<PathBuf>,
+    signing_key: Option<PathBuf>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    access_token_minutes: Option<i64>,
+    refresh_token_days: Option<i64>,
+    session_days: Option<i64>,
+    default_seats: Option<i32>,
+    max_query_depth: Option<usize>,
+    max_query_complexity: Option<usize>,
+}
+
+/// Resolved settings of one process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub policy: Option<PathBuf>,
+    pub signing_key: Option<PathBuf>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl: chrono::Duration,
+    pub refresh_token_ttl: chrono::Duration,
+    pub session_ttl: chrono::Duration,
+    pub default_seats: i32,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+impl Settings {
+    /// Settings for `data_dir` with every other value at its default.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            data_dir: data_dir.into(),
+            database_url: None,
+            policy: None,
+            signing_key: None,
+            issuer: "charter".to_owned(),
+            audience: "charter".to_owned(),
+            access_token_ttl: chrono::Duration::minutes(15),
+            refresh_token_ttl: chrono::Duration::days(14),
+            session_ttl: chrono::Duration::days(30),
+            default_seats: 25,
+            max_query_depth: 16,
+            max_query_complexity: 50_000,
+        }
+    }
+
+    /// Resolves the settings from the command line (flags and environment) and the optional file.
+    pub fn resolve(args: &DataArgs, listen: Option<SocketAddr>) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let mut settings = Self::for_data_dir(
+            args.data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./data")),
+        );
+        if let Some(listen) = listen.or(file.listen) {
+            settings.listen = listen;
+        }
+        settings.database_url = args
+            .database_url
+            .clone()
+            .filter(|url| !url.is_empty())
+            .or(file.database_url);
+        settings.policy = args.policy.clone().or(file.policy);
+        settings.signing_key = file.signing_key;
+        if let Some(issuer) = file.issuer {
+            settings.issuer = issuer;
+        }
+        if let Some(audience) = file.audience {
+            settings.audience = audience;
+        }
+        if let Some(minutes) = file.access_token_minutes {
+            anyhow::ensure!(
+                (1..=60).contains(&minutes),
+                "access_token_minutes must be 1 to 60"
+            );
+            settings.access_token_ttl = chrono::Duration::minutes(minutes);
+        }
+        if let Some(days) = file.refresh_token_days {
+            anyhow::ensure!(
+                (1..=90).contains(&days),
+                "refresh_token_days must be 1 to 90"
+            );
+            settings.refresh_token_ttl = chrono::Duration::days(days);
+        }
+        if let Some(days) = file.session_days {
+            anyhow::ensure!((1..=365).contains(&days), "session_days must be 1 to 365");
+            settings.session_ttl = chrono::Duration::days(days);
+        }
+        if let Some(seats) = file.default_seats {
+            anyhow::ensure!(seats >= 1, "default_seats must be at least 1");
+            settings.default_seats = seats;
+        }
+        if let Some(depth) = file.max_query_depth {
+            settings.max_query_depth = depth;
+        }
+        if let Some(complexity) = file.max_query_complexity {
+            settings.max_query_complexity = complexity;
+        }
+        Ok(settings)
+    }
+
+    /// The database URL in effect: `DATABASE_URL`, or the SQLite file in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("charter.db").display()
+            ),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))?;
+    toml::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))
+}

@@ -1,0 +1,72 @@
+use crate::error::ApiError;
+
+fn parse_name(field: &'static str, value: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ApiError::invalid(field, "must not be blank"));
+    }
+    let length = value.chars().count();
+    if length > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("has {length} characters; at most {max} are allowed"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// An organization's name: 1 to 200 characters, trimmed, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationName(String);
+
+impl OrganizationName {
+    pub const MAX: usize = 200;
+
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, ApiError> {
+        parse_name(field, value, Self::MAX).map(Self)
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A person's display name: 1 to 200 characters, trimmed, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub const MAX: usize = 200;
+
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, ApiError> {
+        parse_name(field, value, Self::MAX).map(Self)
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_and_overlong_names_are_refused() {
+        assert!(OrganizationName::parse("name", "   ").is_err());
+        assert!(OrganizationName::parse("name", &"x".repeat(5000)).is_err());
+        assert!(OrganizationName::parse("name", "Acme\u{0007}").is_err());
+        assert_eq!(
+            OrganizationName::parse("name", "  Acme  ")
+                .unwrap()
+                .into_inner(),
+            "Acme"
+        );
+    }
+}

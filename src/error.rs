@@ -1,0 +1,129 @@
+//! The error type shown to clients, with its closed set of codes.
+//!
+//! `ApiError` deliberately does not implement `Display`: async-graphql converts any `Display`
+//! value into an error carrying its text, and that blanket conversion must never apply here.
+//! Internal failures are logged with their detail and reach the client as INTERNAL only.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+/// The closed set of codes a client can see in `extensions.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    InvalidInput,
+    Conflict,
+    SeatLimitReached,
+    LastOwner,
+    PermissionDependency,
+    FeatureNotLicensed,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::InvalidInput => "INVALID_INPUT",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::SeatLimitReached => "SEAT_LIMIT_REACHED",
+            ErrorCode::LastOwner => "LAST_OWNER",
+            ErrorCode::PermissionDependency => "PERMISSION_DEPENDENCY",
+            ErrorCode::FeatureNotLicensed => "FEATURE_NOT_LICENSED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    /// Every code, for tests and documentation.
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::InvalidInput,
+        ErrorCode::Conflict,
+        ErrorCode::SeatLimitReached,
+        ErrorCode::LastOwner,
+        ErrorCode::PermissionDependency,
+        ErrorCode::FeatureNotLicensed,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+    ];
+}
+
+/// An error a client may see: a code, a message safe to show, and optionally the input field at fault.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthenticated, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    /// INVALID_INPUT naming the input field at fault.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code: ErrorCode::InvalidInput,
+            message: format!("{field}: {}", message.into()),
+            field: Some(field),
+        }
+    }
+
+    /// Logs `detail` and returns an INTERNAL error that says nothing of it.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
+            tracing::debug!(error = %err, "unique constraint violation");
+            return ApiError::conflict("a record with the same unique value already exists");
+        }
+        ApiError::internal(format!("database: {err}"))
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        async_graphql::Error::new(err.message).extend_with(|_, extensions| {
+            extensions.set("code", err.code.as_str());
+            if let Some(field) = err.field {
+                extensions.set("field", field);
+            }
+        })
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,183 @@
+//! Per-request dataloaders: every relation is read through these, batched across parents, and
+//! dropped with the request, so nothing cached can leak from one user to another.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::{membership, organization, user};
+use uuid::Uuid;
+
+use crate::authz::OrgAccess;
+use crate::error::ApiError;
+use crate::services::roles::RoleRecord;
+use crate::services::{AppState, Page, PageArgs, access, memberships, organizations, roles, users};
+
+pub struct UserLoader(pub AppState);
+pub struct OrganizationLoader(pub AppState);
+pub struct MembershipLoader(pub AppState);
+pub struct RoleLoader(pub AppState);
+pub struct MemberPageLoader(pub AppState);
+pub struct MemberCountLoader(pub AppState);
+pub struct RoleMemberCountLoader(pub AppState);
+/// The viewer's access per organization: effective permissions computed once per request.
+pub struct AccessLoader {
+    pub state: AppState,
+    pub user_id: Uuid,
+}
+
+impl Loader<Uuid> for UserLoader {
+    type Value = user::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        users::load(&self.0.db, keys).await
+    }
+}
+
+impl Loader<Uuid> for OrganizationLoader {
+    type Value = organization::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        organizations::load(&self.0.db, keys).await
+    }
+}
+
+impl Loader<Uuid> for MembershipLoader {
+    type Value = membership::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        memberships::load(&self.0.db, keys).await
+    }
+}
+
+impl Loader<Uuid> for RoleLoader {
+    type Value = RoleRecord;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        roles::load(&self.0.db, &self.0.policy, keys).await
+    }
+}
+
+impl Loader<(Uuid, PageArgs)> for MemberPageLoader {
+    type Value = Page<membership::Model>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, PageArgs)],
+    ) -> Result<HashMap<(Uuid, PageArgs), Self::Value>, Self::Error> {
+        memberships::pages_for_organizations(&self.0.db, keys).await
+    }
+}
+
+impl Loader<Uuid> for MemberCountLoader {
+    type Value = i64;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        memberships::counts_for_organizations(&self.0.db, keys).await
+    }
+}
+
+impl Loader<(Uuid, Uuid)> for RoleMemberCountLoader {
+    type Value = i64;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        roles::member_counts(&self.0.db, keys).await
+    }
+}
+
+impl Loader<Uuid> for AccessLoader {
+    type Value = OrgAccess;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        access::load(&self.state.db, &self.state.policy, self.user_id, keys).await
+    }
+}
+
+/// The loaders of one request.
+pub struct Loaders {
+    pub users: DataLoader<UserLoader, HashMapCache>,
+    pub organizations: DataLoader<OrganizationLoader, HashMapCache>,
+    pub memberships: DataLoader<MembershipLoader, HashMapCache>,
+    pub roles: DataLoader<RoleLoader, HashMapCache>,
+    pub member_pages: DataLoader<MemberPageLoader, HashMapCache>,
+    pub member_counts: DataLoader<MemberCountLoader, HashMapCache>,
+    pub role_member_counts: DataLoader<RoleMemberCountLoader, HashMapCache>,
+    access: OnceLock<DataLoader<AccessLoader, HashMapCache>>,
+    state: AppState,
+}
+
+impl Loaders {
+    pub fn new(state: &AppState) -> Self {
+        fn spawn(future: futures_util::future::BoxFuture<'static, ()>) {
+            tokio::spawn(future);
+        }
+        Self {
+            users: DataLoader::with_cache(
+                UserLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            organizations: DataLoader::with_cache(
+                OrganizationLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            memberships: DataLoader::with_cache(
+                MembershipLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            roles: DataLoader::with_cache(
+                RoleLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            member_pages: DataLoader::with_cache(
+                MemberPageLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            member_counts: DataLoader::with_cache(
+                MemberCountLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            role_member_counts: DataLoader::with_cache(
+                RoleMemberCountLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            access: OnceLock::new(),
+            state: state.clone(),
+        }
+    }
+
+    /// The viewer's access loader; bound to the first viewer asked for, who is the only one a
+    /// request ever has.
+    pub fn access(&self, viewer: Uuid) -> &DataLoader<AccessLoader, HashMapCache> {
+        fn spawn(future: futures_util::future::BoxFuture<'static, ()>) {
+            tokio::spawn(future);
+        }
+        self.access.get_or_init(|| {
+            DataLoader::with_cache(
+                AccessLoader {
+                    state: self.state.clone(),
+                    user_id: viewer,
+                },
+                spawn,
+                HashMapCache::default(),
+            )
+        })
+    }
+}

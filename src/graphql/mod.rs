@@ -1,0 +1,127 @@
+//! The GraphQL schema: types, queries, mutations, guards and loaders. Thin: resolvers take the
+//! principal and state from the context and call one service function.
+
+pub mod connection;
+pub mod guards;
+pub mod ids;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use std::sync::OnceLock;
+
+use async_graphql::parser::types::Field;
+use async_graphql::{ContextBase, EmptySubscription, Positioned, Schema};
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::authz::{OrgAccess, Requirement};
+use crate::error::{ApiError, ApiResult};
+use crate::services::{AppState, RequestMeta};
+use loaders::Loaders;
+use mutation::MutationRoot;
+use query::QueryRoot;
+
+pub type CharterSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// What one request carries: who calls, from where, and its own loaders.
+pub struct RequestContext {
+    pub principal: Principal,
+    pub meta: RequestMeta,
+    pub loaders: Loaders,
+    /// The user a login, refresh or switch in this request has just proved to be, so that the
+    /// payload it returns is resolved as that user. Set at most once per request.
+    acting: OnceLock<Uuid>,
+}
+
+impl RequestContext {
+    pub fn new(state: &AppState, principal: Principal, meta: RequestMeta) -> Self {
+        Self {
+            principal,
+            meta,
+            loaders: Loaders::new(state),
+            acting: OnceLock::new(),
+        }
+    }
+
+    /// The user whose rights apply: the bearer of the request's token, or else the user who
+    /// signed in within this request.
+    pub fn viewer_id(&self) -> ApiResult<Uuid> {
+        match (&self.principal, self.acting.get()) {
+            (Principal::User { user_id, .. }, _) => Ok(*user_id),
+            (Principal::Anonymous, Some(acting)) => Ok(*acting),
+            _ => self.principal.user_id(),
+        }
+    }
+
+    /// Records that this request has signed `user_id` in (the first sign-in wins).
+    pub fn act_as(&self, user_id: Uuid) {
+        let _ = self.acting.set(user_id);
+    }
+}
+
+/// Builds the schema. The state is shared; each request adds its [`RequestContext`].
+pub fn build_schema(state: AppState) -> CharterSchema {
+    let settings = state.settings.clone();
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .data(state)
+        .limit_depth(settings.max_query_depth)
+        .limit_complexity(settings.max_query_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(16)
+        .finish()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// Access to the request's state, principal, loaders and authorization from any resolver.
+pub(crate) trait ContextExt {
+    fn state(&self) -> &AppState;
+    fn request(&self) -> &RequestContext;
+
+    fn principal(&self) -> &Principal {
+        &self.request().principal
+    }
+
+    fn loaders(&self) -> &Loaders {
+        &self.request().loaders
+    }
+
+    /// The viewer's access in `organization_id`: UNAUTHENTICATED without a viewer, NOT_FOUND
+    /// when they are not a member (exactly as for an organization that does not exist).
+    async fn access(&self, organization_id: Uuid) -> ApiResult<OrgAccess> {
+        let viewer = self.request().viewer_id()?;
+        self.loaders()
+            .access(viewer)
+            .load_one(organization_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("organization"))
+    }
+
+    /// [`Self::access`], then FORBIDDEN unless the viewer's role passes `requirement`.
+    async fn require(
+        &self,
+        organization_id: Uuid,
+        requirement: Requirement,
+    ) -> ApiResult<OrgAccess> {
+        let access = self.access(organization_id).await?;
+        access.require(requirement)?;
+        Ok(access)
+    }
+}
+
+impl ContextExt for ContextBase<'_, &Positioned<Field>> {
+    fn state(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+
+    fn request(&self) -> &RequestContext {
+        self.data_unchecked::<RequestContext>()
+    }
+}

@@ -1,0 +1,113 @@
+//! The query root.
+
+use async_graphql::{Context, ID, Object};
+
+use super::ContextExt;
+use super::guards::{SignedIn, authenticated, requires};
+use super::ids::NodeId;
+use super::types::{Membership, Node, Organization, Role, User, Viewer};
+use crate::auth::Principal;
+use crate::authz::require;
+use crate::error::{ApiError, ApiResult};
+
+pub struct QueryRoot;
+
+#[Object(name = "Query")]
+impl QueryRoot {
+    /// The signed-in user; null when the request carries no credentials.
+    async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<Viewer>> {
+        let user_id = match ctx.principal() {
+            Principal::Anonymous => return Ok(None),
+            principal => principal.user_id()?,
+        };
+        let user = ctx
+            .loaders()
+            .users
+            .load_one(user_id)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
+        let active_organization_id = match ctx.principal() {
+            Principal::User {
+                organization_id, ..
+            } => *organization_id,
+            _ => None,
+        };
+        Ok(Some(Viewer {
+            user,
+            active_organization_id,
+        }))
+    }
+
+    /// An organization the viewer belongs to; null with NOT_FOUND otherwise, exactly as for an
+    /// id that does not exist.
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None))]
+    async fn organization(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Organization>> {
+        let org = NodeId::organization("id", &id)?;
+        ctx.require(org, require::ORGANIZATION_READ).await?;
+        let model = ctx
+            .loaders()
+            .organizations
+            .load_one(org)
+            .await?
+            .ok_or_else(|| ApiError::not_found("organization"))?;
+        Ok(Some(Organization(model)))
+    }
+
+    /// Any object by its global id, when the viewer may see it; NOT_FOUND otherwise.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+        let viewer = ctx.request().viewer_id()?;
+        let loaders = ctx.loaders();
+        let node = match NodeId::parse("id", &id)? {
+            NodeId::Organization(org) => {
+                ctx.access(org).await?;
+                loaders
+                    .organizations
+                    .load_one(org)
+                    .await?
+                    .map(|org| Node::Organization(Organization(org)))
+            }
+            NodeId::Membership(id) => match loaders.memberships.load_one(id).await? {
+                Some(m) => {
+                    // Visible to members of its organization; its fields check the rest.
+                    ctx.access(m.organization_id).await?;
+                    Some(Node::Membership(Membership(m)))
+                }
+                None => None,
+            },
+            NodeId::Role { organization, role } => {
+                ctx.access(organization).await?;
+                match loaders.roles.load_one(role).await? {
+                    Some(record)
+                        if record.organization_id.is_none()
+                            || record.organization_id == Some(organization) =>
+                    {
+                        Some(Node::Role(Role::new(record, organization)))
+                    }
+                    _ => None,
+                }
+            }
+            NodeId::User(user_id) => {
+                let seen_in = if user_id == viewer {
+                    None
+                } else {
+                    Some(
+                        crate::services::access::shared_organization_with(
+                            &ctx.state().db,
+                            viewer,
+                            user_id,
+                        )
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("user"))?,
+                    )
+                };
+                loaders
+                    .users
+                    .load_one(user_id)
+                    .await?
+                    .map(|user| Node::User(User::new(user, seen_in)))
+            }
+        };
+        node.map(Some).ok_or_else(|| ApiError::not_found("object"))
+    }
+}

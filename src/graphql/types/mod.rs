@@ -1,0 +1,19 @@
+//! One file per GraphQL object type.
+
+mod auth_payload;
+mod membership;
+mod node;
+mod organization;
+mod permission;
+mod role;
+mod user;
+mod viewer;
+
+pub use auth_payload::AuthPayload;
+pub use membership::Membership;
+pub use node::Node;
+pub use organization::{License, Organization};
+pub use permission::PermissionGrant;
+pub use role::{Role, SeatClassValue};
+pub use user::User;
+pub use viewer::Viewer;

@@ -1,0 +1,13 @@
+use async_graphql::{ID, Interface};
+
+use super::{Membership, Organization, Role, User};
+
+/// Anything with a global id, fetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Organization(Organization),
+    User(User),
+    Membership(Membership),
+    Role(Role),
+}

@@ -1,0 +1,114 @@
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::organization;
+
+use super::{Membership, PermissionGrant, Role};
+use crate::authz::require;
+use crate::error::ApiResult;
+use crate::graphql::ContextExt;
+use crate::graphql::connection::{Conn, connection, page_args};
+use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::ids::NodeId;
+use crate::services::roles;
+
+/// An organization: a tenant with its members, roles and license.
+pub struct Organization(pub organization::Model);
+
+/// What the organization is licensed for.
+#[derive(SimpleObject)]
+pub struct License {
+    /// Licensed seats: members holding a licensed role, plus pending invitations to one.
+    pub seats: i32,
+    /// Whether read-only (free) roles take no licensed seat.
+    pub free_read_only_seats: bool,
+    /// Licensed features, such as `custom_roles`.
+    pub features: Vec<String>,
+}
+
+#[Object(
+    guard = "OrgGuard::new(self.0.id, require::ORGANIZATION_READ)",
+    directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None)
+)]
+impl Organization {
+    pub async fn id(&self) -> ID {
+        NodeId::Organization(self.0.id).to_id()
+    }
+
+    /// The id people read, type and share (for example to pick a share partner).
+    async fn public_id(&self) -> &str {
+        &self.0.public_id
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn license(&self) -> License {
+        License {
+            seats: self.0.seats,
+            free_read_only_seats: self.0.free_read_only_seats,
+            features: serde_json::from_str(&self.0.features).unwrap_or_default(),
+        }
+    }
+
+    /// The viewer's role in this organization.
+    async fn viewer_role(&self, ctx: &Context<'_>) -> ApiResult<Option<Role>> {
+        let access = ctx.access(self.0.id).await?;
+        let role = ctx.loaders().roles.load_one(access.role_id).await?;
+        Ok(role.map(|record| Role::new(record, self.0.id)))
+    }
+
+    /// Every resource of the policy with the level the viewer's role grants here.
+    async fn viewer_permissions(&self, ctx: &Context<'_>) -> ApiResult<Vec<PermissionGrant>> {
+        let access = ctx.access(self.0.id).await?;
+        Ok(PermissionGrant::all(&ctx.state().policy, &access.grants))
+    }
+
+    /// Members, oldest first.
+    #[graphql(
+        guard = "OrgGuard::new(self.0.id, require::MEMBER_READ)",
+        directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), None),
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Option<Conn<Membership>>> {
+        let args = page_args(first, after)?;
+        let loaders = ctx.loaders();
+        let (page, total) = futures_util::try_join!(
+            loaders.member_pages.load_one((self.0.id, args)),
+            loaders.member_counts.load_one(self.0.id),
+        )?;
+        Ok(Some(connection(
+            page.unwrap_or_else(crate::services::Page::empty),
+            &args,
+            total.unwrap_or(0),
+            |m| m.id,
+            Membership,
+        )))
+    }
+
+    /// The roles members can hold here: the policy's predefined roles and this organization's own.
+    #[graphql(
+        guard = "OrgGuard::new(self.0.id, require::ROLE_READ)",
+        directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), None)
+    )]
+    async fn roles(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Role>>> {
+        let access = ctx.access(self.0.id).await?;
+        let state = ctx.state();
+        let roles = roles::for_organization(&state.db, &state.policy, &access).await?;
+        Ok(Some(
+            roles
+                .into_iter()
+                .map(|record| Role::new(record, self.0.id))
+                .collect(),
+        ))
+    }
+}

@@ -1,0 +1,92 @@
+use async_graphql::{Context, Enum, ID, Object};
+
+use super::PermissionGrant;
+use crate::authz::{SeatClass, require};
+use crate::error::ApiResult;
+use crate::graphql::ContextExt;
+use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::ids::NodeId;
+use crate::services::roles::RoleRecord;
+
+/// Whether a role takes one of the organization's licensed seats.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "SeatClass")]
+pub enum SeatClassValue {
+    Licensed,
+    Free,
+}
+
+impl From<SeatClass> for SeatClassValue {
+    fn from(value: SeatClass) -> Self {
+        match value {
+            SeatClass::Licensed => SeatClassValue::Licensed,
+            SeatClass::Free => SeatClassValue::Free,
+        }
+    }
+}
+
+/// A role as seen from one organization: predefined by the policy or custom to the organization.
+pub struct Role {
+    record: RoleRecord,
+    organization_id: uuid::Uuid,
+}
+
+impl Role {
+    pub fn new(record: RoleRecord, organization_id: uuid::Uuid) -> Self {
+        Self {
+            record,
+            organization_id,
+        }
+    }
+}
+
+#[Object(
+    guard = "OrgGuard::new(self.organization_id, require::ROLE_READ)",
+    directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), None)
+)]
+impl Role {
+    pub async fn id(&self) -> ID {
+        NodeId::Role {
+            organization: self.organization_id,
+            role: self.record.id,
+        }
+        .to_id()
+    }
+
+    /// A stable key, such as `organization_administrator`.
+    async fn key(&self) -> &str {
+        &self.record.key
+    }
+
+    async fn name(&self) -> &str {
+        &self.record.name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.record.description.as_deref()
+    }
+
+    /// Declared by the policy (and immutable) rather than built by the organization.
+    async fn predefined(&self) -> bool {
+        self.record.predefined
+    }
+
+    async fn seat_class(&self) -> SeatClassValue {
+        self.record.seat_class.into()
+    }
+
+    /// Every resource of the policy with the level this role grants.
+    async fn grants(&self, ctx: &Context<'_>) -> Vec<PermissionGrant> {
+        PermissionGrant::all(&ctx.state().policy, &self.record.grants)
+    }
+
+    /// How many members of this organization hold the role.
+    async fn member_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        Ok(ctx
+            .loaders()
+            .role_member_counts
+            .load_one((self.organization_id, self.record.id))
+            .await?
+            .unwrap_or(0))
+    }
+}

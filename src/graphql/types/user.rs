@@ -1,0 +1,63 @@
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::user;
+use uuid::Uuid;
+
+use super::Organization;
+use crate::authz::require;
+use crate::error::ApiResult;
+use crate::graphql::ContextExt;
+use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::ids::NodeId;
+
+/// A person: one identity (an email) across organizations.
+pub struct User {
+    model: user::Model,
+    /// The organization through which the viewer sees this user (none for the viewer themself).
+    seen_in: Option<Uuid>,
+}
+
+impl User {
+    pub fn new(model: user::Model, seen_in: Option<Uuid>) -> Self {
+        Self { model, seen_in }
+    }
+}
+
+#[Object(
+    guard = "OrgGuard::or_self(self.seen_in, require::MEMBER_READ, self.model.id)",
+    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true))
+)]
+impl User {
+    pub async fn id(&self) -> ID {
+        NodeId::User(self.model.id).to_id()
+    }
+
+    async fn email(&self) -> &str {
+        &self.model.email
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.model.display_name
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    /// The organization a login lands in; shown to the user themself only.
+    async fn default_organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
+        let viewer = ctx.request().viewer_id()?;
+        let Some(org) = self.model.default_organization_id else {
+            return Ok(None);
+        };
+        if viewer != self.model.id || ctx.access(org).await.is_err() {
+            return Ok(None);
+        }
+        Ok(ctx
+            .loaders()
+            .organizations
+            .load_one(org)
+            .await?
+            .map(Organization))
+    }
+}

@@ -1,0 +1,68 @@
+use async_graphql::{Context, ID, Object};
+use entity::user;
+use uuid::Uuid;
+
+use super::{Membership, Organization, PermissionGrant, User};
+use crate::error::ApiResult;
+use crate::graphql::ContextExt;
+use crate::graphql::connection::{Conn, connection, page_args};
+use crate::graphql::guards::{SignedIn, authenticated};
+use crate::graphql::ids::NodeId;
+use crate::services::memberships;
+
+/// The signed-in user and what they can reach.
+pub struct Viewer {
+    pub user: user::Model,
+    pub active_organization_id: Option<Uuid>,
+}
+
+#[Object(guard = "SignedIn", directive = authenticated::apply())]
+impl Viewer {
+    async fn user(&self) -> User {
+        User::new(self.user.clone(), None)
+    }
+
+    /// The organization this session acts in, while the user is still a member of it.
+    async fn active_organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
+        let Some(org) = self.active_organization_id else {
+            return Ok(None);
+        };
+        if ctx.access(org).await.is_err() {
+            return Ok(None);
+        }
+        Ok(ctx
+            .loaders()
+            .organizations
+            .load_one(org)
+            .await?
+            .map(Organization))
+    }
+
+    /// The user's memberships, oldest first.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<Membership>> {
+        let args = page_args(first, after)?;
+        let db = &ctx.state().db;
+        let (page, total) = futures_util::try_join!(
+            memberships::page_for_user(db, self.user.id, args),
+            memberships::count_for_user(db, self.user.id),
+        )?;
+        Ok(connection(page, &args, total as i64, |m| m.id, Membership))
+    }
+
+    /// Every resource of the policy with the level the user's role grants in `organizationId`.
+    async fn permissions(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+    ) -> ApiResult<Vec<PermissionGrant>> {
+        let org = NodeId::organization("organizationId", &organization_id)?;
+        let access = ctx.access(org).await?;
+        Ok(PermissionGrant::all(&ctx.state().policy, &access.grants))
+    }
+}

@@ -1,0 +1,237 @@
+//! The GraphQL endpoint, following the GraphQL-over-HTTP specification: POST with a JSON body;
+//! GET for queries only (never a mutation); no other content types, which also keeps browsers
+//! from sending a query cross-site without a CORS preflight.
+
+use std::net::SocketAddr;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Request, Response, ServerError};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use serde::Deserialize;
+
+use super::HttpState;
+use crate::error::{ApiError, ErrorCode};
+use crate::graphql::RequestContext;
+use crate::services::{RequestMeta, sessions};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+pub async fn graphql_post(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media_type != JSON && media_type != GRAPHQL_RESPONSE {
+        return request_error(
+            &headers,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send GraphQL requests as POST with Content-Type: application/json",
+        );
+    }
+    let request: Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return request_error(
+                &headers,
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not a GraphQL request: {err}"),
+            );
+        }
+    };
+    execute(state, peer, headers, request).await
+}
+
+pub async fn graphql_get(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(params): Query<GetParams>,
+) -> HttpResponse {
+    let Some(query) = params.query else {
+        return request_error(
+            &headers,
+            StatusCode::BAD_REQUEST,
+            "the `query` parameter is required",
+        );
+    };
+    let mut request = Request::new(query.clone());
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.variables {
+        match serde_json::from_str(&variables) {
+            Ok(variables) => request = request.variables(variables),
+            Err(_) => {
+                return request_error(&headers, StatusCode::BAD_REQUEST, "`variables` is not JSON");
+            }
+        }
+    }
+    if let Some(extensions) = params.extensions
+        && serde_json::from_str::<serde_json::Value>(&extensions).is_err()
+    {
+        return request_error(
+            &headers,
+            StatusCode::BAD_REQUEST,
+            "`extensions` is not JSON",
+        );
+    }
+    if selects_mutation(&query, request.operation_name.as_deref()) {
+        let mut response = request_error(
+            &headers,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations are accepted by POST only",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(state, peer, headers, request).await
+}
+
+/// Whether the operation a GET would run is a mutation (or a subscription).
+fn selects_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false; // the executor reports the syntax error
+    };
+    document.operations.iter().any(|(name, operation)| {
+        let selected = match operation_name {
+            Some(wanted) => name.is_some_and(|name| name.as_str() == wanted),
+            None => true,
+        };
+        selected && operation.node.ty != OperationType::Query
+    })
+}
+
+async fn execute(
+    state: HttpState,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    request: Request,
+) -> HttpResponse {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let (principal, user) = match sessions::authenticate(&state.app, authorization).await {
+        Ok(found) => found,
+        Err(err) => return graphql_error(&headers, err),
+    };
+    let meta = RequestMeta {
+        ip: Some(peer.ip().to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+    };
+    let context = RequestContext::new(&state.app, principal, meta);
+    if let Some(user) = user {
+        context.loaders.users.feed_one(user.id, user).await;
+    }
+    let mut response = state.schema.execute(request.data(context)).await;
+    assign_codes(&mut response);
+    respond(&headers, response)
+}
+
+/// Gives every error a code from the closed set: request-level errors (syntax, validation,
+/// variables) are INVALID_INPUT; anything else without a code is INTERNAL, with its text hidden.
+fn assign_codes(response: &mut Response) {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|extensions| extensions.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let code = if error.path.is_empty() {
+            ErrorCode::InvalidInput
+        } else {
+            tracing::error!(message = %error.message, "field error without a code");
+            error.message = "internal error".to_owned();
+            ErrorCode::Internal
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code.as_str());
+    }
+}
+
+fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE))
+}
+
+fn respond(headers: &HeaderMap, response: Response) -> HttpResponse {
+    let graphql_response = wants_graphql_response(headers);
+    // With application/graphql-response+json, a request that never executed is a 400.
+    let status = if graphql_response && response.data == async_graphql::Value::Null {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let content_type = if graphql_response {
+        GRAPHQL_RESPONSE
+    } else {
+        JSON
+    };
+    match serde_json::to_vec(&response) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
+        Err(err) => {
+            let _ = ApiError::internal(format!("serializing a response: {err}"));
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn graphql_error(headers: &HeaderMap, err: ApiError) -> HttpResponse {
+    let error: async_graphql::Error = err.into();
+    let response = Response::from_errors(vec![error.into_server_error(Default::default())]);
+    respond(headers, response)
+}
+
+fn request_error(headers: &HeaderMap, status: StatusCode, message: &str) -> HttpResponse {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", ErrorCode::InvalidInput.as_str());
+    let body = serde_json::json!({ "errors": [error] });
+    let content_type = if wants_graphql_response(headers) {
+        GRAPHQL_RESPONSE
+    } else {
+        JSON
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        body.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,77 @@
+//! The web layer: routes, the GraphQL endpoint, health checks and the public keys.
+
+mod graphql;
+
+use std::net::SocketAddr;
+
+use async_graphql::http::GraphiQLSource;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Json};
+use axum::routing::get;
+
+use crate::graphql::{CharterSchema, build_schema};
+use crate::services::AppState;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: CharterSchema,
+}
+
+pub fn router(app: AppState) -> Router {
+    let schema = build_schema(app.clone());
+    let state = HttpState { app, schema };
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::graphql_get).post(graphql::graphql_post),
+        )
+        .route("/graphiql", get(graphiql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/.well-known/jwks.json", get(jwks))
+        .layer(DefaultBodyLimit::max(2 * 1024 * 1024))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains open requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+async fn graphiql() -> impl IntoResponse {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The process can serve: its database answers.
+async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
+    if crate::db::ping(&state.app.db).await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+async fn jwks(State(state): State<HttpState>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        Json(state.app.tokens.keys().jwks()),
+    )
+}

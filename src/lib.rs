@@ -1,0 +1,79 @@
+//! Charter: a GraphQL identity and organization API.
+//!
+//! `main.rs` parses the command line; this library builds the application, so that the tests
+//! run exactly what the binary serves.
+
+pub mod auth;
+pub mod authz;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod services;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use auth::keys::KeyRing;
+use auth::tokens::TokenIssuer;
+use authz::Policy;
+use config::Settings;
+use services::AppState;
+
+/// A ready application: its state and its HTTP routes.
+pub struct App {
+    pub state: AppState,
+    pub router: axum::Router,
+}
+
+/// Connects to the configured database, migrates it and builds the application.
+pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    let policy = load_policy(&settings)?;
+    let db = db::connect(&settings).await?;
+    build_with(settings, db, policy).await
+}
+
+/// Builds the application on an open database connection (tests set a statement counter on it).
+pub async fn build_with(
+    settings: Settings,
+    db: DatabaseConnection,
+    policy: Policy,
+) -> anyhow::Result<App> {
+    db::migrate(&db).await?;
+    services::roles::sync_predefined(&db, &policy).await?;
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let keys = KeyRing::load(&settings.data_dir, settings.signing_key.as_deref())?;
+    let tokens = TokenIssuer::new(
+        keys,
+        settings.issuer.clone(),
+        settings.audience.clone(),
+        settings.access_token_ttl,
+    );
+    auth::password::warm_up();
+    let state = AppState {
+        db,
+        policy: Arc::new(policy),
+        tokens: Arc::new(tokens),
+        settings: Arc::new(settings),
+    };
+    let router = http::router(state.clone());
+    Ok(App { state, router })
+}
+
+/// The policy in force: the file named in the settings, or the built-in one. A bad file stops
+/// start-up with every problem it has.
+pub fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
+    match &settings.policy {
+        None => Ok(Policy::built_in()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|err| anyhow::anyhow!("cannot read policy {}: {err}", path.display()))?;
+            Policy::from_toml(&text)
+                .map_err(|err| anyhow::anyhow!("policy {} is invalid:\n{err}", path.display()))
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The viewer's effective access in organizations, read from the database for each request.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use entity::membership;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::roles;
+use crate::authz::{OrgAccess, Policy};
+use crate::error::ApiResult;
+
+/// The access of `user_id` in each of `organization_ids` where they are a member; an
+/// organization missing from the result is one where they are not (to be answered NOT_FOUND).
+pub async fn load(
+    db: &impl ConnectionTrait,
+    policy: &Arc<Policy>,
+    user_id: Uuid,
+    organization_ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, OrgAccess>> {
+    let memberships = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::OrganizationId.is_in(organization_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let role_ids: Vec<Uuid> = memberships.iter().map(|m| m.role_id).collect();
+    let roles = roles::load(db, policy, &role_ids).await?;
+    Ok(memberships
+        .into_iter()
+        .filter_map(|m| {
+            let role = roles.get(&m.role_id)?;
+            Some((
+                m.organization_id,
+                OrgAccess {
+                    user_id,
+                    organization_id: m.organization_id,
+                    membership_id: m.id,
+                    role_id: role.id,
+                    owner: role.owner,
+                    grants: role.grants.clone(),
+                    policy: policy.clone(),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// An organization both users belong to, if any (the oldest such membership of `other`).
+pub async fn shared_organization_with(
+    db: &impl ConnectionTrait,
+    viewer: Uuid,
+    other: Uuid,
+) -> ApiResult<Option<Uuid>> {
+    use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
+    let viewer_orgs = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::OrganizationId)
+        .filter(membership::Column::UserId.eq(viewer))
+        .into_query();
+    Ok(membership::Entity::find()
+        .filter(membership::Column::UserId.eq(other))
+        .filter(membership::Column::OrganizationId.in_subquery(viewer_orgs))
+        .order_by_asc(membership::Column::Id)
+        .one(db)
+        .await?
+        .map(|m| m.organization_id))
+}

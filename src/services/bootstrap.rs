@@ -1,0 +1,152 @@
+//! First owners and demo data: the ways an empty Charter gets its first people.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use entity::{membership, organization, user};
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, Set};
+use uuid::Uuid;
+
+use super::{AppState, organizations, users};
+use crate::auth::password;
+use crate::db::begin_write;
+use crate::domain::{DisplayName, Email, NewPassword, OrganizationName};
+use crate::error::{ApiError, ApiResult};
+
+/// A random password for people who were not given one: 128 bits, URL-safe.
+pub fn generate_password() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Creates a user and a new organization they own, in one transaction.
+pub async fn bootstrap(
+    state: &AppState,
+    email: &str,
+    organization_name: &str,
+    password_text: &str,
+) -> ApiResult<(user::Model, organization::Model)> {
+    let email = Email::parse("email", email)?;
+    let name = OrganizationName::parse("organization", organization_name)?;
+    let password_text = NewPassword::parse("password", password_text)?;
+    let display_name = email
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or("owner")
+        .to_owned();
+    let display_name = DisplayName::parse("email", &display_name)?.into_inner();
+    let hash = password::hash(password_text.into_inner()).await?;
+    let txn = begin_write(&state.db).await?;
+    let user = users::create(&txn, &email, display_name, Some(hash)).await?;
+    let org = organizations::create_in(&txn, state, user.id, name).await?;
+    txn.commit().await?;
+    Ok((user, org))
+}
+
+/// One login of the demo data set.
+pub struct DemoLogin {
+    pub email: String,
+    pub password: String,
+    pub summary: String,
+}
+
+/// Seeds example organizations and people holding each predefined role.
+pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
+    let password_text = "correct-horse-battery".to_owned();
+    let hash = password::hash(password_text.clone()).await?;
+    let people = [
+        ("alice@acme.example", "Alice Owner"),
+        ("bob@acme.example", "Bob Admin"),
+        ("carol@acme.example", "Carol Sharing"),
+        ("dave@acme.example", "Dave Standard"),
+        ("erin@acme.example", "Erin Developer"),
+        ("frank@acme.example", "Frank Reader"),
+        ("grace@acme.example", "Grace Commenter"),
+        ("heidi@globex.example", "Heidi Owner"),
+    ];
+    let txn = begin_write(&state.db).await?;
+    let mut ids = Vec::new();
+    for (email, name) in people {
+        let email = Email::parse("email", email)?;
+        ids.push(users::create(&txn, &email, name.to_owned(), Some(hash.clone())).await?);
+    }
+    let acme = organizations::create_in(
+        &txn,
+        state,
+        ids[0].id,
+        OrganizationName::parse("name", "Acme Security")?,
+    )
+    .await?;
+    let globex = organizations::create_in(
+        &txn,
+        state,
+        ids[7].id,
+        OrganizationName::parse("name", "Globex Threat Intel")?,
+    )
+    .await?;
+    let role_keys = [
+        "organization_administrator",
+        "sharing_user",
+        "standard_user",
+        "app_developer",
+        "read_only_user",
+        "read_only_commenter",
+    ];
+    let mut logins = vec![DemoLogin {
+        email: ids[0].email.clone(),
+        password: password_text.clone(),
+        summary: "Owner of Acme Security".to_owned(),
+    }];
+    for (person, key) in ids[1..7].iter().zip(role_keys) {
+        let role = state.policy.role_by_key(key).ok_or_else(|| {
+            ApiError::invalid(
+                "policy",
+                format!("the demo needs the predefined role `{key}`"),
+            )
+        })?;
+        add_member(&txn, person.id, acme.id, role.id, ids[0].id).await?;
+        logins.push(DemoLogin {
+            email: person.email.clone(),
+            password: password_text.clone(),
+            summary: format!("{} in Acme Security", role.name),
+        });
+    }
+    // Bob also works with Globex, so switching organizations can be tried.
+    let reader = state.policy.role_by_key("read_only_user").ok_or_else(|| {
+        ApiError::invalid(
+            "policy",
+            "the demo needs the predefined role `read_only_user`",
+        )
+    })?;
+    add_member(&txn, ids[1].id, globex.id, reader.id, ids[7].id).await?;
+    logins.push(DemoLogin {
+        email: ids[7].email.clone(),
+        password: password_text,
+        summary: "Owner of Globex Threat Intel (Bob reads it too)".to_owned(),
+    });
+    txn.commit().await?;
+    Ok(logins)
+}
+
+async fn add_member(
+    txn: &impl sea_orm::ConnectionTrait,
+    user_id: Uuid,
+    organization_id: Uuid,
+    role_id: Uuid,
+    invited_by: Uuid,
+) -> ApiResult<()> {
+    membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        organization_id: Set(organization_id),
+        role_id: Set(role_id),
+        invited_by: Set(Some(invited_by)),
+        created_at: Set(Utc::now()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}

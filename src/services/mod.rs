@@ -1,0 +1,92 @@
+//! The use cases. Each function that touches an organization's data takes an [`OrgAccess`]
+//! (the proof of membership read for this request) and states its requirement with
+//! [`OrgAccess::require`]; GraphQL resolvers only call into here.
+//!
+//! [`OrgAccess`]: crate::authz::OrgAccess
+//! [`OrgAccess::require`]: crate::authz::OrgAccess::require
+
+pub mod access;
+pub mod bootstrap;
+pub mod memberships;
+pub mod organizations;
+pub mod roles;
+pub mod sessions;
+pub mod users;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::tokens::TokenIssuer;
+use crate::authz::Policy;
+use crate::config::Settings;
+use crate::error::ApiError;
+
+/// What the services share: the database, the compiled policy, the token issuer, the settings.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub policy: Arc<Policy>,
+    pub tokens: Arc<TokenIssuer>,
+    pub settings: Arc<Settings>,
+}
+
+/// Where a request came from, recorded on sessions (and audit events).
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// How many items a page holds and where it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PageArgs {
+    pub first: u64,
+    pub after: Option<uuid::Uuid>,
+}
+
+impl PageArgs {
+    pub const DEFAULT: u64 = 20;
+    pub const MAX: u64 = 100;
+
+    /// Validates `first` (1 to 100, default 20).
+    pub fn new(first: Option<i32>, after: Option<uuid::Uuid>) -> Result<Self, ApiError> {
+        let first = match first {
+            None => Self::DEFAULT,
+            Some(n) if (1..=Self::MAX as i32).contains(&n) => n as u64,
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "first",
+                    format!("must be between 1 and {}", Self::MAX),
+                ));
+            }
+        };
+        Ok(Self { first, after })
+    }
+}
+
+/// One page of a keyset-paginated list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next_page: bool,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `first + 1` rows: the extra row only says there is a next page.
+    pub fn from_rows(mut rows: Vec<T>, first: u64) -> Self {
+        let has_next_page = rows.len() as u64 > first;
+        rows.truncate(first as usize);
+        Self {
+            items: rows,
+            has_next_page,
+        }
+    }
+
+    pub fn empty() -> Self {
+        Self {
+            items: Vec::new(),
+            has_next_page: false,
+        }
+    }
+}

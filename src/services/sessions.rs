@@ -1,0 +1,319 @@
+//! Logins, rotating refresh tokens, logout, organization switching, and establishing the
+//! principal of a request from its bearer token.
+
+use chrono::{DateTime, Utc};
+use entity::{membership, refresh_token, session, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use uuid::Uuid;
+
+use super::{AppState, RequestMeta, memberships, users};
+use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
+use crate::auth::{Principal, password};
+use crate::db::begin_write;
+use crate::domain::Email;
+use crate::error::{ApiError, ApiResult};
+
+/// The answer for an unknown email, a wrong password and a disabled account alike.
+const BAD_CREDENTIALS: &str = "the email or password is incorrect";
+const SESSION_ENDED: &str = "the session has ended; sign in again";
+
+/// Tokens handed to a client after a login, a refresh or an organization switch.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: user::Model,
+    pub organization_id: Option<Uuid>,
+}
+
+/// Establishes who is calling from an `Authorization` header value, checking the token and then
+/// that its session is live and its user active: a logout, a revocation or a disabled account
+/// takes effect on the very next request. Returns the user too, so that it need not be read again.
+pub async fn authenticate(
+    state: &AppState,
+    authorization: Option<&str>,
+) -> ApiResult<(Principal, Option<user::Model>)> {
+    let Some(header) = authorization else {
+        return Ok((Principal::Anonymous, None));
+    };
+    let Some(token) = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+    else {
+        return Ok((
+            Principal::Rejected("the Authorization header must be `Bearer <access token>`".into()),
+            None,
+        ));
+    };
+    let verified = match state.tokens.verify_access(token.trim()) {
+        Ok(verified) => verified,
+        Err(err) => return Ok((Principal::Rejected(err.message), None)),
+    };
+    let Some(session) = session::Entity::find_by_id(verified.session_id)
+        .one(&state.db)
+        .await?
+    else {
+        return Ok((Principal::Rejected(SESSION_ENDED.into()), None));
+    };
+    if session.revoked_at.is_some()
+        || session.expires_at <= Utc::now()
+        || session.user_id != verified.user_id
+    {
+        return Ok((Principal::Rejected(SESSION_ENDED.into()), None));
+    }
+    let user = user::Entity::find_by_id(session.user_id)
+        .one(&state.db)
+        .await?;
+    match user {
+        Some(user) if user.status == users::ACTIVE => Ok((
+            Principal::User {
+                user_id: user.id,
+                session_id: session.id,
+                organization_id: session.organization_id,
+            },
+            Some(user),
+        )),
+        _ => Ok((Principal::Rejected(SESSION_ENDED.into()), None)),
+    }
+}
+
+/// Checks an email and password and opens a session in `organization_id`, or else in the user's
+/// default organization, or else in their oldest membership, or in none.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password_text: String,
+    organization_id: Option<Uuid>,
+    meta: &RequestMeta,
+) -> ApiResult<Tokens> {
+    let email = Email::parse("email", email)?;
+    let user = users::find_by_email(&state.db, &email).await?;
+    let hash = user.as_ref().and_then(|user| user.password_hash.clone());
+    let matches = password::verify(password_text, hash).await?;
+    let user = match user {
+        Some(user) if matches && user.status == users::ACTIVE => user,
+        _ => return Err(ApiError::unauthenticated(BAD_CREDENTIALS)),
+    };
+    let organization_id = match organization_id {
+        Some(org) => {
+            memberships::find(&state.db, user.id, org)
+                .await?
+                .ok_or_else(|| ApiError::not_found("organization"))?;
+            Some(org)
+        }
+        None => landing_organization(&state.db, &user).await?,
+    };
+    let txn = begin_write(&state.db).await?;
+    let now = Utc::now();
+    let session = session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        organization_id: Set(organization_id),
+        created_at: Set(now),
+        expires_at: Set(now + state.settings.session_ttl),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        ip: Set(meta.ip.clone()),
+        user_agent: Set(meta.user_agent.as_ref().map(|ua| truncate(ua, 512))),
+    }
+    .insert(&txn)
+    .await?;
+    let refresh_token = issue_refresh_token(&txn, state, &session).await?;
+    txn.commit().await?;
+    tracing::info!(user = %user.id, session = %session.id, "login");
+    tokens(state, user, &session, refresh_token)
+}
+
+/// Exchanges a refresh token for new tokens. Each refresh token works once: presenting one that
+/// was already used revokes the whole session, since one of its holders is not the user.
+pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<Tokens> {
+    let invalid = || ApiError::unauthenticated("the refresh token is not valid");
+    let hash = hash_refresh_token(presented.trim());
+    let txn = begin_write(&state.db).await?;
+    let token = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
+    let now = Utc::now();
+    // Mark the token used only if nobody has; losing this race is the same as reuse.
+    let claimed = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(token.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !claimed {
+        revoke(&txn, token.session_id, "refresh token reuse").await?;
+        txn.commit().await?;
+        tracing::warn!(session = %token.session_id, "refresh token reused; session revoked");
+        return Err(invalid());
+    }
+    let session = session::Entity::find_by_id(token.session_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
+    if token.expires_at <= now || session.revoked_at.is_some() || session.expires_at <= now {
+        return Err(invalid());
+    }
+    let user = user::Entity::find_by_id(session.user_id)
+        .one(&txn)
+        .await?
+        .filter(|user| user.status == users::ACTIVE)
+        .ok_or_else(invalid)?;
+    // The active organization stays only while the user is still a member of it.
+    let mut session = session;
+    if let Some(org) = session.organization_id
+        && memberships::find(&txn, user.id, org).await?.is_none()
+    {
+        let mut active: session::ActiveModel = session.into();
+        active.organization_id = Set(None);
+        session = active.update(&txn).await?;
+    }
+    let refresh_token = issue_refresh_token(&txn, state, &session).await?;
+    txn.commit().await?;
+    tokens(state, user, &session, refresh_token)
+}
+
+/// Revokes the caller's session: its access tokens stop working on the next request.
+pub async fn logout(state: &AppState, principal: &Principal) -> ApiResult<()> {
+    let session_id = principal.session_id()?;
+    let txn = begin_write(&state.db).await?;
+    revoke(&txn, session_id, "logout").await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Moves the caller's session to another organization they belong to and issues new tokens.
+/// Outstanding refresh tokens of the session are retired.
+pub async fn switch_organization(
+    state: &AppState,
+    principal: &Principal,
+    organization_id: Uuid,
+) -> ApiResult<Tokens> {
+    let user_id = principal.user_id()?;
+    let session_id = principal.session_id()?;
+    memberships::find(&state.db, user_id, organization_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    let txn = begin_write(&state.db).await?;
+    let session = session::Entity::find_by_id(session_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+    let mut active: session::ActiveModel = session.into();
+    active.organization_id = Set(Some(organization_id));
+    let session = active.update(&txn).await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::SessionId.eq(session_id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    let refresh_token = issue_refresh_token(&txn, state, &session).await?;
+    let user = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+    txn.commit().await?;
+    tokens(state, user, &session, refresh_token)
+}
+
+/// Sets the organization a login lands in when none is asked for.
+pub async fn set_default_organization(
+    state: &AppState,
+    principal: &Principal,
+    organization_id: Uuid,
+) -> ApiResult<user::Model> {
+    let user_id = principal.user_id()?;
+    memberships::find(&state.db, user_id, organization_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    let txn = begin_write(&state.db).await?;
+    let user = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+    let mut active: user::ActiveModel = user.into();
+    active.default_organization_id = Set(Some(organization_id));
+    let user = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+async fn landing_organization(
+    db: &impl ConnectionTrait,
+    user: &user::Model,
+) -> ApiResult<Option<Uuid>> {
+    if let Some(default) = user.default_organization_id
+        && memberships::find(db, user.id, default).await?.is_some()
+    {
+        return Ok(Some(default));
+    }
+    Ok(membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user.id))
+        .order_by_asc(membership::Column::Id)
+        .one(db)
+        .await?
+        .map(|m| m.organization_id))
+}
+
+async fn issue_refresh_token(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    session: &session::Model,
+) -> ApiResult<String> {
+    let token = new_refresh_token();
+    let now = Utc::now();
+    refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        session_id: Set(session.id),
+        token_hash: Set(hash_refresh_token(&token)),
+        created_at: Set(now),
+        expires_at: Set((now + state.settings.refresh_token_ttl).min(session.expires_at)),
+        used_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok(token)
+}
+
+async fn revoke(txn: &impl ConnectionTrait, session_id: Uuid, reason: &str) -> ApiResult<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(session::Column::RevokedReason, Expr::value(reason))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+fn tokens(
+    state: &AppState,
+    user: user::Model,
+    session: &session::Model,
+    refresh_token: String,
+) -> ApiResult<Tokens> {
+    let (access_token, expires_at) =
+        state
+            .tokens
+            .issue_access(user.id, session.id, session.organization_id)?;
+    Ok(Tokens {
+        access_token,
+        refresh_token,
+        expires_at,
+        user,
+        organization_id: session.organization_id,
+    })
+}
+
+fn truncate(value: &str, max: usize) -> String {
+    value.chars().take(max).collect()
+}
