@@ -45,6 +45,7 @@ struct FileSettings {
     default_seats: Option<i32>,
     max_query_depth: Option<usize>,
     max_query_complexity: Option<usize>,
+    database_max_connections: Option<u32>,
 }
 
 /// Resolved settings of one process.
@@ -63,6 +64,8 @@ pub struct Settings {
     pub default_seats: i32,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    /// Size of the connection pool (default: 8 on SQLite, 16 on PostgreSQL).
+    pub database_max_connections: Option<u32>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -84,6 +87,7 @@ impl Settings {
             default_seats: 25,
             max_query_depth: 16,
             max_query_complexity: 50_000,
+            database_max_connections: None,
         }
     }
 
@@ -142,6 +146,13 @@ impl Settings {
         }
         if let Some(complexity) = file.max_query_complexity {
             settings.max_query_complexity = complexity;
+        }
+        if let Some(connections) = file.database_max_connections {
+            anyhow::ensure!(
+                connections >= 1,
+                "database_max_connections must be at least 1"
+            );
+            settings.database_max_connections = Some(connections);
         }
         Ok(settings)
     }

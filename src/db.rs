@@ -33,11 +33,11 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
         });
-    if options.get_url().starts_with("sqlite:") {
-        options.max_connections(8).min_connections(1);
-    } else {
-        options.max_connections(16);
-    }
+    let sqlite = options.get_url().starts_with("sqlite:");
+    let default_pool = if sqlite { 8 } else { 16 };
+    options
+        .max_connections(settings.database_max_connections.unwrap_or(default_pool))
+        .min_connections(1);
     Database::connect(options)
         .await
         .map_err(|err| anyhow::anyhow!("cannot connect to the database: {err}"))

@@ -63,7 +63,7 @@ impl Loader<Uuid> for RoleLoader {
 }
 
 impl Loader<(Uuid, PageArgs)> for MemberPageLoader {
-    type Value = Page<membership::Model>;
+    type Value = Page<memberships::Member>;
     type Error = ApiError;
 
     async fn load(

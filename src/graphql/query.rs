@@ -71,7 +71,7 @@ impl QueryRoot {
                 Some(m) => {
                     // Visible to members of its organization; its fields check the rest.
                     ctx.access(m.organization_id).await?;
-                    Some(Node::Membership(Membership(m)))
+                    Some(Node::Membership(Membership::new(m)))
                 }
                 None => None,
             },

@@ -136,8 +136,8 @@ async fn execute(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    let (principal, user) = match sessions::authenticate(&state.app, authorization).await {
-        Ok(found) => found,
+    let principal = match sessions::authenticate(&state.app, authorization).await {
+        Ok(principal) => principal,
         Err(err) => return graphql_error(&headers, err),
     };
     let meta = RequestMeta {
@@ -148,9 +148,6 @@ async fn execute(
             .map(str::to_owned),
     };
     let context = RequestContext::new(&state.app, principal, meta);
-    if let Some(user) = user {
-        context.loaders.users.feed_one(user.id, user).await;
-    }
     let mut response = state.schema.execute(request.data(context)).await;
     assign_codes(&mut response);
     respond(&headers, response)

@@ -2,12 +2,15 @@
 
 use std::collections::HashMap;
 
-use entity::membership;
+use entity::{membership, user};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+
+/// Prefix of the user columns in a page of members.
+const USER_PREFIX: &str = "u_";
 use uuid::Uuid;
 
 use super::{Page, PageArgs};
@@ -63,41 +66,54 @@ pub async fn count_for_user(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResu
         .await?)
 }
 
-/// The first page of members of each organization, in one statement per distinct page shape
-/// (a window function numbers each organization's rows), so the number of statements does not
-/// grow with the number of organizations.
+/// A membership with its user, as a page of members shows it.
+pub type Member = (membership::Model, user::Model);
+
+/// A page of members of each organization, with their users, in one statement per distinct
+/// page shape (a window function numbers each organization's rows), so the number of
+/// statements does not grow with the number of organizations or members.
 pub async fn pages_for_organizations(
     db: &impl ConnectionTrait,
     requests: &[(Uuid, PageArgs)],
-) -> ApiResult<HashMap<(Uuid, PageArgs), Page<membership::Model>>> {
+) -> ApiResult<HashMap<(Uuid, PageArgs), Page<Member>>> {
     let mut groups: HashMap<PageArgs, Vec<Uuid>> = HashMap::new();
     for (org, args) in requests {
         groups.entry(*args).or_default().push(*org);
     }
-    let mut pages: HashMap<(Uuid, PageArgs), Page<membership::Model>> =
+    let mut pages: HashMap<(Uuid, PageArgs), Page<Member>> =
         requests.iter().map(|key| (*key, Page::empty())).collect();
     for (args, organizations) in groups {
         let mut numbered = Query::select();
+        numbered.columns(membership::Column::iter().map(|column| (membership::Entity, column)));
+        for column in user::Column::iter() {
+            numbered.expr_as(
+                Expr::col((user::Entity, column)),
+                Alias::new(format!("{USER_PREFIX}{}", column.as_str())),
+            );
+        }
         numbered
-            .columns([
-                membership::Column::Id,
-                membership::Column::UserId,
-                membership::Column::OrganizationId,
-                membership::Column::RoleId,
-                membership::Column::InvitedBy,
-                membership::Column::CreatedAt,
-            ])
             .from(membership::Entity)
+            .inner_join(
+                user::Entity,
+                Expr::col((user::Entity, user::Column::Id))
+                    .equals((membership::Entity, membership::Column::UserId)),
+            )
             .expr_window_as(
                 Expr::cust("ROW_NUMBER()"),
-                WindowStatement::partition_by(membership::Column::OrganizationId)
-                    .order_by(membership::Column::Id, Order::Asc)
-                    .to_owned(),
+                WindowStatement::partition_by((
+                    membership::Entity,
+                    membership::Column::OrganizationId,
+                ))
+                .order_by((membership::Entity, membership::Column::Id), Order::Asc)
+                .to_owned(),
                 Alias::new("row_number"),
             )
-            .and_where(membership::Column::OrganizationId.is_in(organizations));
+            .and_where(
+                Expr::col((membership::Entity, membership::Column::OrganizationId))
+                    .is_in(organizations),
+            );
         if let Some(after) = args.after {
-            numbered.and_where(membership::Column::Id.gt(after));
+            numbered.and_where(Expr::col((membership::Entity, membership::Column::Id)).gt(after));
         }
         let mut query = Query::select();
         query
@@ -107,12 +123,14 @@ pub async fn pages_for_organizations(
             .order_by(Alias::new("organization_id"), Order::Asc)
             .order_by(Alias::new("id"), Order::Asc);
         let statement = db.get_database_backend().build(&query);
-        let rows = membership::Model::find_by_statement(statement)
-            .all(db)
-            .await?;
-        let mut by_org: HashMap<Uuid, Vec<membership::Model>> = HashMap::new();
-        for row in rows {
-            by_org.entry(row.organization_id).or_default().push(row);
+        let mut by_org: HashMap<Uuid, Vec<Member>> = HashMap::new();
+        for row in db.query_all_raw(statement).await? {
+            let membership = membership::Model::from_query_result(&row, "")?;
+            let user = user::Model::from_query_result(&row, USER_PREFIX)?;
+            by_org
+                .entry(membership.organization_id)
+                .or_default()
+                .push((membership, user));
         }
         for (org, rows) in by_org {
             pages.insert((org, args), Page::from_rows(rows, args.first));

@@ -32,52 +32,45 @@ pub struct Tokens {
 
 /// Establishes who is calling from an `Authorization` header value, checking the token and then
 /// that its session is live and its user active: a logout, a revocation or a disabled account
-/// takes effect on the very next request. Returns the user too, so that it need not be read again.
-pub async fn authenticate(
-    state: &AppState,
-    authorization: Option<&str>,
-) -> ApiResult<(Principal, Option<user::Model>)> {
+/// takes effect on the very next request.
+pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiResult<Principal> {
     let Some(header) = authorization else {
-        return Ok((Principal::Anonymous, None));
+        return Ok(Principal::Anonymous);
     };
     let Some(token) = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
     else {
-        return Ok((
-            Principal::Rejected("the Authorization header must be `Bearer <access token>`".into()),
-            None,
+        return Ok(Principal::Rejected(
+            "the Authorization header must be `Bearer <access token>`".into(),
         ));
     };
     let verified = match state.tokens.verify_access(token.trim()) {
         Ok(verified) => verified,
-        Err(err) => return Ok((Principal::Rejected(err.message), None)),
+        Err(err) => return Ok(Principal::Rejected(err.message)),
     };
     let Some(session) = session::Entity::find_by_id(verified.session_id)
         .one(&state.db)
         .await?
     else {
-        return Ok((Principal::Rejected(SESSION_ENDED.into()), None));
+        return Ok(Principal::Rejected(SESSION_ENDED.into()));
     };
     if session.revoked_at.is_some()
         || session.expires_at <= Utc::now()
         || session.user_id != verified.user_id
     {
-        return Ok((Principal::Rejected(SESSION_ENDED.into()), None));
+        return Ok(Principal::Rejected(SESSION_ENDED.into()));
     }
     let user = user::Entity::find_by_id(session.user_id)
         .one(&state.db)
         .await?;
     match user {
-        Some(user) if user.status == users::ACTIVE => Ok((
-            Principal::User {
-                user_id: user.id,
-                session_id: session.id,
-                organization_id: session.organization_id,
-            },
-            Some(user),
-        )),
-        _ => Ok((Principal::Rejected(SESSION_ENDED.into()), None)),
+        Some(user) if user.status == users::ACTIVE => Ok(Principal::User {
+            user_id: user.id,
+            session_id: session.id,
+            organization_id: session.organization_id,
+        }),
+        _ => Ok(Principal::Rejected(SESSION_ENDED.into())),
     }
 }
 

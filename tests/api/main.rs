@@ -1,1 +1,12 @@
+//! Charter's integration tests, one binary: each test starts its own server on port 0 with a
+//! fresh database, so they run in parallel. Set DATABASE_URL to a PostgreSQL server to run them
+//! all on PostgreSQL.
 
+mod helpers;
+
+mod auth;
+mod batching;
+mod cli;
+mod hygiene;
+mod organizations;
+mod schema;

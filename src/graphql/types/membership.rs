@@ -1,6 +1,6 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::membership;
+use entity::{membership, user};
 
 use super::{Organization, Role, User};
 use crate::authz::require;
@@ -10,31 +10,51 @@ use crate::graphql::guards::{OrgGuard, requires};
 use crate::graphql::ids::NodeId;
 
 /// One user in one organization, with exactly one role there.
-pub struct Membership(pub membership::Model);
+pub struct Membership {
+    pub model: membership::Model,
+    /// The user, when the page that found this membership already read it.
+    user: Option<user::Model>,
+}
+
+impl Membership {
+    pub fn new(model: membership::Model) -> Self {
+        Self { model, user: None }
+    }
+
+    pub fn with_user((model, user): (membership::Model, user::Model)) -> Self {
+        Self {
+            model,
+            user: Some(user),
+        }
+    }
+}
 
 #[Object(
-    guard = "OrgGuard::or_self(Some(self.0.organization_id), require::MEMBER_READ, self.0.user_id)",
+    guard = "OrgGuard::or_self(Some(self.model.organization_id), require::MEMBER_READ, self.model.user_id)",
     directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true))
 )]
 impl Membership {
     pub async fn id(&self) -> ID {
-        NodeId::Membership(self.0.id).to_id()
+        NodeId::Membership(self.model.id).to_id()
     }
 
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<User> {
-        let user = ctx
-            .loaders()
-            .users
-            .load_one(self.0.user_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user"))?;
-        Ok(User::new(user, Some(self.0.organization_id)))
+        let user = match &self.user {
+            Some(user) => user.clone(),
+            None => ctx
+                .loaders()
+                .users
+                .load_one(self.model.user_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("user"))?,
+        };
+        Ok(User::new(user, Some(self.model.organization_id)))
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Organization> {
         ctx.loaders()
             .organizations
-            .load_one(self.0.organization_id)
+            .load_one(self.model.organization_id)
             .await?
             .map(Organization)
             .ok_or_else(|| ApiError::not_found("organization"))
@@ -44,23 +64,25 @@ impl Membership {
         let role = ctx
             .loaders()
             .roles
-            .load_one(self.0.role_id)
+            .load_one(self.model.role_id)
             .await?
-            .ok_or_else(|| ApiError::internal(format!("membership {} has no role", self.0.id)))?;
-        Ok(Role::new(role, self.0.organization_id))
+            .ok_or_else(|| {
+                ApiError::internal(format!("membership {} has no role", self.model.id))
+            })?;
+        Ok(Role::new(role, self.model.organization_id))
     }
 
     /// When the user joined.
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
 
     /// Who invited the user, when they joined by invitation.
     async fn invited_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        let Some(inviter) = self.0.invited_by else {
+        let Some(inviter) = self.model.invited_by else {
             return Ok(None);
         };
         let user = ctx.loaders().users.load_one(inviter).await?;
-        Ok(user.map(|user| User::new(user, Some(self.0.organization_id))))
+        Ok(user.map(|user| User::new(user, Some(self.model.organization_id))))
     }
 }

@@ -90,8 +90,8 @@ impl Organization {
             page.unwrap_or_else(crate::services::Page::empty),
             &args,
             total.unwrap_or(0),
-            |m| m.id,
-            Membership,
+            |(m, _)| m.id,
+            Membership::with_user,
         )))
     }
 

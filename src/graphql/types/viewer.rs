@@ -52,7 +52,13 @@ impl Viewer {
             memberships::page_for_user(db, self.user.id, args),
             memberships::count_for_user(db, self.user.id),
         )?;
-        Ok(connection(page, &args, total as i64, |m| m.id, Membership))
+        Ok(connection(
+            page,
+            &args,
+            total as i64,
+            |m| m.id,
+            Membership::new,
+        ))
     }
 
     /// Every resource of the policy with the level the user's role grants in `organizationId`.

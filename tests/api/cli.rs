@@ -1,0 +1,122 @@
+//! The command line, run as a user would.
+
+use std::process::Command;
+
+fn charter(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_charter"));
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        // These commands run on the embedded database whatever the test run uses.
+        .env("DATABASE_URL", "")
+        .env_remove("CHARTER_CONFIG")
+        .env_remove("CHARTER_POLICY");
+    command
+}
+
+#[test]
+fn charter_schema_prints_the_committed_sdl() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = charter(dir.path()).arg("schema").output().unwrap();
+    assert!(output.status.success());
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
+}
+
+#[test]
+fn migrate_creates_the_database_and_runs_again_harmlessly() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let output = charter(dir.path()).arg("migrate").output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    assert!(dir.path().join("charter.db").exists());
+}
+
+#[test]
+fn bootstrap_creates_an_owner_with_the_given_or_a_generated_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = charter(dir.path())
+        .args([
+            "bootstrap",
+            "--email",
+            "root@example.com",
+            "--organization",
+            "Acme",
+        ])
+        .env("CHARTER_BOOTSTRAP_PASSWORD", "a-long-enough-password")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("root@example.com") && stdout.contains("Acme"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("password"),
+        "a given password is not printed"
+    );
+
+    let output = charter(dir.path())
+        .args([
+            "bootstrap",
+            "--email",
+            "second@example.com",
+            "--organization",
+            "Globex",
+        ])
+        .env_remove("CHARTER_BOOTSTRAP_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let generated = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("password (shown once): "))
+        .expect("a generated password is printed once");
+    assert!(generated.len() >= 16);
+
+    let again = charter(dir.path())
+        .args([
+            "bootstrap",
+            "--email",
+            "ROOT@example.com",
+            "--organization",
+            "Other",
+        ])
+        .env("CHARTER_BOOTSTRAP_PASSWORD", "a-long-enough-password")
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "the same email twice is refused");
+}
+
+#[test]
+fn policy_check_accepts_the_built_in_policy_and_reports_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = concat!(env!("CARGO_MANIFEST_DIR"), "/src/authz/default_policy.toml");
+    let output = charter(dir.path())
+        .args(["policy", "check", good])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[roles]]\nkey = \"owner\"\nname = \"Owner\"\nseat_class = \"licensed\"\nowner = true\n",
+    )
+    .unwrap();
+    let output = charter(dir.path())
+        .args(["policy", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("built-in resource `organization` is missing"),
+        "{stderr}"
+    );
+}

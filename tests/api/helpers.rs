@@ -1,0 +1,252 @@
+//! A Charter server per test: port 0, a fresh database (a new SQLite file, or a new PostgreSQL
+//! database when DATABASE_URL names a server), and a counter of the SQL statements it sends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use charter::config::Settings;
+use charter::services::AppState;
+use chrono::Utc;
+use entity::{membership, organization, user};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub statements: Arc<AtomicUsize>,
+    pub client: reqwest::Client,
+    _data_dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A signed-in user of a test.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        let data_dir = tempfile::tempdir().expect("a temporary directory");
+        let mut settings = Settings::for_data_dir(data_dir.path());
+        settings.database_max_connections = Some(4);
+        let mut postgres = None;
+        if let Ok(admin_url) = std::env::var("DATABASE_URL")
+            && admin_url.starts_with("postgres")
+        {
+            let name = format!("charter_test_{}", Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("the PostgreSQL server of DATABASE_URL answers");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("a fresh test database");
+            admin.close().await.ok();
+            settings.database_url = Some(with_database(&admin_url, &name));
+            postgres = Some((admin_url, name));
+        }
+        configure(&mut settings);
+        let mut db = charter::db::connect(&settings).await.expect("database");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |info| {
+            if std::env::var("PRINT_SQL").is_ok() {
+                eprintln!("SQL: {}", info.statement);
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let policy = charter::load_policy(&settings).expect("policy");
+        let app = charter::build_with(settings, db, policy)
+            .await
+            .expect("the application builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(charter::http::serve(listener, app.router, async move {
+            let _ = stop.await;
+        }));
+        TestApp {
+            address,
+            state: app.state,
+            statements,
+            client: reqwest::Client::new(),
+            _data_dir: data_dir,
+            postgres,
+            shutdown: Some(shutdown),
+        }
+    }
+
+    /// Posts a GraphQL request and returns the decoded response body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the server answers");
+        response.json().await.expect("a JSON body")
+    }
+
+    /// Creates an active user with [`PASSWORD`] directly in the database.
+    pub async fn create_user(&self, email: &str) -> user::Model {
+        let email = charter::domain::Email::parse("email", email).unwrap();
+        let hash = password_hash().await;
+        charter::services::users::create(
+            &self.state.db,
+            &email,
+            email.as_str().split('@').next().unwrap().to_owned(),
+            Some(hash),
+        )
+        .await
+        .expect("a new user")
+    }
+
+    /// Creates an organization owned by `owner`.
+    pub async fn create_org(&self, owner: &user::Model, name: &str) -> organization::Model {
+        charter::services::organizations::create(
+            &self.state,
+            owner.id,
+            charter::domain::OrganizationName::parse("name", name).unwrap(),
+        )
+        .await
+        .expect("a new organization")
+    }
+
+    /// Adds `user` to `org` with the predefined role `role_key`.
+    pub async fn add_member(&self, user: &user::Model, org: &organization::Model, role_key: &str) {
+        let role = self
+            .state
+            .policy
+            .role_by_key(role_key)
+            .expect("a predefined role");
+        membership::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user.id),
+            organization_id: Set(org.id),
+            role_id: Set(role.id),
+            invited_by: Set(None),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&self.state.db)
+        .await
+        .expect("a new membership");
+    }
+
+    pub async fn login(&self, email: &str) -> Session {
+        self.login_to(email, None).await
+    }
+
+    pub async fn login_to(&self, email: &str, organization_id: Option<&str>) -> Session {
+        let body = self
+            .gql(
+                None,
+                "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id } } }",
+                json!({ "input": { "email": email, "password": PASSWORD, "organizationId": organization_id } }),
+            )
+            .await;
+        let login = &body["data"]["login"];
+        assert!(login.is_object(), "login failed: {body}");
+        Session {
+            user_id: login["user"]["id"].as_str().unwrap().to_owned(),
+            access_token: login["accessToken"].as_str().unwrap().to_owned(),
+            refresh_token: login["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Resets the statement counter, runs `query`, and returns the response and how many SQL
+    /// statements it took.
+    pub async fn count_statements(&self, token: &str, query: &str) -> (Value, usize) {
+        self.statements.store(0, Ordering::SeqCst);
+        let body = self.gql(Some(token), query, json!({})).await;
+        (body, self.statements.load(Ordering::SeqCst))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // The test's runtime is ending; drop its database from a runtime of our own. FORCE
+            // ends the test's own pooled connections.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async move {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{root}/{name}?{query}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// One argon2 hash of [`PASSWORD`], computed once per test binary.
+async fn password_hash() -> String {
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    HASH.get_or_init(|| async {
+        charter::auth::password::hash(PASSWORD.to_owned())
+            .await
+            .expect("hashing")
+    })
+    .await
+    .clone()
+}
+
+/// The `extensions.code` of the first error of a response.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error with a code: {body}"))
+}
+
+/// The global id of an organization.
+pub fn org_id(org: &organization::Model) -> String {
+    charter::graphql::ids::NodeId::Organization(org.id)
+        .to_id()
+        .0
+}
