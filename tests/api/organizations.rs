@@ -419,3 +419,62 @@ async fn emails_are_unique_regardless_of_case() {
         .unwrap_err();
     assert_eq!(err.code, charter::error::ErrorCode::Conflict);
 }
+
+#[tokio::test]
+async fn concurrent_writers_all_succeed() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice@example.com").await;
+    let session = app.login("alice@example.com").await;
+    let requests = (0..16).map(|n| {
+        let app = &app;
+        let token = session.access_token.clone();
+        async move {
+            app.gql(
+                Some(&token),
+                "mutation($n: String!) { createOrganization(input: {name: $n}) { name } }",
+                json!({ "n": format!("Org {n}") }),
+            )
+            .await
+        }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    for body in &answers {
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let body = app
+        .gql(
+            Some(&session.access_token),
+            "{ viewer { memberships { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["viewer"]["memberships"]["totalCount"], 16);
+}
+
+#[tokio::test]
+async fn the_demo_data_signs_in_every_printed_login_with_its_role() {
+    let app = TestApp::spawn().await;
+    let logins = charter::services::bootstrap::seed_demo(&app.state)
+        .await
+        .expect("demo data");
+    assert_eq!(logins.len(), 8);
+    let mut roles = Vec::new();
+    for login in &logins {
+        let body = app
+            .gql(
+                None,
+                "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { organization { viewerRole { name } } } }",
+                json!({ "e": login.email, "p": login.password }),
+            )
+            .await;
+        let role = body["data"]["login"]["organization"]["viewerRole"]["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: {body}", login.email))
+            .to_owned();
+        assert!(login.summary.contains(&role), "{} is {role}", login.summary);
+        roles.push(role);
+    }
+    roles.sort();
+    roles.dedup();
+    assert_eq!(roles.len(), 7, "every predefined role is held: {roles:?}");
+}
