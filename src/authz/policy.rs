@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
+use toml::Spanned;
 use uuid::Uuid;
 
 /// The resources every policy must declare, with the levels Charter's own fields need.
@@ -23,15 +24,38 @@ const DEFAULT_POLICY: &str = include_str!("default_policy.toml");
 /// Namespace of the deterministic ids given to predefined roles (UUID v5 of their key).
 const PREDEFINED_ROLE_NAMESPACE: Uuid = Uuid::from_u128(0x6368_6172_7465_7200_726f_6c65_7300_0001);
 
+/// The license feature that lets an organization build its own roles.
+pub const CUSTOM_ROLES: &str = "custom_roles";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     #[serde(default)]
-    resources: Vec<ResourceFile>,
+    policy: Option<MetaFile>,
     #[serde(default)]
-    dependencies: Vec<DependencyFile>,
+    features: Vec<Spanned<FeatureFile>>,
     #[serde(default)]
-    roles: Vec<RoleFile>,
+    resources: Vec<Spanned<ResourceFile>>,
+    #[serde(default)]
+    dependencies: Vec<Spanned<DependencyFile>>,
+    #[serde(default)]
+    roles: Vec<Spanned<RoleFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetaFile {
+    name: String,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeatureFile {
+    key: String,
+    #[serde(default)]
+    description: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,7 +97,7 @@ struct RoleFile {
     #[serde(default)]
     owner: bool,
     #[serde(default)]
-    grants: BTreeMap<String, String>,
+    grants: BTreeMap<String, Spanned<String>>,
 }
 
 /// Whether holding a role takes one of the organization's licensed seats.
@@ -150,9 +174,19 @@ pub struct PredefinedRole {
     pub grants: Grants,
 }
 
+/// A license feature an organization may hold.
+#[derive(Debug, Clone)]
+pub struct Feature {
+    pub key: String,
+    pub description: Option<String>,
+}
+
 /// A validated, compiled policy: checks are array lookups.
 #[derive(Debug)]
 pub struct Policy {
+    pub name: String,
+    pub source: Option<String>,
+    features: Vec<Feature>,
     resources: Vec<Resource>,
     resource_index: HashMap<String, usize>,
     dependencies: Vec<Dependency>,
@@ -176,46 +210,95 @@ impl std::fmt::Display for PolicyErrors {
 impl std::error::Error for PolicyErrors {}
 
 impl Policy {
+    /// The text of the built-in policy file.
+    pub fn built_in_source() -> &'static str {
+        DEFAULT_POLICY
+    }
+
     /// The policy built into the binary.
     pub fn built_in() -> Self {
         Self::from_toml(DEFAULT_POLICY).expect("the built-in policy is valid")
     }
 
-    /// Parses and validates a policy file, collecting every problem rather than the first.
+    /// Parses and validates a policy file, collecting every problem (each with its line)
+    /// rather than stopping at the first.
     pub fn from_toml(source: &str) -> Result<Self, PolicyErrors> {
-        let file: PolicyFile =
-            toml::from_str(source).map_err(|err| PolicyErrors(vec![err.to_string()]))?;
-        Self::compile(file)
+        let file: PolicyFile = toml::from_str(source).map_err(|err| {
+            let line = err.span().map(|span| line_of(source, span.start));
+            let message = err.message().to_owned();
+            PolicyErrors(vec![match line {
+                Some(line) => format!("line {line}: {message}"),
+                None => message,
+            }])
+        })?;
+        Self::compile(file, source)
     }
 
-    fn compile(file: PolicyFile) -> Result<Self, PolicyErrors> {
+    fn compile(file: PolicyFile, source: &str) -> Result<Self, PolicyErrors> {
         let mut problems = Vec::new();
+        let at = |span: std::ops::Range<usize>| line_of(source, span.start);
+
+        let mut features = vec![Feature {
+            key: CUSTOM_ROLES.to_owned(),
+            description: Some("Organizations may build their own roles.".to_owned()),
+        }];
+        for feature in file.features {
+            let line = at(feature.span());
+            let feature = feature.into_inner();
+            if features.iter().any(|known| known.key == feature.key) {
+                problems.push(format!(
+                    "line {line}: feature `{}` is declared twice",
+                    feature.key
+                ));
+            }
+            features.push(Feature {
+                key: feature.key,
+                description: feature.description,
+            });
+        }
+
         let mut resource_index = HashMap::new();
         let mut resources = Vec::new();
         for resource in file.resources {
+            let line = at(resource.span());
+            let resource = resource.into_inner();
             if resource.levels.len() < 2 {
                 problems.push(format!(
-                    "resource `{}` needs at least two levels, lowest first",
+                    "line {line}: resource `{}` needs at least two levels, lowest first",
                     resource.key
                 ));
             }
             if resource.levels.len() > u8::MAX as usize {
-                problems.push(format!("resource `{}` has too many levels", resource.key));
+                problems.push(format!(
+                    "line {line}: resource `{}` has too many levels",
+                    resource.key
+                ));
             }
             let mut seen = std::collections::HashSet::new();
             for level in &resource.levels {
                 if !seen.insert(level) {
                     problems.push(format!(
-                        "resource `{}` declares level `{level}` twice",
+                        "line {line}: resource `{}` declares level `{level}` twice",
                         resource.key
                     ));
                 }
+            }
+            if let Some(feature) = &resource.feature
+                && (feature == CUSTOM_ROLES || !features.iter().any(|f| &f.key == feature))
+            {
+                problems.push(format!(
+                    "line {line}: resource `{}` is gated by the undeclared feature `{feature}`",
+                    resource.key
+                ));
             }
             if resource_index
                 .insert(resource.key.clone(), resources.len())
                 .is_some()
             {
-                problems.push(format!("resource `{}` is declared twice", resource.key));
+                problems.push(format!(
+                    "line {line}: resource `{}` is declared twice",
+                    resource.key
+                ));
             }
             resources.push(Resource {
                 key: resource.key,
@@ -255,35 +338,58 @@ impl Policy {
         };
 
         let mut dependencies = Vec::new();
-        for dependency in &file.dependencies {
+        for dependency in file.dependencies {
+            let line = at(dependency.span());
+            let dependency = dependency.into_inner();
             match (
                 level_of(&dependency.resource, &dependency.level),
                 level_of(&dependency.requires.resource, &dependency.requires.level),
             ) {
-                (Ok((resource, level)), Ok(requires)) => dependencies.push(Dependency {
-                    resource,
-                    level,
-                    requires,
-                }),
+                (Ok((resource, level)), Ok(requires)) => {
+                    if requires.0 == resource {
+                        problems.push(format!(
+                            "line {line}: dependency of `{}` on itself",
+                            dependency.resource
+                        ));
+                    }
+                    dependencies.push((
+                        line,
+                        Dependency {
+                            resource,
+                            level,
+                            requires,
+                        },
+                    ))
+                }
                 (a, b) => {
                     for err in [a.err(), b.err()].into_iter().flatten() {
-                        problems.push(format!("dependency: {err}"));
+                        problems.push(format!("line {line}: dependency: {err}"));
                     }
                 }
             }
         }
+        for cycle in dependency_cycles(&dependencies, resources.len()) {
+            let names: Vec<&str> = cycle.iter().map(|&r| resources[r].key.as_str()).collect();
+            problems.push(format!("dependency cycle: {}", names.join(" -> ")));
+        }
+        let dependencies: Vec<Dependency> = dependencies.into_iter().map(|(_, d)| d).collect();
 
         let mut roles = Vec::new();
         let mut role_keys = std::collections::HashSet::new();
         for role in file.roles {
+            let line = at(role.span());
+            let role = role.into_inner();
             if !role_keys.insert(role.key.clone()) {
-                problems.push(format!("role `{}` is declared twice", role.key));
+                problems.push(format!(
+                    "line {line}: role `{}` is declared twice",
+                    role.key
+                ));
             }
             let mut levels = vec![0u8; resources.len()];
             if role.owner {
                 if !role.grants.is_empty() {
                     problems.push(format!(
-                        "role `{}` is the owner role and holds every top level; it takes no grants",
+                        "line {line}: role `{}` is the owner role and holds every top level; it takes no grants",
                         role.key
                     ));
                 }
@@ -292,9 +398,13 @@ impl Policy {
                 }
             }
             for (resource, level) in &role.grants {
-                match level_of(resource, level) {
+                match level_of(resource, level.get_ref()) {
                     Ok((index, level)) => levels[index] = level,
-                    Err(err) => problems.push(format!("role `{}`: {err}", role.key)),
+                    Err(err) => problems.push(format!(
+                        "line {}: role `{}`: {err}",
+                        at(level.span()),
+                        role.key
+                    )),
                 }
             }
             let grants = Grants(levels.into_boxed_slice());
@@ -303,7 +413,7 @@ impl Policy {
                     && !grants.allows(dependency.requires.0, dependency.requires.1)
                 {
                     problems.push(format!(
-                        "role `{}` grants {} `{}` but lacks the required {} `{}`",
+                        "line {line}: role `{}` grants {} `{}` but lacks the required {} `{}`",
                         role.key,
                         resources[dependency.resource].key,
                         resources[dependency.resource].levels[dependency.level as usize],
@@ -336,13 +446,24 @@ impl Policy {
             .enumerate()
             .map(|(index, role)| (role.id, index))
             .collect();
+        let meta = file.policy;
         Ok(Policy {
+            name: meta
+                .as_ref()
+                .map(|meta| meta.name.clone())
+                .unwrap_or_else(|| "Charter".to_owned()),
+            source: meta.and_then(|meta| meta.source),
+            features,
             resources,
             resource_index,
             dependencies,
             roles,
             role_by_id,
         })
+    }
+
+    pub fn features(&self) -> &[Feature] {
+        &self.features
     }
 
     pub fn resources(&self) -> &[Resource] {
@@ -415,6 +536,57 @@ impl Policy {
     }
 }
 
+/// The 1-based line of byte `offset` in `source`.
+fn line_of(source: &str, offset: usize) -> usize {
+    source[..offset.min(source.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Cycles in the graph "resource A depends on resource B", each listed once.
+fn dependency_cycles(dependencies: &[(usize, Dependency)], resources: usize) -> Vec<Vec<usize>> {
+    let mut edges = vec![Vec::new(); resources];
+    for (_, dependency) in dependencies {
+        edges[dependency.resource].push(dependency.requires.0);
+    }
+    // 0 = unvisited, 1 = on the current path, 2 = done.
+    let mut state = vec![0u8; resources];
+    let mut path = Vec::new();
+    let mut cycles = Vec::new();
+    fn visit(
+        node: usize,
+        edges: &[Vec<usize>],
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+        cycles: &mut Vec<Vec<usize>>,
+    ) {
+        state[node] = 1;
+        path.push(node);
+        for &next in &edges[node] {
+            match state[next] {
+                0 => visit(next, edges, state, path, cycles),
+                1 => {
+                    let start = path.iter().position(|&n| n == next).unwrap_or(0);
+                    let mut cycle = path[start..].to_vec();
+                    cycle.push(next);
+                    cycles.push(cycle);
+                }
+                _ => {}
+            }
+        }
+        path.pop();
+        state[node] = 2;
+    }
+    for node in 0..resources {
+        if state[node] == 0 {
+            visit(node, &edges, &mut state, &mut path, &mut cycles);
+        }
+    }
+    cycles
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,6 +623,50 @@ mod tests {
             err.0
                 .iter()
                 .any(|p| p == "built-in resource `member` is missing")
+        );
+    }
+
+    #[test]
+    fn problems_are_reported_with_their_line_numbers() {
+        let source = Policy::built_in_source().replace(
+            "tc_playbook = \"Full\"\n\n[[roles]]\nkey = \"sharing_user\"",
+            "tc_playbook = \"Everything\"\n\n[[roles]]\nkey = \"sharing_user\"",
+        );
+        let err = Policy::from_toml(&source).unwrap_err();
+        let line = source
+            .lines()
+            .position(|l| l.contains("\"Everything\""))
+            .unwrap()
+            + 1;
+        assert_eq!(
+            err.0,
+            vec![format!(
+                "line {line}: role `organization_administrator`: resource `tc_playbook` has no level `Everything`"
+            )]
+        );
+        let broken = Policy::from_toml("[[resources]]\nkey = 1\n").unwrap_err();
+        assert!(broken.0[0].starts_with("line 2:"), "{broken}");
+    }
+
+    #[test]
+    fn dependency_cycles_and_undeclared_features_are_reported() {
+        let source = format!(
+            "{}\n[[resources]]\nkey = \"a\"\nname = \"A\"\ngroup = \"X\"\nlevels = [\"none\", \"on\"]\nfeature = \"nope\"\n\
+             [[resources]]\nkey = \"b\"\nname = \"B\"\ngroup = \"X\"\nlevels = [\"none\", \"on\"]\n\
+             [[dependencies]]\nresource = \"a\"\nlevel = \"on\"\nrequires = {{ resource = \"b\", level = \"on\" }}\n\
+             [[dependencies]]\nresource = \"b\"\nlevel = \"on\"\nrequires = {{ resource = \"a\", level = \"on\" }}\n",
+            Policy::built_in_source()
+        );
+        let err = Policy::from_toml(&source).unwrap_err();
+        assert!(
+            err.0.iter().any(|p| p == "dependency cycle: a -> b -> a"),
+            "{err}"
+        );
+        assert!(
+            err.0
+                .iter()
+                .any(|p| p.ends_with("resource `a` is gated by the undeclared feature `nope`")),
+            "{err}"
         );
     }
 
