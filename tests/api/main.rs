@@ -9,4 +9,5 @@ mod batching;
 mod cli;
 mod hygiene;
 mod organizations;
+mod presets;
 mod schema;
