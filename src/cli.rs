@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::{DataArgs, Settings};
-use crate::services::bootstrap;
+use crate::services::{bootstrap, organizations};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +42,16 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Platform operations on organizations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Platform operations on users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Create the first owner of a new organization. The password comes from
     /// CHARTER_BOOTSTRAP_PASSWORD; without it a generated one is printed once.
     Bootstrap {
@@ -49,6 +59,39 @@ pub enum Command {
         email: String,
         #[arg(long)]
         organization: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Change an organization's license and print it.
+    License {
+        /// The organization's public id (`ORG-…`) or internal id.
+        #[arg(long)]
+        organization: String,
+        /// Licensed seats.
+        #[arg(long)]
+        seats: Option<i32>,
+        /// Whether read-only roles take free seats.
+        #[arg(long)]
+        free_read_only_seats: Option<bool>,
+        /// A feature to add (repeatable), e.g. `custom_roles`.
+        #[arg(long = "feature")]
+        features: Vec<String>,
+        /// A feature to remove (repeatable).
+        #[arg(long = "no-feature")]
+        no_features: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Flag a user as a platform operator (or no longer, with --revoke).
+    Operator {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        revoke: bool,
     },
 }
 
@@ -100,6 +143,62 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Org {
+            command:
+                OrgCommand::License {
+                    organization,
+                    seats,
+                    free_read_only_seats,
+                    features,
+                    no_features,
+                },
+        } => {
+            let settings = Settings::resolve(&cli.data, None)?;
+            let app = crate::build(settings).await?;
+            let state = &app.state;
+            let org = organizations::find_by_reference(&state.db, &organization)
+                .await
+                .map_err(api)?
+                .ok_or_else(|| anyhow::anyhow!("no organization `{organization}`"))?;
+            let change = organizations::LicenseChange {
+                seats,
+                free_read_only_seats,
+                add_features: features,
+                remove_features: no_features,
+            };
+            let org = organizations::change_license(&state.db, &state.policy, org.id, change)
+                .await
+                .map_err(api)?;
+            println!(
+                "{} ({}): {} seats, free read-only seats {}, features [{}]",
+                org.name,
+                org.public_id,
+                org.seats,
+                if org.free_read_only_seats {
+                    "allowed"
+                } else {
+                    "not allowed"
+                },
+                organizations::features(&org).join(", ")
+            );
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Operator { email, revoke },
+        } => {
+            let settings = Settings::resolve(&cli.data, None)?;
+            let app = crate::build(settings).await?;
+            let email = crate::domain::Email::parse("email", &email).map_err(api)?;
+            let user = crate::services::users::set_operator(&app.state.db, &email, !revoke)
+                .await
+                .map_err(api)?;
+            println!(
+                "{} is {}a platform operator",
+                user.email,
+                if user.is_operator { "" } else { "no longer " }
+            );
+            Ok(())
+        }
         Command::Bootstrap {
             email,
             organization,
@@ -112,7 +211,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let (user, org) = bootstrap::bootstrap(&app.state, &email, &organization, &password)
                 .await
-                .map_err(|err| anyhow::anyhow!("{}", err.message))?;
+                .map_err(api)?;
             println!(
                 "created {} as owner of {} ({})",
                 user.email, org.name, org.public_id
@@ -167,6 +266,11 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
     crate::http::serve(listener, app.router, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A service error as a command-line error (its message is safe to show).
+fn api(err: crate::error::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{}", err.message)
 }
 
 /// Completes on SIGTERM or Ctrl-C.

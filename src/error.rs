@@ -62,6 +62,9 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<&'static str>,
+    /// Structured detail for clients, shown as `extensions.<name>` (for example the grants a
+    /// role is missing).
+    pub detail: Option<(&'static str, serde_json::Value)>,
 }
 
 impl ApiError {
@@ -70,7 +73,14 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            detail: None,
         }
+    }
+
+    /// Adds structured detail, shown as `extensions.<name>`.
+    pub fn with_detail(mut self, name: &'static str, value: serde_json::Value) -> Self {
+        self.detail = Some((name, value));
+        self
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -95,6 +105,7 @@ impl ApiError {
             code: ErrorCode::InvalidInput,
             message: format!("{field}: {}", message.into()),
             field: Some(field),
+            detail: None,
         }
     }
 
@@ -121,6 +132,12 @@ impl From<ApiError> for async_graphql::Error {
             extensions.set("code", err.code.as_str());
             if let Some(field) = err.field {
                 extensions.set("field", field);
+            }
+            if let Some((name, value)) = err.detail {
+                match async_graphql::Value::from_json(value) {
+                    Ok(value) => extensions.set(name, value),
+                    Err(error) => tracing::error!(%error, "unrepresentable error detail"),
+                }
             }
         })
     }

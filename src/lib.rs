@@ -43,6 +43,12 @@ pub async fn build_with(
     db: DatabaseConnection,
     policy: Policy,
 ) -> anyhow::Result<App> {
+    let undeclared = graphql::types::undeclared_requirements(&policy);
+    anyhow::ensure!(
+        undeclared.is_empty(),
+        "the policy lacks what Charter's fields require:\n{}",
+        undeclared.join("\n")
+    );
     db::migrate(&db).await?;
     services::roles::sync_predefined(&db, &policy).await?;
     std::fs::create_dir_all(&settings.data_dir)?;

@@ -1,6 +1,7 @@
 //! What you may do: the policy, requirements of fields, and the viewer's effective access in an organization.
 
 pub mod policy;
+pub mod rules;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub mod require {
     pub const ROLE_READ: Requirement = Requirement::new("role", "read");
     pub const ROLE_MANAGE: Requirement = Requirement::new("role", "manage");
     pub const AUDIT_LOG_READ: Requirement = Requirement::new("audit_log", "read");
+    pub const LIST_READ: Requirement = Requirement::new("list", "read");
 }
 
 /// Proof that the viewer is a member of `organization_id`, with the grants of their role there.
@@ -47,7 +49,11 @@ pub struct OrgAccess {
     pub membership_id: Uuid,
     pub role_id: Uuid,
     pub owner: bool,
+    /// The role's grants as they take effect here (feature-gated resources the organization is
+    /// not licensed for are at their lowest level).
     pub grants: Arc<Grants>,
+    /// The organization's licensed features.
+    pub features: Arc<Vec<String>>,
     pub(crate) policy: Arc<Policy>,
 }
 
@@ -61,6 +67,14 @@ impl OrgAccess {
         self.policy
             .level_of(resource, level)
             .is_some_and(|(resource, level)| self.grants.allows(resource, level))
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn has_feature(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f == feature)
     }
 
     /// FORBIDDEN unless the viewer's role passes `requirement`.

@@ -149,6 +149,14 @@ pub struct Dependency {
 pub struct Grants(Box<[u8]>);
 
 impl Grants {
+    pub fn from_levels(levels: Vec<u8>) -> Self {
+        Self(levels.into_boxed_slice())
+    }
+
+    pub fn levels(&self) -> &[u8] {
+        &self.0
+    }
+
     pub fn level(&self, resource: usize) -> u8 {
         self.0.get(resource).copied().unwrap_or(0)
     }
@@ -501,6 +509,24 @@ impl Policy {
             .iter()
             .position(|l| l == level)?;
         Some((index, position as u8))
+    }
+
+    /// The grants that take effect in an organization licensed for `features`: a resource gated
+    /// by a feature the organization lacks is held at its lowest level.
+    pub fn effective(&self, grants: &Grants, features: &[String]) -> Grants {
+        let levels = grants
+            .iter()
+            .map(|(index, level)| match &self.resources[index].feature {
+                Some(feature) if !features.iter().any(|f| f == feature) => 0,
+                _ => level,
+            })
+            .collect();
+        Grants::from_levels(levels)
+    }
+
+    /// Whether `feature` is one the policy knows.
+    pub fn has_feature(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f.key == feature)
     }
 
     /// Compiles a stored grant map (resource key to level name) against this policy.

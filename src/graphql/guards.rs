@@ -15,7 +15,7 @@ use crate::error::ApiError;
 /// The only fields anyone may call without a declared requirement.
 pub const PUBLIC_FIELDS: &[(&str, &str)] = &[
     ("Query", "viewer"),
-    ("Query", "node"),
+    ("Query", "permissionCatalog"),
     ("Mutation", "login"),
     ("Mutation", "refreshSession"),
 ];
@@ -29,6 +29,12 @@ pub const VALUE_TYPES: &[&str] = &[
     "PermissionGrant",
     "AuthPayload",
     "License",
+    "PermissionCatalog",
+    "CatalogResource",
+    "CatalogDependency",
+    "CatalogRole",
+    "CatalogFeature",
+    "CatalogGuard",
 ];
 
 /// `@requires(resource, level, orSelf)`: the viewer's role in the organization that owns the
@@ -42,6 +48,10 @@ pub fn requires(resource: String, level: String, or_self: Option<bool>) {}
 /// `@authenticated`: any signed-in user; the field acts on the caller's own account only.
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
 pub fn authenticated() {}
+
+/// `@platformOperator`: only users flagged as platform operators (`charter user operator`).
+#[TypeDirective(location = "FieldDefinition", location = "Object")]
+pub fn platformOperator() {}
 
 /// Enforces `@requires` for an object owned by `organization_id`. With `owner_user`, the
 /// viewer's own record passes on membership alone.
@@ -81,6 +91,21 @@ impl Guard for OrgGuard {
         };
         ctx.require(organization_id, self.requirement).await?;
         Ok(())
+    }
+}
+
+/// Enforces `@platformOperator`.
+pub struct PlatformOperator;
+
+impl Guard for PlatformOperator {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let viewer = ctx.request().viewer_id()?;
+        let user = ctx.loaders().users.load_one(viewer).await?;
+        if user.is_some_and(|user| user.is_operator) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only platform operators may do this").into())
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub struct RoleLoader(pub AppState);
 pub struct MemberPageLoader(pub AppState);
 pub struct MemberCountLoader(pub AppState);
 pub struct RoleMemberCountLoader(pub AppState);
+pub struct SeatUsageLoader(pub AppState);
 /// The viewer's access per organization: effective permissions computed once per request.
 pub struct AccessLoader {
     pub state: AppState,
@@ -95,6 +96,19 @@ impl Loader<(Uuid, Uuid)> for RoleMemberCountLoader {
     }
 }
 
+impl Loader<Uuid> for SeatUsageLoader {
+    type Value = organizations::SeatUsage;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let orgs: Vec<_> = organizations::load(&self.0.db, keys)
+            .await?
+            .into_values()
+            .collect();
+        organizations::seat_usage(&self.0.db, &self.0.policy, &orgs).await
+    }
+}
+
 impl Loader<Uuid> for AccessLoader {
     type Value = OrgAccess;
     type Error = ApiError;
@@ -113,6 +127,7 @@ pub struct Loaders {
     pub member_pages: DataLoader<MemberPageLoader, HashMapCache>,
     pub member_counts: DataLoader<MemberCountLoader, HashMapCache>,
     pub role_member_counts: DataLoader<RoleMemberCountLoader, HashMapCache>,
+    pub seat_usage: DataLoader<SeatUsageLoader, HashMapCache>,
     access: OnceLock<DataLoader<AccessLoader, HashMapCache>>,
     state: AppState,
 }
@@ -155,6 +170,11 @@ impl Loaders {
             ),
             role_member_counts: DataLoader::with_cache(
                 RoleMemberCountLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            seat_usage: DataLoader::with_cache(
+                SeatUsageLoader(state.clone()),
                 spawn,
                 HashMapCache::default(),
             ),

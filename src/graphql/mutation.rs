@@ -3,13 +3,15 @@
 use async_graphql::{Context, ID, InputObject, Object};
 
 use super::ContextExt;
-use super::guards::{SignedIn, authenticated, requires};
+use super::guards::{PlatformOperator, SignedIn, authenticated, platformOperator, requires};
 use super::ids::NodeId;
-use super::types::{AuthPayload, Organization, Viewer};
+use super::types::{AuthPayload, License, Organization, Role, Viewer};
 use crate::authz::require;
 use crate::domain::OrganizationName;
 use crate::error::ApiResult;
-use crate::services::{organizations, sessions};
+use crate::services::organizations::{self, LicenseChange};
+use crate::services::roles::{self, RoleSpec};
+use crate::services::sessions;
 
 pub struct MutationRoot;
 
@@ -32,6 +34,63 @@ pub struct UpdateOrganizationInput {
     pub organization_id: ID,
     /// 1 to 200 characters.
     pub name: String,
+}
+
+/// A resource and the level to grant on it.
+#[derive(InputObject)]
+pub struct PermissionGrantInput {
+    pub resource: String,
+    pub level: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateRoleInput {
+    pub organization_id: ID,
+    /// 1 to 100 characters, unique in the organization.
+    pub name: String,
+    pub description: Option<String>,
+    /// Levels per resource; a resource not listed is held at its lowest level.
+    pub grants: Vec<PermissionGrantInput>,
+    /// Add the grants the policy's dependencies require instead of failing with
+    /// PERMISSION_DEPENDENCY.
+    #[graphql(default = false)]
+    pub add_missing_dependencies: bool,
+}
+
+#[derive(InputObject)]
+pub struct UpdateRoleInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Replaces every grant of the role when given.
+    pub grants: Option<Vec<PermissionGrantInput>>,
+    #[graphql(default = false)]
+    pub add_missing_dependencies: bool,
+}
+
+#[derive(InputObject)]
+pub struct SetOrganizationLicenseInput {
+    /// The organization's id or its public id (`ORG-…`).
+    pub organization: String,
+    pub seats: Option<i32>,
+    pub free_read_only_seats: Option<bool>,
+    /// Features to add, such as `custom_roles`.
+    #[graphql(default)]
+    pub add_features: Vec<String>,
+    #[graphql(default)]
+    pub remove_features: Vec<String>,
+}
+
+fn grant_pairs(grants: Vec<PermissionGrantInput>) -> Vec<(String, String)> {
+    grants.into_iter().map(|g| (g.resource, g.level)).collect()
+}
+
+/// The organization and role of a role id.
+fn role_ref(id: &ID) -> ApiResult<(uuid::Uuid, uuid::Uuid)> {
+    match NodeId::parse("id", id)? {
+        NodeId::Role { organization, role } => Ok((organization, role)),
+        _ => Err(crate::error::ApiError::invalid("id", "is not a role id")),
+    }
 }
 
 #[Object(name = "Mutation")]
@@ -132,5 +191,67 @@ impl MutationRoot {
         let name = OrganizationName::parse("name", &input.name)?;
         let org = organizations::rename(&ctx.state().db, &access, name).await?;
         Ok(Organization(org))
+    }
+
+    /// Builds a custom role for an organization (needs the `custom_roles` license feature).
+    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None))]
+    async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> ApiResult<Role> {
+        let org = NodeId::organization("organizationId", &input.organization_id)?;
+        let access = ctx.require(org, require::ROLE_MANAGE).await?;
+        let spec = RoleSpec {
+            name: Some(input.name),
+            description: Some(input.description),
+            grants: Some(grant_pairs(input.grants)),
+            add_missing_dependencies: input.add_missing_dependencies,
+        };
+        let record = roles::create(&ctx.state().db, &access, spec).await?;
+        Ok(Role::new(record, org))
+    }
+
+    /// Edits a custom role; predefined roles and the role you hold cannot be edited.
+    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None))]
+    async fn update_role(&self, ctx: &Context<'_>, input: UpdateRoleInput) -> ApiResult<Role> {
+        let (org, role) = role_ref(&input.id)?;
+        let access = ctx.require(org, require::ROLE_MANAGE).await?;
+        let spec = RoleSpec {
+            name: input.name,
+            description: Some(input.description),
+            grants: input.grants.map(grant_pairs),
+            add_missing_dependencies: input.add_missing_dependencies,
+        };
+        let record = roles::update(&ctx.state().db, &access, role, spec).await?;
+        Ok(Role::new(record, org))
+    }
+
+    /// Deletes a custom role that no member holds.
+    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None))]
+    async fn delete_role(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let (org, role) = role_ref(&id)?;
+        let access = ctx.require(org, require::ROLE_MANAGE).await?;
+        roles::delete(&ctx.state().db, &access, role).await?;
+        Ok(true)
+    }
+
+    /// Changes an organization's license: seats, free read-only seats, features.
+    #[graphql(guard = "PlatformOperator", directive = platformOperator::apply())]
+    async fn set_organization_license(
+        &self,
+        ctx: &Context<'_>,
+        input: SetOrganizationLicenseInput,
+    ) -> ApiResult<License> {
+        let state = ctx.state();
+        let org = match NodeId::organization("organization", &ID(input.organization.clone())) {
+            Ok(id) => organizations::find_by_reference(&state.db, &id.to_string()).await?,
+            Err(_) => organizations::find_by_reference(&state.db, &input.organization).await?,
+        }
+        .ok_or_else(|| crate::error::ApiError::not_found("organization"))?;
+        let change = LicenseChange {
+            seats: input.seats,
+            free_read_only_seats: input.free_read_only_seats,
+            add_features: input.add_features,
+            remove_features: input.remove_features,
+        };
+        let org = organizations::change_license(&state.db, &state.policy, org.id, change).await?;
+        Ok(License(org))
     }
 }

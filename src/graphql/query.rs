@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object};
 use super::ContextExt;
 use super::guards::{SignedIn, authenticated, requires};
 use super::ids::NodeId;
-use super::types::{Membership, Node, Organization, Role, User, Viewer};
+use super::types::{Membership, Node, Organization, PermissionCatalog, Role, User, Viewer};
 use crate::auth::Principal;
 use crate::authz::require;
 use crate::error::{ApiError, ApiResult};
@@ -109,5 +109,55 @@ impl QueryRoot {
             }
         };
         node.map(Some).ok_or_else(|| ApiError::not_found("object"))
+    }
+
+    /// The permission matrix: resources and their levels, dependencies, predefined roles,
+    /// license features, and the requirement of every field.
+    async fn permission_catalog(&self) -> PermissionCatalog {
+        PermissionCatalog
+    }
+
+    /// Whether a member's role grants `resource` at `level` or above in an organization, for any
+    /// resource of the policy. Checking yourself needs only membership (`userId` omitted or your
+    /// own); checking another member needs `member: read`. Another service asks this instead of
+    /// reading roles itself.
+    #[graphql(directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true)))]
+    async fn check_permission(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        user_id: Option<ID>,
+        resource: String,
+        level: String,
+    ) -> ApiResult<bool> {
+        let org = NodeId::organization("organizationId", &organization_id)?;
+        let viewer = ctx.request().viewer_id()?;
+        let subject = user_id
+            .as_ref()
+            .map(|id| NodeId::user("userId", id))
+            .transpose()?
+            .unwrap_or(viewer);
+        let state = ctx.state();
+        let policy = &state.policy;
+        let Some(required) = policy.level_of(&resource, &level) else {
+            return Err(if policy.resources().iter().any(|r| r.key == resource) {
+                ApiError::invalid(
+                    "level",
+                    format!("resource `{resource}` has no level `{level}`"),
+                )
+            } else {
+                ApiError::invalid("resource", format!("unknown resource `{resource}`"))
+            });
+        };
+        let access = if subject == viewer {
+            ctx.access(org).await?
+        } else {
+            ctx.require(org, require::MEMBER_READ).await?;
+            crate::services::access::load(&state.db, policy, subject, &[org])
+                .await?
+                .remove(&org)
+                .ok_or_else(|| ApiError::not_found("member"))?
+        };
+        Ok(access.grants.allows(required.0, required.1))
     }
 }

@@ -7,7 +7,7 @@ use entity::membership;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::roles;
+use super::{organizations, roles};
 use crate::authz::{OrgAccess, Policy};
 use crate::error::ApiResult;
 
@@ -24,12 +24,19 @@ pub async fn load(
         .filter(membership::Column::OrganizationId.is_in(organization_ids.iter().copied()))
         .all(db)
         .await?;
+    if memberships.is_empty() {
+        return Ok(HashMap::new());
+    }
     let role_ids: Vec<Uuid> = memberships.iter().map(|m| m.role_id).collect();
     let roles = roles::load(db, policy, &role_ids).await?;
+    let member_of: Vec<Uuid> = memberships.iter().map(|m| m.organization_id).collect();
+    let organizations = organizations::load(db, &member_of).await?;
     Ok(memberships
         .into_iter()
         .filter_map(|m| {
             let role = roles.get(&m.role_id)?;
+            let organization = organizations.get(&m.organization_id)?;
+            let features = organizations::features(organization);
             Some((
                 m.organization_id,
                 OrgAccess {
@@ -38,7 +45,8 @@ pub async fn load(
                     membership_id: m.id,
                     role_id: role.id,
                     owner: role.owner,
-                    grants: role.grants.clone(),
+                    grants: Arc::new(policy.effective(&role.grants, &features)),
+                    features: Arc::new(features),
                     policy: policy.clone(),
                 },
             ))

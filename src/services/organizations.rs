@@ -30,6 +30,14 @@ pub async fn load(
         .collect())
 }
 
+/// The licensed features of an organization.
+pub fn features(organization: &organization::Model) -> Vec<String> {
+    serde_json::from_str(&organization.features).unwrap_or_else(|err| {
+        tracing::error!(organization = %organization.id, error = %err, "malformed features");
+        Vec::new()
+    })
+}
+
 /// Creates an organization whose first owner is `owner_id`, in one transaction. It becomes the
 /// owner's default organization when they have none.
 pub async fn create(
@@ -116,6 +124,142 @@ pub async fn rename(
         .ok_or_else(|| ApiError::not_found("organization"))?;
     let mut active: organization::ActiveModel = org.into();
     active.name = Set(name.into_inner());
+    let org = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(org)
+}
+
+/// Licensed and free seats in use in each organization: members holding a licensed role (or a
+/// free one where the license allows no free seats) take a licensed seat.
+pub async fn seat_usage(
+    db: &impl ConnectionTrait,
+    policy: &crate::authz::Policy,
+    organizations: &[organization::Model],
+) -> ApiResult<HashMap<Uuid, SeatUsage>> {
+    use sea_orm::sea_query::ExprTrait;
+    use sea_orm::{FromQueryResult, QuerySelect};
+    #[derive(FromQueryResult)]
+    struct Row {
+        organization_id: Uuid,
+        role_id: Uuid,
+        count: i64,
+    }
+    let ids: Vec<Uuid> = organizations.iter().map(|org| org.id).collect();
+    let rows = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::OrganizationId)
+        .column(membership::Column::RoleId)
+        .column_as(Expr::col(membership::Column::Id).count(), "count")
+        .filter(membership::Column::OrganizationId.is_in(ids))
+        .group_by(membership::Column::OrganizationId)
+        .group_by(membership::Column::RoleId)
+        .into_model::<Row>()
+        .all(db)
+        .await?;
+    let free_allowed: HashMap<Uuid, bool> = organizations
+        .iter()
+        .map(|org| (org.id, org.free_read_only_seats))
+        .collect();
+    let mut usage: HashMap<Uuid, SeatUsage> = organizations
+        .iter()
+        .map(|org| (org.id, SeatUsage::default()))
+        .collect();
+    for row in rows {
+        // Custom roles are always licensed; predefined ones say so in the policy.
+        let free = policy
+            .role(row.role_id)
+            .is_some_and(|role| role.seat_class == crate::authz::SeatClass::Free);
+        let entry = usage.entry(row.organization_id).or_default();
+        if free
+            && free_allowed
+                .get(&row.organization_id)
+                .copied()
+                .unwrap_or(false)
+        {
+            entry.free += row.count;
+        } else {
+            entry.licensed += row.count;
+        }
+    }
+    Ok(usage)
+}
+
+/// Seats taken in one organization.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeatUsage {
+    pub licensed: i64,
+    pub free: i64,
+}
+
+/// A change to an organization's license, made by a platform operator.
+#[derive(Debug, Clone, Default)]
+pub struct LicenseChange {
+    pub seats: Option<i32>,
+    pub free_read_only_seats: Option<bool>,
+    pub add_features: Vec<String>,
+    pub remove_features: Vec<String>,
+}
+
+/// Finds an organization by its public id (`ORG-…`) or its internal id.
+pub async fn find_by_reference(
+    db: &impl ConnectionTrait,
+    reference: &str,
+) -> ApiResult<Option<organization::Model>> {
+    let reference = reference.trim();
+    if let Ok(id) = Uuid::parse_str(reference) {
+        return Ok(organization::Entity::find_by_id(id).one(db).await?);
+    }
+    Ok(organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(reference.to_uppercase()))
+        .one(db)
+        .await?)
+}
+
+/// Applies a license change; features must be known to the policy.
+pub async fn change_license(
+    db: &DatabaseConnection,
+    policy: &crate::authz::Policy,
+    organization_id: Uuid,
+    change: LicenseChange,
+) -> ApiResult<organization::Model> {
+    if let Some(seats) = change.seats
+        && !(0..=1_000_000).contains(&seats)
+    {
+        return Err(ApiError::invalid("seats", "must be between 0 and 1000000"));
+    }
+    for feature in change.add_features.iter().chain(&change.remove_features) {
+        if !policy.has_feature(feature) {
+            let known: Vec<&str> = policy.features().iter().map(|f| f.key.as_str()).collect();
+            return Err(ApiError::invalid(
+                "features",
+                format!(
+                    "unknown feature `{feature}`; the policy knows {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    let txn = begin_write(db).await?;
+    let org = organization::Entity::find_by_id(organization_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    let mut features = features(&org);
+    features.retain(|f| !change.remove_features.contains(f));
+    for feature in change.add_features {
+        if !features.contains(&feature) {
+            features.push(feature);
+        }
+    }
+    features.sort();
+    let mut active: organization::ActiveModel = org.into();
+    if let Some(seats) = change.seats {
+        active.seats = Set(seats);
+    }
+    if let Some(free) = change.free_read_only_seats {
+        active.free_read_only_seats = Set(free);
+    }
+    active.features = Set(serde_json::to_string(&features).map_err(ApiError::internal)?);
     let org = active.update(&txn).await?;
     txn.commit().await?;
     Ok(org)

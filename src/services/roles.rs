@@ -8,14 +8,15 @@ use chrono::Utc;
 use entity::{membership, role};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use crate::authz::policy::PredefinedRole;
-use crate::authz::{Grants, OrgAccess, Policy, SeatClass, require};
-use crate::error::{ApiError, ApiResult};
+use crate::authz::{Grants, OrgAccess, Policy, SeatClass, require, rules};
+use crate::db::begin_write;
+use crate::error::{ApiError, ApiResult, ErrorCode};
 
 /// A role with its compiled grants.
 #[derive(Debug, Clone)]
@@ -205,4 +206,315 @@ pub async fn sync_predefined(db: &impl ConnectionTrait, policy: &Policy) -> anyh
         role::Entity::delete_by_id(role.id).exec(db).await?;
     }
     Ok(())
+}
+
+/// What a caller asks a custom role to be.
+#[derive(Debug, Clone, Default)]
+pub struct RoleSpec {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub grants: Option<Vec<(String, String)>>,
+    pub add_missing_dependencies: bool,
+}
+
+/// At most this many custom roles per organization.
+pub const MAX_CUSTOM_ROLES: u64 = 100;
+
+/// Creates a custom role (rules 5, 8 and 9): `role: manage`, the `custom_roles` feature, valid
+/// grants that satisfy the dependencies (or have the missing ones added) and stay within the
+/// actor's own grants, and a name unique in the organization.
+pub async fn create(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    spec: RoleSpec,
+) -> ApiResult<RoleRecord> {
+    access.require(require::ROLE_MANAGE)?;
+    require_custom_roles(access)?;
+    let policy = access.policy();
+    let name = role_name(spec.name.as_deref().unwrap_or_default())?;
+    let description = role_description(spec.description.flatten())?;
+    let levels = checked_levels(
+        access,
+        spec.grants.as_deref().unwrap_or_default(),
+        spec.add_missing_dependencies,
+    )?;
+    let txn = begin_write(db).await?;
+    let existing = role::Entity::find()
+        .filter(role::Column::OrganizationId.eq(access.organization_id))
+        .filter(role::Column::Predefined.eq(false))
+        .count(&txn)
+        .await?;
+    if existing >= MAX_CUSTOM_ROLES {
+        return Err(ApiError::conflict(format!(
+            "an organization has at most {MAX_CUSTOM_ROLES} custom roles"
+        )));
+    }
+    ensure_name_free(&txn, policy, access.organization_id, &name, None).await?;
+    let model = role::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(Some(access.organization_id)),
+        key: Set(role_key(&name)),
+        name: Set(name),
+        description: Set(description),
+        predefined: Set(false),
+        seat_class: Set(SeatClass::Licensed.as_str().to_owned()),
+        grants: Set(stored_grants(policy, &levels)?),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await
+    .map_err(name_conflict)?;
+    txn.commit().await?;
+    from_model(policy, model)
+}
+
+/// Edits a custom role of the organization; predefined roles and the role the actor holds
+/// cannot be edited.
+pub async fn update(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    role_id: Uuid,
+    spec: RoleSpec,
+) -> ApiResult<RoleRecord> {
+    access.require(require::ROLE_MANAGE)?;
+    require_custom_roles(access)?;
+    let policy = access.policy();
+    let txn = begin_write(db).await?;
+    let model = editable_role(&txn, access, role_id).await?;
+    let mut active: role::ActiveModel = model.clone().into();
+    if let Some(name) = spec.name.as_deref() {
+        let name = role_name(name)?;
+        ensure_name_free(&txn, policy, access.organization_id, &name, Some(role_id)).await?;
+        active.key = Set(role_key(&name));
+        active.name = Set(name);
+    }
+    if let Some(description) = spec.description {
+        active.description = Set(role_description(description)?);
+    }
+    if let Some(grants) = spec.grants.as_deref() {
+        let levels = checked_levels(access, grants, spec.add_missing_dependencies)?;
+        active.grants = Set(stored_grants(policy, &levels)?);
+    }
+    let model = active.update(&txn).await.map_err(name_conflict)?;
+    txn.commit().await?;
+    from_model(policy, model)
+}
+
+/// Deletes a custom role that no member holds.
+pub async fn delete(db: &DatabaseConnection, access: &OrgAccess, role_id: Uuid) -> ApiResult<()> {
+    access.require(require::ROLE_MANAGE)?;
+    let txn = begin_write(db).await?;
+    editable_role(&txn, access, role_id).await?;
+    let holders = membership::Entity::find()
+        .filter(membership::Column::RoleId.eq(role_id))
+        .count(&txn)
+        .await?;
+    if holders > 0 {
+        return Err(ApiError::conflict(format!(
+            "{holders} member(s) hold this role; assign them another role first"
+        ))
+        .with_detail("memberCount", serde_json::json!(holders)));
+    }
+    role::Entity::delete_by_id(role_id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+fn require_custom_roles(access: &OrgAccess) -> ApiResult<()> {
+    if access.has_feature(crate::authz::policy::CUSTOM_ROLES) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::FeatureNotLicensed,
+            "custom roles need the `custom_roles` license feature",
+        ))
+    }
+}
+
+/// A custom role of the actor's organization that the actor may edit.
+async fn editable_role(
+    txn: &impl ConnectionTrait,
+    access: &OrgAccess,
+    role_id: Uuid,
+) -> ApiResult<role::Model> {
+    if access.policy().role(role_id).is_some() {
+        return Err(ApiError::forbidden(
+            "predefined roles come from the policy and cannot be changed",
+        ));
+    }
+    let model = role::Entity::find_by_id(role_id)
+        .one(txn)
+        .await?
+        .filter(|model| model.organization_id == Some(access.organization_id))
+        .ok_or_else(|| ApiError::not_found("role"))?;
+    if access.role_id == role_id {
+        return Err(ApiError::forbidden("nobody changes the role they hold"));
+    }
+    Ok(model)
+}
+
+fn role_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    let length = name.chars().count();
+    if length == 0 || length > 100 {
+        return Err(ApiError::invalid(
+            "name",
+            "a role name has 1 to 100 characters",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name",
+            "must not contain control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn role_description(description: Option<String>) -> ApiResult<Option<String>> {
+    match description.map(|d| d.trim().to_owned()) {
+        Some(d) if d.chars().count() > 1000 => Err(ApiError::invalid(
+            "description",
+            "a description has at most 1000 characters",
+        )),
+        Some(d) if d.is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
+
+/// A stable key from a role name: lowercase letters, digits and underscores.
+fn role_key(name: &str) -> String {
+    let mut key = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            key.push(c);
+        } else if !key.ends_with('_') {
+            key.push('_');
+        }
+    }
+    format!("custom_{}", key.trim_matches('_'))
+}
+
+async fn ensure_name_free(
+    txn: &impl ConnectionTrait,
+    policy: &Policy,
+    organization_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> ApiResult<()> {
+    let wanted = name.to_lowercase();
+    let taken_by_policy = policy
+        .roles()
+        .iter()
+        .any(|role| role.name.to_lowercase() == wanted);
+    let custom = role::Entity::find()
+        .filter(role::Column::OrganizationId.eq(organization_id))
+        .all(txn)
+        .await?;
+    let taken = custom
+        .iter()
+        .any(|role| Some(role.id) != except && role.name.to_lowercase() == wanted);
+    if taken_by_policy || taken {
+        return Err(ApiError::conflict(format!(
+            "a role named `{name}` already exists in this organization"
+        ))
+        .with_detail("field", serde_json::json!("name")));
+    }
+    Ok(())
+}
+
+fn name_conflict(err: sea_orm::DbErr) -> ApiError {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            ApiError::conflict("a role with this name already exists in this organization")
+        }
+        _ => err.into(),
+    }
+}
+
+/// Validates requested grants into levels that satisfy the dependencies (adding what is
+/// missing when asked) and stay within the actor's own grants.
+fn checked_levels(
+    access: &OrgAccess,
+    grants: &[(String, String)],
+    add_missing: bool,
+) -> ApiResult<Vec<u8>> {
+    let policy = access.policy();
+    let mut levels = vec![0u8; policy.resources().len()];
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (resource, level) in grants {
+        if !seen.insert(resource.as_str()) {
+            problems.push(format!("resource `{resource}` is granted twice"));
+            continue;
+        }
+        match policy.level_of(resource, level) {
+            Some((index, level)) => levels[index] = level,
+            None if policy.resources().iter().any(|r| &r.key == resource) => {
+                problems.push(format!("resource `{resource}` has no level `{level}`"))
+            }
+            None => problems.push(format!("unknown resource `{resource}`")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid("grants", problems.join("; "))
+            .with_detail("problems", serde_json::json!(problems)));
+    }
+    let describe = |resource: usize, level: u8| {
+        let resource = &policy.resources()[resource];
+        serde_json::json!({ "resource": resource.key, "level": resource.levels[level as usize] })
+    };
+    if let Err(missing) = rules::satisfy_dependencies(policy, &mut levels, add_missing) {
+        let listed: Vec<serde_json::Value> = missing
+            .iter()
+            .map(|m| {
+                let mut grant = describe(m.resource, m.level);
+                grant["requiredBy"] = describe(m.required_by.0, m.required_by.1);
+                grant
+            })
+            .collect();
+        let text: Vec<String> = listed
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} `{}` (required by {} `{}`)",
+                    m["resource"].as_str().unwrap_or_default(),
+                    m["level"].as_str().unwrap_or_default(),
+                    m["requiredBy"]["resource"].as_str().unwrap_or_default(),
+                    m["requiredBy"]["level"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        return Err(ApiError::new(
+            ErrorCode::PermissionDependency,
+            format!("the role is missing {}", text.join(", ")),
+        )
+        .with_detail("missing", serde_json::json!(listed)));
+    }
+    let above = rules::above_ceiling(&access.grants, &levels);
+    if !above.is_empty() {
+        let listed: Vec<serde_json::Value> = above.iter().map(|&(r, l)| describe(r, l)).collect();
+        return Err(
+            ApiError::forbidden("a role cannot grant more than your own role holds")
+                .with_detail("exceeding", serde_json::json!(listed)),
+        );
+    }
+    Ok(levels)
+}
+
+/// The JSON stored for a role: every grant above the lowest level.
+fn stored_grants(policy: &Policy, levels: &[u8]) -> ApiResult<String> {
+    let grants: BTreeMap<&str, &str> = levels
+        .iter()
+        .enumerate()
+        .filter(|&(_, &level)| level > 0)
+        .map(|(index, &level)| {
+            let resource = &policy.resources()[index];
+            (
+                resource.key.as_str(),
+                resource.levels[level as usize].as_str(),
+            )
+        })
+        .collect();
+    serde_json::to_string(&grants).map_err(ApiError::internal)
 }

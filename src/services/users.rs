@@ -61,3 +61,18 @@ pub async fn create(
     };
     Ok(model.insert(db).await?)
 }
+
+/// Flags (or unflags) a user as a platform operator, who may change organizations' licenses.
+pub async fn set_operator(
+    db: &impl ConnectionTrait,
+    email: &Email,
+    operator: bool,
+) -> ApiResult<user::Model> {
+    use sea_orm::{ActiveModelTrait, Set};
+    let user = find_by_email(db, email)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::not_found("user"))?;
+    let mut active: user::ActiveModel = user.into();
+    active.is_operator = Set(operator);
+    Ok(active.update(db).await?)
+}

@@ -10,4 +10,5 @@ mod cli;
 mod hygiene;
 mod organizations;
 mod presets;
+mod roles;
 mod schema;

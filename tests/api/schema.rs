@@ -17,9 +17,12 @@ fn schema_graphql_is_generated_from_the_code() {
 fn has_requirement(
     directives: &[async_graphql::Positioned<async_graphql::parser::types::ConstDirective>],
 ) -> bool {
-    directives
-        .iter()
-        .any(|d| matches!(d.node.name.node.as_str(), "requires" | "authenticated"))
+    directives.iter().any(|d| {
+        matches!(
+            d.node.name.node.as_str(),
+            "requires" | "authenticated" | "platformOperator"
+        )
+    })
 }
 
 #[test]

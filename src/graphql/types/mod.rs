@@ -1,6 +1,7 @@
 //! One file per GraphQL object type.
 
 mod auth_payload;
+mod catalog;
 mod membership;
 mod node;
 mod organization;
@@ -10,6 +11,9 @@ mod user;
 mod viewer;
 
 pub use auth_payload::AuthPayload;
+pub use catalog::{
+    CatalogGuard, GuardKind, PermissionCatalog, schema_guards, undeclared_requirements,
+};
 pub use membership::Membership;
 pub use node::Node;
 pub use organization::{License, Organization};

@@ -1,4 +1,4 @@
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::organization;
 
@@ -9,20 +9,42 @@ use crate::graphql::ContextExt;
 use crate::graphql::connection::{Conn, connection, page_args};
 use crate::graphql::guards::{OrgGuard, requires};
 use crate::graphql::ids::NodeId;
-use crate::services::roles;
+use crate::services::{organizations, roles};
 
 /// An organization: a tenant with its members, roles and license.
 pub struct Organization(pub organization::Model);
 
-/// What the organization is licensed for.
-#[derive(SimpleObject)]
-pub struct License {
-    /// Licensed seats: members holding a licensed role, plus pending invitations to one.
-    pub seats: i32,
+/// What the organization is licensed for, and how much of it is in use.
+pub struct License(pub organization::Model);
+
+#[Object]
+impl License {
+    /// Licensed seats: members holding a licensed role take one each.
+    async fn seats(&self) -> i32 {
+        self.0.seats
+    }
+
+    /// Licensed seats in use.
+    async fn seats_used(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        let usage = ctx.loaders().seat_usage.load_one(self.0.id).await?;
+        Ok(usage.map(|usage| usage.licensed).unwrap_or(0))
+    }
+
+    /// Members in free read-only seats (where the license allows them).
+    async fn free_seats_used(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        let usage = ctx.loaders().seat_usage.load_one(self.0.id).await?;
+        Ok(usage.map(|usage| usage.free).unwrap_or(0))
+    }
+
     /// Whether read-only (free) roles take no licensed seat.
-    pub free_read_only_seats: bool,
+    async fn free_read_only_seats(&self) -> bool {
+        self.0.free_read_only_seats
+    }
+
     /// Licensed features, such as `custom_roles`.
-    pub features: Vec<String>,
+    async fn features(&self) -> Vec<String> {
+        organizations::features(&self.0)
+    }
 }
 
 #[Object(
@@ -48,11 +70,7 @@ impl Organization {
     }
 
     async fn license(&self) -> License {
-        License {
-            seats: self.0.seats,
-            free_read_only_seats: self.0.free_read_only_seats,
-            features: serde_json::from_str(&self.0.features).unwrap_or_default(),
-        }
+        License(self.0.clone())
     }
 
     /// The viewer's role in this organization.

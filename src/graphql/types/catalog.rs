@@ -1,0 +1,251 @@
+use std::sync::OnceLock;
+
+use async_graphql::parser::types::{ConstDirective, TypeKind, TypeSystemDefinition};
+use async_graphql::{Context, Enum, Object, Positioned, SimpleObject};
+
+use super::{PermissionGrant, SeatClassValue};
+use crate::authz::Policy;
+use crate::graphql::ContextExt;
+
+/// The permission matrix and the requirement of every field: what a role editor, a console that
+/// hides buttons, and other services need to know.
+pub struct PermissionCatalog;
+
+#[derive(SimpleObject)]
+pub struct CatalogResource {
+    pub key: String,
+    pub name: String,
+    pub group: String,
+    pub description: Option<String>,
+    /// Levels, lowest first.
+    pub levels: Vec<String>,
+    /// The license feature that gates the resource, if any.
+    pub feature: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CatalogDependency {
+    pub resource: String,
+    pub level: String,
+    /// What holding `resource` at `level` or above requires.
+    pub requires: PermissionGrant,
+}
+
+#[derive(SimpleObject)]
+pub struct CatalogRole {
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub seat_class: SeatClassValue,
+    /// Whether it holds the top level of every resource.
+    pub owner: bool,
+    pub grants: Vec<PermissionGrant>,
+}
+
+#[derive(SimpleObject)]
+pub struct CatalogFeature {
+    pub key: String,
+    pub description: Option<String>,
+}
+
+/// How a field is guarded.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum GuardKind {
+    /// Needs `resource` at `level` in the organization that owns the object.
+    Requires,
+    /// Needs `resource` at `level`, or the object is the viewer's own.
+    RequiresOrSelf,
+    /// Needs a signed-in user.
+    Authenticated,
+    /// Needs a platform operator.
+    PlatformOperator,
+    /// Open to anyone.
+    Public,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CatalogGuard {
+    #[graphql(name = "type")]
+    pub type_name: String,
+    pub field: String,
+    pub kind: GuardKind,
+    pub resource: Option<String>,
+    pub level: Option<String>,
+}
+
+#[Object]
+impl PermissionCatalog {
+    /// The policy's name.
+    async fn name(&self, ctx: &Context<'_>) -> String {
+        ctx.state().policy.name.clone()
+    }
+
+    async fn resources(&self, ctx: &Context<'_>) -> Vec<CatalogResource> {
+        ctx.state()
+            .policy
+            .resources()
+            .iter()
+            .map(|r| CatalogResource {
+                key: r.key.clone(),
+                name: r.name.clone(),
+                group: r.group.clone(),
+                description: r.description.clone(),
+                levels: r.levels.clone(),
+                feature: r.feature.clone(),
+            })
+            .collect()
+    }
+
+    async fn dependencies(&self, ctx: &Context<'_>) -> Vec<CatalogDependency> {
+        let policy = &ctx.state().policy;
+        let name = |resource: usize, level: u8| {
+            let resource = &policy.resources()[resource];
+            (
+                resource.key.clone(),
+                resource.levels[level as usize].clone(),
+            )
+        };
+        policy
+            .dependencies()
+            .iter()
+            .map(|d| {
+                let (resource, level) = name(d.resource, d.level);
+                let (required, required_level) = name(d.requires.0, d.requires.1);
+                CatalogDependency {
+                    resource,
+                    level,
+                    requires: PermissionGrant {
+                        resource: required,
+                        level: required_level,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// The predefined roles, the same in every organization.
+    async fn roles(&self, ctx: &Context<'_>) -> Vec<CatalogRole> {
+        let policy = &ctx.state().policy;
+        policy
+            .roles()
+            .iter()
+            .map(|role| CatalogRole {
+                key: role.key.clone(),
+                name: role.name.clone(),
+                description: role.description.clone(),
+                seat_class: role.seat_class.into(),
+                owner: role.owner,
+                grants: PermissionGrant::all(policy, &role.grants),
+            })
+            .collect()
+    }
+
+    /// License features an organization may hold.
+    async fn features(&self, ctx: &Context<'_>) -> Vec<CatalogFeature> {
+        ctx.state()
+            .policy
+            .features()
+            .iter()
+            .map(|f| CatalogFeature {
+                key: f.key.clone(),
+                description: f.description.clone(),
+            })
+            .collect()
+    }
+
+    /// The requirement of every field of the schema.
+    async fn guards(&self) -> Vec<CatalogGuard> {
+        schema_guards().to_vec()
+    }
+}
+
+/// Every field's guard, read from the schema's own SDL (so it cannot differ from what the
+/// directives declare).
+pub fn schema_guards() -> &'static [CatalogGuard] {
+    static GUARDS: OnceLock<Vec<CatalogGuard>> = OnceLock::new();
+    GUARDS.get_or_init(|| guards_of(&crate::graphql::sdl()))
+}
+
+/// The guards declared in `sdl`, type-level requirements applied to fields without their own.
+pub fn guards_of(sdl: &str) -> Vec<CatalogGuard> {
+    let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
+        return Vec::new();
+    };
+    let mut guards = Vec::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let TypeKind::Object(object) = &ty.node.kind else {
+            continue;
+        };
+        let type_name = ty.node.name.node.to_string();
+        if crate::graphql::guards::VALUE_TYPES.contains(&type_name.as_str()) {
+            continue;
+        }
+        let type_guard = guard_of(&ty.node.directives);
+        for field in &object.fields {
+            let field_name = field.node.name.node.to_string();
+            let public = crate::graphql::guards::PUBLIC_FIELDS
+                .contains(&(type_name.as_str(), field_name.as_str()));
+            let (kind, resource, level) = if public {
+                (GuardKind::Public, None, None)
+            } else if let Some(guard) = guard_of(&field.node.directives).or(type_guard.clone()) {
+                guard
+            } else {
+                continue;
+            };
+            guards.push(CatalogGuard {
+                type_name: type_name.clone(),
+                field: field_name,
+                kind,
+                resource,
+                level,
+            });
+        }
+    }
+    guards
+}
+
+type Guard = (GuardKind, Option<String>, Option<String>);
+
+fn guard_of(directives: &[Positioned<ConstDirective>]) -> Option<Guard> {
+    directives.iter().find_map(|directive| {
+        let arg = |name: &str| {
+            directive
+                .node
+                .get_argument(name)
+                .map(|value| value.node.to_string().trim_matches('"').to_owned())
+        };
+        match directive.node.name.node.as_str() {
+            "requires" => {
+                let kind = if arg("orSelf").as_deref() == Some("true") {
+                    GuardKind::RequiresOrSelf
+                } else {
+                    GuardKind::Requires
+                };
+                Some((kind, arg("resource"), arg("level")))
+            }
+            "authenticated" => Some((GuardKind::Authenticated, None, None)),
+            "platformOperator" => Some((GuardKind::PlatformOperator, None, None)),
+            _ => None,
+        }
+    })
+}
+
+/// The requirements the schema declares, checked against a policy at start-up: every policy
+/// must declare the resources and levels Charter's own fields need.
+pub fn undeclared_requirements(policy: &Policy) -> Vec<String> {
+    schema_guards()
+        .iter()
+        .filter_map(|guard| match (&guard.resource, &guard.level) {
+            (Some(resource), Some(level)) if policy.level_of(resource, level).is_none() => {
+                Some(format!(
+                    "{}.{} needs {resource} `{level}`",
+                    guard.type_name, guard.field
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
