@@ -8,6 +8,7 @@ mod auth;
 mod batching;
 mod cli;
 mod hygiene;
+mod matrix;
 mod organizations;
 mod presets;
 mod roles;

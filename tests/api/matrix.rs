@@ -1,0 +1,248 @@
+//! The matrix test: for the built-in policy and every preset, for every predefined role and
+//! every field or mutation guarded by `@requires`, a real request by a member holding that role
+//! is allowed exactly when the policy grants the requirement.
+
+use charter::graphql::ids::NodeId;
+use charter::graphql::types::{CatalogGuard, GuardKind, schema_guards};
+use charter::services::roles::{RoleSpec, create};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, org_id};
+
+/// What one organization of the matrix holds: its owner, a member with the role under test,
+/// and another member whose records the probes look at.
+struct Org {
+    org: entity::organization::Model,
+    member_token: String,
+    other: entity::user::Model,
+    other_membership: uuid::Uuid,
+}
+
+async fn run_policy(name: &str, source: Option<&str>) -> usize {
+    let policy_file = tempfile::NamedTempFile::new().unwrap();
+    let path = source.map(|source| {
+        std::fs::write(policy_file.path(), source).unwrap();
+        policy_file.path().to_path_buf()
+    });
+    let app = TestApp::spawn_with(move |settings| settings.policy = path).await;
+    let policy = app.state.policy.clone();
+    let features: Vec<String> = policy.features().iter().map(|f| f.key.clone()).collect();
+    let guards: Vec<&CatalogGuard> = schema_guards()
+        .iter()
+        .filter(|g| matches!(g.kind, GuardKind::Requires | GuardKind::RequiresOrSelf))
+        .collect();
+    let other_role = policy
+        .roles()
+        .iter()
+        .find(|role| !role.owner)
+        .expect("a non-owner role")
+        .key
+        .clone();
+    let mut cells = 0;
+    for (index, role) in policy.roles().iter().enumerate() {
+        let owner = app.create_user(&format!("owner{index}@example.com")).await;
+        let member = app.create_user(&format!("member{index}@example.com")).await;
+        let other = app.create_user(&format!("other{index}@example.com")).await;
+        let org = app.create_org(&owner, &format!("Org {index}")).await;
+        charter::services::organizations::change_license(
+            &app.state.db,
+            &policy,
+            org.id,
+            charter::services::organizations::LicenseChange {
+                add_features: features.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        app.add_member(&member, &org, &role.key).await;
+        app.add_member(&other, &org, &other_role).await;
+        let other_membership = membership_of(&app, other.id, org.id).await;
+        let fixture = Org {
+            member_token: app.login(&member.email).await.access_token,
+            org,
+            other,
+            other_membership,
+        };
+        for guard in &guards {
+            let resource = guard.resource.as_deref().unwrap();
+            let level = guard.level.as_deref().unwrap();
+            let (index, required) = policy.level_of(resource, level).unwrap();
+            let expected = role.grants.allows(index, required);
+            let body = probe(&app, &fixture, owner.id, guard).await;
+            let forbidden = body["errors"].as_array().is_some_and(|errors| {
+                errors
+                    .iter()
+                    .any(|e| e["extensions"]["code"] == "FORBIDDEN")
+            });
+            assert_eq!(
+                !forbidden, expected,
+                "{name}: role `{}` on {}.{} (needs {resource} `{level}`): {body}",
+                role.key, guard.type_name, guard.field
+            );
+            cells += 1;
+        }
+    }
+    println!(
+        "{name}: {} roles x {} guarded fields = {cells} cells",
+        policy.roles().len(),
+        guards.len()
+    );
+    cells
+}
+
+async fn membership_of(app: &TestApp, user: uuid::Uuid, org: uuid::Uuid) -> uuid::Uuid {
+    charter::services::memberships::find(&app.state.db, user, org)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// A custom role made by the owner, for the role mutations to act on.
+async fn custom_role(app: &TestApp, fixture: &Org, owner: uuid::Uuid, name: &str) -> String {
+    let access =
+        charter::services::access::load(&app.state.db, &app.state.policy, owner, &[fixture.org.id])
+            .await
+            .unwrap()
+            .remove(&fixture.org.id)
+            .unwrap();
+    let role = create(
+        &app.state.db,
+        &access,
+        RoleSpec {
+            name: Some(format!("{name} {}", uuid::Uuid::now_v7())),
+            grants: Some(vec![]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    NodeId::Role {
+        organization: fixture.org.id,
+        role: role.id,
+    }
+    .to_id()
+    .0
+}
+
+/// One request touching exactly one guarded field as the member under test.
+async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogGuard) -> Value {
+    let org = org_id(&fixture.org);
+    let token = Some(fixture.member_token.as_str());
+    let field = guard.field.as_str();
+    let (query, variables) = match (guard.type_name.as_str(), field) {
+        ("Query", "organization") => (
+            "query($id: ID!) { organization(id: $id) { __typename } }".to_owned(),
+            json!({ "id": org }),
+        ),
+        ("Query", "checkPermission") => (
+            "query($org: ID!, $user: ID) { checkPermission(organizationId: $org, userId: $user, resource: \"list\", level: \"read\") }".to_owned(),
+            json!({ "org": org, "user": NodeId::User(fixture.other.id).to_id().0 }),
+        ),
+        ("Mutation", "updateOrganization") => (
+            "mutation($id: ID!, $name: String!) { updateOrganization(input: {organizationId: $id, name: $name}) { __typename } }".to_owned(),
+            json!({ "id": org, "name": fixture.org.name }),
+        ),
+        ("Mutation", "createRole") => (
+            "mutation($id: ID!, $name: String!) { createRole(input: {organizationId: $id, name: $name, grants: []}) { __typename } }".to_owned(),
+            json!({ "id": org, "name": format!("Probe {}", uuid::Uuid::now_v7()) }),
+        ),
+        ("Mutation", "updateRole") => (
+            "mutation($id: ID!) { updateRole(input: {id: $id, description: \"probed\"}) { __typename } }".to_owned(),
+            json!({ "id": custom_role(app, fixture, owner, "Update").await }),
+        ),
+        ("Mutation", "deleteRole") => (
+            "mutation($id: ID!) { deleteRole(id: $id) }".to_owned(),
+            json!({ "id": custom_role(app, fixture, owner, "Delete").await }),
+        ),
+        (type_name @ ("Organization" | "Membership" | "User" | "Role"), field) => {
+            let id = match type_name {
+                "Organization" => org.clone(),
+                "Membership" => NodeId::Membership(fixture.other_membership).to_id().0,
+                "User" => NodeId::User(fixture.other.id).to_id().0,
+                _ => {
+                    let role = app
+                        .state
+                        .policy
+                        .roles()
+                        .iter()
+                        .find(|role| !role.owner)
+                        .unwrap()
+                        .id;
+                    NodeId::Role {
+                        organization: fixture.org.id,
+                        role,
+                    }
+                    .to_id()
+                    .0
+                }
+            };
+            (
+                format!(
+                    "query($id: ID!) {{ node(id: $id) {{ ... on {type_name} {{ {} }} }} }}",
+                    selection(type_name, field)
+                ),
+                json!({ "id": id }),
+            )
+        }
+        (type_name, field) => panic!(
+            "no probe for {type_name}.{field}: add one so the matrix covers every guarded field"
+        ),
+    };
+    app.gql(token, &query, variables).await
+}
+
+/// A selection of `field` that is valid whatever its type: object fields select `__typename`.
+fn selection(type_name: &str, field: &str) -> String {
+    let scalar = matches!(
+        (type_name, field),
+        (
+            _,
+            "id" | "name"
+                | "createdAt"
+                | "publicId"
+                | "key"
+                | "description"
+                | "predefined"
+                | "seatClass"
+                | "memberCount"
+                | "email"
+                | "displayName"
+        )
+    );
+    if scalar {
+        field.to_owned()
+    } else {
+        format!("{field} {{ __typename }}")
+    }
+}
+
+#[tokio::test]
+async fn the_built_in_policy_guards_every_field_as_its_matrix_says() {
+    assert!(run_policy("built-in", None).await > 0);
+}
+
+#[tokio::test]
+async fn the_threat_stack_preset_guards_every_field_as_its_matrix_says() {
+    let source = include_str!("../../examples/policies/threat-stack.toml");
+    assert!(run_policy("threat-stack", Some(source)).await > 0);
+}
+
+#[tokio::test]
+async fn the_threatstop_preset_guards_every_field_as_its_matrix_says() {
+    let source = include_str!("../../examples/policies/threatstop.toml");
+    assert!(run_policy("threatstop", Some(source)).await > 0);
+}
+
+#[tokio::test]
+async fn the_threatq_preset_guards_every_field_as_its_matrix_says() {
+    let source = include_str!("../../examples/policies/threatq.toml");
+    assert!(run_policy("threatq", Some(source)).await > 0);
+}
+
+#[tokio::test]
+async fn the_threatconnect_preset_guards_every_field_as_its_matrix_says() {
+    let source = include_str!("../../examples/policies/threatconnect.toml");
+    assert!(run_policy("threatconnect", Some(source)).await > 0);
+}
