@@ -464,42 +464,48 @@ fn checked_levels(
         let resource = &policy.resources()[resource];
         serde_json::json!({ "resource": resource.key, "level": resource.levels[level as usize] })
     };
-    if let Err(missing) = rules::satisfy_dependencies(policy, &mut levels, add_missing) {
-        let listed: Vec<serde_json::Value> = missing
-            .iter()
-            .map(|m| {
-                let mut grant = describe(m.resource, m.level);
-                grant["requiredBy"] = describe(m.required_by.0, m.required_by.1);
-                grant
-            })
-            .collect();
-        let text: Vec<String> = listed
-            .iter()
-            .map(|m| {
-                format!(
-                    "{} `{}` (required by {} `{}`)",
-                    m["resource"].as_str().unwrap_or_default(),
-                    m["level"].as_str().unwrap_or_default(),
-                    m["requiredBy"]["resource"].as_str().unwrap_or_default(),
-                    m["requiredBy"]["level"].as_str().unwrap_or_default()
-                )
-            })
-            .collect();
-        return Err(ApiError::new(
-            ErrorCode::PermissionDependency,
-            format!("the role is missing {}", text.join(", ")),
-        )
-        .with_detail("missing", serde_json::json!(listed)));
+    match rules::role_levels(policy, &access.grants, levels, add_missing) {
+        Ok(levels) => Ok(levels),
+        Err(rules::RoleGrantError::Missing(missing)) => {
+            let listed: Vec<serde_json::Value> = missing
+                .iter()
+                .map(|m| {
+                    let mut grant = describe(m.resource, m.level);
+                    grant["requiredBy"] = describe(m.required_by.0, m.required_by.1);
+                    grant
+                })
+                .collect();
+            let text: Vec<String> = missing
+                .iter()
+                .map(|m| {
+                    let (needed, by) = (
+                        &policy.resources()[m.resource],
+                        &policy.resources()[m.required_by.0],
+                    );
+                    format!(
+                        "{} `{}` (required by {} `{}`)",
+                        needed.key,
+                        needed.levels[m.level as usize],
+                        by.key,
+                        by.levels[m.required_by.1 as usize]
+                    )
+                })
+                .collect();
+            Err(ApiError::new(
+                ErrorCode::PermissionDependency,
+                format!("the role is missing {}", text.join(", ")),
+            )
+            .with_detail("missing", serde_json::json!(listed)))
+        }
+        Err(rules::RoleGrantError::AboveCeiling(above)) => {
+            let listed: Vec<serde_json::Value> =
+                above.iter().map(|&(r, l)| describe(r, l)).collect();
+            Err(
+                ApiError::forbidden("a role cannot grant more than your own role holds")
+                    .with_detail("exceeding", serde_json::json!(listed)),
+            )
+        }
     }
-    let above = rules::above_ceiling(&access.grants, &levels);
-    if !above.is_empty() {
-        let listed: Vec<serde_json::Value> = above.iter().map(|&(r, l)| describe(r, l)).collect();
-        return Err(
-            ApiError::forbidden("a role cannot grant more than your own role holds")
-                .with_detail("exceeding", serde_json::json!(listed)),
-        );
-    }
-    Ok(levels)
 }
 
 /// The JSON stored for a role: every grant above the lowest level.
