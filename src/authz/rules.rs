@@ -99,9 +99,13 @@ mod tests {
     use crate::authz::policy::Policy;
     use proptest::prelude::*;
 
+    /// Extra resources of a random policy: a level count, and dependencies as (target, level,
+    /// required level) seeds.
+    type Extra = Vec<(u8, Vec<(usize, u8, u8)>)>;
+
     /// A random policy: the built-in one plus `extra` resources of 2 to 5 levels, with
     /// dependencies only from later to earlier extra resources (so there is no cycle).
-    fn random_policy(extra: &[(u8, Vec<(usize, u8, u8)>)]) -> Policy {
+    fn random_policy(extra: &Extra) -> Policy {
         let mut source = Policy::built_in_source().to_owned();
         for (index, (levels, _)) in extra.iter().enumerate() {
             let levels: Vec<String> = (0..*levels).map(|l| format!("\"l{l}\"")).collect();
@@ -137,7 +141,7 @@ mod tests {
             .collect()
     }
 
-    fn extra_resources() -> impl Strategy<Value = Vec<(u8, Vec<(usize, u8, u8)>)>> {
+    fn extra_resources() -> impl Strategy<Value = Extra> {
         prop::collection::vec(
             (
                 2u8..=5,
