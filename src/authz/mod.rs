@@ -64,9 +64,7 @@ impl OrgAccess {
     }
 
     pub fn allows_level(&self, resource: &str, level: &str) -> bool {
-        self.policy
-            .level_of(resource, level)
-            .is_some_and(|(resource, level)| self.grants.allows(resource, level))
+        self.policy.allows(&self.grants, resource, level)
     }
 
     pub fn policy(&self) -> &Policy {

@@ -529,6 +529,13 @@ impl Policy {
         self.features.iter().any(|f| f.key == feature)
     }
 
+    /// Whether `grants` pass `resource` at `level`; an unknown resource or level never passes.
+    /// This is the whole cost of a guard check once the viewer's grants are loaded.
+    pub fn allows(&self, grants: &Grants, resource: &str, level: &str) -> bool {
+        self.level_of(resource, level)
+            .is_some_and(|(resource, level)| grants.allows(resource, level))
+    }
+
     /// Compiles a stored grant map (resource key to level name) against this policy.
     /// Unknown resources or levels are reported, never silently dropped.
     pub fn compile_grants(&self, grants: &BTreeMap<String, String>) -> Result<Grants, Vec<String>> {

@@ -120,3 +120,119 @@ fn policy_check_accepts_the_built_in_policy_and_reports_problems() {
         "{stderr}"
     );
 }
+
+#[test]
+fn start_up_with_a_bad_policy_fails_with_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let source = charter::authz::Policy::built_in_source().replace(
+        "tc_playbook = \"Full\"\n\n[[roles]]\nkey = \"sharing_user\"",
+        "tc_playbook = \"Everything\"\n\n[[roles]]\nkey = \"sharing_user\"",
+    );
+    std::fs::write(&bad, source).unwrap();
+    let output = charter(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--policy"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("resource `tc_playbook` has no level `Everything`")
+            && stderr.contains("line "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn operators_are_flagged_and_licenses_changed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = charter(dir.path())
+        .args([
+            "bootstrap",
+            "--email",
+            "root@example.com",
+            "--organization",
+            "Acme",
+        ])
+        .env("CHARTER_BOOTSTRAP_PASSWORD", "a-long-enough-password")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let public_id = stdout
+        .split(['(', ')'])
+        .nth(1)
+        .expect("the public id is printed")
+        .to_owned();
+
+    let output = charter(dir.path())
+        .args([
+            "org",
+            "license",
+            "--organization",
+            &public_id,
+            "--seats",
+            "50",
+        ])
+        .args([
+            "--feature",
+            "custom_roles",
+            "--free-read-only-seats",
+            "false",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("50 seats") && stdout.contains("[custom_roles]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not allowed"), "{stdout}");
+
+    let output = charter(dir.path())
+        .args([
+            "org",
+            "license",
+            "--organization",
+            &public_id,
+            "--feature",
+            "teleport",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("unknown feature `teleport`")
+    );
+
+    let output = charter(dir.path())
+        .args(["user", "operator", "--email", "ROOT@example.com"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .contains("is a platform operator")
+    );
+}
+
+#[test]
+fn every_preset_passes_policy_check() {
+    let dir = tempfile::tempdir().unwrap();
+    for preset in ["threat-stack", "threatconnect", "threatstop", "threatq"] {
+        let path = format!(
+            "{}/examples/policies/{preset}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let output = charter(dir.path())
+            .args(["policy", "check", &path])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{preset}: {output:?}");
+    }
+}
