@@ -166,9 +166,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 add_features: features,
                 remove_features: no_features,
             };
-            let org = organizations::change_license(&state.db, &state.policy, org.id, change)
-                .await
-                .map_err(api)?;
+            let actor = crate::services::audit::Actor::command_line();
+            let org =
+                organizations::change_license(&state.db, &state.policy, &actor, org.id, change)
+                    .await
+                    .map_err(api)?;
             println!(
                 "{} ({}): {} seats, free read-only seats {}, features [{}]",
                 org.name,
@@ -189,7 +191,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::resolve(&cli.data, None)?;
             let app = crate::build(settings).await?;
             let email = crate::domain::Email::parse("email", &email).map_err(api)?;
-            let user = crate::services::users::set_operator(&app.state.db, &email, !revoke)
+            let actor = crate::services::audit::Actor::command_line();
+            let user = crate::services::users::set_operator(&app.state.db, &actor, &email, !revoke)
                 .await
                 .map_err(api)?;
             println!(

@@ -1,6 +1,8 @@
 //! sea-orm entities: the database shape, nothing else. Behaviour lives in the
 //! `charter` crate's services, never here.
 
+pub mod audit_event;
+pub mod audit_head;
 pub mod membership;
 pub mod organization;
 pub mod refresh_token;

@@ -104,6 +104,21 @@ pub(crate) trait ContextExt {
             .ok_or_else(|| ApiError::not_found("organization"))
     }
 
+    /// The viewer as the actor of a change, for the audit log.
+    async fn actor(&self) -> ApiResult<crate::services::audit::Actor> {
+        let viewer = self.request().viewer_id()?;
+        let user = self
+            .loaders()
+            .users
+            .load_one(viewer)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
+        Ok(crate::services::audit::Actor::user(
+            &user,
+            &self.request().meta,
+        ))
+    }
+
     /// [`Self::access`], then FORBIDDEN unless the viewer's role passes `requirement`.
     async fn require(
         &self,

@@ -121,7 +121,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> ApiResult<AuthPayload> {
-        let tokens = sessions::refresh(ctx.state(), &refresh_token).await?;
+        let tokens = sessions::refresh(ctx.state(), &refresh_token, &ctx.request().meta).await?;
         ctx.request().act_as(tokens.user.id);
         Ok(AuthPayload(tokens))
     }
@@ -129,7 +129,8 @@ impl MutationRoot {
     /// Ends the current session: its access tokens stop working on the next request.
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
-        sessions::logout(ctx.state(), ctx.principal()).await?;
+        let actor = ctx.actor().await?;
+        sessions::logout(ctx.state(), &actor, ctx.principal()).await?;
         Ok(true)
     }
 
@@ -141,7 +142,9 @@ impl MutationRoot {
         organization_id: ID,
     ) -> ApiResult<AuthPayload> {
         let org = NodeId::organization("organizationId", &organization_id)?;
-        let tokens = sessions::switch_organization(ctx.state(), ctx.principal(), org).await?;
+        let actor = ctx.actor().await?;
+        let tokens =
+            sessions::switch_organization(ctx.state(), &actor, ctx.principal(), org).await?;
         Ok(AuthPayload(tokens))
     }
 
@@ -153,7 +156,9 @@ impl MutationRoot {
         organization_id: ID,
     ) -> ApiResult<Viewer> {
         let org = NodeId::organization("organizationId", &organization_id)?;
-        let user = sessions::set_default_organization(ctx.state(), ctx.principal(), org).await?;
+        let actor = ctx.actor().await?;
+        let user =
+            sessions::set_default_organization(ctx.state(), &actor, ctx.principal(), org).await?;
         let active_organization_id = match ctx.principal() {
             crate::auth::Principal::User {
                 organization_id, ..
@@ -175,7 +180,8 @@ impl MutationRoot {
     ) -> ApiResult<Organization> {
         let viewer = ctx.request().viewer_id()?;
         let name = OrganizationName::parse("name", &input.name)?;
-        let org = organizations::create(ctx.state(), viewer, name).await?;
+        let actor = ctx.actor().await?;
+        let org = organizations::create(ctx.state(), &actor, viewer, name).await?;
         Ok(Organization(org))
     }
 
@@ -189,7 +195,8 @@ impl MutationRoot {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
         let access = ctx.require(org, require::ORGANIZATION_EDIT).await?;
         let name = OrganizationName::parse("name", &input.name)?;
-        let org = organizations::rename(&ctx.state().db, &access, name).await?;
+        let actor = ctx.actor().await?;
+        let org = organizations::rename(&ctx.state().db, &access, &actor, name).await?;
         Ok(Organization(org))
     }
 
@@ -204,7 +211,8 @@ impl MutationRoot {
             grants: Some(grant_pairs(input.grants)),
             add_missing_dependencies: input.add_missing_dependencies,
         };
-        let record = roles::create(&ctx.state().db, &access, spec).await?;
+        let actor = ctx.actor().await?;
+        let record = roles::create(&ctx.state().db, &access, &actor, spec).await?;
         Ok(Role::new(record, org))
     }
 
@@ -219,7 +227,8 @@ impl MutationRoot {
             grants: input.grants.map(grant_pairs),
             add_missing_dependencies: input.add_missing_dependencies,
         };
-        let record = roles::update(&ctx.state().db, &access, role, spec).await?;
+        let actor = ctx.actor().await?;
+        let record = roles::update(&ctx.state().db, &access, &actor, role, spec).await?;
         Ok(Role::new(record, org))
     }
 
@@ -228,7 +237,8 @@ impl MutationRoot {
     async fn delete_role(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let (org, role) = role_ref(&id)?;
         let access = ctx.require(org, require::ROLE_MANAGE).await?;
-        roles::delete(&ctx.state().db, &access, role).await?;
+        let actor = ctx.actor().await?;
+        roles::delete(&ctx.state().db, &access, &actor, role).await?;
         Ok(true)
     }
 
@@ -251,7 +261,9 @@ impl MutationRoot {
             add_features: input.add_features,
             remove_features: input.remove_features,
         };
-        let org = organizations::change_license(&state.db, &state.policy, org.id, change).await?;
+        let actor = ctx.actor().await?;
+        let org =
+            organizations::change_license(&state.db, &state.policy, &actor, org.id, change).await?;
         Ok(License(org))
     }
 }

@@ -8,6 +8,7 @@ use rand::RngCore;
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
+use super::audit::{self, Action, Actor, Event, Scope};
 use super::{AppState, organizations, users};
 use crate::auth::password;
 use crate::db::begin_write;
@@ -40,8 +41,9 @@ pub async fn bootstrap(
     let display_name = DisplayName::parse("email", &display_name)?.into_inner();
     let hash = password::hash(password_text.into_inner()).await?;
     let txn = begin_write(&state.db).await?;
-    let user = users::create(&txn, &email, display_name, Some(hash)).await?;
-    let org = organizations::create_in(&txn, state, user.id, name).await?;
+    let actor = Actor::command_line();
+    let user = users::create(&txn, &actor, &email, display_name, Some(hash)).await?;
+    let org = organizations::create_in(&txn, state, &actor, user.id, name).await?;
     txn.commit().await?;
     Ok((user, org))
 }
@@ -68,14 +70,16 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
         ("heidi@globex.example", "Heidi Owner"),
     ];
     let txn = begin_write(&state.db).await?;
+    let actor = Actor::command_line();
     let mut ids = Vec::new();
     for (email, name) in people {
         let email = Email::parse("email", email)?;
-        ids.push(users::create(&txn, &email, name.to_owned(), Some(hash.clone())).await?);
+        ids.push(users::create(&txn, &actor, &email, name.to_owned(), Some(hash.clone())).await?);
     }
     let acme = organizations::create_in(
         &txn,
         state,
+        &Actor::user(&ids[0], &Default::default()),
         ids[0].id,
         OrganizationName::parse("name", "Acme Security")?,
     )
@@ -83,6 +87,7 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
     let globex = organizations::create_in(
         &txn,
         state,
+        &Actor::user(&ids[7], &Default::default()),
         ids[7].id,
         OrganizationName::parse("name", "Globex Threat Intel")?,
     )
@@ -107,7 +112,7 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
                 format!("the demo needs the predefined role `{key}`"),
             )
         })?;
-        add_member(&txn, person.id, acme.id, role.id, ids[0].id).await?;
+        add_member(&txn, &ids[0], person, &acme, role).await?;
         logins.push(DemoLogin {
             email: person.email.clone(),
             password: password_text.clone(),
@@ -121,7 +126,7 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
             "the demo needs the predefined role `read_only_user`",
         )
     })?;
-    add_member(&txn, ids[1].id, globex.id, reader.id, ids[7].id).await?;
+    add_member(&txn, &ids[7], &ids[1], &globex, reader).await?;
     logins.push(DemoLogin {
         email: ids[7].email.clone(),
         password: password_text,
@@ -133,20 +138,32 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
 
 async fn add_member(
     txn: &impl sea_orm::ConnectionTrait,
-    user_id: Uuid,
-    organization_id: Uuid,
-    role_id: Uuid,
-    invited_by: Uuid,
+    inviter: &user::Model,
+    person: &user::Model,
+    organization: &organization::Model,
+    role: &crate::authz::policy::PredefinedRole,
 ) -> ApiResult<()> {
-    membership::ActiveModel {
+    let membership = membership::ActiveModel {
         id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
-        organization_id: Set(organization_id),
-        role_id: Set(role_id),
-        invited_by: Set(Some(invited_by)),
+        user_id: Set(person.id),
+        organization_id: Set(organization.id),
+        role_id: Set(role.id),
+        invited_by: Set(Some(inviter.id)),
         created_at: Set(Utc::now()),
     }
     .insert(txn)
+    .await?;
+    audit::record(
+        txn,
+        &Actor::user(inviter, &Default::default()),
+        Event::new(
+            Scope::Organization(organization.id),
+            Action::MemberAdded,
+            format!("{} added {} as {}", inviter.email, person.email, role.name),
+        )
+        .target("membership", membership.id)
+        .payload(serde_json::json!({ "after": { "user": person.email, "role": role.key } })),
+    )
     .await?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! [`OrgAccess::require`]: crate::authz::OrgAccess::require
 
 pub mod access;
+pub mod audit;
 pub mod bootstrap;
 pub mod memberships;
 pub mod organizations;

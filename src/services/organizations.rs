@@ -12,10 +12,12 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::AppState;
+use super::audit::{self, Action, Actor, Event, Scope};
 use crate::authz::{OrgAccess, require};
 use crate::db::begin_write;
 use crate::domain::{OrganizationName, new_public_org_id};
 use crate::error::{ApiError, ApiResult};
+use serde_json::json;
 
 pub async fn load(
     db: &impl ConnectionTrait,
@@ -42,11 +44,12 @@ pub fn features(organization: &organization::Model) -> Vec<String> {
 /// owner's default organization when they have none.
 pub async fn create(
     state: &AppState,
+    actor: &Actor,
     owner_id: Uuid,
     name: OrganizationName,
 ) -> ApiResult<organization::Model> {
     let txn = begin_write(&state.db).await?;
-    let org = create_in(&txn, state, owner_id, name).await?;
+    let org = create_in(&txn, state, actor, owner_id, name).await?;
     txn.commit().await?;
     Ok(org)
 }
@@ -55,6 +58,7 @@ pub async fn create(
 pub async fn create_in(
     txn: &impl ConnectionTrait,
     state: &AppState,
+    actor: &Actor,
     owner_id: Uuid,
     name: OrganizationName,
 ) -> ApiResult<organization::Model> {
@@ -104,16 +108,32 @@ pub async fn create_in(
         .filter(user::Column::DefaultOrganizationId.is_null())
         .exec(txn)
         .await?;
-    organization::Entity::find_by_id(org_id)
+    let org = organization::Entity::find_by_id(org_id)
         .one(txn)
         .await?
-        .ok_or_else(|| ApiError::internal("a created organization vanished"))
+        .ok_or_else(|| ApiError::internal("a created organization vanished"))?;
+    audit::record(
+        txn,
+        actor,
+        Event::new(
+            Scope::Organization(org.id),
+            Action::OrganizationCreated,
+            format!("{} created the organization {}", actor.name(), org.name),
+        )
+        .target("organization", org.id)
+        .payload(
+            json!({ "after": { "name": org.name, "publicId": org.public_id, "owner": owner_id } }),
+        ),
+    )
+    .await?;
+    Ok(org)
 }
 
 /// Renames an organization; needs `organization: edit`.
 pub async fn rename(
     db: &DatabaseConnection,
     access: &OrgAccess,
+    actor: &Actor,
     name: OrganizationName,
 ) -> ApiResult<organization::Model> {
     access.require(require::ORGANIZATION_EDIT)?;
@@ -122,9 +142,26 @@ pub async fn rename(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
+    let before = org.name.clone();
     let mut active: organization::ActiveModel = org.into();
     active.name = Set(name.into_inner());
     let org = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::Organization(org.id),
+            Action::OrganizationUpdated,
+            format!(
+                "{} renamed the organization from {before} to {}",
+                actor.name(),
+                org.name
+            ),
+        )
+        .target("organization", org.id)
+        .payload(json!({ "before": { "name": before }, "after": { "name": org.name } })),
+    )
+    .await?;
     txn.commit().await?;
     Ok(org)
 }
@@ -219,6 +256,7 @@ pub async fn find_by_reference(
 pub async fn change_license(
     db: &DatabaseConnection,
     policy: &crate::authz::Policy,
+    actor: &Actor,
     organization_id: Uuid,
     change: LicenseChange,
 ) -> ApiResult<organization::Model> {
@@ -244,6 +282,7 @@ pub async fn change_license(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
+    let before = license_json(&org);
     let mut features = features(&org);
     features.retain(|f| !change.remove_features.contains(f));
     for feature in change.add_features {
@@ -261,6 +300,26 @@ pub async fn change_license(
     }
     active.features = Set(serde_json::to_string(&features).map_err(ApiError::internal)?);
     let org = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::Organization(org.id),
+            Action::OrganizationLicenseChanged,
+            format!("{} changed the license of {}", actor.name(), org.name),
+        )
+        .target("organization", org.id)
+        .payload(json!({ "before": before, "after": license_json(&org) })),
+    )
+    .await?;
     txn.commit().await?;
     Ok(org)
+}
+
+fn license_json(org: &organization::Model) -> serde_json::Value {
+    json!({
+        "seats": org.seats,
+        "freeReadOnlySeats": org.free_read_only_seats,
+        "features": features(org),
+    })
 }

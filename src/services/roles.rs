@@ -13,10 +13,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::audit::{self, Action, Actor, Event, Scope};
 use crate::authz::policy::PredefinedRole;
 use crate::authz::{Grants, OrgAccess, Policy, SeatClass, require, rules};
 use crate::db::begin_write;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use serde_json::json;
 
 /// A role with its compiled grants.
 #[derive(Debug, Clone)]
@@ -226,6 +228,7 @@ pub const MAX_CUSTOM_ROLES: u64 = 100;
 pub async fn create(
     db: &DatabaseConnection,
     access: &OrgAccess,
+    actor: &Actor,
     spec: RoleSpec,
 ) -> ApiResult<RoleRecord> {
     access.require(require::ROLE_MANAGE)?;
@@ -264,8 +267,28 @@ pub async fn create(
     .insert(&txn)
     .await
     .map_err(name_conflict)?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::Organization(access.organization_id),
+            Action::RoleCreated,
+            format!("{} created the role {}", actor.name(), model.name),
+        )
+        .target("role", model.id)
+        .payload(json!({ "after": role_json(&model) })),
+    )
+    .await?;
     txn.commit().await?;
     from_model(policy, model)
+}
+
+fn role_json(model: &role::Model) -> serde_json::Value {
+    json!({
+        "name": model.name,
+        "description": model.description,
+        "grants": serde_json::from_str::<serde_json::Value>(&model.grants).unwrap_or_default(),
+    })
 }
 
 /// Edits a custom role of the organization; predefined roles and the role the actor holds
@@ -273,6 +296,7 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     access: &OrgAccess,
+    actor: &Actor,
     role_id: Uuid,
     spec: RoleSpec,
 ) -> ApiResult<RoleRecord> {
@@ -295,16 +319,34 @@ pub async fn update(
         let levels = checked_levels(access, grants, spec.add_missing_dependencies)?;
         active.grants = Set(stored_grants(policy, &levels)?);
     }
+    let before = role_json(&model);
     let model = active.update(&txn).await.map_err(name_conflict)?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::Organization(access.organization_id),
+            Action::RoleUpdated,
+            format!("{} updated the role {}", actor.name(), model.name),
+        )
+        .target("role", model.id)
+        .payload(json!({ "before": before, "after": role_json(&model) })),
+    )
+    .await?;
     txn.commit().await?;
     from_model(policy, model)
 }
 
 /// Deletes a custom role that no member holds.
-pub async fn delete(db: &DatabaseConnection, access: &OrgAccess, role_id: Uuid) -> ApiResult<()> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    actor: &Actor,
+    role_id: Uuid,
+) -> ApiResult<()> {
     access.require(require::ROLE_MANAGE)?;
     let txn = begin_write(db).await?;
-    editable_role(&txn, access, role_id).await?;
+    let model = editable_role(&txn, access, role_id).await?;
     let holders = membership::Entity::find()
         .filter(membership::Column::RoleId.eq(role_id))
         .count(&txn)
@@ -316,6 +358,18 @@ pub async fn delete(db: &DatabaseConnection, access: &OrgAccess, role_id: Uuid) 
         .with_detail("memberCount", serde_json::json!(holders)));
     }
     role::Entity::delete_by_id(role_id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::Organization(access.organization_id),
+            Action::RoleDeleted,
+            format!("{} deleted the role {}", actor.name(), model.name),
+        )
+        .target("role", model.id)
+        .payload(json!({ "before": role_json(&model) })),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -9,12 +9,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::audit::{self, Action, Actor, Event, Scope};
 use super::{AppState, RequestMeta, memberships, users};
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
 use crate::auth::{Principal, password};
 use crate::db::begin_write;
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult};
+use serde_json::json;
 
 /// The answer for an unknown email, a wrong password and a disabled account alike.
 const BAD_CREDENTIALS: &str = "the email or password is incorrect";
@@ -89,7 +91,28 @@ pub async fn login(
     let matches = password::verify(password_text, hash).await?;
     let user = match user {
         Some(user) if matches && user.status == users::ACTIVE => user,
-        _ => return Err(ApiError::unauthenticated(BAD_CREDENTIALS)),
+        Some(user) => {
+            // The account's owner sees failed attempts among their security events.
+            let txn = begin_write(&state.db).await?;
+            audit::record(
+                &txn,
+                &Actor {
+                    user_id: None,
+                    email: None,
+                    ..actor_of(&user, meta)
+                },
+                Event::new(
+                    Scope::User(user.id),
+                    Action::SessionLoginFailed,
+                    format!("a sign-in to {} failed", user.email),
+                )
+                .target("user", user.id),
+            )
+            .await?;
+            txn.commit().await?;
+            return Err(ApiError::unauthenticated(BAD_CREDENTIALS));
+        }
+        None => return Err(ApiError::unauthenticated(BAD_CREDENTIALS)),
     };
     let organization_id = match organization_id {
         Some(org) => {
@@ -116,6 +139,18 @@ pub async fn login(
     .insert(&txn)
     .await?;
     let refresh_token = issue_refresh_token(&txn, state, &session).await?;
+    audit::record(
+        &txn,
+        &actor_of(&user, meta),
+        Event::new(
+            Scope::User(user.id),
+            Action::SessionLogin,
+            format!("{} signed in", user.email),
+        )
+        .target("session", session.id)
+        .payload(json!({ "organizationId": session.organization_id })),
+    )
+    .await?;
     txn.commit().await?;
     tracing::info!(user = %user.id, session = %session.id, "login");
     tokens(state, user, &session, refresh_token)
@@ -123,7 +158,7 @@ pub async fn login(
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting one that
 /// was already used revokes the whole session, since one of its holders is not the user.
-pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<Tokens> {
+pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> ApiResult<Tokens> {
     let invalid = || ApiError::unauthenticated("the refresh token is not valid");
     let hash = hash_refresh_token(presented.trim());
     let txn = begin_write(&state.db).await?;
@@ -144,6 +179,27 @@ pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<Tokens> {
         == 1;
     if !claimed {
         revoke(&txn, token.session_id, "refresh token reuse").await?;
+        if let Some(session) = session::Entity::find_by_id(token.session_id)
+            .one(&txn)
+            .await?
+        {
+            audit::record(
+                &txn,
+                &Actor {
+                    user_id: None,
+                    email: None,
+                    ip: meta.ip.clone(),
+                    user_agent: meta.user_agent.clone(),
+                },
+                Event::new(
+                    Scope::User(session.user_id),
+                    Action::SessionRefreshTokenReused,
+                    "a used refresh token was presented again; the session was revoked",
+                )
+                .target("session", session.id),
+            )
+            .await?;
+        }
         txn.commit().await?;
         tracing::warn!(session = %token.session_id, "refresh token reused; session revoked");
         return Err(invalid());
@@ -170,15 +226,38 @@ pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<Tokens> {
         session = active.update(&txn).await?;
     }
     let refresh_token = issue_refresh_token(&txn, state, &session).await?;
+    audit::record(
+        &txn,
+        &actor_of(&user, meta),
+        Event::new(
+            Scope::User(user.id),
+            Action::SessionRefreshed,
+            format!("{} refreshed a session", user.email),
+        )
+        .target("session", session.id),
+    )
+    .await?;
     txn.commit().await?;
     tokens(state, user, &session, refresh_token)
 }
 
 /// Revokes the caller's session: its access tokens stop working on the next request.
-pub async fn logout(state: &AppState, principal: &Principal) -> ApiResult<()> {
+pub async fn logout(state: &AppState, actor: &Actor, principal: &Principal) -> ApiResult<()> {
+    let user_id = principal.user_id()?;
     let session_id = principal.session_id()?;
     let txn = begin_write(&state.db).await?;
     revoke(&txn, session_id, "logout").await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::User(user_id),
+            Action::SessionLogout,
+            format!("{} signed out", actor.name()),
+        )
+        .target("session", session_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -187,6 +266,7 @@ pub async fn logout(state: &AppState, principal: &Principal) -> ApiResult<()> {
 /// Outstanding refresh tokens of the session are retired.
 pub async fn switch_organization(
     state: &AppState,
+    actor: &Actor,
     principal: &Principal,
     organization_id: Uuid,
 ) -> ApiResult<Tokens> {
@@ -200,9 +280,22 @@ pub async fn switch_organization(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+    let before = session.organization_id;
     let mut active: session::ActiveModel = session.into();
     active.organization_id = Set(Some(organization_id));
     let session = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::User(user_id),
+            Action::SessionOrganizationSwitched,
+            format!("{} switched organization", actor.name()),
+        )
+        .target("session", session_id)
+        .payload(json!({ "before": { "organizationId": before }, "after": { "organizationId": organization_id } })),
+    )
+    .await?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
         .filter(refresh_token::Column::SessionId.eq(session_id))
@@ -221,6 +314,7 @@ pub async fn switch_organization(
 /// Sets the organization a login lands in when none is asked for.
 pub async fn set_default_organization(
     state: &AppState,
+    actor: &Actor,
     principal: &Principal,
     organization_id: Uuid,
 ) -> ApiResult<user::Model> {
@@ -233,9 +327,22 @@ pub async fn set_default_organization(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+    let before = user.default_organization_id;
     let mut active: user::ActiveModel = user.into();
     active.default_organization_id = Set(Some(organization_id));
     let user = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::User(user.id),
+            Action::UserDefaultOrganizationChanged,
+            format!("{} changed their default organization", actor.name()),
+        )
+        .target("user", user.id)
+        .payload(json!({ "before": { "organizationId": before }, "after": { "organizationId": organization_id } })),
+    )
+    .await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -305,6 +412,10 @@ fn tokens(
         user,
         organization_id: session.organization_id,
     })
+}
+
+fn actor_of(user: &user::Model, meta: &RequestMeta) -> Actor {
+    Actor::user(user, meta)
 }
 
 fn truncate(value: &str, max: usize) -> String {

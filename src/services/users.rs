@@ -6,6 +6,7 @@ use entity::user;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::audit::{self, Action, Actor, Event, Scope};
 use crate::domain::Email;
 use crate::error::ApiResult;
 
@@ -38,6 +39,7 @@ pub async fn find_by_email(
 /// Creates an active user; CONFLICT when the email is taken (compared case-insensitively).
 pub async fn create(
     db: &impl ConnectionTrait,
+    actor: &Actor,
     email: &Email,
     display_name: String,
     password_hash: Option<String>,
@@ -59,20 +61,55 @@ pub async fn create(
         is_operator: Set(false),
         created_at: Set(chrono::Utc::now()),
     };
-    Ok(model.insert(db).await?)
+    let user = model.insert(db).await?;
+    audit::record(
+        db,
+        actor,
+        Event::new(
+            Scope::User(user.id),
+            Action::UserCreated,
+            format!("the account {} was created", user.email),
+        )
+        .target("user", user.id)
+        .payload(serde_json::json!({ "after": { "email": user.email, "displayName": user.display_name } })),
+    )
+    .await?;
+    Ok(user)
 }
 
 /// Flags (or unflags) a user as a platform operator, who may change organizations' licenses.
 pub async fn set_operator(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     email: &Email,
     operator: bool,
 ) -> ApiResult<user::Model> {
     use sea_orm::{ActiveModelTrait, Set};
-    let user = find_by_email(db, email)
+    let txn = crate::db::begin_write(db).await?;
+    let user = find_by_email(&txn, email)
         .await?
         .ok_or_else(|| crate::error::ApiError::not_found("user"))?;
+    let before = user.is_operator;
     let mut active: user::ActiveModel = user.into();
     active.is_operator = Set(operator);
-    Ok(active.update(db).await?)
+    let user = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::User(user.id),
+            Action::UserOperatorChanged,
+            format!(
+                "{} {} {} as a platform operator",
+                actor.name(),
+                if operator { "flagged" } else { "unflagged" },
+                user.email
+            ),
+        )
+        .target("user", user.id)
+        .payload(serde_json::json!({ "before": { "operator": before }, "after": { "operator": operator } })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
 }

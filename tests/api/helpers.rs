@@ -109,6 +109,7 @@ impl TestApp {
         let hash = password_hash().await;
         charter::services::users::create(
             &self.state.db,
+            &charter::services::audit::Actor::command_line(),
             &email,
             email.as_str().split('@').next().unwrap().to_owned(),
             Some(hash),
@@ -121,6 +122,7 @@ impl TestApp {
     pub async fn create_org(&self, owner: &user::Model, name: &str) -> organization::Model {
         charter::services::organizations::create(
             &self.state,
+            &charter::services::audit::Actor::user(owner, &Default::default()),
             owner.id,
             charter::domain::OrganizationName::parse("name", name).unwrap(),
         )

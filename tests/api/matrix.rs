@@ -47,6 +47,7 @@ async fn run_policy(name: &str, source: Option<&str>) -> usize {
         charter::services::organizations::change_license(
             &app.state.db,
             &policy,
+            &charter::services::audit::Actor::command_line(),
             org.id,
             charter::services::organizations::LicenseChange {
                 add_features: features.clone(),
@@ -110,6 +111,7 @@ async fn custom_role(app: &TestApp, fixture: &Org, owner: uuid::Uuid, name: &str
     let role = create(
         &app.state.db,
         &access,
+        &charter::services::audit::Actor::command_line(),
         RoleSpec {
             name: Some(format!("{name} {}", uuid::Uuid::now_v7())),
             grants: Some(vec![]),

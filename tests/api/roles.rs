@@ -94,6 +94,7 @@ async fn license(app: &TestApp, org: &entity::organization::Model, features: &[&
     charter::services::organizations::change_license(
         &app.state.db,
         &app.state.policy,
+        &charter::services::audit::Actor::command_line(),
         org.id,
         charter::services::organizations::LicenseChange {
             add_features: features.iter().map(|f| f.to_string()).collect(),
@@ -435,6 +436,7 @@ async fn an_organization_has_at_most_100_custom_roles() {
         charter::services::roles::create(
             &f.app.state.db,
             &access,
+            &charter::services::audit::Actor::command_line(),
             charter::services::roles::RoleSpec {
                 name: Some(format!("Role {n}")),
                 grants: Some(vec![]),
@@ -612,6 +614,7 @@ async fn only_platform_operators_change_licenses_and_seat_counts_follow_membersh
 
     charter::services::users::set_operator(
         &app.state.db,
+        &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", &operator.email).unwrap(),
         true,
     )
