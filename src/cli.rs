@@ -52,6 +52,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Verify, export and purge the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Create the first owner of a new organization. The password comes from
     /// CHARTER_BOOTSTRAP_PASSWORD; without it a generated one is printed once.
     Bootstrap {
@@ -92,6 +97,32 @@ pub enum UserCommand {
         email: String,
         #[arg(long)]
         revoke: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chains and name the first broken event of each broken chain.
+    Verify {
+        /// Only this organization (public id or internal id).
+        #[arg(long)]
+        organization: Option<String>,
+    },
+    /// Write an organization's events to standard output as JSON Lines, oldest first.
+    Export {
+        #[arg(long)]
+        organization: String,
+        /// RFC 3339 time.
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Remove events older than a time (or than the configured retention), recording it.
+    Purge {
+        /// RFC 3339 time.
+        #[arg(long)]
+        before: Option<chrono::DateTime<chrono::Utc>>,
     },
 }
 
@@ -202,6 +233,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Audit { command } => audit(&cli.data, command).await,
         Command::Bootstrap {
             email,
             organization,
@@ -258,6 +290,21 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
             );
         }
     }
+    if let Some(days) = settings.audit_retention_days {
+        let db = app.state.db.clone();
+        tokio::spawn(async move {
+            let mut daily = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
+            loop {
+                daily.tick().await;
+                let before = chrono::Utc::now() - chrono::Duration::days(days);
+                let actor = crate::services::audit::Actor::command_line();
+                match crate::services::audit::purge(&db, &actor, before).await {
+                    Ok(removed) => tracing::info!(removed, %before, "audit retention applied"),
+                    Err(err) => tracing::error!(error = %err.message, "audit retention failed"),
+                }
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;
@@ -269,6 +316,70 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
     crate::http::serve(listener, app.router, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
+    use crate::services::audit::{self, Actor, Scope};
+    let settings = Settings::resolve(data, None)?;
+    let retention = settings.audit_retention_days;
+    let app = crate::build(settings).await?;
+    let db = &app.state.db;
+    let organization = |reference: String| async move {
+        organizations::find_by_reference(db, &reference)
+            .await
+            .map_err(api)?
+            .ok_or_else(|| anyhow::anyhow!("no organization `{reference}`"))
+    };
+    match command {
+        AuditCommand::Verify { organization: only } => {
+            let chain = match only {
+                Some(reference) => {
+                    Some(Scope::Organization(organization(reference).await?.id).chain())
+                }
+                None => None,
+            };
+            let (checked, broken) = audit::verify(db, chain.as_deref()).await.map_err(api)?;
+            if broken.is_empty() {
+                println!("ok: {checked} event(s) verified");
+                return Ok(());
+            }
+            for problem in &broken {
+                eprintln!(
+                    "{}: event {} (seq {}): {}",
+                    problem.chain, problem.event_id, problem.seq, problem.reason
+                );
+            }
+            anyhow::bail!("{} broken chain(s)", broken.len())
+        }
+        AuditCommand::Export {
+            organization: reference,
+            from,
+            to,
+        } => {
+            let org = organization(reference).await?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let written = audit::export(db, Scope::Organization(org.id), from, to, &mut out)
+                .await
+                .map_err(api)?;
+            tracing::info!(events = written, "exported");
+            Ok(())
+        }
+        AuditCommand::Purge { before } => {
+            let before = match (before, retention) {
+                (Some(before), _) => before,
+                (None, Some(days)) => chrono::Utc::now() - chrono::Duration::days(days),
+                (None, None) => anyhow::bail!(
+                    "give --before, or configure audit_retention_days (events are kept forever by default)"
+                ),
+            };
+            let removed = audit::purge(db, &Actor::command_line(), before)
+                .await
+                .map_err(api)?;
+            println!("removed {removed} event(s) older than {before}");
+            Ok(())
+        }
+    }
 }
 
 /// A service error as a command-line error (its message is safe to show).

@@ -46,6 +46,7 @@ struct FileSettings {
     max_query_depth: Option<usize>,
     max_query_complexity: Option<usize>,
     database_max_connections: Option<u32>,
+    audit_retention_days: Option<i64>,
 }
 
 /// Resolved settings of one process.
@@ -66,6 +67,8 @@ pub struct Settings {
     pub max_query_complexity: usize,
     /// Size of the connection pool (default: 8 on SQLite, 16 on PostgreSQL).
     pub database_max_connections: Option<u32>,
+    /// Days of audit events to keep; `None` keeps them forever.
+    pub audit_retention_days: Option<i64>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -88,6 +91,7 @@ impl Settings {
             max_query_depth: 16,
             max_query_complexity: 50_000,
             database_max_connections: None,
+            audit_retention_days: None,
         }
     }
 
@@ -153,6 +157,10 @@ impl Settings {
                 "database_max_connections must be at least 1"
             );
             settings.database_max_connections = Some(connections);
+        }
+        if let Some(days) = file.audit_retention_days {
+            anyhow::ensure!(days >= 1, "audit_retention_days must be at least 1");
+            settings.audit_retention_days = Some(days);
         }
         Ok(settings)
     }

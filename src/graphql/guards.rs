@@ -26,6 +26,8 @@ pub const VALUE_TYPES: &[&str] = &[
     "PageInfo",
     "MembershipConnection",
     "MembershipEdge",
+    "AuditEventConnection",
+    "AuditEventEdge",
     "PermissionGrant",
     "AuthPayload",
     "License",

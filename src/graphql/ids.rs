@@ -14,6 +14,7 @@ pub enum NodeId {
     User(Uuid),
     Membership(Uuid),
     Role { organization: Uuid, role: Uuid },
+    AuditEvent(Uuid),
 }
 
 impl NodeId {
@@ -23,6 +24,7 @@ impl NodeId {
             NodeId::User(id) => format!("User:{id}"),
             NodeId::Membership(id) => format!("Membership:{id}"),
             NodeId::Role { organization, role } => format!("Role:{organization}:{role}"),
+            NodeId::AuditEvent(id) => format!("AuditEvent:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -44,6 +46,7 @@ impl NodeId {
             "Organization" => NodeId::Organization(uuid()?),
             "User" => NodeId::User(uuid()?),
             "Membership" => NodeId::Membership(uuid()?),
+            "AuditEvent" => NodeId::AuditEvent(uuid()?),
             "Role" => NodeId::Role {
                 organization: uuid()?,
                 role: uuid()?,

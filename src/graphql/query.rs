@@ -5,7 +5,9 @@ use async_graphql::{Context, ID, Object};
 use super::ContextExt;
 use super::guards::{SignedIn, authenticated, requires};
 use super::ids::NodeId;
-use super::types::{Membership, Node, Organization, PermissionCatalog, Role, User, Viewer};
+use super::types::{
+    AuditEvent, Membership, Node, Organization, PermissionCatalog, Role, User, Viewer,
+};
 use crate::auth::Principal;
 use crate::authz::require;
 use crate::error::{ApiError, ApiResult};
@@ -85,6 +87,21 @@ impl QueryRoot {
                         Some(Node::Role(Role::new(record, organization)))
                     }
                     _ => None,
+                }
+            }
+            NodeId::AuditEvent(id) => {
+                match crate::services::audit::find(&ctx.state().db, id).await? {
+                    Some(event) => {
+                        match (event.organization_id, event.subject_user_id) {
+                            (Some(org), _) => {
+                                ctx.access(org).await?;
+                            }
+                            (None, Some(subject)) if subject == viewer => {}
+                            _ => return Err(ApiError::not_found("object")),
+                        }
+                        Some(Node::AuditEvent(AuditEvent(event)))
+                    }
+                    None => None,
                 }
             }
             NodeId::User(user_id) => {

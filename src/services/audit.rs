@@ -310,6 +310,22 @@ pub async fn verify(
         heads = heads.filter(audit_head::Column::Chain.eq(chain));
     }
     for head in heads.all(db).await? {
+        // Where old events were purged, the chain starts after the purged prefix, from the
+        // hash an `audit.purged` event of the same chain recorded.
+        let anchors: Vec<(i64, String)> = audit_event::Entity::find()
+            .filter(audit_event::Column::Chain.eq(head.chain.clone()))
+            .filter(audit_event::Column::Action.eq(Action::AuditPurged.as_str()))
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|event| {
+                let payload: Value = serde_json::from_str(&event.payload).ok()?;
+                Some((
+                    payload["purgedThroughSeq"].as_i64()?,
+                    payload["anchorHash"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
         let mut expected_prev: Option<String> = None;
         let mut expected_seq: Option<i64> = None;
         let mut after = 0i64;
@@ -326,7 +342,14 @@ pub async fn verify(
             for event in events {
                 checked += 1;
                 after = event.seq;
-                let problem = if expected_seq.is_some_and(|seq| seq != event.seq) {
+                let starts_after_purge = expected_seq.is_none()
+                    && event.seq > 1
+                    && anchors.iter().any(|(through, hash)| {
+                        *through == event.seq - 1 && *hash == event.prev_hash
+                    });
+                let problem = if expected_seq.is_none() && event.seq > 1 && !starts_after_purge {
+                    Some("the chain starts after a gap no purge accounts for".to_owned())
+                } else if expected_seq.is_some_and(|seq| seq != event.seq) {
                     Some("a gap in the sequence: events are missing before it".to_owned())
                 } else if expected_prev
                     .as_ref()
@@ -367,4 +390,196 @@ pub async fn verify(
         broken.extend(chain_broken);
     }
     Ok((checked, broken))
+}
+
+/// What an audit log page is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub action: Option<String>,
+    pub actor_id: Option<Uuid>,
+    /// Case-insensitive text anywhere in the description, the actor's email, the action or the
+    /// target id.
+    pub search: Option<String>,
+}
+
+/// How many events a page holds and the sequence number it starts below (newest first).
+#[derive(Debug, Clone, Copy)]
+pub struct EventPage {
+    pub first: u64,
+    pub before_seq: Option<i64>,
+}
+
+fn filtered(chain: &str, filter: &Filter) -> sea_orm::Select<audit_event::Entity> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let mut query = audit_event::Entity::find().filter(audit_event::Column::Chain.eq(chain));
+    if let Some(from) = filter.from {
+        query = query.filter(audit_event::Column::At.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_event::Column::At.lt(to));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_event::Column::Action.eq(action.clone()));
+    }
+    if let Some(actor) = filter.actor_id {
+        query = query.filter(audit_event::Column::ActorId.eq(actor));
+    }
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let escaped = search
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let like = |column: audit_event::Column| {
+            Expr::expr(Func::lower(Expr::col(column)))
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(like(audit_event::Column::Description))
+                .add(like(audit_event::Column::ActorEmail))
+                .add(like(audit_event::Column::Action))
+                .add(like(audit_event::Column::TargetId)),
+        );
+    }
+    query
+}
+
+/// A page of a chain's events, newest first, with keyset pagination on the sequence number.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    filter: &Filter,
+    page: EventPage,
+) -> ApiResult<super::Page<audit_event::Model>> {
+    let mut query = filtered(&scope.chain(), filter);
+    if let Some(before) = page.before_seq {
+        query = query.filter(audit_event::Column::Seq.lt(before));
+    }
+    let rows = query
+        .order_by_desc(audit_event::Column::Seq)
+        .limit(page.first + 1)
+        .all(db)
+        .await?;
+    Ok(super::Page::from_rows(rows, page.first))
+}
+
+/// How many events of a chain match a filter.
+pub async fn count(db: &impl ConnectionTrait, scope: Scope, filter: &Filter) -> ApiResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(filtered(&scope.chain(), filter).count(db).await?)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<audit_event::Model>> {
+    Ok(audit_event::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Streams the events of a chain (oldest first) to `out` as JSON Lines, a page at a time so
+/// that memory stays flat however long the log. Returns how many events were written.
+pub async fn export(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    out: &mut impl std::io::Write,
+) -> ApiResult<u64> {
+    const PAGE: u64 = 1000;
+    let filter = Filter {
+        from,
+        to,
+        ..Default::default()
+    };
+    let mut after = 0i64;
+    let mut written = 0;
+    loop {
+        let events = filtered(&scope.chain(), &filter)
+            .filter(audit_event::Column::Seq.gt(after))
+            .order_by_asc(audit_event::Column::Seq)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        for event in &events {
+            serde_json::to_writer(&mut *out, &to_json(event)).map_err(ApiError::internal)?;
+            out.write_all(b"\n").map_err(ApiError::internal)?;
+            after = event.seq;
+            written += 1;
+        }
+        if (events.len() as u64) < PAGE {
+            out.flush().map_err(ApiError::internal)?;
+            return Ok(written);
+        }
+    }
+}
+
+/// Removes every chain's events older than `before`, then records in each chain what was
+/// removed and the hash the remaining events continue from, so every chain still verifies.
+/// Returns how many events were removed.
+pub async fn purge(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    before: DateTime<Utc>,
+) -> ApiResult<u64> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let chains: Vec<String> = audit_head::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|head| head.chain)
+        .collect();
+    let mut removed = 0;
+    for chain in chains {
+        let txn = crate::db::begin_write(db).await?;
+        let last_old = audit_event::Entity::find()
+            .filter(audit_event::Column::Chain.eq(chain.clone()))
+            .filter(audit_event::Column::At.lt(before))
+            .order_by_desc(audit_event::Column::Seq)
+            .one(&txn)
+            .await?;
+        let Some(last_old) = last_old else {
+            continue;
+        };
+        let result = audit_event::Entity::delete_many()
+            .filter(audit_event::Column::Chain.eq(chain.clone()))
+            .filter(Expr::col(audit_event::Column::Seq).lte(last_old.seq))
+            .exec(&txn)
+            .await?;
+        removed += result.rows_affected;
+        let scope = match chain.split_once(':') {
+            Some(("org", id)) => Uuid::parse_str(id).ok().map(Scope::Organization),
+            Some(("user", id)) => Uuid::parse_str(id).ok().map(Scope::User),
+            _ => None,
+        }
+        .ok_or_else(|| ApiError::internal(format!("unknown audit chain {chain}")))?;
+        record(
+            &txn,
+            actor,
+            Event::new(
+                scope,
+                Action::AuditPurged,
+                format!(
+                    "{} removed {} event(s) older than {}",
+                    actor.name(),
+                    result.rows_affected,
+                    canonical_time(before)
+                ),
+            )
+            .payload(json!({
+                "purgedBefore": canonical_time(before),
+                "purgedThroughSeq": last_old.seq,
+                "removed": result.rows_affected,
+                "anchorHash": last_old.hash,
+            })),
+        )
+        .await?;
+        txn.commit().await?;
+    }
+    Ok(removed)
 }

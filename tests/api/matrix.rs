@@ -158,9 +158,19 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
             "mutation($id: ID!) { deleteRole(id: $id) }".to_owned(),
             json!({ "id": custom_role(app, fixture, owner, "Delete").await }),
         ),
-        (type_name @ ("Organization" | "Membership" | "User" | "Role"), field) => {
+        (type_name @ ("Organization" | "Membership" | "User" | "Role" | "AuditEvent"), field) => {
             let id = match type_name {
                 "Organization" => org.clone(),
+                "AuditEvent" => {
+                    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+                    let event = entity::audit_event::Entity::find()
+                        .filter(entity::audit_event::Column::OrganizationId.eq(fixture.org.id))
+                        .one(&app.state.db)
+                        .await
+                        .unwrap()
+                        .expect("the organization's creation was recorded");
+                    NodeId::AuditEvent(event.id).to_id().0
+                }
                 "Membership" => NodeId::Membership(fixture.other_membership).to_id().0,
                 "User" => NodeId::User(fixture.other.id).to_id().0,
                 _ => {
@@ -197,23 +207,29 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
 
 /// A selection of `field` that is valid whatever its type: object fields select `__typename`.
 fn selection(type_name: &str, field: &str) -> String {
-    let scalar = matches!(
-        (type_name, field),
-        (
-            _,
-            "id" | "name"
-                | "createdAt"
-                | "publicId"
-                | "key"
-                | "description"
-                | "predefined"
-                | "seatClass"
-                | "memberCount"
-                | "email"
-                | "displayName"
-        )
-    );
-    if scalar {
+    const SCALARS: &[&str] = &[
+        "id",
+        "name",
+        "createdAt",
+        "publicId",
+        "key",
+        "description",
+        "predefined",
+        "seatClass",
+        "memberCount",
+        "email",
+        "displayName",
+        "at",
+        "action",
+        "actorEmail",
+        "ip",
+        "userAgent",
+        "targetType",
+        "targetId",
+        "json",
+    ];
+    let _ = type_name;
+    if SCALARS.contains(&field) {
         field.to_owned()
     } else {
         format!("{field} {{ __typename }}")

@@ -1,5 +1,6 @@
 //! One file per GraphQL object type.
 
+mod audit_event;
 mod auth_payload;
 mod catalog;
 mod membership;
@@ -10,6 +11,7 @@ mod role;
 mod user;
 mod viewer;
 
+pub use audit_event::{AuditConnection, AuditEvent, audit_page};
 pub use auth_payload::AuthPayload;
 pub use catalog::{
     CatalogGuard, GuardKind, PermissionCatalog, schema_guards, undeclared_requirements,

@@ -1,6 +1,6 @@
 use async_graphql::{ID, Interface};
 
-use super::{Membership, Organization, Role, User};
+use super::{AuditEvent, Membership, Organization, Role, User};
 
 /// Anything with a global id, fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -10,4 +10,5 @@ pub enum Node {
     User(User),
     Membership(Membership),
     Role(Role),
+    AuditEvent(AuditEvent),
 }

@@ -2,13 +2,14 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::organization;
 
-use super::{Membership, PermissionGrant, Role};
+use super::{AuditConnection, Membership, PermissionGrant, Role, audit_page};
 use crate::authz::require;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::connection::{Conn, connection, page_args};
 use crate::graphql::guards::{OrgGuard, requires};
 use crate::graphql::ids::NodeId;
+use crate::services::audit::{Filter, Scope};
 use crate::services::{organizations, roles};
 
 /// An organization: a tenant with its members, roles and license.
@@ -111,6 +112,39 @@ impl Organization {
             |(m, _)| m.id,
             Membership::with_user,
         )))
+    }
+
+    /// The organization's audit log, newest first.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        guard = "OrgGuard::new(self.0.id, require::AUDIT_LOG_READ)",
+        directive = requires::apply(require::AUDIT_LOG_READ.resource.into(), require::AUDIT_LOG_READ.level.into(), None),
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        search: Option<String>,
+        action: Option<String>,
+        actor_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Option<AuditConnection>> {
+        let filter = Filter {
+            from,
+            to,
+            action,
+            actor_id: actor_id
+                .as_ref()
+                .map(|id| NodeId::user("actorId", id))
+                .transpose()?,
+            search,
+        };
+        audit_page(ctx, Scope::Organization(self.0.id), filter, first, after)
+            .await
+            .map(Some)
     }
 
     /// The roles members can hold here: the policy's predefined roles and this organization's own.

@@ -2,12 +2,13 @@ use async_graphql::{Context, ID, Object};
 use entity::user;
 use uuid::Uuid;
 
-use super::{Membership, Organization, PermissionGrant, User};
+use super::{AuditConnection, Membership, Organization, PermissionGrant, User, audit_page};
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::connection::{Conn, connection, page_args};
 use crate::graphql::guards::{SignedIn, authenticated};
 use crate::graphql::ids::NodeId;
+use crate::services::audit::{Filter, Scope};
 use crate::services::memberships;
 
 /// The signed-in user and what they can reach.
@@ -59,6 +60,24 @@ impl Viewer {
             |m| m.id,
             Membership::new,
         ))
+    }
+
+    /// The user's own security events (sign-ins, failed sign-ins, sessions), newest first.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    async fn security_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<AuditConnection> {
+        audit_page(
+            ctx,
+            Scope::User(self.user.id),
+            Filter::default(),
+            first,
+            after,
+        )
+        .await
     }
 
     /// Every resource of the policy with the level the user's role grants in `organizationId`.

@@ -1,0 +1,167 @@
+use async_graphql::connection::{Connection, CursorType, Edge};
+use async_graphql::{Context, ID, Json, Object};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entity::audit_event;
+use uuid::Uuid;
+
+use super::User;
+use crate::authz::require;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::ContextExt;
+use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::ids::NodeId;
+use crate::services::audit::{self, EventPage, Filter, Scope};
+use crate::services::{Page, PageArgs};
+
+/// One recorded change: who, when, from where, what, and the JSON of what changed.
+pub struct AuditEvent(pub audit_event::Model);
+
+#[Object(
+    guard = "OrgGuard::or_self(self.0.organization_id, require::AUDIT_LOG_READ, self.0.subject_user_id.unwrap_or_default())",
+    directive = requires::apply(require::AUDIT_LOG_READ.resource.into(), require::AUDIT_LOG_READ.level.into(), Some(true))
+)]
+impl AuditEvent {
+    pub async fn id(&self) -> ID {
+        NodeId::AuditEvent(self.0.id).to_id()
+    }
+
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+
+    /// A dotted action name, such as `role.created` (the README lists them all).
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// The user who made the change, when it was a user.
+    async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        let Some(actor) = self.0.actor_id else {
+            return Ok(None);
+        };
+        let user = ctx.loaders().users.load_one(actor).await?;
+        Ok(user.map(|user| User::new(user, self.0.organization_id)))
+    }
+
+    /// The actor's email as it was at the time.
+    async fn actor_email(&self) -> Option<&str> {
+        self.0.actor_email.as_deref()
+    }
+
+    async fn ip(&self) -> Option<&str> {
+        self.0.ip.as_deref()
+    }
+
+    async fn user_agent(&self) -> Option<&str> {
+        self.0.user_agent.as_deref()
+    }
+
+    async fn target_type(&self) -> Option<&str> {
+        self.0.target_type.as_deref()
+    }
+
+    async fn target_id(&self) -> Option<&str> {
+        self.0.target_id.as_deref()
+    }
+
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// The whole event, with its payload of what changed and its place in the hash chain.
+    async fn json(&self) -> Json<serde_json::Value> {
+        Json(audit::to_json(&self.0))
+    }
+}
+
+/// A position in an audit log: the sequence number of the last event seen.
+#[derive(Debug, Clone, Copy)]
+pub struct SeqCursor(pub i64);
+
+impl CursorType for SeqCursor {
+    type Error = crate::graphql::connection::InvalidCursor;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| crate::graphql::connection::InvalidCursor)?;
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|raw| raw.strip_prefix("s:"))
+            .and_then(|seq| seq.parse().ok())
+            .map(SeqCursor)
+            .ok_or(crate::graphql::connection::InvalidCursor)
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("s:{}", self.0))
+    }
+}
+
+/// `totalCount` of an audit log, counted only when asked for (a large log is costly to count).
+pub struct AuditTotal {
+    scope_chain: (Option<Uuid>, Option<Uuid>),
+    filter: Filter,
+}
+
+#[Object]
+impl AuditTotal {
+    /// How many events match.
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        let scope = match self.scope_chain {
+            (Some(org), _) => Scope::Organization(org),
+            (_, Some(user)) => Scope::User(user),
+            _ => return Err(ApiError::internal("an audit log without a scope")),
+        };
+        Ok(audit::count(&ctx.state().db, scope, &self.filter).await? as i64)
+    }
+}
+
+pub type AuditConnection = Connection<SeqCursor, AuditEvent, AuditTotal>;
+
+/// A page of a chain's events, newest first.
+pub async fn audit_page(
+    ctx: &Context<'_>,
+    scope: Scope,
+    filter: Filter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ApiResult<AuditConnection> {
+    let before_seq = after
+        .as_deref()
+        .map(SeqCursor::decode_cursor)
+        .transpose()
+        .map_err(|_| ApiError::invalid("after", "is not a cursor from this list"))?
+        .map(|cursor| cursor.0);
+    let args = PageArgs::new(first, None)?;
+    let page: Page<audit_event::Model> = audit::page(
+        &ctx.state().db,
+        scope,
+        &filter,
+        EventPage {
+            first: args.first,
+            before_seq,
+        },
+    )
+    .await?;
+    let scope_chain = match scope {
+        Scope::Organization(org) => (Some(org), None),
+        Scope::User(user) => (None, Some(user)),
+    };
+    let mut connection = Connection::with_additional_fields(
+        before_seq.is_some(),
+        page.has_next_page,
+        AuditTotal {
+            scope_chain,
+            filter,
+        },
+    );
+    connection.edges.extend(
+        page.items
+            .into_iter()
+            .map(|event| Edge::new(SeqCursor(event.seq), AuditEvent(event))),
+    );
+    Ok(connection)
+}

@@ -1,0 +1,518 @@
+//! The audit log: one event per change in the change's own transaction, queryable, chained.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, error_code, org_id};
+
+async fn event_count(app: &TestApp) -> u64 {
+    entity::audit_event::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap()
+}
+
+async fn last_event(app: &TestApp) -> entity::audit_event::Model {
+    entity::audit_event::Entity::find()
+        .order_by_desc(entity::audit_event::Column::Id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn mutation_names() -> Vec<String> {
+    let document = async_graphql::parser::parse_schema(charter::graphql::sdl()).unwrap();
+    document
+        .definitions
+        .iter()
+        .filter_map(|definition| match definition {
+            async_graphql::parser::types::TypeSystemDefinition::Type(ty)
+                if ty.node.name.node == "Mutation" =>
+            {
+                match &ty.node.kind {
+                    async_graphql::parser::types::TypeKind::Object(object) => Some(
+                        object
+                            .fields
+                            .iter()
+                            .map(|f| f.node.name.node.to_string())
+                            .collect::<Vec<_>>(),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_mutation_that_changes_state_writes_exactly_one_event() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let ops = app.create_user("ops@example.com").await;
+    charter::services::users::set_operator(
+        &app.state.db,
+        &charter::services::audit::Actor::command_line(),
+        &charter::domain::Email::parse("email", &ops.email).unwrap(),
+        true,
+    )
+    .await
+    .unwrap();
+    let org = app.create_org(&alice, "Acme").await;
+    let other = app.create_org(&alice, "Other").await;
+    let session = app.login("alice@example.com").await;
+    let ops_token = app.login("ops@example.com").await.access_token;
+    let token = session.access_token.clone();
+    let org = org_id(&org);
+    let mut covered = Vec::new();
+    let mut role_id = String::new();
+
+    // Each mutation, in an order where each can succeed; `logout` last.
+    let steps: Vec<(&str, String, Value, Option<String>)> = vec![
+        ("login", "mutation($p: String!) { login(input: {email: \"alice@example.com\", password: $p}) { accessToken } }".into(), json!({ "p": PASSWORD }), None),
+        ("refreshSession", "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }".into(), json!({ "t": session.refresh_token }), None),
+        ("switchOrganization", "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }".into(), json!({ "o": org_id(&other) }), Some(token.clone())),
+        ("setDefaultOrganization", "mutation($o: ID!) { setDefaultOrganization(organizationId: $o) { user { email } } }".into(), json!({ "o": org }), Some(token.clone())),
+        ("createOrganization", "mutation { createOrganization(input: {name: \"Third\"}) { id } }".into(), json!({}), Some(token.clone())),
+        ("updateOrganization", "mutation($o: ID!) { updateOrganization(input: {organizationId: $o, name: \"Acme 2\"}) { name } }".into(), json!({ "o": org }), Some(token.clone())),
+        ("setOrganizationLicense", "mutation($o: String!) { setOrganizationLicense(input: {organization: $o, addFeatures: [\"custom_roles\"]}) { features } }".into(), json!({ "o": org }), Some(ops_token.clone())),
+        ("createRole", "mutation($o: ID!) { createRole(input: {organizationId: $o, name: \"Analyst\", grants: [{resource: \"list\", level: \"read\"}]}) { id } }".into(), json!({ "o": org }), Some(token.clone())),
+        ("updateRole", "mutation($r: ID!) { updateRole(input: {id: $r, description: \"Reads lists\"}) { id } }".into(), json!({}), Some(token.clone())),
+        ("deleteRole", "mutation($r: ID!) { deleteRole(id: $r) }".into(), json!({}), Some(token.clone())),
+        ("logout", "mutation { logout }".into(), json!({}), Some(token.clone())),
+    ];
+    for (name, query, mut variables, token) in steps {
+        if name == "updateRole" || name == "deleteRole" {
+            variables = json!({ "r": role_id });
+        }
+        let before = event_count(&app).await;
+        let body = app.gql(token.as_deref(), &query, variables).await;
+        assert!(body["errors"].is_null(), "{name}: {body}");
+        if name == "createRole" {
+            role_id = body["data"]["createRole"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        assert_eq!(
+            event_count(&app).await - before,
+            1,
+            "{name} writes one event"
+        );
+        let event = last_event(&app).await;
+        let text = format!("{} {}", event.description, event.payload);
+        for secret in [PASSWORD, "crt_", "$argon2", "eyJ"] {
+            assert!(!text.contains(secret), "{name} recorded a secret: {text}");
+        }
+        covered.push(name.to_owned());
+    }
+    let mut all = mutation_names();
+    all.sort();
+    covered.sort();
+    assert_eq!(
+        all, covered,
+        "every mutation of the schema is exercised here"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_answers_who_changed_what_when_and_from_where() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    let dave = app.create_user("dave@example.com").await;
+    let org = app.create_org(&alice, "Acme").await;
+    app.add_member(&bob, &org, "organization_administrator")
+        .await;
+    app.add_member(&dave, &org, "standard_user").await;
+    let alice_token = app.login("alice@example.com").await.access_token;
+    let bob_token = app.login("bob@example.com").await.access_token;
+    let rename = "mutation($o: ID!, $n: String!) { updateOrganization(input: {organizationId: $o, name: $n}) { name } }";
+    for (token, name) in [
+        (&alice_token, "Acme One"),
+        (&bob_token, "Acme Two"),
+        (&alice_token, "Acme Three"),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(token)
+            .header("user-agent", "console/1.0")
+            .json(&json!({ "query": rename, "variables": { "o": org_id(&org), "n": name } }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let log = "query($o: ID!, $action: String, $actor: ID, $search: String, $first: Int, $after: String) { organization(id: $o) { auditLog(action: $action, actorId: $actor, search: $search, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id at action actor { email } actorEmail ip userAgent targetType targetId description json } } } } }";
+    let body = app
+        .gql(
+            Some(&bob_token),
+            log,
+            json!({ "o": org_id(&org), "action": "organization.updated" }),
+        )
+        .await;
+    let audit = &body["data"]["organization"]["auditLog"];
+    assert_eq!(audit["totalCount"], 3, "{body}");
+    let newest = &audit["edges"][0]["node"];
+    assert_eq!(newest["actorEmail"], "alice@example.com");
+    assert_eq!(newest["actor"]["email"], "alice@example.com");
+    assert_eq!(newest["ip"], "127.0.0.1");
+    assert_eq!(newest["userAgent"], "console/1.0");
+    assert_eq!(newest["targetType"], "organization");
+    assert_eq!(
+        newest["description"],
+        "alice@example.com renamed the organization from Acme Two to Acme Three"
+    );
+    assert_eq!(
+        newest["json"]["payload"],
+        json!({ "before": { "name": "Acme Two" }, "after": { "name": "Acme Three" } })
+    );
+
+    let bob_id = charter::graphql::ids::NodeId::User(bob.id).to_id().0;
+    let body = app
+        .gql(
+            Some(&bob_token),
+            log,
+            json!({ "o": org_id(&org), "actor": bob_id }),
+        )
+        .await;
+    let edges = body["data"]["organization"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(edges.len(), 1, "{body}");
+    assert!(
+        edges[0]["node"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("to Acme Two")
+    );
+
+    let body = app
+        .gql(
+            Some(&bob_token),
+            log,
+            json!({ "o": org_id(&org), "search": "ACME TWO" }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["organization"]["auditLog"]["totalCount"], 2,
+        "{body}"
+    );
+    let body = app
+        .gql(
+            Some(&bob_token),
+            log,
+            json!({ "o": org_id(&org), "search": "100%_" }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["organization"]["auditLog"]["totalCount"], 0,
+        "{body}"
+    );
+
+    // Newest first, page by page, every event once.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let body = app
+            .gql(
+                Some(&alice_token),
+                log,
+                json!({ "o": org_id(&org), "first": 1, "after": after }),
+            )
+            .await;
+        let audit = &body["data"]["organization"]["auditLog"];
+        for edge in audit["edges"].as_array().unwrap() {
+            seen.push(edge["node"]["json"]["seq"].as_i64().unwrap());
+        }
+        if !audit["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = audit["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(
+        seen,
+        vec![4, 3, 2, 1],
+        "organization.created, then three renames"
+    );
+
+    // A standard user may not read the log.
+    let dave_token = app.login("dave@example.com").await.access_token;
+    let body = app
+        .gql(Some(&dave_token), log, json!({ "o": org_id(&org) }))
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+}
+
+#[tokio::test]
+async fn users_see_their_own_security_events_and_nobody_else_does() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    app.create_user("mallory@example.com").await;
+    let failed = app
+        .gql(
+            None,
+            "mutation { login(input: {email: \"alice@example.com\", password: \"not-her-password\"}) { accessToken } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&failed), "UNAUTHENTICATED");
+    let session = app.login("alice@example.com").await;
+    let refresh = "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }";
+    app.gql(None, refresh, json!({ "t": session.refresh_token }))
+        .await;
+    app.gql(None, refresh, json!({ "t": session.refresh_token }))
+        .await;
+    let token = app.login("alice@example.com").await.access_token;
+    let body = app
+        .gql(
+            Some(&token),
+            "{ viewer { securityEvents { totalCount edges { node { id action ip } } } } }",
+            json!({}),
+        )
+        .await;
+    let events = &body["data"]["viewer"]["securityEvents"];
+    let actions: Vec<&str> = events["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "session.login",
+            "session.refresh_token_reused",
+            "session.refreshed",
+            "session.login",
+            "session.login_failed",
+            "user.created"
+        ],
+        "{body}"
+    );
+    let event_id = events["edges"][0]["node"]["id"].clone();
+    let mallory = app.login("mallory@example.com").await.access_token;
+    let body = app
+        .gql(
+            Some(&mallory),
+            "query($id: ID!) { node(id: $id) { ... on AuditEvent { action } } }",
+            json!({ "id": event_id }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
+    let _ = alice;
+}
+
+#[tokio::test]
+async fn verify_names_the_first_event_altered_behind_its_back() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let org = app.create_org(&alice, "Acme").await;
+    let token = app.login("alice@example.com").await.access_token;
+    for n in 0..3 {
+        app.gql(
+            Some(&token),
+            "mutation($o: ID!, $n: String!) { updateOrganization(input: {organizationId: $o, name: $n}) { name } }",
+            json!({ "o": org_id(&org), "n": format!("Acme {n}") }),
+        )
+        .await;
+    }
+    let (checked, broken) = charter::services::audit::verify(&app.state.db, None)
+        .await
+        .unwrap();
+    assert!(checked >= 4 && broken.is_empty(), "{broken:?}");
+
+    let chain = format!("org:{}", org.id);
+    let second = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::Chain.eq(chain.clone()))
+        .filter(entity::audit_event::Column::Seq.eq(2))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    app.state
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE audit_events SET description = 'nothing happened' WHERE chain = '{chain}' AND seq = 2"
+        ))
+        .await
+        .unwrap();
+    let (_, broken) = charter::services::audit::verify(&app.state.db, Some(&chain))
+        .await
+        .unwrap();
+    assert_eq!(broken.len(), 1);
+    assert_eq!(broken[0].event_id, second.id);
+    assert_eq!(broken[0].seq, 2);
+
+    // Deleting an event instead is caught too.
+    app.state
+        .db
+        .execute_unprepared(&format!(
+            "DELETE FROM audit_events WHERE chain = '{chain}' AND seq = 3"
+        ))
+        .await
+        .unwrap();
+    app.state
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE audit_events SET description = '{}' WHERE chain = '{chain}' AND seq = 2",
+            second.description
+        ))
+        .await
+        .unwrap();
+    let (_, broken) = charter::services::audit::verify(&app.state.db, Some(&chain))
+        .await
+        .unwrap();
+    assert_eq!(broken.len(), 1);
+    assert_eq!(broken[0].seq, 4, "{broken:?}");
+}
+
+#[tokio::test]
+async fn a_change_rolled_back_after_writing_its_event_leaves_neither() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let org = app.create_org(&alice, "Acme").await;
+    let before = event_count(&app).await;
+    {
+        use sea_orm::{ActiveModelTrait, Set};
+        let txn = charter::db::begin_write(&app.state.db).await.unwrap();
+        let mut active: entity::organization::ActiveModel = org.clone().into();
+        active.name = Set("Half written".to_owned());
+        active.update(&txn).await.unwrap();
+        charter::services::audit::record(
+            &txn,
+            &charter::services::audit::Actor::command_line(),
+            charter::services::audit::Event::new(
+                charter::services::audit::Scope::Organization(org.id),
+                charter::services::audit::Action::OrganizationUpdated,
+                "renamed",
+            ),
+        )
+        .await
+        .unwrap();
+        // A later step fails: the transaction is dropped without commit.
+    }
+    assert_eq!(event_count(&app).await, before);
+    let reloaded = entity::organization::Entity::find_by_id(org.id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reloaded.name, "Acme");
+    let (_, broken) = charter::services::audit::verify(&app.state.db, None)
+        .await
+        .unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+
+    // And through the API: a role that breaks a dependency writes nothing.
+    let token = app.login("alice@example.com").await.access_token;
+    let before = event_count(&app).await;
+    let body = app
+        .gql(
+            Some(&token),
+            "mutation($o: ID!) { updateOrganization(input: {organizationId: $o, name: \"\"}) { name } }",
+            json!({ "o": org_id(&org) }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "INVALID_INPUT");
+    assert_eq!(event_count(&app).await, before);
+}
+
+#[tokio::test]
+async fn concurrent_changes_in_one_organization_never_fork_the_chain() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let org = app.create_org(&alice, "Acme").await;
+    let token = app.login("alice@example.com").await.access_token;
+    let requests = (0..12).map(|n| {
+        let app = &app;
+        let token = token.clone();
+        let org = org_id(&org);
+        async move {
+            app.gql(
+                Some(&token),
+                "mutation($o: ID!, $n: String!) { updateOrganization(input: {organizationId: $o, name: $n}) { name } }",
+                json!({ "o": org, "n": format!("Acme {n}") }),
+            )
+            .await
+        }
+    });
+    for body in futures_util::future::join_all(requests).await {
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let chain = format!("org:{}", org.id);
+    let seqs: Vec<i64> = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::Chain.eq(chain.clone()))
+        .order_by_asc(entity::audit_event::Column::Seq)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, (1..=13).collect::<Vec<i64>>());
+    let (_, broken) = charter::services::audit::verify(&app.state.db, Some(&chain))
+        .await
+        .unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+}
+
+#[tokio::test]
+async fn purging_old_events_is_recorded_and_every_chain_still_verifies() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let org = app.create_org(&alice, "Acme").await;
+    let token = app.login("alice@example.com").await.access_token;
+    app.gql(
+        Some(&token),
+        "mutation($o: ID!) { updateOrganization(input: {organizationId: $o, name: \"Old\"}) { name } }",
+        json!({ "o": org_id(&org) }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let cut = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.gql(
+        Some(&token),
+        "mutation($o: ID!) { updateOrganization(input: {organizationId: $o, name: \"New\"}) { name } }",
+        json!({ "o": org_id(&org) }),
+    )
+    .await;
+    let removed = charter::services::audit::purge(
+        &app.state.db,
+        &charter::services::audit::Actor::command_line(),
+        cut,
+    )
+    .await
+    .unwrap();
+    assert!(
+        removed >= 2,
+        "organization.created and the first rename, at least: {removed}"
+    );
+    let (_, broken) = charter::services::audit::verify(&app.state.db, None)
+        .await
+        .unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+    let body = app
+        .gql(
+            Some(&token),
+            "query($o: ID!) { organization(id: $o) { auditLog { edges { node { action } } } } }",
+            json!({ "o": org_id(&org) }),
+        )
+        .await;
+    let actions: Vec<&str> = body["data"]["organization"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["audit.purged", "organization.updated"],
+        "{body}"
+    );
+}
