@@ -236,3 +236,103 @@ fn every_preset_passes_policy_check() {
         assert!(output.status.success(), "{preset}: {output:?}");
     }
 }
+
+#[test]
+fn audit_verify_export_and_purge_work_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = charter(dir.path())
+        .args([
+            "bootstrap",
+            "--email",
+            "root@example.com",
+            "--organization",
+            "Acme",
+        ])
+        .env("CHARTER_BOOTSTRAP_PASSWORD", "a-long-enough-password")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let public_id = stdout.split(['(', ')']).nth(1).unwrap().to_owned();
+    let output = charter(dir.path())
+        .args([
+            "org",
+            "license",
+            "--organization",
+            &public_id,
+            "--seats",
+            "30",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    let output = charter(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .starts_with("ok: ")
+    );
+
+    let output = charter(dir.path())
+        .args(["audit", "export", "--organization", &public_id])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    let actions: Vec<&str> = lines
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["organization.created", "organization.license_changed"]
+    );
+    assert_eq!(lines[1]["payload"]["after"]["seats"], 30);
+
+    let output = charter(dir.path())
+        .args(["audit", "purge"])
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "purge needs --before or a retention"
+    );
+    let output = charter(dir.path())
+        .args(["audit", "purge", "--before", "2999-01-01T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let output = charter(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    // Tampering is reported with the event and a failing exit code.
+    let db = dir.path().join("charter.db");
+    let tamper = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update audit_events set description='x' where action='audit.purged'\"); c.commit()",
+        ])
+        .arg(&db)
+        .status();
+    if tamper.is_ok_and(|status| status.success()) {
+        let output = charter(dir.path())
+            .args(["audit", "verify"])
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains("does not match its hash"), "{stderr}");
+    }
+}
