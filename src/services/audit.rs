@@ -460,9 +460,25 @@ pub async fn page(
     filter: &Filter,
     page: EventPage,
 ) -> ApiResult<super::Page<audit_event::Model>> {
-    let mut query = filtered(&scope.chain(), filter);
+    let chain = scope.chain();
+    let mut query = filtered(&chain, filter);
     if let Some(before) = page.before_seq {
         query = query.filter(audit_event::Column::Seq.lt(before));
+    }
+    // Events are appended in time order, so a time range is also a range of sequence numbers:
+    // found through the (chain, at) index, it lets the page walk the (chain, seq) index from
+    // the right place instead of filtering every newer event by time.
+    if let Some(to) = filter.to {
+        let last = audit_event::Entity::find()
+            .filter(audit_event::Column::Chain.eq(chain.clone()))
+            .filter(audit_event::Column::At.lt(to))
+            .order_by_desc(audit_event::Column::At)
+            .one(db)
+            .await?;
+        match last {
+            Some(last) => query = query.filter(audit_event::Column::Seq.lte(last.seq)),
+            None => return Ok(super::Page::empty()),
+        }
     }
     let rows = query
         .order_by_desc(audit_event::Column::Seq)
