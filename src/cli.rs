@@ -98,6 +98,13 @@ pub enum UserCommand {
         #[arg(long)]
         revoke: bool,
     },
+    /// Disable an account (it cannot sign in; its sessions end), or re-enable it with --enable.
+    Disable {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        enable: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +238,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 user.email,
                 if user.is_operator { "" } else { "no longer " }
             );
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Disable { email, enable },
+        } => {
+            let settings = Settings::resolve(&cli.data, None)?;
+            let app = crate::build(settings).await?;
+            let email = crate::domain::Email::parse("email", &email).map_err(api)?;
+            let actor = crate::services::audit::Actor::command_line();
+            let user = crate::services::users::set_disabled(&app.state.db, &actor, &email, !enable)
+                .await
+                .map_err(api)?;
+            println!("{} is {}", user.email, user.status);
             Ok(())
         }
         Command::Audit { command } => audit(&cli.data, command).await,

@@ -3,6 +3,8 @@
 
 pub mod audit_event;
 pub mod audit_head;
+pub mod invitation;
+pub mod login_throttle;
 pub mod membership;
 pub mod organization;
 pub mod refresh_token;

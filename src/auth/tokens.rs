@@ -130,9 +130,9 @@ pub fn new_refresh_token() -> String {
     format!("crt_{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// What is stored of a refresh token: its SHA-256, hex. The token has 256 bits of entropy, so a
-/// fast hash is enough to make a leaked table useless.
-pub fn hash_refresh_token(token: &str) -> String {
+/// What is stored of a random token (refresh tokens, invitation tokens): its SHA-256, hex. The
+/// token has 256 bits of entropy, so a fast hash is enough to make a leaked table useless.
+pub fn hash_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }

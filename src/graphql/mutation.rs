@@ -5,13 +5,13 @@ use async_graphql::{Context, ID, InputObject, Object};
 use super::ContextExt;
 use super::guards::{PlatformOperator, SignedIn, authenticated, platformOperator, requires};
 use super::ids::NodeId;
-use super::types::{AuthPayload, License, Organization, Role, Viewer};
+use super::types::{AuthPayload, License, Membership, Organization, Role, User, Viewer};
 use crate::authz::require;
 use crate::domain::OrganizationName;
 use crate::error::ApiResult;
 use crate::services::organizations::{self, LicenseChange};
 use crate::services::roles::{self, RoleSpec};
-use crate::services::sessions;
+use crate::services::{members, sessions, users};
 
 pub struct MutationRoot;
 
@@ -79,6 +79,26 @@ pub struct SetOrganizationLicenseInput {
     pub add_features: Vec<String>,
     #[graphql(default)]
     pub remove_features: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct AssignRoleInput {
+    pub membership_id: ID,
+    /// A role of the membership's organization (as listed by `Organization.roles`).
+    pub role_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    /// 12 to 128 characters, not a commonly used password.
+    pub new_password: String,
+}
+
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    /// 1 to 200 characters.
+    pub display_name: String,
 }
 
 fn grant_pairs(grants: Vec<PermissionGrantInput>) -> Vec<(String, String)> {
@@ -265,5 +285,117 @@ impl MutationRoot {
         let org =
             organizations::change_license(&state.db, &state.policy, &actor, org.id, change).await?;
         Ok(License(org))
+    }
+
+    /// Gives a member another role: needs `member: manage`, never your own, never above your
+    /// own grants; only owners make or unmake owners; the last owner stays owner.
+    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None))]
+    async fn assign_role(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignRoleInput,
+    ) -> ApiResult<Membership> {
+        let membership = NodeId::membership("membershipId", &input.membership_id)?;
+        let (org, role) = role_ref(&input.role_id)
+            .map_err(|_| crate::error::ApiError::invalid("roleId", "is not a role id"))?;
+        let found = ctx
+            .loaders()
+            .memberships
+            .load_one(membership)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::not_found("membership"))?;
+        let access = ctx
+            .require(found.organization_id, require::MEMBER_MANAGE)
+            .await?;
+        if org != found.organization_id {
+            return Err(crate::error::ApiError::not_found("role"));
+        }
+        let actor = ctx.actor().await?;
+        let state = ctx.state();
+        let updated =
+            members::assign_role(&state.db, &state.policy, &access, &actor, membership, role)
+                .await?;
+        Ok(Membership::new(updated))
+    }
+
+    /// Removes another member; the last owner cannot be removed.
+    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None))]
+    async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> ApiResult<bool> {
+        let membership = NodeId::membership("membershipId", &membership_id)?;
+        let found = ctx
+            .loaders()
+            .memberships
+            .load_one(membership)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::not_found("membership"))?;
+        let access = ctx
+            .require(found.organization_id, require::MEMBER_MANAGE)
+            .await?;
+        let actor = ctx.actor().await?;
+        let state = ctx.state();
+        members::remove_member(&state.db, &state.policy, &access, &actor, membership).await?;
+        Ok(true)
+    }
+
+    /// Leaves an organization; the last owner cannot.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn leave_organization(&self, ctx: &Context<'_>, organization_id: ID) -> ApiResult<bool> {
+        let org = NodeId::organization("organizationId", &organization_id)?;
+        let access = ctx.access(org).await?;
+        let actor = ctx.actor().await?;
+        let state = ctx.state();
+        members::leave(&state.db, &state.policy, &access, &actor).await?;
+        Ok(true)
+    }
+
+    /// Changes your password (the current one is required); your other sessions end.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> ApiResult<bool> {
+        let new = crate::domain::NewPassword::parse("newPassword", &input.new_password)?;
+        let actor = ctx.actor().await?;
+        let principal = ctx.principal();
+        users::change_password(
+            &ctx.state().db,
+            &actor,
+            principal.user_id()?,
+            principal.session_id()?,
+            input.current_password,
+            new,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Changes your display name.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProfileInput,
+    ) -> ApiResult<User> {
+        let name = crate::domain::DisplayName::parse("displayName", &input.display_name)?;
+        let actor = ctx.actor().await?;
+        let user = users::update_profile(&ctx.state().db, &actor, ctx.request().viewer_id()?, name)
+            .await?;
+        Ok(User::new(user, None))
+    }
+
+    /// Disables (or, with `disabled: false`, re-enables) an account: it cannot sign in and its
+    /// sessions end at once.
+    #[graphql(guard = "PlatformOperator", directive = platformOperator::apply())]
+    async fn set_user_disabled(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        disabled: bool,
+    ) -> ApiResult<bool> {
+        let email = crate::domain::Email::parse("email", &email)?;
+        let actor = ctx.actor().await?;
+        users::set_disabled(&ctx.state().db, &actor, &email, disabled).await?;
+        Ok(true)
     }
 }

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit;
 pub mod bootstrap;
+pub mod members;
 pub mod memberships;
 pub mod organizations;
 pub mod roles;

@@ -578,3 +578,21 @@ fn stored_grants(policy: &Policy, levels: &[u8]) -> ApiResult<String> {
         .collect();
     serde_json::to_string(&grants).map_err(ApiError::internal)
 }
+
+/// A role an organization can hand out: a predefined one, or one of its own custom roles.
+pub async fn find_in_organization(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    organization_id: Uuid,
+    role_id: Uuid,
+) -> ApiResult<RoleRecord> {
+    if let Some(role) = policy.role(role_id) {
+        return Ok(RoleRecord::from(role));
+    }
+    let model = role::Entity::find_by_id(role_id)
+        .one(db)
+        .await?
+        .filter(|model| model.organization_id == Some(organization_id))
+        .ok_or_else(|| ApiError::not_found("role"))?;
+    from_model(policy, model)
+}

@@ -2,16 +2,17 @@
 //! principal of a request from its bearer token.
 
 use chrono::{DateTime, Utc};
-use entity::{membership, refresh_token, session, user};
+use entity::{login_throttle, membership, refresh_token, session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::audit::{self, Action, Actor, Event, Scope};
 use super::{AppState, RequestMeta, memberships, users};
-use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
+use crate::auth::tokens::{hash_token, new_refresh_token};
 use crate::auth::{Principal, password};
 use crate::db::begin_write;
 use crate::domain::Email;
@@ -86,6 +87,7 @@ pub async fn login(
     meta: &RequestMeta,
 ) -> ApiResult<Tokens> {
     let email = Email::parse("email", email)?;
+    reserve_attempt(&state.db, &email.key()).await?;
     let user = users::find_by_email(&state.db, &email).await?;
     let hash = user.as_ref().and_then(|user| user.password_hash.clone());
     let matches = password::verify(password_text, hash).await?;
@@ -139,6 +141,9 @@ pub async fn login(
     .insert(&txn)
     .await?;
     let refresh_token = issue_refresh_token(&txn, state, &session).await?;
+    login_throttle::Entity::delete_by_id(email.key())
+        .exec(&txn)
+        .await?;
     audit::record(
         &txn,
         &actor_of(&user, meta),
@@ -156,11 +161,69 @@ pub async fn login(
     tokens(state, user, &session, refresh_token)
 }
 
+/// Sign-in attempts allowed per email in [`THROTTLE_WINDOW`] before delays start.
+pub const MAX_FAILED_LOGINS: i32 = 5;
+const THROTTLE_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Counts a sign-in attempt for an email before its password is checked, atomically (the row
+/// is locked), so parallel requests cannot slip past the limit. From the fifth attempt within
+/// 15 minutes that has not succeeded, the email waits 1, 2, 4 … up to 15 minutes between
+/// attempts and gets RATE_LIMITED meanwhile. Unknown emails are counted the same way, so the
+/// answer tells nothing about which accounts exist. A successful sign-in clears the count.
+async fn reserve_attempt(db: &sea_orm::DatabaseConnection, email_key: &str) -> ApiResult<()> {
+    let txn = begin_write(db).await?;
+    let now = Utc::now();
+    login_throttle::Entity::insert(login_throttle::ActiveModel {
+        email_lower: Set(email_key.to_owned()),
+        failures: Set(0),
+        window_start: Set(now),
+        locked_until: Set(None),
+    })
+    .on_conflict_do_nothing_on([login_throttle::Column::EmailLower])
+    .exec(&txn)
+    .await?;
+    let row = login_throttle::Entity::find_by_id(email_key.to_owned())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::internal("a throttle row vanished"))?;
+    if let Some(until) = row.locked_until
+        && until > now
+    {
+        txn.commit().await?;
+        let seconds = (until - now).num_seconds().max(1);
+        return Err(ApiError::new(
+            crate::error::ErrorCode::RateLimited,
+            format!("too many sign-in attempts; try again in {seconds} seconds"),
+        )
+        .with_detail("retryAfterSeconds", json!(seconds)));
+    }
+    let stale = row.window_start < now - THROTTLE_WINDOW
+        && row
+            .locked_until
+            .is_none_or(|until| until < now - THROTTLE_WINDOW);
+    let failures = if stale { 1 } else { row.failures + 1 };
+    let locked_until = (failures >= MAX_FAILED_LOGINS).then(|| {
+        let minutes = 1i64 << (failures - MAX_FAILED_LOGINS).min(4);
+        now + chrono::Duration::minutes(minutes.min(15))
+    });
+    login_throttle::ActiveModel {
+        email_lower: Set(email_key.to_owned()),
+        failures: Set(failures),
+        window_start: Set(if stale { now } else { row.window_start }),
+        locked_until: Set(locked_until),
+    }
+    .update(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting one that
 /// was already used revokes the whole session, since one of its holders is not the user.
 pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> ApiResult<Tokens> {
     let invalid = || ApiError::unauthenticated("the refresh token is not valid");
-    let hash = hash_refresh_token(presented.trim());
+    let hash = hash_token(presented.trim());
     let txn = begin_write(&state.db).await?;
     let token = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
@@ -374,7 +437,7 @@ async fn issue_refresh_token(
     refresh_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         session_id: Set(session.id),
-        token_hash: Set(hash_refresh_token(&token)),
+        token_hash: Set(hash_token(&token)),
         created_at: Set(now),
         expires_at: Set((now + state.settings.refresh_token_ttl).min(session.expires_at)),
         used_at: Set(None),
@@ -382,6 +445,24 @@ async fn issue_refresh_token(
     .insert(txn)
     .await?;
     Ok(token)
+}
+
+/// Ends every live session of a user (but `except`), returning how many.
+pub async fn revoke_all(
+    txn: &impl ConnectionTrait,
+    user_id: Uuid,
+    except: Option<Uuid>,
+    reason: &str,
+) -> ApiResult<u64> {
+    let mut update = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(session::Column::RevokedReason, Expr::value(reason))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null());
+    if let Some(keep) = except {
+        update = update.filter(session::Column::Id.ne(keep));
+    }
+    Ok(update.exec(txn).await?.rows_affected)
 }
 
 async fn revoke(txn: &impl ConnectionTrait, session_id: Uuid, reason: &str) -> ApiResult<()> {

@@ -36,10 +36,34 @@ pub async fn find_by_email(
         .await?)
 }
 
-/// Creates an active user; CONFLICT when the email is taken (compared case-insensitively).
+/// Creates an active user and records it; CONFLICT when the email is taken (compared
+/// case-insensitively).
 pub async fn create(
     db: &impl ConnectionTrait,
     actor: &Actor,
+    email: &Email,
+    display_name: String,
+    password_hash: Option<String>,
+) -> ApiResult<user::Model> {
+    let user = insert(db, email, display_name, password_hash).await?;
+    audit::record(
+        db,
+        actor,
+        Event::new(
+            Scope::User(user.id),
+            Action::UserCreated,
+            format!("the account {} was created", user.email),
+        )
+        .target("user", user.id)
+        .payload(serde_json::json!({ "after": { "email": user.email, "displayName": user.display_name } })),
+    )
+    .await?;
+    Ok(user)
+}
+
+/// Inserts an active user, for callers that record the event of the change they are part of.
+pub async fn insert(
+    db: &impl ConnectionTrait,
     email: &Email,
     display_name: String,
     password_hash: Option<String>,
@@ -61,20 +85,7 @@ pub async fn create(
         is_operator: Set(false),
         created_at: Set(chrono::Utc::now()),
     };
-    let user = model.insert(db).await?;
-    audit::record(
-        db,
-        actor,
-        Event::new(
-            Scope::User(user.id),
-            Action::UserCreated,
-            format!("the account {} was created", user.email),
-        )
-        .target("user", user.id)
-        .payload(serde_json::json!({ "after": { "email": user.email, "displayName": user.display_name } })),
-    )
-    .await?;
-    Ok(user)
+    Ok(model.insert(db).await?)
 }
 
 /// Flags (or unflags) a user as a platform operator, who may change organizations' licenses.
@@ -108,6 +119,125 @@ pub async fn set_operator(
         )
         .target("user", user.id)
         .payload(serde_json::json!({ "before": { "operator": before }, "after": { "operator": operator } })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Disables (or re-enables) an account. A disabled user cannot sign in, and every session
+/// they have ends at once.
+pub async fn set_disabled(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    email: &Email,
+    disabled: bool,
+) -> ApiResult<user::Model> {
+    use sea_orm::{ActiveModelTrait, Set};
+    let txn = crate::db::begin_write(db).await?;
+    let user = find_by_email(&txn, email)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::not_found("user"))?;
+    let before = user.status.clone();
+    let mut active: user::ActiveModel = user.into();
+    active.status = Set(if disabled { DISABLED } else { ACTIVE }.to_owned());
+    let user = active.update(&txn).await?;
+    if disabled {
+        super::sessions::revoke_all(&txn, user.id, None, "account disabled").await?;
+    }
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::User(user.id),
+            Action::UserDisabled,
+            format!(
+                "{} {} the account {}",
+                actor.name(),
+                if disabled { "disabled" } else { "re-enabled" },
+                user.email
+            ),
+        )
+        .target("user", user.id)
+        .payload(serde_json::json!({ "before": { "status": before }, "after": { "status": user.status } })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Changes the caller's password after checking the current one; every other session of theirs
+/// ends.
+pub async fn change_password(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    user_id: Uuid,
+    current_session: Uuid,
+    current: String,
+    new: crate::domain::NewPassword,
+) -> ApiResult<()> {
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::unauthenticated("sign in again"))?;
+    if !crate::auth::password::verify(current, user.password_hash.clone()).await? {
+        return Err(crate::error::ApiError::invalid(
+            "currentPassword",
+            "is not your current password",
+        ));
+    }
+    let hash = crate::auth::password::hash(new.into_inner()).await?;
+    let txn = crate::db::begin_write(db).await?;
+    let mut active: user::ActiveModel = user.into();
+    active.password_hash = Set(Some(hash));
+    let user = active.update(&txn).await?;
+    let ended =
+        super::sessions::revoke_all(&txn, user.id, Some(current_session), "password changed")
+            .await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::User(user.id),
+            Action::UserPasswordChanged,
+            format!("{} changed their password", user.email),
+        )
+        .target("user", user.id)
+        .payload(serde_json::json!({ "otherSessionsEnded": ended })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Changes the caller's display name.
+pub async fn update_profile(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    user_id: Uuid,
+    display_name: crate::domain::DisplayName,
+) -> ApiResult<user::Model> {
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let txn = crate::db::begin_write(db).await?;
+    let user = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::unauthenticated("sign in again"))?;
+    let before = user.display_name.clone();
+    let mut active: user::ActiveModel = user.into();
+    active.display_name = Set(display_name.into_inner());
+    let user = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::User(user.id),
+            Action::UserProfileUpdated,
+            format!("{} updated their profile", user.email),
+        )
+        .target("user", user.id)
+        .payload(serde_json::json!({ "before": { "displayName": before }, "after": { "displayName": user.display_name } })),
     )
     .await?;
     txn.commit().await?;

@@ -60,12 +60,32 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     )
     .await
     .unwrap();
-    let org = app.create_org(&alice, "Acme").await;
+    let org_model = app.create_org(&alice, "Acme").await;
     let other = app.create_org(&alice, "Other").await;
+    let bob = app.create_user("bob@example.com").await;
+    app.add_member(&bob, &org_model, "standard_user").await;
+    let bob_membership = charter::services::memberships::find(&app.state.db, bob.id, org_model.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let bob_membership = charter::graphql::ids::NodeId::Membership(bob_membership)
+        .to_id()
+        .0;
+    let reader = charter::graphql::ids::NodeId::Role {
+        organization: org_model.id,
+        role: app.state.policy.role_by_key("read_only_user").unwrap().id,
+    }
+    .to_id()
+    .0;
+    let heidi = app.create_user("heidi@example.com").await;
+    let globex = app.create_org(&heidi, "Globex").await;
+    app.add_member(&alice, &globex, "standard_user").await;
+    app.create_user("dave@example.com").await;
     let session = app.login("alice@example.com").await;
     let ops_token = app.login("ops@example.com").await.access_token;
     let token = session.access_token.clone();
-    let org = org_id(&org);
+    let org = org_id(&org_model);
     let mut covered = Vec::new();
     let mut role_id = String::new();
 
@@ -81,6 +101,12 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         ("createRole", "mutation($o: ID!) { createRole(input: {organizationId: $o, name: \"Analyst\", grants: [{resource: \"list\", level: \"read\"}]}) { id } }".into(), json!({ "o": org }), Some(token.clone())),
         ("updateRole", "mutation($r: ID!) { updateRole(input: {id: $r, description: \"Reads lists\"}) { id } }".into(), json!({}), Some(token.clone())),
         ("deleteRole", "mutation($r: ID!) { deleteRole(id: $r) }".into(), json!({}), Some(token.clone())),
+        ("assignRole", "mutation($m: ID!, $r: ID!) { assignRole(input: {membershipId: $m, roleId: $r}) { id } }".into(), json!({ "m": bob_membership, "r": reader }), Some(token.clone())),
+        ("removeMember", "mutation($m: ID!) { removeMember(membershipId: $m) }".into(), json!({ "m": bob_membership }), Some(token.clone())),
+        ("leaveOrganization", "mutation($o: ID!) { leaveOrganization(organizationId: $o) }".into(), json!({ "o": org_id(&globex) }), Some(token.clone())),
+        ("updateProfile", "mutation { updateProfile(input: {displayName: \"Alice\"}) { id } }".into(), json!({}), Some(token.clone())),
+        ("setUserDisabled", "mutation { setUserDisabled(email: \"dave@example.com\", disabled: true) }".into(), json!({}), Some(ops_token.clone())),
+        ("changePassword", "mutation($p: String!) { changePassword(input: {currentPassword: $p, newPassword: \"another-long-passphrase\"}) }".into(), json!({ "p": PASSWORD }), Some(token.clone())),
         ("logout", "mutation { logout }".into(), json!({}), Some(token.clone())),
     ];
     for (name, query, mut variables, token) in steps {

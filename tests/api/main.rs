@@ -10,6 +10,7 @@ mod batching;
 mod cli;
 mod hygiene;
 mod matrix;
+mod members;
 mod organizations;
 mod presets;
 mod roles;

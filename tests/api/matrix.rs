@@ -128,6 +128,35 @@ async fn custom_role(app: &TestApp, fixture: &Org, owner: uuid::Uuid, name: &str
     .0
 }
 
+/// A fresh member holding a custom role with no grants (so that any role managing members has
+/// power over it): returns its membership id and its role id.
+async fn victim(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> (String, String) {
+    use sea_orm::ActiveModelTrait;
+    let role = custom_role(app, fixture, owner, "Empty").await;
+    let role_uuid = match NodeId::parse("id", &async_graphql::ID(role.clone())).unwrap() {
+        NodeId::Role { role, .. } => role,
+        _ => unreachable!(),
+    };
+    let user = app
+        .create_user(&format!(
+            "victim-{}@example.com",
+            uuid::Uuid::now_v7().simple()
+        ))
+        .await;
+    let membership = entity::membership::ActiveModel {
+        id: sea_orm::Set(uuid::Uuid::now_v7()),
+        user_id: sea_orm::Set(user.id),
+        organization_id: sea_orm::Set(fixture.org.id),
+        role_id: sea_orm::Set(role_uuid),
+        invited_by: sea_orm::Set(None),
+        created_at: sea_orm::Set(chrono::Utc::now()),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    (NodeId::Membership(membership.id).to_id().0, role)
+}
+
 /// One request touching exactly one guarded field as the member under test.
 async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogGuard) -> Value {
     let org = org_id(&fixture.org);
@@ -154,6 +183,20 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
             "mutation($id: ID!) { updateRole(input: {id: $id, description: \"probed\"}) { __typename } }".to_owned(),
             json!({ "id": custom_role(app, fixture, owner, "Update").await }),
         ),
+        ("Mutation", "assignRole") => {
+            let (membership, role) = victim(app, fixture, owner).await;
+            (
+                "mutation($m: ID!, $r: ID!) { assignRole(input: {membershipId: $m, roleId: $r}) { __typename } }".to_owned(),
+                json!({ "m": membership, "r": role }),
+            )
+        }
+        ("Mutation", "removeMember") => {
+            let (membership, _) = victim(app, fixture, owner).await;
+            (
+                "mutation($m: ID!) { removeMember(membershipId: $m) }".to_owned(),
+                json!({ "m": membership }),
+            )
+        }
         ("Mutation", "deleteRole") => (
             "mutation($id: ID!) { deleteRole(id: $id) }".to_owned(),
             json!({ "id": custom_role(app, fixture, owner, "Delete").await }),

@@ -1,0 +1,304 @@
+//! Changing who is in an organization and with which role: assignment, removal, leaving, and
+//! the rules that guard them (grant ceiling, owners, the last owner, seats), safe under
+//! concurrent requests on both databases.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use entity::{invitation, membership, organization, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, Action, Actor, Event, Scope};
+use super::roles::{self, RoleRecord};
+use super::{access, organizations};
+use crate::authz::{OrgAccess, Policy, Requirement, SeatClass, require, rules};
+use crate::db::begin_write;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+
+/// Locks the organization's row until the transaction ends, so that every change to its
+/// memberships and invitations runs one after another (FOR UPDATE on PostgreSQL; SQLite's
+/// write transactions are already serial), then re-reads the actor's access inside the lock:
+/// what two concurrent requests decide is decided on the state the other left.
+pub async fn lock_and_reload(
+    txn: &impl ConnectionTrait,
+    policy: &Arc<Policy>,
+    access: &OrgAccess,
+    requirement: Requirement,
+) -> ApiResult<(organization::Model, OrgAccess)> {
+    let org = organization::Entity::find_by_id(access.organization_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    let fresh = access::load(txn, policy, access.user_id, &[org.id])
+        .await?
+        .remove(&org.id)
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    fresh.require(requirement)?;
+    Ok((org, fresh))
+}
+
+/// Whether holding `role` takes a licensed seat in `org`.
+pub fn takes_licensed_seat(role: &RoleRecord, org: &organization::Model) -> bool {
+    role.seat_class == SeatClass::Licensed || !org.free_read_only_seats
+}
+
+/// Licensed seats in use: members and pending, unexpired invitations holding licensed roles.
+pub async fn licensed_seats_in_use(
+    txn: &impl ConnectionTrait,
+    policy: &Policy,
+    org: &organization::Model,
+) -> ApiResult<i64> {
+    let usage = organizations::seat_usage(txn, policy, std::slice::from_ref(org)).await?;
+    let members = usage.get(&org.id).map(|u| u.licensed).unwrap_or(0);
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
+        .all(txn)
+        .await?;
+    let mut held = 0;
+    for invite in pending {
+        let role = roles::find_in_organization(txn, policy, org.id, invite.role_id).await;
+        if role.is_ok_and(|role| takes_licensed_seat(&role, org)) {
+            held += 1;
+        }
+    }
+    Ok(members + held)
+}
+
+/// SEAT_LIMIT_REACHED unless one more licensed seat is free.
+pub async fn ensure_licensed_seat(
+    txn: &impl ConnectionTrait,
+    policy: &Policy,
+    org: &organization::Model,
+) -> ApiResult<()> {
+    let used = licensed_seats_in_use(txn, policy, org).await?;
+    if used + 1 > org.seats as i64 {
+        return Err(ApiError::new(
+            ErrorCode::SeatLimitReached,
+            format!(
+                "all {} licensed seats are taken (members and pending invitations)",
+                org.seats
+            ),
+        )
+        .with_detail("seats", json!(org.seats)));
+    }
+    Ok(())
+}
+
+async fn owner_count(txn: &impl ConnectionTrait, policy: &Policy, org: Uuid) -> ApiResult<u64> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org))
+        .filter(membership::Column::RoleId.eq(policy.owner_role().id))
+        .count(txn)
+        .await?)
+}
+
+fn last_owner() -> ApiError {
+    ApiError::new(
+        ErrorCode::LastOwner,
+        "an organization always keeps at least one owner; make someone else owner first",
+    )
+}
+
+/// The rules on changing another member with `role`: not oneself, not above the actor's own
+/// grants, and owners only by owners.
+fn check_power_over(actor: &OrgAccess, target_user: Uuid, role: &RoleRecord) -> ApiResult<()> {
+    if target_user == actor.user_id {
+        return Err(ApiError::forbidden(
+            "nobody changes their own role or membership",
+        ));
+    }
+    if role.owner && !actor.owner {
+        return Err(ApiError::forbidden("only owners make or unmake owners"));
+    }
+    let above = rules::above_ceiling(&actor.grants, role.grants.levels());
+    if !above.is_empty() {
+        let policy = actor.policy();
+        let listed: Vec<_> = above
+            .iter()
+            .map(|&(r, l)| {
+                let resource = &policy.resources()[r];
+                json!({ "resource": resource.key, "level": resource.levels[l as usize] })
+            })
+            .collect();
+        return Err(
+            ApiError::forbidden("that role grants more than your own role holds")
+                .with_detail("exceeding", json!(listed)),
+        );
+    }
+    Ok(())
+}
+
+async fn target_membership(
+    txn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    membership_id: Uuid,
+) -> ApiResult<membership::Model> {
+    membership::Entity::find_by_id(membership_id)
+        .one(txn)
+        .await?
+        .filter(|m| m.organization_id == organization_id)
+        .ok_or_else(|| ApiError::not_found("membership"))
+}
+
+async fn user_email(txn: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<String> {
+    Ok(user::Entity::find_by_id(user_id)
+        .one(txn)
+        .await?
+        .map(|user| user.email)
+        .unwrap_or_default())
+}
+
+/// Gives a member another role of the organization.
+pub async fn assign_role(
+    db: &DatabaseConnection,
+    policy: &Arc<Policy>,
+    access: &OrgAccess,
+    actor: &Actor,
+    membership_id: Uuid,
+    role_id: Uuid,
+) -> ApiResult<membership::Model> {
+    access.require(require::MEMBER_MANAGE)?;
+    let txn = begin_write(db).await?;
+    let (org, access) = lock_and_reload(&txn, policy, access, require::MEMBER_MANAGE).await?;
+    let target = target_membership(&txn, org.id, membership_id).await?;
+    let new_role = roles::find_in_organization(&txn, policy, org.id, role_id).await?;
+    let current = roles::find_in_organization(&txn, policy, org.id, target.role_id).await?;
+    check_power_over(&access, target.user_id, &current)?;
+    check_power_over(&access, target.user_id, &new_role)?;
+    if current.id == new_role.id {
+        txn.commit().await?;
+        return Ok(target);
+    }
+    if current.owner && !new_role.owner && owner_count(&txn, policy, org.id).await? <= 1 {
+        return Err(last_owner());
+    }
+    if takes_licensed_seat(&new_role, &org) && !takes_licensed_seat(&current, &org) {
+        ensure_licensed_seat(&txn, policy, &org).await?;
+    }
+    let mut active: membership::ActiveModel = target.clone().into();
+    active.role_id = Set(new_role.id);
+    let updated = active.update(&txn).await?;
+    let email = user_email(&txn, target.user_id).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::Organization(org.id),
+            Action::MemberRoleAssigned,
+            format!("{} assigned {} to {email}", actor.name(), new_role.name),
+        )
+        .target("membership", target.id)
+        .payload(json!({
+            "user": email,
+            "before": { "role": current.key },
+            "after": { "role": new_role.key },
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Removes another member from the organization.
+pub async fn remove_member(
+    db: &DatabaseConnection,
+    policy: &Arc<Policy>,
+    access: &OrgAccess,
+    actor: &Actor,
+    membership_id: Uuid,
+) -> ApiResult<()> {
+    access.require(require::MEMBER_MANAGE)?;
+    let txn = begin_write(db).await?;
+    let (org, access) = lock_and_reload(&txn, policy, access, require::MEMBER_MANAGE).await?;
+    let target = target_membership(&txn, org.id, membership_id).await?;
+    let current = roles::find_in_organization(&txn, policy, org.id, target.role_id).await?;
+    check_power_over(&access, target.user_id, &current)?;
+    if current.owner && owner_count(&txn, policy, org.id).await? <= 1 {
+        return Err(last_owner());
+    }
+    let email = user_email(&txn, target.user_id).await?;
+    delete_membership(&txn, &target).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::Organization(org.id),
+            Action::MemberRemoved,
+            format!("{} removed {email} ({})", actor.name(), current.name),
+        )
+        .target("membership", target.id)
+        .payload(json!({ "before": { "user": email, "role": current.key } })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The viewer leaves an organization; the last owner cannot.
+pub async fn leave(
+    db: &DatabaseConnection,
+    policy: &Arc<Policy>,
+    access: &OrgAccess,
+    actor: &Actor,
+) -> ApiResult<()> {
+    let txn = begin_write(db).await?;
+    let org = organization::Entity::find_by_id(access.organization_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    let mine = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .filter(membership::Column::UserId.eq(access.user_id))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    let role = roles::find_in_organization(&txn, policy, org.id, mine.role_id).await?;
+    if role.owner && owner_count(&txn, policy, org.id).await? <= 1 {
+        return Err(last_owner());
+    }
+    delete_membership(&txn, &mine).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::Organization(org.id),
+            Action::MemberLeft,
+            format!("{} left the organization", actor.name()),
+        )
+        .target("membership", mine.id)
+        .payload(json!({ "before": { "role": role.key } })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Deletes a membership; the user's default organization is cleared if it was this one.
+async fn delete_membership(
+    txn: &impl ConnectionTrait,
+    target: &membership::Model,
+) -> ApiResult<()> {
+    membership::Entity::delete_by_id(target.id)
+        .exec(txn)
+        .await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::DefaultOrganizationId,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .filter(user::Column::Id.eq(target.user_id))
+        .filter(user::Column::DefaultOrganizationId.eq(target.organization_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
