@@ -47,6 +47,9 @@ struct FileSettings {
     max_query_complexity: Option<usize>,
     database_max_connections: Option<u32>,
     audit_retention_days: Option<i64>,
+    invitations_per_day: Option<u32>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 /// Resolved settings of one process.
@@ -69,6 +72,12 @@ pub struct Settings {
     pub database_max_connections: Option<u32>,
     /// Days of audit events to keep; `None` keeps them forever.
     pub audit_retention_days: Option<i64>,
+    /// Invitations an organization may send in 24 hours.
+    pub invitations_per_day: u32,
+    /// SMTP server for invitation mail; without it, mail goes to `<data-dir>/outbox/`.
+    pub smtp_url: Option<String>,
+    /// The `From` of mail sent over SMTP.
+    pub mail_from: Option<String>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -92,6 +101,9 @@ impl Settings {
             max_query_complexity: 50_000,
             database_max_connections: None,
             audit_retention_days: None,
+            invitations_per_day: 50,
+            smtp_url: None,
+            mail_from: None,
         }
     }
 
@@ -158,6 +170,15 @@ impl Settings {
             );
             settings.database_max_connections = Some(connections);
         }
+        if let Some(limit) = file.invitations_per_day {
+            anyhow::ensure!(limit >= 1, "invitations_per_day must be at least 1");
+            settings.invitations_per_day = limit;
+        }
+        settings.smtp_url = std::env::var("CHARTER_SMTP_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .or(file.smtp_url);
+        settings.mail_from = file.mail_from;
         if let Some(days) = file.audit_retention_days {
             anyhow::ensure!(days >= 1, "audit_retention_days must be at least 1");
             settings.audit_retention_days = Some(days);

@@ -61,7 +61,17 @@ pub async fn build_with(
         settings.access_token_ttl,
     );
     auth::password::warm_up();
+    let mailer = match &settings.smtp_url {
+        Some(url) => mail::Mailer::smtp(&mail::SmtpConfig {
+            url: url.clone(),
+            from: settings.mail_from.clone().ok_or_else(|| {
+                anyhow::anyhow!("set mail_from (a real sender address) when smtp_url is set")
+            })?,
+        })?,
+        None => mail::Mailer::outbox(&settings.data_dir),
+    };
     let state = AppState {
+        mailer: Arc::new(mailer),
         db,
         policy: Arc::new(policy),
         tokens: Arc::new(tokens),

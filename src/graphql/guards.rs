@@ -18,6 +18,7 @@ pub const PUBLIC_FIELDS: &[(&str, &str)] = &[
     ("Query", "permissionCatalog"),
     ("Mutation", "login"),
     ("Mutation", "refreshSession"),
+    ("Mutation", "acceptInvitation"),
 ];
 
 /// Types without identity of their own (pages, edges, values): their fields are as visible as
@@ -27,6 +28,8 @@ pub const VALUE_TYPES: &[&str] = &[
     "MembershipConnection",
     "MembershipEdge",
     "AuditEventConnection",
+    "InvitationConnection",
+    "InvitationEdge",
     "AuditEventEdge",
     "PermissionGrant",
     "AuthPayload",

@@ -15,6 +15,7 @@ pub enum NodeId {
     Membership(Uuid),
     Role { organization: Uuid, role: Uuid },
     AuditEvent(Uuid),
+    Invitation(Uuid),
 }
 
 impl NodeId {
@@ -25,6 +26,7 @@ impl NodeId {
             NodeId::Membership(id) => format!("Membership:{id}"),
             NodeId::Role { organization, role } => format!("Role:{organization}:{role}"),
             NodeId::AuditEvent(id) => format!("AuditEvent:{id}"),
+            NodeId::Invitation(id) => format!("Invitation:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -47,6 +49,7 @@ impl NodeId {
             "User" => NodeId::User(uuid()?),
             "Membership" => NodeId::Membership(uuid()?),
             "AuditEvent" => NodeId::AuditEvent(uuid()?),
+            "Invitation" => NodeId::Invitation(uuid()?),
             "Role" => NodeId::Role {
                 organization: uuid()?,
                 role: uuid()?,

@@ -5,13 +5,15 @@ use async_graphql::{Context, ID, InputObject, Object};
 use super::ContextExt;
 use super::guards::{PlatformOperator, SignedIn, authenticated, platformOperator, requires};
 use super::ids::NodeId;
-use super::types::{AuthPayload, License, Membership, Organization, Role, User, Viewer};
+use super::types::{
+    AuthPayload, Invitation, License, Membership, Organization, Role, User, Viewer,
+};
 use crate::authz::require;
 use crate::domain::OrganizationName;
 use crate::error::ApiResult;
 use crate::services::organizations::{self, LicenseChange};
 use crate::services::roles::{self, RoleSpec};
-use crate::services::{members, sessions, users};
+use crate::services::{invitations, members, sessions, users};
 
 pub struct MutationRoot;
 
@@ -86,6 +88,27 @@ pub struct AssignRoleInput {
     pub membership_id: ID,
     /// A role of the membership's organization (as listed by `Organization.roles`).
     pub role_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct InviteMemberInput {
+    pub organization_id: ID,
+    pub email: String,
+    /// A role of the organization (as listed by `Organization.roles`).
+    pub role_id: ID,
+    /// 1 to 30 days; 7 by default.
+    pub expires_in_days: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct AcceptInvitationInput {
+    /// The token from the invitation email.
+    pub token: String,
+    /// For a new account: your name.
+    pub display_name: Option<String>,
+    /// For a new account: the password to set (12 to 128 characters). For an existing account
+    /// you are not signed in as: its password.
+    pub password: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -397,5 +420,81 @@ impl MutationRoot {
         let actor = ctx.actor().await?;
         users::set_disabled(&ctx.state().db, &actor, &email, disabled).await?;
         Ok(true)
+    }
+
+    /// Invites someone by email with a role (never above your own grants; owners only by
+    /// owners). A licensed role needs a free seat, which the pending invitation then holds.
+    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None))]
+    async fn invite_member(
+        &self,
+        ctx: &Context<'_>,
+        input: InviteMemberInput,
+    ) -> ApiResult<Invitation> {
+        let org = NodeId::organization("organizationId", &input.organization_id)?;
+        let access = ctx.require(org, require::INVITATION_SEND).await?;
+        let (role_org, role) = role_ref(&input.role_id)
+            .map_err(|_| crate::error::ApiError::invalid("roleId", "is not a role id"))?;
+        if role_org != org {
+            return Err(crate::error::ApiError::not_found("role"));
+        }
+        let actor = ctx.actor().await?;
+        let spec = invitations::InviteSpec {
+            email: input.email,
+            role_id: role,
+            expires_in_days: input.expires_in_days,
+        };
+        Ok(Invitation(
+            invitations::invite(ctx.state(), &access, &actor, spec).await?,
+        ))
+    }
+
+    /// Revokes a pending invitation.
+    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None))]
+    async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Invitation> {
+        let id = match NodeId::parse("id", &id)? {
+            NodeId::Invitation(id) => id,
+            _ => {
+                return Err(crate::error::ApiError::invalid(
+                    "id",
+                    "is not an invitation id",
+                ));
+            }
+        };
+        let found = {
+            use sea_orm::EntityTrait;
+            entity::invitation::Entity::find_by_id(id)
+                .one(&ctx.state().db)
+                .await
+                .map_err(crate::error::ApiError::from)?
+                .ok_or_else(|| crate::error::ApiError::not_found("invitation"))?
+        };
+        let access = ctx
+            .require(found.organization_id, require::INVITATION_SEND)
+            .await?;
+        let actor = ctx.actor().await?;
+        Ok(Invitation(
+            invitations::revoke(ctx.state(), &access, &actor, id).await?,
+        ))
+    }
+
+    /// Accepts an invitation with its token. A new email gets an account (display name and
+    /// password required); an existing account must be signed in or give its password. An
+    /// unknown, used, revoked or expired token gets one and the same answer.
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptInvitationInput,
+    ) -> ApiResult<AuthPayload> {
+        let request = ctx.request();
+        let acceptance = invitations::Acceptance {
+            token: input.token,
+            display_name: input.display_name,
+            password: input.password,
+            signed_in: request.principal.user_id().ok(),
+        };
+        let (user, org) = invitations::accept(ctx.state(), acceptance, &request.meta).await?;
+        let tokens = sessions::open(ctx.state(), user, Some(org), &request.meta).await?;
+        request.act_as(tokens.user.id);
+        Ok(AuthPayload(tokens))
     }
 }

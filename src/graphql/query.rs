@@ -6,7 +6,7 @@ use super::ContextExt;
 use super::guards::{SignedIn, authenticated, requires};
 use super::ids::NodeId;
 use super::types::{
-    AuditEvent, Membership, Node, Organization, PermissionCatalog, Role, User, Viewer,
+    AuditEvent, Invitation, Membership, Node, Organization, PermissionCatalog, Role, User, Viewer,
 };
 use crate::auth::Principal;
 use crate::authz::require;
@@ -100,6 +100,20 @@ impl QueryRoot {
                             _ => return Err(ApiError::not_found("object")),
                         }
                         Some(Node::AuditEvent(AuditEvent(event)))
+                    }
+                    None => None,
+                }
+            }
+            NodeId::Invitation(id) => {
+                use sea_orm::EntityTrait;
+                match entity::invitation::Entity::find_by_id(id)
+                    .one(&ctx.state().db)
+                    .await
+                    .map_err(ApiError::from)?
+                {
+                    Some(found) => {
+                        ctx.access(found.organization_id).await?;
+                        Some(Node::Invitation(Invitation(found)))
                     }
                     None => None,
                 }

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit;
 pub mod bootstrap;
+pub mod invitations;
 pub mod members;
 pub mod memberships;
 pub mod organizations;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     pub tokens: Arc<TokenIssuer>,
     pub settings: Arc<Settings>,
+    pub mailer: Arc<crate::mail::Mailer>,
 }
 
 /// Where a request came from, recorded on sessions (and audit events).

@@ -126,21 +126,7 @@ pub async fn login(
         None => landing_organization(&state.db, &user).await?,
     };
     let txn = begin_write(&state.db).await?;
-    let now = Utc::now();
-    let session = session::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        organization_id: Set(organization_id),
-        created_at: Set(now),
-        expires_at: Set(now + state.settings.session_ttl),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-        ip: Set(meta.ip.clone()),
-        user_agent: Set(meta.user_agent.as_ref().map(|ua| truncate(ua, 512))),
-    }
-    .insert(&txn)
-    .await?;
-    let refresh_token = issue_refresh_token(&txn, state, &session).await?;
+    let (session, refresh_token) = open_in(&txn, state, &user, organization_id, meta).await?;
     login_throttle::Entity::delete_by_id(email.key())
         .exec(&txn)
         .await?;
@@ -159,6 +145,45 @@ pub async fn login(
     txn.commit().await?;
     tracing::info!(user = %user.id, session = %session.id, "login");
     tokens(state, user, &session, refresh_token)
+}
+
+/// Opens a session for a user who has just proved who they are another way (by accepting an
+/// invitation, whose event records it).
+pub async fn open(
+    state: &AppState,
+    user: user::Model,
+    organization_id: Option<Uuid>,
+    meta: &RequestMeta,
+) -> ApiResult<Tokens> {
+    let txn = begin_write(&state.db).await?;
+    let (session, refresh_token) = open_in(&txn, state, &user, organization_id, meta).await?;
+    txn.commit().await?;
+    tokens(state, user, &session, refresh_token)
+}
+
+async fn open_in(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    user: &user::Model,
+    organization_id: Option<Uuid>,
+    meta: &RequestMeta,
+) -> ApiResult<(session::Model, String)> {
+    let now = Utc::now();
+    let session = session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        organization_id: Set(organization_id),
+        created_at: Set(now),
+        expires_at: Set(now + state.settings.session_ttl),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        ip: Set(meta.ip.clone()),
+        user_agent: Set(meta.user_agent.as_ref().map(|ua| truncate(ua, 512))),
+    }
+    .insert(txn)
+    .await?;
+    let refresh_token = issue_refresh_token(txn, state, &session).await?;
+    Ok((session, refresh_token))
 }
 
 /// Sign-in attempts allowed per email in [`THROTTLE_WINDOW`] before delays start.

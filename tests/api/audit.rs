@@ -88,6 +88,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     let org = org_id(&org_model);
     let mut covered = Vec::new();
     let mut role_id = String::new();
+    let mut invitation_id = String::new();
 
     // Each mutation, in an order where each can succeed; `logout` last.
     let steps: Vec<(&str, String, Value, Option<String>)> = vec![
@@ -107,17 +108,41 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         ("updateProfile", "mutation { updateProfile(input: {displayName: \"Alice\"}) { id } }".into(), json!({}), Some(token.clone())),
         ("setUserDisabled", "mutation { setUserDisabled(email: \"dave@example.com\", disabled: true) }".into(), json!({}), Some(ops_token.clone())),
         ("changePassword", "mutation($p: String!) { changePassword(input: {currentPassword: $p, newPassword: \"another-long-passphrase\"}) }".into(), json!({ "p": PASSWORD }), Some(token.clone())),
+        ("inviteMember", "mutation($o: ID!, $r: ID!) { inviteMember(input: {organizationId: $o, email: \"new@example.com\", roleId: $r}) { id } }".into(), json!({ "o": org, "r": reader }), Some(token.clone())),
+        ("revokeInvitation", "mutation($i: ID!) { revokeInvitation(id: $i) { id } }".into(), json!({}), Some(token.clone())),
+        ("acceptInvitation", "mutation($t: String!) { acceptInvitation(input: {token: $t, displayName: \"Newcomer\", password: \"a-long-unusual-passphrase\"}) { accessToken } }".into(), json!({}), None),
         ("logout", "mutation { logout }".into(), json!({}), Some(token.clone())),
     ];
     for (name, query, mut variables, token) in steps {
         if name == "updateRole" || name == "deleteRole" {
             variables = json!({ "r": role_id });
         }
+        if name == "revokeInvitation" {
+            variables = json!({ "i": invitation_id });
+        }
+        if name == "acceptInvitation" {
+            // A second invitation, to accept (the first was revoked).
+            let again = app
+                .gql(
+                    Some(&session.access_token),
+                    "mutation($o: ID!, $r: ID!) { inviteMember(input: {organizationId: $o, email: \"new@example.com\", roleId: $r}) { id } }",
+                    json!({ "o": org, "r": reader }),
+                )
+                .await;
+            assert!(again["errors"].is_null(), "{again}");
+            variables = json!({ "t": app.invitation_token("new@example.com") });
+        }
         let before = event_count(&app).await;
         let body = app.gql(token.as_deref(), &query, variables).await;
         assert!(body["errors"].is_null(), "{name}: {body}");
         if name == "createRole" {
             role_id = body["data"]["createRole"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        if name == "inviteMember" {
+            invitation_id = body["data"]["inviteMember"]["id"]
                 .as_str()
                 .unwrap()
                 .to_owned();
@@ -129,7 +154,14 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         );
         let event = last_event(&app).await;
         let text = format!("{} {}", event.description, event.payload);
-        for secret in [PASSWORD, "crt_", "$argon2", "eyJ"] {
+        for secret in [
+            PASSWORD,
+            "crt_",
+            "chi_",
+            "$argon2",
+            "eyJ",
+            "a-long-unusual-passphrase",
+        ] {
             assert!(!text.contains(secret), "{name} recorded a secret: {text}");
         }
         covered.push(name.to_owned());

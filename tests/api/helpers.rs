@@ -90,6 +90,28 @@ impl TestApp {
         }
     }
 
+    /// The newest invitation token written to the outbox for `email`.
+    pub fn invitation_token(&self, email: &str) -> String {
+        let dir = self._data_dir.path().join("outbox");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("an outbox")
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .rev()
+            .map(|path| std::fs::read_to_string(path).unwrap())
+            .find(|text| text.contains(&format!("To: {email}")))
+            .and_then(|text| {
+                text.split_whitespace()
+                    .find(|word| word.starts_with("chi_"))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| panic!("no invitation for {email} in {}", dir.display()))
+    }
+
     /// Posts a GraphQL request and returns the decoded response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut request = self

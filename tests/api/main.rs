@@ -9,6 +9,7 @@ mod auth;
 mod batching;
 mod cli;
 mod hygiene;
+mod invitations;
 mod matrix;
 mod members;
 mod organizations;

@@ -128,6 +128,37 @@ async fn custom_role(app: &TestApp, fixture: &Org, owner: uuid::Uuid, name: &str
     .0
 }
 
+/// A pending invitation sent by the owner: returns its id.
+async fn owners_invitation(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> String {
+    let access =
+        charter::services::access::load(&app.state.db, &app.state.policy, owner, &[fixture.org.id])
+            .await
+            .unwrap()
+            .remove(&fixture.org.id)
+            .unwrap();
+    let role = app
+        .state
+        .policy
+        .roles()
+        .iter()
+        .find(|r| !r.owner)
+        .unwrap()
+        .id;
+    let invitation = charter::services::invitations::invite(
+        &app.state,
+        &access,
+        &charter::services::audit::Actor::command_line(),
+        charter::services::invitations::InviteSpec {
+            email: format!("pending-{}@example.com", uuid::Uuid::now_v7().simple()),
+            role_id: role,
+            expires_in_days: None,
+        },
+    )
+    .await
+    .unwrap();
+    NodeId::Invitation(invitation.id).to_id().0
+}
+
 /// A fresh member holding a custom role with no grants (so that any role managing members has
 /// power over it): returns its membership id and its role id.
 async fn victim(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> (String, String) {
@@ -197,13 +228,28 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
                 json!({ "m": membership }),
             )
         }
+        ("Mutation", "inviteMember") => {
+            let (_, role) = victim(app, fixture, owner).await;
+            (
+                "mutation($o: ID!, $e: String!, $r: ID!) { inviteMember(input: {organizationId: $o, email: $e, roleId: $r}) { __typename } }".to_owned(),
+                json!({ "o": org, "e": format!("invitee-{}@example.com", uuid::Uuid::now_v7().simple()), "r": role }),
+            )
+        }
+        ("Mutation", "revokeInvitation") => (
+            "mutation($i: ID!) { revokeInvitation(id: $i) { __typename } }".to_owned(),
+            json!({ "i": owners_invitation(app, fixture, owner).await }),
+        ),
         ("Mutation", "deleteRole") => (
             "mutation($id: ID!) { deleteRole(id: $id) }".to_owned(),
             json!({ "id": custom_role(app, fixture, owner, "Delete").await }),
         ),
-        (type_name @ ("Organization" | "Membership" | "User" | "Role" | "AuditEvent"), field) => {
+        (
+            type_name @ ("Organization" | "Membership" | "User" | "Role" | "AuditEvent" | "Invitation"),
+            field,
+        ) => {
             let id = match type_name {
                 "Organization" => org.clone(),
+                "Invitation" => owners_invitation(app, fixture, owner).await,
                 "AuditEvent" => {
                     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
                     let event = entity::audit_event::Entity::find()
@@ -251,6 +297,8 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
 /// A selection of `field` that is valid whatever its type: object fields select `__typename`.
 fn selection(type_name: &str, field: &str) -> String {
     const SCALARS: &[&str] = &[
+        "status",
+        "expiresAt",
         "id",
         "name",
         "createdAt",

@@ -3,6 +3,7 @@
 mod audit_event;
 mod auth_payload;
 mod catalog;
+mod invitation;
 mod membership;
 mod node;
 mod organization;
@@ -16,6 +17,7 @@ pub use auth_payload::AuthPayload;
 pub use catalog::{
     CatalogGuard, GuardKind, PermissionCatalog, schema_guards, undeclared_requirements,
 };
+pub use invitation::{Invitation, InvitationStatus};
 pub use membership::Membership;
 pub use node::Node;
 pub use organization::{License, Organization};

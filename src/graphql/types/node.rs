@@ -1,6 +1,6 @@
 use async_graphql::{ID, Interface};
 
-use super::{AuditEvent, Membership, Organization, Role, User};
+use super::{AuditEvent, Invitation, Membership, Organization, Role, User};
 
 /// Anything with a global id, fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -11,4 +11,5 @@ pub enum Node {
     Membership(Membership),
     Role(Role),
     AuditEvent(AuditEvent),
+    Invitation(Invitation),
 }

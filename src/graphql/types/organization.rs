@@ -2,7 +2,9 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::organization;
 
-use super::{AuditConnection, Membership, PermissionGrant, Role, audit_page};
+use super::{
+    AuditConnection, Invitation, InvitationStatus, Membership, PermissionGrant, Role, audit_page,
+};
 use crate::authz::require;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
@@ -10,6 +12,7 @@ use crate::graphql::connection::{Conn, connection, page_args};
 use crate::graphql::guards::{OrgGuard, requires};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Scope};
+use crate::services::invitations;
 use crate::services::{organizations, roles};
 
 /// An organization: a tenant with its members, roles and license.
@@ -145,6 +148,37 @@ impl Organization {
         audit_page(ctx, Scope::Organization(self.0.id), filter, first, after)
             .await
             .map(Some)
+    }
+
+    /// Invitations, newest first, optionally of one status.
+    #[graphql(
+        guard = "OrgGuard::new(self.0.id, require::INVITATION_SEND)",
+        directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None),
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<InvitationStatus>,
+    ) -> ApiResult<Option<Conn<Invitation>>> {
+        let args = page_args(first, after)?;
+        let access = ctx.access(self.0.id).await?;
+        let (page, total) = invitations::page(
+            &ctx.state().db,
+            &access,
+            status.map(InvitationStatus::as_str),
+            args,
+        )
+        .await?;
+        Ok(Some(connection(
+            page,
+            &args,
+            total as i64,
+            |i| i.id,
+            Invitation,
+        )))
     }
 
     /// The roles members can hold here: the policy's predefined roles and this organization's own.

@@ -1,0 +1,84 @@
+use async_graphql::{Context, Enum, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::invitation;
+
+use super::{Role, User};
+use crate::authz::require;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::ContextExt;
+use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::ids::NodeId;
+use crate::services::invitations;
+
+/// Where an invitation stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+impl InvitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Revoked => "revoked",
+            InvitationStatus::Expired => "expired",
+        }
+    }
+}
+
+/// An invitation to join an organization, sent by email.
+pub struct Invitation(pub invitation::Model);
+
+#[Object(
+    guard = "OrgGuard::new(self.0.organization_id, require::INVITATION_SEND)",
+    directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None)
+)]
+impl Invitation {
+    pub async fn id(&self) -> ID {
+        NodeId::Invitation(self.0.id).to_id()
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// The role the invited person will hold.
+    async fn role(&self, ctx: &Context<'_>) -> ApiResult<Role> {
+        let role = ctx
+            .loaders()
+            .roles
+            .load_one(self.0.role_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("role"))?;
+        Ok(Role::new(role, self.0.organization_id))
+    }
+
+    async fn status(&self) -> InvitationStatus {
+        match invitations::status(&self.0) {
+            "pending" => InvitationStatus::Pending,
+            "accepted" => InvitationStatus::Accepted,
+            "expired" => InvitationStatus::Expired,
+            _ => InvitationStatus::Revoked,
+        }
+    }
+
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+
+    async fn invited_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        let Some(inviter) = self.0.invited_by else {
+            return Ok(None);
+        };
+        let user = ctx.loaders().users.load_one(inviter).await?;
+        Ok(user.map(|user| User::new(user, Some(self.0.organization_id))))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

@@ -1,0 +1,424 @@
+//! Inviting people by email: single-use tokens stored only as hashes, expiry, seats held while
+//! pending, a daily limit per organization, and acceptance that creates the account when the
+//! email is new.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
+use entity::{invitation, membership, organization, user};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, Action, Actor, Event, Scope};
+use super::members::{ensure_licensed_seat, lock_and_reload, takes_licensed_seat};
+use super::roles::{self, RoleRecord};
+use super::{AppState, Page, PageArgs, RequestMeta, users};
+use crate::auth::password;
+use crate::auth::tokens::hash_token;
+use crate::authz::{OrgAccess, require, rules};
+use crate::db::begin_write;
+use crate::domain::{DisplayName, Email, NewPassword};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::mail::Message;
+
+pub const PENDING: &str = "pending";
+pub const ACCEPTED: &str = "accepted";
+pub const REVOKED: &str = "revoked";
+
+/// The one answer for a token that is unknown, used, revoked or expired.
+const INVALID: &str = "this invitation is not valid; ask for a new one";
+
+/// The status of an invitation as people see it.
+pub fn status(invitation: &invitation::Model) -> &'static str {
+    match invitation.status.as_str() {
+        PENDING if invitation.expires_at <= Utc::now() => "expired",
+        PENDING => PENDING,
+        ACCEPTED => ACCEPTED,
+        _ => REVOKED,
+    }
+}
+
+/// What an administrator asks for.
+pub struct InviteSpec {
+    pub email: String,
+    pub role_id: Uuid,
+    pub expires_in_days: Option<i32>,
+}
+
+/// Invites `email` into the organization with a role (needs `invitation: send`, and the role
+/// within the inviter's own grants). Inviting an email with a pending invitation replaces it;
+/// inviting a member is a CONFLICT. The message is sent before the transaction commits, so an
+/// invitation exists only if its email went out.
+pub async fn invite(
+    state: &AppState,
+    access: &OrgAccess,
+    actor: &Actor,
+    spec: InviteSpec,
+) -> ApiResult<invitation::Model> {
+    access.require(require::INVITATION_SEND)?;
+    let email = Email::parse("email", &spec.email)?;
+    let days = spec.expires_in_days.unwrap_or(7);
+    if !(1..=30).contains(&days) {
+        return Err(ApiError::invalid(
+            "expiresInDays",
+            "must be between 1 and 30",
+        ));
+    }
+    let policy: &Arc<_> = &state.policy;
+    let txn = begin_write(&state.db).await?;
+    let (org, access) = lock_and_reload(&txn, policy, access, require::INVITATION_SEND).await?;
+    let role = roles::find_in_organization(&txn, policy, org.id, spec.role_id).await?;
+    check_role(&access, &role)?;
+    if let Some(existing) = users::find_by_email(&txn, &email).await?
+        && membership::Entity::find()
+            .filter(membership::Column::OrganizationId.eq(org.id))
+            .filter(membership::Column::UserId.eq(existing.id))
+            .one(&txn)
+            .await?
+            .is_some()
+    {
+        return Err(ApiError::conflict(format!(
+            "{} is already a member",
+            email.as_str()
+        )));
+    }
+    let limit = state.settings.invitations_per_day;
+    let recent = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::CreatedAt.gt(Utc::now() - Duration::hours(24)))
+        .count(&txn)
+        .await?;
+    if recent >= limit as u64 {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            format!("at most {limit} invitations per organization in 24 hours"),
+        ));
+    }
+    // A new invitation for the same email replaces the pending one (and frees its seat).
+    let now = Utc::now();
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::Status,
+            sea_orm::sea_query::Expr::value(REVOKED),
+        )
+        .col_expr(
+            invitation::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(invitation::Column::OrganizationId.eq(org.id))
+        .filter(invitation::Column::EmailLower.eq(email.key()))
+        .filter(invitation::Column::Status.eq(PENDING))
+        .exec(&txn)
+        .await?;
+    if takes_licensed_seat(&role, &org) {
+        ensure_licensed_seat(&txn, policy, &org).await?;
+    }
+    let token = new_token();
+    let model = invitation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.id),
+        email: Set(email.as_str().to_owned()),
+        email_lower: Set(email.key()),
+        role_id: Set(role.id),
+        token_hash: Set(hash_token(&token)),
+        status: Set(PENDING.to_owned()),
+        expires_at: Set(now + Duration::days(days as i64)),
+        invited_by: Set(Some(access.user_id)),
+        created_at: Set(now),
+        accepted_at: Set(None),
+        accepted_by: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::Organization(org.id),
+            Action::InvitationSent,
+            format!("{} invited {} as {}", actor.name(), model.email, role.name),
+        )
+        .target("invitation", model.id)
+        .payload(json!({ "after": { "email": model.email, "role": role.key, "expiresAt": model.expires_at } })),
+    )
+    .await?;
+    state
+        .mailer
+        .send(&invitation_message(&org, &role, actor, &model, &token))
+        .await
+        .map_err(|err| ApiError::internal(format!("sending an invitation: {err:?}")))?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+fn check_role(access: &OrgAccess, role: &RoleRecord) -> ApiResult<()> {
+    if role.owner && !access.owner {
+        return Err(ApiError::forbidden("only owners make owners"));
+    }
+    if !rules::above_ceiling(&access.grants, role.grants.levels()).is_empty() {
+        return Err(ApiError::forbidden(
+            "that role grants more than your own role holds",
+        ));
+    }
+    Ok(())
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("chi_{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn invitation_message(
+    org: &organization::Model,
+    role: &RoleRecord,
+    actor: &Actor,
+    invitation: &invitation::Model,
+    token: &str,
+) -> Message {
+    Message {
+        to: invitation.email.clone(),
+        subject: format!("You are invited to {} on Charter", org.name),
+        text: format!(
+            "{} invited you to join {} ({}) as {}.\n\n\
+             Accept with the acceptInvitation mutation and this token:\n\n    {token}\n\n\
+             The invitation expires at {} and works once.\n",
+            actor.name(),
+            org.name,
+            org.public_id,
+            role.name,
+            invitation.expires_at.to_rfc3339(),
+        ),
+    }
+}
+
+/// Revokes a pending invitation (its seat is freed).
+pub async fn revoke(
+    state: &AppState,
+    access: &OrgAccess,
+    actor: &Actor,
+    invitation_id: Uuid,
+) -> ApiResult<invitation::Model> {
+    access.require(require::INVITATION_SEND)?;
+    let txn = begin_write(&state.db).await?;
+    let (org, _) = lock_and_reload(&txn, &state.policy, access, require::INVITATION_SEND).await?;
+    let found = invitation::Entity::find_by_id(invitation_id)
+        .one(&txn)
+        .await?
+        .filter(|i| i.organization_id == org.id)
+        .ok_or_else(|| ApiError::not_found("invitation"))?;
+    if status(&found) != PENDING {
+        return Err(ApiError::conflict(format!(
+            "the invitation is {}, not pending",
+            status(&found)
+        )));
+    }
+    let mut active: invitation::ActiveModel = found.into();
+    active.status = Set(REVOKED.to_owned());
+    active.revoked_at = Set(Some(Utc::now()));
+    let revoked = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event::new(
+            Scope::Organization(org.id),
+            Action::InvitationRevoked,
+            format!(
+                "{} revoked the invitation of {}",
+                actor.name(),
+                revoked.email
+            ),
+        )
+        .target("invitation", revoked.id)
+        .payload(json!({ "before": { "email": revoked.email, "status": PENDING } })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(revoked)
+}
+
+/// How someone accepting proves who they are.
+pub struct Acceptance {
+    pub token: String,
+    pub display_name: Option<String>,
+    pub password: Option<String>,
+    /// The signed-in user making the request, if any.
+    pub signed_in: Option<Uuid>,
+}
+
+/// Accepts an invitation: creates the account when the email is new (display name and a
+/// password that follows the rules), or adds the membership to the existing account, which
+/// must prove it is theirs (signed in as that email, or its password). Returns the user and
+/// the organization joined.
+pub async fn accept(
+    state: &AppState,
+    acceptance: Acceptance,
+    meta: &RequestMeta,
+) -> ApiResult<(user::Model, Uuid)> {
+    let invalid = || ApiError::new(ErrorCode::NotFound, INVALID);
+    let hash = hash_token(acceptance.token.trim());
+    let found = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(hash.clone()))
+        .one(&state.db)
+        .await?
+        .filter(|i| status(i) == PENDING)
+        .ok_or_else(invalid)?;
+    let email = Email::parse("email", &found.email)?;
+    let existing = users::find_by_email(&state.db, &email).await?;
+    // Work that is slow (hashing) happens before the write transaction.
+    let new_account = match &existing {
+        Some(user) => {
+            let signed_in_as_them = acceptance.signed_in == Some(user.id);
+            if !signed_in_as_them {
+                let Some(password_text) = acceptance.password.clone() else {
+                    return Err(ApiError::unauthenticated(
+                        "sign in as the invited email, or give its password, to accept",
+                    ));
+                };
+                if !password::verify(password_text, user.password_hash.clone()).await? {
+                    return Err(ApiError::unauthenticated(
+                        "the email or password is incorrect",
+                    ));
+                }
+            }
+            None
+        }
+        None => {
+            let name = DisplayName::parse(
+                "displayName",
+                acceptance.display_name.as_deref().unwrap_or_default(),
+            )?;
+            let new_password = NewPassword::parse(
+                "password",
+                acceptance.password.as_deref().unwrap_or_default(),
+            )?;
+            Some((name, password::hash(new_password.into_inner()).await?))
+        }
+    };
+    let txn = begin_write(&state.db).await?;
+    // Claim the invitation: only one acceptance can turn it from pending to accepted.
+    let claimed = invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::Status,
+            sea_orm::sea_query::Expr::value(ACCEPTED),
+        )
+        .col_expr(
+            invitation::Column::AcceptedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(invitation::Column::Id.eq(found.id))
+        .filter(invitation::Column::Status.eq(PENDING))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !claimed {
+        return Err(invalid());
+    }
+    let (account, created) = match (existing, new_account) {
+        (Some(user), _) => (user, false),
+        (None, Some((name, hash))) => (
+            users::insert(&txn, &email, name.into_inner(), Some(hash)).await?,
+            true,
+        ),
+        (None, None) => return Err(ApiError::internal("an acceptance without an account")),
+    };
+    let already = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(found.organization_id))
+        .filter(membership::Column::UserId.eq(account.id))
+        .one(&txn)
+        .await?;
+    if already.is_some() {
+        return Err(ApiError::conflict(
+            "you are already a member of this organization",
+        ));
+    }
+    let role =
+        roles::find_in_organization(&txn, &state.policy, found.organization_id, found.role_id)
+            .await
+            .map_err(|_| invalid())?;
+    let joined = membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(account.id),
+        organization_id: Set(found.organization_id),
+        role_id: Set(role.id),
+        invited_by: Set(found.invited_by),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::AcceptedBy,
+            sea_orm::sea_query::Expr::value(account.id),
+        )
+        .filter(invitation::Column::Id.eq(found.id))
+        .exec(&txn)
+        .await?;
+    let account = if account.default_organization_id.is_none() {
+        let mut active: user::ActiveModel = account.into();
+        active.default_organization_id = Set(Some(found.organization_id));
+        active.update(&txn).await?
+    } else {
+        account
+    };
+    audit::record(
+        &txn,
+        &Actor::user(&account, meta),
+        Event::new(
+            Scope::Organization(found.organization_id),
+            Action::InvitationAccepted,
+            format!("{} accepted the invitation as {}", account.email, role.name),
+        )
+        .target("membership", joined.id)
+        .payload(json!({ "after": { "user": account.email, "role": role.key, "accountCreated": created } })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((account, found.organization_id))
+}
+
+/// An organization's invitations, newest first, optionally of one status.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    access: &OrgAccess,
+    status_filter: Option<&str>,
+    args: PageArgs,
+) -> ApiResult<(Page<invitation::Model>, u64)> {
+    access.require(require::INVITATION_SEND)?;
+    let now = Utc::now();
+    let mut query = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(access.organization_id));
+    match status_filter {
+        Some("pending") => {
+            query = query
+                .filter(invitation::Column::Status.eq(PENDING))
+                .filter(invitation::Column::ExpiresAt.gt(now))
+        }
+        Some("expired") => {
+            query = query
+                .filter(invitation::Column::Status.eq(PENDING))
+                .filter(invitation::Column::ExpiresAt.lte(now))
+        }
+        Some(other) => query = query.filter(invitation::Column::Status.eq(other)),
+        None => {}
+    }
+    let total = query.clone().count(db).await?;
+    if let Some(after) = args.after {
+        query = query.filter(invitation::Column::Id.lt(after));
+    }
+    let rows = query
+        .order_by_desc(invitation::Column::Id)
+        .limit(args.first + 1)
+        .all(db)
+        .await?;
+    Ok((Page::from_rows(rows, args.first), total))
+}
