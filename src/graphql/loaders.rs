@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use crate::authz::OrgAccess;
 use crate::error::ApiError;
+use crate::services::memberships::MemberQuery;
 use crate::services::roles::RoleRecord;
-use crate::services::{AppState, Page, PageArgs, access, memberships, organizations, roles, users};
+use crate::services::{AppState, Page, access, memberships, organizations, roles, users};
 
 pub struct UserLoader(pub AppState);
 pub struct OrganizationLoader(pub AppState);
@@ -63,24 +64,30 @@ impl Loader<Uuid> for RoleLoader {
     }
 }
 
-impl Loader<(Uuid, PageArgs)> for MemberPageLoader {
+impl Loader<(Uuid, MemberQuery)> for MemberPageLoader {
     type Value = Page<memberships::Member>;
     type Error = ApiError;
 
     async fn load(
         &self,
-        keys: &[(Uuid, PageArgs)],
-    ) -> Result<HashMap<(Uuid, PageArgs), Self::Value>, Self::Error> {
+        keys: &[(Uuid, MemberQuery)],
+    ) -> Result<HashMap<(Uuid, MemberQuery), Self::Value>, Self::Error> {
         memberships::pages_for_organizations(&self.0.db, keys).await
     }
 }
 
-impl Loader<Uuid> for MemberCountLoader {
+/// Members per organization, role filter and search text.
+pub type MemberCountKey = (Uuid, Option<Uuid>, Option<String>);
+
+impl Loader<MemberCountKey> for MemberCountLoader {
     type Value = i64;
     type Error = ApiError;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        memberships::counts_for_organizations(&self.0.db, keys).await
+    async fn load(
+        &self,
+        keys: &[MemberCountKey],
+    ) -> Result<HashMap<MemberCountKey, Self::Value>, Self::Error> {
+        memberships::filtered_counts(&self.0.db, keys).await
     }
 }
 

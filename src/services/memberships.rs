@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use entity::{membership, user};
+use entity::{membership, role, user};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
@@ -66,77 +66,274 @@ pub async fn count_for_user(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResu
         .await?)
 }
 
-/// A membership with its user, as a page of members shows it.
-pub type Member = (membership::Model, user::Model);
+/// A membership with its user, as a page of members shows it, and the value it is sorted by.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub membership: membership::Model,
+    pub user: user::Model,
+    /// The value of the sort key of this row (empty when sorted by joining order).
+    pub sort_value: String,
+}
+
+/// What members can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemberOrderField {
+    Joined,
+    DisplayName,
+    Email,
+    Role,
+}
+
+/// One shape of members page: sort, filters, size and where it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MemberQuery {
+    pub first: u64,
+    pub order: MemberOrderField,
+    pub descending: bool,
+    pub role: Option<Uuid>,
+    /// Lowercase text to find in the email or display name.
+    pub search: Option<String>,
+    /// The sort value and membership id of the row the page starts after.
+    pub after: Option<(String, Uuid)>,
+}
+
+impl MemberQuery {
+    pub fn first_page(first: u64) -> Self {
+        Self {
+            first,
+            order: MemberOrderField::Joined,
+            descending: false,
+            role: None,
+            search: None,
+            after: None,
+        }
+    }
+}
+
+const SORT_VALUE: &str = "sort_value";
+
+/// The expression members are sorted by, joining roles when sorting by role name.
+fn sort_expression(order: MemberOrderField) -> Option<sea_orm::sea_query::SimpleExpr> {
+    use sea_orm::sea_query::Func;
+    match order {
+        MemberOrderField::Joined => None,
+        MemberOrderField::Email => Some(Expr::col((user::Entity, user::Column::EmailLower)).into()),
+        MemberOrderField::DisplayName => {
+            Some(Func::lower(Expr::col((user::Entity, user::Column::DisplayName))).into())
+        }
+        MemberOrderField::Role => {
+            Some(Func::lower(Expr::col((role::Entity, role::Column::Name))).into())
+        }
+    }
+}
+
+/// The members of `organizations` matching `query`: their users joined, the filters and the
+/// keyset condition applied, and each row's sort value selected.
+fn members_select(
+    organizations: Vec<Uuid>,
+    query: &MemberQuery,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Cond, Func, LikeExpr};
+    let mut select = Query::select();
+    select.columns(membership::Column::iter().map(|column| (membership::Entity, column)));
+    for column in user::Column::iter() {
+        select.expr_as(
+            Expr::col((user::Entity, column)),
+            Alias::new(format!("{USER_PREFIX}{}", column.as_str())),
+        );
+    }
+    let sort = sort_expression(query.order);
+    select.expr_as(
+        sort.clone().unwrap_or_else(|| Expr::val("").into()),
+        Alias::new(SORT_VALUE),
+    );
+    select
+        .from(membership::Entity)
+        .inner_join(
+            user::Entity,
+            Expr::col((user::Entity, user::Column::Id))
+                .equals((membership::Entity, membership::Column::UserId)),
+        )
+        .and_where(
+            Expr::col((membership::Entity, membership::Column::OrganizationId))
+                .is_in(organizations),
+        );
+    if query.order == MemberOrderField::Role {
+        select.inner_join(
+            role::Entity,
+            Expr::col((role::Entity, role::Column::Id))
+                .equals((membership::Entity, membership::Column::RoleId)),
+        );
+    }
+    if let Some(role_id) = query.role {
+        select.and_where(Expr::col((membership::Entity, membership::Column::RoleId)).eq(role_id));
+    }
+    if let Some(search) = &query.search {
+        let escaped = search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        select.cond_where(
+            Cond::any()
+                .add(
+                    Expr::col((user::Entity, user::Column::EmailLower))
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::expr(Func::lower(Expr::col((
+                        user::Entity,
+                        user::Column::DisplayName,
+                    ))))
+                    .like(LikeExpr::new(pattern).escape('\\')),
+                ),
+        );
+    }
+    if let Some((value, id)) = &query.after {
+        let id_col = Expr::col((membership::Entity, membership::Column::Id));
+        let (id_after,) = (if query.descending {
+            id_col.clone().lt(*id)
+        } else {
+            id_col.clone().gt(*id)
+        },);
+        match &sort {
+            None => {
+                select.and_where(id_after);
+            }
+            Some(sort) => {
+                let beyond = if query.descending {
+                    Expr::expr(sort.clone()).lt(value.clone())
+                } else {
+                    Expr::expr(sort.clone()).gt(value.clone())
+                };
+                select.cond_where(
+                    Cond::any().add(beyond).add(
+                        Cond::all()
+                            .add(Expr::expr(sort.clone()).eq(value.clone()))
+                            .add(id_after),
+                    ),
+                );
+            }
+        }
+    }
+    select
+}
 
 /// A page of members of each organization, with their users, in one statement per distinct
-/// page shape (a window function numbers each organization's rows), so the number of
-/// statements does not grow with the number of organizations or members.
+/// page shape. One organization is a plain keyset query (the index walks from the cursor);
+/// several are numbered by a window function per organization, so the number of statements
+/// does not grow with the number of organizations or members.
 pub async fn pages_for_organizations(
     db: &impl ConnectionTrait,
-    requests: &[(Uuid, PageArgs)],
-) -> ApiResult<HashMap<(Uuid, PageArgs), Page<Member>>> {
-    let mut groups: HashMap<PageArgs, Vec<Uuid>> = HashMap::new();
-    for (org, args) in requests {
-        groups.entry(*args).or_default().push(*org);
+    requests: &[(Uuid, MemberQuery)],
+) -> ApiResult<HashMap<(Uuid, MemberQuery), Page<Member>>> {
+    let mut groups: HashMap<&MemberQuery, Vec<Uuid>> = HashMap::new();
+    for (org, query) in requests {
+        groups.entry(query).or_default().push(*org);
     }
-    let mut pages: HashMap<(Uuid, PageArgs), Page<Member>> =
-        requests.iter().map(|key| (*key, Page::empty())).collect();
-    for (args, organizations) in groups {
-        let mut numbered = Query::select();
-        numbered.columns(membership::Column::iter().map(|column| (membership::Entity, column)));
-        for column in user::Column::iter() {
-            numbered.expr_as(
-                Expr::col((user::Entity, column)),
-                Alias::new(format!("{USER_PREFIX}{}", column.as_str())),
-            );
-        }
-        numbered
-            .from(membership::Entity)
-            .inner_join(
-                user::Entity,
-                Expr::col((user::Entity, user::Column::Id))
-                    .equals((membership::Entity, membership::Column::UserId)),
-            )
-            .expr_window_as(
-                Expr::cust("ROW_NUMBER()"),
-                WindowStatement::partition_by((
-                    membership::Entity,
-                    membership::Column::OrganizationId,
-                ))
-                .order_by((membership::Entity, membership::Column::Id), Order::Asc)
-                .to_owned(),
-                Alias::new("row_number"),
-            )
-            .and_where(
-                Expr::col((membership::Entity, membership::Column::OrganizationId))
-                    .is_in(organizations),
-            );
-        if let Some(after) = args.after {
-            numbered.and_where(Expr::col((membership::Entity, membership::Column::Id)).gt(after));
-        }
-        let mut query = Query::select();
-        query
-            .column(Asterisk)
-            .from_subquery(numbered, Alias::new("numbered"))
-            .and_where(Expr::col(Alias::new("row_number")).lte(args.first as i64 + 1))
-            .order_by(Alias::new("organization_id"), Order::Asc)
-            .order_by(Alias::new("id"), Order::Asc);
-        let statement = db.get_database_backend().build(&query);
+    let mut pages: HashMap<(Uuid, MemberQuery), Page<Member>> = requests
+        .iter()
+        .map(|key| (key.clone(), Page::empty()))
+        .collect();
+    for (query, organizations) in groups {
+        let order = if query.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        let sort = sort_expression(query.order);
+        let id = (membership::Entity, membership::Column::Id);
+        let statement = if organizations.len() == 1 {
+            let mut select = members_select(organizations, query);
+            if let Some(sort) = &sort {
+                select.order_by_expr(sort.clone(), order.clone());
+            }
+            select.order_by(id, order).limit(query.first + 1);
+            db.get_database_backend().build(&select)
+        } else {
+            let mut numbered = members_select(organizations, query);
+            let mut window = WindowStatement::partition_by((
+                membership::Entity,
+                membership::Column::OrganizationId,
+            ));
+            if let Some(sort) = &sort {
+                window.order_by_expr(sort.clone(), order.clone());
+            }
+            window.order_by(id, order);
+            numbered.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("row_number"));
+            let mut outer = Query::select();
+            outer
+                .column(Asterisk)
+                .from_subquery(numbered, Alias::new("numbered"))
+                .and_where(Expr::col(Alias::new("row_number")).lte(query.first as i64 + 1))
+                .order_by(Alias::new("organization_id"), Order::Asc)
+                .order_by(Alias::new("row_number"), Order::Asc);
+            db.get_database_backend().build(&outer)
+        };
         let mut by_org: HashMap<Uuid, Vec<Member>> = HashMap::new();
         for row in db.query_all_raw(statement).await? {
             let membership = membership::Model::from_query_result(&row, "")?;
             let user = user::Model::from_query_result(&row, USER_PREFIX)?;
+            let sort_value: String = row.try_get("", SORT_VALUE)?;
             by_org
                 .entry(membership.organization_id)
                 .or_default()
-                .push((membership, user));
+                .push(Member {
+                    membership,
+                    user,
+                    sort_value,
+                });
         }
         for (org, rows) in by_org {
-            pages.insert((org, args), Page::from_rows(rows, args.first));
+            pages.insert((org, query.clone()), Page::from_rows(rows, query.first));
         }
     }
     Ok(pages)
+}
+
+/// How many members of each organization match a role and text filter, in one statement per
+/// filter.
+pub async fn filtered_counts(
+    db: &impl ConnectionTrait,
+    keys: &[(Uuid, Option<Uuid>, Option<String>)],
+) -> ApiResult<HashMap<(Uuid, Option<Uuid>, Option<String>), i64>> {
+    let mut groups: HashMap<(Option<Uuid>, Option<String>), Vec<Uuid>> = HashMap::new();
+    for (org, role, search) in keys {
+        groups
+            .entry((*role, search.clone()))
+            .or_default()
+            .push(*org);
+    }
+    let mut counts: HashMap<_, i64> = keys.iter().map(|key| (key.clone(), 0)).collect();
+    for ((role, search), organizations) in groups {
+        if role.is_none() && search.is_none() {
+            for (org, count) in counts_for_organizations(db, &organizations).await? {
+                counts.insert((org, None, None), count);
+            }
+            continue;
+        }
+        let query = MemberQuery {
+            role,
+            search: search.clone(),
+            ..MemberQuery::first_page(0)
+        };
+        let mut select = members_select(organizations, &query);
+        select.clear_selects();
+        select
+            .column((membership::Entity, membership::Column::OrganizationId))
+            .expr_as(
+                Expr::col((membership::Entity, membership::Column::Id)).count(),
+                Alias::new("count"),
+            )
+            .group_by_col((membership::Entity, membership::Column::OrganizationId));
+        let statement = db.get_database_backend().build(&select);
+        for row in db.query_all_raw(statement).await? {
+            let org: Uuid = row.try_get("", "organization_id")?;
+            let count: i64 = row.try_get("", "count")?;
+            counts.insert((org, role, search.clone()), count);
+        }
+    }
+    Ok(counts)
 }
 
 #[derive(Debug, FromQueryResult)]

@@ -21,10 +21,10 @@ impl Membership {
         Self { model, user: None }
     }
 
-    pub fn with_user((model, user): (membership::Model, user::Model)) -> Self {
+    pub fn with_user(member: crate::services::memberships::Member) -> Self {
         Self {
-            model,
-            user: Some(user),
+            model: member.membership,
+            user: Some(member.user),
         }
     }
 }
@@ -85,4 +85,150 @@ impl Membership {
         let user = ctx.loaders().users.load_one(inviter).await?;
         Ok(user.map(|user| User::new(user, Some(self.model.organization_id))))
     }
+}
+
+/// What members can be sorted by.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+pub enum MemberOrderField {
+    /// When they joined.
+    Joined,
+    DisplayName,
+    Email,
+    /// The name of their role.
+    Role,
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+pub enum OrderDirection {
+    Asc,
+    Desc,
+}
+
+/// How to sort members.
+#[derive(async_graphql::InputObject)]
+pub struct MemberOrder {
+    pub field: MemberOrderField,
+    #[graphql(default_with = "OrderDirection::Asc")]
+    pub direction: OrderDirection,
+}
+
+/// Which members to list.
+#[derive(async_graphql::InputObject, Default)]
+pub struct MemberFilter {
+    /// Only members holding this role.
+    pub role_id: Option<ID>,
+    /// Only members whose email or display name contains this text (any case).
+    pub search: Option<String>,
+}
+
+/// A position in a members list: the sort value and id of the last row seen.
+#[derive(Debug, Clone)]
+pub struct MemberCursor(pub String, pub uuid::Uuid);
+
+impl async_graphql::connection::CursorType for MemberCursor {
+    type Error = crate::graphql::connection::InvalidCursor;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        use base64::Engine;
+        let invalid = crate::graphql::connection::InvalidCursor;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| crate::graphql::connection::InvalidCursor)?;
+        let raw =
+            String::from_utf8(bytes).map_err(|_| crate::graphql::connection::InvalidCursor)?;
+        let rest = raw
+            .strip_prefix("m:")
+            .ok_or(crate::graphql::connection::InvalidCursor)?;
+        let (id, value) = rest.split_once(':').ok_or(invalid)?;
+        let id =
+            uuid::Uuid::parse_str(id).map_err(|_| crate::graphql::connection::InvalidCursor)?;
+        Ok(MemberCursor(value.to_owned(), id))
+    }
+
+    fn encode_cursor(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("m:{}:{}", self.1, self.0))
+    }
+}
+
+pub type MemberConnection = async_graphql::connection::Connection<
+    MemberCursor,
+    Membership,
+    crate::graphql::connection::Total,
+>;
+
+/// Validates the arguments of `Organization.members` into a query.
+pub fn member_query(
+    organization_id: uuid::Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+    order_by: Option<MemberOrder>,
+    filter: Option<MemberFilter>,
+) -> ApiResult<crate::services::memberships::MemberQuery> {
+    use crate::services::memberships::{MemberOrderField as Field, MemberQuery};
+    use async_graphql::connection::CursorType;
+    let args = crate::services::PageArgs::new(first, None)?;
+    let after = after
+        .as_deref()
+        .map(MemberCursor::decode_cursor)
+        .transpose()
+        .map_err(|_| ApiError::invalid("after", "is not a cursor from this list"))?;
+    let order = order_by.unwrap_or(MemberOrder {
+        field: MemberOrderField::Joined,
+        direction: OrderDirection::Asc,
+    });
+    let filter = filter.unwrap_or_default();
+    let role = match filter.role_id {
+        Some(id) => match NodeId::parse("filter.roleId", &id)? {
+            NodeId::Role { organization, role } if organization == organization_id => Some(role),
+            NodeId::Role { .. } => return Err(ApiError::not_found("role")),
+            _ => return Err(ApiError::invalid("filter.roleId", "is not a role id")),
+        },
+        None => None,
+    };
+    let search = filter
+        .search
+        .map(|text| text.trim().to_lowercase())
+        .filter(|text| !text.is_empty());
+    if search
+        .as_ref()
+        .is_some_and(|text| text.chars().count() > 200)
+    {
+        return Err(ApiError::invalid("filter.search", "at most 200 characters"));
+    }
+    Ok(MemberQuery {
+        first: args.first,
+        order: match order.field {
+            MemberOrderField::Joined => Field::Joined,
+            MemberOrderField::DisplayName => Field::DisplayName,
+            MemberOrderField::Email => Field::Email,
+            MemberOrderField::Role => Field::Role,
+        },
+        descending: order.direction == OrderDirection::Desc,
+        role,
+        search,
+        after: after.map(|cursor| (cursor.0, cursor.1)),
+    })
+}
+
+/// A page of members as a connection.
+pub fn member_connection(
+    page: crate::services::Page<crate::services::memberships::Member>,
+    has_previous: bool,
+    total_count: i64,
+) -> MemberConnection {
+    let mut connection = async_graphql::connection::Connection::with_additional_fields(
+        has_previous,
+        page.has_next_page,
+        crate::graphql::connection::Total { total_count },
+    );
+    connection
+        .edges
+        .extend(page.items.into_iter().map(|member| {
+            async_graphql::connection::Edge::new(
+                MemberCursor(member.sort_value.clone(), member.membership.id),
+                Membership::with_user(member),
+            )
+        }));
+    connection
 }

@@ -2,9 +2,10 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::organization;
 
-use super::{
-    AuditConnection, Invitation, InvitationStatus, Membership, PermissionGrant, Role, audit_page,
+use super::membership::{
+    MemberConnection, MemberFilter, MemberOrder, member_connection, member_query,
 };
+use super::{AuditConnection, Invitation, InvitationStatus, PermissionGrant, Role, audit_page};
 use crate::authz::require;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
@@ -90,7 +91,8 @@ impl Organization {
         Ok(PermissionGrant::all(&ctx.state().policy, &access.grants))
     }
 
-    /// Members, oldest first.
+    /// Members: by joining order (oldest first) unless `orderBy` says otherwise, optionally only
+    /// those holding a role or whose email or name contains a text.
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::MEMBER_READ)",
         directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), None),
@@ -101,19 +103,20 @@ impl Organization {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> ApiResult<Option<Conn<Membership>>> {
-        let args = page_args(first, after)?;
+        order_by: Option<MemberOrder>,
+        filter: Option<MemberFilter>,
+    ) -> ApiResult<Option<MemberConnection>> {
+        let query = member_query(self.0.id, first, after, order_by, filter)?;
         let loaders = ctx.loaders();
+        let count_key = (self.0.id, query.role, query.search.clone());
         let (page, total) = futures_util::try_join!(
-            loaders.member_pages.load_one((self.0.id, args)),
-            loaders.member_counts.load_one(self.0.id),
+            loaders.member_pages.load_one((self.0.id, query.clone())),
+            loaders.member_counts.load_one(count_key),
         )?;
-        Ok(Some(connection(
+        Ok(Some(member_connection(
             page.unwrap_or_else(crate::services::Page::empty),
-            &args,
+            query.after.is_some(),
             total.unwrap_or(0),
-            |(m, _)| m.id,
-            Membership::with_user,
         )))
     }
 

@@ -2,10 +2,10 @@ use async_graphql::{Context, ID, Object};
 use entity::user;
 use uuid::Uuid;
 
+use super::membership::{MemberConnection, MemberCursor};
 use super::{AuditConnection, Membership, Organization, PermissionGrant, User, audit_page};
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
-use crate::graphql::connection::{Conn, connection, page_args};
 use crate::graphql::guards::{SignedIn, authenticated};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Scope};
@@ -46,20 +46,36 @@ impl Viewer {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> ApiResult<Conn<Membership>> {
-        let args = page_args(first, after)?;
+    ) -> ApiResult<MemberConnection> {
+        use async_graphql::connection::CursorType;
+        let after = after
+            .as_deref()
+            .map(MemberCursor::decode_cursor)
+            .transpose()
+            .map_err(|_| {
+                crate::error::ApiError::invalid("after", "is not a cursor from this list")
+            })?
+            .map(|cursor| cursor.1);
+        let args = crate::services::PageArgs::new(first, after)?;
         let db = &ctx.state().db;
         let (page, total) = futures_util::try_join!(
             memberships::page_for_user(db, self.user.id, args),
             memberships::count_for_user(db, self.user.id),
         )?;
-        Ok(connection(
-            page,
-            &args,
-            total as i64,
-            |m| m.id,
-            Membership::new,
-        ))
+        let mut connection = async_graphql::connection::Connection::with_additional_fields(
+            args.after.is_some(),
+            page.has_next_page,
+            crate::graphql::connection::Total {
+                total_count: total as i64,
+            },
+        );
+        connection.edges.extend(page.items.into_iter().map(|m| {
+            async_graphql::connection::Edge::new(
+                MemberCursor(String::new(), m.id),
+                Membership::new(m),
+            )
+        }));
+        Ok(connection)
     }
 
     /// The user's own security events (sign-ins, failed sign-ins, sessions), newest first.
