@@ -117,7 +117,7 @@ fn sort_expression(order: MemberOrderField) -> Option<sea_orm::sea_query::Simple
     use sea_orm::sea_query::Func;
     match order {
         MemberOrderField::Joined => None,
-        MemberOrderField::Email => Some(Expr::col((user::Entity, user::Column::EmailLower)).into()),
+        MemberOrderField::Email => Some(Expr::col((user::Entity, user::Column::EmailLower))),
         MemberOrderField::DisplayName => {
             Some(Func::lower(Expr::col((user::Entity, user::Column::DisplayName))).into())
         }
@@ -144,7 +144,7 @@ fn members_select(
     }
     let sort = sort_expression(query.order);
     select.expr_as(
-        sort.clone().unwrap_or_else(|| Expr::val("").into()),
+        sort.clone().unwrap_or_else(|| Expr::val("")),
         Alias::new(SORT_VALUE),
     );
     select
@@ -191,11 +191,11 @@ fn members_select(
     }
     if let Some((value, id)) = &query.after {
         let id_col = Expr::col((membership::Entity, membership::Column::Id));
-        let (id_after,) = (if query.descending {
-            id_col.clone().lt(*id)
+        let id_after = if query.descending {
+            id_col.lt(*id)
         } else {
-            id_col.clone().gt(*id)
-        },);
+            id_col.gt(*id)
+        };
         match &sort {
             None => {
                 select.and_where(id_after);

@@ -441,7 +441,7 @@ async fn the_users_tab_sorts_filters_and_pages_members_every_way() {
         async move {
             let mut emails = Vec::new();
             let mut after: Option<String> = None;
-            let mut total = 0;
+            let mut total;
             loop {
                 let body = app
                     .gql(
@@ -492,7 +492,7 @@ async fn the_users_tab_sorts_filters_and_pages_members_every_way() {
 
     // By role name, ties in joining order.
     let mut by_role = expected.clone();
-    by_role.sort_by(|a, b| a.2.to_lowercase().cmp(&b.2.to_lowercase()));
+    by_role.sort_by_key(|a| a.2.to_lowercase());
     let (got, _) = walk(json!({ "field": "ROLE" }), json!(null)).await;
     let roles_in_order: Vec<String> = got
         .iter()
