@@ -10,6 +10,12 @@ pub struct Model {
     pub role_id: Uuid,
     pub invited_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// The user's email, lowercased: the Users tab sorts by it through an index.
+    pub sort_email: String,
+    /// The user's display name, lowercased.
+    pub sort_name: String,
+    /// The role's name, lowercased.
+    pub sort_role: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

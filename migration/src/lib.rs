@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_identity;
 mod m20261123_000002_audit;
 mod m20261123_000003_invitations;
+mod m20261123_000004_member_sort_keys;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_identity::Migration),
             Box::new(m20261123_000002_audit::Migration),
             Box::new(m20261123_000003_invitations::Migration),
+            Box::new(m20261123_000004_member_sort_keys::Migration),
         ]
     }
 }

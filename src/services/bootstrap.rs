@@ -2,11 +2,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
-use entity::{membership, organization, user};
+use entity::{organization, user};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, Set};
-use uuid::Uuid;
+use sea_orm::ActiveModelTrait;
 
 use super::audit::{self, Action, Actor, Event, Scope};
 use super::{AppState, organizations, users};
@@ -133,6 +131,34 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
         summary: "Owner of Globex Threat Intel (Bob reads it too)".to_owned(),
     });
     txn.commit().await?;
+    // Two pending invitations, so the console's invitation list has something to show (the
+    // emails land in the outbox of the data directory).
+    let access = super::access::load(&state.db, &state.policy, ids[0].id, &[acme.id])
+        .await?
+        .remove(&acme.id)
+        .ok_or_else(|| ApiError::internal("the demo owner has no access"))?;
+    for (email, key) in [
+        ("ivan@partner.example", "standard_user"),
+        ("judy@partner.example", "read_only_user"),
+    ] {
+        let role = state.policy.role_by_key(key).ok_or_else(|| {
+            ApiError::invalid(
+                "policy",
+                format!("the demo needs the predefined role `{key}`"),
+            )
+        })?;
+        super::invitations::invite(
+            state,
+            &access,
+            &Actor::user(&ids[0], &Default::default()),
+            super::invitations::InviteSpec {
+                email: email.to_owned(),
+                role_id: role.id,
+                expires_in_days: None,
+            },
+        )
+        .await?;
+    }
     Ok(logins)
 }
 
@@ -143,14 +169,13 @@ async fn add_member(
     organization: &organization::Model,
     role: &crate::authz::policy::PredefinedRole,
 ) -> ApiResult<()> {
-    let membership = membership::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(person.id),
-        organization_id: Set(organization.id),
-        role_id: Set(role.id),
-        invited_by: Set(Some(inviter.id)),
-        created_at: Set(Utc::now()),
-    }
+    let membership = super::memberships::new_membership(
+        person,
+        organization.id,
+        role.id,
+        &role.name,
+        Some(inviter.id),
+    )
     .insert(txn)
     .await?;
     audit::record(

@@ -345,14 +345,13 @@ pub async fn accept(
         roles::find_in_organization(&txn, &state.policy, found.organization_id, found.role_id)
             .await
             .map_err(|_| invalid())?;
-    let joined = membership::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(account.id),
-        organization_id: Set(found.organization_id),
-        role_id: Set(role.id),
-        invited_by: Set(found.invited_by),
-        created_at: Set(Utc::now()),
-    }
+    let joined = super::memberships::new_membership(
+        &account,
+        found.organization_id,
+        role.id,
+        &role.name,
+        found.invited_by,
+    )
     .insert(&txn)
     .await?;
     invitation::Entity::update_many()

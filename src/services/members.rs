@@ -186,6 +186,7 @@ pub async fn assign_role(
     }
     let mut active: membership::ActiveModel = target.clone().into();
     active.role_id = Set(new_role.id);
+    active.sort_role = Set(new_role.name.to_lowercase());
     let updated = active.update(&txn).await?;
     let email = user_email(&txn, target.user_id).await?;
     audit::record(

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use entity::{membership, role, user};
+use entity::{membership, user};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
@@ -112,18 +112,23 @@ impl MemberQuery {
 
 const SORT_VALUE: &str = "sort_value";
 
-/// The expression members are sorted by, joining roles when sorting by role name.
+/// The column members are sorted by: sort keys kept on the membership rows, each indexed with
+/// the organization.
 fn sort_expression(order: MemberOrderField) -> Option<sea_orm::sea_query::SimpleExpr> {
-    use sea_orm::sea_query::Func;
     match order {
         MemberOrderField::Joined => None,
-        MemberOrderField::Email => Some(Expr::col((user::Entity, user::Column::EmailLower))),
-        MemberOrderField::DisplayName => {
-            Some(Func::lower(Expr::col((user::Entity, user::Column::DisplayName))).into())
-        }
-        MemberOrderField::Role => {
-            Some(Func::lower(Expr::col((role::Entity, role::Column::Name))).into())
-        }
+        MemberOrderField::Email => Some(Expr::col((
+            membership::Entity,
+            membership::Column::SortEmail,
+        ))),
+        MemberOrderField::DisplayName => Some(Expr::col((
+            membership::Entity,
+            membership::Column::SortName,
+        ))),
+        MemberOrderField::Role => Some(Expr::col((
+            membership::Entity,
+            membership::Column::SortRole,
+        ))),
     }
 }
 
@@ -158,13 +163,6 @@ fn members_select(
             Expr::col((membership::Entity, membership::Column::OrganizationId))
                 .is_in(organizations),
         );
-    if query.order == MemberOrderField::Role {
-        select.inner_join(
-            role::Entity,
-            Expr::col((role::Entity, role::Column::Id))
-                .equals((membership::Entity, membership::Column::RoleId)),
-        );
-    }
     if let Some(role_id) = query.role {
         select.and_where(Expr::col((membership::Entity, membership::Column::RoleId)).eq(role_id));
     }
@@ -361,4 +359,43 @@ pub async fn counts_for_organizations(
         counts.insert(row.organization_id, row.count);
     }
     Ok(counts)
+}
+
+/// A new membership row with its sort keys.
+pub fn new_membership(
+    user: &user::Model,
+    organization_id: Uuid,
+    role_id: Uuid,
+    role_name: &str,
+    invited_by: Option<Uuid>,
+) -> membership::ActiveModel {
+    use sea_orm::Set;
+    membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        organization_id: Set(organization_id),
+        role_id: Set(role_id),
+        invited_by: Set(invited_by),
+        created_at: Set(chrono::Utc::now()),
+        sort_email: Set(user.email_lower.clone()),
+        sort_name: Set(user.display_name.to_lowercase()),
+        sort_role: Set(role_name.to_lowercase()),
+    }
+}
+
+/// Keeps the role-name sort key of a role's memberships in step with its name.
+pub async fn rename_role_sort_key(
+    db: &impl ConnectionTrait,
+    role_id: Uuid,
+    name: &str,
+) -> ApiResult<()> {
+    membership::Entity::update_many()
+        .col_expr(
+            membership::Column::SortRole,
+            Expr::value(name.to_lowercase()),
+        )
+        .filter(membership::Column::RoleId.eq(role_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -92,16 +92,14 @@ pub async fn create_in(
         }
     };
     let org_id = *org.id.as_ref();
-    membership::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(owner_id),
-        organization_id: Set(org_id),
-        role_id: Set(state.policy.owner_role().id),
-        invited_by: Set(None),
-        created_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
+    let owner = user::Entity::find_by_id(owner_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let owner_role = state.policy.owner_role();
+    super::memberships::new_membership(&owner, org_id, owner_role.id, &owner_role.name, None)
+        .insert(txn)
+        .await?;
     user::Entity::update_many()
         .col_expr(user::Column::DefaultOrganizationId, Expr::value(org_id))
         .filter(user::Column::Id.eq(owner_id))

@@ -173,6 +173,9 @@ pub async fn sync_predefined(db: &impl ConnectionTrait, policy: &Policy) -> anyh
             grants: Set(serde_json::to_string(&grants)?),
             created_at: Set(Utc::now()),
         };
+        super::memberships::rename_role_sort_key(db, role.id, &role.name)
+            .await
+            .map_err(|err| anyhow::anyhow!("{}", err.message))?;
         role::Entity::insert(model)
             .on_conflict(
                 OnConflict::column(role::Column::Id)
@@ -321,6 +324,7 @@ pub async fn update(
     }
     let before = role_json(&model);
     let model = active.update(&txn).await.map_err(name_conflict)?;
+    super::memberships::rename_role_sort_key(&txn, model.id, &model.name).await?;
     audit::record(
         &txn,
         actor,

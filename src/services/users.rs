@@ -228,6 +228,14 @@ pub async fn update_profile(
     let mut active: user::ActiveModel = user.into();
     active.display_name = Set(display_name.into_inner());
     let user = active.update(&txn).await?;
+    entity::membership::Entity::update_many()
+        .col_expr(
+            entity::membership::Column::SortName,
+            sea_orm::sea_query::Expr::value(user.display_name.to_lowercase()),
+        )
+        .filter(entity::membership::Column::UserId.eq(user.id))
+        .exec(&txn)
+        .await?;
     audit::record(
         &txn,
         actor,

@@ -34,19 +34,23 @@ async fn seed(app: &TestApp, organizations: usize, members: usize) -> String {
                 }
             })
             .collect();
-        let ids: Vec<Uuid> = users.iter().map(|u| *u.id.as_ref()).collect();
+        let models: Vec<user::Model> = users
+            .iter()
+            .map(|u| sea_orm::TryIntoModel::try_into_model(u.clone()).unwrap())
+            .collect();
         if !users.is_empty() {
             user::Entity::insert_many(users)
                 .exec(&app.state.db)
                 .await
                 .unwrap();
-            let memberships = ids.into_iter().map(|user_id| membership::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                user_id: Set(user_id),
-                organization_id: Set(org.id),
-                role_id: Set(role),
-                invited_by: Set(Some(viewer.id)),
-                created_at: Set(now),
+            let memberships = models.iter().map(|user| {
+                charter::services::memberships::new_membership(
+                    user,
+                    org.id,
+                    role,
+                    "Standard User",
+                    Some(viewer.id),
+                )
             });
             membership::Entity::insert_many(memberships)
                 .exec(&app.state.db)

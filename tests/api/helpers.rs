@@ -6,9 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use charter::config::Settings;
 use charter::services::AppState;
-use chrono::Utc;
-use entity::{membership, organization, user};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
+use entity::{organization, user};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -159,17 +158,10 @@ impl TestApp {
             .policy
             .role_by_key(role_key)
             .expect("a predefined role");
-        membership::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(user.id),
-            organization_id: Set(org.id),
-            role_id: Set(role.id),
-            invited_by: Set(None),
-            created_at: Set(Utc::now()),
-        }
-        .insert(&self.state.db)
-        .await
-        .expect("a new membership");
+        charter::services::memberships::new_membership(user, org.id, role.id, &role.name, None)
+            .insert(&self.state.db)
+            .await
+            .expect("a new membership");
     }
 
     pub async fn login(&self, email: &str) -> Session {

@@ -174,14 +174,13 @@ async fn victim(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> (String, Str
             uuid::Uuid::now_v7().simple()
         ))
         .await;
-    let membership = entity::membership::ActiveModel {
-        id: sea_orm::Set(uuid::Uuid::now_v7()),
-        user_id: sea_orm::Set(user.id),
-        organization_id: sea_orm::Set(fixture.org.id),
-        role_id: sea_orm::Set(role_uuid),
-        invited_by: sea_orm::Set(None),
-        created_at: sea_orm::Set(chrono::Utc::now()),
-    }
+    let membership = charter::services::memberships::new_membership(
+        &user,
+        fixture.org.id,
+        role_uuid,
+        "Empty",
+        None,
+    )
     .insert(&app.state.db)
     .await
     .unwrap();

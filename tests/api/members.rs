@@ -537,3 +537,66 @@ async fn the_users_tab_sorts_filters_and_pages_members_every_way() {
         "wildcards are matched literally"
     );
 }
+
+#[tokio::test]
+async fn member_order_follows_renames_and_role_changes() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let org = app.create_org(&alice, "Acme").await;
+    let zed = app.create_user("zed@example.com").await;
+    app.add_member(&zed, &org, "standard_user").await;
+    let order = |field: &'static str| {
+        let app = &app;
+        let org = org_id(&org);
+        async move {
+            let token = app.login("alice@example.com").await.access_token;
+            let body = app
+                .gql(
+                    Some(&token),
+                    "query($o: ID!, $f: MemberOrderField!) { organization(id: $o) { members(orderBy: {field: $f}) { edges { node { user { email } } } } } }",
+                    json!({ "o": org, "f": field }),
+                )
+                .await;
+            body["data"]["organization"]["members"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["user"]["email"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        order("DISPLAY_NAME").await,
+        ["alice@example.com", "zed@example.com"]
+    );
+    let zed_token = app.login("zed@example.com").await.access_token;
+    app.gql(
+        Some(&zed_token),
+        "mutation { updateProfile(input: {displayName: \"Aaron\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        order("DISPLAY_NAME").await,
+        ["zed@example.com", "alice@example.com"]
+    );
+    // Owner < Standard User by name; after becoming an App Developer, Zed sorts first.
+    assert_eq!(
+        order("ROLE").await,
+        ["alice@example.com", "zed@example.com"]
+    );
+    let alice_token = app.login("alice@example.com").await.access_token;
+    let membership = membership_id(&app, &zed, &org).await;
+    let body = assign(
+        &app,
+        &alice_token,
+        &membership,
+        &role_id(&app, &org, "app_developer"),
+    )
+    .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(
+        order("ROLE").await,
+        ["zed@example.com", "alice@example.com"]
+    );
+}

@@ -349,17 +349,10 @@ async fn predefined_roles_are_immutable_and_a_role_in_use_is_not_deleted() {
             _ => unreachable!(),
         };
     use sea_orm::ActiveModelTrait;
-    entity::membership::ActiveModel {
-        id: sea_orm::Set(uuid::Uuid::now_v7()),
-        user_id: sea_orm::Set(carl.id),
-        organization_id: sea_orm::Set(f.org.id),
-        role_id: sea_orm::Set(custom),
-        invited_by: sea_orm::Set(None),
-        created_at: sea_orm::Set(chrono::Utc::now()),
-    }
-    .insert(&f.app.state.db)
-    .await
-    .unwrap();
+    charter::services::memberships::new_membership(&carl, f.org.id, custom, "Analyst", None)
+        .insert(&f.app.state.db)
+        .await
+        .unwrap();
     let delete = "mutation($id: ID!) { deleteRole(id: $id) }";
     let body = f
         .app
