@@ -33,6 +33,16 @@ impl Principal {
         }
     }
 
+    /// The organization the session acts in, when signed in.
+    pub fn active_organization(&self) -> Option<Uuid> {
+        match self {
+            Principal::User {
+                organization_id, ..
+            } => *organization_id,
+            _ => None,
+        }
+    }
+
     pub fn session_id(&self) -> Result<Uuid, ApiError> {
         match self {
             Principal::User { session_id, .. } => Ok(*session_id),

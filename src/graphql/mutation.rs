@@ -128,6 +128,16 @@ fn grant_pairs(grants: Vec<PermissionGrantInput>) -> Vec<(String, String)> {
     grants.into_iter().map(|g| (g.resource, g.level)).collect()
 }
 
+/// A membership by its id, or NOT_FOUND (the caller then checks access to its organization).
+async fn membership_of(ctx: &Context<'_>, id: &ID) -> ApiResult<entity::membership::Model> {
+    let membership = NodeId::membership("membershipId", id)?;
+    ctx.loaders()
+        .memberships
+        .load_one(membership)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::not_found("membership"))
+}
+
 /// The organization and role of a role id.
 fn role_ref(id: &ID) -> ApiResult<(uuid::Uuid, uuid::Uuid)> {
     match NodeId::parse("id", id)? {
@@ -202,12 +212,7 @@ impl MutationRoot {
         let actor = ctx.actor().await?;
         let user =
             sessions::set_default_organization(ctx.state(), &actor, ctx.principal(), org).await?;
-        let active_organization_id = match ctx.principal() {
-            crate::auth::Principal::User {
-                organization_id, ..
-            } => *organization_id,
-            _ => None,
-        };
+        let active_organization_id = ctx.principal().active_organization();
         Ok(Viewer {
             user,
             active_organization_id,
@@ -318,15 +323,10 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: AssignRoleInput,
     ) -> ApiResult<Membership> {
-        let membership = NodeId::membership("membershipId", &input.membership_id)?;
         let (org, role) = role_ref(&input.role_id)
             .map_err(|_| crate::error::ApiError::invalid("roleId", "is not a role id"))?;
-        let found = ctx
-            .loaders()
-            .memberships
-            .load_one(membership)
-            .await?
-            .ok_or_else(|| crate::error::ApiError::not_found("membership"))?;
+        let found = membership_of(ctx, &input.membership_id).await?;
+        let membership = found.id;
         let access = ctx
             .require(found.organization_id, require::MEMBER_MANAGE)
             .await?;
@@ -344,13 +344,8 @@ impl MutationRoot {
     /// Removes another member; the last owner cannot be removed.
     #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None))]
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> ApiResult<bool> {
-        let membership = NodeId::membership("membershipId", &membership_id)?;
-        let found = ctx
-            .loaders()
-            .memberships
-            .load_one(membership)
-            .await?
-            .ok_or_else(|| crate::error::ApiError::not_found("membership"))?;
+        let found = membership_of(ctx, &membership_id).await?;
+        let membership = found.id;
         let access = ctx
             .require(found.organization_id, require::MEMBER_MANAGE)
             .await?;

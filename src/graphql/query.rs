@@ -28,12 +28,7 @@ impl QueryRoot {
             .load_one(user_id)
             .await?
             .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
-        let active_organization_id = match ctx.principal() {
-            Principal::User {
-                organization_id, ..
-            } => *organization_id,
-            _ => None,
-        };
+        let active_organization_id = ctx.principal().active_organization();
         Ok(Some(Viewer {
             user,
             active_organization_id,
@@ -184,9 +179,8 @@ impl QueryRoot {
             ctx.access(org).await?
         } else {
             ctx.require(org, require::MEMBER_READ).await?;
-            crate::services::access::load(&state.db, policy, subject, &[org])
+            crate::services::access::load_one(&state.db, policy, subject, org)
                 .await?
-                .remove(&org)
                 .ok_or_else(|| ApiError::not_found("member"))?
         };
         Ok(access.grants.allows(required.0, required.1))

@@ -54,6 +54,18 @@ pub async fn load(
         .collect())
 }
 
+/// The access of `user_id` in one organization, if they are a member.
+pub async fn load_one(
+    db: &impl ConnectionTrait,
+    policy: &Arc<Policy>,
+    user_id: Uuid,
+    organization_id: Uuid,
+) -> ApiResult<Option<OrgAccess>> {
+    Ok(load(db, policy, user_id, &[organization_id])
+        .await?
+        .remove(&organization_id))
+}
+
 /// An organization both users belong to, if any (the oldest such membership of `other`).
 pub async fn shared_organization_with(
     db: &impl ConnectionTrait,

@@ -133,9 +133,8 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
     txn.commit().await?;
     // Two pending invitations, so the console's invitation list has something to show (the
     // emails land in the outbox of the data directory).
-    let access = super::access::load(&state.db, &state.policy, ids[0].id, &[acme.id])
+    let access = super::access::load_one(&state.db, &state.policy, ids[0].id, acme.id)
         .await?
-        .remove(&acme.id)
         .ok_or_else(|| ApiError::internal("the demo owner has no access"))?;
     for (email, key) in [
         ("ivan@partner.example", "standard_user"),

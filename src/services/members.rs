@@ -36,9 +36,8 @@ pub async fn lock_and_reload(
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
-    let fresh = access::load(txn, policy, access.user_id, &[org.id])
+    let fresh = access::load_one(txn, policy, access.user_id, org.id)
         .await?
-        .remove(&org.id)
         .ok_or_else(|| ApiError::not_found("organization"))?;
     fresh.require(requirement)?;
     Ok((org, fresh))
