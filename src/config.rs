@@ -48,6 +48,7 @@ struct FileSettings {
     database_max_connections: Option<u32>,
     audit_retention_days: Option<i64>,
     invitations_per_day: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
 }
@@ -74,6 +75,8 @@ pub struct Settings {
     pub audit_retention_days: Option<i64>,
     /// Invitations an organization may send in 24 hours.
     pub invitations_per_day: u32,
+    /// Proxies whose `X-Forwarded-For` is believed for the client's address (IPs or CIDRs).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// SMTP server for invitation mail; without it, mail goes to `<data-dir>/outbox/`.
     pub smtp_url: Option<String>,
     /// The `From` of mail sent over SMTP.
@@ -102,6 +105,7 @@ impl Settings {
             database_max_connections: None,
             audit_retention_days: None,
             invitations_per_day: 50,
+            trusted_proxies: Vec::new(),
             smtp_url: None,
             mail_from: None,
         }
@@ -174,6 +178,15 @@ impl Settings {
             anyhow::ensure!(limit >= 1, "invitations_per_day must be at least 1");
             settings.invitations_per_day = limit;
         }
+        let proxies = match std::env::var("CHARTER_TRUSTED_PROXIES") {
+            Ok(list) if !list.trim().is_empty() => {
+                Some(list.split(',').map(|p| p.trim().to_owned()).collect())
+            }
+            _ => file.trusted_proxies,
+        };
+        for proxy in proxies.unwrap_or_default() {
+            settings.trusted_proxies.push(parse_network(&proxy)?);
+        }
         settings.smtp_url = std::env::var("CHARTER_SMTP_URL")
             .ok()
             .filter(|url| !url.is_empty())
@@ -196,6 +209,13 @@ impl Settings {
             ),
         }
     }
+}
+
+/// An IP network from `10.0.0.0/8`, or a single address.
+pub fn parse_network(text: &str) -> anyhow::Result<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| anyhow::anyhow!("`{text}` is not an IP address or network"))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileSettings> {

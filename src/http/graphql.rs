@@ -141,7 +141,7 @@ async fn execute(
         Err(err) => return graphql_error(&headers, err),
     };
     let meta = RequestMeta {
-        ip: Some(peer.ip().to_string()),
+        ip: Some(client_ip(peer.ip(), &headers, &state.app.settings.trusted_proxies).to_string()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|value| value.to_str().ok())
@@ -151,6 +151,34 @@ async fn execute(
     let mut response = state.schema.execute(request.data(context)).await;
     assign_codes(&mut response);
     respond(&headers, response)
+}
+
+/// The client's address: the peer, unless the peer is a trusted proxy, in which case the
+/// rightmost address of `X-Forwarded-For` that is not itself a trusted proxy (addresses further
+/// left were written by the client and prove nothing).
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(forwarded.first())
+        .copied()
+        .unwrap_or(peer)
 }
 
 /// Gives every error a code from the closed set: request-level errors (syntax, validation,

@@ -224,3 +224,44 @@ async fn health_and_readiness_report_the_database() {
     assert_eq!(get("/readyz").await.unwrap().status(), 503);
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
 }
+
+async fn recorded_ip(app: &TestApp, forwarded_for: &str) -> String {
+    app.create_user("alice@example.com").await;
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "query": "mutation { login(input: {email: \"alice@example.com\", password: \"correct-horse-battery\"}) { accessToken } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let token = app.login("alice@example.com").await.access_token;
+    let body = app
+        .gql(
+            Some(&token),
+            "{ viewer { securityEvents(first: 2) { edges { node { action ip } } } } }",
+            json!({}),
+        )
+        .await;
+    body["data"]["viewer"]["securityEvents"]["edges"][1]["node"]["ip"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
+    let app = TestApp::spawn().await;
+    assert_eq!(recorded_ip(&app, "203.0.113.9").await, "127.0.0.1");
+
+    let trusted = TestApp::spawn_with(|settings| {
+        settings.trusted_proxies = vec![charter::config::parse_network("127.0.0.0/8").unwrap()];
+    })
+    .await;
+    // The client wrote the leftmost address itself; the proxy appended the real one.
+    assert_eq!(
+        recorded_ip(&trusted, "198.51.100.7, 203.0.113.9").await,
+        "203.0.113.9"
+    );
+}
