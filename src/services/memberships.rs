@@ -188,31 +188,21 @@ fn members_select(
         );
     }
     if let Some((value, id)) = &query.after {
+        // A row-value comparison, (key, id) > (value, id), lets both databases walk the
+        // (organization, key, id) index from the cursor.
         let id_col = Expr::col((membership::Entity, membership::Column::Id));
-        let id_after = if query.descending {
-            id_col.lt(*id)
-        } else {
-            id_col.gt(*id)
+        let (row, cursor) = match &sort {
+            None => (id_col, Expr::val(*id)),
+            Some(sort) => (
+                Expr::tuple([sort.clone(), id_col]),
+                Expr::tuple([Expr::val(value.clone()), Expr::val(*id)]),
+            ),
         };
-        match &sort {
-            None => {
-                select.and_where(id_after);
-            }
-            Some(sort) => {
-                let beyond = if query.descending {
-                    Expr::expr(sort.clone()).lt(value.clone())
-                } else {
-                    Expr::expr(sort.clone()).gt(value.clone())
-                };
-                select.cond_where(
-                    Cond::any().add(beyond).add(
-                        Cond::all()
-                            .add(Expr::expr(sort.clone()).eq(value.clone()))
-                            .add(id_after),
-                    ),
-                );
-            }
-        }
+        select.and_where(if query.descending {
+            row.lt(cursor)
+        } else {
+            row.gt(cursor)
+        });
     }
     select
 }
