@@ -3,7 +3,6 @@ use chrono::{DateTime, Utc};
 
 use super::{Organization, User};
 use crate::error::ApiResult;
-use crate::graphql::ContextExt;
 use crate::services::sessions::Tokens;
 
 /// Tokens of a session: a short-lived access token and a single-use refresh token.
@@ -35,14 +34,6 @@ impl AuthPayload {
         let Some(org) = self.0.organization_id else {
             return Ok(None);
         };
-        if ctx.access(org).await.is_err() {
-            return Ok(None);
-        }
-        Ok(ctx
-            .loaders()
-            .organizations
-            .load_one(org)
-            .await?
-            .map(Organization))
+        Organization::of_viewer(ctx, org).await
     }
 }

@@ -1,6 +1,7 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::organization;
+use uuid::Uuid;
 
 use super::membership::{
     MemberConnection, MemberFilter, MemberOrder, member_connection, member_query,
@@ -18,6 +19,22 @@ use crate::services::{organizations, roles};
 
 /// An organization: a tenant with its members, roles and license.
 pub struct Organization(pub organization::Model);
+
+impl Organization {
+    /// `organization_id` if the viewer still belongs to it, else none (a session's or a user's
+    /// remembered organization may have been left since).
+    pub async fn of_viewer(ctx: &Context<'_>, organization_id: Uuid) -> ApiResult<Option<Self>> {
+        if ctx.access(organization_id).await.is_err() {
+            return Ok(None);
+        }
+        Ok(ctx
+            .loaders()
+            .organizations
+            .load_one(organization_id)
+            .await?
+            .map(Organization))
+    }
+}
 
 /// What the organization is licensed for, and how much of it is in use.
 pub struct License(pub organization::Model);

@@ -50,14 +50,9 @@ impl User {
         let Some(org) = self.model.default_organization_id else {
             return Ok(None);
         };
-        if viewer != self.model.id || ctx.access(org).await.is_err() {
+        if viewer != self.model.id {
             return Ok(None);
         }
-        Ok(ctx
-            .loaders()
-            .organizations
-            .load_one(org)
-            .await?
-            .map(Organization))
+        Organization::of_viewer(ctx, org).await
     }
 }

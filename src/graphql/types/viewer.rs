@@ -28,15 +28,7 @@ impl Viewer {
         let Some(org) = self.active_organization_id else {
             return Ok(None);
         };
-        if ctx.access(org).await.is_err() {
-            return Ok(None);
-        }
-        Ok(ctx
-            .loaders()
-            .organizations
-            .load_one(org)
-            .await?
-            .map(Organization))
+        Organization::of_viewer(ctx, org).await
     }
 
     /// The user's memberships, oldest first.
