@@ -14,6 +14,28 @@ fn charter(data_dir: &std::path::Path) -> Command {
     command
 }
 
+/// Bootstraps root@example.com as owner of Acme in `data_dir`; returns Acme's public id.
+fn bootstrap_acme(data_dir: &std::path::Path) -> String {
+    let output = charter(data_dir)
+        .args([
+            "bootstrap",
+            "--email",
+            "root@example.com",
+            "--organization",
+            "Acme",
+        ])
+        .env("CHARTER_BOOTSTRAP_PASSWORD", "a-long-enough-password")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    stdout
+        .split(['(', ')'])
+        .nth(1)
+        .expect("the public id is printed")
+        .to_owned()
+}
+
 #[test]
 fn charter_schema_prints_the_committed_sdl() {
     let dir = tempfile::tempdir().unwrap();
@@ -147,24 +169,7 @@ fn start_up_with_a_bad_policy_fails_with_the_report() {
 #[test]
 fn operators_are_flagged_and_licenses_changed_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let output = charter(dir.path())
-        .args([
-            "bootstrap",
-            "--email",
-            "root@example.com",
-            "--organization",
-            "Acme",
-        ])
-        .env("CHARTER_BOOTSTRAP_PASSWORD", "a-long-enough-password")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let public_id = stdout
-        .split(['(', ')'])
-        .nth(1)
-        .expect("the public id is printed")
-        .to_owned();
+    let public_id = bootstrap_acme(dir.path());
 
     let output = charter(dir.path())
         .args([
@@ -240,20 +245,7 @@ fn every_preset_passes_policy_check() {
 #[test]
 fn audit_verify_export_and_purge_work_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let output = charter(dir.path())
-        .args([
-            "bootstrap",
-            "--email",
-            "root@example.com",
-            "--organization",
-            "Acme",
-        ])
-        .env("CHARTER_BOOTSTRAP_PASSWORD", "a-long-enough-password")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let public_id = stdout.split(['(', ')']).nth(1).unwrap().to_owned();
+    let public_id = bootstrap_acme(dir.path());
     let output = charter(dir.path())
         .args([
             "org",
