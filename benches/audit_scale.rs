@@ -151,6 +151,35 @@ async fn main() -> anyhow::Result<()> {
                 ..Default::default()
             },
         ),
+        (
+            "text search, about 100 events (\"item 4242\")",
+            Filter {
+                search: Some("item 4242".to_owned()),
+                ..Default::default()
+            },
+        ),
+        (
+            "text search, no event matches",
+            Filter {
+                search: Some("no such term".to_owned()),
+                ..Default::default()
+            },
+        ),
+        (
+            "text search and action (\"item 4242\", role.created)",
+            Filter {
+                search: Some("item 4242".to_owned()),
+                action: Some("role.created".to_owned()),
+                ..Default::default()
+            },
+        ),
+        (
+            "text search, two characters (\"r7\", scanned)",
+            Filter {
+                search: Some("r7".to_owned()),
+                ..Default::default()
+            },
+        ),
     ];
     for (name, filter) in cases {
         let mut times = Vec::new();

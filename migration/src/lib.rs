@@ -9,6 +9,7 @@ mod m20261123_000001_identity;
 mod m20261123_000002_audit;
 mod m20261123_000003_invitations;
 mod m20261123_000004_member_sort_keys;
+mod m20261123_000005_audit_search;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_audit::Migration),
             Box::new(m20261123_000003_invitations::Migration),
             Box::new(m20261123_000004_member_sort_keys::Migration),
+            Box::new(m20261123_000005_audit_search::Migration),
         ]
     }
 }

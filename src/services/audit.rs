@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{audit_event, audit_head};
+use sea_orm::sea_query::{Alias, Expr, JoinType, LikeExpr, Order};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set, Statement,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -438,9 +439,45 @@ pub struct EventPage {
     pub before_seq: Option<i64>,
 }
 
-fn filtered(chain: &str, filter: &Filter) -> sea_orm::Select<audit_event::Entity> {
-    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+/// The text `search` looks in, exactly as the audit search migration indexes it on
+/// PostgreSQL (the expression must match for the trigram index to serve the query).
+fn search_text(backend: DatabaseBackend) -> &'static str {
+    match backend {
+        DatabaseBackend::Postgres => {
+            "lower(description || chr(10) || coalesce(actor_email, '') || chr(10) || action \
+             || chr(10) || coalesce(target_id, ''))"
+        }
+        _ => {
+            "lower(description || char(10) || coalesce(actor_email, '') || char(10) || action \
+             || char(10) || coalesce(target_id, ''))"
+        }
+    }
+}
+
+/// On SQLite, rowids of the `audit_search` index are a chain's number times this plus the
+/// event's sequence number (see the audit search migration).
+const SEARCH_ROWID_STRIDE: i64 = 1 << 36;
+
+/// The trigram index finds only terms of at least three characters; shorter ones are scanned.
+const SEARCH_INDEXED_CHARS: usize = 3;
+
+/// A chain's events narrowed by a filter, with the key their newest-first order walks.
+struct Filtered {
+    query: sea_orm::Select<audit_event::Entity>,
+    newest_first: Expr,
+}
+
+/// Builds the query for a filter. `None` means nothing can match (a search in a chain the
+/// index has never seen).
+async fn filtered(
+    db: &impl ConnectionTrait,
+    chain: &str,
+    filter: &Filter,
+    below_seq: Option<i64>,
+) -> ApiResult<Option<Filtered>> {
+    use sea_orm::sea_query::ExprTrait;
     let mut query = audit_event::Entity::find().filter(audit_event::Column::Chain.eq(chain));
+    let mut newest_first = Expr::col((audit_event::Entity, audit_event::Column::Seq));
     if let Some(from) = filter.from {
         query = query.filter(audit_event::Column::At.gte(from));
     }
@@ -453,31 +490,62 @@ fn filtered(chain: &str, filter: &Filter) -> sea_orm::Select<audit_event::Entity
     if let Some(actor) = filter.actor_id {
         query = query.filter(audit_event::Column::ActorId.eq(actor));
     }
-    if let Some(search) = filter
+    if let Some(below) = below_seq {
+        query = query.filter(audit_event::Column::Seq.lt(below));
+    }
+    let search = filter
         .search
         .as_deref()
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+        .filter(|s| !s.is_empty());
+    if let Some(search) = search {
+        let backend = db.get_database_backend();
         let escaped = search
             .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let like = |column: audit_event::Column| {
-            Expr::expr(Func::lower(Expr::col(column)))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
+            .replace('!', "!!")
+            .replace('%', "!%")
+            .replace('_', "!_");
         query = query.filter(
-            sea_orm::Condition::any()
-                .add(like(audit_event::Column::Description))
-                .add(like(audit_event::Column::ActorEmail))
-                .add(like(audit_event::Column::Action))
-                .add(like(audit_event::Column::TargetId)),
+            Expr::cust(search_text(backend))
+                .like(LikeExpr::new(format!("%{escaped}%")).escape('!')),
         );
+        // PostgreSQL's planner serves the LIKE above from the trigram index by itself. SQLite's
+        // does not, so the FTS5 index drives the query (the placeholders below are SQLite's): its matches within the chain's rowid
+        // range, newest first, each joined to its event (the LIKE then only re-checks a page).
+        if backend == DatabaseBackend::Sqlite && search.chars().count() >= SEARCH_INDEXED_CHARS {
+            let number: Option<i64> = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    backend,
+                    "SELECT number FROM audit_search_chains WHERE chain = ?",
+                    [chain.into()],
+                ))
+                .await?
+                .map(|row| row.try_get("", "number"))
+                .transpose()?;
+            let Some(number) = number else {
+                return Ok(None);
+            };
+            let low = number * SEARCH_ROWID_STRIDE;
+            let high = low + below_seq.unwrap_or(SEARCH_ROWID_STRIDE);
+            let phrase = format!("\"{}\"", search.replace('"', "\"\""));
+            QueryTrait::query(&mut query)
+                .join(
+                    JoinType::InnerJoin,
+                    Alias::new("audit_search"),
+                    Expr::cust_with_values("audit_events.seq = audit_search.rowid - ?", [low]),
+                )
+                .and_where(Expr::cust_with_values("audit_search MATCH ?", [phrase]))
+                .and_where(Expr::cust_with_values(
+                    "audit_search.rowid > ? AND audit_search.rowid < ?",
+                    [low, high],
+                ));
+            newest_first = Expr::cust("audit_search.rowid");
+        }
     }
-    query
+    Ok(Some(Filtered {
+        query,
+        newest_first,
+    }))
 }
 
 /// A page of a chain's events, newest first, with keyset pagination on the sequence number.
@@ -488,10 +556,7 @@ pub async fn page(
     page: EventPage,
 ) -> ApiResult<super::Page<audit_event::Model>> {
     let chain = scope.chain();
-    let mut query = filtered(&chain, filter);
-    if let Some(before) = page.before_seq {
-        query = query.filter(audit_event::Column::Seq.lt(before));
-    }
+    let mut below = page.before_seq;
     // Events are appended in time order, so a time range is also a range of sequence numbers:
     // found through the (chain, at) index, it lets the page walk the (chain, seq) index from
     // the right place instead of filtering every newer event by time.
@@ -503,12 +568,19 @@ pub async fn page(
             .one(db)
             .await?;
         match last {
-            Some(last) => query = query.filter(audit_event::Column::Seq.lte(last.seq)),
+            Some(last) => below = Some(below.map_or(last.seq + 1, |b| b.min(last.seq + 1))),
             None => return Ok(super::Page::empty()),
         }
     }
+    let Some(Filtered {
+        query,
+        newest_first,
+    }) = filtered(db, &chain, filter, below).await?
+    else {
+        return Ok(super::Page::empty());
+    };
     let rows = query
-        .order_by_desc(audit_event::Column::Seq)
+        .order_by(newest_first, Order::Desc)
         .limit(page.first + 1)
         .all(db)
         .await?;
@@ -518,7 +590,10 @@ pub async fn page(
 /// How many events of a chain match a filter.
 pub async fn count(db: &impl ConnectionTrait, scope: Scope, filter: &Filter) -> ApiResult<u64> {
     use sea_orm::PaginatorTrait;
-    Ok(filtered(&scope.chain(), filter).count(db).await?)
+    Ok(match filtered(db, &scope.chain(), filter, None).await? {
+        Some(filtered) => filtered.query.count(db).await?,
+        None => 0,
+    })
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<audit_event::Model>> {
@@ -543,7 +618,11 @@ pub async fn export(
     let mut after = 0i64;
     let mut written = 0;
     loop {
-        let events = filtered(&scope.chain(), &filter)
+        let Some(Filtered { query, .. }) = filtered(db, &scope.chain(), &filter, None).await?
+        else {
+            return Ok(written);
+        };
+        let events = query
             .filter(audit_event::Column::Seq.gt(after))
             .order_by_asc(audit_event::Column::Seq)
             .limit(PAGE)

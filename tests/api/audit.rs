@@ -298,6 +298,39 @@ async fn the_audit_log_answers_who_changed_what_when_and_from_where() {
         "organization.created, then three renames"
     );
 
+    // A search pages like the whole log: through the text index for terms of three characters
+    // or more, by a scan for shorter ones, in the description, the actor's email and the action.
+    for (search, expected) in [
+        ("RENAMED", vec![4, 3, 2]),
+        ("bob@example", vec![3]),
+        ("organization.created", vec![1]),
+        ("Tw", vec![4, 3]),
+        ("e", vec![4, 3, 2, 1]),
+        ("no such words", vec![]),
+    ] {
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let body = app
+                .gql(
+                    Some(&alice_token),
+                    log,
+                    json!({ "o": org_id(&org), "search": search, "first": 1, "after": after }),
+                )
+                .await;
+            let audit = &body["data"]["organization"]["auditLog"];
+            assert_eq!(audit["totalCount"], expected.len(), "{search}: {body}");
+            for edge in audit["edges"].as_array().unwrap() {
+                seen.push(edge["node"]["json"]["seq"].as_i64().unwrap());
+            }
+            if !audit["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+                break;
+            }
+            after = audit["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+        }
+        assert_eq!(seen, expected, "search {search:?}");
+    }
+
     // A standard user may not read the log.
     let dave_token = app.login("dave@example.com").await.access_token;
     let body = app
