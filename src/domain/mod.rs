@@ -1,10 +1,12 @@
 //! Validated values: each parses from untrusted input once, and its type then proves it is valid.
 
 mod email;
+mod list_entry;
 mod names;
 mod password;
 
 pub use email::Email;
+pub use list_entry::ListKind;
 pub use names::{DisplayName, OrganizationName};
 pub use password::NewPassword;
 
