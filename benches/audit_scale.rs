@@ -7,12 +7,13 @@
 
 use std::time::{Duration, Instant};
 
-use charter::config::Settings;
 use charter::services::audit::{self, EventPage, Filter, GENESIS, Scope};
 use chrono::{TimeZone, Utc};
 use entity::audit_event;
-use sea_orm::{ConnectionTrait, Database, EntityTrait};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
+
+mod support;
 
 const ACTIONS: [&str; 5] = [
     "member.added",
@@ -29,27 +30,10 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
-    let mut settings = Settings::for_data_dir(dir.path());
-    let mut postgres = None;
-    if let Ok(url) = std::env::var("DATABASE_URL")
-        && url.starts_with("postgres")
-    {
-        let name = format!("charter_bench_{}", Uuid::new_v4().simple());
-        let admin = Database::connect(&url).await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
-        let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
-        settings.database_url = Some(format!("{base}/{name}"));
-        postgres = Some((admin, name));
-    }
-    let db = charter::db::connect(&settings).await?;
+    let bench_db = support::BenchDatabase::new(dir.path()).await?;
+    let db = charter::db::connect(&bench_db.settings).await?;
     charter::db::migrate(&db).await?;
-    let backend = if postgres.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let backend = bench_db.backend();
 
     let org = Uuid::now_v7();
     let chain = Scope::Organization(org).chain();
@@ -102,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
     })
     .exec(&db)
     .await?;
-    if postgres.is_some() {
+    if bench_db.is_postgres() {
         db.execute_unprepared("ANALYZE audit_events").await?;
     } else {
         db.execute_unprepared("ANALYZE").await?;
@@ -216,12 +200,7 @@ async fn main() -> anyhow::Result<()> {
         broken.len()
     );
 
-    if let Some((admin, name)) = postgres {
-        db.close().await?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
-    }
+    bench_db.finish(db).await?;
     let _ = Duration::ZERO;
     Ok(())
 }

@@ -9,12 +9,13 @@
 use std::time::Instant;
 
 use charter::authz::Policy;
-use charter::config::Settings;
 use charter::services::memberships::{self, MemberOrderField, MemberQuery};
 use chrono::Utc;
 use entity::{membership, organization, user};
-use sea_orm::{ConnectionTrait, Database, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
+
+mod support;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -23,29 +24,12 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir()?;
-    let mut settings = Settings::for_data_dir(dir.path());
-    let mut postgres = None;
-    if let Ok(url) = std::env::var("DATABASE_URL")
-        && url.starts_with("postgres")
-    {
-        let name = format!("charter_bench_{}", Uuid::new_v4().simple());
-        let admin = Database::connect(&url).await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
-        let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
-        settings.database_url = Some(format!("{base}/{name}"));
-        postgres = Some((admin, name));
-    }
-    let db = charter::db::connect(&settings).await?;
+    let bench_db = support::BenchDatabase::new(dir.path()).await?;
+    let db = charter::db::connect(&bench_db.settings).await?;
     charter::db::migrate(&db).await?;
     let policy = Policy::built_in();
     charter::services::roles::sync_predefined(&db, &policy).await?;
-    let backend = if postgres.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let backend = bench_db.backend();
 
     let org = Uuid::now_v7();
     organization::Entity::insert(organization::ActiveModel {
@@ -201,11 +185,6 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    if let Some((admin, name)) = postgres {
-        db.close().await?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
-    }
+    bench_db.finish(db).await?;
     Ok(())
 }
