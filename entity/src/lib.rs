@@ -4,10 +4,13 @@
 pub mod audit_event;
 pub mod audit_head;
 pub mod invitation;
+pub mod list;
+pub mod list_entry;
 pub mod login_throttle;
 pub mod membership;
 pub mod organization;
 pub mod refresh_token;
 pub mod role;
 pub mod session;
+pub mod share_partner;
 pub mod user;

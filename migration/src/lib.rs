@@ -10,6 +10,7 @@ mod m20261123_000002_audit;
 mod m20261123_000003_invitations;
 mod m20261123_000004_member_sort_keys;
 mod m20261123_000005_audit_search;
+mod m20261123_000006_lists;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_invitations::Migration),
             Box::new(m20261123_000004_member_sort_keys::Migration),
             Box::new(m20261123_000005_audit_search::Migration),
+            Box::new(m20261123_000006_lists::Migration),
         ]
     }
 }

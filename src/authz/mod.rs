@@ -36,6 +36,10 @@ pub mod require {
     pub const ROLE_MANAGE: Requirement = Requirement::new("role", "manage");
     pub const AUDIT_LOG_READ: Requirement = Requirement::new("audit_log", "read");
     pub const LIST_READ: Requirement = Requirement::new("list", "read");
+    pub const LIST_CREATE: Requirement = Requirement::new("list", "create");
+    pub const LIST_EDIT: Requirement = Requirement::new("list", "edit");
+    pub const LIST_FULL: Requirement = Requirement::new("list", "full");
+    pub const LIST_SHARING_MANAGE: Requirement = Requirement::new("list_sharing", "manage");
 }
 
 /// Proof that the viewer is a member of `organization_id`, with the grants of their role there.

@@ -298,8 +298,15 @@ fn email(value: &str) -> Result<String, String> {
 
 fn text(value: &str) -> Result<String, String> {
     const MAX: usize = 1024;
+    // Entries are indexed by value, and PostgreSQL's B-tree takes index rows of at most about
+    // 2,700 bytes: 1,024 characters of up to four bytes each would not fit, so text is also
+    // held to 2,048 bytes (1,024 characters of any European script; 682 of CJK).
+    const MAX_BYTES: usize = 2048;
     if value.chars().count() > MAX {
         return Err("is longer than 1,024 characters".into());
+    }
+    if value.len() > MAX_BYTES {
+        return Err("is longer than 2,048 bytes in UTF-8".into());
     }
     if value.chars().any(|c| c.is_control() && c != '\t') {
         return Err("contains control characters".into());
@@ -733,10 +740,12 @@ mod tests {
             ],
         );
         let too_long = "é".repeat(1025);
+        let too_many_bytes = "漢".repeat(683);
         assert_bad(
             Text,
             &[
                 (&too_long, "is longer than 1,024 characters"),
+                (&too_many_bytes, "is longer than 2,048 bytes in UTF-8"),
                 ("bell\u{7}", "contains control characters"),
                 ("esc\u{1b}[31m", "contains control characters"),
                 ("del\u{7f}", "contains control characters"),

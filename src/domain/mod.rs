@@ -7,7 +7,7 @@ mod password;
 
 pub use email::Email;
 pub use list_entry::ListKind;
-pub use names::{DisplayName, OrganizationName};
+pub use names::{DisplayName, ListName, OrganizationName};
 pub use password::NewPassword;
 
 use rand::Rng;

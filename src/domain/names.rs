@@ -53,6 +53,22 @@ impl DisplayName {
     }
 }
 
+/// A list's name: 1 to 100 characters, trimmed, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListName(String);
+
+impl ListName {
+    pub const MAX: usize = 100;
+
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, ApiError> {
+        parse_name(field, value, Self::MAX).map(Self)
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

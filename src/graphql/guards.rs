@@ -30,6 +30,12 @@ pub const VALUE_TYPES: &[&str] = &[
     "AuditEventConnection",
     "InvitationConnection",
     "InvitationEdge",
+    "ListConnection",
+    "ListEdge",
+    "ListEntry",
+    "ListEntryConnection",
+    "ListEntryEdge",
+    "ListEntriesChange",
     "AuditEventEdge",
     "PermissionGrant",
     "AuthPayload",
@@ -42,13 +48,14 @@ pub const VALUE_TYPES: &[&str] = &[
     "CatalogGuard",
 ];
 
-/// `@requires(resource, level, orSelf)`: the viewer's role in the organization that owns the
-/// object must grant `resource` at `level` or above; with `orSelf`, the viewer's own record
-/// passes too.
-// Applied as `directive = requires::apply(R.resource.into(), R.level.into(), None)` with a
-// constant `R` of `crate::authz::require`, the same constant the field's guard enforces.
+/// `@requires(resource, level, orSelf, orPartner)`: the viewer's role in the organization that
+/// owns the object must grant `resource` at `level` or above; with `orSelf`, the viewer's own
+/// record passes too; with `orPartner`, so does a member of a share partner of the owner whose
+/// role there grants `list: read` (the object is seen through a shared list).
+// Applied as `directive = requires::apply(R.resource.into(), R.level.into(), None, None)` with
+// a constant `R` of `crate::authz::require`, the same constant the field's guard enforces.
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
-pub fn requires(resource: String, level: String, or_self: Option<bool>) {}
+pub fn requires(resource: String, level: String, or_self: Option<bool>, or_partner: Option<bool>) {}
 
 /// `@authenticated`: any signed-in user; the field acts on the caller's own account only.
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
@@ -64,6 +71,16 @@ pub struct OrgGuard {
     organization_id: Option<Uuid>,
     requirement: Requirement,
     owner_user: Option<Uuid>,
+    partner: Partner,
+}
+
+/// Whether members of the owner's share partners pass, and on which fields.
+enum Partner {
+    No,
+    /// The object is a shared list: partners pass on every field.
+    SharedList,
+    /// The object was reached through a sharing relationship: partners pass on these fields.
+    Fields(&'static [&'static str]),
 }
 
 impl OrgGuard {
@@ -72,6 +89,7 @@ impl OrgGuard {
             organization_id: Some(organization_id),
             requirement,
             owner_user: None,
+            partner: Partner::No,
         }
     }
 
@@ -81,6 +99,33 @@ impl OrgGuard {
             organization_id,
             requirement,
             owner_user: Some(user_id),
+            partner: Partner::No,
+        }
+    }
+
+    /// For a list of `organization_id`: when it is `shared`, members of the organization's
+    /// share partners pass with `list: read` in their own organization.
+    pub fn or_partner_list(organization_id: Uuid, requirement: Requirement, shared: bool) -> Self {
+        Self {
+            partner: if shared {
+                Partner::SharedList
+            } else {
+                Partner::No
+            },
+            ..Self::new(organization_id, requirement)
+        }
+    }
+
+    /// For an organization the viewer reached through a sharing relationship (a shared list's
+    /// owner, or a share partner): `fields` pass without membership.
+    pub fn or_partner_fields(
+        organization_id: Uuid,
+        requirement: Requirement,
+        fields: Option<&'static [&'static str]>,
+    ) -> Self {
+        Self {
+            partner: fields.map_or(Partner::No, Partner::Fields),
+            ..Self::new(organization_id, requirement)
         }
     }
 }
@@ -94,6 +139,25 @@ impl Guard for OrgGuard {
         let Some(organization_id) = self.organization_id else {
             return Err(ApiError::not_found("record").into());
         };
+        match &self.partner {
+            Partner::Fields(fields) if fields.contains(&ctx.item.node.name.node.as_str()) => {
+                return Ok(());
+            }
+            Partner::Fields(fields) if ctx.access(organization_id).await.is_err() => {
+                return Err(ApiError::forbidden(format!(
+                    "seen through a shared list, an organization shows only its {}",
+                    fields.join(", ")
+                ))
+                .into());
+            }
+            Partner::SharedList if ctx.access(organization_id).await.is_err() => {
+                ctx.partner_access(organization_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("list"))?;
+                return Ok(());
+            }
+            _ => {}
+        }
         ctx.require(organization_id, self.requirement).await?;
         Ok(())
     }

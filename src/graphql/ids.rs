@@ -16,6 +16,7 @@ pub enum NodeId {
     Role { organization: Uuid, role: Uuid },
     AuditEvent(Uuid),
     Invitation(Uuid),
+    List(Uuid),
 }
 
 impl NodeId {
@@ -27,6 +28,7 @@ impl NodeId {
             NodeId::Role { organization, role } => format!("Role:{organization}:{role}"),
             NodeId::AuditEvent(id) => format!("AuditEvent:{id}"),
             NodeId::Invitation(id) => format!("Invitation:{id}"),
+            NodeId::List(id) => format!("List:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -50,6 +52,7 @@ impl NodeId {
             "Membership" => NodeId::Membership(uuid()?),
             "AuditEvent" => NodeId::AuditEvent(uuid()?),
             "Invitation" => NodeId::Invitation(uuid()?),
+            "List" => NodeId::List(uuid()?),
             "Role" => NodeId::Role {
                 organization: uuid()?,
                 role: uuid()?,
@@ -73,6 +76,13 @@ impl NodeId {
         match Self::parse(field, id)? {
             NodeId::User(id) => Ok(id),
             _ => Err(ApiError::invalid(field, "is not a user id")),
+        }
+    }
+
+    pub fn list(field: &'static str, id: &ID) -> Result<Uuid, ApiError> {
+        match Self::parse(field, id)? {
+            NodeId::List(id) => Ok(id),
+            _ => Err(ApiError::invalid(field, "is not a list id")),
         }
     }
 

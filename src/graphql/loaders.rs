@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{membership, organization, user};
+use entity::{list, list_entry, membership, organization, user};
 use uuid::Uuid;
 
 use crate::authz::OrgAccess;
 use crate::error::ApiError;
+use crate::services::lists::{self, EntryQuery};
 use crate::services::memberships::MemberQuery;
 use crate::services::roles::RoleRecord;
 use crate::services::{AppState, Page, access, memberships, organizations, roles, users};
@@ -22,6 +23,9 @@ pub struct MemberPageLoader(pub AppState);
 pub struct MemberCountLoader(pub AppState);
 pub struct RoleMemberCountLoader(pub AppState);
 pub struct SeatUsageLoader(pub AppState);
+pub struct ListLoader(pub AppState);
+pub struct SharePartnerLoader(pub AppState);
+pub struct EntryPageLoader(pub AppState);
 /// The viewer's access per organization: effective permissions computed once per request.
 pub struct AccessLoader {
     pub state: AppState,
@@ -116,12 +120,47 @@ impl Loader<Uuid> for SeatUsageLoader {
     }
 }
 
+/// `None` where the viewer is not a member: answered once, like any other key (a loader does
+/// not remember keys missing from its answer, and would ask again).
 impl Loader<Uuid> for AccessLoader {
-    type Value = OrgAccess;
+    type Value = Option<OrgAccess>;
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        access::load(&self.state.db, &self.state.policy, self.user_id, keys).await
+        let mut found =
+            access::load(&self.state.db, &self.state.policy, self.user_id, keys).await?;
+        Ok(keys.iter().map(|key| (*key, found.remove(key))).collect())
+    }
+}
+
+impl Loader<Uuid> for ListLoader {
+    type Value = list::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        lists::load(&self.0.db, keys).await
+    }
+}
+
+/// The partners each organization shares its lists with.
+impl Loader<Uuid> for SharePartnerLoader {
+    type Value = Vec<Uuid>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        lists::partners(&self.0.db, keys).await
+    }
+}
+
+impl Loader<(Uuid, EntryQuery)> for EntryPageLoader {
+    type Value = Page<list_entry::Model>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, EntryQuery)],
+    ) -> Result<HashMap<(Uuid, EntryQuery), Self::Value>, Self::Error> {
+        lists::entry_pages(&self.0.db, keys).await
     }
 }
 
@@ -135,6 +174,9 @@ pub struct Loaders {
     pub member_counts: DataLoader<MemberCountLoader, HashMapCache>,
     pub role_member_counts: DataLoader<RoleMemberCountLoader, HashMapCache>,
     pub seat_usage: DataLoader<SeatUsageLoader, HashMapCache>,
+    pub lists: DataLoader<ListLoader, HashMapCache>,
+    pub share_partners: DataLoader<SharePartnerLoader, HashMapCache>,
+    pub entry_pages: DataLoader<EntryPageLoader, HashMapCache>,
     access: OnceLock<DataLoader<AccessLoader, HashMapCache>>,
     state: AppState,
 }
@@ -185,6 +227,23 @@ impl Loaders {
                 spawn,
                 HashMapCache::default(),
             ),
+            lists: DataLoader::with_cache(
+                ListLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            share_partners: DataLoader::with_cache(
+                SharePartnerLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            // A page of shared lists holds at most 100, so their entries are one statement.
+            entry_pages: DataLoader::with_cache(
+                EntryPageLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            )
+            .max_batch_size(100),
             access: OnceLock::new(),
             state: state.clone(),
         }

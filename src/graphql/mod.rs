@@ -101,6 +101,7 @@ pub(crate) trait ContextExt {
             .access(viewer)
             .load_one(organization_id)
             .await?
+            .flatten()
             .ok_or_else(|| ApiError::not_found("organization"))
     }
 
@@ -128,6 +129,33 @@ pub(crate) trait ContextExt {
         let access = self.access(organization_id).await?;
         access.require(requirement)?;
         Ok(access)
+    }
+
+    /// The viewer's access in an organization that `owner` picked as a share partner and where
+    /// the viewer's role grants `list: read`, if there is one: what lets the viewer read
+    /// `owner`'s shared lists. Read per request, so a removed partner or member sees nothing on
+    /// the next request.
+    async fn partner_access(&self, owner: Uuid) -> ApiResult<Option<OrgAccess>> {
+        let viewer = self.request().viewer_id()?;
+        let partners = self
+            .loaders()
+            .share_partners
+            .load_one(owner)
+            .await?
+            .unwrap_or_default();
+        if partners.is_empty() {
+            return Ok(None);
+        }
+        let accesses = self
+            .loaders()
+            .access(viewer)
+            .load_many(partners.iter().copied())
+            .await?;
+        Ok(partners
+            .iter()
+            .filter_map(|partner| accesses.get(partner).and_then(Option::as_ref))
+            .find(|access| access.allows(crate::authz::require::LIST_READ))
+            .cloned())
     }
 }
 

@@ -1,21 +1,64 @@
 //! The mutation root.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use super::ContextExt;
 use super::guards::{PlatformOperator, SignedIn, authenticated, platformOperator, requires};
 use super::ids::NodeId;
 use super::types::{
-    AuthPayload, Invitation, License, Membership, Organization, Role, User, Viewer,
+    AuthPayload, Invitation, License, List, ListKindValue, Membership, Organization, Role, User,
+    Viewer, list_for_change,
 };
 use crate::authz::require;
 use crate::domain::OrganizationName;
 use crate::error::ApiResult;
+use crate::services::lists::{self, NewEntry};
 use crate::services::organizations::{self, LicenseChange};
 use crate::services::roles::{self, RoleSpec};
 use crate::services::{invitations, members, sessions, users};
 
 pub struct MutationRoot;
+
+#[derive(InputObject)]
+pub struct CreateListInput {
+    pub organization_id: ID,
+    /// 1 to 100 characters, unique in the organization.
+    pub name: String,
+    pub kind: ListKindValue,
+    /// At most 1,000 characters.
+    pub description: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateListInput {
+    pub list_id: ID,
+    /// A new name: 1 to 100 characters, unique in the organization.
+    pub name: Option<String>,
+    /// A new description; null clears it, leaving it out keeps it.
+    pub description: MaybeUndefined<String>,
+}
+
+/// A value to add to a list, with an optional note (at most 500 characters).
+#[derive(InputObject)]
+pub struct ListEntryInput {
+    pub value: String,
+    pub note: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct AddListEntriesInput {
+    pub list_id: ID,
+    /// 1 to 10,000 entries. All are validated first: one value that does not fit the list's
+    /// kind fails the call with INVALID_INPUT listing the refused values, and nothing is added.
+    pub entries: Vec<ListEntryInput>,
+}
+
+#[derive(InputObject)]
+pub struct RemoveListEntriesInput {
+    pub list_id: ID,
+    /// 1 to 10,000 values, normalized like added ones; values not in the list are skipped.
+    pub values: Vec<String>,
+}
 
 #[derive(InputObject)]
 pub struct LoginInput {
@@ -230,11 +273,11 @@ impl MutationRoot {
         let name = OrganizationName::parse("name", &input.name)?;
         let actor = ctx.actor().await?;
         let org = organizations::create(ctx.state(), &actor, viewer, name).await?;
-        Ok(Organization(org))
+        Ok(Organization::new(org))
     }
 
     /// Renames an organization.
-    #[graphql(directive = requires::apply(require::ORGANIZATION_EDIT.resource.into(), require::ORGANIZATION_EDIT.level.into(), None))]
+    #[graphql(directive = requires::apply(require::ORGANIZATION_EDIT.resource.into(), require::ORGANIZATION_EDIT.level.into(), None, None))]
     async fn update_organization(
         &self,
         ctx: &Context<'_>,
@@ -245,11 +288,11 @@ impl MutationRoot {
         let name = OrganizationName::parse("name", &input.name)?;
         let actor = ctx.actor().await?;
         let org = organizations::rename(&ctx.state().db, &access, &actor, name).await?;
-        Ok(Organization(org))
+        Ok(Organization::new(org))
     }
 
     /// Builds a custom role for an organization (needs the `custom_roles` license feature).
-    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None))]
+    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None))]
     async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> ApiResult<Role> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
         let access = ctx.require(org, require::ROLE_MANAGE).await?;
@@ -265,7 +308,7 @@ impl MutationRoot {
     }
 
     /// Edits a custom role; predefined roles and the role you hold cannot be edited.
-    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None))]
+    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None))]
     async fn update_role(&self, ctx: &Context<'_>, input: UpdateRoleInput) -> ApiResult<Role> {
         let (org, role) = role_ref(&input.id)?;
         let access = ctx.require(org, require::ROLE_MANAGE).await?;
@@ -281,13 +324,146 @@ impl MutationRoot {
     }
 
     /// Deletes a custom role that no member holds.
-    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None))]
+    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None))]
     async fn delete_role(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let (org, role) = role_ref(&id)?;
         let access = ctx.require(org, require::ROLE_MANAGE).await?;
         let actor = ctx.actor().await?;
         roles::delete(&ctx.state().db, &access, &actor, role).await?;
         Ok(true)
+    }
+
+    /// Creates a list in an organization.
+    #[graphql(directive = requires::apply(require::LIST_CREATE.resource.into(), require::LIST_CREATE.level.into(), None, None))]
+    async fn create_list(&self, ctx: &Context<'_>, input: CreateListInput) -> ApiResult<List> {
+        let org = NodeId::organization("organizationId", &input.organization_id)?;
+        let access = ctx.require(org, require::LIST_CREATE).await?;
+        let actor = ctx.actor().await?;
+        let model = lists::create(
+            &ctx.state().db,
+            &access,
+            &actor,
+            &input.name,
+            input.kind.into(),
+            input.description,
+        )
+        .await?;
+        Ok(List::new(model))
+    }
+
+    /// Renames a list or changes its description.
+    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None))]
+    async fn update_list(&self, ctx: &Context<'_>, input: UpdateListInput) -> ApiResult<List> {
+        let (list_id, access) = list_for_change(ctx, &input.list_id, require::LIST_EDIT).await?;
+        let description = match input.description {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(text) => Some(Some(text)),
+        };
+        let actor = ctx.actor().await?;
+        let model = lists::update(
+            &ctx.state().db,
+            &access,
+            &actor,
+            list_id,
+            input.name.as_deref(),
+            description,
+        )
+        .await?;
+        Ok(List::new(model))
+    }
+
+    /// Adds entries to a list, all or nothing; values already in it are skipped and counted
+    /// in `entriesChange`.
+    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None))]
+    async fn add_list_entries(
+        &self,
+        ctx: &Context<'_>,
+        input: AddListEntriesInput,
+    ) -> ApiResult<List> {
+        let (list_id, access) = list_for_change(ctx, &input.list_id, require::LIST_EDIT).await?;
+        let entries = input
+            .entries
+            .into_iter()
+            .map(|entry| NewEntry {
+                value: entry.value,
+                note: entry.note,
+            })
+            .collect();
+        let actor = ctx.actor().await?;
+        let (model, change) =
+            lists::add_entries(&ctx.state().db, &access, &actor, list_id, entries).await?;
+        Ok(List {
+            model,
+            change: Some(change),
+        })
+    }
+
+    /// Removes entries from a list by value; values not in it are skipped and counted in
+    /// `entriesChange`.
+    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None))]
+    async fn remove_list_entries(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveListEntriesInput,
+    ) -> ApiResult<List> {
+        let (list_id, access) = list_for_change(ctx, &input.list_id, require::LIST_EDIT).await?;
+        let actor = ctx.actor().await?;
+        let (model, change) =
+            lists::remove_entries(&ctx.state().db, &access, &actor, list_id, input.values).await?;
+        Ok(List {
+            model,
+            change: Some(change),
+        })
+    }
+
+    /// Shares a list with the organization's share partners (read-only for them), or stops.
+    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None))]
+    async fn set_list_shared(&self, ctx: &Context<'_>, id: ID, shared: bool) -> ApiResult<List> {
+        let (list_id, access) = list_for_change(ctx, &id, require::LIST_SHARING_MANAGE).await?;
+        let actor = ctx.actor().await?;
+        let model = lists::set_shared(&ctx.state().db, &access, &actor, list_id, shared).await?;
+        Ok(List::new(model))
+    }
+
+    /// Deletes a list and its entries.
+    #[graphql(directive = requires::apply(require::LIST_FULL.resource.into(), require::LIST_FULL.level.into(), None, None))]
+    async fn delete_list(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let (list_id, access) = list_for_change(ctx, &id, require::LIST_FULL).await?;
+        let actor = ctx.actor().await?;
+        lists::delete(&ctx.state().db, &access, &actor, list_id).await?;
+        Ok(true)
+    }
+
+    /// Picks an organization to receive this organization's shared lists. The partner is named
+    /// by its id or its public id (`ORG-…`); picking it again changes nothing.
+    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None))]
+    async fn add_share_partner(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        partner_organization_id: ID,
+    ) -> ApiResult<Organization> {
+        let (access, partner) =
+            share_partner_change(ctx, &organization_id, &partner_organization_id).await?;
+        let actor = ctx.actor().await?;
+        lists::add_partner(&ctx.state().db, &access, &actor, &partner).await?;
+        organization_of(ctx, access.organization_id).await
+    }
+
+    /// Stops sharing lists with an organization; they disappear from its view at once.
+    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None))]
+    async fn remove_share_partner(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        partner_organization_id: ID,
+    ) -> ApiResult<Organization> {
+        let (access, partner) =
+            share_partner_change(ctx, &organization_id, &partner_organization_id).await?;
+        let actor = ctx.actor().await?;
+        lists::remove_partner(&ctx.state().db, &access, &actor, &partner).await?;
+        organization_of(ctx, access.organization_id).await
     }
 
     /// Changes an organization's license: seats, free read-only seats, features.
@@ -317,7 +493,7 @@ impl MutationRoot {
 
     /// Gives a member another role: needs `member: manage`, never your own, never above your
     /// own grants; only owners make or unmake owners; the last owner stays owner.
-    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None))]
+    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None, None))]
     async fn assign_role(
         &self,
         ctx: &Context<'_>,
@@ -342,7 +518,7 @@ impl MutationRoot {
     }
 
     /// Removes another member; the last owner cannot be removed.
-    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None))]
+    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None, None))]
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> ApiResult<bool> {
         let found = membership_of(ctx, &membership_id).await?;
         let membership = found.id;
@@ -419,7 +595,7 @@ impl MutationRoot {
 
     /// Invites someone by email with a role (never above your own grants; owners only by
     /// owners). A licensed role needs a free seat, which the pending invitation then holds.
-    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None))]
+    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None))]
     async fn invite_member(
         &self,
         ctx: &Context<'_>,
@@ -444,7 +620,7 @@ impl MutationRoot {
     }
 
     /// Revokes a pending invitation.
-    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None))]
+    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None))]
     async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Invitation> {
         let id = match NodeId::parse("id", &id)? {
             NodeId::Invitation(id) => id,
@@ -492,4 +668,37 @@ impl MutationRoot {
         request.act_as(tokens.user.id);
         Ok(AuthPayload(tokens))
     }
+}
+
+/// The access for changing `organization_id`'s share partners, and the partner named by its
+/// global id or public id (NOT_FOUND when no organization has it).
+async fn share_partner_change(
+    ctx: &Context<'_>,
+    organization_id: &ID,
+    partner: &ID,
+) -> ApiResult<(crate::authz::OrgAccess, entity::organization::Model)> {
+    let org = NodeId::organization("organizationId", organization_id)?;
+    let access = ctx.require(org, require::LIST_SHARING_MANAGE).await?;
+    let db = &ctx.state().db;
+    let partner = match NodeId::organization("partnerOrganizationId", partner) {
+        Ok(id) => organizations::find_by_reference(db, &id.to_string()).await?,
+        Err(_) if partner.as_str().trim().to_uppercase().starts_with("ORG-") => {
+            organizations::find_by_reference(db, partner.as_str()).await?
+        }
+        Err(err) => return Err(err),
+    }
+    .ok_or_else(|| crate::error::ApiError::not_found("partner organization"))?;
+    Ok((access, partner))
+}
+
+/// An organization the viewer has just changed, read again.
+async fn organization_of(
+    ctx: &Context<'_>,
+    organization_id: uuid::Uuid,
+) -> ApiResult<Organization> {
+    organizations::load(&ctx.state().db, &[organization_id])
+        .await?
+        .remove(&organization_id)
+        .map(Organization::new)
+        .ok_or_else(|| crate::error::ApiError::not_found("organization"))
 }

@@ -6,7 +6,8 @@ use super::ContextExt;
 use super::guards::{SignedIn, authenticated, requires};
 use super::ids::NodeId;
 use super::types::{
-    AuditEvent, Invitation, Membership, Node, Organization, PermissionCatalog, Role, User, Viewer,
+    AuditEvent, Invitation, List, Membership, Node, Organization, PermissionCatalog, Role, User,
+    Viewer,
 };
 use crate::auth::Principal;
 use crate::authz::require;
@@ -37,7 +38,7 @@ impl QueryRoot {
 
     /// An organization the viewer belongs to; null with NOT_FOUND otherwise, exactly as for an
     /// id that does not exist.
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None))]
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None))]
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Organization>> {
         let org = NodeId::organization("id", &id)?;
         ctx.require(org, require::ORGANIZATION_READ).await?;
@@ -47,7 +48,7 @@ impl QueryRoot {
             .load_one(org)
             .await?
             .ok_or_else(|| ApiError::not_found("organization"))?;
-        Ok(Some(Organization(model)))
+        Ok(Some(Organization::new(model)))
     }
 
     /// Any object by its global id, when the viewer may see it; NOT_FOUND otherwise.
@@ -62,7 +63,7 @@ impl QueryRoot {
                     .organizations
                     .load_one(org)
                     .await?
-                    .map(|org| Node::Organization(Organization(org)))
+                    .map(|org| Node::Organization(Organization::new(org)))
             }
             NodeId::Membership(id) => match loaders.memberships.load_one(id).await? {
                 Some(m) => {
@@ -113,6 +114,10 @@ impl QueryRoot {
                     None => None,
                 }
             }
+            NodeId::List(list_id) => {
+                let (model, _) = super::types::visible_list(ctx, list_id).await?;
+                Some(Node::List(List::new(model)))
+            }
             NodeId::User(user_id) => {
                 let seen_in = if user_id == viewer {
                     None
@@ -147,7 +152,7 @@ impl QueryRoot {
     /// resource of the policy. Checking yourself needs only membership (`userId` omitted or your
     /// own); checking another member needs `member: read`. Another service asks this instead of
     /// reading roles itself.
-    #[graphql(directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true)))]
+    #[graphql(directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None))]
     async fn check_permission(
         &self,
         ctx: &Context<'_>,

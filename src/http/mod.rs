@@ -1,6 +1,7 @@
 //! The web layer: routes, the GraphQL endpoint, health checks and the public keys.
 
 mod graphql;
+mod lists;
 
 use std::net::SocketAddr;
 
@@ -29,11 +30,13 @@ pub fn router(app: AppState) -> Router {
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
         )
+        .route("/lists/{file}", get(lists::download))
         .route("/graphiql", get(graphiql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
-        .layer(DefaultBodyLimit::max(2 * 1024 * 1024))
+        // Room for a call adding 10,000 list entries of ordinary length.
+        .layer(DefaultBodyLimit::max(8 * 1024 * 1024))
         .with_state(state)
 }
 

@@ -82,11 +82,20 @@ pub enum Action {
     SessionRefreshTokenReused,
     SessionOrganizationSwitched,
     SessionLogout,
+    ListCreated,
+    ListUpdated,
+    ListDeleted,
+    ListEntriesAdded,
+    ListEntriesRemoved,
+    ListShared,
+    ListUnshared,
+    SharePartnerAdded,
+    SharePartnerRemoved,
     AuditPurged,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 35] = [
         Action::OrganizationCreated,
         Action::OrganizationUpdated,
         Action::OrganizationLicenseChanged,
@@ -112,6 +121,15 @@ impl Action {
         Action::SessionRefreshTokenReused,
         Action::SessionOrganizationSwitched,
         Action::SessionLogout,
+        Action::ListCreated,
+        Action::ListUpdated,
+        Action::ListDeleted,
+        Action::ListEntriesAdded,
+        Action::ListEntriesRemoved,
+        Action::ListShared,
+        Action::ListUnshared,
+        Action::SharePartnerAdded,
+        Action::SharePartnerRemoved,
         Action::AuditPurged,
     ];
 
@@ -142,6 +160,15 @@ impl Action {
             Action::SessionRefreshTokenReused => "session.refresh_token_reused",
             Action::SessionOrganizationSwitched => "session.organization_switched",
             Action::SessionLogout => "session.logout",
+            Action::ListCreated => "list.created",
+            Action::ListUpdated => "list.updated",
+            Action::ListDeleted => "list.deleted",
+            Action::ListEntriesAdded => "list.entries_added",
+            Action::ListEntriesRemoved => "list.entries_removed",
+            Action::ListShared => "list.shared",
+            Action::ListUnshared => "list.unshared",
+            Action::SharePartnerAdded => "share_partner.added",
+            Action::SharePartnerRemoved => "share_partner.removed",
             Action::AuditPurged => "audit.purged",
         }
     }

@@ -9,6 +9,7 @@ pub mod access;
 pub mod audit;
 pub mod bootstrap;
 pub mod invitations;
+pub mod lists;
 pub mod members;
 pub mod memberships;
 pub mod organizations;

@@ -89,6 +89,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     let mut covered = Vec::new();
     let mut role_id = String::new();
     let mut invitation_id = String::new();
+    let mut list_id = String::new();
 
     // Each mutation, in an order where each can succeed; `logout` last.
     let steps: Vec<(&str, String, Value, Option<String>)> = vec![
@@ -102,6 +103,14 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         ("createRole", "mutation($o: ID!) { createRole(input: {organizationId: $o, name: \"Analyst\", grants: [{resource: \"list\", level: \"read\"}]}) { id } }".into(), json!({ "o": org }), Some(token.clone())),
         ("updateRole", "mutation($r: ID!) { updateRole(input: {id: $r, description: \"Reads lists\"}) { id } }".into(), json!({}), Some(token.clone())),
         ("deleteRole", "mutation($r: ID!) { deleteRole(id: $r) }".into(), json!({}), Some(token.clone())),
+        ("createList", "mutation($o: ID!) { createList(input: {organizationId: $o, name: \"Blocked\", kind: IP}) { id } }".into(), json!({ "o": org }), Some(token.clone())),
+        ("updateList", "mutation($l: ID!) { updateList(input: {listId: $l, description: \"Seen attacking\"}) { id } }".into(), json!({}), Some(token.clone())),
+        ("addListEntries", "mutation($l: ID!) { addListEntries(input: {listId: $l, entries: [{value: \"192.0.2.1\"}, {value: \"192.0.2.2\"}]}) { id } }".into(), json!({}), Some(token.clone())),
+        ("removeListEntries", "mutation($l: ID!) { removeListEntries(input: {listId: $l, values: [\"192.0.2.2\"]}) { id } }".into(), json!({}), Some(token.clone())),
+        ("setListShared", "mutation($l: ID!) { setListShared(id: $l, shared: true) { id } }".into(), json!({}), Some(token.clone())),
+        ("addSharePartner", "mutation($o: ID!, $p: ID!) { addSharePartner(organizationId: $o, partnerOrganizationId: $p) { id } }".into(), json!({ "o": org, "p": org_id(&globex) }), Some(token.clone())),
+        ("removeSharePartner", "mutation($o: ID!, $p: ID!) { removeSharePartner(organizationId: $o, partnerOrganizationId: $p) { id } }".into(), json!({ "o": org, "p": org_id(&globex) }), Some(token.clone())),
+        ("deleteList", "mutation($l: ID!) { deleteList(id: $l) }".into(), json!({}), Some(token.clone())),
         ("assignRole", "mutation($m: ID!, $r: ID!) { assignRole(input: {membershipId: $m, roleId: $r}) { id } }".into(), json!({ "m": bob_membership, "r": reader }), Some(token.clone())),
         ("removeMember", "mutation($m: ID!) { removeMember(membershipId: $m) }".into(), json!({ "m": bob_membership }), Some(token.clone())),
         ("leaveOrganization", "mutation($o: ID!) { leaveOrganization(organizationId: $o) }".into(), json!({ "o": org_id(&globex) }), Some(token.clone())),
@@ -120,6 +129,17 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         if name == "revokeInvitation" {
             variables = json!({ "i": invitation_id });
         }
+        if [
+            "updateList",
+            "addListEntries",
+            "removeListEntries",
+            "setListShared",
+            "deleteList",
+        ]
+        .contains(&name)
+        {
+            variables = json!({ "l": list_id });
+        }
         if name == "acceptInvitation" {
             // A second invitation, to accept (the first was revoked).
             let again = app
@@ -137,6 +157,12 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         assert!(body["errors"].is_null(), "{name}: {body}");
         if name == "createRole" {
             role_id = body["data"]["createRole"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        if name == "createList" {
+            list_id = body["data"]["createList"]["id"]
                 .as_str()
                 .unwrap()
                 .to_owned();

@@ -97,3 +97,83 @@ async fn nested_members_cost_the_same_statements_for_1_or_20_organizations_of_1_
         "statements for (1,1), (20,1), (1,50), (20,50)"
     );
 }
+
+/// The shared lists of an organization (`ORG`) with their owners and first entries.
+const SHARED: &str = "{ organization(id: \"ORG\") { sharedLists(first: 50) { edges { node { name owner { name } entries(first: 10) { edges { node { value } } } } } } } }";
+
+/// `lists` shared lists of 12 entries each, spread over five owner organizations that all
+/// picked the viewer's organization as a partner: the statements of one query for them all.
+async fn shared_list_statements(lists: usize) -> usize {
+    use charter::services::{access, audit::Actor, lists as list_service};
+    let app = TestApp::spawn().await;
+    let viewer = app.create_user("viewer@example.com").await;
+    let receiver = app.create_org(&viewer, "Receiver").await;
+    let actor = Actor::command_line();
+    let mut owners = Vec::new();
+    for o in 0..5 {
+        let owner = app.create_user(&format!("owner{o}@example.com")).await;
+        let org = app.create_org(&owner, &format!("Owner {o}")).await;
+        let access = access::load_one(&app.state.db, &app.state.policy, owner.id, org.id)
+            .await
+            .unwrap()
+            .unwrap();
+        list_service::add_partner(&app.state.db, &access, &actor, &receiver)
+            .await
+            .unwrap();
+        owners.push(access);
+    }
+    for l in 0..lists {
+        let access = &owners[l % owners.len()];
+        let list = list_service::create(
+            &app.state.db,
+            access,
+            &actor,
+            &format!("List {l}"),
+            charter::domain::ListKind::Ip,
+            None,
+        )
+        .await
+        .unwrap();
+        let entries = (0..12)
+            .map(|e| list_service::NewEntry {
+                value: format!("192.0.{l}.{e}"),
+                note: None,
+            })
+            .collect();
+        list_service::add_entries(&app.state.db, access, &actor, list.id, entries)
+            .await
+            .unwrap();
+        list_service::set_shared(&app.state.db, access, &actor, list.id, true)
+            .await
+            .unwrap();
+    }
+    let token = app.login("viewer@example.com").await.access_token;
+    let query = SHARED.replace("ORG", &crate::helpers::org_id(&receiver));
+    let (body, count) = app.count_statements(&token, &query).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let edges = body["data"]["organization"]["sharedLists"]["edges"]
+        .as_array()
+        .unwrap();
+    assert_eq!(edges.len(), lists);
+    for edge in edges {
+        assert!(
+            edge["node"]["owner"]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("Owner ")
+        );
+        assert_eq!(
+            edge["node"]["entries"]["edges"].as_array().unwrap().len(),
+            10
+        );
+    }
+    println!("{lists} shared list(s) with owners and 10 entries each: {count} statements");
+    count
+}
+
+#[tokio::test]
+async fn shared_lists_with_owners_and_entries_cost_the_same_statements_for_2_or_50() {
+    let two = shared_list_statements(2).await;
+    let fifty = shared_list_statements(50).await;
+    assert_eq!(two, fifty, "statements for 2 and for 50 shared lists");
+}

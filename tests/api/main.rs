@@ -10,6 +10,7 @@ mod batching;
 mod cli;
 mod hygiene;
 mod invitations;
+mod lists;
 mod matrix;
 mod members;
 mod organizations;

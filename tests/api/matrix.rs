@@ -29,7 +29,12 @@ async fn run_policy(name: &str, source: Option<&str>) -> usize {
     let features: Vec<String> = policy.features().iter().map(|f| f.key.clone()).collect();
     let guards: Vec<&CatalogGuard> = schema_guards()
         .iter()
-        .filter(|g| matches!(g.kind, GuardKind::Requires | GuardKind::RequiresOrSelf))
+        .filter(|g| {
+            matches!(
+                g.kind,
+                GuardKind::Requires | GuardKind::RequiresOrSelf | GuardKind::RequiresOrPartner
+            )
+        })
         .collect();
     let other_role = policy
         .roles()
@@ -100,14 +105,61 @@ async fn membership_of(app: &TestApp, user: uuid::Uuid, org: uuid::Uuid) -> uuid
         .id
 }
 
+/// The owner's access in the fixture's organization, for setting up what probes act on.
+async fn owner_access(
+    app: &TestApp,
+    fixture: &Org,
+    owner: uuid::Uuid,
+) -> charter::authz::OrgAccess {
+    charter::services::access::load_one(&app.state.db, &app.state.policy, owner, fixture.org.id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A list made by the owner, with one entry: returns its id.
+async fn owners_list(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> String {
+    let access = owner_access(app, fixture, owner).await;
+    let actor = charter::services::audit::Actor::command_line();
+    let list = charter::services::lists::create(
+        &app.state.db,
+        &access,
+        &actor,
+        &format!("Probe {}", uuid::Uuid::now_v7()),
+        charter::domain::ListKind::Ip,
+        None,
+    )
+    .await
+    .unwrap();
+    charter::services::lists::add_entries(
+        &app.state.db,
+        &access,
+        &actor,
+        list.id,
+        vec![charter::services::lists::NewEntry {
+            value: "192.0.2.1".to_owned(),
+            note: None,
+        }],
+    )
+    .await
+    .unwrap();
+    NodeId::List(list.id).to_id().0
+}
+
+/// Another organization, for the share-partner mutations to pick.
+async fn partner_org(app: &TestApp) -> String {
+    let owner = app
+        .create_user(&format!(
+            "partner-{}@example.com",
+            uuid::Uuid::now_v7().simple()
+        ))
+        .await;
+    org_id(&app.create_org(&owner, "Partner").await)
+}
+
 /// A custom role made by the owner, for the role mutations to act on.
 async fn custom_role(app: &TestApp, fixture: &Org, owner: uuid::Uuid, name: &str) -> String {
-    let access =
-        charter::services::access::load(&app.state.db, &app.state.policy, owner, &[fixture.org.id])
-            .await
-            .unwrap()
-            .remove(&fixture.org.id)
-            .unwrap();
+    let access = owner_access(app, fixture, owner).await;
     let role = create(
         &app.state.db,
         &access,
@@ -130,12 +182,7 @@ async fn custom_role(app: &TestApp, fixture: &Org, owner: uuid::Uuid, name: &str
 
 /// A pending invitation sent by the owner: returns its id.
 async fn owners_invitation(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> String {
-    let access =
-        charter::services::access::load(&app.state.db, &app.state.policy, owner, &[fixture.org.id])
-            .await
-            .unwrap()
-            .remove(&fixture.org.id)
-            .unwrap();
+    let access = owner_access(app, fixture, owner).await;
     let role = app
         .state
         .policy
@@ -242,12 +289,42 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
             "mutation($id: ID!) { deleteRole(id: $id) }".to_owned(),
             json!({ "id": custom_role(app, fixture, owner, "Delete").await }),
         ),
+        ("Mutation", "createList") => (
+            "mutation($o: ID!, $n: String!) { createList(input: {organizationId: $o, name: $n, kind: DOMAIN}) { __typename } }".to_owned(),
+            json!({ "o": org, "n": format!("Probe {}", uuid::Uuid::now_v7()) }),
+        ),
+        ("Mutation", "updateList") => (
+            "mutation($l: ID!) { updateList(input: {listId: $l, description: \"probed\"}) { __typename } }".to_owned(),
+            json!({ "l": owners_list(app, fixture, owner).await }),
+        ),
+        ("Mutation", "addListEntries") => (
+            "mutation($l: ID!) { addListEntries(input: {listId: $l, entries: [{value: \"192.0.2.7\"}]}) { __typename } }".to_owned(),
+            json!({ "l": owners_list(app, fixture, owner).await }),
+        ),
+        ("Mutation", "removeListEntries") => (
+            "mutation($l: ID!) { removeListEntries(input: {listId: $l, values: [\"192.0.2.1\"]}) { __typename } }".to_owned(),
+            json!({ "l": owners_list(app, fixture, owner).await }),
+        ),
+        ("Mutation", "setListShared") => (
+            "mutation($l: ID!) { setListShared(id: $l, shared: true) { __typename } }".to_owned(),
+            json!({ "l": owners_list(app, fixture, owner).await }),
+        ),
+        ("Mutation", "deleteList") => (
+            "mutation($l: ID!) { deleteList(id: $l) }".to_owned(),
+            json!({ "l": owners_list(app, fixture, owner).await }),
+        ),
+        ("Mutation", mutation @ ("addSharePartner" | "removeSharePartner")) => (
+            format!("mutation($o: ID!, $p: ID!) {{ {mutation}(organizationId: $o, partnerOrganizationId: $p) {{ __typename }} }}"),
+            json!({ "o": org, "p": partner_org(app).await }),
+        ),
         (
-            type_name @ ("Organization" | "Membership" | "User" | "Role" | "AuditEvent" | "Invitation"),
+            type_name @ ("Organization" | "Membership" | "User" | "Role" | "AuditEvent" | "Invitation"
+            | "List"),
             field,
         ) => {
             let id = match type_name {
                 "Organization" => org.clone(),
+                "List" => owners_list(app, fixture, owner).await,
                 "Invitation" => owners_invitation(app, fixture, owner).await,
                 "AuditEvent" => {
                     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -317,6 +394,10 @@ fn selection(type_name: &str, field: &str) -> String {
         "targetType",
         "targetId",
         "json",
+        "kind",
+        "shared",
+        "entryCount",
+        "updatedAt",
     ];
     let _ = type_name;
     if SCALARS.contains(&field) {

@@ -55,6 +55,9 @@ pub enum GuardKind {
     Requires,
     /// Needs `resource` at `level`, or the object is the viewer's own.
     RequiresOrSelf,
+    /// Needs `resource` at `level`, or the viewer reads it through a share partner of its
+    /// owner (with `list: read` there).
+    RequiresOrPartner,
     /// Needs a signed-in user.
     Authenticated,
     /// Needs a platform operator.
@@ -221,6 +224,8 @@ fn guard_of(directives: &[Positioned<ConstDirective>]) -> Option<Guard> {
             "requires" => {
                 let kind = if arg("orSelf").as_deref() == Some("true") {
                     GuardKind::RequiresOrSelf
+                } else if arg("orPartner").as_deref() == Some("true") {
+                    GuardKind::RequiresOrPartner
                 } else {
                     GuardKind::Requires
                 };

@@ -31,7 +31,7 @@ impl Membership {
 
 #[Object(
     guard = "OrgGuard::or_self(Some(self.model.organization_id), require::MEMBER_READ, self.model.user_id)",
-    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true))
+    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None)
 )]
 impl Membership {
     pub async fn id(&self) -> ID {
@@ -56,7 +56,7 @@ impl Membership {
             .organizations
             .load_one(self.model.organization_id)
             .await?
-            .map(Organization)
+            .map(Organization::new)
             .ok_or_else(|| ApiError::not_found("organization"))
     }
 

@@ -4,6 +4,7 @@ mod audit_event;
 mod auth_payload;
 mod catalog;
 mod invitation;
+mod list;
 mod membership;
 mod node;
 mod organization;
@@ -18,6 +19,7 @@ pub use catalog::{
     CatalogGuard, GuardKind, PermissionCatalog, schema_guards, undeclared_requirements,
 };
 pub use invitation::{Invitation, InvitationStatus};
+pub use list::{List, ListKindValue, list_for_change, visible_list};
 pub use membership::Membership;
 pub use node::Node;
 pub use organization::{License, Organization};

@@ -1,6 +1,6 @@
 use async_graphql::{ID, Interface};
 
-use super::{AuditEvent, Invitation, Membership, Organization, Role, User};
+use super::{AuditEvent, Invitation, List, Membership, Organization, Role, User};
 
 /// Anything with a global id, fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -12,4 +12,5 @@ pub enum Node {
     Role(Role),
     AuditEvent(AuditEvent),
     Invitation(Invitation),
+    List(List),
 }

@@ -3,10 +3,13 @@ use chrono::{DateTime, Utc};
 use entity::organization;
 use uuid::Uuid;
 
+use super::list::list_connection;
 use super::membership::{
     MemberConnection, MemberFilter, MemberOrder, member_connection, member_query,
 };
-use super::{AuditConnection, Invitation, InvitationStatus, PermissionGrant, Role, audit_page};
+use super::{
+    AuditConnection, Invitation, InvitationStatus, List, PermissionGrant, Role, audit_page,
+};
 use crate::authz::require;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
@@ -15,12 +18,39 @@ use crate::graphql::guards::{OrgGuard, requires};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Scope};
 use crate::services::invitations;
-use crate::services::{organizations, roles};
+use crate::services::{lists, organizations, roles};
 
 /// An organization: a tenant with its members, roles and license.
-pub struct Organization(pub organization::Model);
+pub struct Organization(pub organization::Model, Sight);
+
+/// How the viewer came to see an organization.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sight {
+    /// As one of its members (or when that is still to be checked): every field is guarded by
+    /// the viewer's role there.
+    Member,
+    /// Through a sharing relationship (the owner of a shared list, or a share partner): only
+    /// [`Organization::PARTNER_FIELDS`] pass without membership.
+    Sharing,
+}
 
 impl Organization {
+    /// The fields anyone who shares lists with an organization sees of it.
+    pub const PARTNER_FIELDS: &'static [&'static str] = &["id", "publicId", "name"];
+
+    pub fn new(model: organization::Model) -> Self {
+        Self(model, Sight::Member)
+    }
+
+    /// An organization the viewer may not belong to but shares lists with.
+    pub fn through_sharing(model: organization::Model) -> Self {
+        Self(model, Sight::Sharing)
+    }
+
+    fn partner_fields(&self) -> Option<&'static [&'static str]> {
+        (self.1 == Sight::Sharing).then_some(Self::PARTNER_FIELDS)
+    }
+
     /// `organization_id` if the viewer still belongs to it, else none (a session's or a user's
     /// remembered organization may have been left since).
     pub async fn of_viewer(ctx: &Context<'_>, organization_id: Uuid) -> ApiResult<Option<Self>> {
@@ -32,7 +62,7 @@ impl Organization {
             .organizations
             .load_one(organization_id)
             .await?
-            .map(Organization))
+            .map(Organization::new))
     }
 }
 
@@ -70,19 +100,22 @@ impl License {
 }
 
 #[Object(
-    guard = "OrgGuard::new(self.0.id, require::ORGANIZATION_READ)",
-    directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None)
+    guard = "OrgGuard::or_partner_fields(self.0.id, require::ORGANIZATION_READ, self.partner_fields())",
+    directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None)
 )]
 impl Organization {
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true)))]
     pub async fn id(&self) -> ID {
         NodeId::Organization(self.0.id).to_id()
     }
 
     /// The id people read, type and share (for example to pick a share partner).
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true)))]
     async fn public_id(&self) -> &str {
         &self.0.public_id
     }
 
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true)))]
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -112,7 +145,7 @@ impl Organization {
     /// those holding a role or whose email or name contains a text.
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::MEMBER_READ)",
-        directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), None),
+        directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), None, None),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn members(
@@ -141,7 +174,7 @@ impl Organization {
     #[allow(clippy::too_many_arguments)]
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::AUDIT_LOG_READ)",
-        directive = requires::apply(require::AUDIT_LOG_READ.resource.into(), require::AUDIT_LOG_READ.level.into(), None),
+        directive = requires::apply(require::AUDIT_LOG_READ.resource.into(), require::AUDIT_LOG_READ.level.into(), None, None),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn audit_log(
@@ -173,7 +206,7 @@ impl Organization {
     /// Invitations, newest first, optionally of one status.
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::INVITATION_SEND)",
-        directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None),
+        directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn invitations(
@@ -201,10 +234,70 @@ impl Organization {
         )))
     }
 
+    /// The organization's own lists, oldest first.
+    #[graphql(
+        guard = "OrgGuard::new(self.0.id, require::LIST_READ)",
+        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None),
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn lists(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Option<Conn<List>>> {
+        let args = page_args(first, after)?;
+        let found = lists::page(&ctx.state().db, self.0.id, args).await?;
+        list_connection(ctx, found, &args).await.map(Some)
+    }
+
+    /// The lists other organizations share with this one (read-only), oldest first: the shared
+    /// lists of every organization that picked this one as a share partner.
+    #[graphql(
+        guard = "OrgGuard::new(self.0.id, require::LIST_READ)",
+        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None),
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn shared_lists(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Option<Conn<List>>> {
+        let args = page_args(first, after)?;
+        let found = lists::shared_with(&ctx.state().db, self.0.id, args).await?;
+        list_connection(ctx, found, &args).await.map(Some)
+    }
+
+    /// The organizations this one shares its shared lists with, in the order they were picked.
+    #[graphql(
+        guard = "OrgGuard::new(self.0.id, require::LIST_READ)",
+        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None)
+    )]
+    async fn share_partners(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Organization>>> {
+        let loaders = ctx.loaders();
+        let partners = loaders
+            .share_partners
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        let models = loaders
+            .organizations
+            .load_many(partners.iter().copied())
+            .await?;
+        Ok(Some(
+            partners
+                .iter()
+                .filter_map(|id| models.get(id).cloned())
+                .map(Organization::through_sharing)
+                .collect(),
+        ))
+    }
+
     /// The roles members can hold here: the policy's predefined roles and this organization's own.
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::ROLE_READ)",
-        directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), None)
+        directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), None, None)
     )]
     async fn roles(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Role>>> {
         let access = ctx.access(self.0.id).await?;

@@ -42,7 +42,7 @@ impl Role {
 
 #[Object(
     guard = "OrgGuard::new(self.organization_id, require::ROLE_READ)",
-    directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), None)
+    directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), None, None)
 )]
 impl Role {
     pub async fn id(&self) -> ID {

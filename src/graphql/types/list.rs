@@ -1,0 +1,424 @@
+use async_graphql::connection::{Connection, CursorType, Edge};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entity::{list, list_entry};
+use uuid::Uuid;
+
+use super::{Organization, User};
+use crate::authz::{OrgAccess, Requirement, require};
+use crate::domain::ListKind;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::ContextExt;
+use crate::graphql::connection::{Conn, InvalidCursor, connection};
+use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::ids::NodeId;
+use crate::services::PageArgs;
+use crate::services::lists::{self, EntriesChange, EntryQuery};
+
+/// What a list holds; every entry is validated and normalized for it.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "ListKind")]
+pub enum ListKindValue {
+    /// IPv4 or IPv6 addresses, in their canonical form.
+    Ip,
+    /// CIDR blocks with the host bits zero, like 10.0.0.0/8.
+    Cidr,
+    /// Domain names, lowercase ASCII (internationalized names in punycode).
+    Domain,
+    /// Absolute http and https URLs.
+    Url,
+    /// MD5, SHA-1 or SHA-256 hashes in lowercase hex.
+    Hash,
+    /// Email addresses, lowercase.
+    Email,
+    /// Free text up to 1,024 characters (and 2,048 bytes).
+    Text,
+}
+
+impl From<ListKindValue> for ListKind {
+    fn from(kind: ListKindValue) -> Self {
+        match kind {
+            ListKindValue::Ip => ListKind::Ip,
+            ListKindValue::Cidr => ListKind::Cidr,
+            ListKindValue::Domain => ListKind::Domain,
+            ListKindValue::Url => ListKind::Url,
+            ListKindValue::Hash => ListKind::Hash,
+            ListKindValue::Email => ListKind::Email,
+            ListKindValue::Text => ListKind::Text,
+        }
+    }
+}
+
+impl From<ListKind> for ListKindValue {
+    fn from(kind: ListKind) -> Self {
+        match kind {
+            ListKind::Ip => ListKindValue::Ip,
+            ListKind::Cidr => ListKindValue::Cidr,
+            ListKind::Domain => ListKindValue::Domain,
+            ListKind::Url => ListKindValue::Url,
+            ListKind::Hash => ListKindValue::Hash,
+            ListKind::Email => ListKindValue::Email,
+            ListKind::Text => ListKindValue::Text,
+        }
+    }
+}
+
+/// How the viewer reaches a list.
+pub enum ListReach {
+    /// As a member of the organization that owns it.
+    Member(OrgAccess),
+    /// Through sharing: a member of a share partner of its owner, read-only.
+    Partner,
+}
+
+/// The list `list_id` if the viewer may see it: as a member of its organization, or, when it
+/// is shared, as a member of one of its owner's share partners with `list: read` there.
+/// NOT_FOUND otherwise, exactly as for a list that does not exist.
+pub async fn visible_list(ctx: &Context<'_>, list_id: Uuid) -> ApiResult<(list::Model, ListReach)> {
+    let model = ctx
+        .loaders()
+        .lists
+        .load_one(list_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("list"))?;
+    if let Ok(access) = ctx.access(model.organization_id).await {
+        return Ok((model, ListReach::Member(access)));
+    }
+    if model.shared && ctx.partner_access(model.organization_id).await?.is_some() {
+        return Ok((model, ListReach::Partner));
+    }
+    Err(ApiError::not_found("list"))
+}
+
+/// Loads, in one batch each, what the guards and fields of a page of lists read per owner:
+/// the viewer's access there, its share partners and the viewer's access in those, and the
+/// owner itself. Without this, owners reached at different moments would each cost a batch.
+pub async fn prime_for_lists(ctx: &Context<'_>, models: &[list::Model]) -> ApiResult<()> {
+    let mut owners: Vec<Uuid> = models.iter().map(|m| m.organization_id).collect();
+    owners.sort();
+    owners.dedup();
+    let loaders = ctx.loaders();
+    let viewer = ctx.request().viewer_id()?;
+    let (access, partners, organizations) = futures_util::join!(
+        loaders.access(viewer).load_many(owners.iter().copied()),
+        loaders.share_partners.load_many(owners.iter().copied()),
+        loaders.organizations.load_many(owners.iter().copied()),
+    );
+    access?;
+    organizations?;
+    let mut partner_ids: Vec<Uuid> = partners?.into_values().flatten().collect();
+    partner_ids.sort();
+    partner_ids.dedup();
+    loaders.access(viewer).load_many(partner_ids).await?;
+
+    // The entries each list's `entries` field will ask for, in one statement: left to the
+    // fields, lists polled later than the loader's short delay would start a second batch.
+    let look_ahead = ctx.look_ahead();
+    let mut keys = Vec::new();
+    for entries in [
+        look_ahead.field("edges").field("node").field("entries"),
+        look_ahead.field("nodes").field("entries"),
+    ] {
+        for field in entries.selection_fields() {
+            let Ok(arguments) = field.arguments() else {
+                continue;
+            };
+            let argument = |name: &str| {
+                arguments
+                    .iter()
+                    .find(|(key, _)| key.as_str() == name)
+                    .map(|(_, value)| value.clone())
+            };
+            let first = argument("first").and_then(|v| match v {
+                async_graphql::Value::Number(n) => n.as_i64().map(|n| n as i32),
+                _ => None,
+            });
+            let text = |name: &str| match argument(name) {
+                Some(async_graphql::Value::String(text)) => Some(text),
+                _ => None,
+            };
+            for model in models {
+                if let Ok(query) = entry_query(model, first, text("after"), text("search")) {
+                    keys.push((model.id, query));
+                }
+            }
+        }
+    }
+    if !keys.is_empty() {
+        loaders.entry_pages.load_many(keys).await?;
+    }
+    Ok(())
+}
+
+/// A page of lists as a connection, with what their fields read loaded in batches first.
+pub async fn list_connection(
+    ctx: &Context<'_>,
+    (page, total): (crate::services::Page<list::Model>, i64),
+    args: &PageArgs,
+) -> ApiResult<Conn<List>> {
+    prime_for_lists(ctx, &page.items).await?;
+    Ok(connection(page, args, total, |l| l.id, List::new))
+}
+
+/// The page of entries `List.entries(first, after, search)` asks for.
+fn entry_query(
+    model: &list::Model,
+    first: Option<i32>,
+    after: Option<String>,
+    search: Option<String>,
+) -> ApiResult<EntryQuery> {
+    let args = PageArgs::new(first, None)?;
+    let after = after
+        .as_deref()
+        .map(ValueCursor::decode_cursor)
+        .transpose()
+        .map_err(|_| ApiError::invalid("after", "is not a cursor from this list"))?
+        .map(|cursor| cursor.0);
+    let kind = lists::kind_of(model)?;
+    let prefix = search
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if kind == ListKind::Text {
+                s
+            } else {
+                s.to_lowercase()
+            }
+        });
+    Ok(EntryQuery {
+        first: args.first,
+        after,
+        prefix,
+    })
+}
+
+/// The access for changing the list `id`, which must pass `requirement` in its organization.
+/// A list seen through sharing is read-only: FORBIDDEN, never a change.
+pub async fn list_for_change(
+    ctx: &Context<'_>,
+    id: &ID,
+    requirement: Requirement,
+) -> ApiResult<(Uuid, OrgAccess)> {
+    let list_id = NodeId::list("id", id)?;
+    match visible_list(ctx, list_id).await? {
+        (_, ListReach::Member(access)) => {
+            access.require(requirement)?;
+            Ok((list_id, access))
+        }
+        (_, ListReach::Partner) => Err(ApiError::forbidden(
+            "this list is shared with your organization read-only: only its owner changes or shares it",
+        )),
+    }
+}
+
+/// A user-defined list of values of one kind, owned by one organization.
+pub struct List {
+    pub model: list::Model,
+    /// What the mutation that returned this list did to its entries.
+    pub change: Option<EntriesChange>,
+}
+
+impl List {
+    pub fn new(model: list::Model) -> Self {
+        Self {
+            model,
+            change: None,
+        }
+    }
+}
+
+/// What `addListEntries` or `removeListEntries` did.
+#[derive(SimpleObject)]
+pub struct ListEntriesChange {
+    /// Entries added (or removed).
+    pub changed: i64,
+    /// Values skipped: already in the list when adding, not in it when removing, or repeated
+    /// within the call.
+    pub skipped: i64,
+}
+
+#[Object(
+    guard = "OrgGuard::or_partner_list(self.model.organization_id, require::LIST_READ, self.model.shared)",
+    directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, Some(true))
+)]
+impl List {
+    pub async fn id(&self) -> ID {
+        NodeId::List(self.model.id).to_id()
+    }
+
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    async fn kind(&self) -> ApiResult<ListKindValue> {
+        Ok(lists::kind_of(&self.model)?.into())
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+
+    /// Whether the owner's share partners see this list (read-only).
+    async fn shared(&self) -> bool {
+        self.model.shared
+    }
+
+    /// The organization that owns the list. Seen through sharing, only its id, public id and
+    /// name are visible.
+    async fn owner(&self, ctx: &Context<'_>) -> ApiResult<Organization> {
+        let model = ctx
+            .loaders()
+            .organizations
+            .load_one(self.model.organization_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("organization"))?;
+        Ok(if ctx.access(model.id).await.is_ok() {
+            Organization::new(model)
+        } else {
+            Organization::through_sharing(model)
+        })
+    }
+
+    /// How many entries the list holds.
+    async fn entry_count(&self) -> i64 {
+        self.model.entry_count
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+
+    /// Entries in value order (byte order of the normalized value). `search` keeps the values
+    /// that start with it (normalized like the list's values: lowercase except in text lists).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    async fn entries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        search: Option<String>,
+    ) -> ApiResult<EntryConnection> {
+        let query = entry_query(&self.model, first, after, search)?;
+        let page = ctx
+            .loaders()
+            .entry_pages
+            .load_one((self.model.id, query.clone()))
+            .await?
+            .unwrap_or_else(crate::services::Page::empty);
+        let mut connection = Connection::with_additional_fields(
+            query.after.is_some(),
+            page.has_next_page,
+            EntryTotal {
+                list_id: self.model.id,
+                entry_count: self.model.entry_count,
+                prefix: query.prefix,
+            },
+        );
+        let member = ctx.access(self.model.organization_id).await.is_ok();
+        connection.edges.extend(page.items.into_iter().map(|entry| {
+            Edge::new(
+                ValueCursor(entry.value.clone()),
+                ListEntry {
+                    model: entry,
+                    organization_id: self.model.organization_id,
+                    member,
+                },
+            )
+        }));
+        Ok(connection)
+    }
+
+    /// What the mutation that returned this list did to its entries; null elsewhere.
+    async fn entries_change(&self) -> Option<ListEntriesChange> {
+        self.change.map(|change| ListEntriesChange {
+            changed: change.changed as i64,
+            skipped: change.skipped as i64,
+        })
+    }
+}
+
+/// One value of a list.
+pub struct ListEntry {
+    model: list_entry::Model,
+    organization_id: Uuid,
+    /// Whether the viewer is a member of the list's organization (else it is seen through
+    /// sharing, and who added the entry stays private).
+    member: bool,
+}
+
+#[Object]
+impl ListEntry {
+    /// The value, normalized for the list's kind.
+    async fn value(&self) -> &str {
+        &self.model.value
+    }
+
+    async fn note(&self) -> Option<&str> {
+        self.model.note.as_deref()
+    }
+
+    async fn added_at(&self) -> DateTime<Utc> {
+        self.model.added_at
+    }
+
+    /// Who added the entry; null for lists seen through sharing, and for removed users.
+    async fn added_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        let Some(user_id) = self.model.added_by.filter(|_| self.member) else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .loaders()
+            .users
+            .load_one(user_id)
+            .await?
+            .map(|user| User::new(user, Some(self.organization_id))))
+    }
+}
+
+/// A position among a list's entries: the value the next page starts after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueCursor(pub String);
+
+impl CursorType for ValueCursor {
+    type Error = InvalidCursor;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| InvalidCursor)?;
+        let raw = String::from_utf8(bytes).map_err(|_| InvalidCursor)?;
+        raw.strip_prefix("v:")
+            .map(|value| ValueCursor(value.to_owned()))
+            .ok_or(InvalidCursor)
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("v:{}", self.0))
+    }
+}
+
+/// `totalCount` of a page of entries, counted only when asked for.
+pub struct EntryTotal {
+    list_id: Uuid,
+    entry_count: i64,
+    prefix: Option<String>,
+}
+
+#[Object]
+impl EntryTotal {
+    /// How many entries match (all of the list's without `search`).
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        match &self.prefix {
+            None => Ok(self.entry_count),
+            Some(prefix) => {
+                Ok(lists::count_prefix(&ctx.state().db, self.list_id, prefix).await? as i64)
+            }
+        }
+    }
+}
+
+pub type EntryConnection = Connection<ValueCursor, ListEntry, EntryTotal>;

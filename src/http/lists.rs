@@ -1,0 +1,152 @@
+//! Lists as files for devices and scripts: `GET /lists/{id}.txt` (one value per line) and
+//! `GET /lists/{id}.csv` (value, note, added at), authorized by the same access token as the
+//! API. The body is streamed a page of entries at a time, so memory stays flat whatever the
+//! list's size.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::{StreamExt, stream};
+
+use super::HttpState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorCode};
+use crate::graphql::ids::NodeId;
+use crate::services::{lists, sessions};
+
+/// Entries read per statement while streaming.
+const PAGE: u64 = 1000;
+
+#[derive(Clone, Copy)]
+enum Format {
+    Text,
+    Csv,
+}
+
+pub async fn download(
+    State(state): State<HttpState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match export(state, &file, &headers).await {
+        Ok(response) => response,
+        Err(err) => error_response(err),
+    }
+}
+
+async fn export(state: HttpState, file: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let (id, format) = match file.rsplit_once('.') {
+        Some((id, "txt")) => (id, Format::Text),
+        Some((id, "csv")) => (id, Format::Csv),
+        _ => return Err(ApiError::not_found("list")),
+    };
+    let list_id = NodeId::list("id", &async_graphql::ID(id.to_owned()))
+        .map_err(|_| ApiError::not_found("list"))?;
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let viewer = match sessions::authenticate(&state.app, authorization).await? {
+        Principal::User { user_id, .. } => user_id,
+        Principal::Rejected(reason) => return Err(ApiError::unauthenticated(reason)),
+        Principal::Anonymous => {
+            return Err(ApiError::unauthenticated(
+                "send the access token as `Authorization: Bearer <token>`",
+            ));
+        }
+    };
+    let app = state.app;
+    let list = lists::readable(&app.db, &app.policy, viewer, list_id).await?;
+    tracing::info!(list = %list.id, user = %viewer, entries = list.entry_count, "list exported");
+
+    let header_row = match format {
+        Format::Text => None,
+        Format::Csv => Some(Bytes::from_static(b"value,note,added_at\r\n")),
+    };
+    // Each step reads the next page after the last value sent; a failure mid-stream ends the
+    // body early (the client sees a truncated transfer, never a wrong line).
+    let pages = stream::try_unfold(Some(None::<String>), move |cursor| {
+        let db = app.db.clone();
+        async move {
+            let Some(after) = cursor else {
+                return Ok::<_, std::io::Error>(None);
+            };
+            let entries = lists::entries_after(&db, list_id, after.as_deref(), PAGE)
+                .await
+                .map_err(|err| std::io::Error::other(err.message))?;
+            if entries.is_empty() {
+                return Ok(None);
+            }
+            let next = (entries.len() as u64 == PAGE)
+                .then(|| entries.last().map(|entry| entry.value.clone()));
+            let chunk = match format {
+                Format::Text => {
+                    let mut out = String::new();
+                    for entry in &entries {
+                        out.push_str(&entry.value);
+                        out.push('\n');
+                    }
+                    out.into_bytes()
+                }
+                Format::Csv => {
+                    let mut writer = csv::WriterBuilder::new()
+                        .terminator(csv::Terminator::CRLF)
+                        .from_writer(Vec::new());
+                    for entry in &entries {
+                        let added_at = entry.added_at.to_rfc3339();
+                        writer
+                            .write_record([
+                                entry.value.as_str(),
+                                entry.note.as_deref().unwrap_or(""),
+                                added_at.as_str(),
+                            ])
+                            .map_err(std::io::Error::other)?;
+                    }
+                    writer
+                        .into_inner()
+                        .map_err(|err| std::io::Error::other(err.to_string()))?
+                }
+            };
+            Ok(Some((Bytes::from(chunk), next.flatten().map(Some))))
+        }
+    });
+    let body = match header_row {
+        Some(row) => Body::from_stream(stream::iter([Ok::<_, std::io::Error>(row)]).chain(pages)),
+        None => Body::from_stream(pages),
+    };
+    let content_type = match format {
+        Format::Text => "text/plain; charset=utf-8",
+        Format::Csv => "text/csv; charset=utf-8",
+    };
+    let mut response = Response::new(body);
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response_headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+fn error_response(err: ApiError) -> Response {
+    let status = match err.code {
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{}: {}\n", err.code.as_str(), err.message),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
