@@ -10,7 +10,7 @@ use super::audit::{self, Action, Actor, Event, Scope};
 use super::{AppState, organizations, users};
 use crate::auth::password;
 use crate::db::begin_write;
-use crate::domain::{DisplayName, Email, NewPassword, OrganizationName};
+use crate::domain::{DisplayName, Email, ListKind, NewPassword, OrganizationName};
 use crate::error::{ApiError, ApiResult};
 
 /// A random password for people who were not given one: 128 bits, URL-safe.
@@ -158,6 +158,40 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
         )
         .await?;
     }
+    // Two lists of Acme's, one shared with Globex, so sharing can be tried from both sides.
+    let alice = Actor::user(&ids[0], &Default::default());
+    for (name, kind, values, shared) in [
+        (
+            "Botnet C2 domains",
+            ListKind::Domain,
+            &[
+                "c2.botnet.example",
+                "update-check.bad.example",
+                "Bücher.example",
+            ][..],
+            true,
+        ),
+        (
+            "Scanners",
+            ListKind::Cidr,
+            &["198.51.100.0/24", "203.0.113.0/25", "2001:db8:bad::/48"][..],
+            false,
+        ),
+    ] {
+        let list = super::lists::create(&state.db, &access, &alice, name, kind, None).await?;
+        let entries = values
+            .iter()
+            .map(|value| super::lists::NewEntry {
+                value: (*value).to_owned(),
+                note: Some("seen in the demo".to_owned()),
+            })
+            .collect();
+        super::lists::add_entries(&state.db, &access, &alice, list.id, entries).await?;
+        if shared {
+            super::lists::set_shared(&state.db, &access, &alice, list.id, true).await?;
+        }
+    }
+    super::lists::add_partner(&state.db, &access, &alice, &globex).await?;
     Ok(logins)
 }
 

@@ -483,4 +483,19 @@ async fn the_demo_data_signs_in_every_printed_login_with_its_role() {
     roles.sort();
     roles.dedup();
     assert_eq!(roles.len(), 7, "every predefined role is held: {roles:?}");
+
+    // Globex's owner sees the list Acme shares with it, not the one Acme keeps to itself.
+    let token = app.login("heidi@globex.example").await.access_token;
+    let body = app
+        .gql(
+            Some(&token),
+            "{ viewer { activeOrganization { sharedLists { edges { node { name owner { name } entryCount } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["viewer"]["activeOrganization"]["sharedLists"]["edges"],
+        json!([{ "node": { "name": "Botnet C2 domains", "owner": { "name": "Acme Security" }, "entryCount": 3 } }]),
+        "{body}"
+    );
 }
