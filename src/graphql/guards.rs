@@ -151,10 +151,11 @@ impl Guard for OrgGuard {
                 .into());
             }
             Partner::SharedList if ctx.access(organization_id).await.is_err() => {
-                ctx.partner_access(organization_id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("list"))?;
-                return Ok(());
+                return if ctx.reads_through_sharing(organization_id, true).await? {
+                    Ok(())
+                } else {
+                    Err(ApiError::not_found("list").into())
+                };
             }
             _ => {}
         }

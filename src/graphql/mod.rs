@@ -131,11 +131,13 @@ pub(crate) trait ContextExt {
         Ok(access)
     }
 
-    /// The viewer's access in an organization that `owner` picked as a share partner and where
-    /// the viewer's role grants `list: read`, if there is one: what lets the viewer read
-    /// `owner`'s shared lists. Read per request, so a removed partner or member sees nothing on
-    /// the next request.
-    async fn partner_access(&self, owner: Uuid) -> ApiResult<Option<OrgAccess>> {
+    /// Whether the viewer, not a member of `owner`, reads its lists that are `shared` (see
+    /// [`crate::services::lists::readable_through_sharing`]). Read per request, so a removed
+    /// partner or member sees nothing on the next request.
+    async fn reads_through_sharing(&self, owner: Uuid, shared: bool) -> ApiResult<bool> {
+        if !shared {
+            return Ok(false);
+        }
         let viewer = self.request().viewer_id()?;
         let partners = self
             .loaders()
@@ -143,19 +145,15 @@ pub(crate) trait ContextExt {
             .load_one(owner)
             .await?
             .unwrap_or_default();
-        if partners.is_empty() {
-            return Ok(None);
-        }
         let accesses = self
             .loaders()
             .access(viewer)
             .load_many(partners.iter().copied())
             .await?;
-        Ok(partners
-            .iter()
-            .filter_map(|partner| accesses.get(partner).and_then(Option::as_ref))
-            .find(|access| access.allows(crate::authz::require::LIST_READ))
-            .cloned())
+        Ok(crate::services::lists::readable_through_sharing(
+            shared,
+            accesses.values().flatten(),
+        ))
     }
 }
 

@@ -873,6 +873,20 @@ pub async fn entries_after(
         .await?)
 }
 
+/// The rule of sharing: a viewer who is not a member of a list's organization reads the list
+/// when it is `shared` and the viewer's role grants `list: read` in one of the organizations
+/// its owner picked as share partners (`partner_accesses`: the viewer's access in those of
+/// them the viewer belongs to).
+pub fn readable_through_sharing<'a>(
+    shared: bool,
+    partner_accesses: impl IntoIterator<Item = &'a OrgAccess>,
+) -> bool {
+    shared
+        && partner_accesses
+            .into_iter()
+            .any(|access| access.allows(require::LIST_READ))
+}
+
 /// The list `list_id` if `viewer` may read it: with `list: read` in its organization, or, when
 /// it is shared, in an organization its owner picked as a share partner. NOT_FOUND when the
 /// viewer cannot see it at all (as for a list that does not exist); FORBIDDEN for a member of
@@ -898,10 +912,7 @@ pub async fn readable(
             .remove(&model.organization_id)
             .unwrap_or_default();
         let accesses = super::access::load(db, policy, viewer, &partners).await?;
-        if accesses
-            .values()
-            .any(|access| access.allows(require::LIST_READ))
-        {
+        if readable_through_sharing(model.shared, accesses.values()) {
             return Ok(model);
         }
     }

@@ -86,7 +86,10 @@ pub async fn visible_list(ctx: &Context<'_>, list_id: Uuid) -> ApiResult<(list::
     if let Ok(access) = ctx.access(model.organization_id).await {
         return Ok((model, ListReach::Member(access)));
     }
-    if model.shared && ctx.partner_access(model.organization_id).await?.is_some() {
+    if ctx
+        .reads_through_sharing(model.organization_id, model.shared)
+        .await?
+    {
         return Ok((model, ListReach::Partner));
     }
     Err(ApiError::not_found("list"))
