@@ -632,4 +632,34 @@ async fn purging_old_events_is_recorded_and_every_chain_still_verifies() {
         vec!["audit.purged", "organization.updated"],
         "{body}"
     );
+
+    // The search index forgets purged events with them.
+    let body = app
+        .gql(
+            Some(&token),
+            "query($o: ID!) { organization(id: $o) { auditLog(search: \"to Old\") { totalCount } } }",
+            json!({ "o": org_id(&org) }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["organization"]["auditLog"]["totalCount"], 0,
+        "{body}"
+    );
+    if app.state.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        let count = |table: &'static str| {
+            let db = app.state.db.clone();
+            async move {
+                db.query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Sqlite,
+                    format!("SELECT count(*) AS n FROM {table}"),
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap()
+            }
+        };
+        assert_eq!(count("audit_search").await, count("audit_events").await);
+    }
 }
