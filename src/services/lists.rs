@@ -472,6 +472,13 @@ pub async fn add_entries(
     )
     .await?;
     txn.commit().await?;
+    tracing::info!(
+        list = %model.id,
+        added = change.changed,
+        skipped = change.skipped,
+        entries = model.entry_count,
+        "list entries added"
+    );
     Ok((model, change))
 }
 
@@ -534,6 +541,13 @@ pub async fn remove_entries(
     )
     .await?;
     txn.commit().await?;
+    tracing::info!(
+        list = %model.id,
+        removed = change.changed,
+        skipped = change.skipped,
+        entries = model.entry_count,
+        "list entries removed"
+    );
     Ok((model, change))
 }
 
