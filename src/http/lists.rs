@@ -1,6 +1,6 @@
 //! Lists as files for devices and scripts: `GET /lists/{id}.txt` (one value per line) and
-//! `GET /lists/{id}.csv` (value, note, added at), authorized by the same access token as the
-//! API. The body is streamed a page of entries at a time, so memory stays flat whatever the
+//! `GET /lists/{id}.csv` (value, note, added at; cells a spreadsheet would run as formulas are
+//! quoted with a leading `'`), authorized by the same access token as the API. The body is streamed a page of entries at a time, so memory stays flat whatever the
 //! list's size.
 
 use axum::body::{Body, Bytes};
@@ -96,8 +96,8 @@ async fn export(state: HttpState, file: &str, headers: &HeaderMap) -> Result<Res
                         let added_at = entry.added_at.to_rfc3339();
                         writer
                             .write_record([
-                                entry.value.as_str(),
-                                entry.note.as_deref().unwrap_or(""),
+                                &*spreadsheet_safe(&entry.value),
+                                &*spreadsheet_safe(entry.note.as_deref().unwrap_or("")),
                                 added_at.as_str(),
                             ])
                             .map_err(std::io::Error::other)?;
@@ -127,6 +127,19 @@ async fn export(state: HttpState, file: &str, headers: &HeaderMap) -> Result<Res
         HeaderValue::from_static("nosniff"),
     );
     Ok(response)
+}
+
+/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return is read as a formula by spreadsheets, so it gets a leading `'` (OWASP's
+/// advice against CSV injection). Notes and text values may come from another organization
+/// through sharing; addresses, domains, URLs, hashes and emails never start with these. The
+/// `.txt` export, for devices, keeps values exactly as stored.
+fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
 }
 
 fn error_response(err: ApiError) -> Response {

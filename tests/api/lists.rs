@@ -597,6 +597,34 @@ async fn lists_download_as_text_and_csv_with_the_same_token() {
         let response = get(path.clone(), token).await.unwrap();
         assert_eq!(response.status(), status, "{path}");
     }
+    // A cell a spreadsheet would run as a formula is quoted in CSV, kept as is in text.
+    let text = create_list(&s.app, &s.alice, &s.acme, "Phrases", "TEXT").await;
+    let body = add(
+        &s.app,
+        &s.alice,
+        &text,
+        &["=HYPERLINK(\"http://x.example\")", "plain"],
+    )
+    .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let csv = get(format!("/lists/{text}.csv"), Some(s.alice.clone()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("\r\n\"'=HYPERLINK(\"\"http://x.example\"\")\",,"),
+        "{csv}"
+    );
+    let txt = get(format!("/lists/{text}.txt"), Some(s.alice.clone()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(txt, "=HYPERLINK(\"http://x.example\")\nplain\n");
+
     s.share(true).await;
     s.partner(true).await;
     let response = get(format!("/lists/{}.txt", s.list), Some(s.bob.clone()))
