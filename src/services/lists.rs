@@ -444,42 +444,17 @@ pub async fn add_entries(
         .exec_without_returning(&txn)
         .await?;
     }
-    let change = EntriesChange {
-        changed: new.len() as u64,
-        skipped: (values.len() - new.len()) as u64,
-    };
-    if new.is_empty() {
-        return Ok((model, change));
-    }
-    let model = bump_entry_count(&txn, &model, new.len() as i64).await?;
     let added: Vec<&str> = new.iter().map(|(value, _)| *value).collect();
-    let mut payload = audited_values(&added);
-    payload["added"] = json!(change.changed);
-    payload["skipped"] = json!(change.skipped);
-    record(
-        &txn,
+    finish_entries_change(
+        txn,
         access,
         actor,
-        Action::ListEntriesAdded,
-        ("list", model.id),
-        format!(
-            "{} added {} entries to the list {}",
-            actor.name(),
-            change.changed,
-            model.name
-        ),
-        payload,
+        model,
+        Entries::Added,
+        &added,
+        values.len(),
     )
-    .await?;
-    txn.commit().await?;
-    tracing::info!(
-        list = %model.id,
-        added = change.changed,
-        skipped = change.skipped,
-        entries = model.entry_count,
-        "list entries added"
-    );
-    Ok((model, change))
+    .await
 }
 
 /// Removes entries by value (normalized for the list's kind like added ones); absent values
@@ -514,25 +489,59 @@ pub async fn remove_entries(
             .exec(&txn)
             .await?;
     }
+    finish_entries_change(
+        txn,
+        access,
+        actor,
+        model,
+        Entries::Removed,
+        &removed,
+        normalized.len(),
+    )
+    .await
+}
+
+/// Which way a change of entries went.
+#[derive(Clone, Copy)]
+enum Entries {
+    Added,
+    Removed,
+}
+
+/// Ends a change of entries whose `changed` values were written out of `asked`: counts them on
+/// the list, records the change and commits. A call that changed nothing writes nothing.
+async fn finish_entries_change(
+    txn: sea_orm::DatabaseTransaction,
+    access: &OrgAccess,
+    actor: &Actor,
+    model: list::Model,
+    way: Entries,
+    changed: &[&str],
+    asked: usize,
+) -> ApiResult<(list::Model, EntriesChange)> {
     let change = EntriesChange {
-        changed: removed.len() as u64,
-        skipped: (normalized.len() - removed.len()) as u64,
+        changed: changed.len() as u64,
+        skipped: (asked - changed.len()) as u64,
     };
-    if removed.is_empty() {
+    if changed.is_empty() {
         return Ok((model, change));
     }
-    let model = bump_entry_count(&txn, &model, -(removed.len() as i64)).await?;
-    let mut payload = audited_values(&removed);
-    payload["removed"] = json!(change.changed);
+    let (action, verb, preposition, delta) = match way {
+        Entries::Added => (Action::ListEntriesAdded, "added", "to", 1),
+        Entries::Removed => (Action::ListEntriesRemoved, "removed", "from", -1),
+    };
+    let model = bump_entry_count(&txn, &model, delta * changed.len() as i64).await?;
+    let mut payload = audited_values(changed);
+    payload[verb] = json!(change.changed);
     payload["skipped"] = json!(change.skipped);
     record(
         &txn,
         access,
         actor,
-        Action::ListEntriesRemoved,
+        action,
         ("list", model.id),
         format!(
-            "{} removed {} entries from the list {}",
+            "{} {verb} {} entries {preposition} the list {}",
             actor.name(),
             change.changed,
             model.name
@@ -543,10 +552,10 @@ pub async fn remove_entries(
     txn.commit().await?;
     tracing::info!(
         list = %model.id,
-        removed = change.changed,
+        changed = change.changed,
         skipped = change.skipped,
         entries = model.entry_count,
-        "list entries removed"
+        "list entries {verb}"
     );
     Ok((model, change))
 }
