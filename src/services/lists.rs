@@ -817,12 +817,23 @@ pub async fn entry_pages(
     db: &impl ConnectionTrait,
     keys: &[(Uuid, EntryQuery)],
 ) -> ApiResult<HashMap<(Uuid, EntryQuery), Page<list_entry::Model>>> {
-    let mut result = HashMap::new();
+    /// An entry with the index of the key whose page it belongs to, so that one list asked
+    /// for with two different pages in one batch keeps them apart.
+    #[derive(FromQueryResult)]
+    struct KeyedEntry {
+        page: i64,
+        list_id: Uuid,
+        value: String,
+        note: Option<String>,
+        added_by: Option<Uuid>,
+        added_at: chrono::DateTime<Utc>,
+    }
     let Some(((first_list, first_query), rest)) = keys.split_first() else {
-        return Ok(result);
+        return Ok(HashMap::new());
     };
     let wrap = |index: usize, list_id: Uuid, query: &EntryQuery| {
         Query::select()
+            .expr_as(Expr::val(index as i64), Alias::new("page"))
             .column(Asterisk)
             .from_subquery(
                 entry_select(list_id, query),
@@ -835,32 +846,33 @@ pub async fn entry_pages(
         union.union(UnionType::All, wrap(index + 1, *list_id, query));
     }
     let statement = db.get_database_backend().build(&union);
-    let rows = list_entry::Model::find_by_statement(statement)
-        .all(db)
-        .await?;
-    let mut by_list: HashMap<Uuid, Vec<list_entry::Model>> = HashMap::new();
+    let rows = KeyedEntry::find_by_statement(statement).all(db).await?;
+    let mut pages: Vec<Vec<list_entry::Model>> = vec![Vec::new(); keys.len()];
     for row in rows {
-        by_list.entry(row.list_id).or_default().push(row);
-    }
-    // A list asked for twice with different pages would have its rows mixed: keys of one
-    // batch come from one field, so a list appears once; if not, answer each key on its own.
-    let mut lists = HashSet::new();
-    if !keys.iter().all(|(list_id, _)| lists.insert(*list_id)) {
-        for key in keys {
-            let page = Box::pin(entry_pages(db, std::slice::from_ref(key))).await?;
-            result.extend(page);
+        if let Some(page) = usize::try_from(row.page)
+            .ok()
+            .and_then(|i| pages.get_mut(i))
+        {
+            page.push(list_entry::Model {
+                list_id: row.list_id,
+                value: row.value,
+                note: row.note,
+                added_by: row.added_by,
+                added_at: row.added_at,
+            });
         }
-        return Ok(result);
     }
-    for (list_id, query) in keys {
-        let mut rows = by_list.remove(list_id).unwrap_or_default();
-        rows.sort_by(|a, b| a.value.cmp(&b.value));
-        result.insert(
-            (*list_id, query.clone()),
-            Page::from_rows(rows, query.first),
-        );
-    }
-    Ok(result)
+    Ok(keys
+        .iter()
+        .zip(pages)
+        .map(|((list_id, query), mut rows)| {
+            rows.sort_by(|a, b| a.value.cmp(&b.value));
+            (
+                (*list_id, query.clone()),
+                Page::from_rows(rows, query.first),
+            )
+        })
+        .collect())
 }
 
 /// How many entries of a list start with `prefix`.

@@ -203,6 +203,25 @@ async fn batches_are_all_or_nothing_skip_what_is_present_and_page_in_value_order
     expected.sort();
     assert_eq!(seen, expected);
 
+    // One list asked for with two different pages in one query keeps them apart.
+    let body = app
+        .gql(
+            Some(&token),
+            "query($l: ID!) { node(id: $l) { ... on List { a: entries(first: 2) { edges { node { value } } } b: entries(first: 2, search: \"10.0.39.\") { edges { node { value } } } } } }",
+            json!({ "l": list }),
+        )
+        .await;
+    let page = |alias: &str| -> Vec<String> {
+        body["data"]["node"][alias]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|edge| edge["node"]["value"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(page("a"), ["10.0.0.0", "10.0.0.1"]);
+    assert_eq!(page("b"), ["10.0.39.0", "10.0.39.1"]);
+
     // Names are unique per organization, whatever their case.
     let body = app
         .gql(
