@@ -333,7 +333,7 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
         database = %redact(&settings.effective_database_url()),
         "serving GraphQL at /graphql"
     );
-    crate::http::serve(listener, app.router, shutdown_signal()).await?;
+    crate::http::serve(listener, app.router, settings.timeouts, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 use serde::Deserialize;
@@ -51,6 +52,12 @@ struct FileSettings {
     trusted_proxies: Option<Vec<String>>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    header_read_timeout_seconds: Option<u64>,
+    body_read_timeout_seconds: Option<u64>,
+    request_timeout_seconds: Option<u64>,
+    shutdown_grace_seconds: Option<u64>,
+    database_acquire_timeout_seconds: Option<u64>,
+    database_statement_timeout_seconds: Option<u64>,
 }
 
 /// Resolved settings of one process.
@@ -81,6 +88,37 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// The `From` of mail sent over SMTP.
     pub mail_from: Option<String>,
+    /// Bounds on slow or idle clients, and on the drain at shutdown.
+    pub timeouts: Timeouts,
+    /// How long a request waits for a pooled database connection before failing.
+    pub database_acquire_timeout: Duration,
+    /// How long PostgreSQL lets one statement run before cancelling it.
+    pub database_statement_timeout: Duration,
+}
+
+/// How long the server waits on a client, on a request, and on the drain at shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From a connection's start, or from the end of its previous response, until the request
+    /// head has arrived: this also closes idle keep-alive connections.
+    pub header_read: Duration,
+    /// For the whole request body to arrive.
+    pub body_read: Duration,
+    /// For a request, once its body has arrived, to be answered.
+    pub request: Duration,
+    /// For open requests to finish after SIGTERM; then the process exits anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(30),
+            request: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -108,6 +146,9 @@ impl Settings {
             trusted_proxies: Vec::new(),
             smtp_url: None,
             mail_from: None,
+            timeouts: Timeouts::default(),
+            database_acquire_timeout: Duration::from_secs(5),
+            database_statement_timeout: Duration::from_secs(30),
         }
     }
 
@@ -192,6 +233,44 @@ impl Settings {
             .filter(|url| !url.is_empty())
             .or(file.smtp_url);
         settings.mail_from = file.mail_from;
+        let seconds = |value: Option<u64>, name: &str, default: Duration| match value {
+            Some(0) => anyhow::bail!("{name} must be at least 1"),
+            Some(seconds) => Ok(Duration::from_secs(seconds)),
+            None => Ok(default),
+        };
+        let defaults = Timeouts::default();
+        settings.timeouts = Timeouts {
+            header_read: seconds(
+                file.header_read_timeout_seconds,
+                "header_read_timeout_seconds",
+                defaults.header_read,
+            )?,
+            body_read: seconds(
+                file.body_read_timeout_seconds,
+                "body_read_timeout_seconds",
+                defaults.body_read,
+            )?,
+            request: seconds(
+                file.request_timeout_seconds,
+                "request_timeout_seconds",
+                defaults.request,
+            )?,
+            shutdown_grace: seconds(
+                file.shutdown_grace_seconds,
+                "shutdown_grace_seconds",
+                defaults.shutdown_grace,
+            )?,
+        };
+        settings.database_acquire_timeout = seconds(
+            file.database_acquire_timeout_seconds,
+            "database_acquire_timeout_seconds",
+            settings.database_acquire_timeout,
+        )?;
+        settings.database_statement_timeout = seconds(
+            file.database_statement_timeout_seconds,
+            "database_statement_timeout_seconds",
+            settings.database_statement_timeout,
+        )?;
         if let Some(days) = file.audit_retention_days {
             anyhow::ensure!(days >= 1, "audit_retention_days must be at least 1");
             settings.audit_retention_days = Some(days);

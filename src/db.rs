@@ -22,11 +22,30 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             )
         })?;
     }
+    let statement_timeout = settings.database_statement_timeout;
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(5))
+        // Fail fast when the database is down instead of holding every request for long.
+        .acquire_timeout(settings.database_acquire_timeout)
+        .map_sqlx_postgres_opts(move |opts| {
+            // A statement that runs too long is cancelled by the server; a transaction left
+            // idle (its client gone) ends; and the server probes a silent client's socket.
+            opts.options([
+                (
+                    "statement_timeout",
+                    format!("{}ms", statement_timeout.as_millis()),
+                ),
+                (
+                    "idle_in_transaction_session_timeout",
+                    format!("{}ms", statement_timeout.as_millis() * 2),
+                ),
+                ("tcp_keepalives_idle", "30".to_owned()),
+                ("tcp_keepalives_interval", "10".to_owned()),
+                ("tcp_keepalives_count", "3".to_owned()),
+            ])
+        })
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -43,10 +62,73 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .map_err(|err| anyhow::anyhow!("cannot connect to the database: {err}"))
 }
 
+/// Applies the pending migrations under the start-up lock (see [`exclusively`]).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    exclusively(db, apply_migrations(db)).await
+}
+
+/// Applies the pending migrations; the caller holds the start-up lock.
+pub async fn apply_migrations(db: &DatabaseConnection) -> anyhow::Result<()> {
     migration::Migrator::up(db, None)
         .await
         .map_err(|err| anyhow::anyhow!("migrating the database failed: {err}"))
+}
+
+/// The key of the PostgreSQL advisory lock that start-up work holds ("charter" in ASCII).
+const START_UP_LOCK: i64 = 0x63_68_61_72_74_65_72;
+
+/// Runs `work` (migrations, syncing the predefined roles) while holding a lock that every
+/// Charter process on the same database takes for it, so that any number of processes can start
+/// at once, as in a rolling upgrade: on PostgreSQL an advisory lock held by a connection of its
+/// own (released by the server if the process dies), on SQLite an exclusive lock on a file
+/// beside the database.
+pub async fn exclusively<T>(
+    db: &DatabaseConnection,
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    use sea_orm::sqlx::Connection;
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let options = db.get_postgres_connection_pool().connect_options();
+            let mut holder = sea_orm::sqlx::PgConnection::connect_with(&options)
+                .await
+                .map_err(|err| anyhow::anyhow!("cannot connect to the database: {err}"))?;
+            sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(START_UP_LOCK)
+                .execute(&mut holder)
+                .await
+                .map_err(|err| anyhow::anyhow!("cannot take the start-up lock: {err}"))?;
+            let result = work.await;
+            // Closing the connection releases the lock as well; unlock first to be prompt.
+            let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(START_UP_LOCK)
+                .execute(&mut holder)
+                .await;
+            let _ = holder.close().await;
+            result
+        }
+        DatabaseBackend::Sqlite => {
+            let options = db.get_sqlite_connection_pool().connect_options();
+            let database = options.get_filename();
+            if database.as_os_str().is_empty() || database == std::path::Path::new(":memory:") {
+                return work.await;
+            }
+            let path = database.with_extension("startup-lock");
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|err| anyhow::anyhow!("cannot open {}: {err}", path.display()))?;
+            let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+                .await?
+                .map_err(|err| anyhow::anyhow!("cannot lock {}: {err}", path.display()))?;
+            let result = work.await;
+            drop(file); // closing the file releases the lock
+            result
+        }
+        _ => work.await,
+    }
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at BEGIN
@@ -65,7 +147,10 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
-/// Whether the database answers.
-pub async fn ping(db: &DatabaseConnection) -> bool {
-    db.execute_unprepared("SELECT 1").await.is_ok()
+/// Whether the database answers within `within`.
+pub async fn ping(db: &DatabaseConnection, within: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(within, db.execute_unprepared("SELECT 1")).await,
+        Ok(Ok(_))
+    )
 }

@@ -50,8 +50,11 @@ pub async fn build_with(
         "the policy lacks what Charter's fields require:\n{}",
         undeclared.join("\n")
     );
-    db::migrate(&db).await?;
-    services::roles::sync_predefined(&db, &policy).await?;
+    db::exclusively(&db, async {
+        db::apply_migrations(&db).await?;
+        services::roles::sync_predefined(&db, &policy).await
+    })
+    .await?;
     std::fs::create_dir_all(&settings.data_dir)?;
     let keys = KeyRing::load(&settings.data_dir, settings.signing_key.as_deref())?;
     let tokens = TokenIssuer::new(

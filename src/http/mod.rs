@@ -2,8 +2,9 @@
 
 mod graphql;
 mod lists;
+mod server;
 
-use std::net::SocketAddr;
+pub use server::{MAX_BODY_BYTES, serve};
 
 use async_graphql::http::GraphiQLSource;
 use axum::Router;
@@ -35,23 +36,8 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
-        // Room for a call adding 10,000 list entries of ordinary length.
-        .layer(DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then drains open requests.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }
 
 async fn graphiql() -> impl IntoResponse {
@@ -63,9 +49,10 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can serve: its database answers.
+/// The process can serve: its database answers, within two seconds (a load balancer's probe
+/// must not hang on a database that is down or frozen).
 async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
-    if crate::db::ping(&state.app.db).await {
+    if crate::db::ping(&state.app.db, std::time::Duration::from_secs(2)).await {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")

@@ -19,7 +19,7 @@ pub struct TestApp {
     pub statements: Arc<AtomicUsize>,
     pub client: reqwest::Client,
     _data_dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
+    _database: FreshDatabase,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -40,22 +40,8 @@ impl TestApp {
         let data_dir = tempfile::tempdir().expect("a temporary directory");
         let mut settings = Settings::for_data_dir(data_dir.path());
         settings.database_max_connections = Some(4);
-        let mut postgres = None;
-        if let Ok(admin_url) = std::env::var("DATABASE_URL")
-            && admin_url.starts_with("postgres")
-        {
-            let name = format!("charter_test_{}", Uuid::new_v4().simple());
-            let admin = Database::connect(&admin_url)
-                .await
-                .expect("the PostgreSQL server of DATABASE_URL answers");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("a fresh test database");
-            admin.close().await.ok();
-            settings.database_url = Some(with_database(&admin_url, &name));
-            postgres = Some((admin_url, name));
-        }
+        let database = FreshDatabase::create().await;
+        settings.database_url = database.url.clone();
         configure(&mut settings);
         let mut db = charter::db::connect(&settings).await.expect("database");
         let statements = Arc::new(AtomicUsize::new(0));
@@ -75,16 +61,22 @@ impl TestApp {
             .expect("a free port");
         let address = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(charter::http::serve(listener, app.router, async move {
-            let _ = stop.await;
-        }));
+        let timeouts = app.state.settings.timeouts;
+        tokio::spawn(charter::http::serve(
+            listener,
+            app.router,
+            timeouts,
+            async move {
+                let _ = stop.await;
+            },
+        ));
         TestApp {
             address,
             state: app.state,
             statements,
             client: reqwest::Client::new(),
             _data_dir: data_dir,
-            postgres,
+            _database: database,
             shutdown: Some(shutdown),
         }
     }
@@ -199,6 +191,49 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+}
+
+/// A database of a test's own: a new PostgreSQL database when DATABASE_URL names a server
+/// (dropped with this value), or else none, and the test uses a new SQLite file.
+pub struct FreshDatabase {
+    /// The URL to give Charter; `None` for SQLite in the data directory.
+    pub url: Option<String>,
+    postgres: Option<(String, String)>,
+}
+
+impl FreshDatabase {
+    pub async fn create() -> Self {
+        let Ok(admin_url) = std::env::var("DATABASE_URL") else {
+            return Self {
+                url: None,
+                postgres: None,
+            };
+        };
+        if !admin_url.starts_with("postgres") {
+            return Self {
+                url: None,
+                postgres: None,
+            };
+        }
+        let name = format!("charter_test_{}", Uuid::new_v4().simple());
+        let admin = Database::connect(&admin_url)
+            .await
+            .expect("the PostgreSQL server of DATABASE_URL answers");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("a fresh test database");
+        admin.close().await.ok();
+        Self {
+            url: Some(with_database(&admin_url, &name)),
+            postgres: Some((admin_url, name)),
+        }
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
         if let Some((admin_url, name)) = self.postgres.take() {
             // The test's runtime is ending; drop its database from a runtime of our own. FORCE
             // ends the test's own pooled connections.

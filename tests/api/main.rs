@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod batching;
 mod cli;
+mod faults;
 mod hygiene;
 mod invitations;
 mod lists;

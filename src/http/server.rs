@@ -1,0 +1,152 @@
+//! Accepting connections with bounds on slow and idle clients, and a drain at shutdown that ends.
+//!
+//! axum's own `serve` sets no timeout, so an idle socket, a request head sent a byte a second or
+//! an unfinished body would hold a connection for good, and a graceful shutdown would wait on
+//! it forever. This loop serves HTTP/1.1 with hyper directly: the header-read timeout runs from
+//! a connection's start and from the end of each response, the body and the handling of each
+//! request have their own deadlines, and the drain after SIGTERM is capped.
+
+use std::future::Future;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tower::ServiceExt;
+
+use crate::config::Timeouts;
+use crate::error::ErrorCode;
+
+/// The largest request body: room for a call adding 10,000 list entries of ordinary length.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets open requests finish for
+/// at most `timeouts.shutdown_grace`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = router.layer(axum::middleware::from_fn_with_state(timeouts, bounded));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                router.clone().oneshot(request.map(Body::new))
+            });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(%peer, error = %err, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    let open = graceful.count();
+    tracing::info!(open, "draining open connections");
+    if tokio::time::timeout(timeouts.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_seconds = timeouts.shutdown_grace.as_secs(),
+            "connections still open after the shutdown grace; closing them"
+        );
+    }
+    Ok(())
+}
+
+/// Reads the whole body within `body_read` and answers within `request` after that.
+async fn bounded(State(timeouts): State<Timeouts>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    let bytes = match tokio::time::timeout(timeouts.body_read, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
+            return refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::InvalidInput,
+                &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            );
+        }
+        Ok(Err(_)) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidInput,
+                "the request body could not be read",
+            );
+        }
+        Err(_) => {
+            return refusal(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::InvalidInput,
+                &format!(
+                    "the request body did not arrive within {} seconds",
+                    timeouts.body_read.as_secs()
+                ),
+            );
+        }
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
+    match tokio::time::timeout(timeouts.request, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                seconds = timeouts.request.as_secs(),
+                "a request ran out of time"
+            );
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Internal,
+                "the request took too long; try again",
+            )
+        }
+    }
+}
+
+/// A refusal in the shape of a GraphQL error, which every client of Charter can read.
+fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
+    });
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body may still be on its way: do not read it as the next request.
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
