@@ -325,6 +325,16 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
             }
         });
     }
+    let db = app.state.db.clone();
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+        loop {
+            hourly.tick().await;
+            if let Err(err) = crate::services::sessions::purge_throttles(&db).await {
+                tracing::error!(error = %err.message, "purging sign-in throttles failed");
+            }
+        }
+    });
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;

@@ -2,6 +2,7 @@
 //! principal and state from the context and call one service function.
 
 pub mod connection;
+pub mod document;
 pub mod guards;
 pub mod ids;
 pub mod loaders;
@@ -9,7 +10,7 @@ pub mod mutation;
 pub mod query;
 pub mod types;
 
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use async_graphql::parser::types::Field;
 use async_graphql::{ContextBase, EmptySubscription, Positioned, Schema};
@@ -30,9 +31,11 @@ pub struct RequestContext {
     pub principal: Principal,
     pub meta: RequestMeta,
     pub loaders: Loaders,
-    /// The user a login, refresh or switch in this request has just proved to be, so that the
-    /// payload it returns is resolved as that user. Set at most once per request.
-    acting: OnceLock<Uuid>,
+    /// The user a sign-in in this request has just proved to be (a login, a refresh, a switch
+    /// or an accepted invitation), so that the payload it returns is resolved as that user,
+    /// whatever bearer token came with the request. Mutations run one after another, so the
+    /// latest sign-in is the one whose payload is being resolved.
+    acting: Mutex<Option<Uuid>>,
 }
 
 impl RequestContext {
@@ -41,23 +44,30 @@ impl RequestContext {
             principal,
             meta,
             loaders: Loaders::new(state),
-            acting: OnceLock::new(),
+            acting: Mutex::new(None),
         }
     }
 
-    /// The user whose rights apply: the bearer of the request's token, or else the user who
-    /// signed in within this request.
+    /// The user whose rights apply: the user who signed in within this request, or else the
+    /// bearer of the request's token. A stale, garbled or foreign token therefore never spoils
+    /// the answer of the sign-in that replaces it.
     pub fn viewer_id(&self) -> ApiResult<Uuid> {
-        match (&self.principal, self.acting.get()) {
-            (Principal::User { user_id, .. }, _) => Ok(*user_id),
-            (Principal::Anonymous, Some(acting)) => Ok(*acting),
-            _ => self.principal.user_id(),
+        match *self
+            .acting
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+        {
+            Some(acting) => Ok(acting),
+            None => self.principal.user_id(),
         }
     }
 
-    /// Records that this request has signed `user_id` in (the first sign-in wins).
+    /// Records that this request has just signed `user_id` in.
     pub fn act_as(&self, user_id: Uuid) {
-        let _ = self.acting.set(user_id);
+        *self
+            .acting
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = Some(user_id);
     }
 }
 
@@ -70,6 +80,7 @@ pub fn build_schema(state: AppState) -> CharterSchema {
         .limit_complexity(settings.max_query_complexity)
         .limit_recursive_depth(32)
         .limit_directives(16)
+        .extension(document::DocumentBounds)
         .finish()
 }
 

@@ -553,8 +553,9 @@ impl MutationRoot {
         let actor = ctx.actor().await?;
         let principal = ctx.principal();
         users::change_password(
-            &ctx.state().db,
+            ctx.state(),
             &actor,
+            &ctx.request().meta,
             principal.user_id()?,
             principal.session_id()?,
             input.current_password,

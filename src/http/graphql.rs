@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::HttpState;
 use crate::error::{ApiError, ErrorCode};
-use crate::graphql::RequestContext;
+use crate::graphql::{RequestContext, document};
 use crate::services::{RequestMeta, sessions};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -78,7 +78,7 @@ pub async fn graphql_get(
             "the `query` parameter is required",
         );
     };
-    let mut request = Request::new(query.clone());
+    let mut request = Request::new(query.as_str());
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -99,7 +99,11 @@ pub async fn graphql_get(
             "`extensions` is not JSON",
         );
     }
-    if selects_mutation(&query, request.operation_name.as_deref()) {
+    // The document is parsed here to refuse mutations, so its nesting is bounded first.
+    if let Err(error) = document::check_nesting(&query) {
+        return request_error(&headers, StatusCode::BAD_REQUEST, &error.message);
+    }
+    if selects_mutation(&mut request) {
         let mut response = request_error(
             &headers,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -113,13 +117,15 @@ pub async fn graphql_get(
     execute(state, peer, headers, request).await
 }
 
-/// Whether the operation a GET would run is a mutation (or a subscription).
-fn selects_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
+/// Whether the operation a GET would run is a mutation (or a subscription). The document is
+/// parsed once, and the executor reuses it.
+fn selects_mutation(request: &mut Request) -> bool {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
         return false; // the executor reports the syntax error
     };
     document.operations.iter().any(|(name, operation)| {
-        let selected = match operation_name {
+        let selected = match operation_name.as_deref() {
             Some(wanted) => name.is_some_and(|name| name.as_str() == wanted),
             None => true,
         };

@@ -76,6 +76,7 @@ pub enum Action {
     UserPasswordChanged,
     UserProfileUpdated,
     UserDisabled,
+    UserPasswordCheckFailed,
     SessionLogin,
     SessionLoginFailed,
     SessionRefreshed,
@@ -95,7 +96,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 36] = [
         Action::OrganizationCreated,
         Action::OrganizationUpdated,
         Action::OrganizationLicenseChanged,
@@ -109,6 +110,7 @@ impl Action {
         Action::UserPasswordChanged,
         Action::UserProfileUpdated,
         Action::UserDisabled,
+        Action::UserPasswordCheckFailed,
         Action::RoleCreated,
         Action::RoleUpdated,
         Action::RoleDeleted,
@@ -148,6 +150,7 @@ impl Action {
             Action::UserPasswordChanged => "user.password_changed",
             Action::UserProfileUpdated => "user.profile_updated",
             Action::UserDisabled => "user.disabled",
+            Action::UserPasswordCheckFailed => "user.password_check_failed",
             Action::RoleCreated => "role.created",
             Action::RoleUpdated => "role.updated",
             Action::RoleDeleted => "role.deleted",

@@ -87,31 +87,23 @@ pub async fn login(
     meta: &RequestMeta,
 ) -> ApiResult<Tokens> {
     let email = Email::parse("email", email)?;
-    reserve_attempt(&state.db, &email.key()).await?;
     let user = users::find_by_email(&state.db, &email).await?;
-    let hash = user.as_ref().and_then(|user| user.password_hash.clone());
-    let matches = password::verify(password_text, hash).await?;
+    let checked = check_password(
+        state,
+        &email,
+        user.as_ref(),
+        password_text,
+        PasswordCheck::SignIn,
+        meta,
+    )
+    .await?;
     let user = match user {
-        Some(user) if matches && user.status == users::ACTIVE => user,
+        Some(user) if checked && user.status == users::ACTIVE => user,
         Some(user) => {
-            // The account's owner sees failed attempts among their security events.
-            let txn = begin_write(&state.db).await?;
-            audit::record(
-                &txn,
-                &Actor {
-                    user_id: None,
-                    email: None,
-                    ..actor_of(&user, meta)
-                },
-                Event::new(
-                    Scope::User(user.id),
-                    Action::SessionLoginFailed,
-                    format!("a sign-in to {} failed", user.email),
-                )
-                .target("user", user.id),
-            )
-            .await?;
-            txn.commit().await?;
+            if checked {
+                // The right password of a disabled account is still a refused sign-in.
+                record_failed_check(state, &user, PasswordCheck::SignIn, meta).await?;
+            }
             return Err(ApiError::unauthenticated(BAD_CREDENTIALS));
         }
         None => return Err(ApiError::unauthenticated(BAD_CREDENTIALS)),
@@ -127,9 +119,6 @@ pub async fn login(
     };
     let txn = begin_write(&state.db).await?;
     let (session, refresh_token) = open_in(&txn, state, &user, organization_id, meta).await?;
-    login_throttle::Entity::delete_by_id(email.key())
-        .exec(&txn)
-        .await?;
     audit::record(
         &txn,
         &actor_of(&user, meta),
@@ -145,6 +134,85 @@ pub async fn login(
     txn.commit().await?;
     tracing::info!(user = %user.id, session = %session.id, "login");
     tokens(state, user, &session, refresh_token)
+}
+
+/// What a password is being checked for; each has its own failure event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    SignIn,
+    ChangePassword,
+    AcceptInvitation,
+}
+
+/// Checks `password_text` against `user`'s password (a dummy hash when there is no such user,
+/// so that the time tells nothing) under the per-account throttle every password check shares:
+/// the attempt is counted before the hash is computed, a success clears the count, and a failure
+/// on an existing account joins its security events.
+pub async fn check_password(
+    state: &AppState,
+    email: &Email,
+    user: Option<&user::Model>,
+    password_text: String,
+    purpose: PasswordCheck,
+    meta: &RequestMeta,
+) -> ApiResult<bool> {
+    reserve_attempt(&state.db, &email.key()).await?;
+    let hash = user.and_then(|user| user.password_hash.clone());
+    let matches = password::verify(password_text, hash).await?;
+    match user {
+        // Only a check that lets the account in clears its count: otherwise the end of the
+        // delays would tell that the password of a disabled account was right.
+        Some(user) if matches && user.status == users::ACTIVE => {
+            login_throttle::Entity::delete_by_id(email.key())
+                .exec(&state.db)
+                .await?;
+        }
+        Some(user) if !matches => record_failed_check(state, user, purpose, meta).await?,
+        _ => {}
+    }
+    Ok(matches)
+}
+
+/// Records a refused password check among the account's own security events.
+async fn record_failed_check(
+    state: &AppState,
+    user: &user::Model,
+    purpose: PasswordCheck,
+    meta: &RequestMeta,
+) -> ApiResult<()> {
+    let (action, description) = match purpose {
+        PasswordCheck::SignIn => (
+            Action::SessionLoginFailed,
+            format!("a sign-in to {} failed", user.email),
+        ),
+        PasswordCheck::ChangePassword => (
+            Action::UserPasswordCheckFailed,
+            format!(
+                "a wrong current password was given to change {}'s password",
+                user.email
+            ),
+        ),
+        PasswordCheck::AcceptInvitation => (
+            Action::UserPasswordCheckFailed,
+            format!(
+                "a wrong password was given to accept an invitation for {}",
+                user.email
+            ),
+        ),
+    };
+    let txn = begin_write(&state.db).await?;
+    audit::record(
+        &txn,
+        &Actor {
+            user_id: None,
+            email: None,
+            ..actor_of(user, meta)
+        },
+        Event::new(Scope::User(user.id), action, description).target("user", user.id),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Opens a session for a user who has just proved who they are another way (by accepting an
@@ -242,6 +310,27 @@ async fn reserve_attempt(db: &sea_orm::DatabaseConnection, email_key: &str) -> A
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Removes the throttle rows whose window and delay have both passed: such a row counts for
+/// nothing (the next attempt starts a new window), and without this every email ever tried
+/// would keep one. Returns how many were removed.
+pub async fn purge_throttles(db: &sea_orm::DatabaseConnection) -> ApiResult<u64> {
+    let cutoff = Utc::now() - THROTTLE_WINDOW;
+    let removed = login_throttle::Entity::delete_many()
+        .filter(login_throttle::Column::WindowStart.lt(cutoff))
+        .filter(
+            sea_orm::Condition::any()
+                .add(login_throttle::Column::LockedUntil.is_null())
+                .add(login_throttle::Column::LockedUntil.lt(cutoff)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    if removed > 0 {
+        tracing::info!(removed, "expired sign-in throttles purged");
+    }
+    Ok(removed)
 }
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting one that

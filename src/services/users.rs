@@ -166,22 +166,36 @@ pub async fn set_disabled(
     Ok(user)
 }
 
-/// Changes the caller's password after checking the current one; every other session of theirs
-/// ends.
+/// Changes the caller's password after checking the current one, under the same per-account
+/// throttle as sign-ins (a stolen access token must not become a way to guess the password);
+/// every other session of theirs ends.
 pub async fn change_password(
-    db: &sea_orm::DatabaseConnection,
+    state: &super::AppState,
     actor: &Actor,
+    meta: &super::RequestMeta,
     user_id: Uuid,
     current_session: Uuid,
     current: String,
     new: crate::domain::NewPassword,
 ) -> ApiResult<()> {
+    use super::sessions::{PasswordCheck, check_password};
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let db = &state.db;
     let user = user::Entity::find_by_id(user_id)
         .one(db)
         .await?
         .ok_or_else(|| crate::error::ApiError::unauthenticated("sign in again"))?;
-    if !crate::auth::password::verify(current, user.password_hash.clone()).await? {
+    let email = crate::domain::Email::parse("email", &user.email)?;
+    let checked = check_password(
+        state,
+        &email,
+        Some(&user),
+        current,
+        PasswordCheck::ChangePassword,
+        meta,
+    )
+    .await?;
+    if !checked {
         return Err(crate::error::ApiError::invalid(
             "currentPassword",
             "is not your current password",

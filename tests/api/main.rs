@@ -9,6 +9,7 @@ mod auth;
 mod batching;
 mod cli;
 mod faults;
+mod hostile;
 mod hygiene;
 mod invitations;
 mod lists;
