@@ -7,6 +7,7 @@ pub mod guards;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
+mod nulls;
 pub mod query;
 pub mod types;
 
@@ -81,6 +82,7 @@ pub fn build_schema(state: AppState) -> CharterSchema {
         .limit_recursive_depth(32)
         .limit_directives(16)
         .extension(document::DocumentBounds)
+        .extension(nulls::SpecNulls)
         .finish()
 }
 

@@ -369,3 +369,65 @@ async fn sign_in_answers_for_the_identity_it_establishes_whatever_the_header() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_errored_nullable_field_is_present_as_null() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    let foreign = app.create_org(&bob, "Bobcorp").await;
+    app.create_org(&alice, "Acme").await;
+    let token = app.login("alice@example.com").await.access_token;
+    let body = app
+        .gql(
+            Some(&token),
+            "query($o: ID!) { organization(id: $o) { id } viewer { user { email } } }",
+            json!({ "o": org_id(&foreign) }),
+        )
+        .await;
+    let data = body["data"].as_object().unwrap_or_else(|| panic!("{body}"));
+    assert!(data.contains_key("organization"), "{body}");
+    assert!(data["organization"].is_null());
+    assert_eq!(data["viewer"]["user"]["email"], "alice@example.com");
+    assert_eq!(error_code(&body), "NOT_FOUND");
+    assert_eq!(body["errors"][0]["path"], json!(["organization"]));
+}
+
+#[tokio::test]
+async fn a_non_null_field_error_nulls_its_nearest_nullable_parent() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    app.create_org(&alice, "Acme").await;
+    let foreign = app.create_org(&bob, "Bobcorp").await;
+    let token = app.login("alice@example.com").await.access_token;
+    // `permissions` is non-null and fails for a foreign organization: `viewer` is null.
+    let body = app
+        .gql(
+            Some(&token),
+            "query($o: ID!) { viewer { user { email } permissions(organizationId: $o) { resource } } me: viewer { user { email } } }",
+            json!({ "o": org_id(&foreign) }),
+        )
+        .await;
+    let data = body["data"].as_object().unwrap_or_else(|| panic!("{body}"));
+    assert!(
+        data.contains_key("viewer") && data["viewer"].is_null(),
+        "{body}"
+    );
+    assert_eq!(data["me"]["user"]["email"], "alice@example.com", "{body}");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(error_code(&body), "NOT_FOUND");
+    assert_eq!(body["errors"][0]["path"], json!(["viewer", "permissions"]));
+
+    // A non-null root field that fails leaves no data at all.
+    let body = app
+        .gql(
+            Some(&token),
+            "query($o: ID!) { viewer { user { email } } checkPermission(organizationId: $o, resource: \"member\", level: \"read\") }",
+            json!({ "o": org_id(&foreign) }),
+        )
+        .await;
+    assert!(body["data"].is_null(), "{body}");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["errors"][0]["path"], json!(["checkPermission"]));
+}

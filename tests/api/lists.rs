@@ -346,7 +346,9 @@ async fn partners_read_shared_lists_but_cannot_change_or_reshare_them() {
         node["entries"]["edges"][0]["node"]["addedBy"].is_null(),
         "who added an entry stays inside its organization"
     );
-    // The owner's other fields stay private to its members.
+    // The owner's other fields stay private to its members. `license` is non-null, so its
+    // refusal nulls the nearest nullable position: `owner` is non-null too, and so is the list's
+    // `node` up to `node(id:)` itself.
     let body = s
         .app
         .gql(
@@ -355,8 +357,12 @@ async fn partners_read_shared_lists_but_cannot_change_or_reshare_them() {
             json!({ "l": s.list }),
         )
         .await;
-    assert_eq!(body["data"]["node"]["owner"]["name"], "Acme");
+    assert!(body["data"]["node"].is_null(), "{body}");
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    assert_eq!(
+        body["errors"][0]["path"],
+        json!(["node", "owner", "license"])
+    );
 
     // Read-only: every change and re-sharing is FORBIDDEN, and nothing changes.
     let changes = [
