@@ -3,6 +3,7 @@
 //! all on PostgreSQL.
 
 mod helpers;
+mod node;
 
 mod audit;
 mod auth;
