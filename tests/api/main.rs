@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod batching;
 mod cli;
+mod conformance;
 mod hygiene;
 mod invitations;
 mod lists;
