@@ -1,6 +1,7 @@
 //! The web layer: routes, the GraphQL endpoint, health checks and the public keys.
 
 mod graphql;
+mod headers;
 mod lists;
 
 use std::net::SocketAddr;
@@ -37,6 +38,7 @@ pub fn router(app: AppState) -> Router {
         .route("/.well-known/jwks.json", get(jwks))
         // Room for a call adding 10,000 list entries of ordinary length.
         .layer(DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(axum::middleware::from_fn(headers::hygiene))
         .with_state(state)
 }
 
