@@ -10,6 +10,7 @@ mod auth;
 mod batching;
 mod cli;
 mod conformance;
+mod graphiql;
 mod http_headers;
 mod hygiene;
 mod invitations;

@@ -46,6 +46,16 @@ pub async fn run_script(script: &str, args: &[&str]) -> Option<ScriptRun> {
     })
 }
 
+/// `Ok` when the Chromium that the browser tests drive is installed.
+pub fn chromium() -> Result<(), String> {
+    let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    if Path::new(&path).exists() {
+        Ok(())
+    } else {
+        Err("install chromium (apt-get install chromium)".to_owned())
+    }
+}
+
 /// Prints the skip line, or panics under CI, where every test must run.
 pub fn skip_or_fail(missing: &str) {
     if std::env::var_os("CI").is_some() {
