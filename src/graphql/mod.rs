@@ -14,7 +14,7 @@ pub mod types;
 use std::sync::Mutex;
 
 use async_graphql::parser::types::Field;
-use async_graphql::{ContextBase, EmptySubscription, Positioned, Schema};
+use async_graphql::{ContextBase, EmptySubscription, Positioned, SDLExportOptions, Schema};
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -86,11 +86,12 @@ pub fn build_schema(state: AppState) -> CharterSchema {
         .finish()
 }
 
-/// The SDL of the schema, as committed in `schema.graphql`.
+/// The SDL of the schema, as committed in `schema.graphql`. It carries `@specifiedBy` on the
+/// scalars that have one, as introspection does, so that tools reading either agree.
 pub fn sdl() -> String {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .finish()
-        .sdl()
+        .sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
 
 /// Access to the request's state, principal, loaders and authorization from any resolver.

@@ -219,10 +219,22 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE))
 }
 
+/// Whether the request was refused before execution (a document that does not parse or
+/// validate, a refused credential, a limit): then there is no `data` at all, only errors without
+/// a path. A field that failed during execution always leaves its path, even when it nulls
+/// `data` itself.
+fn never_executed(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
 fn respond(headers: &HeaderMap, response: Response) -> HttpResponse {
     let graphql_response = wants_graphql_response(headers);
-    // With application/graphql-response+json, a request that never executed is a 400.
-    let status = if graphql_response && response.data == async_graphql::Value::Null {
+    let executed = !never_executed(&response);
+    // With application/graphql-response+json, only a request that never executed is a 400;
+    // with application/json every GraphQL response is a 200.
+    let status = if graphql_response && !executed {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -232,7 +244,18 @@ fn respond(headers: &HeaderMap, response: Response) -> HttpResponse {
     } else {
         JSON
     };
-    match serde_json::to_vec(&response) {
+    let body = if executed {
+        serde_json::to_vec(&response)
+    } else {
+        // The GraphQL specification: a request that never executed has no `data` entry.
+        serde_json::to_value(&response).and_then(|mut body| {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("data");
+            }
+            serde_json::to_vec(&body)
+        })
+    };
+    match body {
         Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
         Err(err) => {
             let _ = ApiError::internal(format!("serializing a response: {err}"));

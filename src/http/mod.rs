@@ -1,16 +1,17 @@
 //! The web layer: routes, the GraphQL endpoint, health checks and the public keys.
 
+mod graphiql;
 mod graphql;
+mod headers;
 mod lists;
 mod server;
 
 pub use server::{MAX_BODY_BYTES, serve};
 
-use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Json};
+use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 
 use crate::graphql::{CharterSchema, build_schema};
@@ -32,16 +33,14 @@ pub fn router(app: AppState) -> Router {
             get(graphql::graphql_get).post(graphql::graphql_post),
         )
         .route("/lists/{file}", get(lists::download))
-        .route("/graphiql", get(graphiql))
+        .route("/graphiql", get(graphiql::page))
+        .route("/graphiql/assets/{digest}/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(headers::hygiene))
         .with_state(state)
-}
-
-async fn graphiql() -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
 /// The process is up.

@@ -137,7 +137,11 @@ fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     });
     let mut response = (
         status,
-        [(header::CONTENT_TYPE, "application/json")],
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         body.to_string(),
     )
         .into_response();

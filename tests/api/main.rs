@@ -3,13 +3,17 @@
 //! all on PostgreSQL.
 
 mod helpers;
+mod node;
 
 mod audit;
 mod auth;
 mod batching;
 mod cli;
+mod conformance;
 mod faults;
+mod graphiql;
 mod hostile;
+mod http_headers;
 mod hygiene;
 mod invitations;
 mod lists;

@@ -101,3 +101,18 @@ fn every_declared_requirement_names_a_resource_and_level_of_the_policy() {
     }
     assert!(checked >= 5, "only {checked} requirements found");
 }
+
+/// What tools read two ways, the committed SDL and the live server's introspection, describe
+/// one schema: graphql-js builds both, sorts them, and their printed forms must be identical.
+#[tokio::test]
+async fn committed_sdl_and_live_introspection_describe_the_same_schema() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let sdl = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let Some(run) =
+        crate::node::run_script("schema-matches-introspection.mjs", &[&app.address, sdl]).await
+    else {
+        return;
+    };
+    println!("{}", run.output);
+    assert!(run.success, "SDL against introspection:\n{}", run.output);
+}
