@@ -71,6 +71,32 @@ async fn deeply_nested_documents_are_refused_and_the_server_survives() {
 }
 
 #[tokio::test]
+async fn deeply_nested_variables_are_refused_and_the_server_survives() {
+    let app = TestApp::spawn().await;
+    for depth in [200, 5_000, 50_000] {
+        let value = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let body = format!(
+            "{{\"query\":\"query($v: [Int]) {{ __typename }}\",\"variables\":{{\"v\":{value}}}}}"
+        );
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|_| panic!("variables nested {depth} deep"));
+        assert_eq!(response.status(), 400, "variables nested {depth} deep");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&answer), "INVALID_INPUT");
+    }
+    let health = reqwest::get(format!("{}/healthz", app.address))
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+}
+
+#[tokio::test]
 async fn documents_of_ordinary_depth_still_run() {
     let app = TestApp::spawn().await;
     // The type reference of a full introspection query nests its `ofType` eight deep.
