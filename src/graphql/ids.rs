@@ -8,6 +8,9 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
+/// The longest global id accepted (a role id, the longest kind, has 104 characters).
+const MAX_ID_LEN: usize = 200;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeId {
     Organization(Uuid),
@@ -36,6 +39,10 @@ impl NodeId {
     /// Decodes any global id; INVALID_INPUT naming `field` when it is not one.
     pub fn parse(field: &'static str, id: &ID) -> Result<Self, ApiError> {
         let invalid = || ApiError::invalid(field, "is not a valid id");
+        // Every id this server hands out is well under this; anything longer is not one.
+        if id.len() > MAX_ID_LEN {
+            return Err(invalid());
+        }
         let bytes = URL_SAFE_NO_PAD.decode(id.as_str()).map_err(|_| invalid())?;
         let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
         let mut parts = raw.split(':');
@@ -111,7 +118,15 @@ mod tests {
         ] {
             assert_eq!(NodeId::parse("id", &node.to_id()).unwrap(), node);
         }
-        for garbage in ["", "!!!", "VXNlcjo", &URL_SAFE_NO_PAD.encode("User:1:2")] {
+        let long = "A".repeat(1 << 20);
+        for garbage in [
+            "",
+            "!!!",
+            "VXNlcjo",
+            "VXNlcjo\0",
+            &long,
+            &URL_SAFE_NO_PAD.encode("User:1:2"),
+        ] {
             let err = NodeId::parse("id", &ID(garbage.to_owned())).unwrap_err();
             assert_eq!(err.field, Some("id"));
         }

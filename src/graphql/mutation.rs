@@ -11,6 +11,8 @@ use super::types::{
 };
 use crate::authz::require;
 use crate::domain::OrganizationName;
+use crate::domain::password::check_offered;
+use crate::domain::text::{self, TextKind};
 use crate::error::ApiResult;
 use crate::services::lists::{self, NewEntry};
 use crate::services::organizations::{self, LicenseChange};
@@ -167,9 +169,27 @@ pub struct UpdateProfileInput {
     pub display_name: String,
 }
 
-fn grant_pairs(grants: Vec<PermissionGrantInput>) -> Vec<(String, String)> {
-    grants.into_iter().map(|g| (g.resource, g.level)).collect()
+/// The grants of a role as `(resource, level)` keys, each one line of a bounded length (the
+/// policy then says whether it knows them).
+fn grant_pairs(grants: Vec<PermissionGrantInput>) -> ApiResult<Vec<(String, String)>> {
+    grants
+        .into_iter()
+        .map(|g| {
+            policy_key("grants", &g.resource)?;
+            policy_key("grants", &g.level)?;
+            Ok((g.resource, g.level))
+        })
+        .collect()
 }
+
+/// A resource, level or feature key as a client names it: one line, at most
+/// [`text::MAX_TERM`] characters.
+pub(crate) fn policy_key(field: &'static str, key: &str) -> ApiResult<()> {
+    text::check(field, TextKind::Line, key, text::MAX_TERM)
+}
+
+/// The most characters of a token a client sends back (invitation and refresh tokens).
+const MAX_TOKEN: usize = 512;
 
 /// A membership by its id, or NOT_FOUND (the caller then checks access to its organization).
 async fn membership_of(ctx: &Context<'_>, id: &ID) -> ApiResult<entity::membership::Model> {
@@ -199,6 +219,7 @@ impl MutationRoot {
             .as_ref()
             .map(|id| NodeId::organization("organizationId", id))
             .transpose()?;
+        check_offered("password", &input.password)?;
         let tokens = sessions::login(
             ctx.state(),
             &input.email,
@@ -217,6 +238,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> ApiResult<AuthPayload> {
+        text::check("refreshToken", TextKind::Line, &refresh_token, MAX_TOKEN)?;
         let tokens = sessions::refresh(ctx.state(), &refresh_token, &ctx.request().meta).await?;
         ctx.request().act_as(tokens.user.id);
         Ok(AuthPayload(tokens))
@@ -299,7 +321,7 @@ impl MutationRoot {
         let spec = RoleSpec {
             name: Some(input.name),
             description: Some(input.description),
-            grants: Some(grant_pairs(input.grants)),
+            grants: Some(grant_pairs(input.grants)?),
             add_missing_dependencies: input.add_missing_dependencies,
         };
         let actor = ctx.actor().await?;
@@ -315,7 +337,7 @@ impl MutationRoot {
         let spec = RoleSpec {
             name: input.name,
             description: Some(input.description),
-            grants: input.grants.map(grant_pairs),
+            grants: input.grants.map(grant_pairs).transpose()?,
             add_missing_dependencies: input.add_missing_dependencies,
         };
         let actor = ctx.actor().await?;
@@ -354,7 +376,8 @@ impl MutationRoot {
     /// Renames a list or changes its description.
     #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None))]
     async fn update_list(&self, ctx: &Context<'_>, input: UpdateListInput) -> ApiResult<List> {
-        let (list_id, access) = list_for_change(ctx, &input.list_id, require::LIST_EDIT).await?;
+        let (list_id, access) =
+            list_for_change(ctx, "listId", &input.list_id, require::LIST_EDIT).await?;
         let description = match input.description {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
@@ -381,7 +404,8 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: AddListEntriesInput,
     ) -> ApiResult<List> {
-        let (list_id, access) = list_for_change(ctx, &input.list_id, require::LIST_EDIT).await?;
+        let (list_id, access) =
+            list_for_change(ctx, "listId", &input.list_id, require::LIST_EDIT).await?;
         let entries = input
             .entries
             .into_iter()
@@ -407,7 +431,8 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: RemoveListEntriesInput,
     ) -> ApiResult<List> {
-        let (list_id, access) = list_for_change(ctx, &input.list_id, require::LIST_EDIT).await?;
+        let (list_id, access) =
+            list_for_change(ctx, "listId", &input.list_id, require::LIST_EDIT).await?;
         let actor = ctx.actor().await?;
         let (model, change) =
             lists::remove_entries(&ctx.state().db, &access, &actor, list_id, input.values).await?;
@@ -420,7 +445,8 @@ impl MutationRoot {
     /// Shares a list with the organization's share partners (read-only for them), or stops.
     #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None))]
     async fn set_list_shared(&self, ctx: &Context<'_>, id: ID, shared: bool) -> ApiResult<List> {
-        let (list_id, access) = list_for_change(ctx, &id, require::LIST_SHARING_MANAGE).await?;
+        let (list_id, access) =
+            list_for_change(ctx, "id", &id, require::LIST_SHARING_MANAGE).await?;
         let actor = ctx.actor().await?;
         let model = lists::set_shared(&ctx.state().db, &access, &actor, list_id, shared).await?;
         Ok(List::new(model))
@@ -429,7 +455,7 @@ impl MutationRoot {
     /// Deletes a list and its entries.
     #[graphql(directive = requires::apply(require::LIST_FULL.resource.into(), require::LIST_FULL.level.into(), None, None))]
     async fn delete_list(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
-        let (list_id, access) = list_for_change(ctx, &id, require::LIST_FULL).await?;
+        let (list_id, access) = list_for_change(ctx, "id", &id, require::LIST_FULL).await?;
         let actor = ctx.actor().await?;
         lists::delete(&ctx.state().db, &access, &actor, list_id).await?;
         Ok(true)
@@ -473,6 +499,12 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: SetOrganizationLicenseInput,
     ) -> ApiResult<License> {
+        for feature in &input.add_features {
+            policy_key("addFeatures", feature)?;
+        }
+        for feature in &input.remove_features {
+            policy_key("removeFeatures", feature)?;
+        }
         let state = ctx.state();
         let org = match NodeId::organization("organization", &ID(input.organization.clone())) {
             Ok(id) => organizations::find_by_reference(&state.db, &id.to_string()).await?,
@@ -549,6 +581,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: ChangePasswordInput,
     ) -> ApiResult<bool> {
+        check_offered("currentPassword", &input.current_password)?;
         let new = crate::domain::NewPassword::parse("newPassword", &input.new_password)?;
         let actor = ctx.actor().await?;
         let principal = ctx.principal();
@@ -656,6 +689,19 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: AcceptInvitationInput,
     ) -> ApiResult<AuthPayload> {
+        text::check("token", TextKind::Line, &input.token, MAX_TOKEN)?;
+        if let Some(name) = &input.display_name {
+            text::check(
+                "displayName",
+                TextKind::Name,
+                name,
+                crate::domain::DisplayName::MAX,
+            )?;
+        }
+        if let Some(password) = &input.password {
+            // A new account's password is checked as a new one by the acceptance itself.
+            check_offered("password", password)?;
+        }
         let request = ctx.request();
         let acceptance = invitations::Acceptance {
             token: input.token,

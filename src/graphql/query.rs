@@ -168,6 +168,8 @@ impl QueryRoot {
             .map(|id| NodeId::user("userId", id))
             .transpose()?
             .unwrap_or(viewer);
+        super::mutation::policy_key("resource", &resource)?;
+        super::mutation::policy_key("level", &level)?;
         let state = ctx.state();
         let policy = &state.policy;
         let Some(required) = policy.level_of(&resource, &level) else {

@@ -412,32 +412,11 @@ async fn editable_role(
 }
 
 fn role_name(name: &str) -> ApiResult<String> {
-    let name = name.trim();
-    let length = name.chars().count();
-    if length == 0 || length > 100 {
-        return Err(ApiError::invalid(
-            "name",
-            "a role name has 1 to 100 characters",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "name",
-            "must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
+    crate::domain::RoleName::parse("name", name).map(crate::domain::RoleName::into_inner)
 }
 
 fn role_description(description: Option<String>) -> ApiResult<Option<String>> {
-    match description.map(|d| d.trim().to_owned()) {
-        Some(d) if d.chars().count() > 1000 => Err(ApiError::invalid(
-            "description",
-            "a description has at most 1000 characters",
-        )),
-        Some(d) if d.is_empty() => Ok(None),
-        other => Ok(other),
-    }
+    crate::domain::text::description("description", description.as_deref())
 }
 
 /// A stable key from a role name: lowercase letters, digits and underscores.

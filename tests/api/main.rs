@@ -17,3 +17,4 @@ mod organizations;
 mod presets;
 mod roles;
 mod schema;
+mod text_input;

@@ -188,6 +188,12 @@ impl Organization {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Option<AuditConnection>> {
+        if let Some(text) = &search {
+            crate::domain::text::search("search", text)?;
+        }
+        if let Some(text) = &action {
+            crate::domain::text::search("action", text)?;
+        }
         let filter = Filter {
             from,
             to,
