@@ -536,7 +536,7 @@ impl MutationRoot {
         let found = membership_of(ctx, &input.membership_id).await?;
         let membership = found.id;
         let access = ctx
-            .require(found.organization_id, require::MEMBER_MANAGE)
+            .require_to("membership", found.organization_id, require::MEMBER_MANAGE)
             .await?;
         if org != found.organization_id {
             return Err(crate::error::ApiError::not_found("role"));
@@ -555,7 +555,7 @@ impl MutationRoot {
         let found = membership_of(ctx, &membership_id).await?;
         let membership = found.id;
         let access = ctx
-            .require(found.organization_id, require::MEMBER_MANAGE)
+            .require_to("membership", found.organization_id, require::MEMBER_MANAGE)
             .await?;
         let actor = ctx.actor().await?;
         let state = ctx.state();
@@ -664,16 +664,15 @@ impl MutationRoot {
                 ));
             }
         };
-        let found = {
-            use sea_orm::EntityTrait;
-            entity::invitation::Entity::find_by_id(id)
-                .one(&ctx.state().db)
-                .await
-                .map_err(crate::error::ApiError::from)?
-                .ok_or_else(|| crate::error::ApiError::not_found("invitation"))?
-        };
+        let found = invitations::find(&ctx.state().db, id)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::not_found("invitation"))?;
         let access = ctx
-            .require(found.organization_id, require::INVITATION_SEND)
+            .require_to(
+                "invitation",
+                found.organization_id,
+                require::INVITATION_SEND,
+            )
             .await?;
         let actor = ctx.actor().await?;
         Ok(Invitation(

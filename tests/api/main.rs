@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod batching;
 mod cli;
+mod existence;
 mod hygiene;
 mod invitations;
 mod lists;

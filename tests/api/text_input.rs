@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, org_id};
+use crate::helpers::{TestApp, arguments_of_type, org_id};
 
 /// What an argument must answer when it holds a refused value.
 #[derive(Clone, Copy, Debug)]
@@ -151,77 +151,6 @@ fn cases(ids: &Ids) -> Vec<Case> {
     ]
 }
 
-/// Every argument and input field of the schema that holds text (`String` or `ID`, also in
-/// lists and nested inputs), as `Type.field(argument.inputField)`, read by introspection.
-async fn text_arguments(app: &TestApp) -> BTreeSet<String> {
-    let body = app
-        .gql(
-            None,
-            "{ __schema { types { name kind fields { name args { name type { ...T } } }
-               inputFields { name type { ...T } } } } }
-             fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }",
-            json!({}),
-        )
-        .await;
-    let types = body["data"]["__schema"]["types"]
-        .as_array()
-        .unwrap()
-        .clone();
-    fn named(ty: &Value) -> &str {
-        match ty["name"].as_str() {
-            Some(name) => name,
-            None => named(&ty["ofType"]),
-        }
-    }
-    let inputs: std::collections::HashMap<&str, &Value> = types
-        .iter()
-        .filter(|t| t["kind"] == "INPUT_OBJECT")
-        .map(|t| (t["name"].as_str().unwrap(), &t["inputFields"]))
-        .collect();
-    fn walk(
-        inputs: &std::collections::HashMap<&str, &Value>,
-        prefix: String,
-        ty: &str,
-        out: &mut BTreeSet<String>,
-    ) {
-        match ty {
-            "String" | "ID" => {
-                out.insert(format!("{prefix})"));
-            }
-            input if inputs.contains_key(input) => {
-                for field in inputs[input].as_array().unwrap() {
-                    let name = field["name"].as_str().unwrap();
-                    walk(
-                        inputs,
-                        format!("{prefix}.{name}"),
-                        named(&field["type"]),
-                        out,
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = BTreeSet::new();
-    for ty in &types {
-        let type_name = ty["name"].as_str().unwrap();
-        if type_name.starts_with("__") {
-            continue;
-        }
-        for field in ty["fields"].as_array().into_iter().flatten() {
-            for arg in field["args"].as_array().unwrap() {
-                let prefix = format!(
-                    "{type_name}.{}({}",
-                    field["name"].as_str().unwrap(),
-                    arg["name"].as_str().unwrap()
-                );
-                walk(&inputs, prefix, named(&arg["type"]), &mut out);
-            }
-        }
-    }
-    out
-}
-
 /// Alice owns Acme (licensed for custom roles, with a text list and a custom role) and is a
 /// platform operator.
 async fn fixture() -> (TestApp, String, Ids) {
@@ -295,7 +224,7 @@ async fn every_text_argument_refuses_control_characters_invisible_names_and_mega
 
     // The table covers every text argument of the schema: a new one must say what it refuses.
     let covered: BTreeSet<String> = cases.iter().map(|c| c.path.to_owned()).collect();
-    let schema = text_arguments(&app).await;
+    let schema = arguments_of_type(&app, &["String", "ID"]).await;
     let missing: Vec<_> = schema.difference(&covered).collect();
     assert!(
         missing.is_empty(),
