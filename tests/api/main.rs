@@ -16,6 +16,7 @@ mod matrix;
 mod members;
 mod organizations;
 mod presets;
+mod role_holders;
 mod roles;
 mod schema;
 mod text_input;
