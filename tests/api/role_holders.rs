@@ -9,6 +9,8 @@ use uuid::Uuid;
 use crate::helpers::{TestApp, error_code, org_id};
 
 const DELETE: &str = "mutation($id: ID!) { deleteRole(id: $id) }";
+const ASSIGN: &str =
+    "mutation($m: ID!, $r: ID!) { assignRole(input: {membershipId: $m, roleId: $r}) { id } }";
 
 struct Fixture {
     app: TestApp,
@@ -173,4 +175,93 @@ async fn the_database_refuses_an_invitation_to_a_role_that_does_not_exist() {
         ),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn deleting_a_role_while_it_is_being_assigned_never_fails_internally() {
+    let f = fixture().await;
+    let mut memberships = Vec::new();
+    for n in 0..4 {
+        let email = format!("member{n}@example.com");
+        let user = f.app.create_user(&email).await;
+        f.app.add_member(&user, &f.org, "standard_user").await;
+        let membership = entity::membership::Entity::find()
+            .filter(entity::membership::Column::UserId.eq(user.id))
+            .one(&f.app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        memberships.push(NodeId::Membership(membership.id).to_id().0);
+    }
+    let standard = NodeId::Role {
+        organization: f.org.id,
+        role: f.app.state.policy.role_by_key("standard_user").unwrap().id,
+    }
+    .to_id()
+    .0;
+
+    for round in 0..6 {
+        let role = create_role(&f, &format!("Racing {round}")).await;
+        let delete = f.app.gql(Some(&f.token), DELETE, json!({ "id": role }));
+        let assigns = futures_util::future::join_all(memberships.iter().map(|m| {
+            f.app
+                .gql(Some(&f.token), ASSIGN, json!({ "m": m, "r": role }))
+        }));
+        let (deleted, assigned) = tokio::join!(delete, assigns);
+
+        let code = |body: &Value| {
+            body["errors"][0]["extensions"]["code"]
+                .as_str()
+                .map(str::to_owned)
+        };
+        for body in std::iter::once(&deleted).chain(&assigned) {
+            let code = code(body);
+            assert!(
+                matches!(code.as_deref(), None | Some("CONFLICT") | Some("NOT_FOUND")),
+                "round {round}: {body}"
+            );
+        }
+        let assigned_ok = assigned.iter().filter(|b| code(b).is_none()).count() as u64;
+        let holding = entity::membership::Entity::find()
+            .filter(entity::membership::Column::RoleId.eq(role_uuid(&role)))
+            .count(&f.app.state.db)
+            .await
+            .unwrap();
+        let role_left = entity::role::Entity::find_by_id(role_uuid(&role))
+            .one(&f.app.state.db)
+            .await
+            .unwrap();
+        if deleted["data"]["deleteRole"] == true {
+            assert!(
+                role_left.is_none(),
+                "round {round}: deleted but still there"
+            );
+            assert_eq!(
+                assigned_ok, 0,
+                "round {round}: assigned a role that was deleted: {assigned:?}"
+            );
+        } else {
+            assert!(
+                role_left.is_some(),
+                "round {round}: refused but gone: {deleted}"
+            );
+            assert!(
+                assigned_ok > 0,
+                "round {round}: refused with no holder: {deleted}"
+            );
+        }
+        assert_eq!(
+            holding, assigned_ok,
+            "round {round}: holders and assignments disagree"
+        );
+
+        // Back to where the round started.
+        for m in &memberships {
+            let body = f
+                .app
+                .gql(Some(&f.token), ASSIGN, json!({ "m": m, "r": standard }))
+                .await;
+            assert!(body["errors"].is_null(), "{body}");
+        }
+    }
 }
