@@ -38,7 +38,7 @@ impl QueryRoot {
 
     /// An organization the viewer belongs to; null with NOT_FOUND otherwise, exactly as for an
     /// id that does not exist.
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None, None))]
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Organization>> {
         let org = NodeId::organization("id", &id)?;
         ctx.require(org, require::ORGANIZATION_READ).await?;
@@ -74,7 +74,7 @@ impl QueryRoot {
     /// resource of the policy. Checking yourself needs only membership (`userId` omitted or your
     /// own); checking another member needs `member: read`. Another service asks this instead of
     /// reading roles itself.
-    #[graphql(directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None))]
+    #[graphql(directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None, None))]
     async fn check_permission(
         &self,
         ctx: &Context<'_>,

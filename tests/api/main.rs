@@ -14,6 +14,7 @@ mod invitations;
 mod lists;
 mod matrix;
 mod members;
+mod membership_sight;
 mod organizations;
 mod presets;
 mod role_holders;

@@ -249,7 +249,7 @@ pub struct ListEntriesChange {
 
 #[Object(
     guard = "OrgGuard::or_partner_list(self.model.organization_id, require::LIST_READ, self.model.shared)",
-    directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, Some(true))
+    directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, Some(true), None)
 )]
 impl List {
     pub async fn id(&self) -> ID {

@@ -31,7 +31,7 @@ impl Membership {
 
 #[Object(
     guard = "OrgGuard::or_self(Some(self.model.organization_id), require::MEMBER_READ, self.model.user_id)",
-    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None)
+    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None, None)
 )]
 impl Membership {
     pub async fn id(&self) -> ID {
