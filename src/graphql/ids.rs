@@ -101,6 +101,16 @@ impl NodeId {
     }
 }
 
+/// How people name an organization outside GraphQL (the command line, the license input): its
+/// global id as GraphiQL shows it, its public id (`ORG-…`) or its internal id. A global id
+/// becomes the internal id; anything else is left for [`crate::services::organizations::find_by_reference`].
+pub fn organization_reference(reference: &str) -> String {
+    match NodeId::organization("organization", &ID(reference.trim().to_owned())) {
+        Ok(id) => id.to_string(),
+        Err(_) => reference.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +142,20 @@ mod tests {
         }
         let user = NodeId::User(org).to_id();
         assert!(NodeId::organization("organizationId", &user).is_err());
+    }
+
+    #[test]
+    fn an_organization_is_named_by_its_global_public_or_internal_id() {
+        let org = Uuid::now_v7();
+        let global = NodeId::Organization(org).to_id().0;
+        assert_eq!(organization_reference(&global), org.to_string());
+        assert_eq!(
+            organization_reference(&format!(" {global} ")),
+            org.to_string()
+        );
+        assert_eq!(organization_reference("ORG-AB12-CD34"), "ORG-AB12-CD34");
+        assert_eq!(organization_reference(&org.to_string()), org.to_string());
+        let user = NodeId::User(org).to_id().0;
+        assert_eq!(organization_reference(&user), user);
     }
 }

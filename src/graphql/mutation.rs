@@ -506,11 +506,10 @@ impl MutationRoot {
             policy_key("removeFeatures", feature)?;
         }
         let state = ctx.state();
-        let org = match NodeId::organization("organization", &ID(input.organization.clone())) {
-            Ok(id) => organizations::find_by_reference(&state.db, &id.to_string()).await?,
-            Err(_) => organizations::find_by_reference(&state.db, &input.organization).await?,
-        }
-        .ok_or_else(|| crate::error::ApiError::not_found("organization"))?;
+        let reference = super::ids::organization_reference(&input.organization);
+        let org = organizations::find_by_reference(&state.db, &reference)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::not_found("organization"))?;
         let change = LicenseChange {
             seats: input.seats,
             free_read_only_seats: input.free_read_only_seats,
