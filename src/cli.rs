@@ -71,7 +71,8 @@ pub enum Command {
 pub enum OrgCommand {
     /// Change an organization's license and print it.
     License {
-        /// The organization's public id (`ORG-…`) or internal id.
+        /// The organization: its public id (`ORG-…`), its id as GraphQL shows it, or its
+        /// internal id.
         #[arg(long)]
         organization: String,
         /// Licensed seats.
@@ -111,7 +112,7 @@ pub enum UserCommand {
 pub enum AuditCommand {
     /// Check the hash chains and name the first broken event of each broken chain.
     Verify {
-        /// Only this organization (public id or internal id).
+        /// Only this organization (public id, GraphQL id or internal id).
         #[arg(long)]
         organization: Option<String>,
     },
@@ -194,7 +195,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::resolve(&cli.data, None)?;
             let app = crate::build(settings).await?;
             let state = &app.state;
-            let org = organizations::find_by_reference(&state.db, &organization)
+            let reference = crate::graphql::ids::organization_reference(&organization);
+            let org = organizations::find_by_reference(&state.db, &reference)
                 .await
                 .map_err(api)?
                 .ok_or_else(|| anyhow::anyhow!("no organization `{organization}`"))?;
@@ -355,7 +357,8 @@ async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
     let app = crate::build(settings).await?;
     let db = &app.state.db;
     let organization = |reference: String| async move {
-        organizations::find_by_reference(db, &reference)
+        let found = crate::graphql::ids::organization_reference(&reference);
+        organizations::find_by_reference(db, &found)
             .await
             .map_err(api)?
             .ok_or_else(|| anyhow::anyhow!("no organization `{reference}`"))

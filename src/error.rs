@@ -118,9 +118,20 @@ impl ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
-            tracing::debug!(error = %err, "unique constraint violation");
-            return ApiError::conflict("a record with the same unique value already exists");
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                tracing::debug!(error = %err, "unique constraint violation");
+                return ApiError::conflict("a record with the same unique value already exists");
+            }
+            // A change raced another that removed what it refers to (or that still refers to
+            // what it removes): the database refused it, and trying again gets a clear answer.
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                tracing::info!(error = %err, "foreign key violation");
+                return ApiError::conflict(
+                    "a record this change refers to was changed at the same moment; try again",
+                );
+            }
+            _ => {}
         }
         ApiError::internal(format!("database: {err}"))
     }

@@ -11,6 +11,7 @@ mod m20261123_000003_invitations;
 mod m20261123_000004_member_sort_keys;
 mod m20261123_000005_audit_search;
 mod m20261123_000006_lists;
+mod m20261123_000007_invitation_roles;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_member_sort_keys::Migration),
             Box::new(m20261123_000005_audit_search::Migration),
             Box::new(m20261123_000006_lists::Migration),
+            Box::new(m20261123_000007_invitation_roles::Migration),
         ]
     }
 }

@@ -1,3 +1,5 @@
+//! Email addresses as people type them.
+
 use crate::error::ApiError;
 
 /// An email address as the user typed it (trimmed), compared case-insensitively through
@@ -17,6 +19,7 @@ impl Email {
                 "an email address has at most 254 characters",
             ));
         }
+        super::text::check(field, super::text::TextKind::Line, value, 254)?;
         // The RFC 5322 grammar allows quoted local parts and comments no mail system of a
         // customer needs; email_address checks the common form including the domain's syntax.
         let parsed: email_address::EmailAddress = value
@@ -61,6 +64,8 @@ mod tests {
             "@example.com",
             "alice@example",
             "a b@example.com",
+            "alice\u{0}@example.com",
+            "alice@example.com\u{7f}",
         ] {
             let err = Email::parse("email", bad).unwrap_err();
             assert_eq!(err.field, Some("email"), "{bad}");

@@ -3,11 +3,12 @@
 mod email;
 mod list_entry;
 mod names;
-mod password;
+pub mod password;
+pub mod text;
 
 pub use email::Email;
 pub use list_entry::ListKind;
-pub use names::{DisplayName, ListName, OrganizationName};
+pub use names::{DisplayName, ListName, OrganizationName, RoleName};
 pub use password::NewPassword;
 
 use rand::Rng;

@@ -1,3 +1,6 @@
+//! Names people read and compare: organizations, people, roles and lists.
+
+use super::text::{self, TextKind};
 use crate::error::ApiError;
 
 fn parse_name(field: &'static str, value: &str, max: usize) -> Result<String, ApiError> {
@@ -5,23 +8,12 @@ fn parse_name(field: &'static str, value: &str, max: usize) -> Result<String, Ap
     if value.is_empty() {
         return Err(ApiError::invalid(field, "must not be blank"));
     }
-    let length = value.chars().count();
-    if length > max {
-        return Err(ApiError::invalid(
-            field,
-            format!("has {length} characters; at most {max} are allowed"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
+    text::check(field, TextKind::Name, value, max)?;
     Ok(value.to_owned())
 }
 
-/// An organization's name: 1 to 200 characters, trimmed, no control characters.
+/// An organization's name: 1 to 200 characters, trimmed, no control characters and no
+/// bidirectional or zero-width characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrganizationName(String);
 
@@ -37,7 +29,8 @@ impl OrganizationName {
     }
 }
 
-/// A person's display name: 1 to 200 characters, trimmed, no control characters.
+/// A person's display name: 1 to 200 characters, trimmed, no control characters and no
+/// bidirectional or zero-width characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -53,7 +46,25 @@ impl DisplayName {
     }
 }
 
-/// A list's name: 1 to 100 characters, trimmed, no control characters.
+/// A custom role's name: 1 to 100 characters, trimmed, no control characters and no
+/// bidirectional or zero-width characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleName(String);
+
+impl RoleName {
+    pub const MAX: usize = 100;
+
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, ApiError> {
+        parse_name(field, value, Self::MAX).map(Self)
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A list's name: 1 to 100 characters, trimmed, no control characters and no
+/// bidirectional or zero-width characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListName(String);
 
@@ -78,6 +89,9 @@ mod tests {
         assert!(OrganizationName::parse("name", "   ").is_err());
         assert!(OrganizationName::parse("name", &"x".repeat(5000)).is_err());
         assert!(OrganizationName::parse("name", "Acme\u{0007}").is_err());
+        assert!(DisplayName::parse("displayName", "Eve\u{202E}nimda").is_err());
+        assert!(RoleName::parse("name", "Admin\u{200B}").is_err());
+        assert!(ListName::parse("name", "\u{2066}Blocklist").is_err());
         assert_eq!(
             OrganizationName::parse("name", "  Acme  ")
                 .unwrap()

@@ -46,6 +46,13 @@ impl NewPassword {
                 format!("a password has at most {} characters", Self::MAX),
             ));
         }
+        // A password is typed, so a control character in a new one is a paste gone wrong.
+        if super::text::first_refused(super::text::TextKind::Line, value).is_some() {
+            return Err(ApiError::invalid(
+                field,
+                "a password must not contain control characters",
+            ));
+        }
         // The message never repeats the password: error messages end up in logs and screenshots.
         if is_common(value) {
             return Err(ApiError::invalid(
@@ -60,6 +67,24 @@ impl NewPassword {
     pub fn into_inner(self) -> String {
         self.0
     }
+}
+
+/// The most characters of a password offered to be checked against an account's.
+pub const MAX_OFFERED: usize = 1024;
+
+/// A password offered for a check (signing in, confirming a change): at most [`MAX_OFFERED`]
+/// characters, so that nobody makes the server hash a megabyte. Its characters are not
+/// checked: it is only compared with a stored hash, never stored or shown, and refusing a
+/// character would lock out an account whose password was set before [`NewPassword`]
+/// refused it.
+pub fn check_offered(field: &'static str, value: &str) -> Result<(), ApiError> {
+    if value.len() > MAX_OFFERED * 4 || value.chars().count() > MAX_OFFERED {
+        return Err(ApiError::invalid(
+            field,
+            format!("a password has at most {MAX_OFFERED} characters"),
+        ));
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for NewPassword {
@@ -138,6 +163,14 @@ mod tests {
             (NewPassword::MIN..=NewPassword::MAX).contains(&length)
                 && *entry == entry.to_lowercase()
         }));
+    }
+
+    #[test]
+    fn new_passwords_refuse_control_characters_and_offered_ones_only_length() {
+        assert!(refusal("vK7#pQ2m!xR9\u{0}wL4t").message.contains("control"));
+        assert!(refusal("vK7#pQ2m!xR9\twL4t").message.contains("control"));
+        super::check_offered("password", "vK7#pQ2m!xR9\twL4t").expect("checked as it is");
+        assert!(super::check_offered("password", &"x".repeat(1025)).is_err());
     }
 
     #[test]

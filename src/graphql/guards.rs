@@ -48,14 +48,23 @@ pub const VALUE_TYPES: &[&str] = &[
     "CatalogGuard",
 ];
 
-/// `@requires(resource, level, orSelf, orPartner)`: the viewer's role in the organization that
-/// owns the object must grant `resource` at `level` or above; with `orSelf`, the viewer's own
-/// record passes too; with `orPartner`, so does a member of a share partner of the owner whose
-/// role there grants `list: read` (the object is seen through a shared list).
-// Applied as `directive = requires::apply(R.resource.into(), R.level.into(), None, None)` with
-// a constant `R` of `crate::authz::require`, the same constant the field's guard enforces.
+/// `@requires(resource, level, orSelf, orPartner, orMember)`: the viewer's role in the
+/// organization that owns the object must grant `resource` at `level` or above; with `orSelf`,
+/// the viewer's own record (their user, membership and events, the role they hold) passes too;
+/// with `orPartner`, so does a member of a share partner of
+/// the owner whose role there grants `list: read` (the object is seen through a shared list);
+/// with `orMember`, membership in the owner passes whatever the role grants.
+// Applied as `directive = requires::apply(R.resource.into(), R.level.into(), None, None, None)`
+// with a constant `R` of `crate::authz::require`, the same constant the field's guard enforces.
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
-pub fn requires(resource: String, level: String, or_self: Option<bool>, or_partner: Option<bool>) {}
+pub fn requires(
+    resource: String,
+    level: String,
+    or_self: Option<bool>,
+    or_partner: Option<bool>,
+    or_member: Option<bool>,
+) {
+}
 
 /// `@authenticated`: any signed-in user; the field acts on the caller's own account only.
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
@@ -72,6 +81,10 @@ pub struct OrgGuard {
     requirement: Requirement,
     owner_user: Option<Uuid>,
     partner: Partner,
+    /// Fields that membership in the organization shows, whatever the role grants.
+    member_fields: &'static [&'static str],
+    /// A role that its holders see, whatever it grants (their own role).
+    held_role: Option<Uuid>,
 }
 
 /// Whether members of the owner's share partners pass, and on which fields.
@@ -90,6 +103,8 @@ impl OrgGuard {
             requirement,
             owner_user: None,
             partner: Partner::No,
+            member_fields: &[],
+            held_role: None,
         }
     }
 
@@ -100,6 +115,8 @@ impl OrgGuard {
             requirement,
             owner_user: Some(user_id),
             partner: Partner::No,
+            member_fields: &[],
+            held_role: None,
         }
     }
 
@@ -130,6 +147,25 @@ impl OrgGuard {
     }
 }
 
+impl OrgGuard {
+    /// For the role `role_id` of `organization_id`: the members holding it pass (it is their
+    /// own role, `@requires(orSelf: true)`).
+    pub fn or_held_role(organization_id: Uuid, requirement: Requirement, role_id: Uuid) -> Self {
+        Self {
+            held_role: Some(role_id),
+            ..Self::new(organization_id, requirement)
+        }
+    }
+
+    /// `fields` pass for any member of the organization (`@requires(orMember: true)`).
+    pub fn or_member_fields(self, fields: &'static [&'static str]) -> Self {
+        Self {
+            member_fields: fields,
+            ..self
+        }
+    }
+}
+
 impl Guard for OrgGuard {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let viewer = ctx.request().viewer_id()?;
@@ -139,8 +175,16 @@ impl Guard for OrgGuard {
         let Some(organization_id) = self.organization_id else {
             return Err(ApiError::not_found("record").into());
         };
+        let field = ctx.item.node.name.node.as_str();
+        if self.member_fields.contains(&field) || self.held_role.is_some() {
+            let access = ctx.access(organization_id).await;
+            let held = |role| access.as_ref().is_ok_and(|a| Some(a.role_id) == role);
+            if (self.member_fields.contains(&field) && access.is_ok()) || held(self.held_role) {
+                return Ok(());
+            }
+        }
         match &self.partner {
-            Partner::Fields(fields) if fields.contains(&ctx.item.node.name.node.as_str()) => {
+            Partner::Fields(fields) if fields.contains(&field) => {
                 return Ok(());
             }
             Partner::Fields(fields) if ctx.access(organization_id).await.is_err() => {

@@ -8,6 +8,9 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
+/// The longest global id accepted (a role id, the longest kind, has 104 characters).
+const MAX_ID_LEN: usize = 200;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeId {
     Organization(Uuid),
@@ -36,6 +39,10 @@ impl NodeId {
     /// Decodes any global id; INVALID_INPUT naming `field` when it is not one.
     pub fn parse(field: &'static str, id: &ID) -> Result<Self, ApiError> {
         let invalid = || ApiError::invalid(field, "is not a valid id");
+        // Every id this server hands out is well under this; anything longer is not one.
+        if id.len() > MAX_ID_LEN {
+            return Err(invalid());
+        }
         let bytes = URL_SAFE_NO_PAD.decode(id.as_str()).map_err(|_| invalid())?;
         let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
         let mut parts = raw.split(':');
@@ -94,6 +101,16 @@ impl NodeId {
     }
 }
 
+/// How people name an organization outside GraphQL (the command line, the license input): its
+/// global id as GraphiQL shows it, its public id (`ORG-…`) or its internal id. A global id
+/// becomes the internal id; anything else is left for [`crate::services::organizations::find_by_reference`].
+pub fn organization_reference(reference: &str) -> String {
+    match NodeId::organization("organization", &ID(reference.trim().to_owned())) {
+        Ok(id) => id.to_string(),
+        Err(_) => reference.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,11 +128,34 @@ mod tests {
         ] {
             assert_eq!(NodeId::parse("id", &node.to_id()).unwrap(), node);
         }
-        for garbage in ["", "!!!", "VXNlcjo", &URL_SAFE_NO_PAD.encode("User:1:2")] {
+        let long = "A".repeat(1 << 20);
+        for garbage in [
+            "",
+            "!!!",
+            "VXNlcjo",
+            "VXNlcjo\0",
+            &long,
+            &URL_SAFE_NO_PAD.encode("User:1:2"),
+        ] {
             let err = NodeId::parse("id", &ID(garbage.to_owned())).unwrap_err();
             assert_eq!(err.field, Some("id"));
         }
         let user = NodeId::User(org).to_id();
         assert!(NodeId::organization("organizationId", &user).is_err());
+    }
+
+    #[test]
+    fn an_organization_is_named_by_its_global_public_or_internal_id() {
+        let org = Uuid::now_v7();
+        let global = NodeId::Organization(org).to_id().0;
+        assert_eq!(organization_reference(&global), org.to_string());
+        assert_eq!(
+            organization_reference(&format!(" {global} ")),
+            org.to_string()
+        );
+        assert_eq!(organization_reference("ORG-AB12-CD34"), "ORG-AB12-CD34");
+        assert_eq!(organization_reference(&org.to_string()), org.to_string());
+        let user = NodeId::User(org).to_id().0;
+        assert_eq!(organization_reference(&user), user);
     }
 }

@@ -119,6 +119,27 @@ pub(crate) trait ContextExt {
             .ok_or_else(|| ApiError::not_found("organization"))
     }
 
+    /// [`Self::access`] for an object of `kind` found in `organization_id`: a viewer who is not
+    /// a member there gets the NOT_FOUND of a `kind` id that does not exist (rule 3), so that
+    /// an id reveals nothing about another organization.
+    async fn access_to(&self, kind: &str, organization_id: Uuid) -> ApiResult<OrgAccess> {
+        self.access(organization_id)
+            .await
+            .map_err(|err| missing_as(kind, err))
+    }
+
+    /// [`Self::access_to`], then FORBIDDEN unless the viewer's role passes `requirement`.
+    async fn require_to(
+        &self,
+        kind: &str,
+        organization_id: Uuid,
+        requirement: Requirement,
+    ) -> ApiResult<OrgAccess> {
+        let access = self.access_to(kind, organization_id).await?;
+        access.require(requirement)?;
+        Ok(access)
+    }
+
     /// The viewer as the actor of a change, for the audit log.
     async fn actor(&self) -> ApiResult<crate::services::audit::Actor> {
         let viewer = self.request().viewer_id()?;
@@ -168,6 +189,15 @@ pub(crate) trait ContextExt {
             shared,
             accesses.values().flatten(),
         ))
+    }
+}
+
+/// A NOT_FOUND error restated as "`kind` not found"; any other error as it is.
+pub(crate) fn missing_as(kind: &str, err: ApiError) -> ApiError {
+    if err.code == crate::error::ErrorCode::NotFound {
+        ApiError::not_found(kind)
+    } else {
+        err
     }
 }
 

@@ -11,6 +11,8 @@ use super::types::{
 };
 use crate::authz::require;
 use crate::domain::OrganizationName;
+use crate::domain::password::check_offered;
+use crate::domain::text::{self, TextKind};
 use crate::error::ApiResult;
 use crate::services::lists::{self, NewEntry};
 use crate::services::organizations::{self, LicenseChange};
@@ -167,9 +169,27 @@ pub struct UpdateProfileInput {
     pub display_name: String,
 }
 
-fn grant_pairs(grants: Vec<PermissionGrantInput>) -> Vec<(String, String)> {
-    grants.into_iter().map(|g| (g.resource, g.level)).collect()
+/// The grants of a role as `(resource, level)` keys, each one line of a bounded length (the
+/// policy then says whether it knows them).
+fn grant_pairs(grants: Vec<PermissionGrantInput>) -> ApiResult<Vec<(String, String)>> {
+    grants
+        .into_iter()
+        .map(|g| {
+            policy_key("grants", &g.resource)?;
+            policy_key("grants", &g.level)?;
+            Ok((g.resource, g.level))
+        })
+        .collect()
 }
+
+/// A resource, level or feature key as a client names it: one line, at most
+/// [`text::MAX_TERM`] characters.
+pub(crate) fn policy_key(field: &'static str, key: &str) -> ApiResult<()> {
+    text::check(field, TextKind::Line, key, text::MAX_TERM)
+}
+
+/// The most characters of a token a client sends back (invitation and refresh tokens).
+const MAX_TOKEN: usize = 512;
 
 /// A membership by its id, or NOT_FOUND (the caller then checks access to its organization).
 async fn membership_of(ctx: &Context<'_>, id: &ID) -> ApiResult<entity::membership::Model> {
@@ -199,6 +219,7 @@ impl MutationRoot {
             .as_ref()
             .map(|id| NodeId::organization("organizationId", id))
             .transpose()?;
+        check_offered("password", &input.password)?;
         let tokens = sessions::login(
             ctx.state(),
             &input.email,
@@ -217,6 +238,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> ApiResult<AuthPayload> {
+        text::check("refreshToken", TextKind::Line, &refresh_token, MAX_TOKEN)?;
         let tokens = sessions::refresh(ctx.state(), &refresh_token, &ctx.request().meta).await?;
         ctx.request().act_as(tokens.user.id);
         Ok(AuthPayload(tokens))
@@ -277,7 +299,7 @@ impl MutationRoot {
     }
 
     /// Renames an organization.
-    #[graphql(directive = requires::apply(require::ORGANIZATION_EDIT.resource.into(), require::ORGANIZATION_EDIT.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::ORGANIZATION_EDIT.resource.into(), require::ORGANIZATION_EDIT.level.into(), None, None, None))]
     async fn update_organization(
         &self,
         ctx: &Context<'_>,
@@ -292,14 +314,14 @@ impl MutationRoot {
     }
 
     /// Builds a custom role for an organization (needs the `custom_roles` license feature).
-    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None, None))]
     async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> ApiResult<Role> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
         let access = ctx.require(org, require::ROLE_MANAGE).await?;
         let spec = RoleSpec {
             name: Some(input.name),
             description: Some(input.description),
-            grants: Some(grant_pairs(input.grants)),
+            grants: Some(grant_pairs(input.grants)?),
             add_missing_dependencies: input.add_missing_dependencies,
         };
         let actor = ctx.actor().await?;
@@ -308,14 +330,14 @@ impl MutationRoot {
     }
 
     /// Edits a custom role; predefined roles and the role you hold cannot be edited.
-    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None, None))]
     async fn update_role(&self, ctx: &Context<'_>, input: UpdateRoleInput) -> ApiResult<Role> {
         let (org, role) = role_ref(&input.id)?;
         let access = ctx.require(org, require::ROLE_MANAGE).await?;
         let spec = RoleSpec {
             name: input.name,
             description: Some(input.description),
-            grants: input.grants.map(grant_pairs),
+            grants: input.grants.map(grant_pairs).transpose()?,
             add_missing_dependencies: input.add_missing_dependencies,
         };
         let actor = ctx.actor().await?;
@@ -324,7 +346,7 @@ impl MutationRoot {
     }
 
     /// Deletes a custom role that no member holds.
-    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None, None))]
     async fn delete_role(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let (org, role) = role_ref(&id)?;
         let access = ctx.require(org, require::ROLE_MANAGE).await?;
@@ -334,7 +356,7 @@ impl MutationRoot {
     }
 
     /// Creates a list in an organization.
-    #[graphql(directive = requires::apply(require::LIST_CREATE.resource.into(), require::LIST_CREATE.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::LIST_CREATE.resource.into(), require::LIST_CREATE.level.into(), None, None, None))]
     async fn create_list(&self, ctx: &Context<'_>, input: CreateListInput) -> ApiResult<List> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
         let access = ctx.require(org, require::LIST_CREATE).await?;
@@ -352,9 +374,10 @@ impl MutationRoot {
     }
 
     /// Renames a list or changes its description.
-    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None, None))]
     async fn update_list(&self, ctx: &Context<'_>, input: UpdateListInput) -> ApiResult<List> {
-        let (list_id, access) = list_for_change(ctx, &input.list_id, require::LIST_EDIT).await?;
+        let (list_id, access) =
+            list_for_change(ctx, "listId", &input.list_id, require::LIST_EDIT).await?;
         let description = match input.description {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
@@ -375,13 +398,14 @@ impl MutationRoot {
 
     /// Adds entries to a list, all or nothing; values already in it are skipped and counted
     /// in `entriesChange`.
-    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None, None))]
     async fn add_list_entries(
         &self,
         ctx: &Context<'_>,
         input: AddListEntriesInput,
     ) -> ApiResult<List> {
-        let (list_id, access) = list_for_change(ctx, &input.list_id, require::LIST_EDIT).await?;
+        let (list_id, access) =
+            list_for_change(ctx, "listId", &input.list_id, require::LIST_EDIT).await?;
         let entries = input
             .entries
             .into_iter()
@@ -401,13 +425,14 @@ impl MutationRoot {
 
     /// Removes entries from a list by value; values not in it are skipped and counted in
     /// `entriesChange`.
-    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None, None))]
     async fn remove_list_entries(
         &self,
         ctx: &Context<'_>,
         input: RemoveListEntriesInput,
     ) -> ApiResult<List> {
-        let (list_id, access) = list_for_change(ctx, &input.list_id, require::LIST_EDIT).await?;
+        let (list_id, access) =
+            list_for_change(ctx, "listId", &input.list_id, require::LIST_EDIT).await?;
         let actor = ctx.actor().await?;
         let (model, change) =
             lists::remove_entries(&ctx.state().db, &access, &actor, list_id, input.values).await?;
@@ -418,18 +443,19 @@ impl MutationRoot {
     }
 
     /// Shares a list with the organization's share partners (read-only for them), or stops.
-    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None, None))]
     async fn set_list_shared(&self, ctx: &Context<'_>, id: ID, shared: bool) -> ApiResult<List> {
-        let (list_id, access) = list_for_change(ctx, &id, require::LIST_SHARING_MANAGE).await?;
+        let (list_id, access) =
+            list_for_change(ctx, "id", &id, require::LIST_SHARING_MANAGE).await?;
         let actor = ctx.actor().await?;
         let model = lists::set_shared(&ctx.state().db, &access, &actor, list_id, shared).await?;
         Ok(List::new(model))
     }
 
     /// Deletes a list and its entries.
-    #[graphql(directive = requires::apply(require::LIST_FULL.resource.into(), require::LIST_FULL.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::LIST_FULL.resource.into(), require::LIST_FULL.level.into(), None, None, None))]
     async fn delete_list(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
-        let (list_id, access) = list_for_change(ctx, &id, require::LIST_FULL).await?;
+        let (list_id, access) = list_for_change(ctx, "id", &id, require::LIST_FULL).await?;
         let actor = ctx.actor().await?;
         lists::delete(&ctx.state().db, &access, &actor, list_id).await?;
         Ok(true)
@@ -437,7 +463,7 @@ impl MutationRoot {
 
     /// Picks an organization to receive this organization's shared lists. The partner is named
     /// by its id or its public id (`ORG-…`); picking it again changes nothing.
-    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None, None))]
     async fn add_share_partner(
         &self,
         ctx: &Context<'_>,
@@ -452,7 +478,7 @@ impl MutationRoot {
     }
 
     /// Stops sharing lists with an organization; they disappear from its view at once.
-    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None, None))]
     async fn remove_share_partner(
         &self,
         ctx: &Context<'_>,
@@ -473,12 +499,17 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: SetOrganizationLicenseInput,
     ) -> ApiResult<License> {
-        let state = ctx.state();
-        let org = match NodeId::organization("organization", &ID(input.organization.clone())) {
-            Ok(id) => organizations::find_by_reference(&state.db, &id.to_string()).await?,
-            Err(_) => organizations::find_by_reference(&state.db, &input.organization).await?,
+        for feature in &input.add_features {
+            policy_key("addFeatures", feature)?;
         }
-        .ok_or_else(|| crate::error::ApiError::not_found("organization"))?;
+        for feature in &input.remove_features {
+            policy_key("removeFeatures", feature)?;
+        }
+        let state = ctx.state();
+        let reference = super::ids::organization_reference(&input.organization);
+        let org = organizations::find_by_reference(&state.db, &reference)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::not_found("organization"))?;
         let change = LicenseChange {
             seats: input.seats,
             free_read_only_seats: input.free_read_only_seats,
@@ -493,7 +524,7 @@ impl MutationRoot {
 
     /// Gives a member another role: needs `member: manage`, never your own, never above your
     /// own grants; only owners make or unmake owners; the last owner stays owner.
-    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None, None, None))]
     async fn assign_role(
         &self,
         ctx: &Context<'_>,
@@ -504,7 +535,7 @@ impl MutationRoot {
         let found = membership_of(ctx, &input.membership_id).await?;
         let membership = found.id;
         let access = ctx
-            .require(found.organization_id, require::MEMBER_MANAGE)
+            .require_to("membership", found.organization_id, require::MEMBER_MANAGE)
             .await?;
         if org != found.organization_id {
             return Err(crate::error::ApiError::not_found("role"));
@@ -518,12 +549,12 @@ impl MutationRoot {
     }
 
     /// Removes another member; the last owner cannot be removed.
-    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None, None, None))]
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> ApiResult<bool> {
         let found = membership_of(ctx, &membership_id).await?;
         let membership = found.id;
         let access = ctx
-            .require(found.organization_id, require::MEMBER_MANAGE)
+            .require_to("membership", found.organization_id, require::MEMBER_MANAGE)
             .await?;
         let actor = ctx.actor().await?;
         let state = ctx.state();
@@ -549,6 +580,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: ChangePasswordInput,
     ) -> ApiResult<bool> {
+        check_offered("currentPassword", &input.current_password)?;
         let new = crate::domain::NewPassword::parse("newPassword", &input.new_password)?;
         let actor = ctx.actor().await?;
         let principal = ctx.principal();
@@ -596,7 +628,7 @@ impl MutationRoot {
 
     /// Invites someone by email with a role (never above your own grants; owners only by
     /// owners). A licensed role needs a free seat, which the pending invitation then holds.
-    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None, None))]
     async fn invite_member(
         &self,
         ctx: &Context<'_>,
@@ -621,7 +653,7 @@ impl MutationRoot {
     }
 
     /// Revokes a pending invitation.
-    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None, None))]
     async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Invitation> {
         let id = match NodeId::parse("id", &id)? {
             NodeId::Invitation(id) => id,
@@ -632,16 +664,15 @@ impl MutationRoot {
                 ));
             }
         };
-        let found = {
-            use sea_orm::EntityTrait;
-            entity::invitation::Entity::find_by_id(id)
-                .one(&ctx.state().db)
-                .await
-                .map_err(crate::error::ApiError::from)?
-                .ok_or_else(|| crate::error::ApiError::not_found("invitation"))?
-        };
+        let found = invitations::find(&ctx.state().db, id)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::not_found("invitation"))?;
         let access = ctx
-            .require(found.organization_id, require::INVITATION_SEND)
+            .require_to(
+                "invitation",
+                found.organization_id,
+                require::INVITATION_SEND,
+            )
             .await?;
         let actor = ctx.actor().await?;
         Ok(Invitation(
@@ -657,6 +688,19 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: AcceptInvitationInput,
     ) -> ApiResult<AuthPayload> {
+        text::check("token", TextKind::Line, &input.token, MAX_TOKEN)?;
+        if let Some(name) = &input.display_name {
+            text::check(
+                "displayName",
+                TextKind::Name,
+                name,
+                crate::domain::DisplayName::MAX,
+            )?;
+        }
+        if let Some(password) = &input.password {
+            // A new account's password is checked as a new one by the acceptance itself.
+            check_offered("password", password)?;
+        }
         let request = ctx.request();
         let acceptance = invitations::Acceptance {
             token: input.token,

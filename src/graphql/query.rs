@@ -38,7 +38,7 @@ impl QueryRoot {
 
     /// An organization the viewer belongs to; null with NOT_FOUND otherwise, exactly as for an
     /// id that does not exist.
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None))]
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None, None))]
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Organization>> {
         let org = NodeId::organization("id", &id)?;
         ctx.require(org, require::ORGANIZATION_READ).await?;
@@ -54,92 +54,14 @@ impl QueryRoot {
     /// Any object by its global id, when the viewer may see it; NOT_FOUND otherwise.
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
-        let viewer = ctx.request().viewer_id()?;
-        let loaders = ctx.loaders();
-        let node = match NodeId::parse("id", &id)? {
-            NodeId::Organization(org) => {
-                ctx.access(org).await?;
-                loaders
-                    .organizations
-                    .load_one(org)
-                    .await?
-                    .map(|org| Node::Organization(Organization::new(org)))
-            }
-            NodeId::Membership(id) => match loaders.memberships.load_one(id).await? {
-                Some(m) => {
-                    // Visible to members of its organization; its fields check the rest.
-                    ctx.access(m.organization_id).await?;
-                    Some(Node::Membership(Membership::new(m)))
-                }
-                None => None,
-            },
-            NodeId::Role { organization, role } => {
-                ctx.access(organization).await?;
-                match loaders.roles.load_one(role).await? {
-                    Some(record)
-                        if record.organization_id.is_none()
-                            || record.organization_id == Some(organization) =>
-                    {
-                        Some(Node::Role(Role::new(record, organization)))
-                    }
-                    _ => None,
-                }
-            }
-            NodeId::AuditEvent(id) => {
-                match crate::services::audit::find(&ctx.state().db, id).await? {
-                    Some(event) => {
-                        match (event.organization_id, event.subject_user_id) {
-                            (Some(org), _) => {
-                                ctx.access(org).await?;
-                            }
-                            (None, Some(subject)) if subject == viewer => {}
-                            _ => return Err(ApiError::not_found("object")),
-                        }
-                        Some(Node::AuditEvent(AuditEvent(event)))
-                    }
-                    None => None,
-                }
-            }
-            NodeId::Invitation(id) => {
-                use sea_orm::EntityTrait;
-                match entity::invitation::Entity::find_by_id(id)
-                    .one(&ctx.state().db)
-                    .await
-                    .map_err(ApiError::from)?
-                {
-                    Some(found) => {
-                        ctx.access(found.organization_id).await?;
-                        Some(Node::Invitation(Invitation(found)))
-                    }
-                    None => None,
-                }
-            }
-            NodeId::List(list_id) => {
-                let (model, _) = super::types::visible_list(ctx, list_id).await?;
-                Some(Node::List(List::new(model)))
-            }
-            NodeId::User(user_id) => {
-                let seen_in = if user_id == viewer {
-                    None
-                } else {
-                    Some(
-                        crate::services::access::shared_organization_with(
-                            &ctx.state().db,
-                            viewer,
-                            user_id,
-                        )
-                        .await?
-                        .ok_or_else(|| ApiError::not_found("user"))?,
-                    )
-                };
-                loaders
-                    .users
-                    .load_one(user_id)
-                    .await?
-                    .map(|user| Node::User(User::new(user, seen_in)))
-            }
-        };
-        node.map(Some).ok_or_else(|| ApiError::not_found("object"))
+        let id = NodeId::parse("id", &id)?;
+        let kind = node_kind(id);
+        // An object of an organization the viewer is not a member of answers exactly as an
+        // object of its kind that does not exist.
+        let node = find_node(ctx, id)
+            .await
+            .map_err(|err| super::missing_as(kind, err))?;
+        node.map(Some).ok_or_else(|| ApiError::not_found(kind))
     }
 
     /// The permission matrix: resources and their levels, dependencies, predefined roles,
@@ -152,7 +74,7 @@ impl QueryRoot {
     /// resource of the policy. Checking yourself needs only membership (`userId` omitted or your
     /// own); checking another member needs `member: read`. Another service asks this instead of
     /// reading roles itself.
-    #[graphql(directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None))]
+    #[graphql(directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None, None))]
     async fn check_permission(
         &self,
         ctx: &Context<'_>,
@@ -168,6 +90,8 @@ impl QueryRoot {
             .map(|id| NodeId::user("userId", id))
             .transpose()?
             .unwrap_or(viewer);
+        super::mutation::policy_key("resource", &resource)?;
+        super::mutation::policy_key("level", &level)?;
         let state = ctx.state();
         let policy = &state.policy;
         let Some(required) = policy.level_of(&resource, &level) else {
@@ -190,4 +114,100 @@ impl QueryRoot {
         };
         Ok(access.grants.allows(required.0, required.1))
     }
+}
+
+/// What an id names, as its NOT_FOUND says it.
+fn node_kind(id: NodeId) -> &'static str {
+    match id {
+        NodeId::Organization(_) => "organization",
+        NodeId::User(_) => "user",
+        NodeId::Membership(_) => "membership",
+        NodeId::Role { .. } => "role",
+        NodeId::AuditEvent(_) => "audit event",
+        NodeId::Invitation(_) => "invitation",
+        NodeId::List(_) => "list",
+    }
+}
+
+/// The object `id` names, when the viewer may see it: none, or NOT_FOUND, otherwise.
+async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
+    let viewer = ctx.request().viewer_id()?;
+    let loaders = ctx.loaders();
+    Ok(match id {
+        NodeId::Organization(org) => {
+            ctx.access(org).await?;
+            loaders
+                .organizations
+                .load_one(org)
+                .await?
+                .map(|org| Node::Organization(Organization::new(org)))
+        }
+        NodeId::Membership(id) => match loaders.memberships.load_one(id).await? {
+            Some(m) => {
+                // Visible to members of its organization; its fields check the rest.
+                ctx.access(m.organization_id).await?;
+                Some(Node::Membership(Membership::new(m)))
+            }
+            None => None,
+        },
+        NodeId::Role { organization, role } => {
+            ctx.access(organization).await?;
+            match loaders.roles.load_one(role).await? {
+                Some(record)
+                    if record.organization_id.is_none()
+                        || record.organization_id == Some(organization) =>
+                {
+                    Some(Node::Role(Role::new(record, organization)))
+                }
+                _ => None,
+            }
+        }
+        NodeId::AuditEvent(id) => match crate::services::audit::find(&ctx.state().db, id).await? {
+            Some(event) => match (event.organization_id, event.subject_user_id) {
+                (Some(org), _) => {
+                    ctx.access(org).await?;
+                    Some(Node::AuditEvent(AuditEvent(event)))
+                }
+                (None, Some(subject)) if subject == viewer => {
+                    Some(Node::AuditEvent(AuditEvent(event)))
+                }
+                _ => None,
+            },
+            None => None,
+        },
+        NodeId::Invitation(id) => {
+            match crate::services::invitations::find(&ctx.state().db, id).await? {
+                Some(found) => {
+                    ctx.access(found.organization_id).await?;
+                    Some(Node::Invitation(Invitation(found)))
+                }
+                None => None,
+            }
+        }
+        NodeId::List(list_id) => {
+            let (model, _) = super::types::visible_list(ctx, list_id).await?;
+            Some(Node::List(List::new(model)))
+        }
+        NodeId::User(user_id) => {
+            let seen_in = if user_id == viewer {
+                None
+            } else {
+                match crate::services::access::shared_organization_with(
+                    &ctx.state().db,
+                    viewer,
+                    user_id,
+                )
+                .await?
+                {
+                    Some(org) => Some(org),
+                    None => return Ok(None),
+                }
+            };
+            loaders
+                .users
+                .load_one(user_id)
+                .await?
+                .map(|user| Node::User(User::new(user, seen_in)))
+        }
+    })
 }

@@ -254,6 +254,11 @@ pub struct Acceptance {
     pub signed_in: Option<Uuid>,
 }
 
+/// An invitation by its id, whatever its organization (the caller checks access to it).
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<invitation::Model>> {
+    Ok(invitation::Entity::find_by_id(id).one(db).await?)
+}
+
 /// Accepts an invitation: creates the account when the email is new (display name and a
 /// password that follows the rules), or adds the membership to the existing account, which
 /// must prove it is theirs (signed in as that email, or its password). Returns the user and

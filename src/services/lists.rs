@@ -23,6 +23,7 @@ use super::audit::{self, Action, Actor, Event, Scope};
 use super::{Page, PageArgs};
 use crate::authz::{OrgAccess, require};
 use crate::db::begin_write;
+use crate::domain::text::{self, TextKind};
 use crate::domain::{ListKind, ListName};
 use crate::error::{ApiError, ApiResult};
 
@@ -32,7 +33,6 @@ pub const MAX_VALUES_PER_CALL: usize = 10_000;
 pub const MAX_REPORTED_INVALID: usize = 100;
 /// The most values an audit event of an entries change names (it always gives the counts).
 const MAX_AUDITED_VALUES: usize = 100;
-const MAX_DESCRIPTION_CHARS: usize = 1_000;
 const MAX_NOTE_CHARS: usize = 500;
 /// Rows per statement when reading or writing entries in bulk: well under every database's
 /// limit on bound parameters.
@@ -56,16 +56,7 @@ pub struct EntriesChange {
 }
 
 fn description(value: Option<String>) -> ApiResult<Option<String>> {
-    let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    if value.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(ApiError::invalid(
-            "description",
-            format!("has more than {MAX_DESCRIPTION_CHARS} characters"),
-        ));
-    }
-    Ok(Some(value))
+    crate::domain::text::description("description", value.as_deref())
 }
 
 fn list_json(model: &list::Model) -> serde_json::Value {
@@ -392,7 +383,7 @@ pub async fn add_entries(
     access.require(require::LIST_EDIT)?;
     for (index, entry) in entries.iter().enumerate() {
         if let Some(note) = &entry.note
-            && (note.chars().count() > MAX_NOTE_CHARS || note.chars().any(char::is_control))
+            && text::check("entries", TextKind::Line, note, MAX_NOTE_CHARS).is_err()
         {
             return Err(ApiError::invalid(
                 "entries",

@@ -15,6 +15,7 @@ use super::AppState;
 use super::audit::{self, Action, Actor, Event, Scope};
 use crate::authz::{OrgAccess, require};
 use crate::db::begin_write;
+use crate::domain::text::{self, TextKind};
 use crate::domain::{OrganizationName, new_public_org_id};
 use crate::error::{ApiError, ApiResult};
 use serde_json::json;
@@ -241,6 +242,11 @@ pub async fn find_by_reference(
     reference: &str,
 ) -> ApiResult<Option<organization::Model>> {
     let reference = reference.trim();
+    // No organization has a control character or a thousand letters in its id: such a
+    // reference names none, and must not reach the query (PostgreSQL refuses NUL).
+    if reference.len() > 64 || !text::is_clean(TextKind::Line, reference) {
+        return Ok(None);
+    }
     if let Ok(id) = Uuid::parse_str(reference) {
         return Ok(organization::Entity::find_by_id(id).one(db).await?);
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::Utc;
-use entity::{membership, role};
+use entity::{invitation, membership, role};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -198,16 +198,18 @@ pub async fn sync_predefined(db: &impl ConnectionTrait, policy: &Policy) -> anyh
         .all(db)
         .await?;
     for role in stale {
-        let holders = membership::Entity::find()
-            .filter(membership::Column::RoleId.eq(role.id))
-            .count(db)
-            .await?;
+        let (members, pending) = holders(db, role.id).await?;
         anyhow::ensure!(
-            holders == 0,
-            "the policy no longer declares the predefined role `{}`, which {holders} member(s) hold; \
-             reassign them or keep the role in the policy",
+            members + pending == 0,
+            "the policy no longer declares the predefined role `{}`, which {members} member(s) \
+             and {pending} pending invitation(s) hold; reassign or revoke them, or keep the role \
+             in the policy",
             role.key
         );
+        invitation::Entity::delete_many()
+            .filter(invitation::Column::RoleId.eq(role.id))
+            .exec(db)
+            .await?;
         role::Entity::delete_by_id(role.id).exec(db).await?;
     }
     Ok(())
@@ -341,7 +343,8 @@ pub async fn update(
     from_model(policy, model)
 }
 
-/// Deletes a custom role that no member holds.
+/// Deletes a custom role that no member and no pending invitation holds, with the role's
+/// finished invitations (accepted, revoked or expired), which nobody can use any more.
 pub async fn delete(
     db: &DatabaseConnection,
     access: &OrgAccess,
@@ -350,17 +353,25 @@ pub async fn delete(
 ) -> ApiResult<()> {
     access.require(require::ROLE_MANAGE)?;
     let txn = begin_write(db).await?;
-    let model = editable_role(&txn, access, role_id).await?;
-    let holders = membership::Entity::find()
-        .filter(membership::Column::RoleId.eq(role_id))
-        .count(&txn)
-        .await?;
-    if holders > 0 {
+    // Under the organization's lock, like assignments and invitations: nobody is given the
+    // role, and no invitation starts holding it, between the count of holders and the delete.
+    let policy = access.policy.clone();
+    let (_, access) =
+        super::members::lock_and_reload(&txn, &policy, access, require::ROLE_MANAGE).await?;
+    let model = editable_role(&txn, &access, role_id).await?;
+    let (members, pending) = holders(&txn, role_id).await?;
+    if members + pending > 0 {
         return Err(ApiError::conflict(format!(
-            "{holders} member(s) hold this role; assign them another role first"
+            "{members} member(s) and {pending} pending invitation(s) hold this role; assign the \
+             members another role and revoke the invitations first"
         ))
-        .with_detail("memberCount", serde_json::json!(holders)));
+        .with_detail("memberCount", json!(members)));
     }
+    let finished = invitation::Entity::delete_many()
+        .filter(invitation::Column::RoleId.eq(role_id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
     role::Entity::delete_by_id(role_id).exec(&txn).await?;
     audit::record(
         &txn,
@@ -371,11 +382,27 @@ pub async fn delete(
             format!("{} deleted the role {}", actor.name(), model.name),
         )
         .target("role", model.id)
-        .payload(json!({ "before": role_json(&model) })),
+        .payload(json!({ "before": role_json(&model), "finishedInvitationsRemoved": finished })),
     )
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// How many members hold `role_id`, and how many pending invitations that can still be
+/// accepted (their seat and their role are held for them).
+async fn holders(txn: &impl ConnectionTrait, role_id: Uuid) -> Result<(u64, u64), sea_orm::DbErr> {
+    let members = membership::Entity::find()
+        .filter(membership::Column::RoleId.eq(role_id))
+        .count(txn)
+        .await?;
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::RoleId.eq(role_id))
+        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
+        .count(txn)
+        .await?;
+    Ok((members, pending))
 }
 
 fn require_custom_roles(access: &OrgAccess) -> ApiResult<()> {
@@ -412,32 +439,11 @@ async fn editable_role(
 }
 
 fn role_name(name: &str) -> ApiResult<String> {
-    let name = name.trim();
-    let length = name.chars().count();
-    if length == 0 || length > 100 {
-        return Err(ApiError::invalid(
-            "name",
-            "a role name has 1 to 100 characters",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "name",
-            "must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
+    crate::domain::RoleName::parse("name", name).map(crate::domain::RoleName::into_inner)
 }
 
 fn role_description(description: Option<String>) -> ApiResult<Option<String>> {
-    match description.map(|d| d.trim().to_owned()) {
-        Some(d) if d.chars().count() > 1000 => Err(ApiError::invalid(
-            "description",
-            "a description has at most 1000 characters",
-        )),
-        Some(d) if d.is_empty() => Ok(None),
-        other => Ok(other),
-    }
+    crate::domain::text::description("description", description.as_deref())
 }
 
 /// A stable key from a role name: lowercase letters, digits and underscores.

@@ -328,3 +328,64 @@ fn audit_verify_export_and_purge_work_from_the_command_line() {
         assert!(stderr.contains("does not match its hash"), "{stderr}");
     }
 }
+
+/// The internal id of the organization with `public_id` in `data_dir`'s embedded database.
+fn internal_id(data_dir: &std::path::Path, public_id: &str) -> uuid::Uuid {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let url = format!("sqlite://{}", data_dir.join("charter.db").display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let db = sea_orm::Database::connect(&url).await.unwrap();
+        entity::organization::Entity::find()
+            .filter(entity::organization::Column::PublicId.eq(public_id))
+            .one(&db)
+            .await
+            .unwrap()
+            .expect("the bootstrapped organization")
+            .id
+    })
+}
+
+#[test]
+fn a_license_is_changed_naming_the_organization_by_its_graphql_public_or_internal_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let public_id = bootstrap_acme(dir.path());
+    let internal = internal_id(dir.path(), &public_id);
+    let global = charter::graphql::ids::NodeId::Organization(internal)
+        .to_id()
+        .0;
+    for (seats, reference) in [
+        ("31", global.clone()),
+        ("32", public_id.clone()),
+        ("33", internal.to_string()),
+    ] {
+        let output = charter(dir.path())
+            .args([
+                "org",
+                "license",
+                "--organization",
+                &reference,
+                "--seats",
+                seats,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{reference}: {output:?}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            stdout.contains(&format!("{seats} seats")),
+            "{reference}: {stdout}"
+        );
+    }
+    // A global id of another kind names no organization.
+    let user = charter::graphql::ids::NodeId::User(internal).to_id().0;
+    let output = charter(dir.path())
+        .args(["org", "license", "--organization", &user, "--seats", "34"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("no organization")
+    );
+}

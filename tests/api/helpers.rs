@@ -1,6 +1,7 @@
 //! A Charter server per test: port 0, a fresh database (a new SQLite file, or a new PostgreSQL
 //! database when DATABASE_URL names a server), and a counter of the SQL statements it sends.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -300,4 +301,77 @@ pub fn org_id(org: &organization::Model) -> String {
     charter::graphql::ids::NodeId::Organization(org.id)
         .to_id()
         .0
+}
+
+/// Every argument and input field of the schema whose type is one of `scalars` (also in lists
+/// and nested inputs), as `Type.field(argument.inputField)`, read by introspection.
+pub async fn arguments_of_type(app: &TestApp, scalars: &[&str]) -> BTreeSet<String> {
+    let body = app
+        .gql(
+            None,
+            "{ __schema { types { name kind fields { name args { name type { ...T } } }
+               inputFields { name type { ...T } } } } }
+             fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }",
+            json!({}),
+        )
+        .await;
+    let types = body["data"]["__schema"]["types"]
+        .as_array()
+        .unwrap()
+        .clone();
+    fn named(ty: &Value) -> &str {
+        match ty["name"].as_str() {
+            Some(name) => name,
+            None => named(&ty["ofType"]),
+        }
+    }
+    let inputs: std::collections::HashMap<&str, &Value> = types
+        .iter()
+        .filter(|t| t["kind"] == "INPUT_OBJECT")
+        .map(|t| (t["name"].as_str().unwrap(), &t["inputFields"]))
+        .collect();
+    fn walk(
+        inputs: &std::collections::HashMap<&str, &Value>,
+        scalars: &[&str],
+        prefix: String,
+        ty: &str,
+        out: &mut BTreeSet<String>,
+    ) {
+        match ty {
+            scalar if scalars.contains(&scalar) => {
+                out.insert(format!("{prefix})"));
+            }
+            input if inputs.contains_key(input) => {
+                for field in inputs[input].as_array().unwrap() {
+                    let name = field["name"].as_str().unwrap();
+                    walk(
+                        inputs,
+                        scalars,
+                        format!("{prefix}.{name}"),
+                        named(&field["type"]),
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    for ty in &types {
+        let type_name = ty["name"].as_str().unwrap();
+        if type_name.starts_with("__") {
+            continue;
+        }
+        for field in ty["fields"].as_array().into_iter().flatten() {
+            for arg in field["args"].as_array().unwrap() {
+                let prefix = format!(
+                    "{type_name}.{}({}",
+                    field["name"].as_str().unwrap(),
+                    arg["name"].as_str().unwrap()
+                );
+                walk(&inputs, scalars, prefix, named(&arg["type"]), &mut out);
+            }
+        }
+    }
+    out
 }

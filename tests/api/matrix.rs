@@ -16,6 +16,8 @@ struct Org {
     member_token: String,
     other: entity::user::Model,
     other_membership: uuid::Uuid,
+    /// The role under test, which its holder sees whatever it grants.
+    member_role: uuid::Uuid,
 }
 
 async fn run_policy(name: &str, source: Option<&str>) -> usize {
@@ -32,7 +34,10 @@ async fn run_policy(name: &str, source: Option<&str>) -> usize {
         .filter(|g| {
             matches!(
                 g.kind,
-                GuardKind::Requires | GuardKind::RequiresOrSelf | GuardKind::RequiresOrPartner
+                GuardKind::Requires
+                    | GuardKind::RequiresOrSelf
+                    | GuardKind::RequiresOrPartner
+                    | GuardKind::RequiresOrMember
             )
         })
         .collect();
@@ -69,12 +74,15 @@ async fn run_policy(name: &str, source: Option<&str>) -> usize {
             org,
             other,
             other_membership,
+            member_role: role.id,
         };
         for guard in &guards {
             let resource = guard.resource.as_deref().unwrap();
             let level = guard.level.as_deref().unwrap();
             let (index, required) = policy.level_of(resource, level).unwrap();
-            let expected = role.grants.allows(index, required);
+            // Membership alone shows a member what `orMember` fields say (rule 15).
+            let expected =
+                guard.kind == GuardKind::RequiresOrMember || role.grants.allows(index, required);
             let body = probe(&app, &fixture, owner.id, guard).await;
             let forbidden = body["errors"].as_array().is_some_and(|errors| {
                 errors
@@ -339,12 +347,12 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
                 "Membership" => NodeId::Membership(fixture.other_membership).to_id().0,
                 "User" => NodeId::User(fixture.other.id).to_id().0,
                 _ => {
-                    let role = app
-                        .state
-                        .policy
-                        .roles()
+                    // A role the member does not hold: its holders see their own role.
+                    let roles = app.state.policy.roles();
+                    let role = roles
                         .iter()
-                        .find(|role| !role.owner)
+                        .find(|role| !role.owner && role.id != fixture.member_role)
+                        .or_else(|| roles.iter().find(|role| role.id != fixture.member_role))
                         .unwrap()
                         .id;
                     NodeId::Role {

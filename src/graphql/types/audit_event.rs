@@ -20,7 +20,7 @@ pub struct AuditEvent(pub audit_event::Model);
 
 #[Object(
     guard = "OrgGuard::or_self(self.0.organization_id, require::AUDIT_LOG_READ, self.0.subject_user_id.unwrap_or_default())",
-    directive = requires::apply(require::AUDIT_LOG_READ.resource.into(), require::AUDIT_LOG_READ.level.into(), Some(true), None)
+    directive = requires::apply(require::AUDIT_LOG_READ.resource.into(), require::AUDIT_LOG_READ.level.into(), Some(true), None, None)
 )]
 impl AuditEvent {
     pub async fn id(&self) -> ID {

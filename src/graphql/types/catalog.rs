@@ -53,11 +53,15 @@ pub struct CatalogFeature {
 pub enum GuardKind {
     /// Needs `resource` at `level` in the organization that owns the object.
     Requires,
-    /// Needs `resource` at `level`, or the object is the viewer's own.
+    /// Needs `resource` at `level`, or the object is the viewer's own (their user, membership
+    /// and events, the role they hold).
     RequiresOrSelf,
     /// Needs `resource` at `level`, or the viewer reads it through a share partner of its
     /// owner (with `list: read` there).
     RequiresOrPartner,
+    /// Needs `resource` at `level`, or only membership in the organization that owns it
+    /// (the SDL's `orPartner` says whether share partners see it too).
+    RequiresOrMember,
     /// Needs a signed-in user.
     Authenticated,
     /// Needs a platform operator.
@@ -222,7 +226,9 @@ fn guard_of(directives: &[Positioned<ConstDirective>]) -> Option<Guard> {
         };
         match directive.node.name.node.as_str() {
             "requires" => {
-                let kind = if arg("orSelf").as_deref() == Some("true") {
+                let kind = if arg("orMember").as_deref() == Some("true") {
+                    GuardKind::RequiresOrMember
+                } else if arg("orSelf").as_deref() == Some("true") {
                     GuardKind::RequiresOrSelf
                 } else if arg("orPartner").as_deref() == Some("true") {
                     GuardKind::RequiresOrPartner

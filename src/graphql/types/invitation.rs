@@ -35,7 +35,7 @@ pub struct Invitation(pub invitation::Model);
 
 #[Object(
     guard = "OrgGuard::new(self.0.organization_id, require::INVITATION_SEND)",
-    directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None)
+    directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None, None)
 )]
 impl Invitation {
     pub async fn id(&self) -> ID {

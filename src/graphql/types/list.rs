@@ -179,6 +179,9 @@ fn entry_query(
         .transpose()
         .map_err(|_| ApiError::invalid("after", "is not a cursor from this list"))?
         .map(|cursor| cursor.0);
+    if let Some(text) = &search {
+        crate::domain::text::search("search", text)?;
+    }
     let kind = lists::kind_of(model)?;
     let prefix = search
         .map(|s| s.trim().to_owned())
@@ -197,14 +200,16 @@ fn entry_query(
     })
 }
 
-/// The access for changing the list `id`, which must pass `requirement` in its organization.
-/// A list seen through sharing is read-only: FORBIDDEN, never a change.
+/// The access for changing the list `id` (the argument `field`), which must pass
+/// `requirement` in its organization. A list seen through sharing is read-only: FORBIDDEN,
+/// never a change.
 pub async fn list_for_change(
     ctx: &Context<'_>,
+    field: &'static str,
     id: &ID,
     requirement: Requirement,
 ) -> ApiResult<(Uuid, OrgAccess)> {
-    let list_id = NodeId::list("id", id)?;
+    let list_id = NodeId::list(field, id)?;
     match visible_list(ctx, list_id).await? {
         (_, ListReach::Member(access)) => {
             access.require(requirement)?;
@@ -244,7 +249,7 @@ pub struct ListEntriesChange {
 
 #[Object(
     guard = "OrgGuard::or_partner_list(self.model.organization_id, require::LIST_READ, self.model.shared)",
-    directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, Some(true))
+    directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, Some(true), None)
 )]
 impl List {
     pub async fn id(&self) -> ID {
@@ -394,7 +399,11 @@ impl CursorType for ValueCursor {
     fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
         let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| InvalidCursor)?;
         let raw = String::from_utf8(bytes).map_err(|_| InvalidCursor)?;
+        // A value cursor reaches the query as text: it holds what a list value may hold.
         raw.strip_prefix("v:")
+            .filter(|value| {
+                crate::domain::text::is_clean(crate::domain::text::TextKind::Lines, value)
+            })
             .map(|value| ValueCursor(value.to_owned()))
             .ok_or(InvalidCursor)
     }

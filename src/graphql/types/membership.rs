@@ -31,7 +31,7 @@ impl Membership {
 
 #[Object(
     guard = "OrgGuard::or_self(Some(self.model.organization_id), require::MEMBER_READ, self.model.user_id)",
-    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None)
+    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None, None)
 )]
 impl Membership {
     pub async fn id(&self) -> ID {
@@ -142,6 +142,10 @@ impl async_graphql::connection::CursorType for MemberCursor {
         let (id, value) = rest.split_once(':').ok_or(invalid)?;
         let id =
             uuid::Uuid::parse_str(id).map_err(|_| crate::graphql::connection::InvalidCursor)?;
+        // The sort key reaches the query as text: refuse what no name or email holds.
+        if !crate::domain::text::is_clean(crate::domain::text::TextKind::Line, value) {
+            return Err(crate::graphql::connection::InvalidCursor);
+        }
         Ok(MemberCursor(value.to_owned(), id))
     }
 
@@ -186,16 +190,13 @@ pub fn member_query(
         },
         None => None,
     };
+    if let Some(text) = &filter.search {
+        crate::domain::text::search("filter.search", text)?;
+    }
     let search = filter
         .search
         .map(|text| text.trim().to_lowercase())
         .filter(|text| !text.is_empty());
-    if search
-        .as_ref()
-        .is_some_and(|text| text.chars().count() > 200)
-    {
-        return Err(ApiError::invalid("filter.search", "at most 200 characters"));
-    }
     Ok(MemberQuery {
         first: args.first,
         order: match order.field {

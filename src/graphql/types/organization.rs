@@ -38,6 +38,11 @@ impl Organization {
     /// The fields anyone who shares lists with an organization sees of it.
     pub const PARTNER_FIELDS: &'static [&'static str] = &["id", "publicId", "name"];
 
+    /// The fields membership alone shows a member (rule 15), whatever its role grants: a role
+    /// without `organization: read` still knows where it is and what it may do there.
+    pub const MEMBER_FIELDS: &'static [&'static str] =
+        &["id", "publicId", "name", "viewerRole", "viewerPermissions"];
+
     pub fn new(model: organization::Model) -> Self {
         Self(model, Sight::Member)
     }
@@ -100,22 +105,22 @@ impl License {
 }
 
 #[Object(
-    guard = "OrgGuard::or_partner_fields(self.0.id, require::ORGANIZATION_READ, self.partner_fields())",
-    directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None)
+    guard = "OrgGuard::or_partner_fields(self.0.id, require::ORGANIZATION_READ, self.partner_fields()).or_member_fields(Self::MEMBER_FIELDS)",
+    directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None, None)
 )]
 impl Organization {
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true)))]
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true), Some(true)))]
     pub async fn id(&self) -> ID {
         NodeId::Organization(self.0.id).to_id()
     }
 
     /// The id people read, type and share (for example to pick a share partner).
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true)))]
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true), Some(true)))]
     async fn public_id(&self) -> &str {
         &self.0.public_id
     }
 
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true)))]
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true), Some(true)))]
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -129,6 +134,7 @@ impl Organization {
     }
 
     /// The viewer's role in this organization.
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None, Some(true)))]
     async fn viewer_role(&self, ctx: &Context<'_>) -> ApiResult<Option<Role>> {
         let access = ctx.access(self.0.id).await?;
         let role = ctx.loaders().roles.load_one(access.role_id).await?;
@@ -136,6 +142,7 @@ impl Organization {
     }
 
     /// Every resource of the policy with the level the viewer's role grants here.
+    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None, Some(true)))]
     async fn viewer_permissions(&self, ctx: &Context<'_>) -> ApiResult<Vec<PermissionGrant>> {
         let access = ctx.access(self.0.id).await?;
         Ok(PermissionGrant::all(&ctx.state().policy, &access.grants))
@@ -145,7 +152,7 @@ impl Organization {
     /// those holding a role or whose email or name contains a text.
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::MEMBER_READ)",
-        directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), None, None),
+        directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), None, None, None),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn members(
@@ -174,7 +181,7 @@ impl Organization {
     #[allow(clippy::too_many_arguments)]
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::AUDIT_LOG_READ)",
-        directive = requires::apply(require::AUDIT_LOG_READ.resource.into(), require::AUDIT_LOG_READ.level.into(), None, None),
+        directive = requires::apply(require::AUDIT_LOG_READ.resource.into(), require::AUDIT_LOG_READ.level.into(), None, None, None),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn audit_log(
@@ -188,6 +195,12 @@ impl Organization {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Option<AuditConnection>> {
+        if let Some(text) = &search {
+            crate::domain::text::search("search", text)?;
+        }
+        if let Some(text) = &action {
+            crate::domain::text::search("action", text)?;
+        }
         let filter = Filter {
             from,
             to,
@@ -206,7 +219,7 @@ impl Organization {
     /// Invitations, newest first, optionally of one status.
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::INVITATION_SEND)",
-        directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None),
+        directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None, None),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn invitations(
@@ -237,7 +250,7 @@ impl Organization {
     /// The organization's own lists, oldest first.
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::LIST_READ)",
-        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None),
+        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None, None),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn lists(
@@ -255,7 +268,7 @@ impl Organization {
     /// lists of every organization that picked this one as a share partner.
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::LIST_READ)",
-        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None),
+        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None, None),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn shared_lists(
@@ -272,7 +285,7 @@ impl Organization {
     /// The organizations this one shares its shared lists with, in the order they were picked.
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::LIST_READ)",
-        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None)
+        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None, None)
     )]
     async fn share_partners(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Organization>>> {
         let loaders = ctx.loaders();
@@ -297,7 +310,7 @@ impl Organization {
     /// The roles members can hold here: the policy's predefined roles and this organization's own.
     #[graphql(
         guard = "OrgGuard::new(self.0.id, require::ROLE_READ)",
-        directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), None, None)
+        directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), None, None, None)
     )]
     async fn roles(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Role>>> {
         let access = ctx.access(self.0.id).await?;

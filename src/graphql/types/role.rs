@@ -41,8 +41,8 @@ impl Role {
 }
 
 #[Object(
-    guard = "OrgGuard::new(self.organization_id, require::ROLE_READ)",
-    directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), None, None)
+    guard = "OrgGuard::or_held_role(self.organization_id, require::ROLE_READ, self.record.id)",
+    directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), Some(true), None, None)
 )]
 impl Role {
     pub async fn id(&self) -> ID {

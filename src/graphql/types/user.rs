@@ -25,7 +25,7 @@ impl User {
 
 #[Object(
     guard = "OrgGuard::or_self(self.seen_in, require::MEMBER_READ, self.model.id)",
-    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None)
+    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None, None)
 )]
 impl User {
     pub async fn id(&self) -> ID {
