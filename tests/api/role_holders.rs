@@ -265,3 +265,89 @@ async fn deleting_a_role_while_it_is_being_assigned_never_fails_internally() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_invitation_role_key_migration_keeps_live_invitations_and_drops_dead_ones() {
+    use migration::MigratorTrait;
+    let f = fixture().await;
+    let alice_role = NodeId::Role {
+        organization: f.org.id,
+        role: f.app.state.policy.role_by_key("standard_user").unwrap().id,
+    }
+    .to_id()
+    .0;
+    let body = f
+        .app
+        .gql(
+            Some(&f.token),
+            "mutation($o: ID!, $r: ID!) { inviteMember(input: {organizationId: $o, email: \"live@example.com\", roleId: $r}) { id } }",
+            json!({ "o": org_id(&f.org), "r": alice_role }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let db = &f.app.state.db;
+    // Back to the schema before the key, where a role could vanish under an invitation.
+    migration::Migrator::down(db, Some(1)).await.unwrap();
+    let dead = Uuid::now_v7();
+    let now = chrono::Utc::now();
+    entity::invitation::ActiveModel {
+        id: Set(dead),
+        organization_id: Set(f.org.id),
+        email: Set("dead@example.com".into()),
+        email_lower: Set("dead@example.com".into()),
+        role_id: Set(Uuid::now_v7()),
+        token_hash: Set("0".repeat(64)),
+        status: Set("pending".into()),
+        expires_at: Set(now + chrono::Duration::days(7)),
+        invited_by: Set(None),
+        created_at: Set(now),
+        accepted_at: Set(None),
+        accepted_by: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .expect("without the key, a dangling role is accepted");
+    migration::Migrator::up(db, None).await.unwrap();
+    let left: Vec<String> = entity::invitation::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|invitation| invitation.email)
+        .collect();
+    assert_eq!(left, ["live@example.com"]);
+    // The key is back: a dangling role is refused again.
+    let again = entity::invitation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(f.org.id),
+        email: Set("dead@example.com".into()),
+        email_lower: Set("dead@example.com".into()),
+        role_id: Set(Uuid::now_v7()),
+        token_hash: Set("1".repeat(64)),
+        status: Set("pending".into()),
+        expires_at: Set(now + chrono::Duration::days(7)),
+        invited_by: Set(None),
+        created_at: Set(now),
+        accepted_at: Set(None),
+        accepted_by: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await;
+    assert!(again.is_err());
+    // And the live invitation is still accepted.
+    let token = f.app.invitation_token("live@example.com");
+    let body = f
+        .app
+        .gql(
+            None,
+            "mutation($t: String!) { acceptInvitation(input: {token: $t, displayName: \"Live\", password: \"a-long-enough-password\"}) { user { email } } }",
+            json!({ "t": token }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["acceptInvitation"]["user"]["email"], "live@example.com",
+        "{body}"
+    );
+}
