@@ -332,7 +332,7 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
         let mut hourly = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
         loop {
             hourly.tick().await;
-            if let Err(err) = crate::services::sessions::purge_throttles(&db).await {
+            if let Err(err) = crate::services::credentials::purge_throttles(&db).await {
                 tracing::error!(error = %err.message, "purging sign-in throttles failed");
             }
         }

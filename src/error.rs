@@ -40,6 +40,23 @@ impl ErrorCode {
         }
     }
 
+    /// The HTTP status of a response that carries only this error (a list download, say):
+    /// GraphQL responses themselves are 200 whatever their errors.
+    pub fn http_status(self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden | ErrorCode::FeatureNotLicensed => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::InvalidInput | ErrorCode::PermissionDependency => StatusCode::BAD_REQUEST,
+            ErrorCode::Conflict | ErrorCode::SeatLimitReached | ErrorCode::LastOwner => {
+                StatusCode::CONFLICT
+            }
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     /// Every code, for tests and documentation.
     pub const ALL: [ErrorCode; 11] = [
         ErrorCode::Unauthenticated,

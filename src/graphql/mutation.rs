@@ -17,7 +17,7 @@ use crate::error::ApiResult;
 use crate::services::lists::{self, NewEntry};
 use crate::services::organizations::{self, LicenseChange};
 use crate::services::roles::{self, RoleSpec};
-use crate::services::{invitations, members, sessions, users};
+use crate::services::{credentials, invitations, members, sessions, users};
 
 pub struct MutationRoot;
 
@@ -584,7 +584,7 @@ impl MutationRoot {
         let new = crate::domain::NewPassword::parse("newPassword", &input.new_password)?;
         let actor = ctx.actor().await?;
         let principal = ctx.principal();
-        users::change_password(
+        credentials::change_password(
             ctx.state(),
             &actor,
             &ctx.request().meta,

@@ -13,9 +13,10 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use serde::Deserialize;
 
 use super::HttpState;
+use super::caller::{Caller, CallerError};
 use crate::error::{ApiError, ErrorCode};
 use crate::graphql::{RequestContext, document};
-use crate::services::{RequestMeta, sessions};
+use crate::services::RequestMeta;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -32,6 +33,7 @@ pub struct GetParams {
 pub async fn graphql_post(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Result<Caller, CallerError>,
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResponse {
@@ -62,12 +64,13 @@ pub async fn graphql_post(
             );
         }
     };
-    execute(state, peer, headers, request).await
+    execute(state, peer, caller, headers, request).await
 }
 
 pub async fn graphql_get(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Result<Caller, CallerError>,
     headers: HeaderMap,
     Query(params): Query<GetParams>,
 ) -> HttpResponse {
@@ -114,7 +117,7 @@ pub async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(state, peer, headers, request).await
+    execute(state, peer, caller, headers, request).await
 }
 
 /// Whether the operation a GET would run is a mutation (or a subscription). The document is
@@ -136,15 +139,13 @@ fn selects_mutation(request: &mut Request) -> bool {
 async fn execute(
     state: HttpState,
     peer: SocketAddr,
+    caller: Result<Caller, CallerError>,
     headers: HeaderMap,
     request: Request,
 ) -> HttpResponse {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    let principal = match sessions::authenticate(&state.app, authorization).await {
-        Ok(principal) => principal,
-        Err(err) => return graphql_error(&headers, err),
+    let principal = match caller {
+        Ok(Caller(principal)) => principal,
+        Err(CallerError(err)) => return graphql_error(&headers, err),
     };
     let meta = RequestMeta {
         ip: Some(client_ip(peer.ip(), &headers, &state.app.settings.trusted_proxies).to_string()),

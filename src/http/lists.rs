@@ -5,15 +5,16 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, stream};
 
 use super::HttpState;
+use super::caller::{Caller, CallerError};
 use crate::auth::Principal;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::graphql::ids::NodeId;
-use crate::services::{lists, sessions};
+use crate::services::lists;
 
 /// Entries read per statement while streaming.
 const PAGE: u64 = 1000;
@@ -27,15 +28,19 @@ enum Format {
 pub async fn download(
     State(state): State<HttpState>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    caller: Result<Caller, CallerError>,
 ) -> Response {
-    match export(state, &file, &headers).await {
+    let principal = match caller {
+        Ok(Caller(principal)) => principal,
+        Err(CallerError(err)) => return error_response(err),
+    };
+    match export(state, &file, principal).await {
         Ok(response) => response,
         Err(err) => error_response(err),
     }
 }
 
-async fn export(state: HttpState, file: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
+async fn export(state: HttpState, file: &str, principal: Principal) -> Result<Response, ApiError> {
     let (id, format) = match file.rsplit_once('.') {
         Some((id, "txt")) => (id, Format::Text),
         Some((id, "csv")) => (id, Format::Csv),
@@ -43,10 +48,7 @@ async fn export(state: HttpState, file: &str, headers: &HeaderMap) -> Result<Res
     };
     let list_id = NodeId::list("id", &async_graphql::ID(id.to_owned()))
         .map_err(|_| ApiError::not_found("list"))?;
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    let viewer = match sessions::authenticate(&state.app, authorization).await? {
+    let viewer = match principal {
         Principal::User { user_id, .. } => user_id,
         Principal::Rejected(reason) => return Err(ApiError::unauthenticated(reason)),
         Principal::Anonymous => {
@@ -143,13 +145,7 @@ fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn error_response(err: ApiError) -> Response {
-    let status = match err.code {
-        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = err.code.http_status();
     let mut response = (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

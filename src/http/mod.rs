@@ -1,5 +1,6 @@
 //! The web layer: routes, the GraphQL endpoint, health checks and the public keys.
 
+mod caller;
 mod graphiql;
 mod graphql;
 mod headers;

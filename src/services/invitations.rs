@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::audit::{self, Action, Actor, Event, Scope};
 use super::members::{ensure_licensed_seat, lock_and_reload, takes_licensed_seat};
 use super::roles::{self, RoleRecord};
-use super::{AppState, Page, PageArgs, RequestMeta, sessions, users};
+use super::{AppState, Page, PageArgs, RequestMeta, credentials, users};
 use crate::auth::password;
 use crate::auth::tokens::hash_token;
 use crate::authz::{OrgAccess, require, rules};
@@ -288,12 +288,12 @@ pub async fn accept(
                         "sign in as the invited email, or give its password, to accept",
                     ));
                 };
-                let checked = sessions::check_password(
+                let checked = credentials::check_password(
                     state,
                     &email,
                     Some(user),
                     password_text,
-                    sessions::PasswordCheck::AcceptInvitation,
+                    credentials::PasswordCheck::AcceptInvitation,
                     meta,
                 )
                 .await?;

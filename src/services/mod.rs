@@ -8,11 +8,13 @@
 pub mod access;
 pub mod audit;
 pub mod bootstrap;
+pub mod credentials;
 pub mod invitations;
 pub mod lists;
 pub mod members;
 pub mod memberships;
 pub mod organizations;
+pub mod revocation;
 pub mod roles;
 pub mod sessions;
 pub mod users;

@@ -2,18 +2,18 @@
 //! principal of a request from its bearer token.
 
 use chrono::{DateTime, Utc};
-use entity::{login_throttle, membership, refresh_token, session, user};
+use entity::{membership, refresh_token, session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use super::audit::{self, Action, Actor, Event, Scope};
-use super::{AppState, RequestMeta, memberships, users};
+use super::credentials::{self, PasswordCheck};
+use super::{AppState, RequestMeta, memberships, revocation, users};
+use crate::auth::Principal;
 use crate::auth::tokens::{hash_token, new_refresh_token};
-use crate::auth::{Principal, password};
 use crate::db::begin_write;
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult};
@@ -88,7 +88,7 @@ pub async fn login(
 ) -> ApiResult<Tokens> {
     let email = Email::parse("email", email)?;
     let user = users::find_by_email(&state.db, &email).await?;
-    let checked = check_password(
+    let checked = credentials::check_password(
         state,
         &email,
         user.as_ref(),
@@ -102,7 +102,7 @@ pub async fn login(
         Some(user) => {
             if checked {
                 // The right password of a disabled account is still a refused sign-in.
-                record_failed_check(state, &user, PasswordCheck::SignIn, meta).await?;
+                credentials::record_failed_check(state, &user, PasswordCheck::SignIn, meta).await?;
             }
             return Err(ApiError::unauthenticated(BAD_CREDENTIALS));
         }
@@ -134,85 +134,6 @@ pub async fn login(
     txn.commit().await?;
     tracing::info!(user = %user.id, session = %session.id, "login");
     tokens(state, user, &session, refresh_token)
-}
-
-/// What a password is being checked for; each has its own failure event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PasswordCheck {
-    SignIn,
-    ChangePassword,
-    AcceptInvitation,
-}
-
-/// Checks `password_text` against `user`'s password (a dummy hash when there is no such user,
-/// so that the time tells nothing) under the per-account throttle every password check shares:
-/// the attempt is counted before the hash is computed, a success clears the count, and a failure
-/// on an existing account joins its security events.
-pub async fn check_password(
-    state: &AppState,
-    email: &Email,
-    user: Option<&user::Model>,
-    password_text: String,
-    purpose: PasswordCheck,
-    meta: &RequestMeta,
-) -> ApiResult<bool> {
-    reserve_attempt(&state.db, &email.key()).await?;
-    let hash = user.and_then(|user| user.password_hash.clone());
-    let matches = password::verify(password_text, hash).await?;
-    match user {
-        // Only a check that lets the account in clears its count: otherwise the end of the
-        // delays would tell that the password of a disabled account was right.
-        Some(user) if matches && user.status == users::ACTIVE => {
-            login_throttle::Entity::delete_by_id(email.key())
-                .exec(&state.db)
-                .await?;
-        }
-        Some(user) if !matches => record_failed_check(state, user, purpose, meta).await?,
-        _ => {}
-    }
-    Ok(matches)
-}
-
-/// Records a refused password check among the account's own security events.
-async fn record_failed_check(
-    state: &AppState,
-    user: &user::Model,
-    purpose: PasswordCheck,
-    meta: &RequestMeta,
-) -> ApiResult<()> {
-    let (action, description) = match purpose {
-        PasswordCheck::SignIn => (
-            Action::SessionLoginFailed,
-            format!("a sign-in to {} failed", user.email),
-        ),
-        PasswordCheck::ChangePassword => (
-            Action::UserPasswordCheckFailed,
-            format!(
-                "a wrong current password was given to change {}'s password",
-                user.email
-            ),
-        ),
-        PasswordCheck::AcceptInvitation => (
-            Action::UserPasswordCheckFailed,
-            format!(
-                "a wrong password was given to accept an invitation for {}",
-                user.email
-            ),
-        ),
-    };
-    let txn = begin_write(&state.db).await?;
-    audit::record(
-        &txn,
-        &Actor {
-            user_id: None,
-            email: None,
-            ..actor_of(user, meta)
-        },
-        Event::new(Scope::User(user.id), action, description).target("user", user.id),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
 }
 
 /// Opens a session for a user who has just proved who they are another way (by accepting an
@@ -254,85 +175,6 @@ async fn open_in(
     Ok((session, refresh_token))
 }
 
-/// Sign-in attempts allowed per email in [`THROTTLE_WINDOW`] before delays start.
-pub const MAX_FAILED_LOGINS: i32 = 5;
-const THROTTLE_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
-
-/// Counts a sign-in attempt for an email before its password is checked, atomically (the row
-/// is locked), so parallel requests cannot slip past the limit. From the fifth attempt within
-/// 15 minutes that has not succeeded, the email waits 1, 2, 4 … up to 15 minutes between
-/// attempts and gets RATE_LIMITED meanwhile. Unknown emails are counted the same way, so the
-/// answer tells nothing about which accounts exist. A successful sign-in clears the count.
-async fn reserve_attempt(db: &sea_orm::DatabaseConnection, email_key: &str) -> ApiResult<()> {
-    let txn = begin_write(db).await?;
-    let now = Utc::now();
-    login_throttle::Entity::insert(login_throttle::ActiveModel {
-        email_lower: Set(email_key.to_owned()),
-        failures: Set(0),
-        window_start: Set(now),
-        locked_until: Set(None),
-    })
-    .on_conflict_do_nothing_on([login_throttle::Column::EmailLower])
-    .exec(&txn)
-    .await?;
-    let row = login_throttle::Entity::find_by_id(email_key.to_owned())
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::internal("a throttle row vanished"))?;
-    if let Some(until) = row.locked_until
-        && until > now
-    {
-        txn.commit().await?;
-        let seconds = (until - now).num_seconds().max(1);
-        return Err(ApiError::new(
-            crate::error::ErrorCode::RateLimited,
-            format!("too many sign-in attempts; try again in {seconds} seconds"),
-        )
-        .with_detail("retryAfterSeconds", json!(seconds)));
-    }
-    let stale = row.window_start < now - THROTTLE_WINDOW
-        && row
-            .locked_until
-            .is_none_or(|until| until < now - THROTTLE_WINDOW);
-    let failures = if stale { 1 } else { row.failures + 1 };
-    let locked_until = (failures >= MAX_FAILED_LOGINS).then(|| {
-        let minutes = 1i64 << (failures - MAX_FAILED_LOGINS).min(4);
-        now + chrono::Duration::minutes(minutes.min(15))
-    });
-    login_throttle::ActiveModel {
-        email_lower: Set(email_key.to_owned()),
-        failures: Set(failures),
-        window_start: Set(if stale { now } else { row.window_start }),
-        locked_until: Set(locked_until),
-    }
-    .update(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-/// Removes the throttle rows whose window and delay have both passed: such a row counts for
-/// nothing (the next attempt starts a new window), and without this every email ever tried
-/// would keep one. Returns how many were removed.
-pub async fn purge_throttles(db: &sea_orm::DatabaseConnection) -> ApiResult<u64> {
-    let cutoff = Utc::now() - THROTTLE_WINDOW;
-    let removed = login_throttle::Entity::delete_many()
-        .filter(login_throttle::Column::WindowStart.lt(cutoff))
-        .filter(
-            sea_orm::Condition::any()
-                .add(login_throttle::Column::LockedUntil.is_null())
-                .add(login_throttle::Column::LockedUntil.lt(cutoff)),
-        )
-        .exec(db)
-        .await?
-        .rows_affected;
-    if removed > 0 {
-        tracing::info!(removed, "expired sign-in throttles purged");
-    }
-    Ok(removed)
-}
-
 /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting one that
 /// was already used revokes the whole session, since one of its holders is not the user.
 pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> ApiResult<Tokens> {
@@ -355,7 +197,7 @@ pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> A
         .rows_affected
         == 1;
     if !claimed {
-        revoke(&txn, token.session_id, "refresh token reuse").await?;
+        revocation::revoke(&txn, token.session_id, "refresh token reuse").await?;
         if let Some(session) = session::Entity::find_by_id(token.session_id)
             .one(&txn)
             .await?
@@ -423,7 +265,7 @@ pub async fn logout(state: &AppState, actor: &Actor, principal: &Principal) -> A
     let user_id = principal.user_id()?;
     let session_id = principal.session_id()?;
     let txn = begin_write(&state.db).await?;
-    revoke(&txn, session_id, "logout").await?;
+    revocation::revoke(&txn, session_id, "logout").await?;
     audit::record(
         &txn,
         actor,
@@ -559,35 +401,6 @@ async fn issue_refresh_token(
     .insert(txn)
     .await?;
     Ok(token)
-}
-
-/// Ends every live session of a user (but `except`), returning how many.
-pub async fn revoke_all(
-    txn: &impl ConnectionTrait,
-    user_id: Uuid,
-    except: Option<Uuid>,
-    reason: &str,
-) -> ApiResult<u64> {
-    let mut update = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
-        .col_expr(session::Column::RevokedReason, Expr::value(reason))
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null());
-    if let Some(keep) = except {
-        update = update.filter(session::Column::Id.ne(keep));
-    }
-    Ok(update.exec(txn).await?.rows_affected)
-}
-
-async fn revoke(txn: &impl ConnectionTrait, session_id: Uuid, reason: &str) -> ApiResult<()> {
-    session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
-        .col_expr(session::Column::RevokedReason, Expr::value(reason))
-        .filter(session::Column::Id.eq(session_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(())
 }
 
 fn tokens(

@@ -143,7 +143,7 @@ pub async fn set_disabled(
     active.status = Set(if disabled { DISABLED } else { ACTIVE }.to_owned());
     let user = active.update(&txn).await?;
     if disabled {
-        super::sessions::revoke_all(&txn, user.id, None, "account disabled").await?;
+        super::revocation::revoke_all(&txn, user.id, None, "account disabled").await?;
     }
     audit::record(
         &txn,
@@ -164,65 +164,6 @@ pub async fn set_disabled(
     .await?;
     txn.commit().await?;
     Ok(user)
-}
-
-/// Changes the caller's password after checking the current one, under the same per-account
-/// throttle as sign-ins (a stolen access token must not become a way to guess the password);
-/// every other session of theirs ends.
-pub async fn change_password(
-    state: &super::AppState,
-    actor: &Actor,
-    meta: &super::RequestMeta,
-    user_id: Uuid,
-    current_session: Uuid,
-    current: String,
-    new: crate::domain::NewPassword,
-) -> ApiResult<()> {
-    use super::sessions::{PasswordCheck, check_password};
-    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-    let db = &state.db;
-    let user = user::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| crate::error::ApiError::unauthenticated("sign in again"))?;
-    let email = crate::domain::Email::parse("email", &user.email)?;
-    let checked = check_password(
-        state,
-        &email,
-        Some(&user),
-        current,
-        PasswordCheck::ChangePassword,
-        meta,
-    )
-    .await?;
-    if !checked {
-        return Err(crate::error::ApiError::invalid(
-            "currentPassword",
-            "is not your current password",
-        ));
-    }
-    let hash = crate::auth::password::hash(new.into_inner()).await?;
-    let txn = crate::db::begin_write(db).await?;
-    let mut active: user::ActiveModel = user.into();
-    active.password_hash = Set(Some(hash));
-    let user = active.update(&txn).await?;
-    let ended =
-        super::sessions::revoke_all(&txn, user.id, Some(current_session), "password changed")
-            .await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::User(user.id),
-            Action::UserPasswordChanged,
-            format!("{} changed their password", user.email),
-        )
-        .target("user", user.id)
-        .payload(serde_json::json!({ "otherSessionsEnded": ended })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
 }
 
 /// Changes the caller's display name.
