@@ -19,7 +19,7 @@ use crate::services::lists::{self, EntriesChange, EntryQuery};
 
 /// What a list holds; every entry is validated and normalized for it.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "ListKind")]
+#[graphql(name = "ListKind", remote = "crate::domain::ListKind")]
 pub enum ListKindValue {
     /// IPv4 or IPv6 addresses, in their canonical form.
     Ip,
@@ -35,34 +35,6 @@ pub enum ListKindValue {
     Email,
     /// Free text up to 1,024 characters (and 2,048 bytes).
     Text,
-}
-
-impl From<ListKindValue> for ListKind {
-    fn from(kind: ListKindValue) -> Self {
-        match kind {
-            ListKindValue::Ip => ListKind::Ip,
-            ListKindValue::Cidr => ListKind::Cidr,
-            ListKindValue::Domain => ListKind::Domain,
-            ListKindValue::Url => ListKind::Url,
-            ListKindValue::Hash => ListKind::Hash,
-            ListKindValue::Email => ListKind::Email,
-            ListKindValue::Text => ListKind::Text,
-        }
-    }
-}
-
-impl From<ListKind> for ListKindValue {
-    fn from(kind: ListKind) -> Self {
-        match kind {
-            ListKind::Ip => ListKindValue::Ip,
-            ListKind::Cidr => ListKindValue::Cidr,
-            ListKind::Domain => ListKindValue::Domain,
-            ListKind::Url => ListKindValue::Url,
-            ListKind::Hash => ListKindValue::Hash,
-            ListKind::Email => ListKindValue::Email,
-            ListKind::Text => ListKindValue::Text,
-        }
-    }
 }
 
 /// How the viewer reaches a list.

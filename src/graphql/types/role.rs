@@ -1,7 +1,7 @@
 use async_graphql::{Context, Enum, ID, Object};
 
 use super::PermissionGrant;
-use crate::authz::{SeatClass, require};
+use crate::authz::require;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::guards::{OrgGuard, requires};
@@ -10,19 +10,10 @@ use crate::services::roles::RoleRecord;
 
 /// Whether a role takes one of the organization's licensed seats.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "SeatClass")]
+#[graphql(name = "SeatClass", remote = "crate::authz::SeatClass")]
 pub enum SeatClassValue {
     Licensed,
     Free,
-}
-
-impl From<SeatClass> for SeatClassValue {
-    fn from(value: SeatClass) -> Self {
-        match value {
-            SeatClass::Licensed => SeatClassValue::Licensed,
-            SeatClass::Free => SeatClassValue::Free,
-        }
-    }
 }
 
 /// A role as seen from one organization: predefined by the policy or custom to the organization.
