@@ -9,9 +9,20 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::services::{Page, PageArgs};
 
+/// A key a connection pages by, written into its opaque cursor after a tag of its own, so that
+/// a cursor of one kind of list is refused by another.
+pub trait CursorKey: Sized + Send + Sync {
+    const TAG: &'static str;
+    fn write(&self) -> String;
+    fn read(text: &str) -> Option<Self>;
+}
+
+/// A keyset cursor: base64url of `TAG:key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyset<K>(pub K);
+
 /// A position in a list: the id of the row the next page starts after.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor(pub Uuid);
+pub type Cursor = Keyset<Uuid>;
 
 /// A cursor that this server did not hand out.
 #[derive(Debug)]
@@ -23,20 +34,46 @@ impl std::fmt::Display for InvalidCursor {
     }
 }
 
-impl CursorType for Cursor {
+impl<K: CursorKey> CursorType for Keyset<K> {
     type Error = InvalidCursor;
 
     fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        let invalid = || InvalidCursor;
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
-        let raw = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
-        let id = raw.strip_prefix("c:").ok_or_else(invalid)?;
-        Uuid::parse_str(id).map(Cursor).map_err(|_| invalid())
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| InvalidCursor)?;
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|raw| raw.strip_prefix(K::TAG))
+            .and_then(|rest| rest.strip_prefix(':'))
+            .and_then(K::read)
+            .map(Keyset)
+            .ok_or(InvalidCursor)
     }
 
     fn encode_cursor(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("c:{}", self.0))
+        URL_SAFE_NO_PAD.encode(format!("{}:{}", K::TAG, self.0.write()))
     }
+}
+
+/// Rows keyed by id.
+impl CursorKey for Uuid {
+    const TAG: &'static str = "c";
+
+    fn write(&self) -> String {
+        self.to_string()
+    }
+
+    fn read(text: &str) -> Option<Self> {
+        Uuid::parse_str(text).ok()
+    }
+}
+
+/// The key of the last row of the previous page, from the `after` argument (INVALID_INPUT on
+/// a cursor this list did not hand out).
+pub fn after<K: CursorKey>(after: Option<&str>) -> Result<Option<K>, ApiError> {
+    after
+        .map(Keyset::<K>::decode_cursor)
+        .transpose()
+        .map(|cursor| cursor.map(|cursor| cursor.0))
+        .map_err(|_| ApiError::invalid("after", "is not a cursor from this list"))
 }
 
 /// `totalCount` beside `edges` and `pageInfo`.
@@ -50,13 +87,7 @@ pub type Conn<N> = Connection<Cursor, N, Total>;
 
 /// Validates `first` and `after` into page arguments.
 pub fn page_args(first: Option<i32>, after: Option<String>) -> Result<PageArgs, ApiError> {
-    let after = after
-        .as_deref()
-        .map(Cursor::decode_cursor)
-        .transpose()
-        .map_err(|_| ApiError::invalid("after", "is not a cursor from this list"))?
-        .map(|cursor| cursor.0);
-    PageArgs::new(first, after)
+    PageArgs::new(first, self::after(after.as_deref())?)
 }
 
 /// Turns a page into a connection, keyed by each row's id.
@@ -75,7 +106,38 @@ pub fn connection<T, N: OutputType>(
     connection.edges.extend(
         page.items
             .into_iter()
-            .map(|item| Edge::new(Cursor(id(&item)), node(item))),
+            .map(|item| Edge::new(Keyset(id(&item)), node(item))),
     );
     connection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_its_key() {
+        let id = Uuid::now_v7();
+        let encoded = Keyset(id).encode_cursor();
+        assert_eq!(Keyset::<Uuid>::decode_cursor(&encoded).unwrap(), Keyset(id));
+        let seq = Keyset(42_i64).encode_cursor();
+        assert_eq!(Keyset::<i64>::decode_cursor(&seq).unwrap(), Keyset(42));
+    }
+
+    #[test]
+    fn a_cursor_of_another_list_or_of_no_list_is_refused() {
+        let seq = Keyset(42_i64).encode_cursor();
+        assert!(Keyset::<Uuid>::decode_cursor(&seq).is_err());
+        assert!(Keyset::<String>::decode_cursor(&seq).is_err());
+        assert!(Keyset::<i64>::decode_cursor("not base64!").is_err());
+        let untagged = URL_SAFE_NO_PAD.encode("42");
+        assert!(Keyset::<i64>::decode_cursor(&untagged).is_err());
+    }
+
+    #[test]
+    fn the_encoding_is_the_one_clients_already_hold() {
+        assert_eq!(Keyset(7_i64).encode_cursor(), URL_SAFE_NO_PAD.encode("s:7"));
+        let value = Keyset("evil.example".to_owned()).encode_cursor();
+        assert_eq!(value, URL_SAFE_NO_PAD.encode("v:evil.example"));
+    }
 }

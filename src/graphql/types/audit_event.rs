@@ -1,7 +1,5 @@
-use async_graphql::connection::{Connection, CursorType, Edge};
+use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Json, Object};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::audit_event;
 use uuid::Uuid;
@@ -10,6 +8,7 @@ use super::User;
 use crate::authz::require;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
+use crate::graphql::connection::{self, CursorKey, Keyset};
 use crate::graphql::guards::{OrgGuard, requires};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{self, EventPage, Filter, Scope};
@@ -77,26 +76,18 @@ impl AuditEvent {
 }
 
 /// A position in an audit log: the sequence number of the last event seen.
-#[derive(Debug, Clone, Copy)]
-pub struct SeqCursor(pub i64);
+pub type SeqCursor = Keyset<i64>;
 
-impl CursorType for SeqCursor {
-    type Error = crate::graphql::connection::InvalidCursor;
+/// Audit events keyed by their sequence number in the chain.
+impl CursorKey for i64 {
+    const TAG: &'static str = "s";
 
-    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| crate::graphql::connection::InvalidCursor)?;
-        std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|raw| raw.strip_prefix("s:"))
-            .and_then(|seq| seq.parse().ok())
-            .map(SeqCursor)
-            .ok_or(crate::graphql::connection::InvalidCursor)
+    fn write(&self) -> String {
+        self.to_string()
     }
 
-    fn encode_cursor(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("s:{}", self.0))
+    fn read(text: &str) -> Option<Self> {
+        text.parse().ok()
     }
 }
 
@@ -129,12 +120,7 @@ pub async fn audit_page(
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<AuditConnection> {
-    let before_seq = after
-        .as_deref()
-        .map(SeqCursor::decode_cursor)
-        .transpose()
-        .map_err(|_| ApiError::invalid("after", "is not a cursor from this list"))?
-        .map(|cursor| cursor.0);
+    let before_seq = connection::after::<i64>(after.as_deref())?;
     let args = PageArgs::new(first, None)?;
     let page: Page<audit_event::Model> = audit::page(
         &ctx.state().db,
@@ -161,7 +147,7 @@ pub async fn audit_page(
     connection.edges.extend(
         page.items
             .into_iter()
-            .map(|event| Edge::new(SeqCursor(event.seq), AuditEvent(event))),
+            .map(|event| Edge::new(Keyset(event.seq), AuditEvent(event))),
     );
     Ok(connection)
 }

@@ -1,7 +1,5 @@
-use async_graphql::connection::{Connection, CursorType, Edge};
+use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::{list, list_entry};
 use uuid::Uuid;
@@ -11,7 +9,7 @@ use crate::authz::{OrgAccess, Requirement, require};
 use crate::domain::ListKind;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
-use crate::graphql::connection::{Conn, InvalidCursor, connection};
+use crate::graphql::connection::{Conn, CursorKey, Keyset, connection};
 use crate::graphql::guards::{OrgGuard, requires};
 use crate::graphql::ids::NodeId;
 use crate::services::PageArgs;
@@ -145,12 +143,7 @@ fn entry_query(
     search: Option<String>,
 ) -> ApiResult<EntryQuery> {
     let args = PageArgs::new(first, None)?;
-    let after = after
-        .as_deref()
-        .map(ValueCursor::decode_cursor)
-        .transpose()
-        .map_err(|_| ApiError::invalid("after", "is not a cursor from this list"))?
-        .map(|cursor| cursor.0);
+    let after = crate::graphql::connection::after::<String>(after.as_deref())?;
     if let Some(text) = &search {
         crate::domain::text::search("search", text)?;
     }
@@ -303,7 +296,7 @@ impl List {
         let member = ctx.access(self.model.organization_id).await.is_ok();
         connection.edges.extend(page.items.into_iter().map(|entry| {
             Edge::new(
-                ValueCursor(entry.value.clone()),
+                Keyset(entry.value.clone()),
                 ListEntry {
                     model: entry,
                     organization_id: self.model.organization_id,
@@ -362,26 +355,20 @@ impl ListEntry {
 }
 
 /// A position among a list's entries: the value the next page starts after.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValueCursor(pub String);
+pub type ValueCursor = Keyset<String>;
 
-impl CursorType for ValueCursor {
-    type Error = InvalidCursor;
+/// Entries keyed by their value. A value cursor reaches the query as text: it holds what a
+/// list value may hold.
+impl CursorKey for String {
+    const TAG: &'static str = "v";
 
-    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| InvalidCursor)?;
-        let raw = String::from_utf8(bytes).map_err(|_| InvalidCursor)?;
-        // A value cursor reaches the query as text: it holds what a list value may hold.
-        raw.strip_prefix("v:")
-            .filter(|value| {
-                crate::domain::text::is_clean(crate::domain::text::TextKind::Lines, value)
-            })
-            .map(|value| ValueCursor(value.to_owned()))
-            .ok_or(InvalidCursor)
+    fn write(&self) -> String {
+        self.clone()
     }
 
-    fn encode_cursor(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("v:{}", self.0))
+    fn read(text: &str) -> Option<Self> {
+        crate::domain::text::is_clean(crate::domain::text::TextKind::Lines, text)
+            .then(|| text.to_owned())
     }
 }
 

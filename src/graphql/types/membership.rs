@@ -6,6 +6,7 @@ use super::{Organization, Role, User};
 use crate::authz::require;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
+use crate::graphql::connection::{CursorKey, Keyset};
 use crate::graphql::guards::{OrgGuard, requires};
 use crate::graphql::ids::NodeId;
 
@@ -122,36 +123,32 @@ pub struct MemberFilter {
 }
 
 /// A position in a members list: the sort value and id of the last row seen.
-#[derive(Debug, Clone)]
-pub struct MemberCursor(pub String, pub uuid::Uuid);
+pub type MemberCursor = Keyset<MemberKey>;
 
-impl async_graphql::connection::CursorType for MemberCursor {
-    type Error = crate::graphql::connection::InvalidCursor;
+/// The sort value and id of a member row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberKey {
+    pub sort_value: String,
+    pub id: uuid::Uuid,
+}
 
-    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        use base64::Engine;
-        let invalid = crate::graphql::connection::InvalidCursor;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| crate::graphql::connection::InvalidCursor)?;
-        let raw =
-            String::from_utf8(bytes).map_err(|_| crate::graphql::connection::InvalidCursor)?;
-        let rest = raw
-            .strip_prefix("m:")
-            .ok_or(crate::graphql::connection::InvalidCursor)?;
-        let (id, value) = rest.split_once(':').ok_or(invalid)?;
-        let id =
-            uuid::Uuid::parse_str(id).map_err(|_| crate::graphql::connection::InvalidCursor)?;
-        // The sort key reaches the query as text: refuse what no name or email holds.
-        if !crate::domain::text::is_clean(crate::domain::text::TextKind::Line, value) {
-            return Err(crate::graphql::connection::InvalidCursor);
-        }
-        Ok(MemberCursor(value.to_owned(), id))
+impl CursorKey for MemberKey {
+    const TAG: &'static str = "m";
+
+    fn write(&self) -> String {
+        format!("{}:{}", self.id, self.sort_value)
     }
 
-    fn encode_cursor(&self) -> String {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("m:{}:{}", self.1, self.0))
+    fn read(text: &str) -> Option<Self> {
+        let (id, value) = text.split_once(':')?;
+        // The sort key reaches the query as text: refuse what no name or email holds.
+        if !crate::domain::text::is_clean(crate::domain::text::TextKind::Line, value) {
+            return None;
+        }
+        Some(MemberKey {
+            sort_value: value.to_owned(),
+            id: uuid::Uuid::parse_str(id).ok()?,
+        })
     }
 }
 
@@ -170,13 +167,8 @@ pub fn member_query(
     filter: Option<MemberFilter>,
 ) -> ApiResult<crate::services::memberships::MemberQuery> {
     use crate::services::memberships::{MemberOrderField as Field, MemberQuery};
-    use async_graphql::connection::CursorType;
     let args = crate::services::PageArgs::new(first, None)?;
-    let after = after
-        .as_deref()
-        .map(MemberCursor::decode_cursor)
-        .transpose()
-        .map_err(|_| ApiError::invalid("after", "is not a cursor from this list"))?;
+    let after = crate::graphql::connection::after::<MemberKey>(after.as_deref())?;
     let order = order_by.unwrap_or(MemberOrder {
         field: MemberOrderField::Joined,
         direction: OrderDirection::Asc,
@@ -208,7 +200,7 @@ pub fn member_query(
         descending: order.direction == OrderDirection::Desc,
         role,
         search,
-        after: after.map(|cursor| (cursor.0, cursor.1)),
+        after: after.map(|key| (key.sort_value, key.id)),
     })
 }
 
@@ -227,7 +219,10 @@ pub fn member_connection(
         .edges
         .extend(page.items.into_iter().map(|member| {
             async_graphql::connection::Edge::new(
-                MemberCursor(member.sort_value.clone(), member.membership.id),
+                Keyset(MemberKey {
+                    sort_value: member.sort_value.clone(),
+                    id: member.membership.id,
+                }),
                 Membership::with_user(member),
             )
         }));

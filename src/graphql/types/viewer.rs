@@ -2,10 +2,11 @@ use async_graphql::{Context, ID, Object};
 use entity::user;
 use uuid::Uuid;
 
-use super::membership::{MemberConnection, MemberCursor};
+use super::membership::{MemberConnection, MemberKey};
 use super::{AuditConnection, Membership, Organization, PermissionGrant, User, audit_page};
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
+use crate::graphql::connection::Keyset;
 use crate::graphql::guards::{SignedIn, authenticated};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Scope};
@@ -39,15 +40,8 @@ impl Viewer {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<MemberConnection> {
-        use async_graphql::connection::CursorType;
-        let after = after
-            .as_deref()
-            .map(MemberCursor::decode_cursor)
-            .transpose()
-            .map_err(|_| {
-                crate::error::ApiError::invalid("after", "is not a cursor from this list")
-            })?
-            .map(|cursor| cursor.1);
+        let after =
+            crate::graphql::connection::after::<MemberKey>(after.as_deref())?.map(|key| key.id);
         let args = crate::services::PageArgs::new(first, after)?;
         let db = &ctx.state().db;
         let (page, total) = futures_util::try_join!(
@@ -63,7 +57,10 @@ impl Viewer {
         );
         connection.edges.extend(page.items.into_iter().map(|m| {
             async_graphql::connection::Edge::new(
-                MemberCursor(String::new(), m.id),
+                Keyset(MemberKey {
+                    sort_value: String::new(),
+                    id: m.id,
+                }),
                 Membership::new(m),
             )
         }));
