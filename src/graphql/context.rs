@@ -1,0 +1,176 @@
+//! What one request carries through the schema (who calls, from where, its own loaders), and
+//! how resolvers reach it and the viewer's access.
+
+use std::sync::Mutex;
+
+use async_graphql::parser::types::Field;
+use async_graphql::{ContextBase, Positioned};
+use uuid::Uuid;
+
+use super::loaders::Loaders;
+use crate::auth::Principal;
+use crate::authz::{OrgAccess, Requirement};
+use crate::error::{ApiError, ApiResult};
+use crate::services::{AppState, RequestMeta};
+
+/// What one request carries: who calls, from where, and its own loaders.
+pub struct RequestContext {
+    pub principal: Principal,
+    pub meta: RequestMeta,
+    pub loaders: Loaders,
+    /// The user a sign-in in this request has just proved to be (a login, a refresh, a switch
+    /// or an accepted invitation), so that the payload it returns is resolved as that user,
+    /// whatever bearer token came with the request. Mutations run one after another, so the
+    /// latest sign-in is the one whose payload is being resolved.
+    acting: Mutex<Option<Uuid>>,
+}
+
+impl RequestContext {
+    pub fn new(state: &AppState, principal: Principal, meta: RequestMeta) -> Self {
+        Self {
+            principal,
+            meta,
+            loaders: Loaders::new(state),
+            acting: Mutex::new(None),
+        }
+    }
+
+    /// The user whose rights apply: the user who signed in within this request, or else the
+    /// bearer of the request's token. A stale, garbled or foreign token therefore never spoils
+    /// the answer of the sign-in that replaces it.
+    pub fn viewer_id(&self) -> ApiResult<Uuid> {
+        match *self
+            .acting
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+        {
+            Some(acting) => Ok(acting),
+            None => self.principal.user_id(),
+        }
+    }
+
+    /// Records that this request has just signed `user_id` in.
+    pub fn act_as(&self, user_id: Uuid) {
+        *self
+            .acting
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = Some(user_id);
+    }
+}
+
+/// Access to the request's state, principal, loaders and authorization from any resolver.
+pub(crate) trait ContextExt {
+    fn state(&self) -> &AppState;
+    fn request(&self) -> &RequestContext;
+
+    fn principal(&self) -> &Principal {
+        &self.request().principal
+    }
+
+    fn loaders(&self) -> &Loaders {
+        &self.request().loaders
+    }
+
+    /// The viewer's access in `organization_id`: UNAUTHENTICATED without a viewer, NOT_FOUND
+    /// when they are not a member (exactly as for an organization that does not exist).
+    async fn access(&self, organization_id: Uuid) -> ApiResult<OrgAccess> {
+        let viewer = self.request().viewer_id()?;
+        self.loaders()
+            .access(viewer)
+            .load_one(organization_id)
+            .await?
+            .flatten()
+            .ok_or_else(|| ApiError::not_found("organization"))
+    }
+
+    /// [`Self::access`] for an object of `kind` found in `organization_id`: a viewer who is not
+    /// a member there gets the NOT_FOUND of a `kind` id that does not exist (rule 3), so that
+    /// an id reveals nothing about another organization.
+    async fn access_to(&self, kind: &str, organization_id: Uuid) -> ApiResult<OrgAccess> {
+        self.access(organization_id)
+            .await
+            .map_err(|err| missing_as(kind, err))
+    }
+
+    /// [`Self::access_to`], then FORBIDDEN unless the viewer's role passes `requirement`.
+    async fn require_to(
+        &self,
+        kind: &str,
+        organization_id: Uuid,
+        requirement: Requirement,
+    ) -> ApiResult<OrgAccess> {
+        let access = self.access_to(kind, organization_id).await?;
+        access.require(requirement)?;
+        Ok(access)
+    }
+
+    /// The viewer as the actor of a change, for the audit log.
+    async fn actor(&self) -> ApiResult<crate::services::audit::Actor> {
+        let viewer = self.request().viewer_id()?;
+        let user = self
+            .loaders()
+            .users
+            .load_one(viewer)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
+        Ok(crate::services::audit::Actor::user(
+            &user,
+            &self.request().meta,
+        ))
+    }
+
+    /// [`Self::access`], then FORBIDDEN unless the viewer's role passes `requirement`.
+    async fn require(
+        &self,
+        organization_id: Uuid,
+        requirement: Requirement,
+    ) -> ApiResult<OrgAccess> {
+        let access = self.access(organization_id).await?;
+        access.require(requirement)?;
+        Ok(access)
+    }
+
+    /// Whether the viewer, not a member of `owner`, reads its lists that are `shared` (see
+    /// [`crate::services::lists::readable_through_sharing`]). Read per request, so a removed
+    /// partner or member sees nothing on the next request.
+    async fn reads_through_sharing(&self, owner: Uuid, shared: bool) -> ApiResult<bool> {
+        if !shared {
+            return Ok(false);
+        }
+        let viewer = self.request().viewer_id()?;
+        let partners = self
+            .loaders()
+            .share_partners
+            .load_one(owner)
+            .await?
+            .unwrap_or_default();
+        let accesses = self
+            .loaders()
+            .access(viewer)
+            .load_many(partners.iter().copied())
+            .await?;
+        Ok(crate::services::lists::readable_through_sharing(
+            shared,
+            accesses.values().flatten(),
+        ))
+    }
+}
+
+/// A NOT_FOUND error restated as "`kind` not found"; any other error as it is.
+pub(crate) fn missing_as(kind: &str, err: ApiError) -> ApiError {
+    if err.code == crate::error::ErrorCode::NotFound {
+        ApiError::not_found(kind)
+    } else {
+        err
+    }
+}
+
+impl ContextExt for ContextBase<'_, &Positioned<Field>> {
+    fn state(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+
+    fn request(&self) -> &RequestContext {
+        self.data_unchecked::<RequestContext>()
+    }
+}
