@@ -161,7 +161,7 @@ impl Settings {
         let mut settings = Self::for_data_dir(
             args.data_dir
                 .clone()
-                .or(file.data_dir)
+                .or(file.data_dir.clone())
                 .unwrap_or_else(|| PathBuf::from("./data")),
         );
         if let Some(listen) = listen.or(file.listen) {
@@ -171,75 +171,87 @@ impl Settings {
             .database_url
             .clone()
             .filter(|url| !url.is_empty())
-            .or(file.database_url);
-        settings.policy = args.policy.clone().or(file.policy);
-        settings.signing_key = file.signing_key;
-        if let Some(issuer) = file.issuer {
-            settings.issuer = issuer;
+            .or(file.database_url.clone());
+        settings.policy = args.policy.clone().or(file.policy.clone());
+        settings.apply_tokens(&file)?;
+        settings.apply_limits(&file)?;
+        settings.apply_network(&file)?;
+        settings.apply_timeouts(&file)?;
+        Ok(settings)
+    }
+
+    /// Signing, issuer and audience, and how long tokens and sessions last.
+    fn apply_tokens(&mut self, file: &FileSettings) -> anyhow::Result<()> {
+        self.signing_key = file.signing_key.clone();
+        if let Some(issuer) = &file.issuer {
+            self.issuer = issuer.clone();
         }
-        if let Some(audience) = file.audience {
-            settings.audience = audience;
+        if let Some(audience) = &file.audience {
+            self.audience = audience.clone();
         }
-        if let Some(minutes) = file.access_token_minutes {
-            anyhow::ensure!(
-                (1..=60).contains(&minutes),
-                "access_token_minutes must be 1 to 60"
-            );
-            settings.access_token_ttl = chrono::Duration::minutes(minutes);
+        if let Some(minutes) = checked(file.access_token_minutes, "access_token_minutes", 1, 60)? {
+            self.access_token_ttl = chrono::Duration::minutes(minutes);
         }
-        if let Some(days) = file.refresh_token_days {
-            anyhow::ensure!(
-                (1..=90).contains(&days),
-                "refresh_token_days must be 1 to 90"
-            );
-            settings.refresh_token_ttl = chrono::Duration::days(days);
+        if let Some(days) = checked(file.refresh_token_days, "refresh_token_days", 1, 90)? {
+            self.refresh_token_ttl = chrono::Duration::days(days);
         }
-        if let Some(days) = file.session_days {
-            anyhow::ensure!((1..=365).contains(&days), "session_days must be 1 to 365");
-            settings.session_ttl = chrono::Duration::days(days);
+        if let Some(days) = checked(file.session_days, "session_days", 1, 365)? {
+            self.session_ttl = chrono::Duration::days(days);
         }
-        if let Some(seats) = file.default_seats {
-            anyhow::ensure!(seats >= 1, "default_seats must be at least 1");
-            settings.default_seats = seats;
+        Ok(())
+    }
+
+    /// Seats, query bounds, the pool, invitations and audit retention.
+    fn apply_limits(&mut self, file: &FileSettings) -> anyhow::Result<()> {
+        if let Some(seats) = at_least(file.default_seats, "default_seats", 1)? {
+            self.default_seats = seats;
         }
         if let Some(depth) = file.max_query_depth {
-            settings.max_query_depth = depth;
+            self.max_query_depth = depth;
         }
         if let Some(complexity) = file.max_query_complexity {
-            settings.max_query_complexity = complexity;
+            self.max_query_complexity = complexity;
         }
-        if let Some(connections) = file.database_max_connections {
-            anyhow::ensure!(
-                connections >= 1,
-                "database_max_connections must be at least 1"
-            );
-            settings.database_max_connections = Some(connections);
+        if let Some(connections) =
+            at_least(file.database_max_connections, "database_max_connections", 1)?
+        {
+            self.database_max_connections = Some(connections);
         }
-        if let Some(limit) = file.invitations_per_day {
-            anyhow::ensure!(limit >= 1, "invitations_per_day must be at least 1");
-            settings.invitations_per_day = limit;
+        if let Some(limit) = at_least(file.invitations_per_day, "invitations_per_day", 1)? {
+            self.invitations_per_day = limit;
         }
+        if let Some(days) = at_least(file.audit_retention_days, "audit_retention_days", 1)? {
+            self.audit_retention_days = Some(days);
+        }
+        Ok(())
+    }
+
+    /// Trusted proxies and mail, which the environment may also set.
+    fn apply_network(&mut self, file: &FileSettings) -> anyhow::Result<()> {
         let proxies = match std::env::var("CHARTER_TRUSTED_PROXIES") {
             Ok(list) if !list.trim().is_empty() => {
                 Some(list.split(',').map(|p| p.trim().to_owned()).collect())
             }
-            _ => file.trusted_proxies,
+            _ => file.trusted_proxies.clone(),
         };
         for proxy in proxies.unwrap_or_default() {
-            settings.trusted_proxies.push(parse_network(&proxy)?);
+            self.trusted_proxies.push(parse_network(&proxy)?);
         }
-        settings.smtp_url = std::env::var("CHARTER_SMTP_URL")
+        self.smtp_url = std::env::var("CHARTER_SMTP_URL")
             .ok()
             .filter(|url| !url.is_empty())
-            .or(file.smtp_url);
-        settings.mail_from = file.mail_from;
-        let seconds = |value: Option<u64>, name: &str, default: Duration| match value {
-            Some(0) => anyhow::bail!("{name} must be at least 1"),
-            Some(seconds) => Ok(Duration::from_secs(seconds)),
-            None => Ok(default),
+            .or(file.smtp_url.clone());
+        self.mail_from = file.mail_from.clone();
+        Ok(())
+    }
+
+    /// The bounds on clients, requests, the shutdown drain and the database.
+    fn apply_timeouts(&mut self, file: &FileSettings) -> anyhow::Result<()> {
+        let seconds = |value: Option<u64>, name: &str, default: Duration| {
+            Ok::<_, anyhow::Error>(at_least(value, name, 1)?.map_or(default, Duration::from_secs))
         };
         let defaults = Timeouts::default();
-        settings.timeouts = Timeouts {
+        self.timeouts = Timeouts {
             header_read: seconds(
                 file.header_read_timeout_seconds,
                 "header_read_timeout_seconds",
@@ -261,21 +273,17 @@ impl Settings {
                 defaults.shutdown_grace,
             )?,
         };
-        settings.database_acquire_timeout = seconds(
+        self.database_acquire_timeout = seconds(
             file.database_acquire_timeout_seconds,
             "database_acquire_timeout_seconds",
-            settings.database_acquire_timeout,
+            self.database_acquire_timeout,
         )?;
-        settings.database_statement_timeout = seconds(
+        self.database_statement_timeout = seconds(
             file.database_statement_timeout_seconds,
             "database_statement_timeout_seconds",
-            settings.database_statement_timeout,
+            self.database_statement_timeout,
         )?;
-        if let Some(days) = file.audit_retention_days {
-            anyhow::ensure!(days >= 1, "audit_retention_days must be at least 1");
-            settings.audit_retention_days = Some(days);
-        }
-        Ok(settings)
+        Ok(())
     }
 
     /// The database URL in effect: `DATABASE_URL`, or the SQLite file in the data directory.
@@ -290,6 +298,33 @@ impl Settings {
     }
 }
 
+/// `value` when it is from `min` to `max`; otherwise an error naming the setting.
+fn checked<T: PartialOrd + std::fmt::Display>(
+    value: Option<T>,
+    name: &str,
+    min: T,
+    max: T,
+) -> anyhow::Result<Option<T>> {
+    match value {
+        Some(value) if value < min || value > max => {
+            anyhow::bail!("{name} must be {min} to {max}")
+        }
+        value => Ok(value),
+    }
+}
+
+/// `value` when it is `min` or more; otherwise an error naming the setting.
+fn at_least<T: PartialOrd + std::fmt::Display>(
+    value: Option<T>,
+    name: &str,
+    min: T,
+) -> anyhow::Result<Option<T>> {
+    match value {
+        Some(value) if value < min => anyhow::bail!("{name} must be at least {min}"),
+        value => Ok(value),
+    }
+}
+
 /// An IP network from `10.0.0.0/8`, or a single address.
 pub fn parse_network(text: &str) -> anyhow::Result<ipnet::IpNet> {
     text.parse::<ipnet::IpNet>()
@@ -301,4 +336,57 @@ fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))?;
     toml::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve_file(text: &str) -> anyhow::Result<Settings> {
+        let dir = std::env::temp_dir().join(format!("charter-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("charter.toml");
+        std::fs::write(&path, text)?;
+        let args = DataArgs {
+            data_dir: Some(dir.clone()),
+            config: Some(path),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(&args, None);
+        std::fs::remove_dir_all(&dir)?;
+        settings
+    }
+
+    #[test]
+    fn a_file_sets_tokens_limits_and_timeouts() {
+        let settings = resolve_file(
+            "access_token_minutes = 5\ndefault_seats = 3\nrequest_timeout_seconds = 7\n",
+        )
+        .unwrap();
+        assert_eq!(settings.access_token_ttl, chrono::Duration::minutes(5));
+        assert_eq!(settings.default_seats, 3);
+        assert_eq!(settings.timeouts.request, Duration::from_secs(7));
+        assert_eq!(
+            settings.timeouts.header_read,
+            Timeouts::default().header_read
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_by_name() {
+        let message = |text: &str| resolve_file(text).unwrap_err().to_string();
+        assert_eq!(
+            message("access_token_minutes = 61"),
+            "access_token_minutes must be 1 to 60"
+        );
+        assert_eq!(message("session_days = 0"), "session_days must be 1 to 365");
+        assert_eq!(
+            message("default_seats = 0"),
+            "default_seats must be at least 1"
+        );
+        assert_eq!(
+            message("shutdown_grace_seconds = 0"),
+            "shutdown_grace_seconds must be at least 1"
+        );
+    }
 }
