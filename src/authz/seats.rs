@@ -64,6 +64,11 @@ mod tests {
         assert!(!needs_another_seat(Some(Free), Licensed, false));
     }
 
+    /// The refusal of a license of `seats` with none left.
+    fn full(seats: i64) -> Result<(), Refusal> {
+        Err(Refusal::SeatLimitReached { seats })
+    }
+
     #[test]
     fn one_more_holder_fits_while_a_seat_is_left() {
         assert_eq!(one_more_fits(1, 1, 3), Ok(()));
@@ -72,25 +77,13 @@ mod tests {
 
     #[test]
     fn pending_invitations_hold_their_seat() {
-        assert_eq!(
-            one_more_fits(2, 1, 3),
-            Err(Refusal::SeatLimitReached { seats: 3 })
-        );
-        assert_eq!(
-            one_more_fits(0, 3, 3),
-            Err(Refusal::SeatLimitReached { seats: 3 })
-        );
+        assert_eq!(one_more_fits(2, 1, 3), full(3));
+        assert_eq!(one_more_fits(0, 3, 3), full(3));
     }
 
     #[test]
     fn no_holder_fits_a_license_of_no_seats_or_one_already_over() {
-        assert_eq!(
-            one_more_fits(0, 0, 0),
-            Err(Refusal::SeatLimitReached { seats: 0 })
-        );
-        assert_eq!(
-            one_more_fits(5, 0, 3),
-            Err(Refusal::SeatLimitReached { seats: 3 })
-        );
+        assert_eq!(one_more_fits(0, 0, 0), full(0));
+        assert_eq!(one_more_fits(5, 0, 3), full(3));
     }
 }
