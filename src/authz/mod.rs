@@ -1,7 +1,11 @@
 //! What you may do: the policy, requirements of fields, and the viewer's effective access in an organization.
 
+pub mod owners;
 pub mod policy;
+pub mod power;
+pub mod refusal;
 pub mod rules;
+pub mod seats;
 
 use std::sync::Arc;
 
@@ -9,6 +13,8 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 pub use policy::{Grants, Policy, SeatClass};
+pub use power::Standing;
+pub use refusal::Refusal;
 
 /// A `(resource, level)` that a field or mutation needs in the organization that owns its object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +79,14 @@ impl OrgAccess {
 
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The viewer as the rules on power over others see them.
+    pub fn standing(&self) -> Standing<'_> {
+        Standing {
+            owner: self.owner,
+            grants: &self.grants,
+        }
     }
 
     pub fn has_feature(&self, feature: &str) -> bool {

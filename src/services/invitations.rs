@@ -17,12 +17,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Action, Actor, Event, Scope};
-use super::members::{ensure_licensed_seat, lock_and_reload, takes_licensed_seat};
+use super::members::{ensure_licensed_seat, lock_and_reload};
 use super::roles::{self, RoleRecord};
 use super::{AppState, Page, PageArgs, RequestMeta, credentials, users};
 use crate::auth::password;
 use crate::auth::tokens::hash_token;
-use crate::authz::{OrgAccess, require, rules};
+use crate::authz::{OrgAccess, power, require, seats};
 use crate::db::begin_write;
 use crate::domain::{DisplayName, Email, NewPassword};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -75,7 +75,7 @@ pub async fn invite(
     let txn = begin_write(&state.db).await?;
     let (org, access) = lock_and_reload(&txn, policy, access, require::INVITATION_SEND).await?;
     let role = roles::find_in_organization(&txn, policy, org.id, spec.role_id).await?;
-    check_role(&access, &role)?;
+    power::may_hand_out(access.policy(), access.standing(), role.standing())?;
     if let Some(existing) = users::find_by_email(&txn, &email).await?
         && membership::Entity::find()
             .filter(membership::Column::OrganizationId.eq(org.id))
@@ -117,7 +117,7 @@ pub async fn invite(
         .filter(invitation::Column::Status.eq(PENDING))
         .exec(&txn)
         .await?;
-    if takes_licensed_seat(&role, &org) {
+    if seats::needs_another_seat(None, role.seat_class, org.free_read_only_seats) {
         ensure_licensed_seat(&txn, policy, &org).await?;
     }
     let token = new_token();
@@ -157,18 +157,6 @@ pub async fn invite(
         .map_err(|err| ApiError::internal(format!("sending an invitation: {err:?}")))?;
     txn.commit().await?;
     Ok(model)
-}
-
-fn check_role(access: &OrgAccess, role: &RoleRecord) -> ApiResult<()> {
-    if role.owner && !access.owner {
-        return Err(ApiError::forbidden("only owners make owners"));
-    }
-    if !rules::above_ceiling(&access.grants, role.grants.levels()).is_empty() {
-        return Err(ApiError::forbidden(
-            "that role grants more than your own role holds",
-        ));
-    }
-    Ok(())
 }
 
 fn new_token() -> String {

@@ -1,6 +1,7 @@
-//! Changing who is in an organization and with which role: assignment, removal, leaving, and
-//! the rules that guard them (grant ceiling, owners, the last owner, seats), safe under
-//! concurrent requests on both databases.
+//! Changing who is in an organization and with which role (assignment, removal, leaving), safe
+//! under concurrent requests on both databases: each change gathers what the rules of
+//! [`crate::authz`] (power over others, the last owner, seats) need under the organization's
+//! lock, and asks them.
 
 use std::sync::Arc;
 
@@ -17,9 +18,9 @@ use uuid::Uuid;
 use super::audit::{self, Action, Actor, Event, Scope};
 use super::roles::{self, RoleRecord};
 use super::{access, organizations};
-use crate::authz::{OrgAccess, Policy, Requirement, SeatClass, require, rules};
+use crate::authz::{OrgAccess, Policy, Requirement, owners, power, require, seats};
 use crate::db::begin_write;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 
 /// Locks the organization's row until the transaction ends, so that every change to its
 /// memberships and invitations runs one after another (FOR UPDATE on PostgreSQL; SQLite's
@@ -43,17 +44,13 @@ pub async fn lock_and_reload(
     Ok((org, fresh))
 }
 
-/// Whether holding `role` takes a licensed seat in `org`.
-pub fn takes_licensed_seat(role: &RoleRecord, org: &organization::Model) -> bool {
-    role.seat_class == SeatClass::Licensed || !org.free_read_only_seats
-}
-
-/// Licensed seats in use: members and pending, unexpired invitations holding licensed roles.
-pub async fn licensed_seats_in_use(
+/// Licensed seats in use: members holding a licensed seat, and pending, unexpired invitations
+/// holding licensed roles.
+async fn licensed_seats_in_use(
     txn: &impl ConnectionTrait,
     policy: &Policy,
     org: &organization::Model,
-) -> ApiResult<i64> {
+) -> ApiResult<(i64, i64)> {
     let usage = organizations::seat_usage(txn, policy, std::slice::from_ref(org)).await?;
     let members = usage.get(&org.id).map(|u| u.licensed).unwrap_or(0);
     let pending = invitation::Entity::find()
@@ -65,11 +62,13 @@ pub async fn licensed_seats_in_use(
     let mut held = 0;
     for invite in pending {
         let role = roles::find_in_organization(txn, policy, org.id, invite.role_id).await;
-        if role.is_ok_and(|role| takes_licensed_seat(&role, org)) {
+        if role
+            .is_ok_and(|role| seats::takes_licensed_seat(role.seat_class, org.free_read_only_seats))
+        {
             held += 1;
         }
     }
-    Ok(members + held)
+    Ok((members, held))
 }
 
 /// SEAT_LIMIT_REACHED unless one more licensed seat is free.
@@ -78,20 +77,11 @@ pub async fn ensure_licensed_seat(
     policy: &Policy,
     org: &organization::Model,
 ) -> ApiResult<()> {
-    let used = licensed_seats_in_use(txn, policy, org).await?;
-    if used + 1 > org.seats as i64 {
-        return Err(ApiError::new(
-            ErrorCode::SeatLimitReached,
-            format!(
-                "all {} licensed seats are taken (members and pending invitations)",
-                org.seats
-            ),
-        )
-        .with_detail("seats", json!(org.seats)));
-    }
-    Ok(())
+    let (members, pending) = licensed_seats_in_use(txn, policy, org).await?;
+    Ok(seats::one_more_fits(members, pending, org.seats.into())?)
 }
 
+/// Owners of the organization, counted inside the caller's transaction (under its lock).
 async fn owner_count(txn: &impl ConnectionTrait, policy: &Policy, org: Uuid) -> ApiResult<u64> {
     Ok(membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(org))
@@ -100,40 +90,15 @@ async fn owner_count(txn: &impl ConnectionTrait, policy: &Policy, org: Uuid) -> 
         .await?)
 }
 
-fn last_owner() -> ApiError {
-    ApiError::new(
-        ErrorCode::LastOwner,
-        "an organization always keeps at least one owner; make someone else owner first",
-    )
-}
-
-/// The rules on changing another member with `role`: not oneself, not above the actor's own
-/// grants, and owners only by owners.
+/// The rules on changing member `target_user`, who holds `role` or is to hold it.
 fn check_power_over(actor: &OrgAccess, target_user: Uuid, role: &RoleRecord) -> ApiResult<()> {
-    if target_user == actor.user_id {
-        return Err(ApiError::forbidden(
-            "nobody changes their own role or membership",
-        ));
-    }
-    if role.owner && !actor.owner {
-        return Err(ApiError::forbidden("only owners make or unmake owners"));
-    }
-    let above = rules::above_ceiling(&actor.grants, role.grants.levels());
-    if !above.is_empty() {
-        let policy = actor.policy();
-        let listed: Vec<_> = above
-            .iter()
-            .map(|&(r, l)| {
-                let resource = &policy.resources()[r];
-                json!({ "resource": resource.key, "level": resource.levels[l as usize] })
-            })
-            .collect();
-        return Err(
-            ApiError::forbidden("that role grants more than your own role holds")
-                .with_detail("exceeding", json!(listed)),
-        );
-    }
-    Ok(())
+    Ok(power::power_over(
+        actor.policy(),
+        actor.user_id,
+        actor.standing(),
+        target_user,
+        role.standing(),
+    )?)
 }
 
 async fn target_membership(
@@ -177,10 +142,13 @@ pub async fn assign_role(
         txn.commit().await?;
         return Ok(target);
     }
-    if current.owner && !new_role.owner && owner_count(&txn, policy, org.id).await? <= 1 {
-        return Err(last_owner());
-    }
-    if takes_licensed_seat(&new_role, &org) && !takes_licensed_seat(&current, &org) {
+    let owners = owner_count(&txn, policy, org.id).await?;
+    owners::keeps_an_owner(current.owner, new_role.owner, owners)?;
+    if seats::needs_another_seat(
+        Some(current.seat_class),
+        new_role.seat_class,
+        org.free_read_only_seats,
+    ) {
         ensure_licensed_seat(&txn, policy, &org).await?;
     }
     let mut active: membership::ActiveModel = target.clone().into();
@@ -222,9 +190,8 @@ pub async fn remove_member(
     let target = target_membership(&txn, org.id, membership_id).await?;
     let current = roles::find_in_organization(&txn, policy, org.id, target.role_id).await?;
     check_power_over(&access, target.user_id, &current)?;
-    if current.owner && owner_count(&txn, policy, org.id).await? <= 1 {
-        return Err(last_owner());
-    }
+    let owners = owner_count(&txn, policy, org.id).await?;
+    owners::keeps_an_owner(current.owner, false, owners)?;
     let email = user_email(&txn, target.user_id).await?;
     delete_membership(&txn, &target).await?;
     audit::record(
@@ -263,9 +230,8 @@ pub async fn leave(
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
     let role = roles::find_in_organization(&txn, policy, org.id, mine.role_id).await?;
-    if role.owner && owner_count(&txn, policy, org.id).await? <= 1 {
-        return Err(last_owner());
-    }
+    let owners = owner_count(&txn, policy, org.id).await?;
+    owners::keeps_an_owner(role.owner, false, owners)?;
     delete_membership(&txn, &mine).await?;
     audit::record(
         &txn,

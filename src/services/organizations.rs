@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::audit::{self, Action, Actor, Event, Scope};
-use crate::authz::{OrgAccess, require};
+use crate::authz::{OrgAccess, SeatClass, require, seats};
 use crate::db::begin_write;
 use crate::domain::text::{self, TextKind};
 use crate::domain::{OrganizationName, new_public_org_id};
@@ -202,19 +202,18 @@ pub async fn seat_usage(
         .collect();
     for row in rows {
         // Custom roles are always licensed; predefined ones say so in the policy.
-        let free = policy
+        let seat_class = policy
             .role(row.role_id)
-            .is_some_and(|role| role.seat_class == crate::authz::SeatClass::Free);
+            .map_or(SeatClass::Licensed, |role| role.seat_class);
+        let free_allowed = free_allowed
+            .get(&row.organization_id)
+            .copied()
+            .unwrap_or(false);
         let entry = usage.entry(row.organization_id).or_default();
-        if free
-            && free_allowed
-                .get(&row.organization_id)
-                .copied()
-                .unwrap_or(false)
-        {
-            entry.free += row.count;
-        } else {
+        if seats::takes_licensed_seat(seat_class, free_allowed) {
             entry.licensed += row.count;
+        } else {
+            entry.free += row.count;
         }
     }
     Ok(usage)

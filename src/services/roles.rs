@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 use super::audit::{self, Action, Actor, Event, Scope};
 use crate::authz::policy::PredefinedRole;
-use crate::authz::{Grants, OrgAccess, Policy, SeatClass, require, rules};
+use crate::authz::{
+    Grants, OrgAccess, Policy, Refusal, SeatClass, Standing, power, require, rules,
+};
 use crate::db::begin_write;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
@@ -32,6 +34,16 @@ pub struct RoleRecord {
     pub owner: bool,
     pub seat_class: SeatClass,
     pub grants: Arc<Grants>,
+}
+
+impl RoleRecord {
+    /// The role as the rules on handing it out see it.
+    pub fn standing(&self) -> Standing<'_> {
+        Standing {
+            owner: self.owner,
+            grants: &self.grants,
+        }
+    }
 }
 
 impl From<&PredefinedRole> for RoleRecord {
@@ -423,18 +435,14 @@ async fn editable_role(
     role_id: Uuid,
 ) -> ApiResult<role::Model> {
     if access.policy().role(role_id).is_some() {
-        return Err(ApiError::forbidden(
-            "predefined roles come from the policy and cannot be changed",
-        ));
+        return Err(Refusal::PredefinedRole.into());
     }
     let model = role::Entity::find_by_id(role_id)
         .one(txn)
         .await?
         .filter(|model| model.organization_id == Some(access.organization_id))
         .ok_or_else(|| ApiError::not_found("role"))?;
-    if access.role_id == role_id {
-        return Err(ApiError::forbidden("nobody changes the role they hold"));
-    }
+    power::not_the_held_role(access.role_id, role_id)?;
     Ok(model)
 }
 
@@ -562,12 +570,7 @@ fn checked_levels(
             .with_detail("missing", serde_json::json!(listed)))
         }
         Err(rules::RoleGrantError::AboveCeiling(above)) => {
-            let listed: Vec<serde_json::Value> =
-                above.iter().map(|&(r, l)| describe(r, l)).collect();
-            Err(
-                ApiError::forbidden("a role cannot grant more than your own role holds")
-                    .with_detail("exceeding", serde_json::json!(listed)),
-            )
+            Err(Refusal::above_ceiling(policy, &above).into())
         }
     }
 }

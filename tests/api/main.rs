@@ -16,6 +16,7 @@ mod graphiql;
 mod hostile;
 mod http_headers;
 mod hygiene;
+mod in_process;
 mod invitations;
 mod lists;
 mod matrix;

@@ -1,0 +1,149 @@
+//! The refusals of the membership and role rules, each with its one code and one wording.
+
+use serde_json::json;
+
+use super::policy::Policy;
+use crate::error::{ApiError, ErrorCode};
+
+/// A grant as clients name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedGrant {
+    pub resource: String,
+    pub level: String,
+}
+
+/// Why a rule refuses a change. It becomes an [`ApiError`] in exactly one way, so the same
+/// refusal reads the same wherever it is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The change would leave the organization without an owner.
+    LastOwner,
+    /// A member would change their own role or membership.
+    OwnMembership,
+    /// A member would edit the role they hold.
+    HeldRole,
+    /// A predefined role would be edited or deleted.
+    PredefinedRole,
+    /// Someone who is not an owner would make or unmake an owner.
+    OnlyOwnersMakeOwners,
+    /// A role would grant more than the actor's own role holds: the grants above it.
+    AboveCeiling(Vec<NamedGrant>),
+    /// No licensed seat is left of the license's `seats`.
+    SeatLimitReached { seats: i64 },
+}
+
+impl Refusal {
+    /// The grant ceiling refusal for `above` (resource index, level), named by `policy`.
+    pub fn above_ceiling(policy: &Policy, above: &[(usize, u8)]) -> Self {
+        Refusal::AboveCeiling(
+            above
+                .iter()
+                .map(|&(resource, level)| {
+                    let resource = &policy.resources()[resource];
+                    NamedGrant {
+                        resource: resource.key.clone(),
+                        level: resource.levels[level as usize].clone(),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Refusal::LastOwner => ErrorCode::LastOwner,
+            Refusal::SeatLimitReached { .. } => ErrorCode::SeatLimitReached,
+            Refusal::OwnMembership
+            | Refusal::HeldRole
+            | Refusal::PredefinedRole
+            | Refusal::OnlyOwnersMakeOwners
+            | Refusal::AboveCeiling(_) => ErrorCode::Forbidden,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Refusal::LastOwner => {
+                "an organization always keeps at least one owner; make someone else owner first"
+                    .to_owned()
+            }
+            Refusal::OwnMembership => "nobody changes their own role or membership".to_owned(),
+            Refusal::HeldRole => "nobody changes the role they hold".to_owned(),
+            Refusal::PredefinedRole => {
+                "predefined roles come from the policy and cannot be changed".to_owned()
+            }
+            Refusal::OnlyOwnersMakeOwners => "only owners make or unmake owners".to_owned(),
+            Refusal::AboveCeiling(_) => "that role grants more than your own role holds".to_owned(),
+            Refusal::SeatLimitReached { seats } => {
+                format!("all {seats} licensed seats are taken (members and pending invitations)")
+            }
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let error = ApiError::new(refusal.code(), refusal.message());
+        match refusal {
+            Refusal::AboveCeiling(exceeding) => {
+                let listed: Vec<_> = exceeding
+                    .iter()
+                    .map(|grant| json!({ "resource": grant.resource, "level": grant.level }))
+                    .collect();
+                error.with_detail("exceeding", json!(listed))
+            }
+            Refusal::SeatLimitReached { seats } => error.with_detail("seats", json!(seats)),
+            _ => error,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ceiling_refusal_names_the_grants_above_and_lists_them_for_clients() {
+        let policy = Policy::built_in();
+        let (member, manage) = policy.level_of("member", "manage").unwrap();
+        let refusal = Refusal::above_ceiling(&policy, &[(member, manage)]);
+        assert_eq!(
+            refusal,
+            Refusal::AboveCeiling(vec![NamedGrant {
+                resource: "member".into(),
+                level: "manage".into()
+            }])
+        );
+        let error = ApiError::from(refusal);
+        assert_eq!(error.code, ErrorCode::Forbidden);
+        assert_eq!(
+            error.detail,
+            Some((
+                "exceeding",
+                json!([{ "resource": "member", "level": "manage" }])
+            ))
+        );
+    }
+
+    #[test]
+    fn a_full_license_says_how_many_seats_it_has() {
+        let error = ApiError::from(Refusal::SeatLimitReached { seats: 3 });
+        assert_eq!(error.code, ErrorCode::SeatLimitReached);
+        assert_eq!(
+            error.message,
+            "all 3 licensed seats are taken (members and pending invitations)"
+        );
+        assert_eq!(error.detail, Some(("seats", json!(3))));
+    }
+
+    #[test]
+    fn the_last_owner_refusal_carries_its_own_code() {
+        let error = ApiError::from(Refusal::LastOwner);
+        assert_eq!(error.code, ErrorCode::LastOwner);
+        assert!(
+            error.message.contains("at least one owner"),
+            "{}",
+            error.message
+        );
+    }
+}
