@@ -243,231 +243,13 @@ impl Policy {
     }
 
     fn compile(file: PolicyFile, source: &str) -> Result<Self, PolicyErrors> {
-        let mut problems = Vec::new();
-        let at = |span: std::ops::Range<usize>| line_of(source, span.start);
-
-        let mut features = vec![Feature {
-            key: CUSTOM_ROLES.to_owned(),
-            description: Some("Organizations may build their own roles.".to_owned()),
-        }];
-        for feature in file.features {
-            let line = at(feature.span());
-            let feature = feature.into_inner();
-            if features.iter().any(|known| known.key == feature.key) {
-                problems.push(format!(
-                    "line {line}: feature `{}` is declared twice",
-                    feature.key
-                ));
-            }
-            features.push(Feature {
-                key: feature.key,
-                description: feature.description,
-            });
-        }
-
-        let mut resource_index = HashMap::new();
-        let mut resources = Vec::new();
-        for resource in file.resources {
-            let line = at(resource.span());
-            let resource = resource.into_inner();
-            if resource.levels.len() < 2 {
-                problems.push(format!(
-                    "line {line}: resource `{}` needs at least two levels, lowest first",
-                    resource.key
-                ));
-            }
-            if resource.levels.len() > u8::MAX as usize {
-                problems.push(format!(
-                    "line {line}: resource `{}` has too many levels",
-                    resource.key
-                ));
-            }
-            let mut seen = std::collections::HashSet::new();
-            for level in &resource.levels {
-                if !seen.insert(level) {
-                    problems.push(format!(
-                        "line {line}: resource `{}` declares level `{level}` twice",
-                        resource.key
-                    ));
-                }
-            }
-            if let Some(feature) = &resource.feature
-                && (feature == CUSTOM_ROLES || !features.iter().any(|f| &f.key == feature))
-            {
-                problems.push(format!(
-                    "line {line}: resource `{}` is gated by the undeclared feature `{feature}`",
-                    resource.key
-                ));
-            }
-            if resource_index
-                .insert(resource.key.clone(), resources.len())
-                .is_some()
-            {
-                problems.push(format!(
-                    "line {line}: resource `{}` is declared twice",
-                    resource.key
-                ));
-            }
-            resources.push(Resource {
-                key: resource.key,
-                name: resource.name,
-                group: resource.group,
-                description: resource.description,
-                levels: resource.levels,
-                feature: resource.feature,
-            });
-        }
-
-        for (key, levels) in BUILT_IN_RESOURCES {
-            match resource_index.get(*key) {
-                None => problems.push(format!("built-in resource `{key}` is missing")),
-                Some(&index) => {
-                    for level in *levels {
-                        if !resources[index].levels.iter().any(|l| l == level) {
-                            problems.push(format!(
-                                "built-in resource `{key}` is missing its level `{level}`"
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-
-        let level_of = |resource: &str, level: &str| -> Result<(usize, u8), String> {
-            let index = *resource_index
-                .get(resource)
-                .ok_or_else(|| format!("unknown resource `{resource}`"))?;
-            let position = resources[index]
-                .levels
-                .iter()
-                .position(|l| l == level)
-                .ok_or_else(|| format!("resource `{resource}` has no level `{level}`"))?;
-            Ok((index, position as u8))
-        };
-
-        let mut dependencies = Vec::new();
-        for dependency in file.dependencies {
-            let line = at(dependency.span());
-            let dependency = dependency.into_inner();
-            match (
-                level_of(&dependency.resource, &dependency.level),
-                level_of(&dependency.requires.resource, &dependency.requires.level),
-            ) {
-                (Ok((resource, level)), Ok(requires)) => {
-                    if requires.0 == resource {
-                        problems.push(format!(
-                            "line {line}: dependency of `{}` on itself",
-                            dependency.resource
-                        ));
-                    }
-                    dependencies.push((
-                        line,
-                        Dependency {
-                            resource,
-                            level,
-                            requires,
-                        },
-                    ))
-                }
-                (a, b) => {
-                    for err in [a.err(), b.err()].into_iter().flatten() {
-                        problems.push(format!("line {line}: dependency: {err}"));
-                    }
-                }
-            }
-        }
-        for cycle in dependency_cycles(&dependencies, resources.len()) {
-            let names: Vec<&str> = cycle.iter().map(|&r| resources[r].key.as_str()).collect();
-            problems.push(format!("dependency cycle: {}", names.join(" -> ")));
-        }
-        let dependencies: Vec<Dependency> = dependencies.into_iter().map(|(_, d)| d).collect();
-
-        let mut roles = Vec::new();
-        let mut role_keys = std::collections::HashSet::new();
-        for role in file.roles {
-            let line = at(role.span());
-            let role = role.into_inner();
-            if !role_keys.insert(role.key.clone()) {
-                problems.push(format!(
-                    "line {line}: role `{}` is declared twice",
-                    role.key
-                ));
-            }
-            let mut levels = vec![0u8; resources.len()];
-            if role.owner {
-                if !role.grants.is_empty() {
-                    problems.push(format!(
-                        "line {line}: role `{}` is the owner role and holds every top level; it takes no grants",
-                        role.key
-                    ));
-                }
-                for (index, resource) in resources.iter().enumerate() {
-                    levels[index] = resource.levels.len().saturating_sub(1) as u8;
-                }
-            }
-            for (resource, level) in &role.grants {
-                match level_of(resource, level.get_ref()) {
-                    Ok((index, level)) => levels[index] = level,
-                    Err(err) => problems.push(format!(
-                        "line {}: role `{}`: {err}",
-                        at(level.span()),
-                        role.key
-                    )),
-                }
-            }
-            let grants = Grants(levels.into_boxed_slice());
-            for dependency in &dependencies {
-                if grants.allows(dependency.resource, dependency.level)
-                    && !grants.allows(dependency.requires.0, dependency.requires.1)
-                {
-                    problems.push(format!(
-                        "line {line}: role `{}` grants {} `{}` but lacks the required {} `{}`",
-                        role.key,
-                        resources[dependency.resource].key,
-                        resources[dependency.resource].levels[dependency.level as usize],
-                        resources[dependency.requires.0].key,
-                        resources[dependency.requires.0].levels[dependency.requires.1 as usize],
-                    ));
-                }
-            }
-            roles.push(PredefinedRole {
-                id: Uuid::new_v5(&PREDEFINED_ROLE_NAMESPACE, role.key.as_bytes()),
-                key: role.key,
-                name: role.name,
-                description: role.description,
-                seat_class: role.seat_class,
-                owner: role.owner,
-                grants,
-            });
-        }
-        match roles.iter().filter(|role| role.owner).count() {
-            1 => {}
-            0 => problems.push("no role is marked `owner = true`".to_owned()),
-            _ => problems.push("more than one role is marked `owner = true`".to_owned()),
-        }
-
-        if !problems.is_empty() {
-            return Err(PolicyErrors(problems));
-        }
-        let role_by_id = roles
-            .iter()
-            .enumerate()
-            .map(|(index, role)| (role.id, index))
-            .collect();
-        let meta = file.policy;
-        Ok(Policy {
-            name: meta
-                .as_ref()
-                .map(|meta| meta.name.clone())
-                .unwrap_or_else(|| "Charter".to_owned()),
-            source: meta.and_then(|meta| meta.source),
-            features,
-            resources,
-            resource_index,
-            dependencies,
-            roles,
-            role_by_id,
-        })
+        let mut compiler = Compiler::new(source);
+        compiler.features(file.features);
+        compiler.resources(file.resources);
+        compiler.built_ins();
+        compiler.dependencies(file.dependencies);
+        compiler.roles(file.roles);
+        compiler.finish(file.policy)
     }
 
     pub fn features(&self) -> &[Feature] {
@@ -565,6 +347,296 @@ impl Policy {
                 resource.key.as_str(),
                 resource.levels[level.min(resource.levels.len() - 1)].as_str(),
             )
+        })
+    }
+}
+
+/// A policy being compiled: what is read so far and every problem found, each with its line,
+/// so that one run reports them all.
+struct Compiler<'a> {
+    source: &'a str,
+    problems: Vec<String>,
+    features: Vec<Feature>,
+    resources: Vec<Resource>,
+    resource_index: HashMap<String, usize>,
+    dependencies: Vec<Dependency>,
+    roles: Vec<PredefinedRole>,
+}
+
+impl<'a> Compiler<'a> {
+    fn new(source: &'a str) -> Self {
+        Self {
+            source,
+            problems: Vec::new(),
+            features: vec![Feature {
+                key: CUSTOM_ROLES.to_owned(),
+                description: Some("Organizations may build their own roles.".to_owned()),
+            }],
+            resources: Vec::new(),
+            resource_index: HashMap::new(),
+            dependencies: Vec::new(),
+            roles: Vec::new(),
+        }
+    }
+
+    fn line(&self, span: std::ops::Range<usize>) -> usize {
+        line_of(self.source, span.start)
+    }
+
+    fn features(&mut self, features: Vec<Spanned<FeatureFile>>) {
+        for feature in features {
+            let line = self.line(feature.span());
+            let feature = feature.into_inner();
+            if self.features.iter().any(|known| known.key == feature.key) {
+                self.problems.push(format!(
+                    "line {line}: feature `{}` is declared twice",
+                    feature.key
+                ));
+            }
+            self.features.push(Feature {
+                key: feature.key,
+                description: feature.description,
+            });
+        }
+    }
+
+    fn resources(&mut self, resources: Vec<Spanned<ResourceFile>>) {
+        for resource in resources {
+            let line = self.line(resource.span());
+            let resource = resource.into_inner();
+            self.check_resource(line, &resource);
+            if self
+                .resource_index
+                .insert(resource.key.clone(), self.resources.len())
+                .is_some()
+            {
+                self.problems.push(format!(
+                    "line {line}: resource `{}` is declared twice",
+                    resource.key
+                ));
+            }
+            self.resources.push(Resource {
+                key: resource.key,
+                name: resource.name,
+                group: resource.group,
+                description: resource.description,
+                levels: resource.levels,
+                feature: resource.feature,
+            });
+        }
+    }
+
+    /// A resource's own problems: its levels and the feature that gates it.
+    fn check_resource(&mut self, line: usize, resource: &ResourceFile) {
+        if resource.levels.len() < 2 {
+            self.problems.push(format!(
+                "line {line}: resource `{}` needs at least two levels, lowest first",
+                resource.key
+            ));
+        }
+        if resource.levels.len() > u8::MAX as usize {
+            self.problems.push(format!(
+                "line {line}: resource `{}` has too many levels",
+                resource.key
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for level in &resource.levels {
+            if !seen.insert(level) {
+                self.problems.push(format!(
+                    "line {line}: resource `{}` declares level `{level}` twice",
+                    resource.key
+                ));
+            }
+        }
+        if let Some(feature) = &resource.feature
+            && (feature == CUSTOM_ROLES || !self.features.iter().any(|f| &f.key == feature))
+        {
+            self.problems.push(format!(
+                "line {line}: resource `{}` is gated by the undeclared feature `{feature}`",
+                resource.key
+            ));
+        }
+    }
+
+    /// Charter's own resources, with the levels its fields require.
+    fn built_ins(&mut self) {
+        for (key, levels) in BUILT_IN_RESOURCES {
+            match self.resource_index.get(*key) {
+                None => self
+                    .problems
+                    .push(format!("built-in resource `{key}` is missing")),
+                Some(&index) => {
+                    for level in *levels {
+                        if !self.resources[index].levels.iter().any(|l| l == level) {
+                            self.problems.push(format!(
+                                "built-in resource `{key}` is missing its level `{level}`"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The index of `resource` and the position of `level` on its scale.
+    fn level_of(&self, resource: &str, level: &str) -> Result<(usize, u8), String> {
+        let index = *self
+            .resource_index
+            .get(resource)
+            .ok_or_else(|| format!("unknown resource `{resource}`"))?;
+        let position = self.resources[index]
+            .levels
+            .iter()
+            .position(|l| l == level)
+            .ok_or_else(|| format!("resource `{resource}` has no level `{level}`"))?;
+        Ok((index, position as u8))
+    }
+
+    fn dependencies(&mut self, dependencies: Vec<Spanned<DependencyFile>>) {
+        let mut found = Vec::new();
+        for dependency in dependencies {
+            let line = self.line(dependency.span());
+            let dependency = dependency.into_inner();
+            match (
+                self.level_of(&dependency.resource, &dependency.level),
+                self.level_of(&dependency.requires.resource, &dependency.requires.level),
+            ) {
+                (Ok((resource, level)), Ok(requires)) => {
+                    if requires.0 == resource {
+                        self.problems.push(format!(
+                            "line {line}: dependency of `{}` on itself",
+                            dependency.resource
+                        ));
+                    }
+                    let dependency = Dependency {
+                        resource,
+                        level,
+                        requires,
+                    };
+                    found.push((line, dependency));
+                }
+                (a, b) => {
+                    for err in [a.err(), b.err()].into_iter().flatten() {
+                        self.problems
+                            .push(format!("line {line}: dependency: {err}"));
+                    }
+                }
+            }
+        }
+        for cycle in dependency_cycles(&found, self.resources.len()) {
+            let names: Vec<&str> = cycle
+                .iter()
+                .map(|&r| self.resources[r].key.as_str())
+                .collect();
+            self.problems
+                .push(format!("dependency cycle: {}", names.join(" -> ")));
+        }
+        self.dependencies = found.into_iter().map(|(_, d)| d).collect();
+    }
+
+    fn roles(&mut self, roles: Vec<Spanned<RoleFile>>) {
+        let mut keys = std::collections::HashSet::new();
+        for role in roles {
+            let line = self.line(role.span());
+            let role = role.into_inner();
+            if !keys.insert(role.key.clone()) {
+                self.problems.push(format!(
+                    "line {line}: role `{}` is declared twice",
+                    role.key
+                ));
+            }
+            let grants = self.role_grants(line, &role);
+            self.check_role_dependencies(line, &role.key, &grants);
+            self.roles.push(PredefinedRole {
+                id: Uuid::new_v5(&PREDEFINED_ROLE_NAMESPACE, role.key.as_bytes()),
+                key: role.key,
+                name: role.name,
+                description: role.description,
+                seat_class: role.seat_class,
+                owner: role.owner,
+                grants,
+            });
+        }
+        match self.roles.iter().filter(|role| role.owner).count() {
+            1 => {}
+            0 => self
+                .problems
+                .push("no role is marked `owner = true`".to_owned()),
+            _ => self
+                .problems
+                .push("more than one role is marked `owner = true`".to_owned()),
+        }
+    }
+
+    /// A role's level of each resource: the top of every scale for the owner, else its grants.
+    fn role_grants(&mut self, line: usize, role: &RoleFile) -> Grants {
+        let mut levels = vec![0u8; self.resources.len()];
+        if role.owner {
+            if !role.grants.is_empty() {
+                self.problems.push(format!(
+                    "line {line}: role `{}` is the owner role and holds every top level; it takes no grants",
+                    role.key
+                ));
+            }
+            for (index, resource) in self.resources.iter().enumerate() {
+                levels[index] = resource.levels.len().saturating_sub(1) as u8;
+            }
+        }
+        for (resource, level) in &role.grants {
+            match self.level_of(resource, level.get_ref()) {
+                Ok((index, level)) => levels[index] = level,
+                Err(err) => {
+                    let line = self.line(level.span());
+                    self.problems
+                        .push(format!("line {line}: role `{}`: {err}", role.key));
+                }
+            }
+        }
+        Grants(levels.into_boxed_slice())
+    }
+
+    /// A predefined role must keep every dependency, as a custom one must.
+    fn check_role_dependencies(&mut self, line: usize, key: &str, grants: &Grants) {
+        for dependency in &self.dependencies {
+            if grants.allows(dependency.resource, dependency.level)
+                && !grants.allows(dependency.requires.0, dependency.requires.1)
+            {
+                let resource = &self.resources[dependency.resource];
+                let required = &self.resources[dependency.requires.0];
+                self.problems.push(format!(
+                    "line {line}: role `{key}` grants {} `{}` but lacks the required {} `{}`",
+                    resource.key,
+                    resource.levels[dependency.level as usize],
+                    required.key,
+                    required.levels[dependency.requires.1 as usize],
+                ));
+            }
+        }
+    }
+
+    fn finish(self, meta: Option<MetaFile>) -> Result<Policy, PolicyErrors> {
+        if !self.problems.is_empty() {
+            return Err(PolicyErrors(self.problems));
+        }
+        let role_by_id = self
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(index, role)| (role.id, index))
+            .collect();
+        Ok(Policy {
+            name: meta
+                .as_ref()
+                .map(|meta| meta.name.clone())
+                .unwrap_or_else(|| "Charter".to_owned()),
+            source: meta.and_then(|meta| meta.source),
+            features: self.features,
+            resources: self.resources,
+            resource_index: self.resource_index,
+            dependencies: self.dependencies,
+            roles: self.roles,
+            role_by_id,
         })
     }
 }
