@@ -142,46 +142,20 @@ pub enum PolicyCommand {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let data = &cli.data;
     match cli.command.unwrap_or(Command::Serve {
         listen: None,
         demo: false,
     }) {
-        Command::Serve { listen, demo } => serve(&cli.data, listen, demo).await,
-        Command::Migrate => {
-            let settings = Settings::resolve(&cli.data, None)?;
-            let db = crate::db::connect(&settings).await?;
-            crate::db::migrate(&db).await?;
-            println!("migrated {}", redact(&settings.effective_database_url()));
-            Ok(())
-        }
+        Command::Serve { listen, demo } => serve(data, listen, demo).await,
+        Command::Migrate => migrate(data).await,
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(())
         }
         Command::Policy {
             command: PolicyCommand::Check { file },
-        } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
-            match crate::authz::Policy::from_toml(&text) {
-                Ok(policy) => {
-                    println!(
-                        "{}: ok ({} resources, {} roles, {} dependencies)",
-                        file.display(),
-                        policy.resources().len(),
-                        policy.roles().len(),
-                        policy.dependencies().len()
-                    );
-                    Ok(())
-                }
-                Err(problems) => {
-                    for problem in &problems.0 {
-                        eprintln!("{}: {problem}", file.display());
-                    }
-                    anyhow::bail!("{} problem(s) in {}", problems.0.len(), file.display())
-                }
-            }
-        }
+        } => check_policy(&file),
         Command::Org {
             command:
                 OrgCommand::License {
@@ -192,47 +166,95 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     no_features,
                 },
         } => {
-            let settings = Settings::resolve(&cli.data, None)?;
-            let app = crate::build(settings).await?;
-            let state = &app.state;
-            let reference = crate::graphql::ids::organization_reference(&organization);
-            let org = organizations::find_by_reference(&state.db, &reference)
-                .await
-                .map_err(api)?
-                .ok_or_else(|| anyhow::anyhow!("no organization `{organization}`"))?;
             let change = organizations::LicenseChange {
                 seats,
                 free_read_only_seats,
                 add_features: features,
                 remove_features: no_features,
             };
-            let actor = crate::services::audit::Actor::command_line();
-            let org =
-                organizations::change_license(&state.db, &state.policy, &actor, org.id, change)
-                    .await
-                    .map_err(api)?;
+            license(data, &organization, change).await
+        }
+        Command::User { command } => user(data, command).await,
+        Command::Audit { command } => audit(data, command).await,
+        Command::Bootstrap {
+            email,
+            organization,
+        } => bootstrap_owner(data, &email, &organization).await,
+    }
+}
+
+async fn migrate(data: &DataArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(data, None)?;
+    let db = crate::db::connect(&settings).await?;
+    crate::db::migrate(&db).await?;
+    println!("migrated {}", redact(&settings.effective_database_url()));
+    Ok(())
+}
+
+fn check_policy(file: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
+    match crate::authz::Policy::from_toml(&text) {
+        Ok(policy) => {
             println!(
-                "{} ({}): {} seats, free read-only seats {}, features [{}]",
-                org.name,
-                org.public_id,
-                org.seats,
-                if org.free_read_only_seats {
-                    "allowed"
-                } else {
-                    "not allowed"
-                },
-                organizations::features(&org).join(", ")
+                "{}: ok ({} resources, {} roles, {} dependencies)",
+                file.display(),
+                policy.resources().len(),
+                policy.roles().len(),
+                policy.dependencies().len()
             );
             Ok(())
         }
-        Command::User {
-            command: UserCommand::Operator { email, revoke },
-        } => {
-            let settings = Settings::resolve(&cli.data, None)?;
-            let app = crate::build(settings).await?;
+        Err(problems) => {
+            for problem in &problems.0 {
+                eprintln!("{}: {problem}", file.display());
+            }
+            anyhow::bail!("{} problem(s) in {}", problems.0.len(), file.display())
+        }
+    }
+}
+
+async fn license(
+    data: &DataArgs,
+    organization: &str,
+    change: organizations::LicenseChange,
+) -> anyhow::Result<()> {
+    let settings = Settings::resolve(data, None)?;
+    let app = crate::build(settings).await?;
+    let state = &app.state;
+    let reference = crate::graphql::ids::organization_reference(organization);
+    let org = organizations::find_by_reference(&state.db, &reference)
+        .await
+        .map_err(api)?
+        .ok_or_else(|| anyhow::anyhow!("no organization `{organization}`"))?;
+    let actor = crate::services::audit::Actor::command_line();
+    let org = organizations::change_license(&state.db, &state.policy, &actor, org.id, change)
+        .await
+        .map_err(api)?;
+    println!(
+        "{} ({}): {} seats, free read-only seats {}, features [{}]",
+        org.name,
+        org.public_id,
+        org.seats,
+        if org.free_read_only_seats {
+            "allowed"
+        } else {
+            "not allowed"
+        },
+        organizations::features(&org).join(", ")
+    );
+    Ok(())
+}
+
+async fn user(data: &DataArgs, command: UserCommand) -> anyhow::Result<()> {
+    let settings = Settings::resolve(data, None)?;
+    let app = crate::build(settings).await?;
+    let actor = crate::services::audit::Actor::command_line();
+    let db = &app.state.db;
+    match command {
+        UserCommand::Operator { email, revoke } => {
             let email = crate::domain::Email::parse("email", &email).map_err(api)?;
-            let actor = crate::services::audit::Actor::command_line();
-            let user = crate::services::users::set_operator(&app.state.db, &actor, &email, !revoke)
+            let user = crate::services::users::set_operator(db, &actor, &email, !revoke)
                 .await
                 .map_err(api)?;
             println!(
@@ -240,45 +262,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 user.email,
                 if user.is_operator { "" } else { "no longer " }
             );
-            Ok(())
         }
-        Command::User {
-            command: UserCommand::Disable { email, enable },
-        } => {
-            let settings = Settings::resolve(&cli.data, None)?;
-            let app = crate::build(settings).await?;
+        UserCommand::Disable { email, enable } => {
             let email = crate::domain::Email::parse("email", &email).map_err(api)?;
-            let actor = crate::services::audit::Actor::command_line();
-            let user = crate::services::users::set_disabled(&app.state.db, &actor, &email, !enable)
+            let user = crate::services::users::set_disabled(db, &actor, &email, !enable)
                 .await
                 .map_err(api)?;
             println!("{} is {}", user.email, user.status);
-            Ok(())
-        }
-        Command::Audit { command } => audit(&cli.data, command).await,
-        Command::Bootstrap {
-            email,
-            organization,
-        } => {
-            let settings = Settings::resolve(&cli.data, None)?;
-            let app = crate::build(settings).await?;
-            let (password, generated) = match std::env::var("CHARTER_BOOTSTRAP_PASSWORD") {
-                Ok(password) if !password.is_empty() => (password, false),
-                _ => (bootstrap::generate_password(), true),
-            };
-            let (user, org) = bootstrap::bootstrap(&app.state, &email, &organization, &password)
-                .await
-                .map_err(api)?;
-            println!(
-                "created {} as owner of {} ({})",
-                user.email, org.name, org.public_id
-            );
-            if generated {
-                println!("password (shown once): {password}");
-            }
-            Ok(())
         }
     }
+    Ok(())
+}
+
+async fn bootstrap_owner(data: &DataArgs, email: &str, organization: &str) -> anyhow::Result<()> {
+    let settings = Settings::resolve(data, None)?;
+    let app = crate::build(settings).await?;
+    let (password, generated) = match std::env::var("CHARTER_BOOTSTRAP_PASSWORD") {
+        Ok(password) if !password.is_empty() => (password, false),
+        _ => (bootstrap::generate_password(), true),
+    };
+    let (user, org) = bootstrap::bootstrap(&app.state, email, organization, &password)
+        .await
+        .map_err(api)?;
+    println!(
+        "created {} as owner of {} ({})",
+        user.email, org.name, org.public_id
+    );
+    if generated {
+        println!("password (shown once): {password}");
+    }
+    Ok(())
 }
 
 async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyhow::Result<()> {
