@@ -147,10 +147,36 @@ fn cidr(value: &str) -> Result<String, String> {
     Ok(net.to_string())
 }
 
-fn domain(value: &str) -> Result<String, String> {
-    const HOST_ONLY: &str = "a domain is only the host name, like example.com";
-    const NOT_LDH: &str = "contains characters other than letters, digits, hyphens and dots";
+const HOST_ONLY: &str = "a domain is only the host name, like example.com";
+const NOT_LDH: &str = "contains characters other than letters, digits, hyphens and dots";
 
+fn domain(value: &str) -> Result<String, String> {
+    not_another_kind_of_host(value)?;
+    // UTS #46 ToASCII: maps case and compatibility forms (full-width letters, the ideographic
+    // full stop) and punycodes non-ASCII labels. Hyphen positions and lengths are checked
+    // below, on the ASCII form, where each failure gets its own reason.
+    let ascii = Uts46::new()
+        .to_ascii(
+            value.as_bytes(),
+            AsciiDenyList::STD3,
+            Hyphens::Allow,
+            DnsLength::Ignore,
+        )
+        .map_err(|_| "is not a valid internationalized domain name".to_owned())?;
+
+    // One trailing dot is the fully qualified spelling of the same name; stripped after the
+    // mapping so that a trailing ideographic full stop counts as one too.
+    let name = ascii.strip_suffix('.').unwrap_or(&ascii);
+    if name.len() > 253 {
+        return Err("is longer than 253 characters in its ASCII form".into());
+    }
+    dns_labels(name)?;
+    Ok(name.to_owned())
+}
+
+/// Refuses, with the list it belongs in, a value of another kind, and host names with more
+/// than the host: a path, a port, a wildcard or characters no host name holds.
+fn not_another_kind_of_host(value: &str) -> Result<(), String> {
     // The other kinds first, so that a value in the wrong list says which list it belongs in.
     if value.contains("://") {
         return Err("is a URL; use a URL list".into());
@@ -175,32 +201,19 @@ fn domain(value: &str) -> Result<String, String> {
     if value.starts_with("*.") {
         return Err("is a wildcard; enter the domain itself, without `*.`".into());
     }
-    // UTS #46 below refuses these too (STD3 rules), but without saying why.
+    // UTS #46 refuses these too (STD3 rules), but without saying why.
     if value
         .chars()
         .any(|c| c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
     {
         return Err(NOT_LDH.into());
     }
+    Ok(())
+}
 
-    // UTS #46 ToASCII: maps case and compatibility forms (full-width letters, the ideographic
-    // full stop) and punycodes non-ASCII labels. Hyphen positions and lengths are checked
-    // below, on the ASCII form, where each failure gets its own reason.
-    let ascii = Uts46::new()
-        .to_ascii(
-            value.as_bytes(),
-            AsciiDenyList::STD3,
-            Hyphens::Allow,
-            DnsLength::Ignore,
-        )
-        .map_err(|_| "is not a valid internationalized domain name".to_owned())?;
-
-    // One trailing dot is the fully qualified spelling of the same name; stripped after the
-    // mapping so that a trailing ideographic full stop counts as one too.
-    let name = ascii.strip_suffix('.').unwrap_or(&ascii);
-    if name.len() > 253 {
-        return Err("is longer than 253 characters in its ASCII form".into());
-    }
+/// The labels of an ASCII host name: at least two, none empty or over 63 characters, letters,
+/// digits and inner hyphens only, and a top-level label that is not all digits.
+fn dns_labels(name: &str) -> Result<(), String> {
     let labels: Vec<&str> = name.split('.').collect();
     if labels.iter().any(|label| label.is_empty()) {
         return Err("has an empty label (a leading dot, or two dots in a row)".into());
@@ -232,7 +245,7 @@ fn domain(value: &str) -> Result<String, String> {
     {
         return Err("ends in an all-numeric label, which no top-level domain is".into());
     }
-    Ok(name.to_owned())
+    Ok(())
 }
 
 fn url(value: &str) -> Result<String, String> {
