@@ -1,4 +1,4 @@
-//! Who made a change, and from where.
+//! Who made a change, from where.
 
 use uuid::Uuid;
 

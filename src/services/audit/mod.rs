@@ -1,4 +1,4 @@
-//! The audit log: every change recorded in its own transaction, in a hash chain that shows tampering.
+//! The audit log: each change recorded in its own transaction, hash-chained so tampering shows.
 //!
 //! Each organization has a chain, and so does each user for their own security events. Each
 //! job has its own file; everything callers use is re-exported here, so a caller names

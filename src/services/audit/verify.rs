@@ -1,4 +1,4 @@
-//! Verifying chains: every event follows the one before it, and its content matches its hash.
+//! Verifying chains: each event continues from the one before it, its content matching its hash.
 
 use entity::{audit_event, audit_head};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};

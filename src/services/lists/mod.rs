@@ -1,4 +1,4 @@
-//! User-defined lists: an organization's lists of values of one kind (addresses, domains, hashes …).
+//! User-defined lists: an organization's lists of values of one kind (addresses, hashes …).
 //!
 //! A list belongs to one organization and only its members change it. When the list is
 //! `shared`, members of every organization its owner picked as a share partner read it (with
