@@ -128,14 +128,8 @@ pub async fn update(
     if let Some(name) = name {
         let name_lower = name.to_lowercase();
         if name_lower != before.name_lower {
-            ensure_name_free(
-                &txn,
-                access.organization_id,
-                &name,
-                &name_lower,
-                Some(list_id),
-            )
-            .await?;
+            let organization_id = access.organization_id;
+            ensure_name_free(&txn, organization_id, &name, &name_lower, Some(list_id)).await?;
         }
         after.name = name;
         after.name_lower = name_lower;
