@@ -1,3 +1,5 @@
+//! The `charter` binary: sets up logging, hands the command line to the library.
+
 use std::io::IsTerminal;
 
 use clap::Parser;

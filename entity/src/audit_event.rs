@@ -1,3 +1,5 @@
+//! The `audit_events` table.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,3 +1,5 @@
+//! The `audit_heads` table.
+
 use sea_orm::entity::prelude::*;
 
 /// The last event of each audit chain: locked while appending so a chain never forks.

@@ -1,3 +1,5 @@
+//! The `login_throttles` table.
+
 use sea_orm::entity::prelude::*;
 
 /// Failed sign-ins per email (known or not, so the throttle tells nothing about accounts).

@@ -1,3 +1,5 @@
+//! The `memberships` table.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,3 +1,5 @@
+//! The `share_partners` table.
+
 use sea_orm::entity::prelude::*;
 
 /// `organization_id` shares its shared lists with `partner_id`.

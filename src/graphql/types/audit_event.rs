@@ -1,3 +1,5 @@
+//! The `AuditEvent` object, with its connection's cursor key, total, page.
+
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Json, Object};
 use chrono::{DateTime, Utc};

@@ -1,3 +1,5 @@
+//! `AuthPayload`: the tokens a sign-in or a refresh returns.
+
 use async_graphql::{Context, Object};
 use chrono::{DateTime, Utc};
 

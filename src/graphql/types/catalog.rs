@@ -1,3 +1,5 @@
+//! The `permissionCatalog` types: the permission matrix, the requirement of every field.
+
 use std::sync::OnceLock;
 
 use async_graphql::parser::types::{ConstDirective, TypeKind, TypeSystemDefinition};

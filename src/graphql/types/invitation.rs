@@ -1,3 +1,5 @@
+//! The `Invitation` object, with its status.
+
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::invitation;

@@ -1,3 +1,5 @@
+//! The `List` object: its kind, its entries, how a viewer reaches it.
+
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -1,3 +1,5 @@
+//! The `Membership` object, with the members connection's filter, order, cursor.
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{membership, user};

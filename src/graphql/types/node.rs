@@ -1,3 +1,5 @@
+//! The `Node` interface: every object `node(id:)` fetches by its global id.
+
 use async_graphql::{ID, Interface};
 
 use super::{AuditEvent, Invitation, List, Membership, Organization, Role, User};

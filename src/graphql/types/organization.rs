@@ -1,3 +1,5 @@
+//! The `Organization` object, with its `License`.
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::organization;

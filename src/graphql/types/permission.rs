@@ -1,3 +1,5 @@
+//! `PermissionGrant`: one resource with the level a role grants on it.
+
 use async_graphql::SimpleObject;
 
 use crate::authz::{Grants, Policy};

@@ -1,3 +1,5 @@
+//! The `Role` object: a role's grants, its seat class, how many members hold it.
+
 use async_graphql::{Context, Enum, ID, Object};
 
 use super::PermissionGrant;

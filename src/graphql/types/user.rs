@@ -1,3 +1,5 @@
+//! The `User` object.
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::user;

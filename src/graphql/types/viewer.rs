@@ -1,3 +1,5 @@
+//! The `Viewer` object: what the signed-in user sees of themselves.
+
 use async_graphql::{Context, ID, Object};
 use entity::user;
 use uuid::Uuid;

@@ -1,0 +1,41 @@
+//! Who made a change, from where.
+
+use uuid::Uuid;
+
+use crate::services::RequestMeta;
+
+/// Who made a change, and from where.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub user_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Actor {
+    /// A signed-in user acting through the API.
+    pub fn user(user: &entity::user::Model, meta: &RequestMeta) -> Self {
+        Self {
+            user_id: Some(user.id),
+            email: Some(user.email.clone()),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        }
+    }
+
+    /// An operator at the command line of the server.
+    pub fn command_line() -> Self {
+        Self {
+            user_id: None,
+            email: None,
+            ip: None,
+            user_agent: Some("charter (command line)".to_owned()),
+        }
+    }
+
+    /// The name of the actor in descriptions.
+    pub fn name(&self) -> &str {
+        self.email.as_deref().unwrap_or("the command line")
+    }
+}

@@ -1,0 +1,26 @@
+//! Export paging: a whole list walked in value order, a bounded batch at a time.
+
+use entity::list_entry;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+
+/// The next `limit` entries of a list after `after`, in value order: how exports walk a list
+/// without holding it in memory.
+pub async fn entries_after(
+    db: &impl ConnectionTrait,
+    list_id: Uuid,
+    after: Option<&str>,
+    limit: u64,
+) -> ApiResult<Vec<list_entry::Model>> {
+    let mut query = list_entry::Entity::find().filter(list_entry::Column::ListId.eq(list_id));
+    if let Some(after) = after {
+        query = query.filter(list_entry::Column::Value.gt(after));
+    }
+    Ok(query
+        .order_by_asc(list_entry::Column::Value)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
