@@ -61,10 +61,6 @@ async fn export(state: HttpState, file: &str, principal: Principal) -> Result<Re
     let list = lists::readable(&app.db, &app.policy, viewer, list_id).await?;
     tracing::info!(list = %list.id, user = %viewer, entries = list.entry_count, "list exported");
 
-    let header_row = match format {
-        Format::Text => None,
-        Format::Csv => Some(Bytes::from_static(b"value,note,added_at\r\n")),
-    };
     // Each step reads the next page after the last value sent; a failure mid-stream ends the
     // body early (the client sees a truncated transfer, never a wrong line).
     let pages = stream::try_unfold(Some(None::<String>), move |cursor| {
@@ -81,54 +77,74 @@ async fn export(state: HttpState, file: &str, principal: Principal) -> Result<Re
             }
             let next = (entries.len() as u64 == PAGE)
                 .then(|| entries.last().map(|entry| entry.value.clone()));
-            let chunk = match format {
-                Format::Text => {
-                    let mut out = String::new();
-                    for entry in &entries {
-                        out.push_str(&entry.value);
-                        out.push('\n');
-                    }
-                    out.into_bytes()
-                }
-                Format::Csv => {
-                    let mut writer = csv::WriterBuilder::new()
-                        .terminator(csv::Terminator::CRLF)
-                        .from_writer(Vec::new());
-                    for entry in &entries {
-                        let added_at = entry.added_at.to_rfc3339();
-                        writer
-                            .write_record([
-                                &*spreadsheet_safe(&entry.value),
-                                &*spreadsheet_safe(entry.note.as_deref().unwrap_or("")),
-                                added_at.as_str(),
-                            ])
-                            .map_err(std::io::Error::other)?;
-                    }
-                    writer
-                        .into_inner()
-                        .map_err(|err| std::io::Error::other(err.to_string()))?
-                }
-            };
+            let chunk = format.render(&entries)?;
             Ok(Some((Bytes::from(chunk), next.flatten().map(Some))))
         }
     });
-    let body = match header_row {
+    let body = match format.header_row() {
         Some(row) => Body::from_stream(stream::iter([Ok::<_, std::io::Error>(row)]).chain(pages)),
         None => Body::from_stream(pages),
     };
-    let content_type = match format {
-        Format::Text => "text/plain; charset=utf-8",
-        Format::Csv => "text/csv; charset=utf-8",
-    };
     let mut response = Response::new(body);
     let response_headers = response.headers_mut();
-    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
     response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response_headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     Ok(response)
+}
+
+impl Format {
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+
+    fn header_row(self) -> Option<Bytes> {
+        match self {
+            Format::Text => None,
+            Format::Csv => Some(Bytes::from_static(b"value,note,added_at\r\n")),
+        }
+    }
+
+    /// One page of entries as the body's next chunk: a value a line, or CSV records.
+    fn render(self, entries: &[entity::list_entry::Model]) -> std::io::Result<Vec<u8>> {
+        match self {
+            Format::Text => {
+                let mut out = String::new();
+                for entry in entries {
+                    out.push_str(&entry.value);
+                    out.push('\n');
+                }
+                Ok(out.into_bytes())
+            }
+            Format::Csv => {
+                let mut writer = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(Vec::new());
+                for entry in entries {
+                    let added_at = entry.added_at.to_rfc3339();
+                    writer
+                        .write_record([
+                            &*spreadsheet_safe(&entry.value),
+                            &*spreadsheet_safe(entry.note.as_deref().unwrap_or("")),
+                            added_at.as_str(),
+                        ])
+                        .map_err(std::io::Error::other)?;
+                }
+                writer
+                    .into_inner()
+                    .map_err(|err| std::io::Error::other(err.to_string()))
+            }
+        }
+    }
 }
 
 /// A CSV cell a spreadsheet will not run: text starting with `=`, `+`, `-`, `@`, a tab or a
