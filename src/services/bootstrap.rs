@@ -9,6 +9,8 @@ use sea_orm::ActiveModelTrait;
 use super::audit::{self, Action, Actor, Event, Scope};
 use super::{AppState, organizations, users};
 use crate::auth::password;
+use crate::authz::OrgAccess;
+use crate::authz::policy::PredefinedRole;
 use crate::db::begin_write;
 use crate::domain::{DisplayName, Email, ListKind, NewPassword, OrganizationName};
 use crate::error::{ApiError, ApiResult};
@@ -56,7 +58,39 @@ pub struct DemoLogin {
 /// Seeds example organizations and people holding each predefined role.
 pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
     let password_text = "correct-horse-battery".to_owned();
-    let hash = password::hash(password_text.clone()).await?;
+    let (people, acme, globex, logins) = seed_people(state, &password_text).await?;
+    let alice = &people[0];
+    let access = super::access::load_one(&state.db, &state.policy, alice.id, acme.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the demo owner has no access"))?;
+    let actor = Actor::user(alice, &Default::default());
+    seed_invitations(state, &access, &actor).await?;
+    seed_lists(state, &access, &actor, &globex).await?;
+    Ok(logins)
+}
+
+/// A predefined role the demo hands out; a policy without it cannot seed the demo.
+fn demo_role<'p>(state: &'p AppState, key: &str) -> ApiResult<&'p PredefinedRole> {
+    state.policy.role_by_key(key).ok_or_else(|| {
+        ApiError::invalid(
+            "policy",
+            format!("the demo needs the predefined role `{key}`"),
+        )
+    })
+}
+
+/// Eight people, Acme (Alice owns it, six others hold each other predefined role) and Globex
+/// (Heidi owns it, Bob reads it), in one transaction.
+async fn seed_people(
+    state: &AppState,
+    password_text: &str,
+) -> ApiResult<(
+    Vec<user::Model>,
+    organization::Model,
+    organization::Model,
+    Vec<DemoLogin>,
+)> {
+    let hash = password::hash(password_text.to_owned()).await?;
     let people = [
         ("alice@acme.example", "Alice Owner"),
         ("bob@acme.example", "Bob Admin"),
@@ -74,22 +108,28 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
         let email = Email::parse("email", email)?;
         ids.push(users::create(&txn, &actor, &email, name.to_owned(), Some(hash.clone())).await?);
     }
-    let acme = organizations::create_in(
-        &txn,
-        state,
-        &Actor::user(&ids[0], &Default::default()),
-        ids[0].id,
-        OrganizationName::parse("name", "Acme Security")?,
-    )
-    .await?;
-    let globex = organizations::create_in(
-        &txn,
-        state,
-        &Actor::user(&ids[7], &Default::default()),
-        ids[7].id,
-        OrganizationName::parse("name", "Globex Threat Intel")?,
-    )
-    .await?;
+    let organization = |owner: usize, name: &'static str| {
+        let owner = &ids[owner];
+        let txn = &txn;
+        async move {
+            organizations::create_in(
+                txn,
+                state,
+                &Actor::user(owner, &Default::default()),
+                owner.id,
+                OrganizationName::parse("name", name)?,
+            )
+            .await
+        }
+    };
+    let acme = organization(0, "Acme Security").await?;
+    let globex = organization(7, "Globex Threat Intel").await?;
+    let login = |person: &user::Model, summary: String| DemoLogin {
+        email: person.email.clone(),
+        password: password_text.to_owned(),
+        summary,
+    };
+    let mut logins = vec![login(&ids[0], "Owner of Acme Security".to_owned())];
     let role_keys = [
         "organization_administrator",
         "sharing_user",
@@ -98,68 +138,52 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
         "read_only_user",
         "read_only_commenter",
     ];
-    let mut logins = vec![DemoLogin {
-        email: ids[0].email.clone(),
-        password: password_text.clone(),
-        summary: "Owner of Acme Security".to_owned(),
-    }];
     for (person, key) in ids[1..7].iter().zip(role_keys) {
-        let role = state.policy.role_by_key(key).ok_or_else(|| {
-            ApiError::invalid(
-                "policy",
-                format!("the demo needs the predefined role `{key}`"),
-            )
-        })?;
+        let role = demo_role(state, key)?;
         add_member(&txn, &ids[0], person, &acme, role).await?;
-        logins.push(DemoLogin {
-            email: person.email.clone(),
-            password: password_text.clone(),
-            summary: format!("{} in Acme Security", role.name),
-        });
+        logins.push(login(person, format!("{} in Acme Security", role.name)));
     }
     // Bob also works with Globex, so switching organizations can be tried.
-    let reader = state.policy.role_by_key("read_only_user").ok_or_else(|| {
-        ApiError::invalid(
-            "policy",
-            "the demo needs the predefined role `read_only_user`",
-        )
-    })?;
-    add_member(&txn, &ids[7], &ids[1], &globex, reader).await?;
-    logins.push(DemoLogin {
-        email: ids[7].email.clone(),
-        password: password_text,
-        summary: "Owner of Globex Threat Intel (Bob reads it too)".to_owned(),
-    });
+    add_member(
+        &txn,
+        &ids[7],
+        &ids[1],
+        &globex,
+        demo_role(state, "read_only_user")?,
+    )
+    .await?;
+    logins.push(login(
+        &ids[7],
+        "Owner of Globex Threat Intel (Bob reads it too)".to_owned(),
+    ));
     txn.commit().await?;
-    // Two pending invitations, so the console's invitation list has something to show (the
-    // emails land in the outbox of the data directory).
-    let access = super::access::load_one(&state.db, &state.policy, ids[0].id, acme.id)
-        .await?
-        .ok_or_else(|| ApiError::internal("the demo owner has no access"))?;
+    Ok((ids, acme, globex, logins))
+}
+
+/// Two pending invitations, so the console's invitation list has something to show (the
+/// emails land in the outbox of the data directory).
+async fn seed_invitations(state: &AppState, access: &OrgAccess, actor: &Actor) -> ApiResult<()> {
     for (email, key) in [
         ("ivan@partner.example", "standard_user"),
         ("judy@partner.example", "read_only_user"),
     ] {
-        let role = state.policy.role_by_key(key).ok_or_else(|| {
-            ApiError::invalid(
-                "policy",
-                format!("the demo needs the predefined role `{key}`"),
-            )
-        })?;
-        super::invitations::invite(
-            state,
-            &access,
-            &Actor::user(&ids[0], &Default::default()),
-            super::invitations::InviteSpec {
-                email: email.to_owned(),
-                role_id: role.id,
-                expires_in_days: None,
-            },
-        )
-        .await?;
+        let spec = super::invitations::InviteSpec {
+            email: email.to_owned(),
+            role_id: demo_role(state, key)?.id,
+            expires_in_days: None,
+        };
+        super::invitations::invite(state, access, actor, spec).await?;
     }
-    // Two lists of Acme's, one shared with Globex, so sharing can be tried from both sides.
-    let alice = Actor::user(&ids[0], &Default::default());
+    Ok(())
+}
+
+/// Two lists of Acme's, one shared with Globex, so sharing can be tried from both sides.
+async fn seed_lists(
+    state: &AppState,
+    access: &OrgAccess,
+    alice: &Actor,
+    globex: &organization::Model,
+) -> ApiResult<()> {
     for (name, kind, values, shared) in [
         (
             "Botnet C2 domains",
@@ -178,7 +202,7 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
             false,
         ),
     ] {
-        let list = super::lists::create(&state.db, &access, &alice, name, kind, None).await?;
+        let list = super::lists::create(&state.db, access, alice, name, kind, None).await?;
         let entries = values
             .iter()
             .map(|value| super::lists::NewEntry {
@@ -186,13 +210,13 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
                 note: Some("seen in the demo".to_owned()),
             })
             .collect();
-        super::lists::add_entries(&state.db, &access, &alice, list.id, entries).await?;
+        super::lists::add_entries(&state.db, access, alice, list.id, entries).await?;
         if shared {
-            super::lists::set_shared(&state.db, &access, &alice, list.id, true).await?;
+            super::lists::set_shared(&state.db, access, alice, list.id, true).await?;
         }
     }
-    super::lists::add_partner(&state.db, &access, &alice, &globex).await?;
-    Ok(logins)
+    super::lists::add_partner(&state.db, access, alice, globex).await?;
+    Ok(())
 }
 
 async fn add_member(
