@@ -64,7 +64,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
 
 /// Applies the pending migrations under the start-up lock (see [`exclusively`]).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    exclusively(db, apply_migrations(db)).await
+    exclusively(db, async |conn: &DatabaseConnection| {
+        apply_migrations(conn).await
+    })
+    .await
 }
 
 /// Applies the pending migrations; the caller holds the start-up lock.
@@ -82,36 +85,41 @@ const START_UP_LOCK: i64 = 0x63_68_61_72_74_65_72;
 /// at once, as in a rolling upgrade: on PostgreSQL an advisory lock held by a connection of its
 /// own (released by the server if the process dies), on SQLite an exclusive lock on a file
 /// beside the database.
+///
+/// On PostgreSQL `work` gets connections without the statement timeout of request connections:
+/// a migration over a large table, or the wait for another process's, may take minutes.
 pub async fn exclusively<T>(
     db: &DatabaseConnection,
-    work: impl std::future::Future<Output = anyhow::Result<T>>,
+    work: impl AsyncFnOnce(&DatabaseConnection) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    use sea_orm::sqlx::Connection;
     match db.get_database_backend() {
         DatabaseBackend::Postgres => {
-            let options = db.get_postgres_connection_pool().connect_options();
-            let mut holder = sea_orm::sqlx::PgConnection::connect_with(&options)
+            let unbounded = unbounded_postgres(db).await?;
+            let mut holder = unbounded
+                .get_postgres_connection_pool()
+                .acquire()
                 .await
                 .map_err(|err| anyhow::anyhow!("cannot connect to the database: {err}"))?;
             sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
                 .bind(START_UP_LOCK)
-                .execute(&mut holder)
+                .execute(&mut *holder)
                 .await
                 .map_err(|err| anyhow::anyhow!("cannot take the start-up lock: {err}"))?;
-            let result = work.await;
+            let result = work(&unbounded).await;
             // Closing the connection releases the lock as well; unlock first to be prompt.
             let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(START_UP_LOCK)
-                .execute(&mut holder)
+                .execute(&mut *holder)
                 .await;
-            let _ = holder.close().await;
+            drop(holder);
+            let _ = unbounded.close().await;
             result
         }
         DatabaseBackend::Sqlite => {
             let options = db.get_sqlite_connection_pool().connect_options();
             let database = options.get_filename();
             if database.as_os_str().is_empty() || database == std::path::Path::new(":memory:") {
-                return work.await;
+                return work(db).await;
             }
             let path = database.with_extension("startup-lock");
             let file = std::fs::OpenOptions::new()
@@ -123,12 +131,35 @@ pub async fn exclusively<T>(
             let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
                 .await?
                 .map_err(|err| anyhow::anyhow!("cannot lock {}: {err}", path.display()))?;
-            let result = work.await;
+            let result = work(db).await;
             drop(file); // closing the file releases the lock
             result
         }
-        _ => work.await,
+        _ => work(db).await,
     }
+}
+
+/// A small pool on the same PostgreSQL database whose sessions have no statement or
+/// idle-transaction timeout, for start-up work.
+async fn unbounded_postgres(db: &DatabaseConnection) -> anyhow::Result<DatabaseConnection> {
+    use sea_orm::sqlx::Executor;
+    let options = db.get_postgres_connection_pool().connect_options();
+    let pool = sea_orm::sqlx::postgres::PgPoolOptions::new()
+        .max_connections(3)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("SET statement_timeout = 0").await?;
+                conn.execute("SET idle_in_transaction_session_timeout = 0")
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_with((*options).clone())
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot connect to the database: {err}"))?;
+    Ok(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
+        pool,
+    ))
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at BEGIN

@@ -50,9 +50,9 @@ pub async fn build_with(
         "the policy lacks what Charter's fields require:\n{}",
         undeclared.join("\n")
     );
-    db::exclusively(&db, async {
-        db::apply_migrations(&db).await?;
-        services::roles::sync_predefined(&db, &policy).await
+    db::exclusively(&db, async |conn: &DatabaseConnection| {
+        db::apply_migrations(conn).await?;
+        services::roles::sync_predefined(conn, &policy).await
     })
     .await?;
     std::fs::create_dir_all(&settings.data_dir)?;

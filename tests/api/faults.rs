@@ -469,3 +469,38 @@ async fn a_frozen_or_stopped_database_fails_requests_fast_and_recovers() {
         assert_eq!(timed_ready(&app).await.0, 200);
     }
 }
+
+#[tokio::test]
+async fn start_up_outwaits_the_statement_timeout_that_bounds_requests() {
+    use sea_orm::ConnectionTrait;
+    let database = FreshDatabase::create().await;
+    let Some(url) = database.url.clone() else {
+        eprintln!("skipped: the start-up lock under a statement timeout needs PostgreSQL");
+        return;
+    };
+    // Another replica holds the start-up lock, as it would while migrating a large table.
+    let other = sea_orm::Database::connect(&url).await.unwrap();
+    let lock = "SELECT pg_advisory_lock(x'63686172746572'::bigint)";
+    other.execute_unprepared(lock).await.unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut settings = charter::config::Settings::for_data_dir(data_dir.path());
+    settings.database_url = Some(url);
+    settings.database_statement_timeout = Duration::from_secs(1);
+    let starting = tokio::spawn(async move { charter::build(settings).await });
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        !starting.is_finished(),
+        "start-up did not wait for the lock"
+    );
+    let unlock = "SELECT pg_advisory_unlock(x'63686172746572'::bigint)";
+    other.execute_unprepared(unlock).await.unwrap();
+    let app = starting
+        .await
+        .unwrap()
+        .unwrap_or_else(|err| panic!("start-up failed after waiting: {err}"));
+    // Requests' own connections keep their bound.
+    let slow = app.state.db.execute_unprepared("SELECT pg_sleep(2)").await;
+    assert!(slow.is_err(), "a 2 s statement ran under a 1 s timeout");
+    app.state.db.close().await.ok();
+    other.close().await.ok();
+}
