@@ -76,47 +76,11 @@ pub async fn invite(
     let (org, access) = lock_and_reload(&txn, policy, access, require::INVITATION_SEND).await?;
     let role = roles::find_in_organization(&txn, policy, org.id, spec.role_id).await?;
     power::may_hand_out(access.policy(), access.standing(), role.standing())?;
-    if let Some(existing) = users::find_by_email(&txn, &email).await?
-        && membership::Entity::find()
-            .filter(membership::Column::OrganizationId.eq(org.id))
-            .filter(membership::Column::UserId.eq(existing.id))
-            .one(&txn)
-            .await?
-            .is_some()
-    {
-        return Err(ApiError::conflict(format!(
-            "{} is already a member",
-            email.as_str()
-        )));
-    }
-    let limit = state.settings.invitations_per_day;
-    let recent = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(org.id))
-        .filter(invitation::Column::CreatedAt.gt(Utc::now() - Duration::hours(24)))
-        .count(&txn)
-        .await?;
-    if recent >= limit as u64 {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            format!("at most {limit} invitations per organization in 24 hours"),
-        ));
-    }
+    refuse_member(&txn, org.id, &email).await?;
+    within_daily_limit(&txn, org.id, state.settings.invitations_per_day).await?;
     // A new invitation for the same email replaces the pending one (and frees its seat).
     let now = Utc::now();
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::Status,
-            sea_orm::sea_query::Expr::value(REVOKED),
-        )
-        .col_expr(
-            invitation::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(invitation::Column::OrganizationId.eq(org.id))
-        .filter(invitation::Column::EmailLower.eq(email.key()))
-        .filter(invitation::Column::Status.eq(PENDING))
-        .exec(&txn)
-        .await?;
+    revoke_pending(&txn, org.id, &email, now).await?;
     if seats::needs_another_seat(None, role.seat_class, org.free_read_only_seats) {
         ensure_licensed_seat(&txn, policy, &org).await?;
     }
@@ -157,6 +121,72 @@ pub async fn invite(
         .map_err(|err| ApiError::internal(format!("sending an invitation: {err:?}")))?;
     txn.commit().await?;
     Ok(model)
+}
+
+/// Inviting someone who is already a member is a CONFLICT.
+async fn refuse_member(
+    txn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    email: &Email,
+) -> ApiResult<()> {
+    if let Some(existing) = users::find_by_email(txn, email).await?
+        && membership::Entity::find()
+            .filter(membership::Column::OrganizationId.eq(organization_id))
+            .filter(membership::Column::UserId.eq(existing.id))
+            .one(txn)
+            .await?
+            .is_some()
+    {
+        return Err(ApiError::conflict(format!(
+            "{} is already a member",
+            email.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// At most `limit` invitations per organization in 24 hours, else RATE_LIMITED.
+async fn within_daily_limit(
+    txn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    limit: u32,
+) -> ApiResult<()> {
+    let recent = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(organization_id))
+        .filter(invitation::Column::CreatedAt.gt(Utc::now() - Duration::hours(24)))
+        .count(txn)
+        .await?;
+    if recent >= limit as u64 {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            format!("at most {limit} invitations per organization in 24 hours"),
+        ));
+    }
+    Ok(())
+}
+
+/// Revokes the pending invitation of `email`, if any.
+async fn revoke_pending(
+    txn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    email: &Email,
+    now: chrono::DateTime<Utc>,
+) -> ApiResult<()> {
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::Status,
+            sea_orm::sea_query::Expr::value(REVOKED),
+        )
+        .col_expr(
+            invitation::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(invitation::Column::OrganizationId.eq(organization_id))
+        .filter(invitation::Column::EmailLower.eq(email.key()))
+        .filter(invitation::Column::Status.eq(PENDING))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 fn new_token() -> String {
@@ -256,75 +286,19 @@ pub async fn accept(
     acceptance: Acceptance,
     meta: &RequestMeta,
 ) -> ApiResult<(user::Model, Uuid)> {
-    let invalid = || ApiError::new(ErrorCode::NotFound, INVALID);
-    let hash = hash_token(acceptance.token.trim());
-    let found = invitation::Entity::find()
-        .filter(invitation::Column::TokenHash.eq(hash.clone()))
-        .one(&state.db)
-        .await?
-        .filter(|i| status(i) == PENDING)
-        .ok_or_else(invalid)?;
+    let found = pending_by_token(&state.db, &acceptance.token).await?;
     let email = Email::parse("email", &found.email)?;
     let existing = users::find_by_email(&state.db, &email).await?;
     // Work that is slow (hashing) happens before the write transaction.
     let new_account = match &existing {
         Some(user) => {
-            let signed_in_as_them = acceptance.signed_in == Some(user.id);
-            if !signed_in_as_them {
-                let Some(password_text) = acceptance.password.clone() else {
-                    return Err(ApiError::unauthenticated(
-                        "sign in as the invited email, or give its password, to accept",
-                    ));
-                };
-                let checked = credentials::check_password(
-                    state,
-                    &email,
-                    Some(user),
-                    password_text,
-                    credentials::PasswordCheck::AcceptInvitation,
-                    meta,
-                )
-                .await?;
-                if !checked {
-                    return Err(ApiError::unauthenticated(
-                        "the email or password is incorrect",
-                    ));
-                }
-            }
+            prove_account(state, &acceptance, &email, user, meta).await?;
             None
         }
-        None => {
-            let name = DisplayName::parse(
-                "displayName",
-                acceptance.display_name.as_deref().unwrap_or_default(),
-            )?;
-            let new_password = NewPassword::parse(
-                "password",
-                acceptance.password.as_deref().unwrap_or_default(),
-            )?;
-            Some((name, password::hash(new_password.into_inner()).await?))
-        }
+        None => Some(new_account(&acceptance).await?),
     };
     let txn = begin_write(&state.db).await?;
-    // Claim the invitation: only one acceptance can turn it from pending to accepted.
-    let claimed = invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::Status,
-            sea_orm::sea_query::Expr::value(ACCEPTED),
-        )
-        .col_expr(
-            invitation::Column::AcceptedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(invitation::Column::Id.eq(found.id))
-        .filter(invitation::Column::Status.eq(PENDING))
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
-    if !claimed {
-        return Err(invalid());
-    }
+    claim(&txn, found.id).await?;
     let (account, created) = match (existing, new_account) {
         (Some(user), _) => (user, false),
         (None, Some((name, hash))) => (
@@ -333,37 +307,7 @@ pub async fn accept(
         ),
         (None, None) => return Err(ApiError::internal("an acceptance without an account")),
     };
-    let already = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(found.organization_id))
-        .filter(membership::Column::UserId.eq(account.id))
-        .one(&txn)
-        .await?;
-    if already.is_some() {
-        return Err(ApiError::conflict(
-            "you are already a member of this organization",
-        ));
-    }
-    let role =
-        roles::find_in_organization(&txn, &state.policy, found.organization_id, found.role_id)
-            .await
-            .map_err(|_| invalid())?;
-    let joined = super::memberships::new_membership(
-        &account,
-        found.organization_id,
-        role.id,
-        &role.name,
-        found.invited_by,
-    )
-    .insert(&txn)
-    .await?;
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::AcceptedBy,
-            sea_orm::sea_query::Expr::value(account.id),
-        )
-        .filter(invitation::Column::Id.eq(found.id))
-        .exec(&txn)
-        .await?;
+    let (joined, role) = join(&txn, state, &found, &account).await?;
     let account = if account.default_organization_id.is_none() {
         let mut active: user::ActiveModel = account.into();
         active.default_organization_id = Set(Some(found.organization_id));
@@ -385,6 +329,133 @@ pub async fn accept(
     .await?;
     txn.commit().await?;
     Ok((account, found.organization_id))
+}
+
+/// The answer for an unknown, used, revoked or expired token alike.
+fn invalid_token() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, INVALID)
+}
+
+/// The pending invitation a token belongs to.
+async fn pending_by_token(db: &impl ConnectionTrait, token: &str) -> ApiResult<invitation::Model> {
+    invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(hash_token(token.trim())))
+        .one(db)
+        .await?
+        .filter(|i| status(i) == PENDING)
+        .ok_or_else(invalid_token)
+}
+
+/// An existing account accepts only when it is signed in, or gives its password (checked
+/// under the sign-in throttle).
+async fn prove_account(
+    state: &AppState,
+    acceptance: &Acceptance,
+    email: &Email,
+    user: &user::Model,
+    meta: &RequestMeta,
+) -> ApiResult<()> {
+    if acceptance.signed_in == Some(user.id) {
+        return Ok(());
+    }
+    let Some(password_text) = acceptance.password.clone() else {
+        return Err(ApiError::unauthenticated(
+            "sign in as the invited email, or give its password, to accept",
+        ));
+    };
+    let checked = credentials::check_password(
+        state,
+        email,
+        Some(user),
+        password_text,
+        credentials::PasswordCheck::AcceptInvitation,
+        meta,
+    )
+    .await?;
+    if !checked {
+        return Err(ApiError::unauthenticated(
+            "the email or password is incorrect",
+        ));
+    }
+    Ok(())
+}
+
+/// The display name and password hash of the account a new email gets.
+async fn new_account(acceptance: &Acceptance) -> ApiResult<(DisplayName, String)> {
+    let name = DisplayName::parse(
+        "displayName",
+        acceptance.display_name.as_deref().unwrap_or_default(),
+    )?;
+    let new_password = NewPassword::parse(
+        "password",
+        acceptance.password.as_deref().unwrap_or_default(),
+    )?;
+    Ok((name, password::hash(new_password.into_inner()).await?))
+}
+
+/// Claims the invitation: only one acceptance can turn it from pending to accepted.
+async fn claim(txn: &impl ConnectionTrait, id: Uuid) -> ApiResult<()> {
+    let claimed = invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::Status,
+            sea_orm::sea_query::Expr::value(ACCEPTED),
+        )
+        .col_expr(
+            invitation::Column::AcceptedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(invitation::Column::Id.eq(id))
+        .filter(invitation::Column::Status.eq(PENDING))
+        .exec(txn)
+        .await?
+        .rows_affected
+        == 1;
+    if claimed {
+        Ok(())
+    } else {
+        Err(invalid_token())
+    }
+}
+
+/// Makes `account` a member with the invitation's role, and records who accepted.
+async fn join(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    found: &invitation::Model,
+    account: &user::Model,
+) -> ApiResult<(membership::Model, RoleRecord)> {
+    let already = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(found.organization_id))
+        .filter(membership::Column::UserId.eq(account.id))
+        .one(txn)
+        .await?;
+    if already.is_some() {
+        return Err(ApiError::conflict(
+            "you are already a member of this organization",
+        ));
+    }
+    let role =
+        roles::find_in_organization(txn, &state.policy, found.organization_id, found.role_id)
+            .await
+            .map_err(|_| invalid_token())?;
+    let joined = super::memberships::new_membership(
+        account,
+        found.organization_id,
+        role.id,
+        &role.name,
+        found.invited_by,
+    )
+    .insert(txn)
+    .await?;
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::AcceptedBy,
+            sea_orm::sea_query::Expr::value(account.id),
+        )
+        .filter(invitation::Column::Id.eq(found.id))
+        .exec(txn)
+        .await?;
+    Ok((joined, role))
 }
 
 /// An organization's invitations, newest first, optionally of one status.
