@@ -197,28 +197,7 @@ pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> A
         .rows_affected
         == 1;
     if !claimed {
-        revocation::revoke(&txn, token.session_id, "refresh token reuse").await?;
-        if let Some(session) = session::Entity::find_by_id(token.session_id)
-            .one(&txn)
-            .await?
-        {
-            audit::record(
-                &txn,
-                &Actor {
-                    user_id: None,
-                    email: None,
-                    ip: meta.ip.clone(),
-                    user_agent: meta.user_agent.clone(),
-                },
-                Event::new(
-                    Scope::User(session.user_id),
-                    Action::SessionRefreshTokenReused,
-                    "a used refresh token was presented again; the session was revoked",
-                )
-                .target("session", session.id),
-            )
-            .await?;
-        }
+        revoke_on_reuse(&txn, token.session_id, meta).await?;
         txn.commit().await?;
         tracing::warn!(session = %token.session_id, "refresh token reused; session revoked");
         return Err(invalid());
@@ -258,6 +237,35 @@ pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> A
     .await?;
     txn.commit().await?;
     tokens(state, user, &session, refresh_token)
+}
+
+/// A used refresh token presented again: one of its holders is not the user, so the session
+/// ends, and its user's security events say so.
+async fn revoke_on_reuse(
+    txn: &impl ConnectionTrait,
+    session_id: Uuid,
+    meta: &RequestMeta,
+) -> ApiResult<()> {
+    revocation::revoke(txn, session_id, "refresh token reuse").await?;
+    let Some(session) = session::Entity::find_by_id(session_id).one(txn).await? else {
+        return Ok(());
+    };
+    audit::record(
+        txn,
+        &Actor {
+            user_id: None,
+            email: None,
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        },
+        Event::new(
+            Scope::User(session.user_id),
+            Action::SessionRefreshTokenReused,
+            "a used refresh token was presented again; the session was revoked",
+        )
+        .target("session", session.id),
+    )
+    .await
 }
 
 /// Revokes the caller's session: its access tokens stop working on the next request.
