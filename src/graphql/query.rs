@@ -162,19 +162,7 @@ async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
                 _ => None,
             }
         }
-        NodeId::AuditEvent(id) => match crate::services::audit::find(&ctx.state().db, id).await? {
-            Some(event) => match (event.organization_id, event.subject_user_id) {
-                (Some(org), _) => {
-                    ctx.access(org).await?;
-                    Some(Node::AuditEvent(AuditEvent(event)))
-                }
-                (None, Some(subject)) if subject == viewer => {
-                    Some(Node::AuditEvent(AuditEvent(event)))
-                }
-                _ => None,
-            },
-            None => None,
-        },
+        NodeId::AuditEvent(id) => audit_event_node(ctx, id, viewer).await?,
         NodeId::Invitation(id) => {
             match crate::services::invitations::find(&ctx.state().db, id).await? {
                 Some(found) => {
@@ -188,26 +176,50 @@ async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
             let (model, _) = super::types::visible_list(ctx, list_id).await?;
             Some(Node::List(List::new(model)))
         }
-        NodeId::User(user_id) => {
-            let seen_in = if user_id == viewer {
-                None
-            } else {
-                match crate::services::access::shared_organization_with(
-                    &ctx.state().db,
-                    viewer,
-                    user_id,
-                )
-                .await?
-                {
-                    Some(org) => Some(org),
-                    None => return Ok(None),
-                }
-            };
-            loaders
-                .users
-                .load_one(user_id)
-                .await?
-                .map(|user| Node::User(User::new(user, seen_in)))
-        }
+        NodeId::User(user_id) => user_node(ctx, user_id, viewer).await?,
     })
+}
+
+/// An audit event: an organization's, for its members; a user's own security event, for them.
+async fn audit_event_node(
+    ctx: &Context<'_>,
+    id: uuid::Uuid,
+    viewer: uuid::Uuid,
+) -> ApiResult<Option<Node>> {
+    let Some(event) = crate::services::audit::find(&ctx.state().db, id).await? else {
+        return Ok(None);
+    };
+    Ok(match (event.organization_id, event.subject_user_id) {
+        (Some(org), _) => {
+            ctx.access(org).await?;
+            Some(Node::AuditEvent(AuditEvent(event)))
+        }
+        (None, Some(subject)) if subject == viewer => Some(Node::AuditEvent(AuditEvent(event))),
+        _ => None,
+    })
+}
+
+/// A user: the viewer, or someone who shares an organization with them (seen from it).
+async fn user_node(
+    ctx: &Context<'_>,
+    user_id: uuid::Uuid,
+    viewer: uuid::Uuid,
+) -> ApiResult<Option<Node>> {
+    let seen_in = if user_id == viewer {
+        None
+    } else {
+        let shared =
+            crate::services::access::shared_organization_with(&ctx.state().db, viewer, user_id)
+                .await?;
+        match shared {
+            Some(org) => Some(org),
+            None => return Ok(None),
+        }
+    };
+    Ok(ctx
+        .loaders()
+        .users
+        .load_one(user_id)
+        .await?
+        .map(|user| Node::User(User::new(user, seen_in))))
 }
