@@ -104,21 +104,6 @@ fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
     ]
 }
 
-async fn license_custom_roles(app: &TestApp, org: &entity::organization::Model) {
-    charter::services::organizations::change_license(
-        &app.state.db,
-        &app.state.policy,
-        &charter::services::audit::Actor::command_line(),
-        org.id,
-        charter::services::organizations::LicenseChange {
-            add_features: vec!["custom_roles".into()],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-}
-
 /// Creates a custom role, a text list and an invitation in `org` as `token`'s user; returns
 /// the role's id.
 async fn furnish(app: &TestApp, token: &str, org: &str, invitee: &str) -> Value {
@@ -156,8 +141,8 @@ async fn an_object_of_another_organization_answers_exactly_as_one_that_does_not_
     let carol = app.create_user("carol@example.com").await;
     let acme = app.create_org(&alice, "Acme").await;
     let globex = app.create_org(&bob, "Globex").await;
-    license_custom_roles(&app, &acme).await;
-    license_custom_roles(&app, &globex).await;
+    app.license_custom_roles(&acme).await;
+    app.license_custom_roles(&globex).await;
     app.add_member(&carol, &globex, "read_only_user").await;
     let alice_token = app.login("alice@example.com").await.access_token;
     let bob_token = app.login("bob@example.com").await.access_token;

@@ -144,6 +144,22 @@ impl TestApp {
         .expect("a new organization")
     }
 
+    /// Licenses `org` for custom roles.
+    pub async fn license_custom_roles(&self, org: &organization::Model) {
+        charter::services::organizations::change_license(
+            &self.state.db,
+            &self.state.policy,
+            &charter::services::audit::Actor::command_line(),
+            org.id,
+            charter::services::organizations::LicenseChange {
+                add_features: vec!["custom_roles".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("a custom-roles license");
+    }
+
     /// Adds `user` to `org` with the predefined role `role_key`.
     pub async fn add_member(&self, user: &user::Model, org: &organization::Model, role_key: &str) {
         let role = self

@@ -12,18 +12,7 @@ async fn a_member_whose_role_grants_nothing_still_sees_its_organization_and_role
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice@example.com").await;
     let org = app.create_org(&alice, "Acme").await;
-    charter::services::organizations::change_license(
-        &app.state.db,
-        &app.state.policy,
-        &charter::services::audit::Actor::command_line(),
-        org.id,
-        charter::services::organizations::LicenseChange {
-            add_features: vec!["custom_roles".into()],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    app.license_custom_roles(&org).await;
     let owner = app.login("alice@example.com").await.access_token;
     let body = app
         .gql(

@@ -165,18 +165,7 @@ async fn fixture() -> (TestApp, String, Ids) {
     .await
     .unwrap();
     let org = app.create_org(&alice, "Acme").await;
-    charter::services::organizations::change_license(
-        &app.state.db,
-        &app.state.policy,
-        &charter::services::audit::Actor::command_line(),
-        org.id,
-        charter::services::organizations::LicenseChange {
-            add_features: vec!["custom_roles".into()],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    app.license_custom_roles(&org).await;
     let token = app.login("alice@example.com").await.access_token;
     let o = org_id(&org);
     let body = app
