@@ -277,26 +277,10 @@ async fn the_invitation_role_key_migration_keeps_live_invitations_and_drops_dead
     let db = &f.app.state.db;
     // Back to the schema before the key, where a role could vanish under an invitation.
     migration::Migrator::down(db, Some(1)).await.unwrap();
-    let dead = Uuid::now_v7();
-    let now = chrono::Utc::now();
-    entity::invitation::ActiveModel {
-        id: Set(dead),
-        organization_id: Set(f.org.id),
-        email: Set("dead@example.com".into()),
-        email_lower: Set("dead@example.com".into()),
-        role_id: Set(Uuid::now_v7()),
-        token_hash: Set("0".repeat(64)),
-        status: Set("pending".into()),
-        expires_at: Set(now + chrono::Duration::days(7)),
-        invited_by: Set(None),
-        created_at: Set(now),
-        accepted_at: Set(None),
-        accepted_by: Set(None),
-        revoked_at: Set(None),
-    }
-    .insert(db)
-    .await
-    .expect("without the key, a dangling role is accepted");
+    dangling_invitation(f.org.id, '0')
+        .insert(db)
+        .await
+        .expect("without the key, a dangling role is accepted");
     migration::Migrator::up(db, None).await.unwrap();
     let left: Vec<String> = entity::invitation::Entity::find()
         .all(db)
@@ -307,23 +291,7 @@ async fn the_invitation_role_key_migration_keeps_live_invitations_and_drops_dead
         .collect();
     assert_eq!(left, ["live@example.com"]);
     // The key is back: a dangling role is refused again.
-    let again = entity::invitation::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(f.org.id),
-        email: Set("dead@example.com".into()),
-        email_lower: Set("dead@example.com".into()),
-        role_id: Set(Uuid::now_v7()),
-        token_hash: Set("1".repeat(64)),
-        status: Set("pending".into()),
-        expires_at: Set(now + chrono::Duration::days(7)),
-        invited_by: Set(None),
-        created_at: Set(now),
-        accepted_at: Set(None),
-        accepted_by: Set(None),
-        revoked_at: Set(None),
-    }
-    .insert(db)
-    .await;
+    let again = dangling_invitation(f.org.id, '1').insert(db).await;
     assert!(again.is_err());
     // And the live invitation is still accepted.
     let token = f.app.invitation_token("live@example.com");
@@ -339,4 +307,25 @@ async fn the_invitation_role_key_migration_keeps_live_invitations_and_drops_dead
         body["data"]["acceptInvitation"]["user"]["email"], "live@example.com",
         "{body}"
     );
+}
+
+/// A pending invitation for dead@example.com whose role does not exist; `token` makes its
+/// token hash unique.
+fn dangling_invitation(organization_id: Uuid, token: char) -> entity::invitation::ActiveModel {
+    let now = chrono::Utc::now();
+    entity::invitation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        email: Set("dead@example.com".into()),
+        email_lower: Set("dead@example.com".into()),
+        role_id: Set(Uuid::now_v7()),
+        token_hash: Set(token.to_string().repeat(64)),
+        status: Set("pending".into()),
+        expires_at: Set(now + chrono::Duration::days(7)),
+        invited_by: Set(None),
+        created_at: Set(now),
+        accepted_at: Set(None),
+        accepted_by: Set(None),
+        revoked_at: Set(None),
+    }
 }
