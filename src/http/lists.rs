@@ -85,16 +85,11 @@ async fn export(state: HttpState, file: &str, principal: Principal) -> Result<Re
         Some(row) => Body::from_stream(stream::iter([Ok::<_, std::io::Error>(row)]).chain(pages)),
         None => Body::from_stream(pages),
     };
+    // No-store and nosniff come from the hygiene middleware, as for every route.
     let mut response = Response::new(body);
-    let response_headers = response.headers_mut();
-    response_headers.insert(
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
-    );
-    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response_headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
     );
     Ok(response)
 }

@@ -40,7 +40,6 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(headers::hygiene))
         .with_state(state)
 }
 

@@ -33,7 +33,10 @@ pub async fn serve(
     timeouts: Timeouts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router.layer(axum::middleware::from_fn_with_state(timeouts, bounded));
+    // Hygiene headers outermost, so that the server's own refusals carry them too.
+    let router = router
+        .layer(axum::middleware::from_fn_with_state(timeouts, bounded))
+        .layer(axum::middleware::from_fn(super::headers::hygiene));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read)
@@ -137,11 +140,7 @@ fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     });
     let mut response = (
         status,
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
+        [(header::CONTENT_TYPE, "application/json")],
         body.to_string(),
     )
         .into_response();

@@ -112,6 +112,10 @@ async fn an_unfinished_body_gets_408_and_the_connection_closes() {
         .expect("the connection of an unfinished body is still open");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("INVALID_INPUT"), "{answer}");
+    // The server's own refusals carry the hygiene headers of the route they answer.
+    let head = answer.to_ascii_lowercase();
+    assert!(head.contains("x-content-type-options: nosniff"), "{answer}");
+    assert!(head.contains("cache-control: no-store"), "{answer}");
 }
 
 #[tokio::test]
