@@ -125,9 +125,8 @@ pub(crate) trait ContextExt {
         organization_id: Uuid,
         requirement: Requirement,
     ) -> ApiResult<OrgAccess> {
-        let access = self.access(organization_id).await?;
-        access.require(requirement)?;
-        Ok(access)
+        self.require_to("organization", organization_id, requirement)
+            .await
     }
 
     /// Whether the viewer, not a member of `owner`, reads its lists that are `shared` (see
