@@ -145,9 +145,7 @@ impl OrgGuard {
             ..Self::new(organization_id, requirement)
         }
     }
-}
 
-impl OrgGuard {
     /// For the role `role_id` of `organization_id`: the members holding it pass (it is their
     /// own role, `@requires(orSelf: true)`).
     pub fn or_held_role(organization_id: Uuid, requirement: Requirement, role_id: Uuid) -> Self {
