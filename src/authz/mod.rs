@@ -46,28 +46,107 @@ pub mod require {
     pub const LIST_EDIT: Requirement = Requirement::new("list", "edit");
     pub const LIST_FULL: Requirement = Requirement::new("list", "full");
     pub const LIST_SHARING_MANAGE: Requirement = Requirement::new("list_sharing", "manage");
+
+    /// Every requirement above: a field may declare only these.
+    pub const ALL: &[Requirement] = &[
+        ORGANIZATION_READ,
+        ORGANIZATION_EDIT,
+        MEMBER_READ,
+        MEMBER_MANAGE,
+        INVITATION_SEND,
+        ROLE_READ,
+        ROLE_MANAGE,
+        AUDIT_LOG_READ,
+        LIST_READ,
+        LIST_CREATE,
+        LIST_EDIT,
+        LIST_FULL,
+        LIST_SHARING_MANAGE,
+    ];
+
+    /// The requirement named `resource` at `level`, if Charter's schema uses it.
+    pub fn named(resource: &str, level: &str) -> Option<Requirement> {
+        ALL.iter()
+            .copied()
+            .find(|r| r.resource == resource && r.level == level)
+    }
 }
 
-/// Proof that the viewer is a member of `organization_id`, with the grants of their role there.
+/// Proof that the viewer is a member of an organization, with the grants of their role there.
 ///
-/// Built only by [`crate::services::access`], read per request from the database; services that
-/// touch an organization's data take one and call [`OrgAccess::require`] with their requirement.
+/// Built only by [`crate::services::access`], read per request from the database. Its fields
+/// are private: it is read through its methods, and only the gate
+/// ([`crate::services::scope`]) turns it into a capability for the organization's data.
 #[derive(Debug, Clone)]
 pub struct OrgAccess {
+    user_id: Uuid,
+    organization_id: Uuid,
+    membership_id: Uuid,
+    role_id: Uuid,
+    owner: bool,
+    /// The role's grants as they take effect here (feature-gated resources the organization is
+    /// not licensed for are at their lowest level).
+    grants: Arc<Grants>,
+    /// The organization's licensed features.
+    features: Arc<Vec<String>>,
+    policy: Arc<Policy>,
+}
+
+/// What [`OrgAccess::new`] is built from: one membership and the role it holds.
+pub struct MembershipFacts {
     pub user_id: Uuid,
     pub organization_id: Uuid,
     pub membership_id: Uuid,
     pub role_id: Uuid,
     pub owner: bool,
-    /// The role's grants as they take effect here (feature-gated resources the organization is
-    /// not licensed for are at their lowest level).
-    pub grants: Arc<Grants>,
-    /// The organization's licensed features.
-    pub features: Arc<Vec<String>>,
-    pub(crate) policy: Arc<Policy>,
 }
 
 impl OrgAccess {
+    /// The access `facts` give with a role granting `grants` (already effective under the
+    /// organization's `features`).
+    pub(crate) fn new(
+        facts: MembershipFacts,
+        grants: Grants,
+        features: Vec<String>,
+        policy: Arc<Policy>,
+    ) -> Self {
+        Self {
+            user_id: facts.user_id,
+            organization_id: facts.organization_id,
+            membership_id: facts.membership_id,
+            role_id: facts.role_id,
+            owner: facts.owner,
+            grants: Arc::new(grants),
+            features: Arc::new(features),
+            policy,
+        }
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+
+    pub fn organization_id(&self) -> Uuid {
+        self.organization_id
+    }
+
+    pub fn membership_id(&self) -> Uuid {
+        self.membership_id
+    }
+
+    /// The role the viewer holds here.
+    pub fn role_id(&self) -> Uuid {
+        self.role_id
+    }
+
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    pub fn features(&self) -> &[String] {
+        &self.features
+    }
+
     /// Whether the viewer's role passes `requirement`. An unknown resource or level never passes.
     pub fn allows(&self, requirement: Requirement) -> bool {
         self.allows_level(requirement.resource, requirement.level)
@@ -77,7 +156,7 @@ impl OrgAccess {
         self.policy.allows(&self.grants, resource, level)
     }
 
-    pub fn policy(&self) -> &Policy {
+    pub fn policy(&self) -> &Arc<Policy> {
         &self.policy
     }
 
@@ -98,10 +177,7 @@ impl OrgAccess {
         if self.allows(requirement) {
             Ok(self)
         } else {
-            Err(ApiError::forbidden(format!(
-                "your role does not grant {} `{}` in this organization",
-                requirement.resource, requirement.level
-            )))
+            Err(Refusal::NotGranted(requirement).into())
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::Requirement;
 use super::policy::Policy;
 use crate::error::{ApiError, ErrorCode};
 
@@ -30,6 +31,8 @@ pub enum Refusal {
     AboveCeiling(Vec<NamedGrant>),
     /// No licensed seat is left of the license's `seats`.
     SeatLimitReached { seats: i64 },
+    /// The viewer's role does not pass a field's or route's requirement.
+    NotGranted(Requirement),
 }
 
 impl Refusal {
@@ -57,7 +60,8 @@ impl Refusal {
             | Refusal::HeldRole
             | Refusal::PredefinedRole
             | Refusal::OnlyOwnersMakeOwners
-            | Refusal::AboveCeiling(_) => ErrorCode::Forbidden,
+            | Refusal::AboveCeiling(_)
+            | Refusal::NotGranted(_) => ErrorCode::Forbidden,
         }
     }
 
@@ -77,6 +81,10 @@ impl Refusal {
             Refusal::SeatLimitReached { seats } => {
                 format!("all {seats} licensed seats are taken (members and pending invitations)")
             }
+            Refusal::NotGranted(requirement) => format!(
+                "your role does not grant {} `{}` in this organization",
+                requirement.resource, requirement.level
+            ),
         }
     }
 }

@@ -5,12 +5,20 @@
 //! need nothing; fields of [`VALUE_TYPES`] carry no identity and are reached only through a
 //! guarded field. A test walks the schema and fails on any other field without a requirement.
 
-use async_graphql::{Context, Guard, TypeDirective};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use async_graphql::parser::types::{ConstDirective, OperationType, TypeKind, TypeSystemDefinition};
+use std::borrow::Cow;
+
+use async_graphql::registry::{MetaDirectiveInvocation, Registry, location_traits};
+use async_graphql::{Context, Guard, Positioned, TypeDirective};
 use uuid::Uuid;
 
 use super::ContextExt;
-use crate::authz::Requirement;
-use crate::error::ApiError;
+use crate::authz::{OrgAccess, Requirement, require};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::services::scope::{OrgChange, OrgScope};
 
 /// The only fields anyone may call without a declared requirement.
 pub const PUBLIC_FIELDS: &[(&str, &str)] = &[
@@ -54,8 +62,7 @@ pub const VALUE_TYPES: &[&str] = &[
 /// with `orPartner`, so does a member of a share partner of
 /// the owner whose role there grants `list: read` (the object is seen through a shared list);
 /// with `orMember`, membership in the owner passes whatever the role grants.
-// Applied as `directive = requires::apply(R.resource.into(), R.level.into(), None, None, None)`
-// with a constant `R` of `crate::authz::require`, the same constant the field's guard enforces.
+// Applied through [`Requires`], from a [`Need`] of a constant of `crate::authz::require`.
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
 pub fn requires(
     resource: String,
@@ -74,134 +81,367 @@ pub fn authenticated() {}
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
 pub fn platformOperator() {}
 
-/// Enforces `@requires` for an object owned by `organization_id`. With `owner_user`, the
-/// viewer's own record passes on membership alone.
-pub struct OrgGuard {
-    organization_id: Option<Uuid>,
-    requirement: Requirement,
-    owner_user: Option<Uuid>,
-    partner: Partner,
-    /// Fields that membership in the organization shows, whatever the role grants.
-    member_fields: &'static [&'static str],
-    /// A role that its holders see, whatever it grants (their own role).
-    held_role: Option<Uuid>,
+/// What a field declares, in the one place it is declared: its `@requires` (or its type's),
+/// `@authenticated`, `@platformOperator`, or nothing for [`PUBLIC_FIELDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Public,
+    Authenticated,
+    PlatformOperator,
+    Requires(Need),
 }
 
-/// Whether members of the owner's share partners pass, and on which fields.
-enum Partner {
-    No,
-    /// The object is a shared list: partners pass on every field.
-    SharedList,
-    /// The object was reached through a sharing relationship: partners pass on these fields.
-    Fields(&'static [&'static str]),
+/// `@requires` as a value: a requirement and the ways around it the field allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    pub requirement: Requirement,
+    pub or_self: bool,
+    pub or_partner: bool,
+    pub or_member: bool,
 }
 
-impl OrgGuard {
-    pub fn new(organization_id: Uuid, requirement: Requirement) -> Self {
+/// The declaration of a field or type: `directive = Requires::apply(need(require::MEMBER_READ))`.
+pub const fn need(requirement: Requirement) -> Need {
+    Need {
+        requirement,
+        or_self: false,
+        or_partner: false,
+        or_member: false,
+    }
+}
+
+impl Need {
+    pub const fn or_self(self) -> Self {
         Self {
-            organization_id: Some(organization_id),
-            requirement,
-            owner_user: None,
-            partner: Partner::No,
-            member_fields: &[],
-            held_role: None,
+            or_self: true,
+            ..self
         }
     }
 
-    /// For a record belonging to `user_id`, found in `organization_id` (when known).
-    pub fn or_self(organization_id: Option<Uuid>, requirement: Requirement, user_id: Uuid) -> Self {
+    pub const fn or_partner(self) -> Self {
         Self {
-            organization_id,
-            requirement,
-            owner_user: Some(user_id),
-            partner: Partner::No,
-            member_fields: &[],
-            held_role: None,
+            or_partner: true,
+            ..self
         }
     }
 
-    /// For a list of `organization_id`: when it is `shared`, members of the organization's
-    /// share partners pass with `list: read` in their own organization.
-    pub fn or_partner_list(organization_id: Uuid, requirement: Requirement, shared: bool) -> Self {
+    pub const fn or_member(self) -> Self {
         Self {
-            partner: if shared {
-                Partner::SharedList
-            } else {
-                Partner::No
-            },
-            ..Self::new(organization_id, requirement)
-        }
-    }
-
-    /// For an organization the viewer reached through a sharing relationship (a shared list's
-    /// owner, or a share partner): `fields` pass without membership.
-    pub fn or_partner_fields(
-        organization_id: Uuid,
-        requirement: Requirement,
-        fields: Option<&'static [&'static str]>,
-    ) -> Self {
-        Self {
-            partner: fields.map_or(Partner::No, Partner::Fields),
-            ..Self::new(organization_id, requirement)
-        }
-    }
-
-    /// For the role `role_id` of `organization_id`: the members holding it pass (it is their
-    /// own role, `@requires(orSelf: true)`).
-    pub fn or_held_role(organization_id: Uuid, requirement: Requirement, role_id: Uuid) -> Self {
-        Self {
-            held_role: Some(role_id),
-            ..Self::new(organization_id, requirement)
-        }
-    }
-
-    /// `fields` pass for any member of the organization (`@requires(orMember: true)`).
-    pub fn or_member_fields(self, fields: &'static [&'static str]) -> Self {
-        Self {
-            member_fields: fields,
+            or_member: true,
             ..self
         }
     }
 }
 
-impl Guard for OrgGuard {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        let viewer = ctx.request().viewer_id()?;
-        if self.owner_user == Some(viewer) {
-            return Ok(());
-        }
-        let Some(organization_id) = self.organization_id else {
-            return Err(ApiError::not_found("record").into());
+/// `@requires` applied from a [`Need`]: `directive = Requires::apply(need(R).or_self())`, the
+/// one declaration of a field's or type's requirement, which the [`Gate`] enforces.
+pub struct Requires;
+
+impl TypeDirective for Requires {
+    fn name(&self) -> Cow<'static, str> {
+        requires.name()
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        requires.register(registry)
+    }
+}
+
+impl location_traits::Directive_At_FIELD_DEFINITION for Requires {}
+impl location_traits::Directive_At_OBJECT for Requires {}
+
+impl Requires {
+    pub fn apply(need: Need) -> MetaDirectiveInvocation {
+        let flag = |on: bool| on.then_some(true);
+        requires::apply(
+            need.requirement.resource.into(),
+            need.requirement.level.into(),
+            flag(need.or_self),
+            flag(need.or_partner),
+            flag(need.or_member),
+        )
+    }
+}
+
+/// The rule every field of the schema declares, read from the schema's own SDL once, so that
+/// what is enforced is what the SDL, introspection and the catalog show.
+pub fn rule(type_name: &str, field: &str) -> Option<Rule> {
+    static RULES: OnceLock<HashMap<(String, String), Rule>> = OnceLock::new();
+    RULES
+        .get_or_init(|| {
+            declared_rules(&super::sdl())
+                .into_iter()
+                .map(|(ty, field, rule)| ((ty, field), rule))
+                .collect()
+        })
+        .get(&(type_name.to_owned(), field.to_owned()))
+        .copied()
+}
+
+/// The fields of `type_name` that declare `orPartner`.
+fn partner_fields(type_name: &str) -> Vec<&'static str> {
+    static FIELDS: OnceLock<Vec<(String, &'static str)>> = OnceLock::new();
+    FIELDS
+        .get_or_init(|| {
+            declared_rules(&super::sdl())
+                .into_iter()
+                .filter(|(_, _, rule)| matches!(rule, Rule::Requires(need) if need.or_partner))
+                .map(|(ty, field, _)| (ty, &*Box::leak(field.into_boxed_str())))
+                .collect()
+        })
+        .iter()
+        .filter(|(ty, _)| ty == type_name)
+        .map(|(_, field)| *field)
+        .collect()
+}
+
+/// Every `(type, field, rule)` that `sdl` declares; a type's `@requires` applies to its fields
+/// without their own. Fields of [`VALUE_TYPES`] have none.
+pub fn declared_rules(sdl: &str) -> Vec<(String, String, Rule)> {
+    let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
+        return Vec::new();
+    };
+    let mut rules = Vec::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
         };
+        let TypeKind::Object(object) = &ty.node.kind else {
+            continue;
+        };
+        let type_name = ty.node.name.node.to_string();
+        if VALUE_TYPES.contains(&type_name.as_str()) {
+            continue;
+        }
+        let type_rule = rule_of(&ty.node.directives);
+        for field in &object.fields {
+            let field_name = field.node.name.node.to_string();
+            let rule = if PUBLIC_FIELDS.contains(&(type_name.as_str(), field_name.as_str())) {
+                Some(Rule::Public)
+            } else {
+                rule_of(&field.node.directives).or(type_rule)
+            };
+            if let Some(rule) = rule {
+                rules.push((type_name.clone(), field_name, rule));
+            }
+        }
+    }
+    rules
+}
+
+fn rule_of(directives: &[Positioned<ConstDirective>]) -> Option<Rule> {
+    directives.iter().find_map(|directive| {
+        let arg = |name: &str| {
+            directive
+                .node
+                .get_argument(name)
+                .map(|value| value.node.to_string().trim_matches('"').to_owned())
+        };
+        let flag = |name: &str| arg(name).as_deref() == Some("true");
+        match directive.node.name.node.as_str() {
+            "requires" => {
+                let requirement = require::named(&arg("resource")?, &arg("level")?)?;
+                Some(Rule::Requires(Need {
+                    requirement,
+                    or_self: flag("orSelf"),
+                    or_partner: flag("orPartner"),
+                    or_member: flag("orMember"),
+                }))
+            }
+            "authenticated" => Some(Rule::Authenticated),
+            "platformOperator" => Some(Rule::PlatformOperator),
+            _ => None,
+        }
+    })
+}
+
+/// How the viewer may have come to see an object without being a member of its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// Only through membership.
+    No,
+    /// A list: when it is `shared`, members of its owner's share partners read it with
+    /// `list: read` in their own organization (`orPartner` fields).
+    List { shared: bool },
+    /// An organization reached through a sharing relationship (a shared list's owner, or a
+    /// share partner): its `orPartner` fields pass without membership.
+    Organization,
+}
+
+/// The one gate of the schema. An object says what it is (its type, the organization that owns
+/// it, whose it is); the field being resolved says what it needs, in its declaration
+/// ([`rule`]). As a guard the gate lets the field resolve or refuses it; in a resolver,
+/// [`Gate::scope`] hands out the [`OrgScope`] the field's use case takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate {
+    /// None for the root types, whose name comes from the operation.
+    type_name: Option<&'static str>,
+    organization: Option<Uuid>,
+    /// What a viewer outside the organization is told was not found.
+    kind: &'static str,
+    own_user: Option<Uuid>,
+    held_role: Option<Uuid>,
+    sharing: Sharing,
+}
+
+impl Gate {
+    /// For an object of `type_name` owned by `organization`.
+    pub fn object(type_name: &'static str, organization: Uuid) -> Self {
+        Self {
+            type_name: Some(type_name),
+            organization: Some(organization),
+            kind: "organization",
+            own_user: None,
+            held_role: None,
+            sharing: Sharing::No,
+        }
+    }
+
+    /// For a root field (a query or a mutation) acting in `organization`; a viewer outside it
+    /// is told that the `kind` they named was not found.
+    pub fn root(kind: &'static str, organization: Uuid) -> Self {
+        Self {
+            type_name: None,
+            kind,
+            ..Self::object("", organization)
+        }
+    }
+
+    /// For a record belonging to `user_id`, found in `organization` when known (`orSelf`).
+    pub fn own(type_name: &'static str, organization: Option<Uuid>, user_id: Uuid) -> Self {
+        Self {
+            organization,
+            own_user: Some(user_id),
+            ..Self::object(type_name, Uuid::nil())
+        }
+    }
+
+    /// The role `role_id`: the members holding it see it (`orSelf`).
+    pub fn held_role(self, role_id: Uuid) -> Self {
+        Self {
+            held_role: Some(role_id),
+            ..self
+        }
+    }
+
+    pub fn sharing(self, sharing: Sharing) -> Self {
+        Self { sharing, ..self }
+    }
+
+    /// The rule of the field being resolved.
+    fn rule(&self, ctx: &Context<'_>) -> ApiResult<Rule> {
         let field = ctx.item.node.name.node.as_str();
-        if self.member_fields.contains(&field) || self.held_role.is_some() {
-            let access = ctx.access(organization_id).await;
-            let held = |role| access.as_ref().is_ok_and(|a| Some(a.role_id) == role);
-            if (self.member_fields.contains(&field) && access.is_ok()) || held(self.held_role) {
-                return Ok(());
+        let type_name = match self.type_name {
+            Some(type_name) => type_name,
+            None => match ctx.query_env.operation.node.ty {
+                OperationType::Mutation => "Mutation",
+                _ => "Query",
+            },
+        };
+        rule(type_name, field)
+            .ok_or_else(|| ApiError::internal(format!("{type_name}.{field} declares no rule")))
+    }
+
+    /// The viewer's access in the owner; NOT_FOUND as this gate's `kind` for a non-member.
+    async fn access(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgAccess>> {
+        let Some(organization) = self.organization else {
+            return Ok(None);
+        };
+        match ctx.access(organization).await {
+            Ok(access) => Ok(Some(access)),
+            Err(err) if err.code == ErrorCode::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Whether the field passes some other way than the role's requirement, or the refusal a
+    /// viewer outside the owner gets for it.
+    async fn around(
+        &self,
+        ctx: &Context<'_>,
+        need: Need,
+        access: Option<&OrgAccess>,
+    ) -> ApiResult<bool> {
+        if need.or_self {
+            let viewer = ctx.request().viewer_id()?;
+            let held = self.held_role.is_some() && access.map(|a| a.role_id()) == self.held_role;
+            if self.own_user == Some(viewer) || held {
+                return Ok(true);
             }
         }
-        match &self.partner {
-            Partner::Fields(fields) if fields.contains(&field) => {
-                return Ok(());
-            }
-            Partner::Fields(fields) if ctx.access(organization_id).await.is_err() => {
-                return Err(ApiError::forbidden(format!(
+        if need.or_member && access.is_some() {
+            return Ok(true);
+        }
+        match (self.sharing, access) {
+            (Sharing::Organization, _) if need.or_partner => Ok(true),
+            (Sharing::Organization, None) => {
+                let type_name = self.type_name.unwrap_or_default();
+                Err(ApiError::forbidden(format!(
                     "seen through a shared list, an organization shows only its {}",
-                    fields.join(", ")
-                ))
-                .into());
+                    partner_fields(type_name).join(", ")
+                )))
             }
-            Partner::SharedList if ctx.access(organization_id).await.is_err() => {
-                return if ctx.reads_through_sharing(organization_id, true).await? {
-                    Ok(())
+            (Sharing::List { shared: true }, None) if need.or_partner => {
+                let organization = self.organization.unwrap_or_default();
+                if ctx.reads_through_sharing(organization, true).await? {
+                    Ok(true)
                 } else {
-                    Err(ApiError::not_found("list").into())
-                };
+                    Err(ApiError::not_found("list"))
+                }
             }
-            _ => {}
+            _ => Ok(false),
         }
-        ctx.require(organization_id, self.requirement).await?;
+    }
+
+    /// Checks the field's rule for this object; for `@requires`, the viewer's access in the
+    /// owner when the role's requirement is what let them through.
+    async fn pass(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgAccess>> {
+        match self.rule(ctx)? {
+            Rule::Public => Ok(None),
+            Rule::Authenticated => ctx.request().viewer_id().map(|_| None),
+            Rule::PlatformOperator => PlatformOperator.admit(ctx).await.map(|_| None),
+            Rule::Requires(need) => {
+                ctx.request().viewer_id()?;
+                if self.organization.is_none() && self.own_user.is_some() {
+                    return if self.around(ctx, need, None).await? {
+                        Ok(None)
+                    } else {
+                        Err(ApiError::not_found("record"))
+                    };
+                }
+                let access = self.access(ctx).await?;
+                if self.around(ctx, need, access.as_ref()).await? {
+                    return Ok(None);
+                }
+                let db = &ctx.state().db;
+                OrgScope::admit(db, self.kind, access, need.requirement)
+                    .map(|scope| Some(scope.access().clone()))
+            }
+        }
+    }
+
+    /// The capability the field's use case takes: the viewer passed the field's `@requires`
+    /// through their role in the owner.
+    pub async fn scope(&self, ctx: &Context<'_>) -> ApiResult<OrgScope> {
+        let Rule::Requires(need) = self.rule(ctx)? else {
+            return Err(ApiError::internal(
+                "this field declares no organization requirement",
+            ));
+        };
+        let access = self.access(ctx).await?;
+        OrgScope::admit(&ctx.state().db, self.kind, access, need.requirement)
+    }
+
+    /// [`Self::scope`] as a capability to change the organization's data as the viewer.
+    pub async fn change(&self, ctx: &Context<'_>) -> ApiResult<OrgChange> {
+        let scope = self.scope(ctx).await?;
+        Ok(scope.change_as(ctx.actor().await?))
+    }
+}
+
+impl Guard for Gate {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        self.pass(ctx).await?;
         Ok(())
     }
 }
@@ -209,15 +449,21 @@ impl Guard for OrgGuard {
 /// Enforces `@platformOperator`.
 pub struct PlatformOperator;
 
-impl Guard for PlatformOperator {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+impl PlatformOperator {
+    async fn admit(&self, ctx: &Context<'_>) -> ApiResult<()> {
         let viewer = ctx.request().viewer_id()?;
         let user = ctx.loaders().users.load_one(viewer).await?;
         if user.is_some_and(|user| user.is_operator) {
             Ok(())
         } else {
-            Err(ApiError::forbidden("only platform operators may do this").into())
+            Err(ApiError::forbidden("only platform operators may do this"))
         }
+    }
+}
+
+impl Guard for PlatformOperator {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        Ok(self.admit(ctx).await?)
     }
 }
 

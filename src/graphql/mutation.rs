@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use super::ContextExt;
-use super::guards::{PlatformOperator, SignedIn, authenticated, platformOperator, requires};
+use super::guards::{PlatformOperator, Requires, SignedIn, authenticated, need, platformOperator};
 use super::ids::NodeId;
 use super::types::{
     AuthPayload, Invitation, License, List, ListKindValue, Membership, Organization, Role, User,
@@ -299,7 +299,7 @@ impl MutationRoot {
     }
 
     /// Renames an organization.
-    #[graphql(directive = requires::apply(require::ORGANIZATION_EDIT.resource.into(), require::ORGANIZATION_EDIT.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::ORGANIZATION_EDIT)))]
     async fn update_organization(
         &self,
         ctx: &Context<'_>,
@@ -314,7 +314,7 @@ impl MutationRoot {
     }
 
     /// Builds a custom role for an organization (needs the `custom_roles` license feature).
-    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::ROLE_MANAGE)))]
     async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> ApiResult<Role> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
         let access = ctx.require(org, require::ROLE_MANAGE).await?;
@@ -330,7 +330,7 @@ impl MutationRoot {
     }
 
     /// Edits a custom role; predefined roles and the role you hold cannot be edited.
-    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::ROLE_MANAGE)))]
     async fn update_role(&self, ctx: &Context<'_>, input: UpdateRoleInput) -> ApiResult<Role> {
         let (org, role) = role_ref(&input.id)?;
         let access = ctx.require(org, require::ROLE_MANAGE).await?;
@@ -346,7 +346,7 @@ impl MutationRoot {
     }
 
     /// Deletes a custom role that no member holds.
-    #[graphql(directive = requires::apply(require::ROLE_MANAGE.resource.into(), require::ROLE_MANAGE.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::ROLE_MANAGE)))]
     async fn delete_role(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let (org, role) = role_ref(&id)?;
         let access = ctx.require(org, require::ROLE_MANAGE).await?;
@@ -356,7 +356,7 @@ impl MutationRoot {
     }
 
     /// Creates a list in an organization.
-    #[graphql(directive = requires::apply(require::LIST_CREATE.resource.into(), require::LIST_CREATE.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::LIST_CREATE)))]
     async fn create_list(&self, ctx: &Context<'_>, input: CreateListInput) -> ApiResult<List> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
         let access = ctx.require(org, require::LIST_CREATE).await?;
@@ -374,7 +374,7 @@ impl MutationRoot {
     }
 
     /// Renames a list or changes its description.
-    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::LIST_EDIT)))]
     async fn update_list(&self, ctx: &Context<'_>, input: UpdateListInput) -> ApiResult<List> {
         let (list_id, access) =
             list_for_change(ctx, "listId", &input.list_id, require::LIST_EDIT).await?;
@@ -398,7 +398,7 @@ impl MutationRoot {
 
     /// Adds entries to a list, all or nothing; values already in it are skipped and counted
     /// in `entriesChange`.
-    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::LIST_EDIT)))]
     async fn add_list_entries(
         &self,
         ctx: &Context<'_>,
@@ -425,7 +425,7 @@ impl MutationRoot {
 
     /// Removes entries from a list by value; values not in it are skipped and counted in
     /// `entriesChange`.
-    #[graphql(directive = requires::apply(require::LIST_EDIT.resource.into(), require::LIST_EDIT.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::LIST_EDIT)))]
     async fn remove_list_entries(
         &self,
         ctx: &Context<'_>,
@@ -443,7 +443,7 @@ impl MutationRoot {
     }
 
     /// Shares a list with the organization's share partners (read-only for them), or stops.
-    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::LIST_SHARING_MANAGE)))]
     async fn set_list_shared(&self, ctx: &Context<'_>, id: ID, shared: bool) -> ApiResult<List> {
         let (list_id, access) =
             list_for_change(ctx, "id", &id, require::LIST_SHARING_MANAGE).await?;
@@ -453,7 +453,7 @@ impl MutationRoot {
     }
 
     /// Deletes a list and its entries.
-    #[graphql(directive = requires::apply(require::LIST_FULL.resource.into(), require::LIST_FULL.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::LIST_FULL)))]
     async fn delete_list(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let (list_id, access) = list_for_change(ctx, "id", &id, require::LIST_FULL).await?;
         let actor = ctx.actor().await?;
@@ -463,7 +463,7 @@ impl MutationRoot {
 
     /// Picks an organization to receive this organization's shared lists. The partner is named
     /// by its id or its public id (`ORG-…`); picking it again changes nothing.
-    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::LIST_SHARING_MANAGE)))]
     async fn add_share_partner(
         &self,
         ctx: &Context<'_>,
@@ -474,11 +474,11 @@ impl MutationRoot {
             share_partner_change(ctx, &organization_id, &partner_organization_id).await?;
         let actor = ctx.actor().await?;
         lists::add_partner(&ctx.state().db, &access, &actor, &partner).await?;
-        organization_of(ctx, access.organization_id).await
+        organization_of(ctx, access.organization_id()).await
     }
 
     /// Stops sharing lists with an organization; they disappear from its view at once.
-    #[graphql(directive = requires::apply(require::LIST_SHARING_MANAGE.resource.into(), require::LIST_SHARING_MANAGE.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::LIST_SHARING_MANAGE)))]
     async fn remove_share_partner(
         &self,
         ctx: &Context<'_>,
@@ -489,7 +489,7 @@ impl MutationRoot {
             share_partner_change(ctx, &organization_id, &partner_organization_id).await?;
         let actor = ctx.actor().await?;
         lists::remove_partner(&ctx.state().db, &access, &actor, &partner).await?;
-        organization_of(ctx, access.organization_id).await
+        organization_of(ctx, access.organization_id()).await
     }
 
     /// Changes an organization's license: seats, free read-only seats, features.
@@ -524,7 +524,7 @@ impl MutationRoot {
 
     /// Gives a member another role: needs `member: manage`, never your own, never above your
     /// own grants; only owners make or unmake owners; the last owner stays owner.
-    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::MEMBER_MANAGE)))]
     async fn assign_role(
         &self,
         ctx: &Context<'_>,
@@ -549,7 +549,7 @@ impl MutationRoot {
     }
 
     /// Removes another member; the last owner cannot be removed.
-    #[graphql(directive = requires::apply(require::MEMBER_MANAGE.resource.into(), require::MEMBER_MANAGE.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::MEMBER_MANAGE)))]
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> ApiResult<bool> {
         let found = membership_of(ctx, &membership_id).await?;
         let membership = found.id;
@@ -628,7 +628,7 @@ impl MutationRoot {
 
     /// Invites someone by email with a role (never above your own grants; owners only by
     /// owners). A licensed role needs a free seat, which the pending invitation then holds.
-    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::INVITATION_SEND)))]
     async fn invite_member(
         &self,
         ctx: &Context<'_>,
@@ -653,7 +653,7 @@ impl MutationRoot {
     }
 
     /// Revokes a pending invitation.
-    #[graphql(directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::INVITATION_SEND)))]
     async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Invitation> {
         let id = match NodeId::parse("id", &id)? {
             NodeId::Invitation(id) => id,

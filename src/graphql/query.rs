@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::ContextExt;
-use super::guards::{SignedIn, authenticated, requires};
+use super::guards::{Requires, SignedIn, authenticated, need};
 use super::ids::NodeId;
 use super::types::{
     AuditEvent, Invitation, List, Membership, Node, Organization, PermissionCatalog, Role, User,
@@ -38,7 +38,7 @@ impl QueryRoot {
 
     /// An organization the viewer belongs to; null with NOT_FOUND otherwise, exactly as for an
     /// id that does not exist.
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None, None))]
+    #[graphql(directive = Requires::apply(need(require::ORGANIZATION_READ)))]
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Organization>> {
         let org = NodeId::organization("id", &id)?;
         ctx.require(org, require::ORGANIZATION_READ).await?;
@@ -74,7 +74,7 @@ impl QueryRoot {
     /// resource of the policy. Checking yourself needs only membership (`userId` omitted or your
     /// own); checking another member needs `member: read`. Another service asks this instead of
     /// reading roles itself.
-    #[graphql(directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None, None))]
+    #[graphql(directive = Requires::apply(need(require::MEMBER_READ).or_self()))]
     async fn check_permission(
         &self,
         ctx: &Context<'_>,
@@ -112,7 +112,7 @@ impl QueryRoot {
                 .await?
                 .ok_or_else(|| ApiError::not_found("member"))?
         };
-        Ok(access.grants.allows(required.0, required.1))
+        Ok(access.grants().allows(required.0, required.1))
     }
 }
 

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{organizations, roles};
-use crate::authz::{OrgAccess, Policy};
+use crate::authz::{MembershipFacts, OrgAccess, Policy};
 use crate::error::ApiResult;
 
 /// The access of `user_id` in each of `organization_ids` where they are a member; an
@@ -37,18 +37,17 @@ pub async fn load(
             let role = roles.get(&m.role_id)?;
             let organization = organizations.get(&m.organization_id)?;
             let features = organizations::features(organization);
+            let facts = MembershipFacts {
+                user_id,
+                organization_id: m.organization_id,
+                membership_id: m.id,
+                role_id: role.id,
+                owner: role.owner,
+            };
+            let grants = policy.effective(&role.grants, &features);
             Some((
                 m.organization_id,
-                OrgAccess {
-                    user_id,
-                    organization_id: m.organization_id,
-                    membership_id: m.id,
-                    role_id: role.id,
-                    owner: role.owner,
-                    grants: Arc::new(policy.effective(&role.grants, &features)),
-                    features: Arc::new(features),
-                    policy: policy.clone(),
-                },
+                OrgAccess::new(facts, grants, features, policy.clone()),
             ))
         })
         .collect())

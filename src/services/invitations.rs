@@ -94,7 +94,7 @@ pub async fn invite(
         token_hash: Set(hash_token(&token)),
         status: Set(PENDING.to_owned()),
         expires_at: Set(now + Duration::days(days as i64)),
-        invited_by: Set(Some(access.user_id)),
+        invited_by: Set(Some(access.user_id())),
         created_at: Set(now),
         accepted_at: Set(None),
         accepted_by: Set(None),
@@ -468,7 +468,7 @@ pub async fn page(
     access.require(require::INVITATION_SEND)?;
     let now = Utc::now();
     let mut query = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(access.organization_id));
+        .filter(invitation::Column::OrganizationId.eq(access.organization_id()));
     match status_filter {
         Some("pending") => {
             query = query

@@ -32,12 +32,12 @@ pub async fn lock_and_reload(
     access: &OrgAccess,
     requirement: Requirement,
 ) -> ApiResult<(organization::Model, OrgAccess)> {
-    let org = organization::Entity::find_by_id(access.organization_id)
+    let org = organization::Entity::find_by_id(access.organization_id())
         .lock_exclusive()
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
-    let fresh = access::load_one(txn, policy, access.user_id, org.id)
+    let fresh = access::load_one(txn, policy, access.user_id(), org.id)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
     fresh.require(requirement)?;
@@ -94,7 +94,7 @@ async fn owner_count(txn: &impl ConnectionTrait, policy: &Policy, org: Uuid) -> 
 fn check_power_over(actor: &OrgAccess, target_user: Uuid, role: &RoleRecord) -> ApiResult<()> {
     Ok(power::power_over(
         actor.policy(),
-        actor.user_id,
+        actor.user_id(),
         actor.standing(),
         target_user,
         role.standing(),
@@ -218,14 +218,14 @@ pub async fn leave(
     actor: &Actor,
 ) -> ApiResult<()> {
     let txn = begin_write(db).await?;
-    let org = organization::Entity::find_by_id(access.organization_id)
+    let org = organization::Entity::find_by_id(access.organization_id())
         .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
     let mine = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(org.id))
-        .filter(membership::Column::UserId.eq(access.user_id))
+        .filter(membership::Column::UserId.eq(access.user_id()))
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;

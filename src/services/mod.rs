@@ -16,6 +16,7 @@ pub mod memberships;
 pub mod organizations;
 pub mod revocation;
 pub mod roles;
+pub mod scope;
 pub mod sessions;
 pub mod users;
 

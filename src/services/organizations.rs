@@ -137,7 +137,7 @@ pub async fn rename(
 ) -> ApiResult<organization::Model> {
     access.require(require::ORGANIZATION_EDIT)?;
     let txn = begin_write(db).await?;
-    let org = organization::Entity::find_by_id(access.organization_id)
+    let org = organization::Entity::find_by_id(access.organization_id())
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;

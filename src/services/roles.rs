@@ -126,7 +126,7 @@ pub async fn for_organization(
     access.require(require::ROLE_READ)?;
     let mut roles: Vec<RoleRecord> = policy.roles().iter().map(RoleRecord::from).collect();
     let custom = role::Entity::find()
-        .filter(role::Column::OrganizationId.eq(access.organization_id))
+        .filter(role::Column::OrganizationId.eq(access.organization_id()))
         .filter(role::Column::Predefined.eq(false))
         .all(db)
         .await?;
@@ -260,7 +260,7 @@ pub async fn create(
     )?;
     let txn = begin_write(db).await?;
     let existing = role::Entity::find()
-        .filter(role::Column::OrganizationId.eq(access.organization_id))
+        .filter(role::Column::OrganizationId.eq(access.organization_id()))
         .filter(role::Column::Predefined.eq(false))
         .count(&txn)
         .await?;
@@ -269,10 +269,10 @@ pub async fn create(
             "an organization has at most {MAX_CUSTOM_ROLES} custom roles"
         )));
     }
-    ensure_name_free(&txn, policy, access.organization_id, &name, None).await?;
+    ensure_name_free(&txn, policy, access.organization_id(), &name, None).await?;
     let model = role::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(Some(access.organization_id)),
+        organization_id: Set(Some(access.organization_id())),
         key: Set(role_key(&name)),
         name: Set(name),
         description: Set(description),
@@ -288,7 +288,7 @@ pub async fn create(
         &txn,
         actor,
         Event::new(
-            Scope::Organization(access.organization_id),
+            Scope::Organization(access.organization_id()),
             Action::RoleCreated,
             format!("{} created the role {}", actor.name(), model.name),
         )
@@ -325,7 +325,7 @@ pub async fn update(
     let mut active: role::ActiveModel = model.clone().into();
     if let Some(name) = spec.name.as_deref() {
         let name = role_name(name)?;
-        ensure_name_free(&txn, policy, access.organization_id, &name, Some(role_id)).await?;
+        ensure_name_free(&txn, policy, access.organization_id(), &name, Some(role_id)).await?;
         active.key = Set(role_key(&name));
         active.name = Set(name);
     }
@@ -343,7 +343,7 @@ pub async fn update(
         &txn,
         actor,
         Event::new(
-            Scope::Organization(access.organization_id),
+            Scope::Organization(access.organization_id()),
             Action::RoleUpdated,
             format!("{} updated the role {}", actor.name(), model.name),
         )
@@ -367,7 +367,7 @@ pub async fn delete(
     let txn = begin_write(db).await?;
     // Under the organization's lock, like assignments and invitations: nobody is given the
     // role, and no invitation starts holding it, between the count of holders and the delete.
-    let policy = access.policy.clone();
+    let policy = access.policy().clone();
     let (_, access) =
         super::members::lock_and_reload(&txn, &policy, access, require::ROLE_MANAGE).await?;
     let model = editable_role(&txn, &access, role_id).await?;
@@ -389,7 +389,7 @@ pub async fn delete(
         &txn,
         actor,
         Event::new(
-            Scope::Organization(access.organization_id),
+            Scope::Organization(access.organization_id()),
             Action::RoleDeleted,
             format!("{} deleted the role {}", actor.name(), model.name),
         )
@@ -440,9 +440,9 @@ async fn editable_role(
     let model = role::Entity::find_by_id(role_id)
         .one(txn)
         .await?
-        .filter(|model| model.organization_id == Some(access.organization_id))
+        .filter(|model| model.organization_id == Some(access.organization_id()))
         .ok_or_else(|| ApiError::not_found("role"))?;
-    power::not_the_held_role(access.role_id, role_id)?;
+    power::not_the_held_role(access.role_id(), role_id)?;
     Ok(model)
 }
 
@@ -536,7 +536,7 @@ fn checked_levels(
         let resource = &policy.resources()[resource];
         serde_json::json!({ "resource": resource.key, "level": resource.levels[level as usize] })
     };
-    match rules::role_levels(policy, &access.grants, levels, add_missing) {
+    match rules::role_levels(policy, &access.grants(), levels, add_missing) {
         Ok(levels) => Ok(levels),
         Err(rules::RoleGrantError::Missing(missing)) => {
             let listed: Vec<serde_json::Value> = missing

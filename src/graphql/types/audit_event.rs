@@ -11,7 +11,7 @@ use crate::authz::require;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
 use crate::graphql::connection::{self, CursorKey, Keyset};
-use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{self, EventPage, Filter, Scope};
 use crate::services::{Page, PageArgs};
@@ -20,8 +20,8 @@ use crate::services::{Page, PageArgs};
 pub struct AuditEvent(pub audit_event::Model);
 
 #[Object(
-    guard = "OrgGuard::or_self(self.0.organization_id, require::AUDIT_LOG_READ, self.0.subject_user_id.unwrap_or_default())",
-    directive = requires::apply(require::AUDIT_LOG_READ.resource.into(), require::AUDIT_LOG_READ.level.into(), Some(true), None, None)
+    guard = "Gate::own(\"AuditEvent\", self.0.organization_id, self.0.subject_user_id.unwrap_or_default())",
+    directive = Requires::apply(need(require::AUDIT_LOG_READ).or_self())
 )]
 impl AuditEvent {
     pub async fn id(&self) -> ID {

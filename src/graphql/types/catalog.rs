@@ -2,12 +2,12 @@
 
 use std::sync::OnceLock;
 
-use async_graphql::parser::types::{ConstDirective, TypeKind, TypeSystemDefinition};
-use async_graphql::{Context, Enum, Object, Positioned, SimpleObject};
+use async_graphql::{Context, Enum, Object, SimpleObject};
 
 use super::{PermissionGrant, SeatClassValue};
 use crate::authz::Policy;
 use crate::graphql::ContextExt;
+use crate::graphql::guards::{Rule, declared_rules};
 
 /// The permission matrix and the requirement of every field: what a role editor, a console that
 /// hides buttons, and other services need to know.
@@ -177,73 +177,29 @@ pub fn schema_guards() -> &'static [CatalogGuard] {
 
 /// The guards declared in `sdl`, type-level requirements applied to fields without their own.
 pub fn guards_of(sdl: &str) -> Vec<CatalogGuard> {
-    let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
-        return Vec::new();
-    };
-    let mut guards = Vec::new();
-    for definition in &document.definitions {
-        let TypeSystemDefinition::Type(ty) = definition else {
-            continue;
-        };
-        let TypeKind::Object(object) = &ty.node.kind else {
-            continue;
-        };
-        let type_name = ty.node.name.node.to_string();
-        if crate::graphql::guards::VALUE_TYPES.contains(&type_name.as_str()) {
-            continue;
-        }
-        let type_guard = guard_of(&ty.node.directives);
-        for field in &object.fields {
-            let field_name = field.node.name.node.to_string();
-            let public = crate::graphql::guards::PUBLIC_FIELDS
-                .contains(&(type_name.as_str(), field_name.as_str()));
-            let (kind, resource, level) = if public {
-                (GuardKind::Public, None, None)
-            } else if let Some(guard) = guard_of(&field.node.directives).or(type_guard.clone()) {
-                guard
-            } else {
-                continue;
+    declared_rules(sdl)
+        .into_iter()
+        .map(|(type_name, field, rule)| {
+            let (kind, need) = match rule {
+                Rule::Public => (GuardKind::Public, None),
+                Rule::Authenticated => (GuardKind::Authenticated, None),
+                Rule::PlatformOperator => (GuardKind::PlatformOperator, None),
+                Rule::Requires(need) if need.or_member => (GuardKind::RequiresOrMember, Some(need)),
+                Rule::Requires(need) if need.or_self => (GuardKind::RequiresOrSelf, Some(need)),
+                Rule::Requires(need) if need.or_partner => {
+                    (GuardKind::RequiresOrPartner, Some(need))
+                }
+                Rule::Requires(need) => (GuardKind::Requires, Some(need)),
             };
-            guards.push(CatalogGuard {
-                type_name: type_name.clone(),
-                field: field_name,
+            CatalogGuard {
+                type_name,
+                field,
                 kind,
-                resource,
-                level,
-            });
-        }
-    }
-    guards
-}
-
-type Guard = (GuardKind, Option<String>, Option<String>);
-
-fn guard_of(directives: &[Positioned<ConstDirective>]) -> Option<Guard> {
-    directives.iter().find_map(|directive| {
-        let arg = |name: &str| {
-            directive
-                .node
-                .get_argument(name)
-                .map(|value| value.node.to_string().trim_matches('"').to_owned())
-        };
-        match directive.node.name.node.as_str() {
-            "requires" => {
-                let kind = if arg("orMember").as_deref() == Some("true") {
-                    GuardKind::RequiresOrMember
-                } else if arg("orSelf").as_deref() == Some("true") {
-                    GuardKind::RequiresOrSelf
-                } else if arg("orPartner").as_deref() == Some("true") {
-                    GuardKind::RequiresOrPartner
-                } else {
-                    GuardKind::Requires
-                };
-                Some((kind, arg("resource"), arg("level")))
+                resource: need.map(|n| n.requirement.resource.to_owned()),
+                level: need.map(|n| n.requirement.level.to_owned()),
             }
-            "authenticated" => Some((GuardKind::Authenticated, None, None)),
-            "platformOperator" => Some((GuardKind::PlatformOperator, None, None)),
-            _ => None,
-        }
-    })
+        })
+        .collect()
 }
 
 /// The requirements the schema declares, checked against a policy at start-up: every policy

@@ -8,7 +8,7 @@ use super::{Role, User};
 use crate::authz::require;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
-use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
 use crate::services::invitations;
 
@@ -36,8 +36,8 @@ impl InvitationStatus {
 pub struct Invitation(pub invitation::Model);
 
 #[Object(
-    guard = "OrgGuard::new(self.0.organization_id, require::INVITATION_SEND)",
-    directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None, None)
+    guard = "Gate::object(\"Invitation\", self.0.organization_id)",
+    directive = Requires::apply(need(require::INVITATION_SEND))
 )]
 impl Invitation {
     pub async fn id(&self) -> ID {

@@ -12,7 +12,7 @@ use crate::domain::ListKind;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
 use crate::graphql::connection::{Conn, CursorKey, Keyset, connection};
-use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::guards::{Gate, Requires, Sharing, need};
 use crate::graphql::ids::NodeId;
 use crate::services::PageArgs;
 use crate::services::lists::{self, EntriesChange, EntryQuery};
@@ -215,8 +215,8 @@ pub struct ListEntriesChange {
 }
 
 #[Object(
-    guard = "OrgGuard::or_partner_list(self.model.organization_id, require::LIST_READ, self.model.shared)",
-    directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, Some(true), None)
+    guard = "Gate::object(\"List\", self.model.organization_id).sharing(Sharing::List { shared: self.model.shared })",
+    directive = Requires::apply(need(require::LIST_READ).or_partner())
 )]
 impl List {
     pub async fn id(&self) -> ID {

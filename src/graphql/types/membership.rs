@@ -9,7 +9,7 @@ use crate::authz::require;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
 use crate::graphql::connection::{CursorKey, Keyset};
-use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
 
 /// One user in one organization, with exactly one role there.
@@ -33,8 +33,8 @@ impl Membership {
 }
 
 #[Object(
-    guard = "OrgGuard::or_self(Some(self.model.organization_id), require::MEMBER_READ, self.model.user_id)",
-    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None, None)
+    guard = "Gate::own(\"Membership\", Some(self.model.organization_id), self.model.user_id)",
+    directive = Requires::apply(need(require::MEMBER_READ).or_self())
 )]
 impl Membership {
     pub async fn id(&self) -> ID {

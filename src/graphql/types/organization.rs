@@ -16,7 +16,7 @@ use crate::authz::require;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::connection::{Conn, connection, page_args};
-use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::guards::{Gate, Requires, Sharing, need};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Scope};
 use crate::services::invitations;
@@ -32,19 +32,11 @@ enum Sight {
     /// the viewer's role there.
     Member,
     /// Through a sharing relationship (the owner of a shared list, or a share partner): only
-    /// [`Organization::PARTNER_FIELDS`] pass without membership.
+    /// the fields that declare `orPartner` pass without membership.
     Sharing,
 }
 
 impl Organization {
-    /// The fields anyone who shares lists with an organization sees of it.
-    pub const PARTNER_FIELDS: &'static [&'static str] = &["id", "publicId", "name"];
-
-    /// The fields membership alone shows a member (rule 15), whatever its role grants: a role
-    /// without `organization: read` still knows where it is and what it may do there.
-    pub const MEMBER_FIELDS: &'static [&'static str] =
-        &["id", "publicId", "name", "viewerRole", "viewerPermissions"];
-
     pub fn new(model: organization::Model) -> Self {
         Self(model, Sight::Member)
     }
@@ -54,8 +46,14 @@ impl Organization {
         Self(model, Sight::Sharing)
     }
 
-    fn partner_fields(&self) -> Option<&'static [&'static str]> {
-        (self.1 == Sight::Sharing).then_some(Self::PARTNER_FIELDS)
+    /// The gate of every field: the viewer's role here, membership alone for the fields that
+    /// declare `orMember`, and, seen through sharing, the fields that declare `orPartner`.
+    fn gate(&self) -> Gate {
+        let gate = Gate::object("Organization", self.0.id);
+        match self.1 {
+            Sight::Member => gate,
+            Sight::Sharing => gate.sharing(Sharing::Organization),
+        }
     }
 
     /// `organization_id` if the viewer still belongs to it, else none (a session's or a user's
@@ -107,22 +105,22 @@ impl License {
 }
 
 #[Object(
-    guard = "OrgGuard::or_partner_fields(self.0.id, require::ORGANIZATION_READ, self.partner_fields()).or_member_fields(Self::MEMBER_FIELDS)",
-    directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None, None)
+    guard = "self.gate()",
+    directive = Requires::apply(need(require::ORGANIZATION_READ))
 )]
 impl Organization {
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true), Some(true)))]
+    #[graphql(directive = Requires::apply(need(require::ORGANIZATION_READ).or_partner().or_member()))]
     pub async fn id(&self) -> ID {
         NodeId::Organization(self.0.id).to_id()
     }
 
     /// The id people read, type and share (for example to pick a share partner).
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true), Some(true)))]
+    #[graphql(directive = Requires::apply(need(require::ORGANIZATION_READ).or_partner().or_member()))]
     async fn public_id(&self) -> &str {
         &self.0.public_id
     }
 
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, Some(true), Some(true)))]
+    #[graphql(directive = Requires::apply(need(require::ORGANIZATION_READ).or_partner().or_member()))]
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -136,25 +134,24 @@ impl Organization {
     }
 
     /// The viewer's role in this organization.
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None, Some(true)))]
+    #[graphql(directive = Requires::apply(need(require::ORGANIZATION_READ).or_member()))]
     async fn viewer_role(&self, ctx: &Context<'_>) -> ApiResult<Option<Role>> {
         let access = ctx.access(self.0.id).await?;
-        let role = ctx.loaders().roles.load_one(access.role_id).await?;
+        let role = ctx.loaders().roles.load_one(access.role_id()).await?;
         Ok(role.map(|record| Role::new(record, self.0.id)))
     }
 
     /// Every resource of the policy with the level the viewer's role grants here.
-    #[graphql(directive = requires::apply(require::ORGANIZATION_READ.resource.into(), require::ORGANIZATION_READ.level.into(), None, None, Some(true)))]
+    #[graphql(directive = Requires::apply(need(require::ORGANIZATION_READ).or_member()))]
     async fn viewer_permissions(&self, ctx: &Context<'_>) -> ApiResult<Vec<PermissionGrant>> {
         let access = ctx.access(self.0.id).await?;
-        Ok(PermissionGrant::all(&ctx.state().policy, &access.grants))
+        Ok(PermissionGrant::all(&ctx.state().policy, &access.grants()))
     }
 
     /// Members: by joining order (oldest first) unless `orderBy` says otherwise, optionally only
     /// those holding a role or whose email or name contains a text.
     #[graphql(
-        guard = "OrgGuard::new(self.0.id, require::MEMBER_READ)",
-        directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), None, None, None),
+        directive = Requires::apply(need(require::MEMBER_READ)),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn members(
@@ -182,8 +179,7 @@ impl Organization {
     /// The organization's audit log, newest first.
     #[allow(clippy::too_many_arguments)]
     #[graphql(
-        guard = "OrgGuard::new(self.0.id, require::AUDIT_LOG_READ)",
-        directive = requires::apply(require::AUDIT_LOG_READ.resource.into(), require::AUDIT_LOG_READ.level.into(), None, None, None),
+        directive = Requires::apply(need(require::AUDIT_LOG_READ)),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn audit_log(
@@ -220,8 +216,7 @@ impl Organization {
 
     /// Invitations, newest first, optionally of one status.
     #[graphql(
-        guard = "OrgGuard::new(self.0.id, require::INVITATION_SEND)",
-        directive = requires::apply(require::INVITATION_SEND.resource.into(), require::INVITATION_SEND.level.into(), None, None, None),
+        directive = Requires::apply(need(require::INVITATION_SEND)),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn invitations(
@@ -251,8 +246,7 @@ impl Organization {
 
     /// The organization's own lists, oldest first.
     #[graphql(
-        guard = "OrgGuard::new(self.0.id, require::LIST_READ)",
-        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None, None),
+        directive = Requires::apply(need(require::LIST_READ)),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn lists(
@@ -269,8 +263,7 @@ impl Organization {
     /// The lists other organizations share with this one (read-only), oldest first: the shared
     /// lists of every organization that picked this one as a share partner.
     #[graphql(
-        guard = "OrgGuard::new(self.0.id, require::LIST_READ)",
-        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None, None),
+        directive = Requires::apply(need(require::LIST_READ)),
         complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
     )]
     async fn shared_lists(
@@ -286,8 +279,7 @@ impl Organization {
 
     /// The organizations this one shares its shared lists with, in the order they were picked.
     #[graphql(
-        guard = "OrgGuard::new(self.0.id, require::LIST_READ)",
-        directive = requires::apply(require::LIST_READ.resource.into(), require::LIST_READ.level.into(), None, None, None)
+        directive = Requires::apply(need(require::LIST_READ))
     )]
     async fn share_partners(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Organization>>> {
         let loaders = ctx.loaders();
@@ -311,8 +303,7 @@ impl Organization {
 
     /// The roles members can hold here: the policy's predefined roles and this organization's own.
     #[graphql(
-        guard = "OrgGuard::new(self.0.id, require::ROLE_READ)",
-        directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), None, None, None)
+        directive = Requires::apply(need(require::ROLE_READ))
     )]
     async fn roles(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Role>>> {
         let access = ctx.access(self.0.id).await?;

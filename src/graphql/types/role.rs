@@ -6,7 +6,7 @@ use super::PermissionGrant;
 use crate::authz::require;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
-use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
 use crate::services::roles::RoleRecord;
 
@@ -34,8 +34,8 @@ impl Role {
 }
 
 #[Object(
-    guard = "OrgGuard::or_held_role(self.organization_id, require::ROLE_READ, self.record.id)",
-    directive = requires::apply(require::ROLE_READ.resource.into(), require::ROLE_READ.level.into(), Some(true), None, None)
+    guard = "Gate::object(\"Role\", self.organization_id).held_role(self.record.id)",
+    directive = Requires::apply(need(require::ROLE_READ).or_self())
 )]
 impl Role {
     pub async fn id(&self) -> ID {

@@ -9,7 +9,7 @@ use super::Organization;
 use crate::authz::require;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
-use crate::graphql::guards::{OrgGuard, requires};
+use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
 
 /// A person: one identity (an email) across organizations.
@@ -26,8 +26,8 @@ impl User {
 }
 
 #[Object(
-    guard = "OrgGuard::or_self(self.seen_in, require::MEMBER_READ, self.model.id)",
-    directive = requires::apply(require::MEMBER_READ.resource.into(), require::MEMBER_READ.level.into(), Some(true), None, None)
+    guard = "Gate::own(\"User\", self.seen_in, self.model.id)",
+    directive = Requires::apply(need(require::MEMBER_READ).or_self())
 )]
 impl User {
     pub async fn id(&self) -> ID {

@@ -22,7 +22,7 @@ pub(super) async fn record(
         txn,
         actor,
         Event::new(
-            Scope::Organization(access.organization_id),
+            Scope::Organization(access.organization_id()),
             action,
             description,
         )
@@ -40,7 +40,7 @@ pub(super) async fn lock_list(
     list_id: Uuid,
 ) -> ApiResult<list::Model> {
     list::Entity::find_by_id(list_id)
-        .filter(list::Column::OrganizationId.eq(access.organization_id))
+        .filter(list::Column::OrganizationId.eq(access.organization_id()))
         .lock_exclusive()
         .one(txn)
         .await?

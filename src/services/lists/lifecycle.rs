@@ -72,11 +72,11 @@ pub async fn create(
     let description_text = description(description_text)?;
     let txn = begin_write(db).await?;
     let name_lower = name.to_lowercase();
-    ensure_name_free(&txn, access.organization_id, &name, &name_lower, None).await?;
+    ensure_name_free(&txn, access.organization_id(), &name, &name_lower, None).await?;
     let now = Utc::now();
     let model = list::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(access.organization_id),
+        organization_id: Set(access.organization_id()),
         name: Set(name),
         name_lower: Set(name_lower),
         kind: Set(kind.as_str().to_owned()),
@@ -128,7 +128,7 @@ pub async fn update(
     if let Some(name) = name {
         let name_lower = name.to_lowercase();
         if name_lower != before.name_lower {
-            let organization_id = access.organization_id;
+            let organization_id = access.organization_id();
             ensure_name_free(&txn, organization_id, &name, &name_lower, Some(list_id)).await?;
         }
         after.name = name;

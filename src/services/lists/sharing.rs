@@ -67,21 +67,21 @@ pub async fn add_partner(
     partner: &organization::Model,
 ) -> ApiResult<()> {
     access.require(require::LIST_SHARING_MANAGE)?;
-    if partner.id == access.organization_id {
+    if partner.id == access.organization_id() {
         return Err(ApiError::invalid(
             "partnerOrganizationId",
             "an organization cannot be its own share partner",
         ));
     }
     let txn = begin_write(db).await?;
-    let existing = share_partner::Entity::find_by_id((access.organization_id, partner.id))
+    let existing = share_partner::Entity::find_by_id((access.organization_id(), partner.id))
         .one(&txn)
         .await?;
     if existing.is_some() {
         return Ok(());
     }
     share_partner::ActiveModel {
-        organization_id: Set(access.organization_id),
+        organization_id: Set(access.organization_id()),
         partner_id: Set(partner.id),
         added_by: Set(actor.user_id),
         created_at: Set(Utc::now()),
@@ -103,7 +103,7 @@ pub async fn remove_partner(
 ) -> ApiResult<()> {
     access.require(require::LIST_SHARING_MANAGE)?;
     let txn = begin_write(db).await?;
-    let removed = share_partner::Entity::delete_by_id((access.organization_id, partner.id))
+    let removed = share_partner::Entity::delete_by_id((access.organization_id(), partner.id))
         .exec(&txn)
         .await?;
     if removed.rows_affected == 0 {

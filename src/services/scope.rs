@@ -1,0 +1,198 @@
+//! The gate to an organization's data, the capabilities it hands out, and the one write path.
+//!
+//! [`OrgScope::admit`] is the gate: from the viewer's access in an organization (or its
+//! absence) and the requirement the field or route declares, it answers NOT_FOUND, FORBIDDEN
+//! or an [`OrgScope`]. Every organization-scoped use case takes an `OrgScope` (to read) or an
+//! [`OrgChange`] (to change); their fields are private, so without passing the gate the code
+//! does not compile. Every change goes through [`write`] (or [`OrgChange::write`], which adds
+//! the organization's lock and a fresh read of the actor's access under it).
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use entity::organization;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect};
+use uuid::Uuid;
+
+use super::access;
+use super::audit::{self, Action, Actor, Event, Scope};
+use crate::authz::{OrgAccess, Policy, Refusal, Requirement};
+use crate::db::begin_write;
+use crate::error::{ApiError, ApiResult};
+
+/// Runs `change` in a write transaction (IMMEDIATE on SQLite), records the events it returns
+/// in the audit log as `actor`'s, and commits; an error rolls everything back.
+pub async fn write<T>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    change: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<(T, Vec<Event>)>,
+) -> ApiResult<T> {
+    let txn = begin_write(db).await?;
+    let (value, events) = change(&txn).await?;
+    for event in events {
+        audit::record(&txn, actor, event).await?;
+    }
+    txn.commit().await?;
+    Ok(value)
+}
+
+/// A capability to read one organization's data: the viewer passed the gate for it.
+#[derive(Clone)]
+pub struct OrgScope {
+    db: DatabaseConnection,
+    access: OrgAccess,
+    requirement: Requirement,
+}
+
+impl std::fmt::Debug for OrgScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgScope")
+            .field("organization", &self.access.organization_id())
+            .field("requirement", &self.requirement)
+            .finish()
+    }
+}
+
+impl OrgScope {
+    /// The gate. `access` is the viewer's access in the organization, none when they are not
+    /// a member: they then get the NOT_FOUND of a `kind` that does not exist (rule 3), so an
+    /// id reveals nothing about another organization. A member whose role does not pass
+    /// `requirement` gets FORBIDDEN.
+    pub fn admit(
+        db: &DatabaseConnection,
+        kind: &str,
+        access: Option<OrgAccess>,
+        requirement: Requirement,
+    ) -> ApiResult<Self> {
+        let access = access.ok_or_else(|| ApiError::not_found(kind))?;
+        if !access.allows(requirement) {
+            return Err(Refusal::NotGranted(requirement).into());
+        }
+        Ok(Self {
+            db: db.clone(),
+            access,
+            requirement,
+        })
+    }
+
+    /// [`Self::admit`] with the viewer's access read from the database (for routes outside
+    /// GraphQL, which has its loaders).
+    pub async fn enter(
+        db: &DatabaseConnection,
+        policy: &Arc<Policy>,
+        viewer: Uuid,
+        kind: &str,
+        organization_id: Uuid,
+        requirement: Requirement,
+    ) -> ApiResult<Self> {
+        let access = access::load_one(db, policy, viewer, organization_id).await?;
+        Self::admit(db, kind, access, requirement)
+    }
+
+    pub fn organization_id(&self) -> Uuid {
+        self.access.organization_id()
+    }
+
+    /// The viewer's access in the organization, as read for this request.
+    pub fn access(&self) -> &OrgAccess {
+        &self.access
+    }
+
+    pub fn policy(&self) -> &Arc<Policy> {
+        self.access.policy()
+    }
+
+    /// The requirement the viewer passed.
+    pub fn requirement(&self) -> Requirement {
+        self.requirement
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// The capability to change the organization's data as `actor` (the viewer).
+    pub fn change_as(self, actor: Actor) -> OrgChange {
+        OrgChange { scope: self, actor }
+    }
+}
+
+/// A capability to change one organization's data: an [`OrgScope`] and the actor the audit
+/// log names.
+pub struct OrgChange {
+    scope: OrgScope,
+    actor: Actor,
+}
+
+impl Deref for OrgChange {
+    type Target = OrgScope;
+
+    fn deref(&self) -> &OrgScope {
+        &self.scope
+    }
+}
+
+/// What a change sees inside [`OrgChange::write`]: the transaction, the organization locked
+/// for it, and the actor's access read again under that lock.
+pub struct Tx<'a> {
+    pub txn: &'a DatabaseTransaction,
+    pub organization: &'a organization::Model,
+    pub access: &'a OrgAccess,
+    pub actor: &'a Actor,
+}
+
+impl Tx<'_> {
+    pub fn organization_id(&self) -> Uuid {
+        self.organization.id
+    }
+
+    pub fn policy(&self) -> &Arc<Policy> {
+        self.access.policy()
+    }
+
+    /// An event of the organization's audit log, described as `actor` doing `what`.
+    pub fn event(&self, action: Action, what: impl std::fmt::Display) -> Event {
+        Event::new(
+            Scope::Organization(self.organization.id),
+            action,
+            format!("{} {what}", self.actor.name()),
+        )
+    }
+}
+
+impl OrgChange {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Runs `change` under the organization's lock: begins the write transaction, locks the
+    /// organization's row, reads the actor's access again (a role changed or a membership
+    /// removed since the gate counts: rule 7), runs the change, records the event it returns
+    /// and commits. Changes of one organization therefore run one at a time, on both databases.
+    pub async fn write<T>(
+        &self,
+        change: impl AsyncFnOnce(&Tx<'_>) -> ApiResult<(T, Option<Event>)>,
+    ) -> ApiResult<T> {
+        let scope = &self.scope;
+        write(&scope.db, &self.actor, async |txn| {
+            let organization = organization::Entity::find_by_id(scope.organization_id())
+                .lock_exclusive()
+                .one(txn)
+                .await?
+                .ok_or_else(|| ApiError::not_found("organization"))?;
+            let fresh =
+                access::load_one(txn, scope.policy(), scope.access.user_id(), organization.id)
+                    .await?;
+            let fresh = OrgScope::admit(&scope.db, "organization", fresh, scope.requirement)?;
+            let tx = Tx {
+                txn,
+                organization: &organization,
+                access: &fresh.access,
+                actor: &self.actor,
+            };
+            let (value, event) = change(&tx).await?;
+            Ok((value, event.into_iter().collect()))
+        })
+        .await
+    }
+}
