@@ -3,7 +3,9 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use super::ContextExt;
-use super::guards::{PlatformOperator, Requires, SignedIn, authenticated, need, platformOperator};
+use super::guards::{
+    Gate, PlatformOperator, Requires, SignedIn, authenticated, need, platformOperator,
+};
 use super::ids::NodeId;
 use super::types::{
     AuthPayload, Invitation, License, List, ListKindValue, Membership, Organization, Role, User,
@@ -317,15 +319,14 @@ impl MutationRoot {
     #[graphql(directive = Requires::apply(need(require::ROLE_MANAGE)))]
     async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> ApiResult<Role> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
-        let access = ctx.require(org, require::ROLE_MANAGE).await?;
+        let change = Gate::root("organization", org).change(ctx).await?;
         let spec = RoleSpec {
             name: Some(input.name),
             description: Some(input.description),
             grants: Some(grant_pairs(input.grants)?),
             add_missing_dependencies: input.add_missing_dependencies,
         };
-        let actor = ctx.actor().await?;
-        let record = roles::create(&ctx.state().db, &access, &actor, spec).await?;
+        let record = roles::create(&change, spec).await?;
         Ok(Role::new(record, org))
     }
 
@@ -333,15 +334,14 @@ impl MutationRoot {
     #[graphql(directive = Requires::apply(need(require::ROLE_MANAGE)))]
     async fn update_role(&self, ctx: &Context<'_>, input: UpdateRoleInput) -> ApiResult<Role> {
         let (org, role) = role_ref(&input.id)?;
-        let access = ctx.require(org, require::ROLE_MANAGE).await?;
+        let change = Gate::root("organization", org).change(ctx).await?;
         let spec = RoleSpec {
             name: input.name,
             description: Some(input.description),
             grants: input.grants.map(grant_pairs).transpose()?,
             add_missing_dependencies: input.add_missing_dependencies,
         };
-        let actor = ctx.actor().await?;
-        let record = roles::update(&ctx.state().db, &access, &actor, role, spec).await?;
+        let record = roles::update(&change, role, spec).await?;
         Ok(Role::new(record, org))
     }
 
@@ -349,9 +349,8 @@ impl MutationRoot {
     #[graphql(directive = Requires::apply(need(require::ROLE_MANAGE)))]
     async fn delete_role(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let (org, role) = role_ref(&id)?;
-        let access = ctx.require(org, require::ROLE_MANAGE).await?;
-        let actor = ctx.actor().await?;
-        roles::delete(&ctx.state().db, &access, &actor, role).await?;
+        let change = Gate::root("organization", org).change(ctx).await?;
+        roles::delete(&change, role).await?;
         Ok(true)
     }
 

@@ -8,17 +8,17 @@ use chrono::Utc;
 use entity::{invitation, membership, role};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use super::audit::{self, Action, Actor, Event, Scope};
+use super::audit::Action;
+use super::scope::OrgChange;
 use crate::authz::policy::PredefinedRole;
 use crate::authz::{
     Grants, OrgAccess, Policy, Refusal, SeatClass, Standing, power, require, rules,
 };
-use crate::db::begin_write;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
 
@@ -239,65 +239,54 @@ pub struct RoleSpec {
 /// At most this many custom roles per organization.
 pub const MAX_CUSTOM_ROLES: u64 = 100;
 
-/// Creates a custom role (rules 5, 8 and 9): `role: manage`, the `custom_roles` feature, valid
-/// grants that satisfy the dependencies (or have the missing ones added) and stay within the
-/// actor's own grants, and a name unique in the organization.
-pub async fn create(
-    db: &DatabaseConnection,
-    access: &OrgAccess,
-    actor: &Actor,
-    spec: RoleSpec,
-) -> ApiResult<RoleRecord> {
-    access.require(require::ROLE_MANAGE)?;
-    require_custom_roles(access)?;
-    let policy = access.policy();
+/// Creates a custom role (rules 5, 8 and 9): the `custom_roles` feature, valid grants that
+/// satisfy the dependencies (or have the missing ones added) and stay within the actor's own
+/// grants, and a name unique in the organization.
+pub async fn create(change: &OrgChange, spec: RoleSpec) -> ApiResult<RoleRecord> {
+    require_custom_roles(change.access())?;
     let name = role_name(spec.name.as_deref().unwrap_or_default())?;
     let description = role_description(spec.description.flatten())?;
-    let levels = checked_levels(
-        access,
-        spec.grants.as_deref().unwrap_or_default(),
-        spec.add_missing_dependencies,
-    )?;
-    let txn = begin_write(db).await?;
-    let existing = role::Entity::find()
-        .filter(role::Column::OrganizationId.eq(access.organization_id()))
-        .filter(role::Column::Predefined.eq(false))
-        .count(&txn)
+    let grants = spec.grants.unwrap_or_default();
+    let model = change
+        .write(async |tx| {
+            let policy = tx.policy();
+            let levels = checked_levels(tx.access, &grants, spec.add_missing_dependencies)?;
+            let existing = role::Entity::find()
+                .filter(role::Column::OrganizationId.eq(tx.organization_id()))
+                .filter(role::Column::Predefined.eq(false))
+                .count(tx.txn)
+                .await?;
+            if existing >= MAX_CUSTOM_ROLES {
+                return Err(ApiError::conflict(format!(
+                    "an organization has at most {MAX_CUSTOM_ROLES} custom roles"
+                )));
+            }
+            ensure_name_free(tx.txn, policy, tx.organization_id(), &name, None).await?;
+            let model = role::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organization_id: Set(Some(tx.organization_id())),
+                key: Set(role_key(&name)),
+                name: Set(name),
+                description: Set(description),
+                predefined: Set(false),
+                seat_class: Set(SeatClass::Licensed.as_str().to_owned()),
+                grants: Set(stored_grants(policy, &levels)?),
+                created_at: Set(Utc::now()),
+            }
+            .insert(tx.txn)
+            .await
+            .map_err(name_conflict)?;
+            let event = tx
+                .event(
+                    Action::RoleCreated,
+                    format!("created the role {}", model.name),
+                )
+                .target("role", model.id)
+                .payload(json!({ "after": role_json(&model) }));
+            Ok((model, Some(event)))
+        })
         .await?;
-    if existing >= MAX_CUSTOM_ROLES {
-        return Err(ApiError::conflict(format!(
-            "an organization has at most {MAX_CUSTOM_ROLES} custom roles"
-        )));
-    }
-    ensure_name_free(&txn, policy, access.organization_id(), &name, None).await?;
-    let model = role::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(Some(access.organization_id())),
-        key: Set(role_key(&name)),
-        name: Set(name),
-        description: Set(description),
-        predefined: Set(false),
-        seat_class: Set(SeatClass::Licensed.as_str().to_owned()),
-        grants: Set(stored_grants(policy, &levels)?),
-        created_at: Set(Utc::now()),
-    }
-    .insert(&txn)
-    .await
-    .map_err(name_conflict)?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::Organization(access.organization_id()),
-            Action::RoleCreated,
-            format!("{} created the role {}", actor.name(), model.name),
-        )
-        .target("role", model.id)
-        .payload(json!({ "after": role_json(&model) })),
-    )
-    .await?;
-    txn.commit().await?;
-    from_model(policy, model)
+    from_model(change.policy(), model)
 }
 
 fn role_json(model: &role::Model) -> serde_json::Value {
@@ -310,95 +299,78 @@ fn role_json(model: &role::Model) -> serde_json::Value {
 
 /// Edits a custom role of the organization; predefined roles and the role the actor holds
 /// cannot be edited.
-pub async fn update(
-    db: &DatabaseConnection,
-    access: &OrgAccess,
-    actor: &Actor,
-    role_id: Uuid,
-    spec: RoleSpec,
-) -> ApiResult<RoleRecord> {
-    access.require(require::ROLE_MANAGE)?;
-    require_custom_roles(access)?;
-    let policy = access.policy();
-    let txn = begin_write(db).await?;
-    let model = editable_role(&txn, access, role_id).await?;
-    let mut active: role::ActiveModel = model.clone().into();
-    if let Some(name) = spec.name.as_deref() {
-        let name = role_name(name)?;
-        ensure_name_free(&txn, policy, access.organization_id(), &name, Some(role_id)).await?;
-        active.key = Set(role_key(&name));
-        active.name = Set(name);
-    }
-    if let Some(description) = spec.description {
-        active.description = Set(role_description(description)?);
-    }
-    if let Some(grants) = spec.grants.as_deref() {
-        let levels = checked_levels(access, grants, spec.add_missing_dependencies)?;
-        active.grants = Set(stored_grants(policy, &levels)?);
-    }
-    let before = role_json(&model);
-    let model = active.update(&txn).await.map_err(name_conflict)?;
-    super::memberships::rename_role_sort_key(&txn, model.id, &model.name).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::Organization(access.organization_id()),
-            Action::RoleUpdated,
-            format!("{} updated the role {}", actor.name(), model.name),
-        )
-        .target("role", model.id)
-        .payload(json!({ "before": before, "after": role_json(&model) })),
-    )
-    .await?;
-    txn.commit().await?;
-    from_model(policy, model)
+pub async fn update(change: &OrgChange, role_id: Uuid, spec: RoleSpec) -> ApiResult<RoleRecord> {
+    require_custom_roles(change.access())?;
+    let model = change
+        .write(async |tx| {
+            let policy = tx.policy();
+            let model = editable_role(tx.txn, tx.access, role_id).await?;
+            let mut active: role::ActiveModel = model.clone().into();
+            if let Some(name) = spec.name.as_deref() {
+                let name = role_name(name)?;
+                ensure_name_free(tx.txn, policy, tx.organization_id(), &name, Some(role_id))
+                    .await?;
+                active.key = Set(role_key(&name));
+                active.name = Set(name);
+            }
+            if let Some(description) = spec.description {
+                active.description = Set(role_description(description)?);
+            }
+            if let Some(grants) = spec.grants.as_deref() {
+                let levels = checked_levels(tx.access, grants, spec.add_missing_dependencies)?;
+                active.grants = Set(stored_grants(policy, &levels)?);
+            }
+            let before = role_json(&model);
+            let model = active.update(tx.txn).await.map_err(name_conflict)?;
+            super::memberships::rename_role_sort_key(tx.txn, model.id, &model.name).await?;
+            let event = tx
+                .event(
+                    Action::RoleUpdated,
+                    format!("updated the role {}", model.name),
+                )
+                .target("role", model.id)
+                .payload(json!({ "before": before, "after": role_json(&model) }));
+            Ok((model, Some(event)))
+        })
+        .await?;
+    from_model(change.policy(), model)
 }
 
 /// Deletes a custom role that no member and no pending invitation holds, with the role's
-/// finished invitations (accepted, revoked or expired), which nobody can use any more.
-pub async fn delete(
-    db: &DatabaseConnection,
-    access: &OrgAccess,
-    actor: &Actor,
-    role_id: Uuid,
-) -> ApiResult<()> {
-    access.require(require::ROLE_MANAGE)?;
-    let txn = begin_write(db).await?;
-    // Under the organization's lock, like assignments and invitations: nobody is given the
-    // role, and no invitation starts holding it, between the count of holders and the delete.
-    let policy = access.policy().clone();
-    let (_, access) =
-        super::members::lock_and_reload(&txn, &policy, access, require::ROLE_MANAGE).await?;
-    let model = editable_role(&txn, &access, role_id).await?;
-    let (members, pending) = holders(&txn, role_id).await?;
-    if members + pending > 0 {
-        return Err(ApiError::conflict(format!(
-            "{members} member(s) and {pending} pending invitation(s) hold this role; assign the \
-             members another role and revoke the invitations first"
-        ))
-        .with_detail("memberCount", json!(members)));
-    }
-    let finished = invitation::Entity::delete_many()
-        .filter(invitation::Column::RoleId.eq(role_id))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    role::Entity::delete_by_id(role_id).exec(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::Organization(access.organization_id()),
-            Action::RoleDeleted,
-            format!("{} deleted the role {}", actor.name(), model.name),
-        )
-        .target("role", model.id)
-        .payload(json!({ "before": role_json(&model), "finishedInvitationsRemoved": finished })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+/// finished invitations (accepted, revoked or expired), which nobody can use any more. Under
+/// the organization's lock, like assignments and invitations: nobody is given the role, and
+/// no invitation starts holding it, between the count of holders and the delete.
+pub async fn delete(change: &OrgChange, role_id: Uuid) -> ApiResult<()> {
+    change
+        .write(async |tx| {
+            let model = editable_role(tx.txn, tx.access, role_id).await?;
+            let (members, pending) = holders(tx.txn, role_id).await?;
+            if members + pending > 0 {
+                return Err(ApiError::conflict(format!(
+                    "{members} member(s) and {pending} pending invitation(s) hold this role; \
+                     assign the members another role and revoke the invitations first"
+                ))
+                .with_detail("memberCount", json!(members)));
+            }
+            let finished = invitation::Entity::delete_many()
+                .filter(invitation::Column::RoleId.eq(role_id))
+                .exec(tx.txn)
+                .await?
+                .rows_affected;
+            role::Entity::delete_by_id(role_id).exec(tx.txn).await?;
+            let event = tx
+                .event(
+                    Action::RoleDeleted,
+                    format!("deleted the role {}", model.name),
+                )
+                .target("role", model.id)
+                .payload(json!({
+                    "before": role_json(&model),
+                    "finishedInvitationsRemoved": finished,
+                }));
+            Ok(((), Some(event)))
+        })
+        .await
 }
 
 /// How many members hold `role_id`, and how many pending invitations that can still be

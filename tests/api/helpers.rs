@@ -196,6 +196,27 @@ impl TestApp {
 
     /// Resets the statement counter, runs `query`, and returns the response and how many SQL
     /// statements it took.
+    /// What `user` may change in `organization` under `requirement`, through the same gate a
+    /// request passes, acting as the command line (for fixtures built below the API).
+    pub async fn change_in(
+        &self,
+        user: uuid::Uuid,
+        organization: uuid::Uuid,
+        requirement: charter::authz::Requirement,
+    ) -> charter::services::scope::OrgChange {
+        charter::services::scope::OrgScope::enter(
+            &self.state.db,
+            &self.state.policy,
+            user,
+            "organization",
+            organization,
+            requirement,
+        )
+        .await
+        .expect("the user passes the gate")
+        .change_as(charter::services::audit::Actor::command_line())
+    }
+
     pub async fn count_statements(&self, token: &str, query: &str) -> (Value, usize) {
         self.statements.store(0, Ordering::SeqCst);
         let body = self.gql(Some(token), query, json!({})).await;

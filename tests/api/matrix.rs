@@ -167,11 +167,11 @@ async fn partner_org(app: &TestApp) -> String {
 
 /// A custom role made by the owner, for the role mutations to act on.
 async fn custom_role(app: &TestApp, fixture: &Org, owner: uuid::Uuid, name: &str) -> String {
-    let access = owner_access(app, fixture, owner).await;
+    let change = app
+        .change_in(owner, fixture.org.id, charter::authz::require::ROLE_MANAGE)
+        .await;
     let role = create(
-        &app.state.db,
-        &access,
-        &charter::services::audit::Actor::command_line(),
+        &change,
         RoleSpec {
             name: Some(format!("{name} {}", uuid::Uuid::now_v7())),
             grants: Some(vec![]),

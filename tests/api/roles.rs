@@ -415,21 +415,13 @@ async fn editing_a_role_replaces_its_grants_under_the_same_rules() {
 #[tokio::test]
 async fn an_organization_has_at_most_100_custom_roles() {
     let f = fixture().await;
-    let access = charter::services::access::load(
-        &f.app.state.db,
-        &f.app.state.policy,
-        f.owner.id,
-        &[f.org.id],
-    )
-    .await
-    .unwrap()
-    .remove(&f.org.id)
-    .unwrap();
+    let change = f
+        .app
+        .change_in(f.owner.id, f.org.id, charter::authz::require::ROLE_MANAGE)
+        .await;
     for n in 0..100 {
         charter::services::roles::create(
-            &f.app.state.db,
-            &access,
-            &charter::services::audit::Actor::command_line(),
+            &change,
             charter::services::roles::RoleSpec {
                 name: Some(format!("Role {n}")),
                 grants: Some(vec![]),
