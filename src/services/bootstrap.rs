@@ -6,12 +6,12 @@ use entity::{organization, user};
 use rand::RngCore;
 use sea_orm::ActiveModelTrait;
 
-use super::audit::{self, Action, Actor, Event, Scope};
+use super::audit::{Action, Actor, Event, Scope};
+use super::scope::{write, write_recording};
 use super::{AppState, organizations, users};
 use crate::auth::password;
 use crate::authz::OrgAccess;
 use crate::authz::policy::PredefinedRole;
-use crate::db::begin_write;
 use crate::domain::{DisplayName, Email, ListKind, NewPassword, OrganizationName};
 use crate::error::{ApiError, ApiResult};
 
@@ -40,12 +40,13 @@ pub async fn bootstrap(
         .to_owned();
     let display_name = DisplayName::parse("email", &display_name)?.into_inner();
     let hash = password::hash(password_text.into_inner()).await?;
-    let txn = begin_write(&state.db).await?;
     let actor = Actor::command_line();
-    let user = users::create(&txn, &actor, &email, display_name, Some(hash)).await?;
-    let org = organizations::create_in(&txn, state, &actor, user.id, name).await?;
-    txn.commit().await?;
-    Ok((user, org))
+    write(&state.db, &actor, async |txn| {
+        let (user, created) = users::create(txn, &email, display_name, Some(hash)).await?;
+        let org = organizations::create_in(txn, state, &actor, user.id, name).await?;
+        Ok(((user, org), vec![created]))
+    })
+    .await
 }
 
 /// One login of the demo data set.
@@ -101,63 +102,69 @@ async fn seed_people(
         ("grace@acme.example", "Grace Commenter"),
         ("heidi@globex.example", "Heidi Owner"),
     ];
-    let txn = begin_write(&state.db).await?;
     let actor = Actor::command_line();
-    let mut ids = Vec::new();
-    for (email, name) in people {
-        let email = Email::parse("email", email)?;
-        ids.push(users::create(&txn, &actor, &email, name.to_owned(), Some(hash.clone())).await?);
-    }
-    let organization = |owner: usize, name: &'static str| {
-        let owner = &ids[owner];
-        let txn = &txn;
-        async move {
-            organizations::create_in(
-                txn,
-                state,
-                &Actor::user(owner, &Default::default()),
-                owner.id,
-                OrganizationName::parse("name", name)?,
-            )
-            .await
+    write_recording(&state.db, async |txn| {
+        let mut ids = Vec::new();
+        let mut events = Vec::new();
+        for (email, name) in people {
+            let email = Email::parse("email", email)?;
+            let (user, created) =
+                users::create(txn, &email, name.to_owned(), Some(hash.clone())).await?;
+            ids.push(user);
+            events.push((actor.clone(), created));
         }
-    };
-    let acme = organization(0, "Acme Security").await?;
-    let globex = organization(7, "Globex Threat Intel").await?;
-    let login = |person: &user::Model, summary: String| DemoLogin {
-        email: person.email.clone(),
-        password: password_text.to_owned(),
-        summary,
-    };
-    let mut logins = vec![login(&ids[0], "Owner of Acme Security".to_owned())];
-    let role_keys = [
-        "organization_administrator",
-        "sharing_user",
-        "standard_user",
-        "app_developer",
-        "read_only_user",
-        "read_only_commenter",
-    ];
-    for (person, key) in ids[1..7].iter().zip(role_keys) {
-        let role = demo_role(state, key)?;
-        add_member(&txn, &ids[0], person, &acme, role).await?;
-        logins.push(login(person, format!("{} in Acme Security", role.name)));
-    }
-    // Bob also works with Globex, so switching organizations can be tried.
-    add_member(
-        &txn,
-        &ids[7],
-        &ids[1],
-        &globex,
-        demo_role(state, "read_only_user")?,
-    )
-    .await?;
-    logins.push(login(
-        &ids[7],
-        "Owner of Globex Threat Intel (Bob reads it too)".to_owned(),
-    ));
-    txn.commit().await?;
-    Ok((ids, acme, globex, logins))
+        let organization = |owner: usize, name: &'static str| {
+            let owner = &ids[owner];
+            let txn = txn;
+            async move {
+                organizations::create_in(
+                    txn,
+                    state,
+                    &Actor::user(owner, &Default::default()),
+                    owner.id,
+                    OrganizationName::parse("name", name)?,
+                )
+                .await
+            }
+        };
+        let acme = organization(0, "Acme Security").await?;
+        let globex = organization(7, "Globex Threat Intel").await?;
+        let login = |person: &user::Model, summary: String| DemoLogin {
+            email: person.email.clone(),
+            password: password_text.to_owned(),
+            summary,
+        };
+        let mut logins = vec![login(&ids[0], "Owner of Acme Security".to_owned())];
+        let role_keys = [
+            "organization_administrator",
+            "sharing_user",
+            "standard_user",
+            "app_developer",
+            "read_only_user",
+            "read_only_commenter",
+        ];
+        for (person, key) in ids[1..7].iter().zip(role_keys) {
+            let role = demo_role(state, key)?;
+            events.push(add_member(txn, &ids[0], person, &acme, role).await?);
+            logins.push(login(person, format!("{} in Acme Security", role.name)));
+        }
+        // Bob also works with Globex, so switching organizations can be tried.
+        let added = add_member(
+            txn,
+            &ids[7],
+            &ids[1],
+            &globex,
+            demo_role(state, "read_only_user")?,
+        )
+        .await?;
+        logins.push(login(
+            &ids[7],
+            "Owner of Globex Threat Intel (Bob reads it too)".to_owned(),
+        ));
+        events.push(added);
+        Ok(((ids, acme, globex, logins), events))
+    })
+    .await
 }
 
 /// Two pending invitations, so the console's invitation list has something to show (the
@@ -225,7 +232,7 @@ async fn add_member(
     person: &user::Model,
     organization: &organization::Model,
     role: &crate::authz::policy::PredefinedRole,
-) -> ApiResult<()> {
+) -> ApiResult<(Actor, Event)> {
     let membership = super::memberships::new_membership(
         person,
         organization.id,
@@ -235,17 +242,12 @@ async fn add_member(
     )
     .insert(txn)
     .await?;
-    audit::record(
-        txn,
-        &Actor::user(inviter, &Default::default()),
-        Event::new(
-            Scope::Organization(organization.id),
-            Action::MemberAdded,
-            format!("{} added {} as {}", inviter.email, person.email, role.name),
-        )
-        .target("membership", membership.id)
-        .payload(serde_json::json!({ "after": { "user": person.email, "role": role.key } })),
+    let event = Event::new(
+        Scope::Organization(organization.id),
+        Action::MemberAdded,
+        format!("{} added {} as {}", inviter.email, person.email, role.name),
     )
-    .await?;
-    Ok(())
+    .target("membership", membership.id)
+    .payload(serde_json::json!({ "after": { "user": person.email, "role": role.key } }));
+    Ok((Actor::user(inviter, &Default::default()), event))
 }

@@ -7,10 +7,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySele
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, Action, Actor, Event, Scope};
+use super::audit::{Action, Actor, Event, Scope};
+use super::scope::write;
 use super::{AppState, RequestMeta, revocation, users};
 use crate::auth::password;
-use crate::db::begin_write;
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult};
 
@@ -78,19 +78,13 @@ pub(super) async fn record_failed_check(
             ),
         ),
     };
-    let txn = begin_write(&state.db).await?;
-    audit::record(
-        &txn,
-        &Actor {
-            user_id: None,
-            email: None,
-            ..Actor::user(user, meta)
-        },
-        Event::new(Scope::User(user.id), action, description).target("user", user.id),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+    let nobody = Actor {
+        user_id: None,
+        email: None,
+        ..Actor::user(user, meta)
+    };
+    let event = Event::new(Scope::User(user.id), action, description).target("user", user.id);
+    write(&state.db, &nobody, async |_| Ok(((), vec![event]))).await
 }
 
 /// Sign-in attempts allowed per email in [`THROTTLE_WINDOW`] before delays start.
@@ -103,52 +97,53 @@ const THROTTLE_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
 /// attempts and gets RATE_LIMITED meanwhile. Unknown emails are counted the same way, so the
 /// answer tells nothing about which accounts exist. A successful sign-in clears the count.
 async fn reserve_attempt(db: &sea_orm::DatabaseConnection, email_key: &str) -> ApiResult<()> {
-    let txn = begin_write(db).await?;
-    let now = Utc::now();
-    login_throttle::Entity::insert(login_throttle::ActiveModel {
-        email_lower: Set(email_key.to_owned()),
-        failures: Set(0),
-        window_start: Set(now),
-        locked_until: Set(None),
+    write(db, &Actor::default(), async |txn| {
+        let now = Utc::now();
+        login_throttle::Entity::insert(login_throttle::ActiveModel {
+            email_lower: Set(email_key.to_owned()),
+            failures: Set(0),
+            window_start: Set(now),
+            locked_until: Set(None),
+        })
+        .on_conflict_do_nothing_on([login_throttle::Column::EmailLower])
+        .exec(txn)
+        .await?;
+        let row = login_throttle::Entity::find_by_id(email_key.to_owned())
+            .lock_exclusive()
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::internal("a throttle row vanished"))?;
+        if let Some(until) = row.locked_until
+            && until > now
+        {
+            let seconds = (until - now).num_seconds().max(1);
+            let refused = ApiError::new(
+                crate::error::ErrorCode::RateLimited,
+                format!("too many sign-in attempts; try again in {seconds} seconds"),
+            )
+            .with_detail("retryAfterSeconds", json!(seconds));
+            return Ok((Err(refused), vec![]));
+        }
+        let stale = row.window_start < now - THROTTLE_WINDOW
+            && row
+                .locked_until
+                .is_none_or(|until| until < now - THROTTLE_WINDOW);
+        let failures = if stale { 1 } else { row.failures + 1 };
+        let locked_until = (failures >= MAX_FAILED_LOGINS).then(|| {
+            let minutes = 1i64 << (failures - MAX_FAILED_LOGINS).min(4);
+            now + chrono::Duration::minutes(minutes.min(15))
+        });
+        login_throttle::ActiveModel {
+            email_lower: Set(email_key.to_owned()),
+            failures: Set(failures),
+            window_start: Set(if stale { now } else { row.window_start }),
+            locked_until: Set(locked_until),
+        }
+        .update(txn)
+        .await?;
+        Ok((Ok(()), vec![]))
     })
-    .on_conflict_do_nothing_on([login_throttle::Column::EmailLower])
-    .exec(&txn)
-    .await?;
-    let row = login_throttle::Entity::find_by_id(email_key.to_owned())
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::internal("a throttle row vanished"))?;
-    if let Some(until) = row.locked_until
-        && until > now
-    {
-        txn.commit().await?;
-        let seconds = (until - now).num_seconds().max(1);
-        return Err(ApiError::new(
-            crate::error::ErrorCode::RateLimited,
-            format!("too many sign-in attempts; try again in {seconds} seconds"),
-        )
-        .with_detail("retryAfterSeconds", json!(seconds)));
-    }
-    let stale = row.window_start < now - THROTTLE_WINDOW
-        && row
-            .locked_until
-            .is_none_or(|until| until < now - THROTTLE_WINDOW);
-    let failures = if stale { 1 } else { row.failures + 1 };
-    let locked_until = (failures >= MAX_FAILED_LOGINS).then(|| {
-        let minutes = 1i64 << (failures - MAX_FAILED_LOGINS).min(4);
-        now + chrono::Duration::minutes(minutes.min(15))
-    });
-    login_throttle::ActiveModel {
-        email_lower: Set(email_key.to_owned()),
-        failures: Set(failures),
-        window_start: Set(if stale { now } else { row.window_start }),
-        locked_until: Set(locked_until),
-    }
-    .update(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(())
+    .await?
 }
 
 /// Removes the throttle rows whose window and delay have both passed: such a row counts for
@@ -207,24 +202,20 @@ pub async fn change_password(
         ));
     }
     let hash = crate::auth::password::hash(new.into_inner()).await?;
-    let txn = crate::db::begin_write(db).await?;
-    let mut active: user::ActiveModel = user.into();
-    active.password_hash = Set(Some(hash));
-    let user = active.update(&txn).await?;
-    let ended =
-        revocation::revoke_all(&txn, user.id, Some(current_session), "password changed").await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
+    write(db, actor, async |txn| {
+        let mut active: user::ActiveModel = user.into();
+        active.password_hash = Set(Some(hash));
+        let user = active.update(txn).await?;
+        let ended =
+            revocation::revoke_all(txn, user.id, Some(current_session), "password changed").await?;
+        let event = Event::new(
             Scope::User(user.id),
             Action::UserPasswordChanged,
             format!("{} changed their password", user.email),
         )
         .target("user", user.id)
-        .payload(serde_json::json!({ "otherSessionsEnded": ended })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+        .payload(serde_json::json!({ "otherSessionsEnded": ended }));
+        Ok(((), vec![event]))
+    })
+    .await
 }

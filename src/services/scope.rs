@@ -27,10 +27,24 @@ pub async fn write<T>(
     actor: &Actor,
     change: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<(T, Vec<Event>)>,
 ) -> ApiResult<T> {
+    write_recording(db, async |txn| {
+        let (value, events) = change(txn).await?;
+        let recorded = events.into_iter().map(|event| (actor.clone(), event));
+        Ok((value, recorded.collect()))
+    })
+    .await
+}
+
+/// [`write`] for a change whose events name different actors (a sign-in learns who acts only
+/// inside the transaction; a replayed token is recorded as nobody's).
+pub async fn write_recording<T>(
+    db: &DatabaseConnection,
+    change: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<(T, Vec<(Actor, Event)>)>,
+) -> ApiResult<T> {
     let txn = begin_write(db).await?;
     let (value, events) = change(&txn).await?;
-    for event in events {
-        audit::record(&txn, actor, event).await?;
+    for (actor, event) in events {
+        audit::record(&txn, &actor, event).await?;
     }
     txn.commit().await?;
     Ok(value)

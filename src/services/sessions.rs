@@ -9,12 +9,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::audit::{self, Action, Actor, Event, Scope};
+use super::audit::{Action, Actor, Event, Scope};
 use super::credentials::{self, PasswordCheck};
+use super::scope::{write, write_recording};
 use super::{AppState, RequestMeta, memberships, revocation, users};
 use crate::auth::Principal;
 use crate::auth::tokens::{hash_token, new_refresh_token};
-use crate::db::begin_write;
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult};
 use serde_json::json;
@@ -117,21 +117,18 @@ pub async fn login(
         }
         None => landing_organization(&state.db, &user).await?,
     };
-    let txn = begin_write(&state.db).await?;
-    let (session, refresh_token) = open_in(&txn, state, &user, organization_id, meta).await?;
-    audit::record(
-        &txn,
-        &actor_of(&user, meta),
-        Event::new(
+    let (session, refresh_token) = write(&state.db, &Actor::user(&user, meta), async |txn| {
+        let (session, refresh_token) = open_in(txn, state, &user, organization_id, meta).await?;
+        let event = Event::new(
             Scope::User(user.id),
             Action::SessionLogin,
             format!("{} signed in", user.email),
         )
         .target("session", session.id)
-        .payload(json!({ "organizationId": session.organization_id })),
-    )
+        .payload(json!({ "organizationId": session.organization_id }));
+        Ok(((session, refresh_token), vec![event]))
+    })
     .await?;
-    txn.commit().await?;
     tracing::info!(user = %user.id, session = %session.id, "login");
     tokens(state, user, &session, refresh_token)
 }
@@ -144,9 +141,13 @@ pub async fn open(
     organization_id: Option<Uuid>,
     meta: &RequestMeta,
 ) -> ApiResult<Tokens> {
-    let txn = begin_write(&state.db).await?;
-    let (session, refresh_token) = open_in(&txn, state, &user, organization_id, meta).await?;
-    txn.commit().await?;
+    let (session, refresh_token) = write(&state.db, &Actor::user(&user, meta), async |txn| {
+        Ok((
+            open_in(txn, state, &user, organization_id, meta).await?,
+            vec![],
+        ))
+    })
+    .await?;
     tokens(state, user, &session, refresh_token)
 }
 
@@ -178,115 +179,118 @@ async fn open_in(
 /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting one that
 /// was already used revokes the whole session, since one of its holders is not the user.
 pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> ApiResult<Tokens> {
-    let invalid = || ApiError::unauthenticated("the refresh token is not valid");
     let hash = hash_token(presented.trim());
-    let txn = begin_write(&state.db).await?;
-    let token = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash))
-        .one(&txn)
-        .await?
-        .ok_or_else(invalid)?;
-    let now = Utc::now();
-    // Mark the token used only if nobody has; losing this race is the same as reuse.
-    let claimed = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-        .filter(refresh_token::Column::Id.eq(token.id))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
-    if !claimed {
-        revoke_on_reuse(&txn, token.session_id, meta).await?;
-        txn.commit().await?;
-        tracing::warn!(session = %token.session_id, "refresh token reused; session revoked");
-        return Err(invalid());
-    }
-    let session = session::Entity::find_by_id(token.session_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(invalid)?;
-    if token.expires_at <= now || session.revoked_at.is_some() || session.expires_at <= now {
-        return Err(invalid());
-    }
-    let user = user::Entity::find_by_id(session.user_id)
-        .one(&txn)
-        .await?
-        .filter(|user| user.status == users::ACTIVE)
-        .ok_or_else(invalid)?;
-    // The active organization stays only while the user is still a member of it.
-    let mut session = session;
-    if let Some(org) = session.organization_id
-        && memberships::find(&txn, user.id, org).await?.is_none()
-    {
-        let mut active: session::ActiveModel = session.into();
-        active.organization_id = Set(None);
-        session = active.update(&txn).await?;
-    }
-    let refresh_token = issue_refresh_token(&txn, state, &session).await?;
-    audit::record(
-        &txn,
-        &actor_of(&user, meta),
-        Event::new(
+    let (user, session, refresh_token) = write_recording(&state.db, async |txn| {
+        let token = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(hash))
+            .one(txn)
+            .await?
+            .ok_or_else(invalid_refresh)?;
+        let now = Utc::now();
+        // Mark the token used only if nobody has; losing this race is the same as reuse.
+        let claimed = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+            .filter(refresh_token::Column::Id.eq(token.id))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !claimed {
+            let events = revoke_on_reuse(txn, token.session_id, meta).await?;
+            tracing::warn!(session = %token.session_id, "refresh token reused; session revoked");
+            return Ok((Err(invalid_refresh()), events));
+        }
+        let (user, session) = refreshed_session(txn, &token, now).await?;
+        let refresh_token = issue_refresh_token(txn, state, &session).await?;
+        let event = Event::new(
             Scope::User(user.id),
             Action::SessionRefreshed,
             format!("{} refreshed a session", user.email),
         )
-        .target("session", session.id),
-    )
-    .await?;
-    txn.commit().await?;
+        .target("session", session.id);
+        let actor = Actor::user(&user, meta);
+        Ok((Ok((user, session, refresh_token)), vec![(actor, event)]))
+    })
+    .await??;
     tokens(state, user, &session, refresh_token)
 }
 
+fn invalid_refresh() -> ApiError {
+    ApiError::unauthenticated("the refresh token is not valid")
+}
+
+/// The live session and active user of a refresh token just claimed; its active organization
+/// stays only while the user is still a member of it.
+async fn refreshed_session(
+    txn: &impl ConnectionTrait,
+    token: &refresh_token::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<(user::Model, session::Model)> {
+    let session = session::Entity::find_by_id(token.session_id)
+        .one(txn)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if token.expires_at <= now || session.revoked_at.is_some() || session.expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    let user = user::Entity::find_by_id(session.user_id)
+        .one(txn)
+        .await?
+        .filter(|user| user.status == users::ACTIVE)
+        .ok_or_else(invalid_refresh)?;
+    let mut session = session;
+    if let Some(org) = session.organization_id
+        && memberships::find(txn, user.id, org).await?.is_none()
+    {
+        let mut active: session::ActiveModel = session.into();
+        active.organization_id = Set(None);
+        session = active.update(txn).await?;
+    }
+    Ok((user, session))
+}
+
 /// A used refresh token presented again: one of its holders is not the user, so the session
-/// ends, and its user's security events say so.
+/// ends, and its user's security events say so (as nobody's: the presenter is unknown).
 async fn revoke_on_reuse(
     txn: &impl ConnectionTrait,
     session_id: Uuid,
     meta: &RequestMeta,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<(Actor, Event)>> {
     revocation::revoke(txn, session_id, "refresh token reuse").await?;
     let Some(session) = session::Entity::find_by_id(session_id).one(txn).await? else {
-        return Ok(());
+        return Ok(vec![]);
     };
-    audit::record(
-        txn,
-        &Actor {
-            user_id: None,
-            email: None,
-            ip: meta.ip.clone(),
-            user_agent: meta.user_agent.clone(),
-        },
-        Event::new(
-            Scope::User(session.user_id),
-            Action::SessionRefreshTokenReused,
-            "a used refresh token was presented again; the session was revoked",
-        )
-        .target("session", session.id),
+    let nobody = Actor {
+        user_id: None,
+        email: None,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+    };
+    let event = Event::new(
+        Scope::User(session.user_id),
+        Action::SessionRefreshTokenReused,
+        "a used refresh token was presented again; the session was revoked",
     )
-    .await
+    .target("session", session.id);
+    Ok(vec![(nobody, event)])
 }
 
 /// Revokes the caller's session: its access tokens stop working on the next request.
 pub async fn logout(state: &AppState, actor: &Actor, principal: &Principal) -> ApiResult<()> {
     let user_id = principal.user_id()?;
     let session_id = principal.session_id()?;
-    let txn = begin_write(&state.db).await?;
-    revocation::revoke(&txn, session_id, "logout").await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
+    write(&state.db, actor, async |txn| {
+        revocation::revoke(txn, session_id, "logout").await?;
+        let event = Event::new(
             Scope::User(user_id),
             Action::SessionLogout,
             format!("{} signed out", actor.name()),
         )
-        .target("session", session_id),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+        .target("session", session_id);
+        Ok(((), vec![event]))
+    })
+    .await
 }
 
 /// Moves the caller's session to another organization they belong to and issues new tokens.
@@ -302,39 +306,36 @@ pub async fn switch_organization(
     memberships::find(&state.db, user_id, organization_id)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
-    let txn = begin_write(&state.db).await?;
-    let session = session::Entity::find_by_id(session_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
-    let before = session.organization_id;
-    let mut active: session::ActiveModel = session.into();
-    active.organization_id = Set(Some(organization_id));
-    let session = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
+    let (user, session, refresh_token) = write(&state.db, actor, async |txn| {
+        let session = session::Entity::find_by_id(session_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+        let before = session.organization_id;
+        let mut active: session::ActiveModel = session.into();
+        active.organization_id = Set(Some(organization_id));
+        let session = active.update(txn).await?;
+        let event = Event::new(
             Scope::User(user_id),
             Action::SessionOrganizationSwitched,
             format!("{} switched organization", actor.name()),
         )
         .target("session", session_id)
-        .payload(json!({ "before": { "organizationId": before }, "after": { "organizationId": organization_id } })),
-    )
+        .payload(json!({ "before": { "organizationId": before }, "after": { "organizationId": organization_id } }));
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
+            .filter(refresh_token::Column::SessionId.eq(session_id))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(txn)
+            .await?;
+        let refresh_token = issue_refresh_token(txn, state, &session).await?;
+        let user = user::Entity::find_by_id(user_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+        Ok(((user, session, refresh_token), vec![event]))
+    })
     .await?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::SessionId.eq(session_id))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    let refresh_token = issue_refresh_token(&txn, state, &session).await?;
-    let user = user::Entity::find_by_id(user_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
-    txn.commit().await?;
     tokens(state, user, &session, refresh_token)
 }
 
@@ -349,29 +350,25 @@ pub async fn set_default_organization(
     memberships::find(&state.db, user_id, organization_id)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
-    let txn = begin_write(&state.db).await?;
-    let user = user::Entity::find_by_id(user_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
-    let before = user.default_organization_id;
-    let mut active: user::ActiveModel = user.into();
-    active.default_organization_id = Set(Some(organization_id));
-    let user = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
+    write(&state.db, actor, async |txn| {
+        let user = user::Entity::find_by_id(user_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+        let before = user.default_organization_id;
+        let mut active: user::ActiveModel = user.into();
+        active.default_organization_id = Set(Some(organization_id));
+        let user = active.update(txn).await?;
+        let event = Event::new(
             Scope::User(user.id),
             Action::UserDefaultOrganizationChanged,
             format!("{} changed their default organization", actor.name()),
         )
         .target("user", user.id)
-        .payload(json!({ "before": { "organizationId": before }, "after": { "organizationId": organization_id } })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(user)
+        .payload(json!({ "before": { "organizationId": before }, "after": { "organizationId": organization_id } }));
+        Ok((user, vec![event]))
+    })
+    .await
 }
 
 async fn landing_organization(
@@ -428,10 +425,6 @@ fn tokens(
         user,
         organization_id: session.organization_id,
     })
-}
-
-fn actor_of(user: &user::Model, meta: &RequestMeta) -> Actor {
-    Actor::user(user, meta)
 }
 
 fn truncate(value: &str, max: usize) -> String {

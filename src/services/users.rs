@@ -6,7 +6,8 @@ use entity::user;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::audit::{self, Action, Actor, Event, Scope};
+use super::audit::{Action, Actor, Event, Scope};
+use super::scope::write;
 use crate::domain::Email;
 use crate::error::ApiResult;
 
@@ -36,29 +37,25 @@ pub async fn find_by_email(
         .await?)
 }
 
-/// Creates an active user and records it; CONFLICT when the email is taken (compared
-/// case-insensitively).
+/// Creates an active user, with the event that records it for the write it is part of;
+/// CONFLICT when the email is taken (compared case-insensitively).
 pub async fn create(
     db: &impl ConnectionTrait,
-    actor: &Actor,
     email: &Email,
     display_name: String,
     password_hash: Option<String>,
-) -> ApiResult<user::Model> {
+) -> ApiResult<(user::Model, Event)> {
     let user = insert(db, email, display_name, password_hash).await?;
-    audit::record(
-        db,
-        actor,
-        Event::new(
-            Scope::User(user.id),
-            Action::UserCreated,
-            format!("the account {} was created", user.email),
-        )
-        .target("user", user.id)
-        .payload(serde_json::json!({ "after": { "email": user.email, "displayName": user.display_name } })),
+    let event = Event::new(
+        Scope::User(user.id),
+        Action::UserCreated,
+        format!("the account {} was created", user.email),
     )
-    .await?;
-    Ok(user)
+    .target("user", user.id)
+    .payload(
+        serde_json::json!({ "after": { "email": user.email, "displayName": user.display_name } }),
+    );
+    Ok((user, event))
 }
 
 /// Inserts an active user, for callers that record the event of the change they are part of.
@@ -96,18 +93,15 @@ pub async fn set_operator(
     operator: bool,
 ) -> ApiResult<user::Model> {
     use sea_orm::{ActiveModelTrait, Set};
-    let txn = crate::db::begin_write(db).await?;
-    let user = find_by_email(&txn, email)
-        .await?
-        .ok_or_else(|| crate::error::ApiError::not_found("user"))?;
-    let before = user.is_operator;
-    let mut active: user::ActiveModel = user.into();
-    active.is_operator = Set(operator);
-    let user = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
+    write(db, actor, async |txn| {
+        let user = find_by_email(txn, email)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::not_found("user"))?;
+        let before = user.is_operator;
+        let mut active: user::ActiveModel = user.into();
+        active.is_operator = Set(operator);
+        let user = active.update(txn).await?;
+        let event = Event::new(
             Scope::User(user.id),
             Action::UserOperatorChanged,
             format!(
@@ -118,11 +112,10 @@ pub async fn set_operator(
             ),
         )
         .target("user", user.id)
-        .payload(serde_json::json!({ "before": { "operator": before }, "after": { "operator": operator } })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(user)
+        .payload(serde_json::json!({ "before": { "operator": before }, "after": { "operator": operator } }));
+        Ok((user, vec![event]))
+    })
+    .await
 }
 
 /// Disables (or re-enables) an account. A disabled user cannot sign in, and every session
@@ -134,21 +127,18 @@ pub async fn set_disabled(
     disabled: bool,
 ) -> ApiResult<user::Model> {
     use sea_orm::{ActiveModelTrait, Set};
-    let txn = crate::db::begin_write(db).await?;
-    let user = find_by_email(&txn, email)
-        .await?
-        .ok_or_else(|| crate::error::ApiError::not_found("user"))?;
-    let before = user.status.clone();
-    let mut active: user::ActiveModel = user.into();
-    active.status = Set(if disabled { DISABLED } else { ACTIVE }.to_owned());
-    let user = active.update(&txn).await?;
-    if disabled {
-        super::revocation::revoke_all(&txn, user.id, None, "account disabled").await?;
-    }
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
+    write(db, actor, async |txn| {
+        let user = find_by_email(txn, email)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::not_found("user"))?;
+        let before = user.status.clone();
+        let mut active: user::ActiveModel = user.into();
+        active.status = Set(if disabled { DISABLED } else { ACTIVE }.to_owned());
+        let user = active.update(txn).await?;
+        if disabled {
+            super::revocation::revoke_all(txn, user.id, None, "account disabled").await?;
+        }
+        let event = Event::new(
             Scope::User(user.id),
             Action::UserDisabled,
             format!(
@@ -159,11 +149,10 @@ pub async fn set_disabled(
             ),
         )
         .target("user", user.id)
-        .payload(serde_json::json!({ "before": { "status": before }, "after": { "status": user.status } })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(user)
+        .payload(serde_json::json!({ "before": { "status": before }, "after": { "status": user.status } }));
+        Ok((user, vec![event]))
+    })
+    .await
 }
 
 /// Changes the caller's display name.
@@ -174,35 +163,31 @@ pub async fn update_profile(
     display_name: crate::domain::DisplayName,
 ) -> ApiResult<user::Model> {
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-    let txn = crate::db::begin_write(db).await?;
-    let user = user::Entity::find_by_id(user_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| crate::error::ApiError::unauthenticated("sign in again"))?;
-    let before = user.display_name.clone();
-    let mut active: user::ActiveModel = user.into();
-    active.display_name = Set(display_name.into_inner());
-    let user = active.update(&txn).await?;
-    entity::membership::Entity::update_many()
-        .col_expr(
-            entity::membership::Column::SortName,
-            sea_orm::sea_query::Expr::value(user.display_name.to_lowercase()),
-        )
-        .filter(entity::membership::Column::UserId.eq(user.id))
-        .exec(&txn)
-        .await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
+    write(db, actor, async |txn| {
+        let user = user::Entity::find_by_id(user_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::unauthenticated("sign in again"))?;
+        let before = user.display_name.clone();
+        let mut active: user::ActiveModel = user.into();
+        active.display_name = Set(display_name.into_inner());
+        let user = active.update(txn).await?;
+        entity::membership::Entity::update_many()
+            .col_expr(
+                entity::membership::Column::SortName,
+                sea_orm::sea_query::Expr::value(user.display_name.to_lowercase()),
+            )
+            .filter(entity::membership::Column::UserId.eq(user.id))
+            .exec(txn)
+            .await?;
+        let event = Event::new(
             Scope::User(user.id),
             Action::UserProfileUpdated,
             format!("{} updated their profile", user.email),
         )
         .target("user", user.id)
-        .payload(serde_json::json!({ "before": { "displayName": before }, "after": { "displayName": user.display_name } })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(user)
+        .payload(serde_json::json!({ "before": { "displayName": before }, "after": { "displayName": user.display_name } }));
+        Ok((user, vec![event]))
+    })
+    .await
 }

@@ -121,13 +121,13 @@ impl TestApp {
     pub async fn create_user(&self, email: &str) -> user::Model {
         let email = charter::domain::Email::parse("email", email).unwrap();
         let hash = password_hash().await;
-        charter::services::users::create(
-            &self.state.db,
-            &charter::services::audit::Actor::command_line(),
-            &email,
-            email.as_str().split('@').next().unwrap().to_owned(),
-            Some(hash),
-        )
+        let name = email.as_str().split('@').next().unwrap().to_owned();
+        let actor = charter::services::audit::Actor::command_line();
+        charter::services::scope::write(&self.state.db, &actor, async |txn| {
+            let (user, created) =
+                charter::services::users::create(txn, &email, name, Some(hash)).await?;
+            Ok((user, vec![created]))
+        })
         .await
         .expect("a new user")
     }

@@ -7,8 +7,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde_json::json;
 
 use super::hash::canonical_time;
-use super::{Action, Actor, Event, Scope, record};
+use super::{Action, Actor, Event, Scope};
 use crate::error::{ApiError, ApiResult};
+use crate::services::scope::write;
 
 /// Removes every chain's events older than `before`, then records in each chain what was
 /// removed and the hash the remaining events continue from, so every chain still verifies.
@@ -26,25 +27,23 @@ pub async fn purge(
         .collect();
     let mut removed = 0;
     for chain in chains {
-        let txn = crate::db::begin_write(db).await?;
-        // A chain with nothing old enough is left as it is (its transaction rolls back empty).
-        let Some(removed_here) = purge_chain(&txn, actor, &chain, before).await? else {
-            continue;
-        };
-        removed += removed_here;
-        txn.commit().await?;
+        // A chain with nothing old enough is left as it is.
+        removed += write(db, actor, async |txn| {
+            purge_chain(txn, actor, &chain, before).await
+        })
+        .await?;
     }
     Ok(removed)
 }
 
-/// Within `txn`, removes the events of `chain` older than `before` and records the purge in
-/// the chain. `None` when the chain has no event that old.
+/// Within `txn`, removes the events of `chain` older than `before`: how many, and the event
+/// that records the purge in the chain (none when the chain has no event that old).
 async fn purge_chain(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     chain: &str,
     before: DateTime<Utc>,
-) -> ApiResult<Option<u64>> {
+) -> ApiResult<(u64, Vec<Event>)> {
     let last_old = audit_event::Entity::find()
         .filter(audit_event::Column::Chain.eq(chain))
         .filter(audit_event::Column::At.lt(before))
@@ -52,7 +51,7 @@ async fn purge_chain(
         .one(txn)
         .await?;
     let Some(last_old) = last_old else {
-        return Ok(None);
+        return Ok((0, vec![]));
     };
     let removed = audit_event::Entity::delete_many()
         .filter(audit_event::Column::Chain.eq(chain))
@@ -73,11 +72,6 @@ async fn purge_chain(
         "removed": removed,
         "anchorHash": last_old.hash,
     });
-    record(
-        txn,
-        actor,
-        Event::new(scope, Action::AuditPurged, description).payload(payload),
-    )
-    .await?;
-    Ok(Some(removed))
+    let event = Event::new(scope, Action::AuditPurged, description).payload(payload);
+    Ok((removed, vec![event]))
 }
