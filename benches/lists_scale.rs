@@ -8,9 +8,11 @@
 
 use std::time::{Duration, Instant};
 
+use charter::authz::require::{LIST_CREATE, LIST_EDIT};
 use charter::domain::ListKind;
 use charter::services::audit::Actor;
 use charter::services::lists::{self, EntryQuery, NewEntry};
+use charter::services::scope::OrgScope;
 use chrono::Utc;
 use entity::list_entry;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
@@ -62,14 +64,18 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!(e.message))?;
-    let access = charter::services::access::load_one(&db, &app.state.policy, owner.id, org.id)
+    let policy = &app.state.policy;
+    let create = OrgScope::enter(&db, policy, owner.id, "organization", org.id, LIST_CREATE)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?
-        .ok_or_else(|| anyhow::anyhow!("the owner has no access"))?;
-    let actor = Actor::command_line();
-    let list = lists::create(&db, &access, &actor, "Large", ListKind::Ip, None)
+        .change_as(Actor::command_line());
+    let list = lists::create(&create, "Large", ListKind::Ip, None)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
+    let read = lists::open(&db, policy, owner.id, list.id)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?
+        .read;
 
     let seeding = Instant::now();
     let now = Utc::now();
@@ -142,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
         ),
     ];
     for (name, query) in cases {
-        let key = [(list.id, query)];
+        let key = [read.entries(query)];
         let (median, min, max, pages) = timed(7, || lists::entry_pages(&db, &key)).await;
         let found = pages
             .map_err(|e| anyhow::anyhow!(e.message))?
@@ -154,7 +160,7 @@ async fn main() -> anyhow::Result<()> {
             "{backend}: page of 50 of {entries}, {name}: median {median:.2?} (min {min:.2?}, max {max:.2?}), {found} entries"
         );
     }
-    let (median, min, max, count) = timed(3, || lists::count_prefix(&db, list.id, "10.7.")).await;
+    let (median, min, max, count) = timed(3, || lists::count_prefix(&db, &read, "10.7.")).await;
     println!(
         "{backend}: totalCount of a prefix search (\"10.7.\", {} entries): median {median:.2?} (min {min:.2?}, max {max:.2?})",
         count.map_err(|e| anyhow::anyhow!(e.message))?
@@ -171,8 +177,12 @@ async fn main() -> anyhow::Result<()> {
             note: None,
         })
         .collect();
+    let edit = OrgScope::enter(&db, policy, owner.id, "organization", org.id, LIST_EDIT)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?
+        .change_as(Actor::command_line());
     let started = Instant::now();
-    let (_, change) = lists::add_entries(&db, &access, &actor, list.id, batch)
+    let (_, change) = lists::add_entries(&edit, list.id, batch)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
     println!(
@@ -185,19 +195,19 @@ async fn main() -> anyhow::Result<()> {
     // The text export's walk: pages of 1,000 in value order.
     let started = Instant::now();
     let mut after: Option<String> = None;
-    let mut read = 0usize;
+    let mut walked = 0usize;
     loop {
-        let page = lists::entries_after(&db, list.id, after.as_deref(), 1000)
+        let page = lists::entries_after(&db, &read, after.as_deref(), 1000)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
-        read += page.len();
+        walked += page.len();
         match page.last() {
             Some(last) if page.len() == 1000 => after = Some(last.value.clone()),
             _ => break,
         }
     }
     println!(
-        "{backend}: reading all {read} entries as the export does: {:.1?}",
+        "{backend}: reading all {walked} entries as the export does: {:.1?}",
         started.elapsed()
     );
 

@@ -136,6 +136,15 @@ pub(crate) trait ContextExt {
         if !shared {
             return Ok(false);
         }
+        let accesses = self.partner_accesses(owner).await?;
+        Ok(crate::services::lists::readable_through_sharing(
+            shared, &accesses,
+        ))
+    }
+
+    /// The viewer's access in the organizations `owner` shares its lists with, those of them
+    /// the viewer belongs to: what the rule of sharing reads.
+    async fn partner_accesses(&self, owner: Uuid) -> ApiResult<Vec<OrgAccess>> {
         let viewer = self.request().viewer_id()?;
         let partners = self
             .loaders()
@@ -148,10 +157,7 @@ pub(crate) trait ContextExt {
             .access(viewer)
             .load_many(partners.iter().copied())
             .await?;
-        Ok(crate::services::lists::readable_through_sharing(
-            shared,
-            accesses.values().flatten(),
-        ))
+        Ok(accesses.into_values().flatten().collect())
     }
 }
 

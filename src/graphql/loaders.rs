@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{list, list_entry, membership, organization, user};
+use entity::{membership, organization, user};
 use uuid::Uuid;
 
 use crate::authz::OrgAccess;
 use crate::error::ApiError;
-use crate::services::lists::{self, EntryQuery};
+use crate::services::lists::{self, Admitted, EntryKey, EntryRecord, ListRecord};
 use crate::services::memberships::MemberQuery;
 use crate::services::roles::RoleRecord;
 use crate::services::{AppState, Page, access, memberships, organizations, roles, users};
@@ -134,7 +134,7 @@ impl Loader<Uuid> for AccessLoader {
 }
 
 impl Loader<Uuid> for ListLoader {
-    type Value = list::Model;
+    type Value = ListRecord;
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -152,14 +152,15 @@ impl Loader<Uuid> for SharePartnerLoader {
     }
 }
 
-impl Loader<(Uuid, EntryQuery)> for EntryPageLoader {
-    type Value = Page<list_entry::Model>;
+/// Pages of entries; a key is made only by the capability to read its list.
+impl Loader<Admitted<EntryKey>> for EntryPageLoader {
+    type Value = Page<EntryRecord>;
     type Error = ApiError;
 
     async fn load(
         &self,
-        keys: &[(Uuid, EntryQuery)],
-    ) -> Result<HashMap<(Uuid, EntryQuery), Self::Value>, Self::Error> {
+        keys: &[Admitted<EntryKey>],
+    ) -> Result<HashMap<Admitted<EntryKey>, Self::Value>, Self::Error> {
         lists::entry_pages(&self.0.db, keys).await
     }
 }

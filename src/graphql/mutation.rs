@@ -19,6 +19,7 @@ use crate::error::ApiResult;
 use crate::services::lists::{self, NewEntry};
 use crate::services::organizations::{self, LicenseChange};
 use crate::services::roles::{self, RoleSpec};
+use crate::services::scope::OrgChange;
 use crate::services::{credentials, invitations, members, sessions, users};
 
 pub struct MutationRoot;
@@ -358,41 +359,24 @@ impl MutationRoot {
     #[graphql(directive = Requires::apply(need(require::LIST_CREATE)))]
     async fn create_list(&self, ctx: &Context<'_>, input: CreateListInput) -> ApiResult<List> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
-        let access = ctx.require(org, require::LIST_CREATE).await?;
-        let actor = ctx.actor().await?;
-        let model = lists::create(
-            &ctx.state().db,
-            &access,
-            &actor,
-            &input.name,
-            input.kind.into(),
-            input.description,
-        )
-        .await?;
-        Ok(List::new(model))
+        let change = Gate::root("organization", org).change(ctx).await?;
+        let kind = input.kind.into();
+        let list = lists::create(&change, &input.name, kind, input.description).await?;
+        Ok(List::new(list))
     }
 
     /// Renames a list or changes its description.
     #[graphql(directive = Requires::apply(need(require::LIST_EDIT)))]
     async fn update_list(&self, ctx: &Context<'_>, input: UpdateListInput) -> ApiResult<List> {
-        let (list_id, access) =
-            list_for_change(ctx, "listId", &input.list_id, require::LIST_EDIT).await?;
+        let (list_id, change) = list_for_change(ctx, "listId", &input.list_id).await?;
         let description = match input.description {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(text) => Some(Some(text)),
         };
-        let actor = ctx.actor().await?;
-        let model = lists::update(
-            &ctx.state().db,
-            &access,
-            &actor,
-            list_id,
-            input.name.as_deref(),
-            description,
-        )
-        .await?;
-        Ok(List::new(model))
+        let name = input.name.as_deref();
+        let list = lists::update(&change, list_id, name, description).await?;
+        Ok(List::new(list))
     }
 
     /// Adds entries to a list, all or nothing; values already in it are skipped and counted
@@ -403,8 +387,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: AddListEntriesInput,
     ) -> ApiResult<List> {
-        let (list_id, access) =
-            list_for_change(ctx, "listId", &input.list_id, require::LIST_EDIT).await?;
+        let (list_id, change) = list_for_change(ctx, "listId", &input.list_id).await?;
         let entries = input
             .entries
             .into_iter()
@@ -413,12 +396,10 @@ impl MutationRoot {
                 note: entry.note,
             })
             .collect();
-        let actor = ctx.actor().await?;
-        let (model, change) =
-            lists::add_entries(&ctx.state().db, &access, &actor, list_id, entries).await?;
+        let (list, done) = lists::add_entries(&change, list_id, entries).await?;
         Ok(List {
-            model,
-            change: Some(change),
+            list,
+            change: Some(done),
         })
     }
 
@@ -430,33 +411,27 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: RemoveListEntriesInput,
     ) -> ApiResult<List> {
-        let (list_id, access) =
-            list_for_change(ctx, "listId", &input.list_id, require::LIST_EDIT).await?;
-        let actor = ctx.actor().await?;
-        let (model, change) =
-            lists::remove_entries(&ctx.state().db, &access, &actor, list_id, input.values).await?;
+        let (list_id, change) = list_for_change(ctx, "listId", &input.list_id).await?;
+        let (list, done) = lists::remove_entries(&change, list_id, input.values).await?;
         Ok(List {
-            model,
-            change: Some(change),
+            list,
+            change: Some(done),
         })
     }
 
     /// Shares a list with the organization's share partners (read-only for them), or stops.
     #[graphql(directive = Requires::apply(need(require::LIST_SHARING_MANAGE)))]
     async fn set_list_shared(&self, ctx: &Context<'_>, id: ID, shared: bool) -> ApiResult<List> {
-        let (list_id, access) =
-            list_for_change(ctx, "id", &id, require::LIST_SHARING_MANAGE).await?;
-        let actor = ctx.actor().await?;
-        let model = lists::set_shared(&ctx.state().db, &access, &actor, list_id, shared).await?;
-        Ok(List::new(model))
+        let (list_id, change) = list_for_change(ctx, "id", &id).await?;
+        let list = lists::set_shared(&change, list_id, shared).await?;
+        Ok(List::new(list))
     }
 
     /// Deletes a list and its entries.
     #[graphql(directive = Requires::apply(need(require::LIST_FULL)))]
     async fn delete_list(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
-        let (list_id, access) = list_for_change(ctx, "id", &id, require::LIST_FULL).await?;
-        let actor = ctx.actor().await?;
-        lists::delete(&ctx.state().db, &access, &actor, list_id).await?;
+        let (list_id, change) = list_for_change(ctx, "id", &id).await?;
+        lists::delete(&change, list_id).await?;
         Ok(true)
     }
 
@@ -469,11 +444,10 @@ impl MutationRoot {
         organization_id: ID,
         partner_organization_id: ID,
     ) -> ApiResult<Organization> {
-        let (access, partner) =
+        let (change, partner) =
             share_partner_change(ctx, &organization_id, &partner_organization_id).await?;
-        let actor = ctx.actor().await?;
-        lists::add_partner(&ctx.state().db, &access, &actor, &partner).await?;
-        organization_of(ctx, access.organization_id()).await
+        lists::add_partner(&change, &partner).await?;
+        organization_of(ctx, change.organization_id()).await
     }
 
     /// Stops sharing lists with an organization; they disappear from its view at once.
@@ -484,11 +458,10 @@ impl MutationRoot {
         organization_id: ID,
         partner_organization_id: ID,
     ) -> ApiResult<Organization> {
-        let (access, partner) =
+        let (change, partner) =
             share_partner_change(ctx, &organization_id, &partner_organization_id).await?;
-        let actor = ctx.actor().await?;
-        lists::remove_partner(&ctx.state().db, &access, &actor, &partner).await?;
-        organization_of(ctx, access.organization_id()).await
+        lists::remove_partner(&change, &partner).await?;
+        organization_of(ctx, change.organization_id()).await
     }
 
     /// Changes an organization's license: seats, free read-only seats, features.
@@ -714,15 +687,15 @@ impl MutationRoot {
     }
 }
 
-/// The access for changing `organization_id`'s share partners, and the partner named by its
+/// The capability to change `organization_id`'s share partners, and the partner named by its
 /// global id or public id (NOT_FOUND when no organization has it).
 async fn share_partner_change(
     ctx: &Context<'_>,
     organization_id: &ID,
     partner: &ID,
-) -> ApiResult<(crate::authz::OrgAccess, entity::organization::Model)> {
+) -> ApiResult<(OrgChange, entity::organization::Model)> {
     let org = NodeId::organization("organizationId", organization_id)?;
-    let access = ctx.require(org, require::LIST_SHARING_MANAGE).await?;
+    let change = Gate::root("organization", org).change(ctx).await?;
     let db = &ctx.state().db;
     let partner = match NodeId::organization("partnerOrganizationId", partner) {
         Ok(id) => organizations::find_by_reference(db, &id.to_string()).await?,
@@ -732,7 +705,7 @@ async fn share_partner_change(
         Err(err) => return Err(err),
     }
     .ok_or_else(|| crate::error::ApiError::not_found("partner organization"))?;
-    Ok((access, partner))
+    Ok((change, partner))
 }
 
 /// An organization the viewer has just changed, read again.

@@ -14,7 +14,7 @@ use super::caller::{Caller, CallerError};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::graphql::ids::NodeId;
-use crate::services::lists;
+use crate::services::lists::{self, EntryRecord, Readable};
 
 /// Entries read per statement while streaming.
 const PAGE: u64 = 1000;
@@ -58,18 +58,19 @@ async fn export(state: HttpState, file: &str, principal: Principal) -> Result<Re
         }
     };
     let app = state.app;
-    let list = lists::readable(&app.db, &app.policy, viewer, list_id).await?;
+    let Readable { list, read } = lists::open(&app.db, &app.policy, viewer, list_id).await?;
     tracing::info!(list = %list.id, user = %viewer, entries = list.entry_count, "list exported");
 
     // Each step reads the next page after the last value sent; a failure mid-stream ends the
     // body early (the client sees a truncated transfer, never a wrong line).
     let pages = stream::try_unfold(Some(None::<String>), move |cursor| {
         let db = app.db.clone();
+        let read = read.clone();
         async move {
             let Some(after) = cursor else {
                 return Ok::<_, std::io::Error>(None);
             };
-            let entries = lists::entries_after(&db, list_id, after.as_deref(), PAGE)
+            let entries = lists::entries_after(&db, &read, after.as_deref(), PAGE)
                 .await
                 .map_err(|err| std::io::Error::other(err.message))?;
             if entries.is_empty() {
@@ -110,7 +111,7 @@ impl Format {
     }
 
     /// One page of entries as the body's next chunk: a value a line, or CSV records.
-    fn render(self, entries: &[entity::list_entry::Model]) -> std::io::Result<Vec<u8>> {
+    fn render(self, entries: &[EntryRecord]) -> std::io::Result<Vec<u8>> {
         match self {
             Format::Text => {
                 let mut out = String::new();

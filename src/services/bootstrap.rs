@@ -10,8 +10,8 @@ use super::audit::{Action, Actor, Event, Scope};
 use super::scope::{write, write_recording};
 use super::{AppState, organizations, users};
 use crate::auth::password;
-use crate::authz::OrgAccess;
 use crate::authz::policy::PredefinedRole;
+use crate::authz::{OrgAccess, require};
 use crate::domain::{DisplayName, Email, ListKind, NewPassword, OrganizationName};
 use crate::error::{ApiError, ApiResult};
 
@@ -191,6 +191,16 @@ async fn seed_lists(
     alice: &Actor,
     globex: &organization::Model,
 ) -> ApiResult<()> {
+    // Through the gate like any change, one capability for each requirement met.
+    let change = |requirement| {
+        super::scope::OrgScope::admit(&state.db, "organization", Some(access.clone()), requirement)
+            .map(|scope| scope.change_as(alice.clone()))
+    };
+    let (create, edit, share) = (
+        change(require::LIST_CREATE)?,
+        change(require::LIST_EDIT)?,
+        change(require::LIST_SHARING_MANAGE)?,
+    );
     for (name, kind, values, shared) in [
         (
             "Botnet C2 domains",
@@ -209,7 +219,7 @@ async fn seed_lists(
             false,
         ),
     ] {
-        let list = super::lists::create(&state.db, access, alice, name, kind, None).await?;
+        let list = super::lists::create(&create, name, kind, None).await?;
         let entries = values
             .iter()
             .map(|value| super::lists::NewEntry {
@@ -217,12 +227,12 @@ async fn seed_lists(
                 note: Some("seen in the demo".to_owned()),
             })
             .collect();
-        super::lists::add_entries(&state.db, access, alice, list.id, entries).await?;
+        super::lists::add_entries(&edit, list.id, entries).await?;
         if shared {
-            super::lists::set_shared(&state.db, access, alice, list.id, true).await?;
+            super::lists::set_shared(&share, list.id, true).await?;
         }
     }
-    super::lists::add_partner(&state.db, access, alice, globex).await?;
+    super::lists::add_partner(&share, globex).await?;
     Ok(())
 }
 

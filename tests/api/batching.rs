@@ -104,30 +104,26 @@ const SHARED: &str = "{ organization(id: \"ORG\") { sharedLists(first: 50) { edg
 /// `lists` shared lists of 12 entries each, spread over five owner organizations that all
 /// picked the viewer's organization as a partner: the statements of one query for them all.
 async fn shared_list_statements(lists: usize) -> usize {
-    use charter::services::{access, audit::Actor, lists as list_service};
+    use charter::authz::require;
+    use charter::services::lists as list_service;
     let app = TestApp::spawn().await;
     let viewer = app.create_user("viewer@example.com").await;
     let receiver = app.create_org(&viewer, "Receiver").await;
-    let actor = Actor::command_line();
     let mut owners = Vec::new();
     for o in 0..5 {
         let owner = app.create_user(&format!("owner{o}@example.com")).await;
         let org = app.create_org(&owner, &format!("Owner {o}")).await;
-        let access = access::load_one(&app.state.db, &app.state.policy, owner.id, org.id)
-            .await
-            .unwrap()
-            .unwrap();
-        list_service::add_partner(&app.state.db, &access, &actor, &receiver)
-            .await
-            .unwrap();
-        owners.push(access);
+        let share = app
+            .change_in(owner.id, org.id, require::LIST_SHARING_MANAGE)
+            .await;
+        list_service::add_partner(&share, &receiver).await.unwrap();
+        owners.push((owner.id, org.id, share));
     }
     for l in 0..lists {
-        let access = &owners[l % owners.len()];
+        let (owner, org, share) = &owners[l % owners.len()];
+        let create = app.change_in(*owner, *org, require::LIST_CREATE).await;
         let list = list_service::create(
-            &app.state.db,
-            access,
-            &actor,
+            &create,
             &format!("List {l}"),
             charter::domain::ListKind::Ip,
             None,
@@ -140,10 +136,11 @@ async fn shared_list_statements(lists: usize) -> usize {
                 note: None,
             })
             .collect();
-        list_service::add_entries(&app.state.db, access, &actor, list.id, entries)
+        let edit = app.change_in(*owner, *org, require::LIST_EDIT).await;
+        list_service::add_entries(&edit, list.id, entries)
             .await
             .unwrap();
-        list_service::set_shared(&app.state.db, access, &actor, list.id, true)
+        list_service::set_shared(share, list.id, true)
             .await
             .unwrap();
     }

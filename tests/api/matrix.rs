@@ -2,6 +2,7 @@
 //! every field or mutation guarded by `@requires`, a real request by a member holding that role
 //! is allowed exactly when the policy grants the requirement.
 
+use charter::authz::require;
 use charter::graphql::ids::NodeId;
 use charter::graphql::types::{CatalogGuard, GuardKind, schema_guards};
 use charter::services::roles::{RoleSpec, create};
@@ -127,22 +128,19 @@ async fn owner_access(
 
 /// A list made by the owner, with one entry: returns its id.
 async fn owners_list(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> String {
-    let access = owner_access(app, fixture, owner).await;
-    let actor = charter::services::audit::Actor::command_line();
+    let org = fixture.org.id;
+    let create = app.change_in(owner, org, require::LIST_CREATE).await;
     let list = charter::services::lists::create(
-        &app.state.db,
-        &access,
-        &actor,
+        &create,
         &format!("Probe {}", uuid::Uuid::now_v7()),
         charter::domain::ListKind::Ip,
         None,
     )
     .await
     .unwrap();
+    let edit = app.change_in(owner, org, require::LIST_EDIT).await;
     charter::services::lists::add_entries(
-        &app.state.db,
-        &access,
-        &actor,
+        &edit,
         list.id,
         vec![charter::services::lists::NewEntry {
             value: "192.0.2.1".to_owned(),

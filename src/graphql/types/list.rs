@@ -3,19 +3,22 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{list, list_entry};
 use uuid::Uuid;
 
 use super::{Organization, User};
-use crate::authz::{OrgAccess, Requirement, require};
+use crate::authz::require;
 use crate::domain::ListKind;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
 use crate::graphql::connection::{Conn, CursorKey, Keyset, connection};
 use crate::graphql::guards::{Gate, Requires, Sharing, need};
 use crate::graphql::ids::NodeId;
-use crate::services::PageArgs;
-use crate::services::lists::{self, EntriesChange, EntryQuery};
+use crate::services::lists::{
+    self, Admitted, EntriesChange, EntryKey, EntryQuery, EntryRecord, ListRead, ListRecord,
+    Readable,
+};
+use crate::services::scope::OrgChange;
+use crate::services::{Page, PageArgs};
 
 /// What a list holds; every entry is validated and normalized for it.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -39,8 +42,8 @@ pub enum ListKindValue {
 
 /// How the viewer reaches a list.
 pub enum ListReach {
-    /// As a member of the organization that owns it.
-    Member(OrgAccess),
+    /// As a member of the organization that owns it (each field checks the role there).
+    Member,
     /// Through sharing: a member of a share partner of its owner, read-only.
     Partner,
 }
@@ -48,30 +51,36 @@ pub enum ListReach {
 /// The list `list_id` if the viewer may see it: as a member of its organization, or, when it
 /// is shared, as a member of one of its owner's share partners with `list: read` there.
 /// NOT_FOUND otherwise, exactly as for a list that does not exist.
-pub async fn visible_list(ctx: &Context<'_>, list_id: Uuid) -> ApiResult<(list::Model, ListReach)> {
-    let model = ctx
+pub async fn visible_list(ctx: &Context<'_>, list_id: Uuid) -> ApiResult<(ListRecord, ListReach)> {
+    let list = ctx
         .loaders()
         .lists
         .load_one(list_id)
         .await?
         .ok_or_else(|| ApiError::not_found("list"))?;
-    if let Ok(access) = ctx.access(model.organization_id).await {
-        return Ok((model, ListReach::Member(access)));
+    if ctx.access(list.organization_id).await.is_ok() {
+        return Ok((list, ListReach::Member));
     }
-    if ctx
-        .reads_through_sharing(model.organization_id, model.shared)
-        .await?
-    {
-        return Ok((model, ListReach::Partner));
+    if partner_read(ctx, &list).await?.is_some() {
+        return Ok((list, ListReach::Partner));
     }
     Err(ApiError::not_found("list"))
+}
+
+/// The capability to read `list` by the rule of sharing, for a viewer outside its owner.
+async fn partner_read(ctx: &Context<'_>, list: &ListRecord) -> ApiResult<Option<ListRead>> {
+    if !list.shared {
+        return Ok(None);
+    }
+    let accesses = ctx.partner_accesses(list.organization_id).await?;
+    Ok(ListRead::through_sharing(list, &accesses))
 }
 
 /// Loads, in one batch each, what the guards and fields of a page of lists read per owner:
 /// the viewer's access there, its share partners and the viewer's access in those, and the
 /// owner itself. Without this, owners reached at different moments would each cost a batch.
-pub async fn prime_for_lists(ctx: &Context<'_>, models: &[list::Model]) -> ApiResult<()> {
-    let mut owners: Vec<Uuid> = models.iter().map(|m| m.organization_id).collect();
+pub async fn prime_for_lists(ctx: &Context<'_>, lists: &[Readable]) -> ApiResult<()> {
+    let mut owners: Vec<Uuid> = lists.iter().map(|r| r.list.organization_id).collect();
     owners.sort();
     owners.dedup();
     let loaders = ctx.loaders();
@@ -87,9 +96,17 @@ pub async fn prime_for_lists(ctx: &Context<'_>, models: &[list::Model]) -> ApiRe
     partner_ids.sort();
     partner_ids.dedup();
     loaders.access(viewer).load_many(partner_ids).await?;
+    let keys = entries_asked_for(ctx, lists);
+    if !keys.is_empty() {
+        loaders.entry_pages.load_many(keys).await?;
+    }
+    Ok(())
+}
 
-    // The entries each list's `entries` field will ask for, in one statement: left to the
-    // fields, lists polled later than the loader's short delay would start a second batch.
+/// The pages of entries each list's `entries` field will ask for, to load in one statement:
+/// left to the fields, lists polled later than the loader's short delay would start a second
+/// batch.
+fn entries_asked_for(ctx: &Context<'_>, lists: &[Readable]) -> Vec<Admitted<EntryKey>> {
     let look_ahead = ctx.look_ahead();
     let mut keys = Vec::new();
     for entries in [
@@ -114,32 +131,36 @@ pub async fn prime_for_lists(ctx: &Context<'_>, models: &[list::Model]) -> ApiRe
                 Some(async_graphql::Value::String(text)) => Some(text),
                 _ => None,
             };
-            for model in models {
-                if let Ok(query) = entry_query(model, first, text("after"), text("search")) {
-                    keys.push((model.id, query));
+            for readable in lists {
+                let list = &readable.list;
+                if let Ok(query) = entry_query(list, first, text("after"), text("search")) {
+                    keys.push(readable.read.entries(query));
                 }
             }
         }
     }
-    if !keys.is_empty() {
-        loaders.entry_pages.load_many(keys).await?;
-    }
-    Ok(())
+    keys
 }
 
 /// A page of lists as a connection, with what their fields read loaded in batches first.
 pub async fn list_connection(
     ctx: &Context<'_>,
-    (page, total): (crate::services::Page<list::Model>, i64),
+    (page, total): (Page<Readable>, i64),
     args: &PageArgs,
 ) -> ApiResult<Conn<List>> {
     prime_for_lists(ctx, &page.items).await?;
-    Ok(connection(page, args, total, |l| l.id, List::new))
+    Ok(connection(
+        page,
+        args,
+        total,
+        |r| r.list.id,
+        |r| List::new(r.list),
+    ))
 }
 
 /// The page of entries `List.entries(first, after, search)` asks for.
 fn entry_query(
-    model: &list::Model,
+    list: &ListRecord,
     first: Option<i32>,
     after: Option<String>,
     search: Option<String>,
@@ -149,12 +170,11 @@ fn entry_query(
     if let Some(text) = &search {
         crate::domain::text::search("search", text)?;
     }
-    let kind = lists::kind_of(model)?;
     let prefix = search
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .map(|s| {
-            if kind == ListKind::Text {
+            if list.kind == ListKind::Text {
                 s
             } else {
                 s.to_lowercase()
@@ -167,20 +187,19 @@ fn entry_query(
     })
 }
 
-/// The access for changing the list `id` (the argument `field`), which must pass
-/// `requirement` in its organization. A list seen through sharing is read-only: FORBIDDEN,
-/// never a change.
+/// The capability to change the list `id` (the argument `field`): the gate of its
+/// organization, for the requirement the mutation declares. A list seen through sharing is
+/// read-only: FORBIDDEN, never a change.
 pub async fn list_for_change(
     ctx: &Context<'_>,
     field: &'static str,
     id: &ID,
-    requirement: Requirement,
-) -> ApiResult<(Uuid, OrgAccess)> {
+) -> ApiResult<(Uuid, OrgChange)> {
     let list_id = NodeId::list(field, id)?;
     match visible_list(ctx, list_id).await? {
-        (_, ListReach::Member(access)) => {
-            access.require(requirement)?;
-            Ok((list_id, access))
+        (list, ListReach::Member) => {
+            let change = Gate::root("list", list.organization_id).change(ctx).await?;
+            Ok((list_id, change))
         }
         (_, ListReach::Partner) => Err(ApiError::forbidden(
             "this list is shared with your organization read-only: only its owner changes or shares it",
@@ -190,17 +209,34 @@ pub async fn list_for_change(
 
 /// A user-defined list of values of one kind, owned by one organization.
 pub struct List {
-    pub model: list::Model,
+    pub list: ListRecord,
     /// What the mutation that returned this list did to its entries.
     pub change: Option<EntriesChange>,
 }
 
 impl List {
-    pub fn new(model: list::Model) -> Self {
-        Self {
-            model,
-            change: None,
+    pub fn new(list: ListRecord) -> Self {
+        Self { list, change: None }
+    }
+
+    /// The gate of every field: the viewer's role in the owner, or, when the list is shared,
+    /// the rule of sharing for the fields that declare `orPartner`.
+    fn gate(&self) -> Gate {
+        Gate::object("List", self.list.organization_id).sharing(Sharing::List {
+            shared: self.list.shared,
+        })
+    }
+
+    /// The capability to read the list's entries: the gate of its owner for a member, the rule
+    /// of sharing for anyone else.
+    async fn read(&self, ctx: &Context<'_>) -> ApiResult<ListRead> {
+        if ctx.access(self.list.organization_id).await.is_ok() {
+            let scope = self.gate().scope(ctx).await?;
+            return ListRead::member(&scope, &self.list);
         }
+        partner_read(ctx, &self.list)
+            .await?
+            .ok_or_else(|| ApiError::not_found("list"))
     }
 }
 
@@ -215,29 +251,29 @@ pub struct ListEntriesChange {
 }
 
 #[Object(
-    guard = "Gate::object(\"List\", self.model.organization_id).sharing(Sharing::List { shared: self.model.shared })",
+    guard = "self.gate()",
     directive = Requires::apply(need(require::LIST_READ).or_partner())
 )]
 impl List {
     pub async fn id(&self) -> ID {
-        NodeId::List(self.model.id).to_id()
+        NodeId::List(self.list.id).to_id()
     }
 
     async fn name(&self) -> &str {
-        &self.model.name
+        &self.list.name
     }
 
-    async fn kind(&self) -> ApiResult<ListKindValue> {
-        Ok(lists::kind_of(&self.model)?.into())
+    async fn kind(&self) -> ListKindValue {
+        self.list.kind.into()
     }
 
     async fn description(&self) -> Option<&str> {
-        self.model.description.as_deref()
+        self.list.description.as_deref()
     }
 
     /// Whether the owner's share partners see this list (read-only).
     async fn shared(&self) -> bool {
-        self.model.shared
+        self.list.shared
     }
 
     /// The organization that owns the list. Seen through sharing, only its id, public id and
@@ -246,7 +282,7 @@ impl List {
         let model = ctx
             .loaders()
             .organizations
-            .load_one(self.model.organization_id)
+            .load_one(self.list.organization_id)
             .await?
             .ok_or_else(|| ApiError::not_found("organization"))?;
         Ok(if ctx.access(model.id).await.is_ok() {
@@ -258,15 +294,15 @@ impl List {
 
     /// How many entries the list holds.
     async fn entry_count(&self) -> i64 {
-        self.model.entry_count
+        self.list.entry_count
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
+        self.list.created_at
     }
 
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
+        self.list.updated_at
     }
 
     /// Entries in value order (byte order of the normalized value). `search` keeps the values
@@ -279,29 +315,30 @@ impl List {
         after: Option<String>,
         search: Option<String>,
     ) -> ApiResult<EntryConnection> {
-        let query = entry_query(&self.model, first, after, search)?;
+        let query = entry_query(&self.list, first, after, search)?;
+        let read = self.read(ctx).await?;
         let page = ctx
             .loaders()
             .entry_pages
-            .load_one((self.model.id, query.clone()))
+            .load_one(read.entries(query.clone()))
             .await?
-            .unwrap_or_else(crate::services::Page::empty);
+            .unwrap_or_else(Page::empty);
         let mut connection = Connection::with_additional_fields(
             query.after.is_some(),
             page.has_next_page,
             EntryTotal {
-                list_id: self.model.id,
-                entry_count: self.model.entry_count,
+                read,
+                entry_count: self.list.entry_count,
                 prefix: query.prefix,
             },
         );
-        let member = ctx.access(self.model.organization_id).await.is_ok();
+        let member = ctx.access(self.list.organization_id).await.is_ok();
         connection.edges.extend(page.items.into_iter().map(|entry| {
             Edge::new(
                 Keyset(entry.value.clone()),
                 ListEntry {
-                    model: entry,
-                    organization_id: self.model.organization_id,
+                    entry,
+                    organization_id: self.list.organization_id,
                     member,
                 },
             )
@@ -320,7 +357,7 @@ impl List {
 
 /// One value of a list.
 pub struct ListEntry {
-    model: list_entry::Model,
+    entry: EntryRecord,
     organization_id: Uuid,
     /// Whether the viewer is a member of the list's organization (else it is seen through
     /// sharing, and who added the entry stays private).
@@ -331,20 +368,20 @@ pub struct ListEntry {
 impl ListEntry {
     /// The value, normalized for the list's kind.
     async fn value(&self) -> &str {
-        &self.model.value
+        &self.entry.value
     }
 
     async fn note(&self) -> Option<&str> {
-        self.model.note.as_deref()
+        self.entry.note.as_deref()
     }
 
     async fn added_at(&self) -> DateTime<Utc> {
-        self.model.added_at
+        self.entry.added_at
     }
 
     /// Who added the entry; null for lists seen through sharing, and for removed users.
     async fn added_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        let Some(user_id) = self.model.added_by.filter(|_| self.member) else {
+        let Some(user_id) = self.entry.added_by.filter(|_| self.member) else {
             return Ok(None);
         };
         Ok(ctx
@@ -376,7 +413,7 @@ impl CursorKey for String {
 
 /// `totalCount` of a page of entries, counted only when asked for.
 pub struct EntryTotal {
-    list_id: Uuid,
+    read: ListRead,
     entry_count: i64,
     prefix: Option<String>,
 }
@@ -388,7 +425,7 @@ impl EntryTotal {
         match &self.prefix {
             None => Ok(self.entry_count),
             Some(prefix) => {
-                Ok(lists::count_prefix(&ctx.state().db, self.list_id, prefix).await? as i64)
+                Ok(lists::count_prefix(&ctx.state().db, &self.read, prefix).await? as i64)
             }
         }
     }

@@ -145,7 +145,7 @@ impl Organization {
     #[graphql(directive = Requires::apply(need(require::ORGANIZATION_READ).or_member()))]
     async fn viewer_permissions(&self, ctx: &Context<'_>) -> ApiResult<Vec<PermissionGrant>> {
         let access = ctx.access(self.0.id).await?;
-        Ok(PermissionGrant::all(&ctx.state().policy, &access.grants()))
+        Ok(PermissionGrant::all(&ctx.state().policy, access.grants()))
     }
 
     /// Members: by joining order (oldest first) unless `orderBy` says otherwise, optionally only
@@ -256,7 +256,8 @@ impl Organization {
         after: Option<String>,
     ) -> ApiResult<Option<Conn<List>>> {
         let args = page_args(first, after)?;
-        let found = lists::page(&ctx.state().db, self.0.id, args).await?;
+        let scope = self.gate().scope(ctx).await?;
+        let found = lists::page(&scope, args).await?;
         list_connection(ctx, found, &args).await.map(Some)
     }
 
@@ -273,7 +274,8 @@ impl Organization {
         after: Option<String>,
     ) -> ApiResult<Option<Conn<List>>> {
         let args = page_args(first, after)?;
-        let found = lists::shared_with(&ctx.state().db, self.0.id, args).await?;
+        let scope = self.gate().scope(ctx).await?;
+        let found = lists::shared_with(&scope, args).await?;
         list_connection(ctx, found, &args).await.map(Some)
     }
 

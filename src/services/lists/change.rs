@@ -1,48 +1,20 @@
-//! The write path every change to a list shares: the list locked for the change, its audit event.
+//! What every change to a list shares: the list locked for the change, inside the one write path.
 
 use entity::list;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use crate::authz::OrgAccess;
 use crate::error::{ApiError, ApiResult};
-use crate::services::audit::{self, Action, Actor, Event, Scope};
+use crate::services::scope::Tx;
 
-/// Records a change in the audit log of the actor's organization.
-pub(super) async fn record(
-    txn: &impl ConnectionTrait,
-    access: &OrgAccess,
-    actor: &Actor,
-    action: Action,
-    target: (&'static str, Uuid),
-    description: String,
-    payload: serde_json::Value,
-) -> ApiResult<()> {
-    audit::record(
-        txn,
-        actor,
-        Event::new(
-            Scope::Organization(access.organization_id()),
-            action,
-            description,
-        )
-        .target(target.0, target.1)
-        .payload(payload),
-    )
-    .await
-}
-
-/// The list `list_id` of the actor's organization, locked until the transaction ends so that
-/// changes to one list run one after another.
-pub(super) async fn lock_list(
-    txn: &impl ConnectionTrait,
-    access: &OrgAccess,
-    list_id: Uuid,
-) -> ApiResult<list::Model> {
+/// The list `list_id` of the organization being changed, locked until the transaction ends so
+/// that changes to one list run one after another. NOT_FOUND for a list of another
+/// organization, as for one that does not exist.
+pub(super) async fn lock_list(tx: &Tx<'_>, list_id: Uuid) -> ApiResult<list::Model> {
     list::Entity::find_by_id(list_id)
-        .filter(list::Column::OrganizationId.eq(access.organization_id()))
+        .filter(list::Column::OrganizationId.eq(tx.organization_id()))
         .lock_exclusive()
-        .one(txn)
+        .one(tx.txn)
         .await?
         .ok_or_else(|| ApiError::not_found("list"))
 }

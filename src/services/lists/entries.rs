@@ -5,20 +5,19 @@ use std::collections::HashSet;
 use chrono::Utc;
 use entity::{list, list_entry};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use super::change::{lock_list, record};
-use super::kind_of;
-use crate::authz::{OrgAccess, require};
-use crate::db::begin_write;
+use super::ListRecord;
+use super::change::lock_list;
+use super::record::kind_of;
 use crate::domain::ListKind;
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
-use crate::services::audit::{Action, Actor};
+use crate::services::audit::{Action, Actor, Event};
+use crate::services::scope::{OrgChange, Tx};
 
 /// The most values one call may add or remove.
 pub const MAX_VALUES_PER_CALL: usize = 10_000;
@@ -206,85 +205,69 @@ async fn bump_entry_count(
 /// Adds entries, all or nothing: every value is validated and normalized for the list's kind
 /// first; values already present (or repeated in the call) are skipped and counted.
 pub async fn add_entries(
-    db: &DatabaseConnection,
-    access: &OrgAccess,
-    actor: &Actor,
+    change: &OrgChange,
     list_id: Uuid,
     entries: Vec<NewEntry>,
-) -> ApiResult<(list::Model, EntriesChange)> {
-    access.require(require::LIST_EDIT)?;
+) -> ApiResult<(ListRecord, EntriesChange)> {
     check_notes(&entries)?;
-    let txn = begin_write(db).await?;
-    let model = lock_list(&txn, access, list_id).await?;
-    let kind = kind_of(&model)?;
-    let values = normalize_all(
-        "entries",
-        kind,
-        entries.iter().map(|entry| entry.value.as_str()),
-    )?;
-    let unique = first_of_each(&values, &entries);
-    let keys: Vec<&str> = unique.iter().map(|(value, _)| *value).collect();
-    let existing = present(&txn, list_id, &keys).await?;
-    let new: Vec<(&str, Option<String>)> = unique
-        .into_iter()
-        .filter(|(value, _)| !existing.contains(*value))
-        .collect();
-    insert(&txn, actor, list_id, &new).await?;
-    let added: Vec<&str> = new.iter().map(|(value, _)| *value).collect();
-    finish_entries_change(
-        txn,
-        access,
-        actor,
-        model,
-        Entries::Added,
-        &added,
-        values.len(),
-    )
-    .await
+    let done = change
+        .write(async |tx| {
+            let model = lock_list(tx, list_id).await?;
+            let kind = kind_of(&model)?;
+            let values = normalize_all(
+                "entries",
+                kind,
+                entries.iter().map(|entry| entry.value.as_str()),
+            )?;
+            let unique = first_of_each(&values, &entries);
+            let keys: Vec<&str> = unique.iter().map(|(value, _)| *value).collect();
+            let existing = present(tx.txn, list_id, &keys).await?;
+            let new: Vec<(&str, Option<String>)> = unique
+                .into_iter()
+                .filter(|(value, _)| !existing.contains(*value))
+                .collect();
+            insert(tx.txn, tx.actor, list_id, &new).await?;
+            let added: Vec<&str> = new.iter().map(|(value, _)| *value).collect();
+            finish_entries_change(tx, model, Entries::Added, &added, values.len()).await
+        })
+        .await?;
+    finished(done, Entries::Added)
 }
 
 /// Removes entries by value (normalized for the list's kind like added ones); absent values
 /// are skipped and counted.
 pub async fn remove_entries(
-    db: &DatabaseConnection,
-    access: &OrgAccess,
-    actor: &Actor,
+    change: &OrgChange,
     list_id: Uuid,
     values: Vec<String>,
-) -> ApiResult<(list::Model, EntriesChange)> {
-    access.require(require::LIST_EDIT)?;
-    let txn = begin_write(db).await?;
-    let model = lock_list(&txn, access, list_id).await?;
-    let kind = kind_of(&model)?;
-    let normalized = normalize_all("values", kind, values.iter().map(String::as_str))?;
-    let mut seen = HashSet::with_capacity(normalized.len());
-    let unique: Vec<&str> = normalized
-        .iter()
-        .map(String::as_str)
-        .filter(|value| seen.insert(*value))
-        .collect();
-    let existing = present(&txn, list_id, &unique).await?;
-    let removed: Vec<&str> = unique
-        .into_iter()
-        .filter(|value| existing.contains(*value))
-        .collect();
-    for chunk in removed.chunks(CHUNK) {
-        list_entry::Entity::delete_many()
-            .filter(list_entry::Column::ListId.eq(list_id))
-            .filter(list_entry::Column::Value.is_in(chunk.iter().copied()))
-            .exec(&txn)
-            .await?;
-    }
-    finish_entries_change(
-        txn,
-        access,
-        actor,
-        model,
-        Entries::Removed,
-        &removed,
-        normalized.len(),
-    )
-    .await
+) -> ApiResult<(ListRecord, EntriesChange)> {
+    let done = change
+        .write(async |tx| {
+            let model = lock_list(tx, list_id).await?;
+            let kind = kind_of(&model)?;
+            let normalized = normalize_all("values", kind, values.iter().map(String::as_str))?;
+            let mut seen = HashSet::with_capacity(normalized.len());
+            let unique: Vec<&str> = normalized
+                .iter()
+                .map(String::as_str)
+                .filter(|value| seen.insert(*value))
+                .collect();
+            let existing = present(tx.txn, list_id, &unique).await?;
+            let removed: Vec<&str> = unique
+                .into_iter()
+                .filter(|value| existing.contains(*value))
+                .collect();
+            for chunk in removed.chunks(CHUNK) {
+                list_entry::Entity::delete_many()
+                    .filter(list_entry::Column::ListId.eq(list_id))
+                    .filter(list_entry::Column::Value.is_in(chunk.iter().copied()))
+                    .exec(tx.txn)
+                    .await?;
+            }
+            finish_entries_change(tx, model, Entries::Removed, &removed, normalized.len()).await
+        })
+        .await?;
+    finished(done, Entries::Removed)
 }
 
 /// Which way a change of entries went.
@@ -294,54 +277,66 @@ enum Entries {
     Removed,
 }
 
+impl Entries {
+    fn verb(self) -> &'static str {
+        match self {
+            Entries::Added => "added",
+            Entries::Removed => "removed",
+        }
+    }
+}
+
 /// Ends a change of entries whose `changed` values were written out of `asked`: counts them on
-/// the list, records the change and commits. A call that changed nothing writes nothing.
+/// the list and describes the change for the audit log. A call that changed nothing writes
+/// nothing.
 async fn finish_entries_change(
-    txn: DatabaseTransaction,
-    access: &OrgAccess,
-    actor: &Actor,
+    tx: &Tx<'_>,
     model: list::Model,
     way: Entries,
     changed: &[&str],
     asked: usize,
-) -> ApiResult<(list::Model, EntriesChange)> {
+) -> ApiResult<((list::Model, EntriesChange), Option<Event>)> {
     let change = EntriesChange {
         changed: changed.len() as u64,
         skipped: (asked - changed.len()) as u64,
     };
     if changed.is_empty() {
-        return Ok((model, change));
+        return Ok(((model, change), None));
     }
-    let (action, verb, preposition, delta) = match way {
-        Entries::Added => (Action::ListEntriesAdded, "added", "to", 1),
-        Entries::Removed => (Action::ListEntriesRemoved, "removed", "from", -1),
+    let (action, preposition, delta) = match way {
+        Entries::Added => (Action::ListEntriesAdded, "to", 1),
+        Entries::Removed => (Action::ListEntriesRemoved, "from", -1),
     };
-    let model = bump_entry_count(&txn, &model, delta * changed.len() as i64).await?;
+    let verb = way.verb();
+    let model = bump_entry_count(tx.txn, &model, delta * changed.len() as i64).await?;
     let mut payload = audited_values(changed);
     payload[verb] = json!(change.changed);
     payload["skipped"] = json!(change.skipped);
-    record(
-        &txn,
-        access,
-        actor,
-        action,
-        ("list", model.id),
-        format!(
-            "{} {verb} {} entries {preposition} the list {}",
-            actor.name(),
-            change.changed,
-            model.name
-        ),
-        payload,
-    )
-    .await?;
-    txn.commit().await?;
-    tracing::info!(
-        list = %model.id,
-        changed = change.changed,
-        skipped = change.skipped,
-        entries = model.entry_count,
-        "list entries {verb}"
+    let what = format!(
+        "{verb} {} entries {preposition} the list {}",
+        change.changed, model.name
     );
-    Ok((model, change))
+    let event = tx
+        .event(action, what)
+        .target("list", model.id)
+        .payload(payload);
+    Ok(((model, change), Some(event)))
+}
+
+/// The committed change as callers see it, logged when it changed something.
+fn finished(
+    (model, change): (list::Model, EntriesChange),
+    way: Entries,
+) -> ApiResult<(ListRecord, EntriesChange)> {
+    if change.changed > 0 {
+        tracing::info!(
+            list = %model.id,
+            changed = change.changed,
+            skipped = change.skipped,
+            entries = model.entry_count,
+            "list entries {}",
+            way.verb()
+        );
+    }
+    Ok((model.try_into()?, change))
 }

@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::{Admitted, EntryKey, EntryRecord, ListRead};
 use crate::error::ApiResult;
 use crate::services::Page;
 
@@ -69,7 +70,7 @@ struct KeyedEntry {
 
 /// One index walk per key, each tagged with the key's index, joined with UNION ALL. `None`
 /// for no keys.
-fn union_of_pages(keys: &[(Uuid, EntryQuery)]) -> Option<SelectStatement> {
+fn union_of_pages(keys: &[Admitted<EntryKey>]) -> Option<SelectStatement> {
     let wrap = |index: usize, list_id: Uuid, query: &EntryQuery| {
         Query::select()
             .expr_as(Expr::val(index as i64), Alias::new("page"))
@@ -80,32 +81,35 @@ fn union_of_pages(keys: &[(Uuid, EntryQuery)]) -> Option<SelectStatement> {
             )
             .to_owned()
     };
-    let ((first_list, first_query), rest) = keys.split_first()?;
+    let (first, rest) = keys.split_first()?;
+    let (first_list, first_query) = first.key();
     let mut union = wrap(0, *first_list, first_query);
-    for (index, (list_id, query)) in rest.iter().enumerate() {
+    for (index, key) in rest.iter().enumerate() {
+        let (list_id, query) = key.key();
         union.union(UnionType::All, wrap(index + 1, *list_id, query));
     }
     Some(union)
 }
 
 /// Pages of entries of many lists in one statement: one index walk per list, joined with
-/// UNION ALL, so the statement count does not grow with the number of lists.
+/// UNION ALL, so the statement count does not grow with the number of lists. Each key was
+/// made by the [`super::ListRead`] of its list.
 pub async fn entry_pages(
     db: &impl ConnectionTrait,
-    keys: &[(Uuid, EntryQuery)],
-) -> ApiResult<HashMap<(Uuid, EntryQuery), Page<list_entry::Model>>> {
+    keys: &[Admitted<EntryKey>],
+) -> ApiResult<HashMap<Admitted<EntryKey>, Page<EntryRecord>>> {
     let Some(union) = union_of_pages(keys) else {
         return Ok(HashMap::new());
     };
     let statement = db.get_database_backend().build(&union);
     let rows = KeyedEntry::find_by_statement(statement).all(db).await?;
-    let mut pages: Vec<Vec<list_entry::Model>> = vec![Vec::new(); keys.len()];
+    let mut pages: Vec<Vec<EntryRecord>> = vec![Vec::new(); keys.len()];
     for row in rows {
         if let Some(page) = usize::try_from(row.page)
             .ok()
             .and_then(|i| pages.get_mut(i))
         {
-            page.push(list_entry::Model {
+            page.push(EntryRecord {
                 list_id: row.list_id,
                 value: row.value,
                 note: row.note,
@@ -117,24 +121,22 @@ pub async fn entry_pages(
     Ok(keys
         .iter()
         .zip(pages)
-        .map(|((list_id, query), mut rows)| {
+        .map(|(key, mut rows)| {
             rows.sort_by(|a, b| a.value.cmp(&b.value));
-            (
-                (*list_id, query.clone()),
-                Page::from_rows(rows, query.first),
-            )
+            let first = key.key().1.first;
+            (key.clone(), Page::from_rows(rows, first))
         })
         .collect())
 }
 
-/// How many entries of a list start with `prefix`.
+/// How many entries of the list `read` reads start with `prefix`.
 pub async fn count_prefix(
     db: &impl ConnectionTrait,
-    list_id: Uuid,
+    read: &ListRead,
     prefix: &str,
 ) -> ApiResult<u64> {
     Ok(list_entry::Entity::find()
-        .filter(list_entry::Column::ListId.eq(list_id))
+        .filter(list_entry::Column::ListId.eq(read.list_id()))
         .filter(list_entry::Column::Value.gte(prefix))
         .filter(list_entry::Column::Value.lt(prefix_end(prefix)))
         .count(db)

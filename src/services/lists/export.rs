@@ -2,19 +2,20 @@
 
 use entity::list_entry;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use uuid::Uuid;
 
+use super::{EntryRecord, ListRead};
 use crate::error::ApiResult;
 
-/// The next `limit` entries of a list after `after`, in value order: how exports walk a list
-/// without holding it in memory.
+/// The next `limit` entries of the list `read` reads after `after`, in value order: how
+/// exports walk a list without holding it in memory.
 pub async fn entries_after(
     db: &impl ConnectionTrait,
-    list_id: Uuid,
+    read: &ListRead,
     after: Option<&str>,
     limit: u64,
-) -> ApiResult<Vec<list_entry::Model>> {
-    let mut query = list_entry::Entity::find().filter(list_entry::Column::ListId.eq(list_id));
+) -> ApiResult<Vec<EntryRecord>> {
+    let mut query =
+        list_entry::Entity::find().filter(list_entry::Column::ListId.eq(read.list_id()));
     if let Some(after) = after {
         query = query.filter(list_entry::Column::Value.gt(after));
     }
@@ -22,5 +23,8 @@ pub async fn entries_after(
         .order_by_asc(list_entry::Column::Value)
         .limit(limit)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(EntryRecord::from)
+        .collect())
 }

@@ -16,6 +16,7 @@ mod export;
 mod lifecycle;
 mod pages;
 mod reading;
+mod record;
 mod sharing;
 
 pub use entries::{
@@ -23,7 +24,8 @@ pub use entries::{
 };
 pub use entry_pages::{EntryQuery, count_prefix, entry_pages};
 pub use export::entries_after;
-pub use lifecycle::{create, delete, kind_of, update};
+pub use lifecycle::{create, delete, update};
 pub use pages::{load, page, shared_with};
-pub use reading::{readable, readable_through_sharing};
+pub use reading::{Admitted, EntryKey, ListRead, Readable, open, readable_through_sharing};
+pub use record::{EntryRecord, ListRecord};
 pub use sharing::{add_partner, partners, remove_partner, set_shared};

@@ -1,15 +1,17 @@
-//! The read rule: who may read a list, as a member of its organization or through sharing.
+//! The read rule, once: who may read a list, as a member of its organization or through
+//! sharing, and the capability ([`ListRead`]) that reading its entries takes.
 
 use std::sync::Arc;
 
 use entity::list;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
-use super::partners;
-use crate::authz::{OrgAccess, Policy, require};
-use crate::error::{ApiError, ApiResult};
+use super::{EntryQuery, ListRecord, partners};
+use crate::authz::{OrgAccess, Policy, Refusal, require};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::access;
+use crate::services::scope::OrgScope;
 
 /// The rule of sharing: a viewer who is not a member of a list's organization reads the list
 /// when it is `shared` and the viewer's role grants `list: read` in one of the organizations
@@ -25,32 +27,101 @@ pub fn readable_through_sharing<'a>(
             .any(|access| access.allows(require::LIST_READ))
 }
 
-/// The list `list_id` if `viewer` may read it: with `list: read` in its organization, or, when
-/// it is shared, in an organization its owner picked as a share partner. NOT_FOUND when the
-/// viewer cannot see it at all (as for a list that does not exist); FORBIDDEN for a member of
-/// its organization whose role does not grant `list: read`.
-pub async fn readable(
-    db: &impl ConnectionTrait,
+/// A capability to read one list's entries: the viewer passed the gate of its organization
+/// with `list: read`, or reads it through sharing. Only this module makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRead {
+    list_id: Uuid,
+}
+
+/// A key of a batched read that only a [`ListRead`] makes, so that a loader cannot be asked
+/// for what the viewer did not pass the gate for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Admitted<K>(K);
+
+impl<K> Admitted<K> {
+    pub fn key(&self) -> &K {
+        &self.0
+    }
+}
+
+/// A page of entries of one list: the list and the page.
+pub type EntryKey = (Uuid, EntryQuery);
+
+/// A list with the capability to read it.
+#[derive(Debug, Clone)]
+pub struct Readable {
+    pub list: ListRecord,
+    pub read: ListRead,
+}
+
+impl ListRead {
+    /// A member's: `scope` is the gate passed in the list's organization, with `list: read`.
+    pub fn member(scope: &OrgScope, list: &ListRecord) -> ApiResult<Self> {
+        if scope.organization_id() != list.organization_id {
+            return Err(ApiError::not_found("list"));
+        }
+        reads_lists(scope)?;
+        Ok(Self { list_id: list.id })
+    }
+
+    /// A partner's, by [`readable_through_sharing`]: `partner_accesses` is the viewer's access
+    /// in the share partners of the list's owner.
+    pub fn through_sharing<'a>(
+        list: &ListRecord,
+        partner_accesses: impl IntoIterator<Item = &'a OrgAccess>,
+    ) -> Option<Self> {
+        readable_through_sharing(list.shared, partner_accesses).then_some(Self { list_id: list.id })
+    }
+
+    pub fn list_id(&self) -> Uuid {
+        self.list_id
+    }
+
+    /// The key of a page of this list's entries.
+    pub fn entries(&self, query: EntryQuery) -> Admitted<EntryKey> {
+        Admitted((self.list_id, query))
+    }
+}
+
+/// FORBIDDEN unless the gate `scope` passed lets its viewer read the organization's lists.
+pub(super) fn reads_lists(scope: &OrgScope) -> ApiResult<()> {
+    if scope.access().allows(require::LIST_READ) {
+        Ok(())
+    } else {
+        Err(Refusal::NotGranted(require::LIST_READ).into())
+    }
+}
+
+/// The list `list_id` if `viewer` may read it, outside GraphQL: through the gate of its
+/// organization with `list: read`, or, when it is shared, by the rule of sharing. NOT_FOUND
+/// when the viewer cannot see it at all (as for a list that does not exist); FORBIDDEN for a
+/// member of its organization whose role does not grant `list: read`.
+pub async fn open(
+    db: &DatabaseConnection,
     policy: &Arc<Policy>,
     viewer: Uuid,
     list_id: Uuid,
-) -> ApiResult<list::Model> {
-    let model = list::Entity::find_by_id(list_id)
+) -> ApiResult<Readable> {
+    let list: ListRecord = list::Entity::find_by_id(list_id)
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found("list"))?;
-    if let Some(access) = access::load_one(db, policy, viewer, model.organization_id).await? {
-        access.require(require::LIST_READ)?;
-        return Ok(model);
+        .ok_or_else(|| ApiError::not_found("list"))?
+        .try_into()?;
+    let owner = list.organization_id;
+    match OrgScope::enter(db, policy, viewer, "list", owner, require::LIST_READ).await {
+        Ok(scope) => {
+            let read = ListRead::member(&scope, &list)?;
+            return Ok(Readable { list, read });
+        }
+        Err(err) if err.code != ErrorCode::NotFound => return Err(err),
+        Err(_) => {}
     }
-    if model.shared {
-        let partners = partners(db, &[model.organization_id])
-            .await?
-            .remove(&model.organization_id)
-            .unwrap_or_default();
-        let accesses = access::load(db, policy, viewer, &partners).await?;
-        if readable_through_sharing(model.shared, accesses.values()) {
-            return Ok(model);
+    if list.shared {
+        let partners = partners(db, &[owner]).await?.remove(&owner);
+        let accesses = access::load(db, policy, viewer, &partners.unwrap_or_default()).await?;
+        if let Some(read) = ListRead::through_sharing(&list, accesses.values()) {
+            return Ok(Readable { list, read });
         }
     }
     Err(ApiError::not_found("list"))

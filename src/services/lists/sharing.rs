@@ -5,140 +5,108 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entity::{list, organization, share_partner};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use super::change::{lock_list, record};
-use crate::authz::{OrgAccess, require};
-use crate::db::begin_write;
+use super::ListRecord;
+use super::change::lock_list;
 use crate::error::{ApiError, ApiResult};
-use crate::services::audit::{Action, Actor};
+use crate::services::audit::{Action, Event};
+use crate::services::scope::{OrgChange, Tx};
 
 /// Shares a list with the organization's share partners, or stops sharing it.
-pub async fn set_shared(
-    db: &DatabaseConnection,
-    access: &OrgAccess,
-    actor: &Actor,
-    list_id: Uuid,
-    shared: bool,
-) -> ApiResult<list::Model> {
-    access.require(require::LIST_SHARING_MANAGE)?;
-    let txn = begin_write(db).await?;
-    let before = lock_list(&txn, access, list_id).await?;
-    if before.shared == shared {
-        return Ok(before);
-    }
-    let model = list::ActiveModel {
-        id: Set(list_id),
-        shared: Set(shared),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .update(&txn)
-    .await?;
-    let (action, verb) = if shared {
-        (Action::ListShared, "shared")
-    } else {
-        (Action::ListUnshared, "stopped sharing")
-    };
-    record(
-        &txn,
-        access,
-        actor,
-        action,
-        ("list", model.id),
-        format!("{} {verb} the list {}", actor.name(), model.name),
-        json!({ "before": { "shared": before.shared }, "after": { "shared": shared } }),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(model)
+pub async fn set_shared(change: &OrgChange, list_id: Uuid, shared: bool) -> ApiResult<ListRecord> {
+    let model = change
+        .write(async |tx| {
+            let before = lock_list(tx, list_id).await?;
+            if before.shared == shared {
+                return Ok((before, None));
+            }
+            let model = list::ActiveModel {
+                id: Set(list_id),
+                shared: Set(shared),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .update(tx.txn)
+            .await?;
+            let (action, verb) = if shared {
+                (Action::ListShared, "shared")
+            } else {
+                (Action::ListUnshared, "stopped sharing")
+            };
+            let event = tx
+                .event(action, format!("{verb} the list {}", model.name))
+                .target("list", model.id)
+                .payload(
+                    json!({ "before": { "shared": before.shared }, "after": { "shared": shared } }),
+                );
+            Ok((model, Some(event)))
+        })
+        .await?;
+    model.try_into()
 }
 
 /// Picks `partner` to receive the organization's shared lists (nothing changes when it
 /// already does).
-pub async fn add_partner(
-    db: &DatabaseConnection,
-    access: &OrgAccess,
-    actor: &Actor,
-    partner: &organization::Model,
-) -> ApiResult<()> {
-    access.require(require::LIST_SHARING_MANAGE)?;
-    if partner.id == access.organization_id() {
+pub async fn add_partner(change: &OrgChange, partner: &organization::Model) -> ApiResult<()> {
+    if partner.id == change.organization_id() {
         return Err(ApiError::invalid(
             "partnerOrganizationId",
             "an organization cannot be its own share partner",
         ));
     }
-    let txn = begin_write(db).await?;
-    let existing = share_partner::Entity::find_by_id((access.organization_id(), partner.id))
-        .one(&txn)
-        .await?;
-    if existing.is_some() {
-        return Ok(());
-    }
-    share_partner::ActiveModel {
-        organization_id: Set(access.organization_id()),
-        partner_id: Set(partner.id),
-        added_by: Set(actor.user_id),
-        created_at: Set(Utc::now()),
-    }
-    .insert(&txn)
-    .await?;
-    let action = Action::SharePartnerAdded;
-    record_partner_change(&txn, access, actor, action, "added", partner).await?;
-    txn.commit().await?;
-    Ok(())
+    change
+        .write(async |tx| {
+            let key = (tx.organization_id(), partner.id);
+            if share_partner::Entity::find_by_id(key)
+                .one(tx.txn)
+                .await?
+                .is_some()
+            {
+                return Ok(((), None));
+            }
+            share_partner::ActiveModel {
+                organization_id: Set(tx.organization_id()),
+                partner_id: Set(partner.id),
+                added_by: Set(tx.actor.user_id),
+                created_at: Set(Utc::now()),
+            }
+            .insert(tx.txn)
+            .await?;
+            let event = partner_event(tx, Action::SharePartnerAdded, "added", partner);
+            Ok(((), Some(event)))
+        })
+        .await
 }
 
 /// Stops sharing with `partner` (nothing changes when it was not a partner).
-pub async fn remove_partner(
-    db: &DatabaseConnection,
-    access: &OrgAccess,
-    actor: &Actor,
-    partner: &organization::Model,
-) -> ApiResult<()> {
-    access.require(require::LIST_SHARING_MANAGE)?;
-    let txn = begin_write(db).await?;
-    let removed = share_partner::Entity::delete_by_id((access.organization_id(), partner.id))
-        .exec(&txn)
-        .await?;
-    if removed.rows_affected == 0 {
-        return Ok(());
-    }
-    let action = Action::SharePartnerRemoved;
-    record_partner_change(&txn, access, actor, action, "removed", partner).await?;
-    txn.commit().await?;
-    Ok(())
+pub async fn remove_partner(change: &OrgChange, partner: &organization::Model) -> ApiResult<()> {
+    change
+        .write(async |tx| {
+            let removed = share_partner::Entity::delete_by_id((tx.organization_id(), partner.id))
+                .exec(tx.txn)
+                .await?;
+            if removed.rows_affected == 0 {
+                return Ok(((), None));
+            }
+            let event = partner_event(tx, Action::SharePartnerRemoved, "removed", partner);
+            Ok(((), Some(event)))
+        })
+        .await
 }
 
-/// Records that `partner` was added or removed (`verb`) as a share partner.
-async fn record_partner_change(
-    txn: &impl ConnectionTrait,
-    access: &OrgAccess,
-    actor: &Actor,
-    action: Action,
-    verb: &str,
-    partner: &organization::Model,
-) -> ApiResult<()> {
-    record(
-        txn,
-        access,
-        actor,
-        action,
-        ("organization", partner.id),
-        format!(
-            "{} {verb} {} ({}) as a share partner",
-            actor.name(),
-            partner.name,
-            partner.public_id
-        ),
-        json!({ "partner": { "name": partner.name, "publicId": partner.public_id } }),
-    )
-    .await
+/// The event of `partner` added or removed (`verb`) as a share partner.
+fn partner_event(tx: &Tx<'_>, action: Action, verb: &str, partner: &organization::Model) -> Event {
+    let what = format!(
+        "{verb} {} ({}) as a share partner",
+        partner.name, partner.public_id
+    );
+    tx.event(action, what)
+        .target("organization", partner.id)
+        .payload(json!({ "partner": { "name": partner.name, "publicId": partner.public_id } }))
 }
 
 /// The partners each of `organization_ids` shares its lists with.
