@@ -308,10 +308,9 @@ impl MutationRoot {
         input: UpdateOrganizationInput,
     ) -> ApiResult<Organization> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
-        let access = ctx.require(org, require::ORGANIZATION_EDIT).await?;
+        let change = Gate::root("organization", org).change(ctx).await?;
         let name = OrganizationName::parse("name", &input.name)?;
-        let actor = ctx.actor().await?;
-        let org = organizations::rename(&ctx.state().db, &access, &actor, name).await?;
+        let org = organizations::rename(&change, name).await?;
         Ok(Organization::new(org))
     }
 
@@ -532,18 +531,13 @@ impl MutationRoot {
         let (org, role) = role_ref(&input.role_id)
             .map_err(|_| crate::error::ApiError::invalid("roleId", "is not a role id"))?;
         let found = membership_of(ctx, &input.membership_id).await?;
-        let membership = found.id;
-        let access = ctx
-            .require_to("membership", found.organization_id, require::MEMBER_MANAGE)
+        let change = Gate::root("membership", found.organization_id)
+            .change(ctx)
             .await?;
         if org != found.organization_id {
             return Err(crate::error::ApiError::not_found("role"));
         }
-        let actor = ctx.actor().await?;
-        let state = ctx.state();
-        let updated =
-            members::assign_role(&state.db, &state.policy, &access, &actor, membership, role)
-                .await?;
+        let updated = members::assign_role(&change, found.id, role).await?;
         Ok(Membership::new(updated))
     }
 
@@ -551,13 +545,10 @@ impl MutationRoot {
     #[graphql(directive = Requires::apply(need(require::MEMBER_MANAGE)))]
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> ApiResult<bool> {
         let found = membership_of(ctx, &membership_id).await?;
-        let membership = found.id;
-        let access = ctx
-            .require_to("membership", found.organization_id, require::MEMBER_MANAGE)
+        let change = Gate::root("membership", found.organization_id)
+            .change(ctx)
             .await?;
-        let actor = ctx.actor().await?;
-        let state = ctx.state();
-        members::remove_member(&state.db, &state.policy, &access, &actor, membership).await?;
+        members::remove_member(&change, found.id).await?;
         Ok(true)
     }
 
@@ -565,10 +556,8 @@ impl MutationRoot {
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn leave_organization(&self, ctx: &Context<'_>, organization_id: ID) -> ApiResult<bool> {
         let org = NodeId::organization("organizationId", &organization_id)?;
-        let access = ctx.access(org).await?;
-        let actor = ctx.actor().await?;
-        let state = ctx.state();
-        members::leave(&state.db, &state.policy, &access, &actor).await?;
+        let change = Gate::root("organization", org).own_membership(ctx).await?;
+        members::leave(&change).await?;
         Ok(true)
     }
 
@@ -634,20 +623,19 @@ impl MutationRoot {
         input: InviteMemberInput,
     ) -> ApiResult<Invitation> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
-        let access = ctx.require(org, require::INVITATION_SEND).await?;
+        let change = Gate::root("organization", org).change(ctx).await?;
         let (role_org, role) = role_ref(&input.role_id)
             .map_err(|_| crate::error::ApiError::invalid("roleId", "is not a role id"))?;
         if role_org != org {
             return Err(crate::error::ApiError::not_found("role"));
         }
-        let actor = ctx.actor().await?;
         let spec = invitations::InviteSpec {
             email: input.email,
             role_id: role,
             expires_in_days: input.expires_in_days,
         };
         Ok(Invitation(
-            invitations::invite(ctx.state(), &access, &actor, spec).await?,
+            invitations::invite(&change, ctx.state(), spec).await?,
         ))
     }
 
@@ -666,17 +654,10 @@ impl MutationRoot {
         let found = invitations::find(&ctx.state().db, id)
             .await?
             .ok_or_else(|| crate::error::ApiError::not_found("invitation"))?;
-        let access = ctx
-            .require_to(
-                "invitation",
-                found.organization_id,
-                require::INVITATION_SEND,
-            )
+        let change = Gate::root("invitation", found.organization_id)
+            .change(ctx)
             .await?;
-        let actor = ctx.actor().await?;
-        Ok(Invitation(
-            invitations::revoke(ctx.state(), &access, &actor, id).await?,
-        ))
+        Ok(Invitation(invitations::revoke(&change, id).await?))
     }
 
     /// Accepts an invitation with its token. A new email gets an account (display name and

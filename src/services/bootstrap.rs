@@ -7,10 +7,11 @@ use rand::RngCore;
 use sea_orm::ActiveModelTrait;
 
 use super::audit::{self, Action, Actor, Event, Scope};
+use super::scope::{OrgChange, OrgScope};
 use super::{AppState, organizations, users};
 use crate::auth::password;
-use crate::authz::OrgAccess;
 use crate::authz::policy::PredefinedRole;
+use crate::authz::{OrgAccess, require};
 use crate::db::begin_write;
 use crate::domain::{DisplayName, Email, ListKind, NewPassword, OrganizationName};
 use crate::error::{ApiError, ApiResult};
@@ -43,7 +44,8 @@ pub async fn bootstrap(
     let txn = begin_write(&state.db).await?;
     let actor = Actor::command_line();
     let user = users::create(&txn, &actor, &email, display_name, Some(hash)).await?;
-    let org = organizations::create_in(&txn, state, &actor, user.id, name).await?;
+    let (org, event) = organizations::create_in(&txn, state, &actor, user.id, name).await?;
+    audit::record(&txn, &actor, event).await?;
     txn.commit().await?;
     Ok((user, org))
 }
@@ -64,7 +66,17 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
         .await?
         .ok_or_else(|| ApiError::internal("the demo owner has no access"))?;
     let actor = Actor::user(alice, &Default::default());
-    seed_invitations(state, &access, &actor).await?;
+    let invite = OrgScope::enter(
+        &state.db,
+        &state.policy,
+        alice.id,
+        "organization",
+        acme.id,
+        require::INVITATION_SEND,
+    )
+    .await?
+    .change_as(actor.clone());
+    seed_invitations(state, &invite).await?;
     seed_lists(state, &access, &actor, &globex).await?;
     Ok(logins)
 }
@@ -112,14 +124,11 @@ async fn seed_people(
         let owner = &ids[owner];
         let txn = &txn;
         async move {
-            organizations::create_in(
-                txn,
-                state,
-                &Actor::user(owner, &Default::default()),
-                owner.id,
-                OrganizationName::parse("name", name)?,
-            )
-            .await
+            let actor = Actor::user(owner, &Default::default());
+            let name = OrganizationName::parse("name", name)?;
+            let (org, event) = organizations::create_in(txn, state, &actor, owner.id, name).await?;
+            audit::record(txn, &actor, event).await?;
+            Ok::<_, ApiError>(org)
         }
     };
     let acme = organization(0, "Acme Security").await?;
@@ -162,7 +171,7 @@ async fn seed_people(
 
 /// Two pending invitations, so the console's invitation list has something to show (the
 /// emails land in the outbox of the data directory).
-async fn seed_invitations(state: &AppState, access: &OrgAccess, actor: &Actor) -> ApiResult<()> {
+async fn seed_invitations(state: &AppState, change: &OrgChange) -> ApiResult<()> {
     for (email, key) in [
         ("ivan@partner.example", "standard_user"),
         ("judy@partner.example", "read_only_user"),
@@ -172,7 +181,7 @@ async fn seed_invitations(state: &AppState, access: &OrgAccess, actor: &Actor) -
             role_id: demo_role(state, key)?.id,
             expires_in_days: None,
         };
-        super::invitations::invite(state, access, actor, spec).await?;
+        super::invitations::invite(change, state, spec).await?;
     }
     Ok(())
 }

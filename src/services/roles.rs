@@ -508,7 +508,7 @@ fn checked_levels(
         let resource = &policy.resources()[resource];
         serde_json::json!({ "resource": resource.key, "level": resource.levels[level as usize] })
     };
-    match rules::role_levels(policy, &access.grants(), levels, add_missing) {
+    match rules::role_levels(policy, access.grants(), levels, add_missing) {
         Ok(levels) => Ok(levels),
         Err(rules::RoleGrantError::Missing(missing)) => {
             let listed: Vec<serde_json::Value> = missing

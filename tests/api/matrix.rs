@@ -190,7 +190,13 @@ async fn custom_role(app: &TestApp, fixture: &Org, owner: uuid::Uuid, name: &str
 
 /// A pending invitation sent by the owner: returns its id.
 async fn owners_invitation(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> String {
-    let access = owner_access(app, fixture, owner).await;
+    let change = app
+        .change_in(
+            owner,
+            fixture.org.id,
+            charter::authz::require::INVITATION_SEND,
+        )
+        .await;
     let role = app
         .state
         .policy
@@ -200,9 +206,8 @@ async fn owners_invitation(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> S
         .unwrap()
         .id;
     let invitation = charter::services::invitations::invite(
+        &change,
         &app.state,
-        &access,
-        &charter::services::audit::Actor::command_line(),
         charter::services::invitations::InviteSpec {
             email: format!("pending-{}@example.com", uuid::Uuid::now_v7().simple()),
             role_id: role,

@@ -145,7 +145,7 @@ impl Organization {
     #[graphql(directive = Requires::apply(need(require::ORGANIZATION_READ).or_member()))]
     async fn viewer_permissions(&self, ctx: &Context<'_>) -> ApiResult<Vec<PermissionGrant>> {
         let access = ctx.access(self.0.id).await?;
-        Ok(PermissionGrant::all(&ctx.state().policy, &access.grants()))
+        Ok(PermissionGrant::all(&ctx.state().policy, access.grants()))
     }
 
     /// Members: by joining order (oldest first) unless `orderBy` says otherwise, optionally only

@@ -95,6 +95,6 @@ impl Viewer {
     ) -> ApiResult<Vec<PermissionGrant>> {
         let org = NodeId::organization("organizationId", &organization_id)?;
         let access = ctx.access(org).await?;
-        Ok(PermissionGrant::all(&ctx.state().policy, &access.grants()))
+        Ok(PermissionGrant::all(&ctx.state().policy, access.grants()))
     }
 }
