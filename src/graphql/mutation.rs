@@ -651,7 +651,10 @@ impl MutationRoot {
                 ));
             }
         };
-        let found = invitations::find(&ctx.state().db, id)
+        let found = ctx
+            .loaders()
+            .invitations
+            .load_one(id)
             .await?
             .ok_or_else(|| crate::error::ApiError::not_found("invitation"))?;
         let change = Gate::root("invitation", found.organization_id)

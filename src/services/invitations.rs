@@ -17,11 +17,11 @@ use uuid::Uuid;
 use super::audit::{Action, Actor, Event, Scope};
 use super::members::ensure_licensed_seat;
 use super::roles::{self, RoleRecord};
-use super::scope::{self, OrgChange};
+use super::scope::{self, OrgChange, OrgScope};
 use super::{AppState, Page, PageArgs, RequestMeta, credentials, users};
 use crate::auth::password;
 use crate::auth::tokens::hash_token;
-use crate::authz::{OrgAccess, power, require, seats};
+use crate::authz::{OrgAccess, power, seats};
 use crate::domain::{DisplayName, Email, NewPassword};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::mail::Message;
@@ -262,9 +262,19 @@ pub struct Acceptance {
     pub signed_in: Option<Uuid>,
 }
 
-/// An invitation by its id, whatever its organization (the caller checks access to it).
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<invitation::Model>> {
-    Ok(invitation::Entity::find_by_id(id).one(db).await?)
+/// Invitations by their ids, whatever their organization (for the loader; the caller checks
+/// access to each).
+pub async fn load(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> ApiResult<std::collections::HashMap<Uuid, invitation::Model>> {
+    Ok(invitation::Entity::find()
+        .filter(invitation::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|found| (found.id, found))
+        .collect())
 }
 
 /// Accepts an invitation: creates the account when the email is new (display name and a
@@ -448,15 +458,14 @@ async fn join(
 
 /// An organization's invitations, newest first, optionally of one status.
 pub async fn page(
-    db: &impl ConnectionTrait,
-    access: &OrgAccess,
+    scope: &OrgScope,
     status_filter: Option<&str>,
     args: PageArgs,
 ) -> ApiResult<(Page<invitation::Model>, u64)> {
-    access.require(require::INVITATION_SEND)?;
+    let db = scope.db();
     let now = Utc::now();
     let mut query = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(access.organization_id()));
+        .filter(invitation::Column::OrganizationId.eq(scope.organization_id()));
     match status_filter {
         Some("pending") => {
             query = query
