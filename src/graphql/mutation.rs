@@ -207,8 +207,16 @@ async fn membership_of(ctx: &Context<'_>, id: &ID) -> ApiResult<entity::membersh
 fn role_ref(id: &ID) -> ApiResult<(uuid::Uuid, uuid::Uuid)> {
     match NodeId::parse("id", id)? {
         NodeId::Role { organization, role } => Ok((organization, role)),
-        _ => Err(crate::error::ApiError::invalid("id", "is not a role id")),
+        _ => Err(crate::error::ApiError::invalid("id", NOT_A_ROLE_ID)),
     }
+}
+
+/// What a client is told when the role id it gives in `field` names no role.
+pub(crate) const NOT_A_ROLE_ID: &str = "is not a role id";
+
+/// [`role_ref`] of a role id given in `field`, any malformed id answered as not a role id.
+fn role_ref_in(field: &'static str, id: &ID) -> ApiResult<(uuid::Uuid, uuid::Uuid)> {
+    role_ref(id).map_err(|_| crate::error::ApiError::invalid(field, NOT_A_ROLE_ID))
 }
 
 #[Object(name = "Mutation")]
@@ -503,11 +511,7 @@ impl MutationRoot {
         for feature in &input.remove_features {
             policy_key("removeFeatures", feature)?;
         }
-        let state = ctx.state();
         let reference = super::ids::organization_reference(&input.organization);
-        let org = organizations::find_by_reference(&state.db, &reference)
-            .await?
-            .ok_or_else(|| crate::error::ApiError::not_found("organization"))?;
         let change = LicenseChange {
             seats: input.seats,
             free_read_only_seats: input.free_read_only_seats,
@@ -515,8 +519,7 @@ impl MutationRoot {
             remove_features: input.remove_features,
         };
         let actor = ctx.actor().await?;
-        let org =
-            organizations::change_license(&state.db, &state.policy, &actor, org.id, change).await?;
+        let org = organizations::change_license_of(ctx.state(), &actor, &reference, change).await?;
         Ok(License(org))
     }
 
@@ -528,8 +531,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: AssignRoleInput,
     ) -> ApiResult<Membership> {
-        let (org, role) = role_ref(&input.role_id)
-            .map_err(|_| crate::error::ApiError::invalid("roleId", "is not a role id"))?;
+        let (org, role) = role_ref_in("roleId", &input.role_id)?;
         let found = membership_of(ctx, &input.membership_id).await?;
         let change = Gate::root("membership", found.organization_id)
             .change(ctx)
@@ -624,8 +626,7 @@ impl MutationRoot {
     ) -> ApiResult<Invitation> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
         let change = Gate::root("organization", org).change(ctx).await?;
-        let (role_org, role) = role_ref(&input.role_id)
-            .map_err(|_| crate::error::ApiError::invalid("roleId", "is not a role id"))?;
+        let (role_org, role) = role_ref_in("roleId", &input.role_id)?;
         if role_org != org {
             return Err(crate::error::ApiError::not_found("role"));
         }

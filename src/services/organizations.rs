@@ -242,6 +242,20 @@ pub async fn find_by_reference(
         .await?)
 }
 
+/// [`change_license`] of the organization a platform operator names by its public or internal
+/// id; NOT_FOUND when none has it.
+pub async fn change_license_of(
+    state: &AppState,
+    actor: &Actor,
+    reference: &str,
+    change: LicenseChange,
+) -> ApiResult<organization::Model> {
+    let org = find_by_reference(&state.db, reference)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    change_license(&state.db, &state.policy, actor, org.id, change).await
+}
+
 /// Applies a license change; features must be known to the policy.
 pub async fn change_license(
     db: &DatabaseConnection,
