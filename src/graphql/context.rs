@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::loaders::Loaders;
 use crate::auth::Principal;
-use crate::authz::{OrgAccess, Requirement};
+use crate::authz::OrgAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::services::{AppState, RequestMeta};
 
@@ -83,27 +83,6 @@ pub(crate) trait ContextExt {
             .ok_or_else(|| ApiError::not_found("organization"))
     }
 
-    /// [`Self::access`] for an object of `kind` found in `organization_id`: a viewer who is not
-    /// a member there gets the NOT_FOUND of a `kind` id that does not exist (rule 3), so that
-    /// an id reveals nothing about another organization.
-    async fn access_to(&self, kind: &str, organization_id: Uuid) -> ApiResult<OrgAccess> {
-        self.access(organization_id)
-            .await
-            .map_err(|err| missing_as(kind, err))
-    }
-
-    /// [`Self::access_to`], then FORBIDDEN unless the viewer's role passes `requirement`.
-    async fn require_to(
-        &self,
-        kind: &str,
-        organization_id: Uuid,
-        requirement: Requirement,
-    ) -> ApiResult<OrgAccess> {
-        let access = self.access_to(kind, organization_id).await?;
-        access.require(requirement)?;
-        Ok(access)
-    }
-
     /// The viewer as the actor of a change, for the audit log.
     async fn actor(&self) -> ApiResult<crate::services::audit::Actor> {
         let viewer = self.request().viewer_id()?;
@@ -117,16 +96,6 @@ pub(crate) trait ContextExt {
             &user,
             &self.request().meta,
         ))
-    }
-
-    /// [`Self::access`], then FORBIDDEN unless the viewer's role passes `requirement`.
-    async fn require(
-        &self,
-        organization_id: Uuid,
-        requirement: Requirement,
-    ) -> ApiResult<OrgAccess> {
-        self.require_to("organization", organization_id, requirement)
-            .await
     }
 
     /// Whether the viewer, not a member of `owner`, reads its lists that are `shared` (see

@@ -437,6 +437,19 @@ impl Gate {
         let scope = self.scope(ctx).await?;
         Ok(scope.change_as(ctx.actor().await?))
     }
+
+    /// The capability of an `@authenticated` field acting on the viewer's own membership of
+    /// the owner (leaving it): membership alone, whatever the role grants.
+    pub async fn own_membership(&self, ctx: &Context<'_>) -> ApiResult<OrgChange> {
+        let Rule::Authenticated = self.rule(ctx)? else {
+            return Err(ApiError::internal(
+                "only an @authenticated field acts on the viewer's own membership",
+            ));
+        };
+        let access = self.access(ctx).await?;
+        let scope = OrgScope::admit_member(&ctx.state().db, self.kind, access)?;
+        Ok(scope.change_as(ctx.actor().await?))
+    }
 }
 
 impl Guard for Gate {

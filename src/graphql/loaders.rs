@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{membership, organization, user};
+use entity::{audit_event, invitation, membership, organization, user};
 use uuid::Uuid;
 
 use crate::authz::OrgAccess;
@@ -13,7 +13,9 @@ use crate::error::ApiError;
 use crate::services::lists::{self, Admitted, EntryKey, EntryRecord, ListRecord};
 use crate::services::memberships::MemberQuery;
 use crate::services::roles::RoleRecord;
-use crate::services::{AppState, Page, access, memberships, organizations, roles, users};
+use crate::services::{
+    AppState, Page, access, audit, invitations, memberships, organizations, roles, users,
+};
 
 pub struct UserLoader(pub AppState);
 pub struct OrganizationLoader(pub AppState);
@@ -26,6 +28,9 @@ pub struct SeatUsageLoader(pub AppState);
 pub struct ListLoader(pub AppState);
 pub struct SharePartnerLoader(pub AppState);
 pub struct EntryPageLoader(pub AppState);
+pub struct InvitationLoader(pub AppState);
+pub struct AuditEventLoader(pub AppState);
+pub struct SharedOrganizationLoader(pub AppState);
 /// The viewer's access per organization: effective permissions computed once per request.
 pub struct AccessLoader {
     pub state: AppState,
@@ -165,6 +170,49 @@ impl Loader<Admitted<EntryKey>> for EntryPageLoader {
     }
 }
 
+impl Loader<Uuid> for InvitationLoader {
+    type Value = invitation::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        invitations::load(&self.0.db, keys).await
+    }
+}
+
+/// Events asked for by id (a node lookup names one at a time).
+impl Loader<Uuid> for AuditEventLoader {
+    type Value = audit_event::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut found = HashMap::new();
+        for key in keys {
+            if let Some(event) = audit::find(&self.0.db, *key).await? {
+                found.insert(*key, event);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// `(viewer, other)`: an organization both users belong to, if any.
+impl Loader<(Uuid, Uuid)> for SharedOrganizationLoader {
+    type Value = Option<Uuid>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let mut found = HashMap::new();
+        for &(viewer, other) in keys {
+            let shared = access::shared_organization_with(&self.0.db, viewer, other).await?;
+            found.insert((viewer, other), shared);
+        }
+        Ok(found)
+    }
+}
+
 /// The loaders of one request.
 pub struct Loaders {
     pub users: DataLoader<UserLoader, HashMapCache>,
@@ -178,6 +226,9 @@ pub struct Loaders {
     pub lists: DataLoader<ListLoader, HashMapCache>,
     pub share_partners: DataLoader<SharePartnerLoader, HashMapCache>,
     pub entry_pages: DataLoader<EntryPageLoader, HashMapCache>,
+    pub invitations: DataLoader<InvitationLoader, HashMapCache>,
+    pub audit_events: DataLoader<AuditEventLoader, HashMapCache>,
+    pub shared_organizations: DataLoader<SharedOrganizationLoader, HashMapCache>,
     access: OnceLock<DataLoader<AccessLoader, HashMapCache>>,
     state: AppState,
 }
@@ -245,6 +296,21 @@ impl Loaders {
                 HashMapCache::default(),
             )
             .max_batch_size(100),
+            invitations: DataLoader::with_cache(
+                InvitationLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            audit_events: DataLoader::with_cache(
+                AuditEventLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
+            shared_organizations: DataLoader::with_cache(
+                SharedOrganizationLoader(state.clone()),
+                spawn,
+                HashMapCache::default(),
+            ),
             access: OnceLock::new(),
             state: state.clone(),
         }

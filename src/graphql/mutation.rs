@@ -208,8 +208,16 @@ async fn membership_of(ctx: &Context<'_>, id: &ID) -> ApiResult<entity::membersh
 fn role_ref(id: &ID) -> ApiResult<(uuid::Uuid, uuid::Uuid)> {
     match NodeId::parse("id", id)? {
         NodeId::Role { organization, role } => Ok((organization, role)),
-        _ => Err(crate::error::ApiError::invalid("id", "is not a role id")),
+        _ => Err(crate::error::ApiError::invalid("id", NOT_A_ROLE_ID)),
     }
+}
+
+/// What a client is told when the role id it gives in `field` names no role.
+pub(crate) const NOT_A_ROLE_ID: &str = "is not a role id";
+
+/// [`role_ref`] of a role id given in `field`, any malformed id answered as not a role id.
+fn role_ref_in(field: &'static str, id: &ID) -> ApiResult<(uuid::Uuid, uuid::Uuid)> {
+    role_ref(id).map_err(|_| crate::error::ApiError::invalid(field, NOT_A_ROLE_ID))
 }
 
 #[Object(name = "Mutation")]
@@ -309,10 +317,9 @@ impl MutationRoot {
         input: UpdateOrganizationInput,
     ) -> ApiResult<Organization> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
-        let access = ctx.require(org, require::ORGANIZATION_EDIT).await?;
+        let change = Gate::root("organization", org).change(ctx).await?;
         let name = OrganizationName::parse("name", &input.name)?;
-        let actor = ctx.actor().await?;
-        let org = organizations::rename(&ctx.state().db, &access, &actor, name).await?;
+        let org = organizations::rename(&change, name).await?;
         Ok(Organization::new(org))
     }
 
@@ -477,11 +484,7 @@ impl MutationRoot {
         for feature in &input.remove_features {
             policy_key("removeFeatures", feature)?;
         }
-        let state = ctx.state();
         let reference = super::ids::organization_reference(&input.organization);
-        let org = organizations::find_by_reference(&state.db, &reference)
-            .await?
-            .ok_or_else(|| crate::error::ApiError::not_found("organization"))?;
         let change = LicenseChange {
             seats: input.seats,
             free_read_only_seats: input.free_read_only_seats,
@@ -489,8 +492,7 @@ impl MutationRoot {
             remove_features: input.remove_features,
         };
         let actor = ctx.actor().await?;
-        let org =
-            organizations::change_license(&state.db, &state.policy, &actor, org.id, change).await?;
+        let org = organizations::change_license_of(ctx.state(), &actor, &reference, change).await?;
         Ok(License(org))
     }
 
@@ -502,21 +504,15 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: AssignRoleInput,
     ) -> ApiResult<Membership> {
-        let (org, role) = role_ref(&input.role_id)
-            .map_err(|_| crate::error::ApiError::invalid("roleId", "is not a role id"))?;
+        let (org, role) = role_ref_in("roleId", &input.role_id)?;
         let found = membership_of(ctx, &input.membership_id).await?;
-        let membership = found.id;
-        let access = ctx
-            .require_to("membership", found.organization_id, require::MEMBER_MANAGE)
+        let change = Gate::root("membership", found.organization_id)
+            .change(ctx)
             .await?;
         if org != found.organization_id {
             return Err(crate::error::ApiError::not_found("role"));
         }
-        let actor = ctx.actor().await?;
-        let state = ctx.state();
-        let updated =
-            members::assign_role(&state.db, &state.policy, &access, &actor, membership, role)
-                .await?;
+        let updated = members::assign_role(&change, found.id, role).await?;
         Ok(Membership::new(updated))
     }
 
@@ -524,13 +520,10 @@ impl MutationRoot {
     #[graphql(directive = Requires::apply(need(require::MEMBER_MANAGE)))]
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> ApiResult<bool> {
         let found = membership_of(ctx, &membership_id).await?;
-        let membership = found.id;
-        let access = ctx
-            .require_to("membership", found.organization_id, require::MEMBER_MANAGE)
+        let change = Gate::root("membership", found.organization_id)
+            .change(ctx)
             .await?;
-        let actor = ctx.actor().await?;
-        let state = ctx.state();
-        members::remove_member(&state.db, &state.policy, &access, &actor, membership).await?;
+        members::remove_member(&change, found.id).await?;
         Ok(true)
     }
 
@@ -538,10 +531,8 @@ impl MutationRoot {
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn leave_organization(&self, ctx: &Context<'_>, organization_id: ID) -> ApiResult<bool> {
         let org = NodeId::organization("organizationId", &organization_id)?;
-        let access = ctx.access(org).await?;
-        let actor = ctx.actor().await?;
-        let state = ctx.state();
-        members::leave(&state.db, &state.policy, &access, &actor).await?;
+        let change = Gate::root("organization", org).own_membership(ctx).await?;
+        members::leave(&change).await?;
         Ok(true)
     }
 
@@ -607,20 +598,18 @@ impl MutationRoot {
         input: InviteMemberInput,
     ) -> ApiResult<Invitation> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
-        let access = ctx.require(org, require::INVITATION_SEND).await?;
-        let (role_org, role) = role_ref(&input.role_id)
-            .map_err(|_| crate::error::ApiError::invalid("roleId", "is not a role id"))?;
+        let change = Gate::root("organization", org).change(ctx).await?;
+        let (role_org, role) = role_ref_in("roleId", &input.role_id)?;
         if role_org != org {
             return Err(crate::error::ApiError::not_found("role"));
         }
-        let actor = ctx.actor().await?;
         let spec = invitations::InviteSpec {
             email: input.email,
             role_id: role,
             expires_in_days: input.expires_in_days,
         };
         Ok(Invitation(
-            invitations::invite(ctx.state(), &access, &actor, spec).await?,
+            invitations::invite(&change, ctx.state(), spec).await?,
         ))
     }
 
@@ -636,20 +625,16 @@ impl MutationRoot {
                 ));
             }
         };
-        let found = invitations::find(&ctx.state().db, id)
+        let found = ctx
+            .loaders()
+            .invitations
+            .load_one(id)
             .await?
             .ok_or_else(|| crate::error::ApiError::not_found("invitation"))?;
-        let access = ctx
-            .require_to(
-                "invitation",
-                found.organization_id,
-                require::INVITATION_SEND,
-            )
+        let change = Gate::root("invitation", found.organization_id)
+            .change(ctx)
             .await?;
-        let actor = ctx.actor().await?;
-        Ok(Invitation(
-            invitations::revoke(ctx.state(), &access, &actor, id).await?,
-        ))
+        Ok(Invitation(invitations::revoke(&change, id).await?))
     }
 
     /// Accepts an invitation with its token. A new email gets an account (display name and

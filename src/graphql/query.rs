@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::ContextExt;
-use super::guards::{Requires, SignedIn, authenticated, need};
+use super::guards::{Gate, Requires, SignedIn, authenticated, need};
 use super::ids::NodeId;
 use super::types::{
     AuditEvent, Invitation, List, Membership, Node, Organization, PermissionCatalog, Role, User,
@@ -12,6 +12,7 @@ use super::types::{
 use crate::auth::Principal;
 use crate::authz::require;
 use crate::error::{ApiError, ApiResult};
+use crate::services::memberships;
 
 pub struct QueryRoot;
 
@@ -41,7 +42,7 @@ impl QueryRoot {
     #[graphql(directive = Requires::apply(need(require::ORGANIZATION_READ)))]
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Organization>> {
         let org = NodeId::organization("id", &id)?;
-        ctx.require(org, require::ORGANIZATION_READ).await?;
+        Gate::root("organization", org).scope(ctx).await?;
         let model = ctx
             .loaders()
             .organizations
@@ -92,8 +93,7 @@ impl QueryRoot {
             .unwrap_or(viewer);
         super::mutation::policy_key("resource", &resource)?;
         super::mutation::policy_key("level", &level)?;
-        let state = ctx.state();
-        let policy = &state.policy;
+        let policy = &ctx.state().policy;
         let Some(required) = policy.level_of(&resource, &level) else {
             return Err(if policy.resources().iter().any(|r| r.key == resource) {
                 ApiError::invalid(
@@ -107,8 +107,8 @@ impl QueryRoot {
         let access = if subject == viewer {
             ctx.access(org).await?
         } else {
-            ctx.require(org, require::MEMBER_READ).await?;
-            crate::services::access::load_one(&state.db, policy, subject, org)
+            let scope = Gate::root("organization", org).scope(ctx).await?;
+            memberships::access_of(&scope, subject)
                 .await?
                 .ok_or_else(|| ApiError::not_found("member"))?
         };
@@ -163,15 +163,13 @@ async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
             }
         }
         NodeId::AuditEvent(id) => audit_event_node(ctx, id, viewer).await?,
-        NodeId::Invitation(id) => {
-            match crate::services::invitations::find(&ctx.state().db, id).await? {
-                Some(found) => {
-                    ctx.access(found.organization_id).await?;
-                    Some(Node::Invitation(Invitation(found)))
-                }
-                None => None,
+        NodeId::Invitation(id) => match loaders.invitations.load_one(id).await? {
+            Some(found) => {
+                ctx.access(found.organization_id).await?;
+                Some(Node::Invitation(Invitation(found)))
             }
-        }
+            None => None,
+        },
         NodeId::List(list_id) => {
             let (model, _) = super::types::visible_list(ctx, list_id).await?;
             Some(Node::List(List::new(model)))
@@ -186,7 +184,7 @@ async fn audit_event_node(
     id: uuid::Uuid,
     viewer: uuid::Uuid,
 ) -> ApiResult<Option<Node>> {
-    let Some(event) = crate::services::audit::find(&ctx.state().db, id).await? else {
+    let Some(event) = ctx.loaders().audit_events.load_one(id).await? else {
         return Ok(None);
     };
     Ok(match (event.organization_id, event.subject_user_id) {
@@ -208,10 +206,12 @@ async fn user_node(
     let seen_in = if user_id == viewer {
         None
     } else {
-        let shared =
-            crate::services::access::shared_organization_with(&ctx.state().db, viewer, user_id)
-                .await?;
-        match shared {
+        let shared = ctx
+            .loaders()
+            .shared_organizations
+            .load_one((viewer, user_id))
+            .await?;
+        match shared.flatten() {
             Some(org) => Some(org),
             None => return Ok(None),
         }

@@ -7,7 +7,7 @@ use rand::RngCore;
 use sea_orm::ActiveModelTrait;
 
 use super::audit::{Action, Actor, Event, Scope};
-use super::scope::{write, write_recording};
+use super::scope::{OrgChange, OrgScope, write, write_recording};
 use super::{AppState, organizations, users};
 use crate::auth::password;
 use crate::authz::policy::PredefinedRole;
@@ -43,8 +43,8 @@ pub async fn bootstrap(
     let actor = Actor::command_line();
     write(&state.db, &actor, async |txn| {
         let (user, created) = users::create(txn, &email, display_name, Some(hash)).await?;
-        let org = organizations::create_in(txn, state, &actor, user.id, name).await?;
-        Ok(((user, org), vec![created]))
+        let (org, founded) = organizations::create_in(txn, state, &actor, user.id, name).await?;
+        Ok(((user, org), vec![created, founded]))
     })
     .await
 }
@@ -65,7 +65,17 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
         .await?
         .ok_or_else(|| ApiError::internal("the demo owner has no access"))?;
     let actor = Actor::user(alice, &Default::default());
-    seed_invitations(state, &access, &actor).await?;
+    let invite = OrgScope::enter(
+        &state.db,
+        &state.policy,
+        alice.id,
+        "organization",
+        acme.id,
+        require::INVITATION_SEND,
+    )
+    .await?
+    .change_as(actor.clone());
+    seed_invitations(state, &invite).await?;
     seed_lists(state, &access, &actor, &globex).await?;
     Ok(logins)
 }
@@ -115,20 +125,18 @@ async fn seed_people(
         }
         let organization = |owner: usize, name: &'static str| {
             let owner = &ids[owner];
-            let txn = txn;
             async move {
-                organizations::create_in(
-                    txn,
-                    state,
-                    &Actor::user(owner, &Default::default()),
-                    owner.id,
-                    OrganizationName::parse("name", name)?,
-                )
-                .await
+                let actor = Actor::user(owner, &Default::default());
+                let name = OrganizationName::parse("name", name)?;
+                let (org, founded) =
+                    organizations::create_in(txn, state, &actor, owner.id, name).await?;
+                Ok::<_, ApiError>((org, (actor, founded)))
             }
         };
-        let acme = organization(0, "Acme Security").await?;
-        let globex = organization(7, "Globex Threat Intel").await?;
+        let (acme, founded) = organization(0, "Acme Security").await?;
+        events.push(founded);
+        let (globex, founded) = organization(7, "Globex Threat Intel").await?;
+        events.push(founded);
         let login = |person: &user::Model, summary: String| DemoLogin {
             email: person.email.clone(),
             password: password_text.to_owned(),
@@ -169,7 +177,7 @@ async fn seed_people(
 
 /// Two pending invitations, so the console's invitation list has something to show (the
 /// emails land in the outbox of the data directory).
-async fn seed_invitations(state: &AppState, access: &OrgAccess, actor: &Actor) -> ApiResult<()> {
+async fn seed_invitations(state: &AppState, change: &OrgChange) -> ApiResult<()> {
     for (email, key) in [
         ("ivan@partner.example", "standard_user"),
         ("judy@partner.example", "read_only_user"),
@@ -179,7 +187,7 @@ async fn seed_invitations(state: &AppState, access: &OrgAccess, actor: &Actor) -
             role_id: demo_role(state, key)?.id,
             expires_in_days: None,
         };
-        super::invitations::invite(state, access, actor, spec).await?;
+        super::invitations::invite(change, state, spec).await?;
     }
     Ok(())
 }

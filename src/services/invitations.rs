@@ -2,8 +2,6 @@
 //! pending, a daily limit per organization, and acceptance that creates the account when the
 //! email is new.
 
-use std::sync::Arc;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
@@ -16,14 +14,14 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, Action, Actor, Event, Scope};
-use super::members::{ensure_licensed_seat, lock_and_reload};
+use super::audit::{Action, Actor, Event, Scope};
+use super::members::ensure_licensed_seat;
 use super::roles::{self, RoleRecord};
+use super::scope::{self, OrgChange, OrgScope};
 use super::{AppState, Page, PageArgs, RequestMeta, credentials, users};
 use crate::auth::password;
 use crate::auth::tokens::hash_token;
-use crate::authz::{OrgAccess, power, require, seats};
-use crate::db::begin_write;
+use crate::authz::{OrgAccess, power, seats};
 use crate::domain::{DisplayName, Email, NewPassword};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::mail::Message;
@@ -52,17 +50,15 @@ pub struct InviteSpec {
     pub expires_in_days: Option<i32>,
 }
 
-/// Invites `email` into the organization with a role (needs `invitation: send`, and the role
-/// within the inviter's own grants). Inviting an email with a pending invitation replaces it;
-/// inviting a member is a CONFLICT. The message is sent before the transaction commits, so an
-/// invitation exists only if its email went out.
+/// Invites `email` into the organization with a role (within the inviter's own grants).
+/// Inviting an email with a pending invitation replaces it; inviting a member is a CONFLICT.
+/// The message is sent before the transaction commits, so an invitation exists only if its
+/// email went out.
 pub async fn invite(
+    change: &OrgChange,
     state: &AppState,
-    access: &OrgAccess,
-    actor: &Actor,
     spec: InviteSpec,
 ) -> ApiResult<invitation::Model> {
-    access.require(require::INVITATION_SEND)?;
     let email = Email::parse("email", &spec.email)?;
     let days = spec.expires_in_days.unwrap_or(7);
     if !(1..=30).contains(&days) {
@@ -71,56 +67,64 @@ pub async fn invite(
             "must be between 1 and 30",
         ));
     }
-    let policy: &Arc<_> = &state.policy;
-    let txn = begin_write(&state.db).await?;
-    let (org, access) = lock_and_reload(&txn, policy, access, require::INVITATION_SEND).await?;
-    let role = roles::find_in_organization(&txn, policy, org.id, spec.role_id).await?;
-    power::may_hand_out(access.policy(), access.standing(), role.standing())?;
-    refuse_member(&txn, org.id, &email).await?;
-    within_daily_limit(&txn, org.id, state.settings.invitations_per_day).await?;
-    // A new invitation for the same email replaces the pending one (and frees its seat).
-    let now = Utc::now();
-    revoke_pending(&txn, org.id, &email, now).await?;
-    if seats::needs_another_seat(None, role.seat_class, org.free_read_only_seats) {
-        ensure_licensed_seat(&txn, policy, &org).await?;
-    }
-    let token = new_token();
-    let model = invitation::ActiveModel {
+    change
+        .write(async |tx| {
+            let (txn, org) = (tx.txn, tx.organization);
+            let role = roles::find_in_organization(txn, tx.policy(), org.id, spec.role_id).await?;
+            power::may_hand_out(tx.policy(), tx.access.standing(), role.standing())?;
+            refuse_member(txn, org.id, &email).await?;
+            within_daily_limit(txn, org.id, state.settings.invitations_per_day).await?;
+            // A new invitation for the same email replaces the pending one (and frees its seat).
+            let now = Utc::now();
+            revoke_pending(txn, org.id, &email, now).await?;
+            if seats::needs_another_seat(None, role.seat_class, org.free_read_only_seats) {
+                ensure_licensed_seat(txn, tx.policy(), org).await?;
+            }
+            let token = new_token();
+            let model = pending_invitation(org.id, &email, &role, &token, (now, days), tx.access)
+                .insert(txn)
+                .await?;
+            let event = tx
+                .event(
+                    Action::InvitationSent,
+                    format!("invited {} as {}", model.email, role.name),
+                )
+                .target("invitation", model.id)
+                .payload(json!({ "after": { "email": model.email, "role": role.key, "expiresAt": model.expires_at } }));
+            state
+                .mailer
+                .send(&invitation_message(org, &role, tx.actor, &model, &token))
+                .await
+                .map_err(|err| ApiError::internal(format!("sending an invitation: {err:?}")))?;
+            Ok((model, Some(event)))
+        })
+        .await
+}
+
+/// A new pending invitation of `email` to `role`, sent by `inviter`.
+fn pending_invitation(
+    organization_id: Uuid,
+    email: &Email,
+    role: &RoleRecord,
+    token: &str,
+    (now, days): (chrono::DateTime<Utc>, i32),
+    inviter: &OrgAccess,
+) -> invitation::ActiveModel {
+    invitation::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(org.id),
+        organization_id: Set(organization_id),
         email: Set(email.as_str().to_owned()),
         email_lower: Set(email.key()),
         role_id: Set(role.id),
-        token_hash: Set(hash_token(&token)),
+        token_hash: Set(hash_token(token)),
         status: Set(PENDING.to_owned()),
         expires_at: Set(now + Duration::days(days as i64)),
-        invited_by: Set(Some(access.user_id())),
+        invited_by: Set(Some(inviter.user_id())),
         created_at: Set(now),
         accepted_at: Set(None),
         accepted_by: Set(None),
         revoked_at: Set(None),
     }
-    .insert(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::Organization(org.id),
-            Action::InvitationSent,
-            format!("{} invited {} as {}", actor.name(), model.email, role.name),
-        )
-        .target("invitation", model.id)
-        .payload(json!({ "after": { "email": model.email, "role": role.key, "expiresAt": model.expires_at } })),
-    )
-    .await?;
-    state
-        .mailer
-        .send(&invitation_message(&org, &role, actor, &model, &token))
-        .await
-        .map_err(|err| ApiError::internal(format!("sending an invitation: {err:?}")))?;
-    txn.commit().await?;
-    Ok(model)
 }
 
 /// Inviting someone who is already a member is a CONFLICT.
@@ -218,49 +222,35 @@ fn invitation_message(
     }
 }
 
-/// Revokes a pending invitation (its seat is freed).
-pub async fn revoke(
-    state: &AppState,
-    access: &OrgAccess,
-    actor: &Actor,
-    invitation_id: Uuid,
-) -> ApiResult<invitation::Model> {
-    access.require(require::INVITATION_SEND)?;
-    let txn = begin_write(&state.db).await?;
-    let (org, _) = lock_and_reload(&txn, &state.policy, access, require::INVITATION_SEND).await?;
-    let found = invitation::Entity::find_by_id(invitation_id)
-        .one(&txn)
-        .await?
-        .filter(|i| i.organization_id == org.id)
-        .ok_or_else(|| ApiError::not_found("invitation"))?;
-    if status(&found) != PENDING {
-        return Err(ApiError::conflict(format!(
-            "the invitation is {}, not pending",
-            status(&found)
-        )));
-    }
-    let mut active: invitation::ActiveModel = found.into();
-    active.status = Set(REVOKED.to_owned());
-    active.revoked_at = Set(Some(Utc::now()));
-    let revoked = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::Organization(org.id),
-            Action::InvitationRevoked,
-            format!(
-                "{} revoked the invitation of {}",
-                actor.name(),
-                revoked.email
-            ),
-        )
-        .target("invitation", revoked.id)
-        .payload(json!({ "before": { "email": revoked.email, "status": PENDING } })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(revoked)
+/// Revokes a pending invitation of the organization (its seat is freed).
+pub async fn revoke(change: &OrgChange, invitation_id: Uuid) -> ApiResult<invitation::Model> {
+    change
+        .write(async |tx| {
+            let found = invitation::Entity::find_by_id(invitation_id)
+                .one(tx.txn)
+                .await?
+                .filter(|i| i.organization_id == tx.organization_id())
+                .ok_or_else(|| ApiError::not_found("invitation"))?;
+            if status(&found) != PENDING {
+                return Err(ApiError::conflict(format!(
+                    "the invitation is {}, not pending",
+                    status(&found)
+                )));
+            }
+            let mut active: invitation::ActiveModel = found.into();
+            active.status = Set(REVOKED.to_owned());
+            active.revoked_at = Set(Some(Utc::now()));
+            let revoked = active.update(tx.txn).await?;
+            let event = tx
+                .event(
+                    Action::InvitationRevoked,
+                    format!("revoked the invitation of {}", revoked.email),
+                )
+                .target("invitation", revoked.id)
+                .payload(json!({ "before": { "email": revoked.email, "status": PENDING } }));
+            Ok((revoked, Some(event)))
+        })
+        .await
 }
 
 /// How someone accepting proves who they are.
@@ -272,9 +262,19 @@ pub struct Acceptance {
     pub signed_in: Option<Uuid>,
 }
 
-/// An invitation by its id, whatever its organization (the caller checks access to it).
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<invitation::Model>> {
-    Ok(invitation::Entity::find_by_id(id).one(db).await?)
+/// Invitations by their ids, whatever their organization (for the loader; the caller checks
+/// access to each).
+pub async fn load(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> ApiResult<std::collections::HashMap<Uuid, invitation::Model>> {
+    Ok(invitation::Entity::find()
+        .filter(invitation::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|found| (found.id, found))
+        .collect())
 }
 
 /// Accepts an invitation: creates the account when the email is new (display name and a
@@ -297,38 +297,36 @@ pub async fn accept(
         }
         None => Some(new_account(&acceptance).await?),
     };
-    let txn = begin_write(&state.db).await?;
-    claim(&txn, found.id).await?;
-    let (account, created) = match (existing, new_account) {
-        (Some(user), _) => (user, false),
-        (None, Some((name, hash))) => (
-            users::insert(&txn, &email, name.into_inner(), Some(hash)).await?,
-            true,
-        ),
-        (None, None) => return Err(ApiError::internal("an acceptance without an account")),
-    };
-    let (joined, role) = join(&txn, state, &found, &account).await?;
-    let account = if account.default_organization_id.is_none() {
-        let mut active: user::ActiveModel = account.into();
-        active.default_organization_id = Set(Some(found.organization_id));
-        active.update(&txn).await?
-    } else {
-        account
-    };
-    audit::record(
-        &txn,
-        &Actor::user(&account, meta),
-        Event::new(
-            Scope::Organization(found.organization_id),
+    let organization_id = found.organization_id;
+    scope::write_recording(&state.db, async |txn| {
+        claim(txn, found.id).await?;
+        let (account, created) = match (existing, new_account) {
+            (Some(user), _) => (user, false),
+            (None, Some((name, hash))) => (
+                users::insert(txn, &email, name.into_inner(), Some(hash)).await?,
+                true,
+            ),
+            (None, None) => return Err(ApiError::internal("an acceptance without an account")),
+        };
+        let (joined, role) = join(txn, state, &found, &account).await?;
+        let account = if account.default_organization_id.is_none() {
+            let mut active: user::ActiveModel = account.into();
+            active.default_organization_id = Set(Some(organization_id));
+            active.update(txn).await?
+        } else {
+            account
+        };
+        let event = Event::new(
+            Scope::Organization(organization_id),
             Action::InvitationAccepted,
             format!("{} accepted the invitation as {}", account.email, role.name),
         )
         .target("membership", joined.id)
-        .payload(json!({ "after": { "user": account.email, "role": role.key, "accountCreated": created } })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok((account, found.organization_id))
+        .payload(json!({ "after": { "user": account.email, "role": role.key, "accountCreated": created } }));
+        let actor = Actor::user(&account, meta);
+        Ok(((account, organization_id), vec![(actor, event)]))
+    })
+    .await
 }
 
 /// The answer for an unknown, used, revoked or expired token alike.
@@ -460,15 +458,14 @@ async fn join(
 
 /// An organization's invitations, newest first, optionally of one status.
 pub async fn page(
-    db: &impl ConnectionTrait,
-    access: &OrgAccess,
+    scope: &OrgScope,
     status_filter: Option<&str>,
     args: PageArgs,
 ) -> ApiResult<(Page<invitation::Model>, u64)> {
-    access.require(require::INVITATION_SEND)?;
+    let db = scope.db();
     let now = Utc::now();
     let mut query = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(access.organization_id()));
+        .filter(invitation::Column::OrganizationId.eq(scope.organization_id()));
     match status_filter {
         Some("pending") => {
             query = query

@@ -3,46 +3,21 @@
 //! [`crate::authz`] (power over others, the last owner, seats) need under the organization's
 //! lock, and asks them.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use entity::{invitation, membership, organization, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, Action, Actor, Event, Scope};
+use super::audit::Action;
+use super::organizations;
 use super::roles::{self, RoleRecord};
-use super::{access, organizations};
-use crate::authz::{OrgAccess, Policy, Requirement, owners, power, require, seats};
-use crate::db::begin_write;
+use super::scope::OrgChange;
+use crate::authz::{OrgAccess, Policy, owners, power, seats};
 use crate::error::{ApiError, ApiResult};
-
-/// Locks the organization's row until the transaction ends, so that every change to its
-/// memberships and invitations runs one after another (FOR UPDATE on PostgreSQL; SQLite's
-/// write transactions are already serial), then re-reads the actor's access inside the lock:
-/// what two concurrent requests decide is decided on the state the other left.
-pub async fn lock_and_reload(
-    txn: &impl ConnectionTrait,
-    policy: &Arc<Policy>,
-    access: &OrgAccess,
-    requirement: Requirement,
-) -> ApiResult<(organization::Model, OrgAccess)> {
-    let org = organization::Entity::find_by_id(access.organization_id())
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    let fresh = access::load_one(txn, policy, access.user_id(), org.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    fresh.require(requirement)?;
-    Ok((org, fresh))
-}
 
 /// Licensed seats in use: members holding a licensed seat, and pending, unexpired invitations
 /// holding licensed roles.
@@ -121,132 +96,95 @@ async fn user_email(txn: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<Stri
         .unwrap_or_default())
 }
 
-/// Gives a member another role of the organization.
+/// Gives a member another role of the organization, under its lock (see [`OrgChange::write`]).
 pub async fn assign_role(
-    db: &DatabaseConnection,
-    policy: &Arc<Policy>,
-    access: &OrgAccess,
-    actor: &Actor,
+    change: &OrgChange,
     membership_id: Uuid,
     role_id: Uuid,
 ) -> ApiResult<membership::Model> {
-    access.require(require::MEMBER_MANAGE)?;
-    let txn = begin_write(db).await?;
-    let (org, access) = lock_and_reload(&txn, policy, access, require::MEMBER_MANAGE).await?;
-    let target = target_membership(&txn, org.id, membership_id).await?;
-    let new_role = roles::find_in_organization(&txn, policy, org.id, role_id).await?;
-    let current = roles::find_in_organization(&txn, policy, org.id, target.role_id).await?;
-    check_power_over(&access, target.user_id, &current)?;
-    check_power_over(&access, target.user_id, &new_role)?;
-    if current.id == new_role.id {
-        txn.commit().await?;
-        return Ok(target);
-    }
-    let owners = owner_count(&txn, policy, org.id).await?;
-    owners::keeps_an_owner(current.owner, new_role.owner, owners)?;
-    if seats::needs_another_seat(
-        Some(current.seat_class),
-        new_role.seat_class,
-        org.free_read_only_seats,
-    ) {
-        ensure_licensed_seat(&txn, policy, &org).await?;
-    }
-    let mut active: membership::ActiveModel = target.clone().into();
-    active.role_id = Set(new_role.id);
-    active.sort_role = Set(new_role.name.to_lowercase());
-    let updated = active.update(&txn).await?;
-    let email = user_email(&txn, target.user_id).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::Organization(org.id),
-            Action::MemberRoleAssigned,
-            format!("{} assigned {} to {email}", actor.name(), new_role.name),
-        )
-        .target("membership", target.id)
-        .payload(json!({
-            "user": email,
-            "before": { "role": current.key },
-            "after": { "role": new_role.key },
-        })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
+    change
+        .write(async |tx| {
+            let (txn, policy, org) = (tx.txn, tx.policy(), tx.organization);
+            let target = target_membership(txn, org.id, membership_id).await?;
+            let new_role = roles::find_in_organization(txn, policy, org.id, role_id).await?;
+            let current = roles::find_in_organization(txn, policy, org.id, target.role_id).await?;
+            check_power_over(tx.access, target.user_id, &current)?;
+            check_power_over(tx.access, target.user_id, &new_role)?;
+            if current.id == new_role.id {
+                return Ok((target, None));
+            }
+            let owners = owner_count(txn, policy, org.id).await?;
+            owners::keeps_an_owner(current.owner, new_role.owner, owners)?;
+            if seats::needs_another_seat(
+                Some(current.seat_class),
+                new_role.seat_class,
+                org.free_read_only_seats,
+            ) {
+                ensure_licensed_seat(txn, policy, org).await?;
+            }
+            let mut active: membership::ActiveModel = target.clone().into();
+            active.role_id = Set(new_role.id);
+            active.sort_role = Set(new_role.name.to_lowercase());
+            let updated = active.update(txn).await?;
+            let email = user_email(txn, target.user_id).await?;
+            let event = tx
+                .event(
+                    Action::MemberRoleAssigned,
+                    format!("assigned {} to {email}", new_role.name),
+                )
+                .target("membership", target.id)
+                .payload(json!({
+                    "user": email,
+                    "before": { "role": current.key },
+                    "after": { "role": new_role.key },
+                }));
+            Ok((updated, Some(event)))
+        })
+        .await
 }
 
 /// Removes another member from the organization.
-pub async fn remove_member(
-    db: &DatabaseConnection,
-    policy: &Arc<Policy>,
-    access: &OrgAccess,
-    actor: &Actor,
-    membership_id: Uuid,
-) -> ApiResult<()> {
-    access.require(require::MEMBER_MANAGE)?;
-    let txn = begin_write(db).await?;
-    let (org, access) = lock_and_reload(&txn, policy, access, require::MEMBER_MANAGE).await?;
-    let target = target_membership(&txn, org.id, membership_id).await?;
-    let current = roles::find_in_organization(&txn, policy, org.id, target.role_id).await?;
-    check_power_over(&access, target.user_id, &current)?;
-    let owners = owner_count(&txn, policy, org.id).await?;
-    owners::keeps_an_owner(current.owner, false, owners)?;
-    let email = user_email(&txn, target.user_id).await?;
-    delete_membership(&txn, &target).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::Organization(org.id),
-            Action::MemberRemoved,
-            format!("{} removed {email} ({})", actor.name(), current.name),
-        )
-        .target("membership", target.id)
-        .payload(json!({ "before": { "user": email, "role": current.key } })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+pub async fn remove_member(change: &OrgChange, membership_id: Uuid) -> ApiResult<()> {
+    change
+        .write(async |tx| {
+            let (txn, policy, org) = (tx.txn, tx.policy(), tx.organization_id());
+            let target = target_membership(txn, org, membership_id).await?;
+            let current = roles::find_in_organization(txn, policy, org, target.role_id).await?;
+            check_power_over(tx.access, target.user_id, &current)?;
+            let owners = owner_count(txn, policy, org).await?;
+            owners::keeps_an_owner(current.owner, false, owners)?;
+            let email = user_email(txn, target.user_id).await?;
+            delete_membership(txn, &target).await?;
+            let event = tx
+                .event(
+                    Action::MemberRemoved,
+                    format!("removed {email} ({})", current.name),
+                )
+                .target("membership", target.id)
+                .payload(json!({ "before": { "user": email, "role": current.key } }));
+            Ok(((), Some(event)))
+        })
+        .await
 }
 
-/// The viewer leaves an organization; the last owner cannot.
-pub async fn leave(
-    db: &DatabaseConnection,
-    policy: &Arc<Policy>,
-    access: &OrgAccess,
-    actor: &Actor,
-) -> ApiResult<()> {
-    let txn = begin_write(db).await?;
-    let org = organization::Entity::find_by_id(access.organization_id())
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    let mine = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(org.id))
-        .filter(membership::Column::UserId.eq(access.user_id()))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    let role = roles::find_in_organization(&txn, policy, org.id, mine.role_id).await?;
-    let owners = owner_count(&txn, policy, org.id).await?;
-    owners::keeps_an_owner(role.owner, false, owners)?;
-    delete_membership(&txn, &mine).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::Organization(org.id),
-            Action::MemberLeft,
-            format!("{} left the organization", actor.name()),
-        )
-        .target("membership", mine.id)
-        .payload(json!({ "before": { "role": role.key } })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+/// The viewer leaves an organization (their membership is all `change` proves); the last
+/// owner cannot.
+pub async fn leave(change: &OrgChange) -> ApiResult<()> {
+    change
+        .write(async |tx| {
+            let (txn, policy, org) = (tx.txn, tx.policy(), tx.organization_id());
+            let mine = target_membership(txn, org, tx.access.membership_id()).await?;
+            let role = roles::find_in_organization(txn, policy, org, mine.role_id).await?;
+            let owners = owner_count(txn, policy, org).await?;
+            owners::keeps_an_owner(role.owner, false, owners)?;
+            delete_membership(txn, &mine).await?;
+            let event = tx
+                .event(Action::MemberLeft, "left the organization")
+                .target("membership", mine.id)
+                .payload(json!({ "before": { "role": role.key } }));
+            Ok(((), Some(event)))
+        })
+        .await
 }
 
 /// Deletes a membership; the user's default organization is cleared if it was this one.

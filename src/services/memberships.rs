@@ -13,8 +13,16 @@ use sea_orm::{
 const USER_PREFIX: &str = "u_";
 use uuid::Uuid;
 
+use super::scope::OrgScope;
 use super::{Page, PageArgs};
+use crate::authz::OrgAccess;
 use crate::error::ApiResult;
+
+/// The access of `user_id` in the organization `scope` proves the viewer may read the
+/// members of; none when they are not a member.
+pub async fn access_of(scope: &OrgScope, user_id: Uuid) -> ApiResult<Option<OrgAccess>> {
+    super::access::load_one(scope.db(), scope.policy(), user_id, scope.organization_id()).await
+}
 
 pub async fn load(
     db: &impl ConnectionTrait,

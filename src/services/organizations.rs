@@ -12,9 +12,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::AppState;
-use super::audit::{self, Action, Actor, Event, Scope};
-use crate::authz::{OrgAccess, SeatClass, require, seats};
-use crate::db::begin_write;
+use super::audit::{Action, Actor, Event, Scope};
+use super::scope::{self, OrgChange};
+use crate::authz::{SeatClass, seats};
 use crate::domain::text::{self, TextKind};
 use crate::domain::{OrganizationName, new_public_org_id};
 use crate::error::{ApiError, ApiResult};
@@ -49,50 +49,23 @@ pub async fn create(
     owner_id: Uuid,
     name: OrganizationName,
 ) -> ApiResult<organization::Model> {
-    let txn = begin_write(&state.db).await?;
-    let org = create_in(&txn, state, actor, owner_id, name).await?;
-    txn.commit().await?;
-    Ok(org)
+    scope::write(&state.db, actor, async |txn| {
+        let (org, event) = create_in(txn, state, actor, owner_id, name).await?;
+        Ok((org, vec![event]))
+    })
+    .await
 }
 
-/// The body of [`create`], for callers that already hold a transaction.
+/// The body of [`create`], for callers that already hold a transaction: the organization and
+/// the event that records its creation, for the caller to record with the change.
 pub async fn create_in(
     txn: &impl ConnectionTrait,
     state: &AppState,
     actor: &Actor,
     owner_id: Uuid,
     name: OrganizationName,
-) -> ApiResult<organization::Model> {
-    let now = Utc::now();
-    let name = name.into_inner();
-    // Public ids are random; a collision is rare and simply retried with a fresh id.
-    let mut attempt = 0;
-    let org = loop {
-        attempt += 1;
-        let model = organization::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            public_id: Set(new_public_org_id()),
-            name: Set(name.clone()),
-            seats: Set(state.settings.default_seats),
-            free_read_only_seats: Set(true),
-            features: Set("[]".to_owned()),
-            created_at: Set(now),
-        };
-        match organization::Entity::insert(model.clone())
-            .exec_without_returning(txn)
-            .await
-        {
-            Ok(_) => break model,
-            Err(err)
-                if attempt < 5
-                    && matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
-            {
-                continue;
-            }
-            Err(err) => return Err(err.into()),
-        }
-    };
-    let org_id = *org.id.as_ref();
+) -> ApiResult<(organization::Model, Event)> {
+    let org_id = insert_organization(txn, state, name.into_inner()).await?;
     let owner = user::Entity::find_by_id(owner_id)
         .one(txn)
         .await?
@@ -111,58 +84,72 @@ pub async fn create_in(
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::internal("a created organization vanished"))?;
-    audit::record(
-        txn,
-        actor,
-        Event::new(
-            Scope::Organization(org.id),
-            Action::OrganizationCreated,
-            format!("{} created the organization {}", actor.name(), org.name),
-        )
-        .target("organization", org.id)
-        .payload(
-            json!({ "after": { "name": org.name, "publicId": org.public_id, "owner": owner_id } }),
-        ),
+    let event = Event::new(
+        Scope::Organization(org.id),
+        Action::OrganizationCreated,
+        format!("{} created the organization {}", actor.name(), org.name),
     )
-    .await?;
-    Ok(org)
+    .target("organization", org.id)
+    .payload(
+        json!({ "after": { "name": org.name, "publicId": org.public_id, "owner": owner_id } }),
+    );
+    Ok((org, event))
 }
 
-/// Renames an organization; needs `organization: edit`.
-pub async fn rename(
-    db: &DatabaseConnection,
-    access: &OrgAccess,
-    actor: &Actor,
-    name: OrganizationName,
-) -> ApiResult<organization::Model> {
-    access.require(require::ORGANIZATION_EDIT)?;
-    let txn = begin_write(db).await?;
-    let org = organization::Entity::find_by_id(access.organization_id())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    let before = org.name.clone();
-    let mut active: organization::ActiveModel = org.into();
-    active.name = Set(name.into_inner());
-    let org = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::Organization(org.id),
-            Action::OrganizationUpdated,
-            format!(
-                "{} renamed the organization from {before} to {}",
-                actor.name(),
-                org.name
-            ),
-        )
-        .target("organization", org.id)
-        .payload(json!({ "before": { "name": before }, "after": { "name": org.name } })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(org)
+/// Inserts a new organization named `name` and returns its id. Public ids are random; a
+/// collision is rare and simply retried with a fresh id.
+async fn insert_organization(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    name: String,
+) -> ApiResult<Uuid> {
+    let now = Utc::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let model = organization::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            public_id: Set(new_public_org_id()),
+            name: Set(name.clone()),
+            seats: Set(state.settings.default_seats),
+            free_read_only_seats: Set(true),
+            features: Set("[]".to_owned()),
+            created_at: Set(now),
+        };
+        match organization::Entity::insert(model.clone())
+            .exec_without_returning(txn)
+            .await
+        {
+            Ok(_) => return Ok(*model.id.as_ref()),
+            Err(err)
+                if attempt < 5
+                    && matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+            {
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+/// Renames the organization.
+pub async fn rename(change: &OrgChange, name: OrganizationName) -> ApiResult<organization::Model> {
+    change
+        .write(async |tx| {
+            let before = tx.organization.name.clone();
+            let mut active: organization::ActiveModel = tx.organization.clone().into();
+            active.name = Set(name.into_inner());
+            let org = active.update(tx.txn).await?;
+            let event = tx
+                .event(
+                    Action::OrganizationUpdated,
+                    format!("renamed the organization from {before} to {}", org.name),
+                )
+                .target("organization", org.id)
+                .payload(json!({ "before": { "name": before }, "after": { "name": org.name } }));
+            Ok((org, Some(event)))
+        })
+        .await
 }
 
 /// Licensed and free seats in use in each organization: members holding a licensed role (or a
@@ -255,6 +242,20 @@ pub async fn find_by_reference(
         .await?)
 }
 
+/// [`change_license`] of the organization a platform operator names by its public or internal
+/// id; NOT_FOUND when none has it.
+pub async fn change_license_of(
+    state: &AppState,
+    actor: &Actor,
+    reference: &str,
+    change: LicenseChange,
+) -> ApiResult<organization::Model> {
+    let org = find_by_reference(&state.db, reference)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    change_license(&state.db, &state.policy, actor, org.id, change).await
+}
+
 /// Applies a license change; features must be known to the policy.
 pub async fn change_license(
     db: &DatabaseConnection,
@@ -263,6 +264,44 @@ pub async fn change_license(
     organization_id: Uuid,
     change: LicenseChange,
 ) -> ApiResult<organization::Model> {
+    check_license_change(policy, &change)?;
+    scope::write(db, actor, async |txn| {
+        let org = organization::Entity::find_by_id(organization_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::not_found("organization"))?;
+        let before = license_json(&org);
+        let mut features = features(&org);
+        features.retain(|f| !change.remove_features.contains(f));
+        for feature in change.add_features {
+            if !features.contains(&feature) {
+                features.push(feature);
+            }
+        }
+        features.sort();
+        let mut active: organization::ActiveModel = org.into();
+        if let Some(seats) = change.seats {
+            active.seats = Set(seats);
+        }
+        if let Some(free) = change.free_read_only_seats {
+            active.free_read_only_seats = Set(free);
+        }
+        active.features = Set(serde_json::to_string(&features).map_err(ApiError::internal)?);
+        let org = active.update(txn).await?;
+        let event = Event::new(
+            Scope::Organization(org.id),
+            Action::OrganizationLicenseChanged,
+            format!("{} changed the license of {}", actor.name(), org.name),
+        )
+        .target("organization", org.id)
+        .payload(json!({ "before": before, "after": license_json(&org) }));
+        Ok((org, vec![event]))
+    })
+    .await
+}
+
+/// INVALID_INPUT for a seat count out of range or a feature the policy does not know.
+fn check_license_change(policy: &crate::authz::Policy, change: &LicenseChange) -> ApiResult<()> {
     if let Some(seats) = change.seats
         && !(0..=1_000_000).contains(&seats)
     {
@@ -280,43 +319,7 @@ pub async fn change_license(
             ));
         }
     }
-    let txn = begin_write(db).await?;
-    let org = organization::Entity::find_by_id(organization_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    let before = license_json(&org);
-    let mut features = features(&org);
-    features.retain(|f| !change.remove_features.contains(f));
-    for feature in change.add_features {
-        if !features.contains(&feature) {
-            features.push(feature);
-        }
-    }
-    features.sort();
-    let mut active: organization::ActiveModel = org.into();
-    if let Some(seats) = change.seats {
-        active.seats = Set(seats);
-    }
-    if let Some(free) = change.free_read_only_seats {
-        active.free_read_only_seats = Set(free);
-    }
-    active.features = Set(serde_json::to_string(&features).map_err(ApiError::internal)?);
-    let org = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        Event::new(
-            Scope::Organization(org.id),
-            Action::OrganizationLicenseChanged,
-            format!("{} changed the license of {}", actor.name(), org.name),
-        )
-        .target("organization", org.id)
-        .payload(json!({ "before": before, "after": license_json(&org) })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(org)
+    Ok(())
 }
 
 fn license_json(org: &organization::Model) -> serde_json::Value {

@@ -14,11 +14,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::audit::Action;
-use super::scope::OrgChange;
+use super::scope::{OrgChange, OrgScope};
 use crate::authz::policy::PredefinedRole;
-use crate::authz::{
-    Grants, OrgAccess, Policy, Refusal, SeatClass, Standing, power, require, rules,
-};
+use crate::authz::{Grants, OrgAccess, Policy, Refusal, SeatClass, Standing, power, rules};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
 
@@ -118,17 +116,13 @@ pub async fn load(
 }
 
 /// The roles an organization can assign: the policy's, then its own custom ones.
-pub async fn for_organization(
-    db: &impl ConnectionTrait,
-    policy: &Policy,
-    access: &OrgAccess,
-) -> ApiResult<Vec<RoleRecord>> {
-    access.require(require::ROLE_READ)?;
+pub async fn for_organization(scope: &OrgScope) -> ApiResult<Vec<RoleRecord>> {
+    let policy = scope.policy();
     let mut roles: Vec<RoleRecord> = policy.roles().iter().map(RoleRecord::from).collect();
     let custom = role::Entity::find()
-        .filter(role::Column::OrganizationId.eq(access.organization_id()))
+        .filter(role::Column::OrganizationId.eq(scope.organization_id()))
         .filter(role::Column::Predefined.eq(false))
-        .all(db)
+        .all(scope.db())
         .await?;
     for model in custom {
         roles.push(from_model(policy, model)?);

@@ -55,7 +55,8 @@ pub async fn write_recording<T>(
 pub struct OrgScope {
     db: DatabaseConnection,
     access: OrgAccess,
-    requirement: Requirement,
+    /// What the viewer's role passed; none for membership alone ([`Self::admit_member`]).
+    requirement: Option<Requirement>,
 }
 
 impl std::fmt::Debug for OrgScope {
@@ -78,8 +79,30 @@ impl OrgScope {
         access: Option<OrgAccess>,
         requirement: Requirement,
     ) -> ApiResult<Self> {
+        Self::pass(db, kind, access, Some(requirement))
+    }
+
+    /// The gate for a use case on the viewer's own membership (`@authenticated` fields such
+    /// as leaving): membership alone passes, whatever the role grants; a viewer who is not a
+    /// member gets the NOT_FOUND of a `kind` that does not exist.
+    pub fn admit_member(
+        db: &DatabaseConnection,
+        kind: &str,
+        access: Option<OrgAccess>,
+    ) -> ApiResult<Self> {
+        Self::pass(db, kind, access, None)
+    }
+
+    fn pass(
+        db: &DatabaseConnection,
+        kind: &str,
+        access: Option<OrgAccess>,
+        requirement: Option<Requirement>,
+    ) -> ApiResult<Self> {
         let access = access.ok_or_else(|| ApiError::not_found(kind))?;
-        if !access.allows(requirement) {
+        if let Some(requirement) = requirement
+            && !access.allows(requirement)
+        {
             return Err(Refusal::NotGranted(requirement).into());
         }
         Ok(Self {
@@ -116,8 +139,8 @@ impl OrgScope {
         self.access.policy()
     }
 
-    /// The requirement the viewer passed.
-    pub fn requirement(&self) -> Requirement {
+    /// The requirement the viewer passed; none when membership alone let them in.
+    pub fn requirement(&self) -> Option<Requirement> {
         self.requirement
     }
 
@@ -188,7 +211,7 @@ impl OrgChange {
         change: impl AsyncFnOnce(&Tx<'_>) -> ApiResult<(T, Option<Event>)>,
     ) -> ApiResult<T> {
         let scope = &self.scope;
-        write(&scope.db, &self.actor, async |txn| {
+        write(scope.db(), &self.actor, async |txn| {
             let organization = organization::Entity::find_by_id(scope.organization_id())
                 .lock_exclusive()
                 .one(txn)
@@ -197,7 +220,7 @@ impl OrgChange {
             let fresh =
                 access::load_one(txn, scope.policy(), scope.access.user_id(), organization.id)
                     .await?;
-            let fresh = OrgScope::admit(&scope.db, "organization", fresh, scope.requirement)?;
+            let fresh = OrgScope::pass(&scope.db, "organization", fresh, scope.requirement)?;
             let tx = Tx {
                 txn,
                 organization: &organization,

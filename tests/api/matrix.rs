@@ -114,18 +114,6 @@ async fn membership_of(app: &TestApp, user: uuid::Uuid, org: uuid::Uuid) -> uuid
         .id
 }
 
-/// The owner's access in the fixture's organization, for setting up what probes act on.
-async fn owner_access(
-    app: &TestApp,
-    fixture: &Org,
-    owner: uuid::Uuid,
-) -> charter::authz::OrgAccess {
-    charter::services::access::load_one(&app.state.db, &app.state.policy, owner, fixture.org.id)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 /// A list made by the owner, with one entry: returns its id.
 async fn owners_list(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> String {
     let org = fixture.org.id;
@@ -188,7 +176,13 @@ async fn custom_role(app: &TestApp, fixture: &Org, owner: uuid::Uuid, name: &str
 
 /// A pending invitation sent by the owner: returns its id.
 async fn owners_invitation(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> String {
-    let access = owner_access(app, fixture, owner).await;
+    let change = app
+        .change_in(
+            owner,
+            fixture.org.id,
+            charter::authz::require::INVITATION_SEND,
+        )
+        .await;
     let role = app
         .state
         .policy
@@ -198,9 +192,8 @@ async fn owners_invitation(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> S
         .unwrap()
         .id;
     let invitation = charter::services::invitations::invite(
+        &change,
         &app.state,
-        &access,
-        &charter::services::audit::Actor::command_line(),
         charter::services::invitations::InviteSpec {
             email: format!("pending-{}@example.com", uuid::Uuid::now_v7().simple()),
             role_id: role,

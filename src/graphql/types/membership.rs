@@ -180,7 +180,12 @@ pub fn member_query(
         Some(id) => match NodeId::parse("filter.roleId", &id)? {
             NodeId::Role { organization, role } if organization == organization_id => Some(role),
             NodeId::Role { .. } => return Err(ApiError::not_found("role")),
-            _ => return Err(ApiError::invalid("filter.roleId", "is not a role id")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "filter.roleId",
+                    crate::graphql::mutation::NOT_A_ROLE_ID,
+                ));
+            }
         },
         None => None,
     };

@@ -227,14 +227,9 @@ impl Organization {
         status: Option<InvitationStatus>,
     ) -> ApiResult<Option<Conn<Invitation>>> {
         let args = page_args(first, after)?;
-        let access = ctx.access(self.0.id).await?;
-        let (page, total) = invitations::page(
-            &ctx.state().db,
-            &access,
-            status.map(InvitationStatus::as_str),
-            args,
-        )
-        .await?;
+        let scope = self.gate().scope(ctx).await?;
+        let (page, total) =
+            invitations::page(&scope, status.map(InvitationStatus::as_str), args).await?;
         Ok(Some(connection(
             page,
             &args,
@@ -308,9 +303,8 @@ impl Organization {
         directive = Requires::apply(need(require::ROLE_READ))
     )]
     async fn roles(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Role>>> {
-        let access = ctx.access(self.0.id).await?;
-        let state = ctx.state();
-        let roles = roles::for_organization(&state.db, &state.policy, &access).await?;
+        let scope = self.gate().scope(ctx).await?;
+        let roles = roles::for_organization(&scope).await?;
         Ok(Some(
             roles
                 .into_iter()
