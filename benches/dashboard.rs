@@ -1,0 +1,629 @@
+//! The console's dashboard under load. Seeds one viewer who owns N organizations of M members
+//! (each member a user holding one of the seven predefined roles) through Charter's own
+//! services, starts the release `charter` binary on it, drives it over loopback with `wrk`, and
+//! prints requests per second, p50, p99, CPU milliseconds per request, RSS and statements per
+//! request for the dashboard query and two small queries.
+//!
+//! Run with `cargo bench --bench dashboard`. Settings, all optional:
+//! - `CHARTER_BENCH_SHAPES`: N×M shapes, default `10x50,50x20`;
+//! - `CHARTER_BENCH_SECONDS`: seconds per load run, default 10;
+//! - `CHARTER_BENCH_CONNECTIONS`: connections of the dashboard run, default 8;
+//! - `DATABASE_URL`: a PostgreSQL server to run on as well as SQLite (a database of its own is
+//!   created and dropped per shape);
+//! - `CHARTER_BENCH_BASELINE`: another `charter` binary (an older commit) to run beside this
+//!   one on the same data, printing the ratios; `CHARTER_BENCH_BASELINE_MIGRATIONS` says how
+//!   many migrations it knows (6 for 144ef1f), so its copy of the data stops there.
+//!
+//! It needs `wrk` (Debian's `wrk`). It prints figures; it asserts nothing on time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use charter::config::Settings;
+use charter::domain::{Email, OrganizationName};
+use charter::services::audit::Actor;
+use charter::services::{AppState, memberships, organizations, scope, users};
+use migration::MigratorTrait;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const PASSWORD: &str = "dashboard-bench-password";
+
+const DASHBOARD: &str = "{ viewer { memberships(first: 50) { edges { node { organization { name \
+    members(first: 20) { edges { node { user { email } role { key grants { resource level } } } } } \
+    } } } } } }";
+
+const VIEWER_EMAIL: &str = "{ viewer { user { email } } }";
+
+/// The small query: one organization's first 10 members with their user and role.
+fn small_members(organization: &str) -> String {
+    format!(
+        "{{ organization(id: \"{organization}\") {{ members(first: 10) {{ edges {{ node {{ \
+         user {{ email }} role {{ key grants {{ resource level }} }} }} }} }} }} }}"
+    )
+}
+
+struct Options {
+    shapes: Vec<(usize, usize)>,
+    seconds: u64,
+    connections: usize,
+    postgres: Option<String>,
+    baseline: Option<(PathBuf, u32)>,
+}
+
+impl Options {
+    fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let shapes = var("CHARTER_BENCH_SHAPES")
+            .unwrap_or_else(|| "10x50,50x20".to_owned())
+            .split(',')
+            .filter_map(|shape| {
+                let (n, m) = shape.trim().split_once('x')?;
+                Some((n.parse().ok()?, m.parse().ok()?))
+            })
+            .collect();
+        let number =
+            |name: &str, default: u64| var(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+        let baseline = var("CHARTER_BENCH_BASELINE").map(|path| {
+            let migrations = number("CHARTER_BENCH_BASELINE_MIGRATIONS", 6) as u32;
+            (PathBuf::from(path), migrations)
+        });
+        Self {
+            shapes,
+            seconds: number("CHARTER_BENCH_SECONDS", 10),
+            connections: number("CHARTER_BENCH_CONNECTIONS", 8) as usize,
+            postgres: var("DATABASE_URL").filter(|url| url.starts_with("postgres")),
+            baseline,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = Options::from_env();
+    anyhow::ensure!(
+        Command::new("wrk").arg("--version").output().is_ok(),
+        "the dashboard benchmark drives the server with wrk: apt-get install wrk"
+    );
+    let mut backends = vec![None];
+    backends.extend(options.postgres.clone().map(Some));
+    for &(organizations, members) in &options.shapes {
+        for admin_url in &backends {
+            run_shape(&options, admin_url.as_deref(), organizations, members).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One shape on one database: this binary, and the baseline beside it when there is one.
+async fn run_shape(
+    options: &Options,
+    admin_url: Option<&str>,
+    organizations: usize,
+    members: usize,
+) -> anyhow::Result<()> {
+    let backend = if admin_url.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!("\n== {backend}, {organizations} organizations x {members} members ==");
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_charter"));
+    let current = Target::prepare(
+        "this build",
+        binary,
+        None,
+        admin_url,
+        organizations,
+        members,
+    )
+    .await?;
+    let mut rows = vec![current.measure(options).await?];
+    if let Some((binary, migrations)) = &options.baseline {
+        let baseline = Target::prepare(
+            "baseline",
+            binary.clone(),
+            Some(*migrations),
+            admin_url,
+            organizations,
+            members,
+        )
+        .await?;
+        rows.push(baseline.measure(options).await?);
+        baseline.finish().await?;
+    }
+    current.finish().await?;
+    print_rows(&rows);
+    Ok(())
+}
+
+/// A seeded database and a `charter` process serving it.
+struct Target {
+    label: &'static str,
+    baseline: bool,
+    _data_dir: tempfile::TempDir,
+    process: Child,
+    address: String,
+    token: String,
+    organization: String,
+    /// The database, for counting the statements of a request in process.
+    settings: Settings,
+    postgres: Option<(DatabaseConnection, String)>,
+}
+
+impl Target {
+    async fn prepare(
+        label: &'static str,
+        binary: PathBuf,
+        migrations: Option<u32>,
+        admin_url: Option<&str>,
+        organizations: usize,
+        members: usize,
+    ) -> anyhow::Result<Self> {
+        let data_dir = tempfile::tempdir()?;
+        let mut settings = Settings::for_data_dir(data_dir.path());
+        let postgres = match admin_url {
+            Some(url) => Some(fresh_postgres(url, &mut settings).await?),
+            None => None,
+        };
+        let db = charter::db::connect(&settings).await?;
+        match migrations {
+            Some(n) => migration::Migrator::up(&db, Some(n)).await?,
+            None => charter::db::migrate(&db).await?,
+        }
+        let started = Instant::now();
+        seed(&settings, db, organizations, members).await?;
+        println!(
+            "{label}: seeded in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        let port = free_port()?;
+        let process = start(&binary, data_dir.path(), &settings, port)?;
+        let address = format!("http://127.0.0.1:{port}");
+        wait_ready(&address).await?;
+        let token = login(&address).await?;
+        let organization = first_organization(&address, &token).await?;
+        Ok(Self {
+            label,
+            baseline: migrations.is_some(),
+            _data_dir: data_dir,
+            process,
+            address,
+            token,
+            organization,
+            settings,
+            postgres,
+        })
+    }
+
+    async fn finish(mut self) -> anyhow::Result<()> {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        if let Some((admin, name)) = self.postgres.take() {
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn measure(&self, options: &Options) -> anyhow::Result<Row> {
+        let pid = self.process.id();
+        let idle_rss = rss_kib(pid, "VmRSS")?;
+        // Counted in process with this build's code, so only for this build's own data.
+        let statements = match self.baseline {
+            false => statements_per_request(&self.settings, &self.token).await,
+            true => None,
+        };
+        let seconds = options.seconds;
+        wrk(&self.address, &self.token, DASHBOARD, 2, 2)?; // warm up
+        let cpu_before = cpu_seconds(pid)?;
+        let dashboard = wrk(
+            &self.address,
+            &self.token,
+            DASHBOARD,
+            options.connections,
+            seconds,
+        )?;
+        let cpu = cpu_seconds(pid)? - cpu_before;
+        let peak_rss = rss_kib(pid, "VmHWM")?;
+        let small = wrk(
+            &self.address,
+            &self.token,
+            &small_members(&self.organization),
+            1,
+            seconds,
+        )?;
+        let viewer = wrk(&self.address, &self.token, VIEWER_EMAIL, 1, seconds)?;
+        Ok(Row {
+            label: self.label,
+            cpu_ms_per_request: cpu * 1000.0 / dashboard.requests.max(1) as f64,
+            dashboard,
+            small,
+            viewer,
+            idle_rss,
+            peak_rss,
+            statements,
+        })
+    }
+}
+
+/// A database of its own on the PostgreSQL server of `admin_url`.
+async fn fresh_postgres(
+    admin_url: &str,
+    settings: &mut Settings,
+) -> anyhow::Result<(DatabaseConnection, String)> {
+    let name = format!("charter_dashboard_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(admin_url).await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(admin_url);
+    settings.database_url = Some(format!("{base}/{name}"));
+    Ok((admin, name))
+}
+
+/// The viewer (`viewer@bench.example`, who owns every organization) and `organizations`
+/// organizations of `members` members each, the others holding the predefined roles in turn.
+async fn seed(
+    settings: &Settings,
+    db: DatabaseConnection,
+    organizations: usize,
+    members: usize,
+) -> anyhow::Result<()> {
+    let policy = Arc::new(charter::load_policy(settings)?);
+    charter::services::roles::sync_predefined(&db, &policy).await?;
+    let state = seeding_state(settings, db.clone(), policy.clone())?;
+    let actor = Actor::command_line();
+    let hash = api(charter::auth::password::hash(PASSWORD.to_owned()).await)?;
+    let viewer = new_user(&db, &actor, "viewer@bench.example", Some(hash)).await?;
+    let roles: Vec<_> = policy.roles().iter().filter(|role| !role.owner).collect();
+    for n in 0..organizations {
+        let name = api(OrganizationName::parse(
+            "name",
+            &format!("Organization {n:03}"),
+        ))?;
+        let org = api(organizations::create(&state, &actor, viewer.id, name).await)?;
+        for m in 1..members {
+            let email = format!("member{m:04}.org{n:03}@bench.example");
+            let person = new_user(&db, &actor, &email, None).await?;
+            let role = roles[(n + m) % roles.len()];
+            memberships::new_membership(&person, org.id, role.id, &role.name, Some(viewer.id))
+                .insert(&db)
+                .await?;
+        }
+    }
+    db.close().await?;
+    Ok(())
+}
+
+/// The services' state on a database migrated as far as the binary under test knows (so not
+/// through `charter::build_with`, which migrates it all the way).
+fn seeding_state(
+    settings: &Settings,
+    db: DatabaseConnection,
+    policy: Arc<charter::authz::Policy>,
+) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let keys = charter::auth::keys::KeyRing::load(&settings.data_dir, None)?;
+    let tokens = charter::auth::tokens::TokenIssuer::new(
+        keys,
+        settings.issuer.clone(),
+        settings.audience.clone(),
+        settings.access_token_ttl,
+    );
+    Ok(AppState {
+        db,
+        policy,
+        tokens: Arc::new(tokens),
+        settings: Arc::new(settings.clone()),
+        mailer: Arc::new(charter::mail::Mailer::outbox(&settings.data_dir)),
+    })
+}
+
+async fn new_user(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    email: &str,
+    password_hash: Option<String>,
+) -> anyhow::Result<entity::user::Model> {
+    let email = api(Email::parse("email", email))?;
+    let name = email
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or("member")
+        .to_owned();
+    api(scope::write(db, actor, async |txn| {
+        let (user, created) = users::create(txn, &email, name, password_hash).await?;
+        Ok((user, vec![created]))
+    })
+    .await)
+}
+
+/// A service's answer as this benchmark's error.
+fn api<T>(result: charter::error::ApiResult<T>) -> anyhow::Result<T> {
+    result.map_err(|err| anyhow::anyhow!("{}: {}", err.code.as_str(), err.message))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn start(binary: &Path, data_dir: &Path, settings: &Settings, port: u16) -> anyhow::Result<Child> {
+    Ok(Command::new(binary)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env(
+            "DATABASE_URL",
+            settings.database_url.clone().unwrap_or_default(),
+        )
+        .env("CHARTER_LOG", "warn")
+        .env_remove("CHARTER_POLICY")
+        .env_remove("CHARTER_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?)
+}
+
+async fn wait_ready(address: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(response) = client.get(format!("{address}/readyz")).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("charter did not become ready at {address}")
+}
+
+async fn graphql(address: &str, token: Option<&str>, query: &str) -> anyhow::Result<Value> {
+    let mut request = reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .json(&json!({ "query": query }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let body: Value = request.send().await?.json().await?;
+    anyhow::ensure!(body.get("errors").is_none(), "{body}");
+    Ok(body)
+}
+
+async fn login(address: &str) -> anyhow::Result<String> {
+    let body = graphql(
+        address,
+        None,
+        &format!(
+            "mutation {{ login(input: {{ email: \"viewer@bench.example\", password: \
+             \"{PASSWORD}\" }}) {{ accessToken }} }}"
+        ),
+    )
+    .await?;
+    body["data"]["login"]["accessToken"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no access token in {body}"))
+}
+
+async fn first_organization(address: &str, token: &str) -> anyhow::Result<String> {
+    let body = graphql(
+        address,
+        Some(token),
+        "{ viewer { memberships(first: 1) { edges { node { organization { id } } } } } }",
+    )
+    .await?;
+    body["data"]["viewer"]["memberships"]["edges"][0]["node"]["organization"]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no organization in {body}"))
+}
+
+/// The statements one dashboard request sends, counted in process on the same database.
+async fn statements_per_request(settings: &Settings, token: &str) -> Option<usize> {
+    let mut db = charter::db::connect(settings).await.ok()?;
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let policy = charter::load_policy(settings).ok()?;
+    let app = charter::build_with(settings.clone(), db, policy)
+        .await
+        .ok()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
+    let address = format!("http://{}", listener.local_addr().ok()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(charter::http::serve(
+        listener,
+        app.router,
+        app.state.settings.timeouts,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    count.store(0, Ordering::SeqCst);
+    let answered = graphql(&address, Some(token), DASHBOARD).await.is_ok();
+    let statements = count.load(Ordering::SeqCst);
+    let _ = stop.send(());
+    let _ = server.await;
+    answered.then_some(statements)
+}
+
+/// What one `wrk` run measured.
+struct Load {
+    requests: u64,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn wrk(
+    address: &str,
+    token: &str,
+    query: &str,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<Load> {
+    let script = tempfile::Builder::new().suffix(".lua").tempfile()?;
+    let body = serde_json::to_string(&json!({ "query": query }))?;
+    std::fs::write(
+        script.path(),
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = {}\nwrk.headers[\"Content-Type\"] = \
+             \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\n",
+            lua_string(&body)
+        ),
+    )?;
+    let output = Command::new("wrk")
+        .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s")])
+        .args(["--latency", "-s"])
+        .arg(script.path())
+        .arg(format!("{address}/graphql"))
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(
+        !text.contains("Non-2xx"),
+        "wrk saw failed responses:\n{text}"
+    );
+    parse_wrk(&text).ok_or_else(|| anyhow::anyhow!("unreadable wrk output:\n{text}"))
+}
+
+fn lua_string(text: &str) -> String {
+    format!("[==[{text}]==]")
+}
+
+fn parse_wrk(text: &str) -> Option<Load> {
+    let line = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find(|line| line.starts_with(prefix))
+            .and_then(|line| line.split_whitespace().nth(1))
+    };
+    let requests = text
+        .lines()
+        .find(|line| line.contains("requests in"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(Load {
+        requests,
+        per_second: line("Requests/sec:")?.parse().ok()?,
+        p50_ms: milliseconds(line("50%")?)?,
+        p99_ms: milliseconds(line("99%")?)?,
+    })
+}
+
+/// A wrk duration (`812.00us`, `1.20ms`, `1.02s`) in milliseconds.
+fn milliseconds(value: &str) -> Option<f64> {
+    let split = value.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    Some(match unit {
+        "us" => number / 1000.0,
+        "ms" => number,
+        "s" => number * 1000.0,
+        "m" => number * 60_000.0,
+        _ => return None,
+    })
+}
+
+/// User and system CPU time of process `pid` so far, in seconds.
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    Ok(ticks / clock_ticks_per_second())
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// A memory figure of `/proc/<pid>/status` (`VmRSS`, `VmHWM`) in KiB.
+fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no {field} for process {pid}"))
+}
+
+struct Row {
+    label: &'static str,
+    dashboard: Load,
+    small: Load,
+    viewer: Load,
+    cpu_ms_per_request: f64,
+    idle_rss: u64,
+    peak_rss: u64,
+    statements: Option<usize>,
+}
+
+fn print_rows(rows: &[Row]) {
+    println!(
+        "{:<11} {:>10} {:>9} {:>9} {:>11} {:>9} {:>9} {:>10} {:>12} {:>12}",
+        "binary",
+        "dash req/s",
+        "dash p50",
+        "dash p99",
+        "CPU ms/req",
+        "RSS idle",
+        "RSS peak",
+        "statements",
+        "small p50",
+        "viewer p50"
+    );
+    for row in rows {
+        println!(
+            "{:<11} {:>10.1} {:>7.2}ms {:>7.2}ms {:>11.2} {:>6}MiB {:>6}MiB {:>10} {:>10.3}ms {:>10.3}ms",
+            row.label,
+            row.dashboard.per_second,
+            row.dashboard.p50_ms,
+            row.dashboard.p99_ms,
+            row.cpu_ms_per_request,
+            row.idle_rss / 1024,
+            row.peak_rss / 1024,
+            row.statements
+                .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+            row.small.p50_ms,
+            row.viewer.p50_ms,
+        );
+    }
+    if let [current, baseline] = rows {
+        println!(
+            "ratio       {:>9.2}x {:>8.2}x {:>8.2}x {:>10.2}x {:>29} {:>11.2}x {:>11.2}x",
+            current.dashboard.per_second / baseline.dashboard.per_second,
+            baseline.dashboard.p50_ms / current.dashboard.p50_ms,
+            baseline.dashboard.p99_ms / current.dashboard.p99_ms,
+            baseline.cpu_ms_per_request / current.cpu_ms_per_request,
+            "",
+            baseline.small.p50_ms / current.small.p50_ms,
+            baseline.viewer.p50_ms / current.viewer.p50_ms,
+        );
+    }
+}
