@@ -102,77 +102,78 @@ async fn seed_people(
     Vec<DemoLogin>,
 )> {
     let hash = password::hash(password_text.to_owned()).await?;
-    let people = [
-        ("alice@acme.example", "Alice Owner"),
-        ("bob@acme.example", "Bob Admin"),
-        ("carol@acme.example", "Carol Sharing"),
-        ("dave@acme.example", "Dave Standard"),
-        ("erin@acme.example", "Erin Developer"),
-        ("frank@acme.example", "Frank Reader"),
-        ("grace@acme.example", "Grace Commenter"),
-        ("heidi@globex.example", "Heidi Owner"),
-    ];
     let actor = Actor::command_line();
     write_recording(&state.db, async |txn| {
-        let mut ids = Vec::new();
         let mut events = Vec::new();
-        for (email, name) in people {
+        let mut ids = Vec::new();
+        for (email, name) in DEMO_PEOPLE {
             let email = Email::parse("email", email)?;
             let (user, created) =
                 users::create(txn, &email, name.to_owned(), Some(hash.clone())).await?;
             ids.push(user);
             events.push((actor.clone(), created));
         }
-        let organization = |owner: usize, name: &'static str| {
-            let owner = &ids[owner];
-            async move {
-                let actor = Actor::user(owner, &Default::default());
-                let name = OrganizationName::parse("name", name)?;
-                let (org, founded) =
-                    organizations::create_in(txn, state, &actor, owner.id, name).await?;
-                Ok::<_, ApiError>((org, (actor, founded)))
-            }
-        };
-        let (acme, founded) = organization(0, "Acme Security").await?;
-        events.push(founded);
-        let (globex, founded) = organization(7, "Globex Threat Intel").await?;
-        events.push(founded);
+        let acme = demo_organization(txn, state, &ids[0], "Acme Security", &mut events).await?;
+        let globex =
+            demo_organization(txn, state, &ids[7], "Globex Threat Intel", &mut events).await?;
         let login = |person: &user::Model, summary: String| DemoLogin {
             email: person.email.clone(),
             password: password_text.to_owned(),
             summary,
         };
         let mut logins = vec![login(&ids[0], "Owner of Acme Security".to_owned())];
-        let role_keys = [
-            "organization_administrator",
-            "sharing_user",
-            "standard_user",
-            "app_developer",
-            "read_only_user",
-            "read_only_commenter",
-        ];
-        for (person, key) in ids[1..7].iter().zip(role_keys) {
+        for (person, key) in ids[1..7].iter().zip(DEMO_ROLES) {
             let role = demo_role(state, key)?;
             events.push(add_member(txn, &ids[0], person, &acme, role).await?);
             logins.push(login(person, format!("{} in Acme Security", role.name)));
         }
         // Bob also works with Globex, so switching organizations can be tried.
-        let added = add_member(
-            txn,
-            &ids[7],
-            &ids[1],
-            &globex,
-            demo_role(state, "read_only_user")?,
-        )
-        .await?;
+        let reader = demo_role(state, "read_only_user")?;
+        events.push(add_member(txn, &ids[7], &ids[1], &globex, reader).await?);
         logins.push(login(
             &ids[7],
             "Owner of Globex Threat Intel (Bob reads it too)".to_owned(),
         ));
-        events.push(added);
         Ok(((ids, acme, globex, logins), events))
     })
     .await
+}
+
+/// The demo's people, Acme's owner first and Globex's owner last.
+const DEMO_PEOPLE: [(&str, &str); 8] = [
+    ("alice@acme.example", "Alice Owner"),
+    ("bob@acme.example", "Bob Admin"),
+    ("carol@acme.example", "Carol Sharing"),
+    ("dave@acme.example", "Dave Standard"),
+    ("erin@acme.example", "Erin Developer"),
+    ("frank@acme.example", "Frank Reader"),
+    ("grace@acme.example", "Grace Commenter"),
+    ("heidi@globex.example", "Heidi Owner"),
+];
+
+/// The roles Acme's other six people hold, in their order.
+const DEMO_ROLES: [&str; 6] = [
+    "organization_administrator",
+    "sharing_user",
+    "standard_user",
+    "app_developer",
+    "read_only_user",
+    "read_only_commenter",
+];
+
+/// An organization `owner` founds, its event added to `events`.
+async fn demo_organization(
+    txn: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
+    owner: &user::Model,
+    name: &str,
+    events: &mut Vec<(Actor, Event)>,
+) -> ApiResult<organization::Model> {
+    let actor = Actor::user(owner, &Default::default());
+    let name = OrganizationName::parse("name", name)?;
+    let (org, founded) = organizations::create_in(txn, state, &actor, owner.id, name).await?;
+    events.push((actor, founded));
+    Ok(org)
 }
 
 /// Two pending invitations, so the console's invitation list has something to show (the
