@@ -149,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
     ];
     for (name, query) in cases {
         let key = [read.entries(query)];
-        let (median, min, max, pages) = timed(7, || lists::entry_pages(&db, &key)).await;
+        let (median, min, max, pages) = timed(7, || lists::entry_pages(&app.state, &key)).await;
         let found = pages
             .map_err(|e| anyhow::anyhow!(e.message))?
             .into_values()
@@ -160,7 +160,8 @@ async fn main() -> anyhow::Result<()> {
             "{backend}: page of 50 of {entries}, {name}: median {median:.2?} (min {min:.2?}, max {max:.2?}), {found} entries"
         );
     }
-    let (median, min, max, count) = timed(3, || lists::count_prefix(&db, &read, "10.7.")).await;
+    let (median, min, max, count) =
+        timed(3, || lists::count_prefix(&app.state, &read, "10.7.")).await;
     println!(
         "{backend}: totalCount of a prefix search (\"10.7.\", {} entries): median {median:.2?} (min {min:.2?}, max {max:.2?})",
         count.map_err(|e| anyhow::anyhow!(e.message))?

@@ -265,7 +265,7 @@ async fn user(data: &DataArgs, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { email, enable } => {
             let email = crate::domain::Email::parse("email", &email).map_err(api)?;
-            let user = crate::services::users::set_disabled(db, &actor, &email, !enable)
+            let user = crate::services::users::set_disabled(&app.state, &actor, &email, !enable)
                 .await
                 .map_err(api)?;
             println!("{} is {}", user.email, user.status);

@@ -92,7 +92,7 @@ pub(crate) trait ContextExt {
             .load_one(viewer)
             .await?
             .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
-        Ok(crate::services::audit::Actor::user(
+        Ok(crate::services::audit::Actor::signed_in(
             &user,
             &self.request().meta,
         ))

@@ -413,8 +413,7 @@ impl Gate {
                 if self.around(ctx, need, access.as_ref()).await? {
                     return Ok(None);
                 }
-                let db = &ctx.state().db;
-                OrgScope::admit(db, self.kind, access, need.requirement)
+                OrgScope::admit(ctx.state(), self.kind, access, need.requirement)
                     .map(|scope| Some(scope.access().clone()))
             }
         }
@@ -429,7 +428,16 @@ impl Gate {
             ));
         };
         let access = self.access(ctx).await?;
-        OrgScope::admit(&ctx.state().db, self.kind, access, need.requirement)
+        OrgScope::admit(ctx.state(), self.kind, access, need.requirement)
+    }
+
+    /// The capability to read the owner's data for a field whose guard passed through the
+    /// viewer's membership there, by the role's requirement or a way around it (`orSelf` for a
+    /// role they hold, `orMember`): membership is what it proves.
+    pub async fn member_scope(&self, ctx: &Context<'_>) -> ApiResult<OrgScope> {
+        self.pass(ctx).await?;
+        let access = self.access(ctx).await?;
+        OrgScope::admit_member(ctx.state(), self.kind, access)
     }
 
     /// [`Self::scope`] as a capability to change the organization's data as the viewer.
@@ -447,7 +455,7 @@ impl Gate {
             ));
         };
         let access = self.access(ctx).await?;
-        let scope = OrgScope::admit_member(&ctx.state().db, self.kind, access)?;
+        let scope = OrgScope::admit_member(ctx.state(), self.kind, access)?;
         Ok(scope.change_as(ctx.actor().await?))
     }
 }

@@ -5,14 +5,17 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{audit_event, invitation, membership, organization, user};
 use uuid::Uuid;
 
 use crate::authz::OrgAccess;
 use crate::error::ApiError;
+use crate::services::audit::EventRecord;
+use crate::services::invitations::InvitationRecord;
 use crate::services::lists::{self, Admitted, EntryKey, EntryRecord, ListRecord};
-use crate::services::memberships::MemberQuery;
+use crate::services::memberships::{MemberCountFilter, MemberQuery, MembershipRecord};
+use crate::services::organizations::{OrganizationRecord, SeatUsage};
 use crate::services::roles::RoleRecord;
+use crate::services::users::UserRecord;
 use crate::services::{
     AppState, Page, access, audit, invitations, memberships, organizations, roles, users,
 };
@@ -38,29 +41,29 @@ pub struct AccessLoader {
 }
 
 impl Loader<Uuid> for UserLoader {
-    type Value = user::Model;
+    type Value = UserRecord;
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        users::load(&self.0.db, keys).await
+        users::records(&self.0, keys).await
     }
 }
 
 impl Loader<Uuid> for OrganizationLoader {
-    type Value = organization::Model;
+    type Value = OrganizationRecord;
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        organizations::load(&self.0.db, keys).await
+        organizations::records(&self.0, keys).await
     }
 }
 
 impl Loader<Uuid> for MembershipLoader {
-    type Value = membership::Model;
+    type Value = MembershipRecord;
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        memberships::load(&self.0.db, keys).await
+        memberships::records(&self.0, keys).await
     }
 }
 
@@ -69,24 +72,27 @@ impl Loader<Uuid> for RoleLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        roles::load(&self.0.db, &self.0.policy, keys).await
+        roles::records(&self.0, keys).await
     }
 }
 
-impl Loader<(Uuid, MemberQuery)> for MemberPageLoader {
+/// A page of members of an organization whose gate was passed.
+pub type MemberPageKey = Admitted<(Uuid, MemberQuery)>;
+
+impl Loader<MemberPageKey> for MemberPageLoader {
     type Value = Page<memberships::Member>;
     type Error = ApiError;
 
     async fn load(
         &self,
-        keys: &[(Uuid, MemberQuery)],
-    ) -> Result<HashMap<(Uuid, MemberQuery), Self::Value>, Self::Error> {
-        memberships::pages_for_organizations(&self.0.db, keys).await
+        keys: &[MemberPageKey],
+    ) -> Result<HashMap<MemberPageKey, Self::Value>, Self::Error> {
+        memberships::member_pages(&self.0, keys).await
     }
 }
 
-/// Members per organization, role filter and search text.
-pub type MemberCountKey = (Uuid, Option<Uuid>, Option<String>);
+/// Members per organization (whose gate was passed), role filter and search text.
+pub type MemberCountKey = Admitted<(Uuid, MemberCountFilter)>;
 
 impl Loader<MemberCountKey> for MemberCountLoader {
     type Value = i64;
@@ -96,32 +102,34 @@ impl Loader<MemberCountKey> for MemberCountLoader {
         &self,
         keys: &[MemberCountKey],
     ) -> Result<HashMap<MemberCountKey, Self::Value>, Self::Error> {
-        memberships::filtered_counts(&self.0.db, keys).await
+        memberships::member_counts(&self.0, keys).await
     }
 }
 
-impl Loader<(Uuid, Uuid)> for RoleMemberCountLoader {
+/// Holders of a role, `(organization, role)`, of an organization whose gate was passed.
+pub type RoleMemberCountKey = Admitted<(Uuid, Uuid)>;
+
+impl Loader<RoleMemberCountKey> for RoleMemberCountLoader {
     type Value = i64;
     type Error = ApiError;
 
     async fn load(
         &self,
-        keys: &[(Uuid, Uuid)],
-    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        roles::member_counts(&self.0.db, keys).await
+        keys: &[RoleMemberCountKey],
+    ) -> Result<HashMap<RoleMemberCountKey, Self::Value>, Self::Error> {
+        roles::admitted_member_counts(&self.0, keys).await
     }
 }
 
-impl Loader<Uuid> for SeatUsageLoader {
-    type Value = organizations::SeatUsage;
+impl Loader<Admitted<Uuid>> for SeatUsageLoader {
+    type Value = SeatUsage;
     type Error = ApiError;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let orgs: Vec<_> = organizations::load(&self.0.db, keys)
-            .await?
-            .into_values()
-            .collect();
-        organizations::seat_usage(&self.0.db, &self.0.policy, &orgs).await
+    async fn load(
+        &self,
+        keys: &[Admitted<Uuid>],
+    ) -> Result<HashMap<Admitted<Uuid>, Self::Value>, Self::Error> {
+        organizations::admitted_seat_usage(&self.0, keys).await
     }
 }
 
@@ -132,8 +140,7 @@ impl Loader<Uuid> for AccessLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut found =
-            access::load(&self.state.db, &self.state.policy, self.user_id, keys).await?;
+        let mut found = access::of_viewer(&self.state, self.user_id, keys).await?;
         Ok(keys.iter().map(|key| (*key, found.remove(key))).collect())
     }
 }
@@ -143,7 +150,7 @@ impl Loader<Uuid> for ListLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        lists::load(&self.0.db, keys).await
+        lists::load(&self.0, keys).await
     }
 }
 
@@ -153,7 +160,7 @@ impl Loader<Uuid> for SharePartnerLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        lists::partners(&self.0.db, keys).await
+        lists::partners_of(&self.0, keys).await
     }
 }
 
@@ -166,32 +173,26 @@ impl Loader<Admitted<EntryKey>> for EntryPageLoader {
         &self,
         keys: &[Admitted<EntryKey>],
     ) -> Result<HashMap<Admitted<EntryKey>, Self::Value>, Self::Error> {
-        lists::entry_pages(&self.0.db, keys).await
+        lists::entry_pages(&self.0, keys).await
     }
 }
 
 impl Loader<Uuid> for InvitationLoader {
-    type Value = invitation::Model;
+    type Value = InvitationRecord;
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        invitations::load(&self.0.db, keys).await
+        invitations::records(&self.0, keys).await
     }
 }
 
 /// Events asked for by id (a node lookup names one at a time).
 impl Loader<Uuid> for AuditEventLoader {
-    type Value = audit_event::Model;
+    type Value = EventRecord;
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut found = HashMap::new();
-        for key in keys {
-            if let Some(event) = audit::find(&self.0.db, *key).await? {
-                found.insert(*key, event);
-            }
-        }
-        Ok(found)
+        audit::records(&self.0, keys).await
     }
 }
 
@@ -206,7 +207,7 @@ impl Loader<(Uuid, Uuid)> for SharedOrganizationLoader {
     ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
         let mut found = HashMap::new();
         for &(viewer, other) in keys {
-            let shared = access::shared_organization_with(&self.0.db, viewer, other).await?;
+            let shared = access::shared_organization_with(&self.0, viewer, other).await?;
             found.insert((viewer, other), shared);
         }
         Ok(found)

@@ -1,5 +1,6 @@
 //! The mutation root.
 
+use crate::services::organizations::OrganizationRecord;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use super::ContextExt;
@@ -195,7 +196,10 @@ pub(crate) fn policy_key(field: &'static str, key: &str) -> ApiResult<()> {
 const MAX_TOKEN: usize = 512;
 
 /// A membership by its id, or NOT_FOUND (the caller then checks access to its organization).
-async fn membership_of(ctx: &Context<'_>, id: &ID) -> ApiResult<entity::membership::Model> {
+async fn membership_of(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> ApiResult<crate::services::memberships::MembershipRecord> {
     let membership = NodeId::membership("membershipId", id)?;
     ctx.loaders()
         .memberships
@@ -290,7 +294,7 @@ impl MutationRoot {
             sessions::set_default_organization(ctx.state(), &actor, ctx.principal(), org).await?;
         let active_organization_id = ctx.principal().active_organization();
         Ok(Viewer {
-            user,
+            user: user.into(),
             active_organization_id,
         })
     }
@@ -306,7 +310,7 @@ impl MutationRoot {
         let name = OrganizationName::parse("name", &input.name)?;
         let actor = ctx.actor().await?;
         let org = organizations::create(ctx.state(), &actor, viewer, name).await?;
-        Ok(Organization::new(org))
+        Ok(Organization::new(org.into()))
     }
 
     /// Renames an organization.
@@ -320,7 +324,7 @@ impl MutationRoot {
         let change = Gate::root("organization", org).change(ctx).await?;
         let name = OrganizationName::parse("name", &input.name)?;
         let org = organizations::rename(&change, name).await?;
-        Ok(Organization::new(org))
+        Ok(Organization::new(org.into()))
     }
 
     /// Builds a custom role for an organization (needs the `custom_roles` license feature).
@@ -513,7 +517,7 @@ impl MutationRoot {
             return Err(crate::error::ApiError::not_found("role"));
         }
         let updated = members::assign_role(&change, found.id, role).await?;
-        Ok(Membership::new(updated))
+        Ok(Membership::new(updated.into()))
     }
 
     /// Removes another member; the last owner cannot be removed.
@@ -569,8 +573,8 @@ impl MutationRoot {
     ) -> ApiResult<User> {
         let name = crate::domain::DisplayName::parse("displayName", &input.display_name)?;
         let actor = ctx.actor().await?;
-        let user = users::update_profile(&ctx.state().db, &actor, ctx.request().viewer_id()?, name)
-            .await?;
+        let user =
+            users::update_profile(ctx.state(), &actor, ctx.request().viewer_id()?, name).await?;
         Ok(User::new(user, None))
     }
 
@@ -585,7 +589,7 @@ impl MutationRoot {
     ) -> ApiResult<bool> {
         let email = crate::domain::Email::parse("email", &email)?;
         let actor = ctx.actor().await?;
-        users::set_disabled(&ctx.state().db, &actor, &email, disabled).await?;
+        users::set_disabled(ctx.state(), &actor, &email, disabled).await?;
         Ok(true)
     }
 
@@ -609,7 +613,9 @@ impl MutationRoot {
             expires_in_days: input.expires_in_days,
         };
         Ok(Invitation(
-            invitations::invite(&change, ctx.state(), spec).await?,
+            invitations::invite(&change, ctx.state(), spec)
+                .await?
+                .into(),
         ))
     }
 
@@ -634,7 +640,7 @@ impl MutationRoot {
         let change = Gate::root("invitation", found.organization_id)
             .change(ctx)
             .await?;
-        Ok(Invitation(invitations::revoke(&change, id).await?))
+        Ok(Invitation(invitations::revoke(&change, id).await?.into()))
     }
 
     /// Accepts an invitation with its token. A new email gets an account (display name and
@@ -678,14 +684,14 @@ async fn share_partner_change(
     ctx: &Context<'_>,
     organization_id: &ID,
     partner: &ID,
-) -> ApiResult<(OrgChange, entity::organization::Model)> {
+) -> ApiResult<(OrgChange, OrganizationRecord)> {
     let org = NodeId::organization("organizationId", organization_id)?;
     let change = Gate::root("organization", org).change(ctx).await?;
-    let db = &ctx.state().db;
+    let state = ctx.state();
     let partner = match NodeId::organization("partnerOrganizationId", partner) {
-        Ok(id) => organizations::find_by_reference(db, &id.to_string()).await?,
+        Ok(id) => organizations::named(state, &id.to_string()).await?,
         Err(_) if partner.as_str().trim().to_uppercase().starts_with("ORG-") => {
-            organizations::find_by_reference(db, partner.as_str()).await?
+            organizations::named(state, partner.as_str()).await?
         }
         Err(err) => return Err(err),
     }
@@ -698,7 +704,7 @@ async fn organization_of(
     ctx: &Context<'_>,
     organization_id: uuid::Uuid,
 ) -> ApiResult<Organization> {
-    organizations::load(&ctx.state().db, &[organization_id])
+    organizations::records(ctx.state(), &[organization_id])
         .await?
         .remove(&organization_id)
         .map(Organization::new)

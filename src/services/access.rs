@@ -7,9 +7,18 @@ use entity::membership;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{organizations, roles};
+use super::{AppState, organizations, roles};
 use crate::authz::{MembershipFacts, OrgAccess, Policy};
 use crate::error::ApiResult;
+
+/// [`load`] of the viewer's access, for a reader holding the application's state.
+pub async fn of_viewer(
+    state: &AppState,
+    viewer: Uuid,
+    organization_ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, OrgAccess>> {
+    load(&state.db, &state.policy, viewer, organization_ids).await
+}
 
 /// The access of `user_id` in each of `organization_ids` where they are a member; an
 /// organization missing from the result is one where they are not (to be answered NOT_FOUND).
@@ -67,10 +76,11 @@ pub async fn load_one(
 
 /// An organization both users belong to, if any (the oldest such membership of `other`).
 pub async fn shared_organization_with(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     viewer: Uuid,
     other: Uuid,
 ) -> ApiResult<Option<Uuid>> {
+    let db = &state.db;
     use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
     let viewer_orgs = membership::Entity::find()
         .select_only()

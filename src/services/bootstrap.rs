@@ -202,7 +202,7 @@ async fn seed_lists(
 ) -> ApiResult<()> {
     // Through the gate like any change, one capability for each requirement met.
     let change = |requirement| {
-        super::scope::OrgScope::admit(&state.db, "organization", Some(access.clone()), requirement)
+        super::scope::OrgScope::admit(state, "organization", Some(access.clone()), requirement)
             .map(|scope| scope.change_as(alice.clone()))
     };
     let (create, edit, share) = (
@@ -241,7 +241,7 @@ async fn seed_lists(
             super::lists::set_shared(&share, list.id, true).await?;
         }
     }
-    super::lists::add_partner(&share, globex).await?;
+    super::lists::add_partner(&share, &globex.clone().into()).await?;
     Ok(())
 }
 

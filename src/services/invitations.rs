@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::{invitation, membership, organization, user};
 use rand::RngCore;
 use sea_orm::{
@@ -35,12 +35,64 @@ const INVALID: &str = "this invitation is not valid; ask for a new one";
 
 /// The status of an invitation as people see it.
 pub fn status(invitation: &invitation::Model) -> &'static str {
-    match invitation.status.as_str() {
-        PENDING if invitation.expires_at <= Utc::now() => "expired",
+    status_of(&invitation.status, invitation.expires_at)
+}
+
+/// The status people see of an invitation `stored` as it is, expiring at `expires_at`.
+fn status_of(stored: &str, expires_at: DateTime<Utc>) -> &'static str {
+    match stored {
+        PENDING if expires_at <= Utc::now() => "expired",
         PENDING => PENDING,
         ACCEPTED => ACCEPTED,
         _ => REVOKED,
     }
+}
+
+/// An invitation as callers see it: never its token's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub email: String,
+    /// The role the invited person will hold.
+    pub role_id: Uuid,
+    /// As stored: `pending`, `accepted` or `revoked` ([`Self::status`] tells expiry too).
+    pub stored_status: String,
+    pub expires_at: DateTime<Utc>,
+    pub invited_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl InvitationRecord {
+    /// The status as people see it: `pending`, `accepted`, `revoked` or `expired`.
+    pub fn status(&self) -> &'static str {
+        status_of(&self.stored_status, self.expires_at)
+    }
+}
+
+impl From<invitation::Model> for InvitationRecord {
+    fn from(model: invitation::Model) -> Self {
+        Self {
+            id: model.id,
+            organization_id: model.organization_id,
+            email: model.email,
+            role_id: model.role_id,
+            stored_status: model.status,
+            expires_at: model.expires_at,
+            invited_by: model.invited_by,
+            created_at: model.created_at,
+        }
+    }
+}
+
+/// The invitations `ids` that exist, whatever their organization, as records (for the loader;
+/// the caller checks access to each).
+pub async fn records(
+    state: &AppState,
+    ids: &[Uuid],
+) -> ApiResult<std::collections::HashMap<Uuid, InvitationRecord>> {
+    let found = load(&state.db, ids).await?;
+    Ok(found.into_iter().map(|(id, i)| (id, i.into())).collect())
 }
 
 /// What an administrator asks for.
@@ -461,7 +513,7 @@ pub async fn page(
     scope: &OrgScope,
     status_filter: Option<&str>,
     args: PageArgs,
-) -> ApiResult<(Page<invitation::Model>, u64)> {
+) -> ApiResult<(Page<InvitationRecord>, u64)> {
     let db = scope.db();
     let now = Utc::now();
     let mut query = invitation::Entity::find()
@@ -489,5 +541,5 @@ pub async fn page(
         .limit(args.first + 1)
         .all(db)
         .await?;
-    Ok((Page::from_rows(rows, args.first), total))
+    Ok((Page::from_rows(rows, args.first).map(Into::into), total))
 }

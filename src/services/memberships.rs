@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use entity::{membership, user};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
 use sea_orm::{
@@ -13,8 +15,9 @@ use sea_orm::{
 const USER_PREFIX: &str = "u_";
 use uuid::Uuid;
 
-use super::scope::OrgScope;
-use super::{Page, PageArgs};
+use super::scope::{self, Admitted, OrgScope};
+use super::users::UserRecord;
+use super::{AppState, Page, PageArgs};
 use crate::authz::OrgAccess;
 use crate::error::ApiResult;
 
@@ -22,6 +25,83 @@ use crate::error::ApiResult;
 /// members of; none when they are not a member.
 pub async fn access_of(scope: &OrgScope, user_id: Uuid) -> ApiResult<Option<OrgAccess>> {
     super::access::load_one(scope.db(), scope.policy(), user_id, scope.organization_id()).await
+}
+
+/// One user's membership of one organization, as callers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRecord {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    pub role_id: Uuid,
+    /// Who invited the user, when they joined by invitation.
+    pub invited_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<membership::Model> for MembershipRecord {
+    fn from(model: membership::Model) -> Self {
+        Self {
+            id: model.id,
+            user_id: model.user_id,
+            organization_id: model.organization_id,
+            role_id: model.role_id,
+            invited_by: model.invited_by,
+            created_at: model.created_at,
+        }
+    }
+}
+
+/// The memberships `ids` that exist, as records.
+pub async fn records(state: &AppState, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, MembershipRecord>> {
+    let found = load(&state.db, ids).await?;
+    Ok(found.into_iter().map(|(id, m)| (id, m.into())).collect())
+}
+
+/// A page of `user_id`'s own memberships, oldest first, and how many they have in all.
+pub async fn of_user(
+    state: &AppState,
+    user_id: Uuid,
+    args: PageArgs,
+) -> ApiResult<(Page<MembershipRecord>, u64)> {
+    let (page, total) = futures_util::try_join!(
+        page_for_user(&state.db, user_id, args),
+        count_for_user(&state.db, user_id),
+    )?;
+    Ok((page.map(Into::into), total))
+}
+
+/// [`pages_for_organizations`] of the organizations whose gate was passed.
+pub async fn member_pages(
+    state: &AppState,
+    keys: &[Admitted<(Uuid, MemberQuery)>],
+) -> ApiResult<HashMap<Admitted<(Uuid, MemberQuery)>, Page<Member>>> {
+    scope::batched(keys, async |plain| {
+        pages_for_organizations(&state.db, plain).await
+    })
+    .await
+}
+
+/// A role filter and search text of a count of members.
+pub type MemberCountFilter = (Option<Uuid>, Option<String>);
+
+/// [`filtered_counts`] of the organizations whose gate was passed.
+pub async fn member_counts(
+    state: &AppState,
+    keys: &[Admitted<(Uuid, MemberCountFilter)>],
+) -> ApiResult<HashMap<Admitted<(Uuid, MemberCountFilter)>, i64>> {
+    scope::batched(keys, async |plain| {
+        let flat: Vec<_> = plain
+            .iter()
+            .map(|(org, (role, search))| (*org, *role, search.clone()))
+            .collect();
+        let counts = filtered_counts(&state.db, &flat).await?;
+        Ok(counts
+            .into_iter()
+            .map(|((org, role, search), count)| ((org, (role, search)), count))
+            .collect())
+    })
+    .await
 }
 
 pub async fn load(
@@ -77,8 +157,8 @@ pub async fn count_for_user(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResu
 /// A membership with its user, as a page of members shows it, and the value it is sorted by.
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub membership: membership::Model,
-    pub user: user::Model,
+    pub membership: MembershipRecord,
+    pub user: UserRecord,
     /// The value of the sort key of this row (empty when sorted by joining order).
     pub sort_value: String,
 }
@@ -275,8 +355,8 @@ pub async fn pages_for_organizations(
                 .entry(membership.organization_id)
                 .or_default()
                 .push(Member {
-                    membership,
-                    user,
+                    membership: membership.into(),
+                    user: user.into(),
                     sort_value,
                 });
         }

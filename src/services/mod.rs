@@ -97,4 +97,12 @@ impl<T> Page<T> {
             has_next_page: false,
         }
     }
+
+    /// The same page with each item turned into `U`.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            has_next_page: self.has_next_page,
+        }
+    }
 }

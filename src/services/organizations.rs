@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{membership, organization, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -13,12 +13,71 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::audit::{Action, Actor, Event, Scope};
-use super::scope::{self, OrgChange};
+use super::scope::{self, Admitted, OrgChange, OrgScope};
 use crate::authz::{SeatClass, seats};
 use crate::domain::text::{self, TextKind};
 use crate::domain::{OrganizationName, new_public_org_id};
 use crate::error::{ApiError, ApiResult};
 use serde_json::json;
+
+/// An organization as callers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationRecord {
+    pub id: Uuid,
+    pub public_id: String,
+    pub name: String,
+    /// Licensed seats.
+    pub seats: i32,
+    pub free_read_only_seats: bool,
+    /// Licensed features, such as `custom_roles`.
+    pub features: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<organization::Model> for OrganizationRecord {
+    fn from(model: organization::Model) -> Self {
+        Self {
+            features: features(&model),
+            id: model.id,
+            public_id: model.public_id,
+            name: model.name,
+            seats: model.seats,
+            free_read_only_seats: model.free_read_only_seats,
+            created_at: model.created_at,
+        }
+    }
+}
+
+/// The organizations `ids` that exist, as records.
+pub async fn records(
+    state: &AppState,
+    ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, OrganizationRecord>> {
+    let found = load(&state.db, ids).await?;
+    Ok(found
+        .into_iter()
+        .map(|(id, org)| (id, org.into()))
+        .collect())
+}
+
+/// The organization `reference` names by its public or internal id, if any.
+pub async fn named(state: &AppState, reference: &str) -> ApiResult<Option<OrganizationRecord>> {
+    Ok(find_by_reference(&state.db, reference)
+        .await?
+        .map(Into::into))
+}
+
+/// [`seat_usage`] of the organizations whose gate was passed.
+pub async fn admitted_seat_usage(
+    state: &AppState,
+    keys: &[Admitted<Uuid>],
+) -> ApiResult<HashMap<Admitted<Uuid>, SeatUsage>> {
+    scope::batched(keys, async |ids| {
+        let orgs: Vec<_> = load(&state.db, ids).await?.into_values().collect();
+        seat_usage(&state.db, &state.policy, &orgs).await
+    })
+    .await
+}
 
 pub async fn load(
     db: &impl ConnectionTrait,
@@ -242,6 +301,24 @@ pub async fn find_by_reference(
         .await?)
 }
 
+/// The license of the organization `scope` passed the gate of, with the key to read its seats.
+pub fn licensed(scope: &OrgScope, organization: OrganizationRecord) -> ApiResult<Licensed> {
+    if organization.id != scope.organization_id() {
+        return Err(ApiError::not_found("organization"));
+    }
+    Ok(Licensed {
+        seats: scope.organization_key(),
+        organization,
+    })
+}
+
+/// An organization whose license a platform operator has just changed, and the key to read
+/// the seats it uses (the operator need not be a member).
+pub struct Licensed {
+    pub organization: OrganizationRecord,
+    pub seats: Admitted<Uuid>,
+}
+
 /// [`change_license`] of the organization a platform operator names by its public or internal
 /// id; NOT_FOUND when none has it.
 pub async fn change_license_of(
@@ -249,11 +326,15 @@ pub async fn change_license_of(
     actor: &Actor,
     reference: &str,
     change: LicenseChange,
-) -> ApiResult<organization::Model> {
+) -> ApiResult<Licensed> {
     let org = find_by_reference(&state.db, reference)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
-    change_license(&state.db, &state.policy, actor, org.id, change).await
+    let org = change_license(&state.db, &state.policy, actor, org.id, change).await?;
+    Ok(Licensed {
+        seats: Admitted::new(org.id),
+        organization: org.into(),
+    })
 }
 
 /// Applies a license change; features must be known to the policy.

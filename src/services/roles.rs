@@ -13,8 +13,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::AppState;
 use super::audit::Action;
-use super::scope::{OrgChange, OrgScope};
+use super::scope::{self, Admitted, OrgChange, OrgScope};
 use crate::authz::policy::PredefinedRole;
 use crate::authz::{Grants, OrgAccess, Policy, Refusal, SeatClass, Standing, power, rules};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -161,6 +162,19 @@ pub async fn member_counts(
         counts.insert((row.organization_id, row.role_id), row.count);
     }
     Ok(counts)
+}
+
+/// [`load`], for a reader holding the application's state.
+pub async fn records(state: &AppState, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, RoleRecord>> {
+    load(&state.db, &state.policy, ids).await
+}
+
+/// [`member_counts`] of roles of organizations whose gate was passed: `(organization, role)`.
+pub async fn admitted_member_counts(
+    state: &AppState,
+    keys: &[Admitted<(Uuid, Uuid)>],
+) -> ApiResult<HashMap<Admitted<(Uuid, Uuid)>, i64>> {
+    scope::batched(keys, async |plain| member_counts(&state.db, plain).await).await
 }
 
 /// Writes the policy's predefined roles to the database (memberships reference them by id),

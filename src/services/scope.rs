@@ -7,6 +7,8 @@
 //! does not compile. Every change goes through [`write`] (or [`OrgChange::write`], which adds
 //! the organization's lock and a fresh read of the actor's access under it).
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -14,8 +16,8 @@ use entity::organization;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect};
 use uuid::Uuid;
 
-use super::access;
 use super::audit::{self, Action, Actor, Event, Scope};
+use super::{AppState, access};
 use crate::authz::{OrgAccess, Policy, Refusal, Requirement};
 use crate::db::begin_write;
 use crate::error::{ApiError, ApiResult};
@@ -74,23 +76,23 @@ impl OrgScope {
     /// id reveals nothing about another organization. A member whose role does not pass
     /// `requirement` gets FORBIDDEN.
     pub fn admit(
-        db: &DatabaseConnection,
+        state: &AppState,
         kind: &str,
         access: Option<OrgAccess>,
         requirement: Requirement,
     ) -> ApiResult<Self> {
-        Self::pass(db, kind, access, Some(requirement))
+        Self::pass(&state.db, kind, access, Some(requirement))
     }
 
     /// The gate for a use case on the viewer's own membership (`@authenticated` fields such
     /// as leaving): membership alone passes, whatever the role grants; a viewer who is not a
     /// member gets the NOT_FOUND of a `kind` that does not exist.
     pub fn admit_member(
-        db: &DatabaseConnection,
+        state: &AppState,
         kind: &str,
         access: Option<OrgAccess>,
     ) -> ApiResult<Self> {
-        Self::pass(db, kind, access, None)
+        Self::pass(&state.db, kind, access, None)
     }
 
     fn pass(
@@ -123,7 +125,7 @@ impl OrgScope {
         requirement: Requirement,
     ) -> ApiResult<Self> {
         let access = access::load_one(db, policy, viewer, organization_id).await?;
-        Self::admit(db, kind, access, requirement)
+        Self::pass(db, kind, access, Some(requirement))
     }
 
     pub fn organization_id(&self) -> Uuid {
@@ -148,10 +150,49 @@ impl OrgScope {
         &self.db
     }
 
+    /// The key of a batched read of this organization's data: the organization and `part`.
+    pub fn key<K>(&self, part: K) -> Admitted<(Uuid, K)> {
+        Admitted((self.organization_id(), part))
+    }
+
+    /// The key of a batched read of what this organization holds as a whole.
+    pub fn organization_key(&self) -> Admitted<Uuid> {
+        Admitted(self.organization_id())
+    }
+
     /// The capability to change the organization's data as `actor` (the viewer).
     pub fn change_as(self, actor: Actor) -> OrgChange {
         OrgChange { scope: self, actor }
     }
+}
+
+/// A key of a batched read that only a capability makes (an [`OrgScope`], a list's read
+/// capability), so that a loader cannot be asked for what the viewer did not pass the gate for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Admitted<K>(K);
+
+impl<K> Admitted<K> {
+    /// Only services make keys, from a capability.
+    pub(in crate::services) fn new(key: K) -> Self {
+        Self(key)
+    }
+
+    pub fn key(&self) -> &K {
+        &self.0
+    }
+}
+
+/// Runs the batched read `load` on the keys inside `keys`, and answers by the admitted keys.
+pub(in crate::services) async fn batched<K: Clone + Eq + Hash, V>(
+    keys: &[Admitted<K>],
+    load: impl AsyncFnOnce(&[K]) -> ApiResult<HashMap<K, V>>,
+) -> ApiResult<HashMap<Admitted<K>, V>> {
+    let plain: Vec<K> = keys.iter().map(|key| key.0.clone()).collect();
+    let mut found = load(&plain).await?;
+    Ok(keys
+        .iter()
+        .filter_map(|key| Some((key.clone(), found.remove(&key.0)?)))
+        .collect())
 }
 
 /// A capability to change one organization's data: an [`OrgScope`] and the actor the audit

@@ -29,7 +29,7 @@ pub struct Tokens {
     pub access_token: String,
     pub refresh_token: String,
     pub expires_at: DateTime<Utc>,
-    pub user: user::Model,
+    pub user: super::users::UserRecord,
     pub organization_id: Option<Uuid>,
 }
 
@@ -422,7 +422,7 @@ fn tokens(
         access_token,
         refresh_token,
         expires_at,
-        user,
+        user: user.into(),
         organization_id: session.organization_id,
     })
 }

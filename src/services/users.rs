@@ -6,10 +6,49 @@ use entity::user;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use chrono::{DateTime, Utc};
+
+use super::AppState;
 use super::audit::{Action, Actor, Event, Scope};
 use super::scope::write;
 use crate::domain::Email;
 use crate::error::ApiResult;
+
+/// A user as callers see it: never the password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub default_organization_id: Option<Uuid>,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub is_operator: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<user::Model> for UserRecord {
+    fn from(model: user::Model) -> Self {
+        Self {
+            id: model.id,
+            email: model.email,
+            display_name: model.display_name,
+            default_organization_id: model.default_organization_id,
+            status: model.status,
+            is_operator: model.is_operator,
+            created_at: model.created_at,
+        }
+    }
+}
+
+/// The users `ids` that exist, as records.
+pub async fn records(state: &AppState, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, UserRecord>> {
+    let found = load(&state.db, ids).await?;
+    Ok(found
+        .into_iter()
+        .map(|(id, user)| (id, user.into()))
+        .collect())
+}
 
 pub const ACTIVE: &str = "active";
 pub const DISABLED: &str = "disabled";
@@ -121,13 +160,13 @@ pub async fn set_operator(
 /// Disables (or re-enables) an account. A disabled user cannot sign in, and every session
 /// they have ends at once.
 pub async fn set_disabled(
-    db: &sea_orm::DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     email: &Email,
     disabled: bool,
-) -> ApiResult<user::Model> {
+) -> ApiResult<UserRecord> {
     use sea_orm::{ActiveModelTrait, Set};
-    write(db, actor, async |txn| {
+    write(&state.db, actor, async |txn| {
         let user = find_by_email(txn, email)
             .await?
             .ok_or_else(|| crate::error::ApiError::not_found("user"))?;
@@ -150,20 +189,20 @@ pub async fn set_disabled(
         )
         .target("user", user.id)
         .payload(serde_json::json!({ "before": { "status": before }, "after": { "status": user.status } }));
-        Ok((user, vec![event]))
+        Ok((user.into(), vec![event]))
     })
     .await
 }
 
 /// Changes the caller's display name.
 pub async fn update_profile(
-    db: &sea_orm::DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     user_id: Uuid,
     display_name: crate::domain::DisplayName,
-) -> ApiResult<user::Model> {
+) -> ApiResult<UserRecord> {
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-    write(db, actor, async |txn| {
+    write(&state.db, actor, async |txn| {
         let user = user::Entity::find_by_id(user_id)
             .one(txn)
             .await?
@@ -187,7 +226,7 @@ pub async fn update_profile(
         )
         .target("user", user.id)
         .payload(serde_json::json!({ "before": { "displayName": before }, "after": { "displayName": user.display_name } }));
-        Ok((user, vec![event]))
+        Ok((user.into(), vec![event]))
     })
     .await
 }

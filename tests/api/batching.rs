@@ -116,7 +116,9 @@ async fn shared_list_statements(lists: usize) -> usize {
         let share = app
             .change_in(owner.id, org.id, require::LIST_SHARING_MANAGE)
             .await;
-        list_service::add_partner(&share, &receiver).await.unwrap();
+        list_service::add_partner(&share, &receiver.clone().into())
+            .await
+            .unwrap();
         owners.push((owner.id, org.id, share));
     }
     for l in 0..lists {

@@ -5,6 +5,7 @@
 mod helpers;
 mod node;
 
+mod architecture;
 mod audit;
 mod auth;
 mod batching;

@@ -328,7 +328,7 @@ async fn a_disabled_user_is_signed_out_at_once_and_cannot_sign_in() {
     app.create_user("alice@example.com").await;
     let token = app.login("alice@example.com").await.access_token;
     charter::services::users::set_disabled(
-        &app.state.db,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", "alice@example.com").unwrap(),
         true,

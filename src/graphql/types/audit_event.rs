@@ -3,21 +3,19 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Json, Object};
 use chrono::{DateTime, Utc};
-use entity::audit_event;
-use uuid::Uuid;
 
 use super::User;
 use crate::authz::require;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::connection::{self, CursorKey, Keyset};
 use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
-use crate::services::audit::{self, EventPage, Filter, Scope};
-use crate::services::{Page, PageArgs};
+use crate::services::PageArgs;
+use crate::services::audit::{self, EventPage, EventRecord, Filter, Log};
 
 /// One recorded change: who, when, from where, what, and the JSON of what changed.
-pub struct AuditEvent(pub audit_event::Model);
+pub struct AuditEvent(pub EventRecord);
 
 #[Object(
     guard = "Gate::own(\"AuditEvent\", self.0.organization_id, self.0.subject_user_id.unwrap_or_default())",
@@ -95,56 +93,42 @@ impl CursorKey for i64 {
 
 /// `totalCount` of an audit log, counted only when asked for (a large log is costly to count).
 pub struct AuditTotal {
-    scope_chain: (Option<Uuid>, Option<Uuid>),
+    log: Log,
     filter: Filter,
 }
 
 #[Object]
 impl AuditTotal {
     /// How many events match.
-    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
-        let scope = match self.scope_chain {
-            (Some(org), _) => Scope::Organization(org),
-            (_, Some(user)) => Scope::User(user),
-            _ => return Err(ApiError::internal("an audit log without a scope")),
-        };
-        Ok(audit::count(&ctx.state().db, scope, &self.filter).await? as i64)
+    async fn total_count(&self) -> ApiResult<i64> {
+        Ok(self.log.count(&self.filter).await? as i64)
     }
 }
 
 pub type AuditConnection = Connection<SeqCursor, AuditEvent, AuditTotal>;
 
-/// A page of a chain's events, newest first.
+/// A page of a log's events, newest first.
 pub async fn audit_page(
-    ctx: &Context<'_>,
-    scope: Scope,
+    log: Log,
     filter: Filter,
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<AuditConnection> {
     let before_seq = connection::after::<i64>(after.as_deref())?;
     let args = PageArgs::new(first, None)?;
-    let page: Page<audit_event::Model> = audit::page(
-        &ctx.state().db,
-        scope,
-        &filter,
-        EventPage {
-            first: args.first,
-            before_seq,
-        },
-    )
-    .await?;
-    let scope_chain = match scope {
-        Scope::Organization(org) => (Some(org), None),
-        Scope::User(user) => (None, Some(user)),
-    };
+    let page = log
+        .page(
+            &filter,
+            EventPage {
+                first: args.first,
+                before_seq,
+            },
+        )
+        .await?;
     let mut connection = Connection::with_additional_fields(
         before_seq.is_some(),
         page.has_next_page,
-        AuditTotal {
-            scope_chain,
-            filter,
-        },
+        AuditTotal { log, filter },
     );
     connection.edges.extend(
         page.items

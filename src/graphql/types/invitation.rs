@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::invitation;
 
 use super::{Role, User};
 use crate::authz::require;
@@ -10,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
 use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
-use crate::services::invitations;
+use crate::services::invitations::InvitationRecord;
 
 /// Where an invitation stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -33,7 +32,7 @@ impl InvitationStatus {
 }
 
 /// An invitation to join an organization, sent by email.
-pub struct Invitation(pub invitation::Model);
+pub struct Invitation(pub InvitationRecord);
 
 #[Object(
     guard = "Gate::object(\"Invitation\", self.0.organization_id)",
@@ -60,7 +59,7 @@ impl Invitation {
     }
 
     async fn status(&self) -> InvitationStatus {
-        match invitations::status(&self.0) {
+        match self.0.status() {
             "pending" => InvitationStatus::Pending,
             "accepted" => InvitationStatus::Accepted,
             "expired" => InvitationStatus::Expired,

@@ -424,9 +424,7 @@ impl EntryTotal {
     async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         match &self.prefix {
             None => Ok(self.entry_count),
-            Some(prefix) => {
-                Ok(lists::count_prefix(&ctx.state().db, &self.read, prefix).await? as i64)
-            }
+            Some(prefix) => Ok(lists::count_prefix(ctx.state(), &self.read, prefix).await? as i64),
         }
     }
 }

@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::{membership, user};
 
 use super::{Organization, Role, User};
 use crate::authz::require;
@@ -11,16 +10,18 @@ use crate::graphql::ContextExt;
 use crate::graphql::connection::{CursorKey, Keyset};
 use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
+use crate::services::memberships::MembershipRecord;
+use crate::services::users::UserRecord;
 
 /// One user in one organization, with exactly one role there.
 pub struct Membership {
-    pub model: membership::Model,
+    pub model: MembershipRecord,
     /// The user, when the page that found this membership already read it.
-    user: Option<user::Model>,
+    user: Option<UserRecord>,
 }
 
 impl Membership {
-    pub fn new(model: membership::Model) -> Self {
+    pub fn new(model: MembershipRecord) -> Self {
         Self { model, user: None }
     }
 

@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::organization;
 use uuid::Uuid;
 
 use super::list::list_connection;
@@ -18,12 +17,13 @@ use crate::graphql::ContextExt;
 use crate::graphql::connection::{Conn, connection, page_args};
 use crate::graphql::guards::{Gate, Requires, Sharing, need};
 use crate::graphql::ids::NodeId;
-use crate::services::audit::{Filter, Scope};
+use crate::services::audit::{Filter, Log};
 use crate::services::invitations;
+use crate::services::organizations::{Licensed, OrganizationRecord};
 use crate::services::{lists, organizations, roles};
 
 /// An organization: a tenant with its members, roles and license.
-pub struct Organization(pub organization::Model, Sight);
+pub struct Organization(pub OrganizationRecord, Sight);
 
 /// How the viewer came to see an organization.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,12 +37,12 @@ enum Sight {
 }
 
 impl Organization {
-    pub fn new(model: organization::Model) -> Self {
+    pub fn new(model: OrganizationRecord) -> Self {
         Self(model, Sight::Member)
     }
 
     /// An organization the viewer may not belong to but shares lists with.
-    pub fn through_sharing(model: organization::Model) -> Self {
+    pub fn through_sharing(model: OrganizationRecord) -> Self {
         Self(model, Sight::Sharing)
     }
 
@@ -71,36 +71,52 @@ impl Organization {
     }
 }
 
-/// What the organization is licensed for, and how much of it is in use.
-pub struct License(pub organization::Model);
+/// What the organization is licensed for, and how much of it is in use: the organization and
+/// the key to read its seats, made by the gate passed to see the license.
+pub struct License(pub Licensed);
+
+impl License {
+    fn organization(&self) -> &OrganizationRecord {
+        &self.0.organization
+    }
+
+    async fn usage(&self, ctx: &Context<'_>) -> ApiResult<Option<organizations::SeatUsage>> {
+        ctx.loaders()
+            .seat_usage
+            .load_one(self.0.seats.clone())
+            .await
+    }
+}
 
 #[Object]
 impl License {
     /// Licensed seats: members holding a licensed role take one each.
     async fn seats(&self) -> i32 {
-        self.0.seats
+        self.organization().seats
     }
 
     /// Licensed seats in use.
     async fn seats_used(&self, ctx: &Context<'_>) -> ApiResult<i64> {
-        let usage = ctx.loaders().seat_usage.load_one(self.0.id).await?;
-        Ok(usage.map(|usage| usage.licensed).unwrap_or(0))
+        Ok(self
+            .usage(ctx)
+            .await?
+            .map(|usage| usage.licensed)
+            .unwrap_or(0))
     }
 
     /// Members in free read-only seats (where the license allows them).
     async fn free_seats_used(&self, ctx: &Context<'_>) -> ApiResult<i64> {
-        let usage = ctx.loaders().seat_usage.load_one(self.0.id).await?;
-        Ok(usage.map(|usage| usage.free).unwrap_or(0))
+        Ok(self.usage(ctx).await?.map(|usage| usage.free).unwrap_or(0))
     }
 
     /// Whether read-only (free) roles take no licensed seat.
     async fn free_read_only_seats(&self) -> bool {
-        self.0.free_read_only_seats
+        self.organization().free_read_only_seats
     }
 
     /// Licensed features, such as `custom_roles`.
     async fn features(&self) -> Vec<String> {
-        organizations::features(&self.0)
+        self.organization().features.clone()
     }
 }
 
@@ -129,8 +145,9 @@ impl Organization {
         self.0.created_at
     }
 
-    async fn license(&self) -> License {
-        License(self.0.clone())
+    async fn license(&self, ctx: &Context<'_>) -> ApiResult<License> {
+        let scope = self.gate().scope(ctx).await?;
+        Ok(License(organizations::licensed(&scope, self.0.clone())?))
     }
 
     /// The viewer's role in this organization.
@@ -163,10 +180,11 @@ impl Organization {
         filter: Option<MemberFilter>,
     ) -> ApiResult<Option<MemberConnection>> {
         let query = member_query(self.0.id, first, after, order_by, filter)?;
+        let scope = self.gate().scope(ctx).await?;
         let loaders = ctx.loaders();
-        let count_key = (self.0.id, query.role, query.search.clone());
+        let count_key = scope.key((query.role, query.search.clone()));
         let (page, total) = futures_util::try_join!(
-            loaders.member_pages.load_one((self.0.id, query.clone())),
+            loaders.member_pages.load_one(scope.key(query.clone())),
             loaders.member_counts.load_one(count_key),
         )?;
         Ok(Some(member_connection(
@@ -209,7 +227,8 @@ impl Organization {
                 .transpose()?,
             search,
         };
-        audit_page(ctx, Scope::Organization(self.0.id), filter, first, after)
+        let scope = self.gate().scope(ctx).await?;
+        audit_page(Log::Organization(scope), filter, first, after)
             .await
             .map(Some)
     }

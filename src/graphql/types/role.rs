@@ -31,10 +31,15 @@ impl Role {
             organization_id,
         }
     }
+
+    /// The gate of every field: the viewer's role here, or holding this role (`orSelf`).
+    fn gate(&self) -> Gate {
+        Gate::object("Role", self.organization_id).held_role(self.record.id)
+    }
 }
 
 #[Object(
-    guard = "Gate::object(\"Role\", self.organization_id).held_role(self.record.id)",
+    guard = "self.gate()",
     directive = Requires::apply(need(require::ROLE_READ).or_self())
 )]
 impl Role {
@@ -75,10 +80,11 @@ impl Role {
 
     /// How many members of this organization hold the role.
     async fn member_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        let scope = self.gate().member_scope(ctx).await?;
         Ok(ctx
             .loaders()
             .role_member_counts
-            .load_one((self.organization_id, self.record.id))
+            .load_one(scope.key(self.record.id))
             .await?
             .unwrap_or(0))
     }

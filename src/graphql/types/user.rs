@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::user;
 use uuid::Uuid;
 
 use super::Organization;
@@ -11,16 +10,17 @@ use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
+use crate::services::users::UserRecord;
 
 /// A person: one identity (an email) across organizations.
 pub struct User {
-    model: user::Model,
+    model: UserRecord,
     /// The organization through which the viewer sees this user (none for the viewer themself).
     seen_in: Option<Uuid>,
 }
 
 impl User {
-    pub fn new(model: user::Model, seen_in: Option<Uuid>) -> Self {
+    pub fn new(model: UserRecord, seen_in: Option<Uuid>) -> Self {
         Self { model, seen_in }
     }
 }

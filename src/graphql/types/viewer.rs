@@ -1,7 +1,6 @@
 //! The `Viewer` object: what the signed-in user sees of themselves.
 
 use async_graphql::{Context, ID, Object};
-use entity::user;
 use uuid::Uuid;
 
 use super::membership::{MemberConnection, MemberKey};
@@ -11,12 +10,13 @@ use crate::graphql::ContextExt;
 use crate::graphql::connection::Keyset;
 use crate::graphql::guards::{SignedIn, authenticated};
 use crate::graphql::ids::NodeId;
-use crate::services::audit::{Filter, Scope};
+use crate::services::audit::{Filter, Log};
 use crate::services::memberships;
+use crate::services::users::UserRecord;
 
 /// The signed-in user and what they can reach.
 pub struct Viewer {
-    pub user: user::Model,
+    pub user: UserRecord,
     pub active_organization_id: Option<Uuid>,
 }
 
@@ -45,11 +45,7 @@ impl Viewer {
         let after =
             crate::graphql::connection::after::<MemberKey>(after.as_deref())?.map(|key| key.id);
         let args = crate::services::PageArgs::new(first, after)?;
-        let db = &ctx.state().db;
-        let (page, total) = futures_util::try_join!(
-            memberships::page_for_user(db, self.user.id, args),
-            memberships::count_for_user(db, self.user.id),
-        )?;
+        let (page, total) = memberships::of_user(ctx.state(), self.user.id, args).await?;
         let mut connection = async_graphql::connection::Connection::with_additional_fields(
             args.after.is_some(),
             page.has_next_page,
@@ -77,14 +73,11 @@ impl Viewer {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<AuditConnection> {
-        audit_page(
-            ctx,
-            Scope::User(self.user.id),
-            Filter::default(),
-            first,
-            after,
-        )
-        .await
+        let log = Log::OwnSecurity {
+            state: ctx.state().clone(),
+            user_id: self.user.id,
+        };
+        audit_page(log, Filter::default(), first, after).await
     }
 
     /// Every resource of the policy with the level the user's role grants in `organizationId`.

@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use crate::services::RequestMeta;
+use crate::services::users::UserRecord;
 
 /// Who made a change, and from where.
 #[derive(Debug, Clone, Default)]
@@ -16,9 +17,18 @@ pub struct Actor {
 impl Actor {
     /// A signed-in user acting through the API.
     pub fn user(user: &entity::user::Model, meta: &RequestMeta) -> Self {
+        Self::person(user.id, &user.email, meta)
+    }
+
+    /// [`Self::user`] from the record a reader holds.
+    pub fn signed_in(user: &UserRecord, meta: &RequestMeta) -> Self {
+        Self::person(user.id, &user.email, meta)
+    }
+
+    fn person(id: Uuid, email: &str, meta: &RequestMeta) -> Self {
         Self {
-            user_id: Some(user.id),
-            email: Some(user.email.clone()),
+            user_id: Some(id),
+            email: Some(email.to_owned()),
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
         }

@@ -1,20 +1,19 @@
 //! Events as JSON: the console's "View JSON", a chain written out as JSON Lines.
 
 use chrono::{DateTime, Utc};
-use entity::audit_event;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use super::Scope;
 use super::hash::canonical_time;
 use super::search::{Filter, Filtered, filtered, oldest_first_after};
+use super::{EventRecord, Scope};
 use crate::error::{ApiError, ApiResult};
 
 /// Events read a statement at a time while exporting a chain.
 const PAGE: u64 = 1000;
 
 /// The whole event as the console's "View JSON" shows it.
-pub fn to_json(event: &audit_event::Model) -> Value {
+pub fn to_json(event: &EventRecord) -> Value {
     json!({
         "id": event.id,
         "chain": event.chain,
@@ -58,13 +57,14 @@ pub async fn export(
             return Ok(written);
         };
         let events = oldest_first_after(query, after, PAGE).all(db).await?;
-        for event in &events {
-            serde_json::to_writer(&mut *out, &to_json(event)).map_err(ApiError::internal)?;
+        let found = events.len() as u64;
+        for event in events.into_iter().map(EventRecord::from) {
+            serde_json::to_writer(&mut *out, &to_json(&event)).map_err(ApiError::internal)?;
             out.write_all(b"\n").map_err(ApiError::internal)?;
             after = event.seq;
             written += 1;
         }
-        if (events.len() as u64) < PAGE {
+        if found < PAGE {
             out.flush().map_err(ApiError::internal)?;
             return Ok(written);
         }

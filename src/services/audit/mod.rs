@@ -11,6 +11,7 @@ mod event;
 mod export;
 mod hash;
 mod purge;
+mod record;
 mod search;
 mod verify;
 
@@ -21,5 +22,6 @@ pub use event::{Event, Scope};
 pub use export::{export, to_json};
 pub use hash::{GENESIS, hash_of};
 pub use purge::purge;
+pub use record::{EventRecord, Log, records};
 pub use search::{EventPage, Filter, count, find, page};
 pub use verify::{Broken, verify};

@@ -5,14 +5,12 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entity::list_entry;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, Query, SelectStatement, UnionType};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{Admitted, EntryKey, EntryRecord, ListRead};
 use crate::error::ApiResult;
-use crate::services::Page;
+use crate::services::{AppState, Page};
 
 /// Which entries of a list a page shows: `first` after the value `after`, optionally only
 /// values starting with `prefix` (already normalized for the list's kind).
@@ -95,9 +93,10 @@ fn union_of_pages(keys: &[Admitted<EntryKey>]) -> Option<SelectStatement> {
 /// UNION ALL, so the statement count does not grow with the number of lists. Each key was
 /// made by the [`super::ListRead`] of its list.
 pub async fn entry_pages(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     keys: &[Admitted<EntryKey>],
 ) -> ApiResult<HashMap<Admitted<EntryKey>, Page<EntryRecord>>> {
+    let db = &state.db;
     let Some(union) = union_of_pages(keys) else {
         return Ok(HashMap::new());
     };
@@ -130,11 +129,8 @@ pub async fn entry_pages(
 }
 
 /// How many entries of the list `read` reads start with `prefix`.
-pub async fn count_prefix(
-    db: &impl ConnectionTrait,
-    read: &ListRead,
-    prefix: &str,
-) -> ApiResult<u64> {
+pub async fn count_prefix(state: &AppState, read: &ListRead, prefix: &str) -> ApiResult<u64> {
+    let db = &state.db;
     Ok(list_entry::Entity::find()
         .filter(list_entry::Column::ListId.eq(read.list_id()))
         .filter(list_entry::Column::Value.gte(prefix))

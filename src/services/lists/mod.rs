@@ -19,6 +19,7 @@ mod reading;
 mod record;
 mod sharing;
 
+pub use crate::services::scope::Admitted;
 pub use entries::{
     EntriesChange, MAX_REPORTED_INVALID, MAX_VALUES_PER_CALL, NewEntry, add_entries, remove_entries,
 };
@@ -26,6 +27,6 @@ pub use entry_pages::{EntryQuery, count_prefix, entry_pages};
 pub use export::entries_after;
 pub use lifecycle::{create, delete, update};
 pub use pages::{load, page, shared_with};
-pub use reading::{Admitted, EntryKey, ListRead, Readable, open, readable_through_sharing};
+pub use reading::{EntryKey, ListRead, Readable, open, readable_through_sharing};
 pub use record::{EntryRecord, ListRecord};
-pub use sharing::{add_partner, partners, remove_partner, set_shared};
+pub use sharing::{add_partner, partners, partners_of, remove_partner, set_shared};

@@ -13,11 +13,12 @@ use super::reading::reads_lists;
 use super::{ListRead, ListRecord, Readable};
 use crate::error::ApiResult;
 use crate::services::scope::OrgScope;
-use crate::services::{Page, PageArgs};
+use crate::services::{AppState, Page, PageArgs};
 
 /// Lists by id, whoever owns them: what the gate reads to learn a list's owner and whether it
 /// is shared. Reading its entries takes a [`ListRead`].
-pub async fn load(db: &impl ConnectionTrait, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, ListRecord>> {
+pub async fn load(state: &AppState, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, ListRecord>> {
+    let db = &state.db;
     list::Entity::find()
         .filter(list::Column::Id.is_in(ids.iter().copied()))
         .all(db)

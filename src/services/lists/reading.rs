@@ -11,7 +11,7 @@ use super::{EntryQuery, ListRecord, partners};
 use crate::authz::{OrgAccess, Policy, Refusal, require};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::access;
-use crate::services::scope::OrgScope;
+use crate::services::scope::{Admitted, OrgScope};
 
 /// The rule of sharing: a viewer who is not a member of a list's organization reads the list
 /// when it is `shared` and the viewer's role grants `list: read` in one of the organizations
@@ -32,17 +32,6 @@ pub fn readable_through_sharing<'a>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListRead {
     list_id: Uuid,
-}
-
-/// A key of a batched read that only a [`ListRead`] makes, so that a loader cannot be asked
-/// for what the viewer did not pass the gate for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Admitted<K>(K);
-
-impl<K> Admitted<K> {
-    pub fn key(&self) -> &K {
-        &self.0
-    }
 }
 
 /// A page of entries of one list: the list and the page.
@@ -80,7 +69,7 @@ impl ListRead {
 
     /// The key of a page of this list's entries.
     pub fn entries(&self, query: EntryQuery) -> Admitted<EntryKey> {
-        Admitted((self.list_id, query))
+        Admitted::new((self.list_id, query))
     }
 }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{list, organization, share_partner};
+use entity::{list, share_partner};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -13,7 +13,9 @@ use uuid::Uuid;
 use super::ListRecord;
 use super::change::lock_list;
 use crate::error::{ApiError, ApiResult};
+use crate::services::AppState;
 use crate::services::audit::{Action, Event};
+use crate::services::organizations::OrganizationRecord;
 use crate::services::scope::{OrgChange, Tx};
 
 /// Shares a list with the organization's share partners, or stops sharing it.
@@ -51,7 +53,7 @@ pub async fn set_shared(change: &OrgChange, list_id: Uuid, shared: bool) -> ApiR
 
 /// Picks `partner` to receive the organization's shared lists (nothing changes when it
 /// already does).
-pub async fn add_partner(change: &OrgChange, partner: &organization::Model) -> ApiResult<()> {
+pub async fn add_partner(change: &OrgChange, partner: &OrganizationRecord) -> ApiResult<()> {
     if partner.id == change.organization_id() {
         return Err(ApiError::invalid(
             "partnerOrganizationId",
@@ -83,7 +85,7 @@ pub async fn add_partner(change: &OrgChange, partner: &organization::Model) -> A
 }
 
 /// Stops sharing with `partner` (nothing changes when it was not a partner).
-pub async fn remove_partner(change: &OrgChange, partner: &organization::Model) -> ApiResult<()> {
+pub async fn remove_partner(change: &OrgChange, partner: &OrganizationRecord) -> ApiResult<()> {
     change
         .write(async |tx| {
             let removed = share_partner::Entity::delete_by_id((tx.organization_id(), partner.id))
@@ -99,7 +101,7 @@ pub async fn remove_partner(change: &OrgChange, partner: &organization::Model) -
 }
 
 /// The event of `partner` added or removed (`verb`) as a share partner.
-fn partner_event(tx: &Tx<'_>, action: Action, verb: &str, partner: &organization::Model) -> Event {
+fn partner_event(tx: &Tx<'_>, action: Action, verb: &str, partner: &OrganizationRecord) -> Event {
     let what = format!(
         "{verb} {} ({}) as a share partner",
         partner.name, partner.public_id
@@ -107,6 +109,14 @@ fn partner_event(tx: &Tx<'_>, action: Action, verb: &str, partner: &organization
     tx.event(action, what)
         .target("organization", partner.id)
         .payload(json!({ "partner": { "name": partner.name, "publicId": partner.public_id } }))
+}
+
+/// [`partners`], for a reader holding the application's state.
+pub async fn partners_of(
+    state: &AppState,
+    organization_ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, Vec<Uuid>>> {
+    partners(&state.db, organization_ids).await
 }
 
 /// The partners each of `organization_ids` shares its lists with.
