@@ -234,84 +234,36 @@ pub struct Loaders {
     state: AppState,
 }
 
+/// A loader whose answers the request keeps (a request never sees a value change under it).
+fn cached<K, L>(loader: L) -> DataLoader<L, HashMapCache>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    fn spawn(future: futures_util::future::BoxFuture<'static, ()>) {
+        tokio::spawn(future);
+    }
+    DataLoader::with_cache(loader, spawn, HashMapCache::default())
+}
+
 impl Loaders {
     pub fn new(state: &AppState) -> Self {
-        fn spawn(future: futures_util::future::BoxFuture<'static, ()>) {
-            tokio::spawn(future);
-        }
         Self {
-            users: DataLoader::with_cache(
-                UserLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            organizations: DataLoader::with_cache(
-                OrganizationLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            memberships: DataLoader::with_cache(
-                MembershipLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            roles: DataLoader::with_cache(
-                RoleLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            member_pages: DataLoader::with_cache(
-                MemberPageLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            member_counts: DataLoader::with_cache(
-                MemberCountLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            role_member_counts: DataLoader::with_cache(
-                RoleMemberCountLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            seat_usage: DataLoader::with_cache(
-                SeatUsageLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            lists: DataLoader::with_cache(
-                ListLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            share_partners: DataLoader::with_cache(
-                SharePartnerLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
+            users: cached(UserLoader(state.clone())),
+            organizations: cached(OrganizationLoader(state.clone())),
+            memberships: cached(MembershipLoader(state.clone())),
+            roles: cached(RoleLoader(state.clone())),
+            member_pages: cached(MemberPageLoader(state.clone())),
+            member_counts: cached(MemberCountLoader(state.clone())),
+            role_member_counts: cached(RoleMemberCountLoader(state.clone())),
+            seat_usage: cached(SeatUsageLoader(state.clone())),
+            lists: cached(ListLoader(state.clone())),
+            share_partners: cached(SharePartnerLoader(state.clone())),
             // A page of shared lists holds at most 100, so their entries are one statement.
-            entry_pages: DataLoader::with_cache(
-                EntryPageLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            )
-            .max_batch_size(100),
-            invitations: DataLoader::with_cache(
-                InvitationLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            audit_events: DataLoader::with_cache(
-                AuditEventLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
-            shared_organizations: DataLoader::with_cache(
-                SharedOrganizationLoader(state.clone()),
-                spawn,
-                HashMapCache::default(),
-            ),
+            entry_pages: cached(EntryPageLoader(state.clone())).max_batch_size(100),
+            invitations: cached(InvitationLoader(state.clone())),
+            audit_events: cached(AuditEventLoader(state.clone())),
+            shared_organizations: cached(SharedOrganizationLoader(state.clone())),
             access: OnceLock::new(),
             state: state.clone(),
         }
@@ -320,18 +272,11 @@ impl Loaders {
     /// The viewer's access loader; bound to the first viewer asked for, who is the only one a
     /// request ever has.
     pub fn access(&self, viewer: Uuid) -> &DataLoader<AccessLoader, HashMapCache> {
-        fn spawn(future: futures_util::future::BoxFuture<'static, ()>) {
-            tokio::spawn(future);
-        }
         self.access.get_or_init(|| {
-            DataLoader::with_cache(
-                AccessLoader {
-                    state: self.state.clone(),
-                    user_id: viewer,
-                },
-                spawn,
-                HashMapCache::default(),
-            )
+            cached(AccessLoader {
+                state: self.state.clone(),
+                user_id: viewer,
+            })
         })
     }
 }
