@@ -295,7 +295,7 @@ fn members_select(
     select
 }
 
-/// A page of members of each organization, with their users, in one statement per distinct
+/// (Public for the Users-tab benchmark, which reads below the gate.) A page of members of each organization, with their users, in one statement per distinct
 /// page shape. One organization is a plain keyset query (the index walks from the cursor);
 /// several are numbered by a window function per organization, so the number of statements
 /// does not grow with the number of organizations or members.
@@ -369,7 +369,7 @@ pub async fn pages_for_organizations(
 
 /// How many members of each organization match a role and text filter, in one statement per
 /// filter.
-pub async fn filtered_counts(
+pub(in crate::services) async fn filtered_counts(
     db: &impl ConnectionTrait,
     keys: &[(Uuid, Option<Uuid>, Option<String>)],
 ) -> ApiResult<HashMap<(Uuid, Option<Uuid>, Option<String>), i64>> {

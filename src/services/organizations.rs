@@ -213,7 +213,7 @@ pub async fn rename(change: &OrgChange, name: OrganizationName) -> ApiResult<org
 
 /// Licensed and free seats in use in each organization: members holding a licensed role (or a
 /// free one where the license allows no free seats) take a licensed seat.
-pub async fn seat_usage(
+pub(in crate::services) async fn seat_usage(
     db: &impl ConnectionTrait,
     policy: &crate::authz::Policy,
     organizations: &[organization::Model],

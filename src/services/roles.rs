@@ -139,7 +139,7 @@ struct RoleCount {
 }
 
 /// How many members hold each `(organization, role)` pair, in one statement.
-pub async fn member_counts(
+pub(in crate::services) async fn member_counts(
     db: &impl ConnectionTrait,
     keys: &[(Uuid, Uuid)],
 ) -> ApiResult<HashMap<(Uuid, Uuid), i64>> {
