@@ -7,6 +7,7 @@ use async_graphql::parser::types::Field;
 use async_graphql::{ContextBase, Positioned};
 use uuid::Uuid;
 
+use super::batches::Batches;
 use super::loaders::Loaders;
 use crate::auth::Principal;
 use crate::authz::OrgAccess;
@@ -26,13 +27,17 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    pub fn new(state: &AppState, principal: Principal, meta: RequestMeta) -> Self {
-        Self {
+    /// The context of one request, and the batches its loaders queue, which the request's
+    /// execution runs under [`super::batches::drive`].
+    pub fn new(state: &AppState, principal: Principal, meta: RequestMeta) -> (Self, Batches) {
+        let (queue, batches) = super::batches::queue();
+        let context = Self {
             principal,
             meta,
-            loaders: Loaders::new(state),
+            loaders: Loaders::new(state, queue),
             acting: Mutex::new(None),
-        }
+        };
+        (context, batches)
     }
 
     /// The user whose rights apply: the user who signed in within this request, or else the

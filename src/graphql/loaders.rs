@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+
+use super::batches::BatchQueue;
 use uuid::Uuid;
 
 use crate::authz::OrgAccess;
@@ -232,40 +234,46 @@ pub struct Loaders {
     pub shared_organizations: DataLoader<SharedOrganizationLoader, HashMapCache>,
     access: OnceLock<DataLoader<AccessLoader, HashMapCache>>,
     state: AppState,
+    queue: BatchQueue,
 }
 
-/// A loader whose answers the request keeps (a request never sees a value change under it).
-fn cached<K, L>(loader: L) -> DataLoader<L, HashMapCache>
+/// A loader whose answers the request keeps (a request never sees a value change under it),
+/// batching on the request's own queue without a delay (see [`super::batches`]).
+fn cached<K, L>(queue: &BatchQueue, loader: L) -> DataLoader<L, HashMapCache>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     L: Loader<K>,
 {
-    fn spawn(future: futures_util::future::BoxFuture<'static, ()>) {
-        tokio::spawn(future);
-    }
-    DataLoader::with_cache(loader, spawn, HashMapCache::default())
+    let queue = queue.clone();
+    DataLoader::with_cache(
+        loader,
+        move |batch| queue.spawn(batch),
+        HashMapCache::default(),
+    )
+    .delay(std::time::Duration::ZERO)
 }
 
 impl Loaders {
-    pub fn new(state: &AppState) -> Self {
+    pub fn new(state: &AppState, queue: BatchQueue) -> Self {
         Self {
-            users: cached(UserLoader(state.clone())),
-            organizations: cached(OrganizationLoader(state.clone())),
-            memberships: cached(MembershipLoader(state.clone())),
-            roles: cached(RoleLoader(state.clone())),
-            member_pages: cached(MemberPageLoader(state.clone())),
-            member_counts: cached(MemberCountLoader(state.clone())),
-            role_member_counts: cached(RoleMemberCountLoader(state.clone())),
-            seat_usage: cached(SeatUsageLoader(state.clone())),
-            lists: cached(ListLoader(state.clone())),
-            share_partners: cached(SharePartnerLoader(state.clone())),
+            users: cached(&queue, UserLoader(state.clone())),
+            organizations: cached(&queue, OrganizationLoader(state.clone())),
+            memberships: cached(&queue, MembershipLoader(state.clone())),
+            roles: cached(&queue, RoleLoader(state.clone())),
+            member_pages: cached(&queue, MemberPageLoader(state.clone())),
+            member_counts: cached(&queue, MemberCountLoader(state.clone())),
+            role_member_counts: cached(&queue, RoleMemberCountLoader(state.clone())),
+            seat_usage: cached(&queue, SeatUsageLoader(state.clone())),
+            lists: cached(&queue, ListLoader(state.clone())),
+            share_partners: cached(&queue, SharePartnerLoader(state.clone())),
             // A page of shared lists holds at most 100, so their entries are one statement.
-            entry_pages: cached(EntryPageLoader(state.clone())).max_batch_size(100),
-            invitations: cached(InvitationLoader(state.clone())),
-            audit_events: cached(AuditEventLoader(state.clone())),
-            shared_organizations: cached(SharedOrganizationLoader(state.clone())),
+            entry_pages: cached(&queue, EntryPageLoader(state.clone())).max_batch_size(100),
+            invitations: cached(&queue, InvitationLoader(state.clone())),
+            audit_events: cached(&queue, AuditEventLoader(state.clone())),
+            shared_organizations: cached(&queue, SharedOrganizationLoader(state.clone())),
             access: OnceLock::new(),
             state: state.clone(),
+            queue,
         }
     }
 
@@ -273,10 +281,13 @@ impl Loaders {
     /// request ever has.
     pub fn access(&self, viewer: Uuid) -> &DataLoader<AccessLoader, HashMapCache> {
         self.access.get_or_init(|| {
-            cached(AccessLoader {
-                state: self.state.clone(),
-                user_id: viewer,
-            })
+            cached(
+                &self.queue,
+                AccessLoader {
+                    state: self.state.clone(),
+                    user_id: viewer,
+                },
+            )
         })
     }
 }

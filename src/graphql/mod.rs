@@ -2,6 +2,7 @@
 //! resolvers take the principal and state from the request context and call one service
 //! function.
 
+pub mod batches;
 pub mod connection;
 mod context;
 pub mod document;

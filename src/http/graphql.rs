@@ -154,8 +154,9 @@ async fn execute(
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned),
     };
-    let context = RequestContext::new(&state.app, principal, meta);
-    let mut response = state.schema.execute(request.data(context)).await;
+    let (context, batches) = RequestContext::new(&state.app, principal, meta);
+    let execution = state.schema.execute(request.data(context));
+    let mut response = crate::graphql::batches::drive(batches, execution).await;
     assign_codes(&mut response);
     respond(&headers, response)
 }

@@ -45,11 +45,13 @@ impl Fixture {
             session_id: Uuid::now_v7(),
             organization_id: Some(self.org.id),
         };
-        let context = RequestContext::new(&self.app.state, principal, RequestMeta::default());
+        let (context, batches) =
+            RequestContext::new(&self.app.state, principal, RequestMeta::default());
         let request = Request::new(query)
             .variables(async_graphql::Variables::from_json(variables))
             .data(context);
-        let response = self.schema.execute(request).await;
+        let response =
+            charter::graphql::batches::drive(batches, self.schema.execute(request)).await;
         serde_json::to_value(&response).expect("a response is JSON")
     }
 
