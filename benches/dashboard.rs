@@ -14,6 +14,9 @@
 //!   one on the same data, printing the ratios; `CHARTER_BENCH_BASELINE_MIGRATIONS` says how
 //!   many migrations it knows (6 for 144ef1f), so its copy of the data stops there.
 //!
+//! - `CHARTER_BENCH_PERF`: a directory; `perf record -g` samples each server during its
+//!   dashboard run into `<dir>/<database>-<N>x<M>-<binary>.data` (Debian's `linux-perf`).
+//!
 //! It needs `wrk` (Debian's `wrk`). It prints figures; it asserts nothing on time.
 
 use std::path::{Path, PathBuf};
@@ -53,6 +56,7 @@ struct Options {
     connections: usize,
     postgres: Option<String>,
     baseline: Option<(PathBuf, u32)>,
+    perf: Option<PathBuf>,
 }
 
 impl Options {
@@ -78,6 +82,7 @@ impl Options {
             connections: number("CHARTER_BENCH_CONNECTIONS", 8) as usize,
             postgres: var("DATABASE_URL").filter(|url| url.starts_with("postgres")),
             baseline,
+            perf: var("CHARTER_BENCH_PERF").map(PathBuf::from),
         }
     }
 }
@@ -145,6 +150,8 @@ async fn run_shape(
 struct Target {
     label: &'static str,
     baseline: bool,
+    /// `<database>-<N>x<M>-<binary>`, for profiles.
+    profile_name: String,
     _data_dir: tempfile::TempDir,
     process: Child,
     address: String,
@@ -187,9 +194,20 @@ impl Target {
         wait_ready(&address).await?;
         let token = login(&address).await?;
         let organization = first_organization(&address, &token).await?;
+        let database = if admin_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        let binary_name = if migrations.is_some() {
+            "baseline"
+        } else {
+            "current"
+        };
         Ok(Self {
             label,
             baseline: migrations.is_some(),
+            profile_name: format!("{database}-{organizations}x{members}-{binary_name}"),
             _data_dir: data_dir,
             process,
             address,
@@ -221,6 +239,11 @@ impl Target {
         };
         let seconds = options.seconds;
         wrk(&self.address, &self.token, DASHBOARD, 2, 2)?; // warm up
+        let perf = options
+            .perf
+            .as_ref()
+            .map(|dir| profile(dir, pid, &self.profile_name))
+            .transpose()?;
         let cpu_before = cpu_seconds(pid)?;
         let dashboard = wrk(
             &self.address,
@@ -230,6 +253,9 @@ impl Target {
             seconds,
         )?;
         let cpu = cpu_seconds(pid)? - cpu_before;
+        if let Some(perf) = perf {
+            stop_profile(perf)?;
+        }
         let peak_rss = rss_kib(pid, "VmHWM")?;
         let small = wrk(
             &self.address,
@@ -539,6 +565,27 @@ fn milliseconds(value: &str) -> Option<f64> {
         "m" => number * 60_000.0,
         _ => return None,
     })
+}
+
+/// `perf record` sampling process `pid` until [`stop_profile`].
+fn profile(dir: &Path, pid: u32, name: &str) -> anyhow::Result<Child> {
+    std::fs::create_dir_all(dir)?;
+    let child = Command::new("perf")
+        .args(["record", "-F", "499", "-g", "-p", &pid.to_string(), "-o"])
+        .arg(dir.join(format!("{name}.data")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(child)
+}
+
+fn stop_profile(mut perf: Child) -> anyhow::Result<()> {
+    Command::new("kill")
+        .args(["-INT", &perf.id().to_string()])
+        .status()?;
+    perf.wait()?;
+    Ok(())
 }
 
 /// User and system CPU time of process `pid` so far, in seconds.

@@ -166,15 +166,17 @@ impl Requires {
 /// The rule every field of the schema declares, read from the schema's own SDL once, so that
 /// what is enforced is what the SDL, introspection and the catalog show.
 pub fn rule(type_name: &str, field: &str) -> Option<Rule> {
-    static RULES: OnceLock<HashMap<(String, String), Rule>> = OnceLock::new();
+    static RULES: OnceLock<HashMap<String, HashMap<String, Rule>>> = OnceLock::new();
     RULES
         .get_or_init(|| {
-            declared_rules(&super::sdl())
-                .into_iter()
-                .map(|(ty, field, rule)| ((ty, field), rule))
-                .collect()
+            let mut rules: HashMap<String, HashMap<String, Rule>> = HashMap::new();
+            for (ty, field, rule) in declared_rules(&super::sdl()) {
+                rules.entry(ty).or_default().insert(field, rule);
+            }
+            rules
         })
-        .get(&(type_name.to_owned(), field.to_owned()))
+        .get(type_name)?
+        .get(field)
         .copied()
 }
 
@@ -413,8 +415,8 @@ impl Gate {
                 if self.around(ctx, need, access.as_ref()).await? {
                     return Ok(None);
                 }
-                OrgScope::admit(ctx.state(), self.kind, access, need.requirement)
-                    .map(|scope| Some(scope.access().clone()))
+                OrgScope::check(self.kind, access.as_ref(), Some(need.requirement))?;
+                Ok(access)
             }
         }
     }

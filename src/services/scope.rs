@@ -95,18 +95,30 @@ impl OrgScope {
         Self::pass(&state.db, kind, access, None)
     }
 
+    /// The gate's rule on a borrowed access, for guards that only need the verdict: NOT_FOUND
+    /// as `kind` without membership, FORBIDDEN when the role does not pass `requirement`.
+    pub fn check(
+        kind: &str,
+        access: Option<&OrgAccess>,
+        requirement: Option<Requirement>,
+    ) -> ApiResult<()> {
+        let access = access.ok_or_else(|| ApiError::not_found(kind))?;
+        match requirement {
+            Some(requirement) if !access.allows(requirement) => {
+                Err(Refusal::NotGranted(requirement).into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn pass(
         db: &DatabaseConnection,
         kind: &str,
         access: Option<OrgAccess>,
         requirement: Option<Requirement>,
     ) -> ApiResult<Self> {
+        Self::check(kind, access.as_ref(), requirement)?;
         let access = access.ok_or_else(|| ApiError::not_found(kind))?;
-        if let Some(requirement) = requirement
-            && !access.allows(requirement)
-        {
-            return Err(Refusal::NotGranted(requirement).into());
-        }
         Ok(Self {
             db: db.clone(),
             access,
