@@ -8,10 +8,8 @@
 
 use std::collections::HashSet;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{Positioned, ServerError, ServerResult, Variables};
-use std::sync::Arc;
+use async_graphql::{Positioned, Request, ServerError};
 
 use crate::error::ErrorCode;
 
@@ -132,29 +130,15 @@ fn refusal(message: String) -> ServerError {
     error
 }
 
-/// The schema extension that applies both bounds to every document the schema parses.
-pub struct DocumentBounds;
-
-impl ExtensionFactory for DocumentBounds {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentBounds)
+/// Bounds a request's document before it runs: its nesting (on the text, before the parser
+/// sees it), then, parsed once (the executor reuses the parse), its credential checks. A
+/// document that does not parse is left to the executor, which reports the syntax error.
+pub fn bound(request: &mut Request) -> Result<(), ServerError> {
+    check_nesting(&request.query)?;
+    if let Ok(document) = request.parsed_query() {
+        check_credential_fields(document)?;
     }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentBounds {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        check_nesting(query)?;
-        let document = next.run(ctx, query, variables).await?;
-        check_credential_fields(&document)?;
-        Ok(document)
-    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -17,4 +17,4 @@ pub mod types;
 
 pub use context::RequestContext;
 pub(crate) use context::{ContextExt, missing_as};
-pub use schema::{CharterSchema, build_schema, sdl};
+pub use schema::{CharterSchema, build_schema, execute, sdl};

@@ -2,102 +2,169 @@
 //! `data` as `null` when its type is nullable, and otherwise makes its nearest nullable
 //! ancestor `null` (the whole `data`, when every position up to the root is non-null).
 //!
-//! async-graphql leaves an errored field out of its parent's object instead. This extension
-//! watches every field: it records the fields that failed, and when their parent finishes it
-//! writes the nulls where the specification puts them.
+//! async-graphql leaves an errored field out of its parent's object instead. After execution,
+//! [`propagate`] follows the path of each field error through the operation and the schema's
+//! field types, and writes the null where the specification puts it. It works on the response
+//! alone, so resolving a field costs nothing extra (an extension watching every field would
+//! put each one through its hook).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet, TypeKind,
+    TypeSystemDefinition,
 };
-use async_graphql::{Name, QueryPathNode, QueryPathSegment, Response, ServerResult, Value};
+use async_graphql::{Name, PathSegment, Response, Value};
 
-/// The schema extension; each request gets its own record of failed fields.
-pub struct SpecNulls;
-
-impl ExtensionFactory for SpecNulls {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Propagation::default())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Index(usize),
-    Name(String),
-}
-
-/// A field that failed, or that became null because a non-null field under it failed.
-#[derive(Debug)]
-struct Failure {
-    path: Vec<Segment>,
-    nullable: bool,
-}
-
-#[derive(Default)]
-struct Propagation {
-    any: AtomicBool,
-    failures: Mutex<Vec<Failure>>,
-}
-
-impl Propagation {
-    fn record(&self, path: Vec<Segment>, nullable: bool) {
-        self.lock().push(Failure { path, nullable });
-        self.any.store(true, Ordering::Release);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Failure>> {
-        self.failures
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-
-    /// Takes the failures of the fields directly under `parent` (through list indices), as
-    /// (indices, response key, nullable).
-    fn take_children(&self, parent: &[Segment]) -> Vec<(Vec<usize>, String, bool)> {
-        let mut failures = self.lock();
-        let mut children = Vec::new();
-        failures.retain(|failure| match child_of(parent, &failure.path) {
-            Some((indices, key)) => {
-                children.push((indices, key, failure.nullable));
-                false
+/// The declared type (as written in the SDL, `[Role!]`) of every field of every object and
+/// interface type.
+fn field_types() -> &'static HashMap<String, HashMap<String, String>> {
+    static TYPES: OnceLock<HashMap<String, HashMap<String, String>>> = OnceLock::new();
+    TYPES.get_or_init(|| {
+        let mut types: HashMap<String, HashMap<String, String>> = HashMap::new();
+        let Ok(document) = async_graphql::parser::parse_schema(super::sdl()) else {
+            return types;
+        };
+        for definition in &document.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let fields = match &ty.node.kind {
+                TypeKind::Object(object) => &object.fields,
+                TypeKind::Interface(interface) => &interface.fields,
+                _ => continue,
+            };
+            let of_type = types.entry(ty.node.name.node.to_string()).or_default();
+            for field in fields {
+                of_type.insert(
+                    field.node.name.node.to_string(),
+                    field.node.ty.node.to_string(),
+                );
             }
-            None => true,
-        });
-        children
-    }
+        }
+        types
+    })
 }
 
-/// `(indices, key)` when `path` is `parent`, then list indices, then one field.
-fn child_of(parent: &[Segment], path: &[Segment]) -> Option<(Vec<usize>, String)> {
-    let rest = path.strip_prefix(parent)?;
-    let (Segment::Name(key), indices) = rest.split_last()? else {
-        return None;
+/// Writes the nulls of the specification into `response` for each error with a path, as
+/// `document`'s operation `operation_name` selected the fields.
+pub fn propagate(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    response: &mut Response,
+) {
+    if response.errors.is_empty() {
+        return;
+    }
+    let Some((root, selection)) = operation(document, operation_name) else {
+        return;
     };
-    let indices = indices
+    let paths: Vec<Vec<PathSegment>> = response
+        .errors
         .iter()
-        .map(|segment| match segment {
-            Segment::Index(index) => Some(*index),
-            Segment::Name(_) => None,
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some((indices, key.clone()))
+        .map(|error| error.path.clone())
+        .filter(|path| !path.is_empty())
+        .collect();
+    for path in paths {
+        let Some(positions) = positions(document, root, selection, &path) else {
+            continue;
+        };
+        match positions.iter().rev().find(|(_, nullable)| *nullable) {
+            Some((len, _)) => set_null(&mut response.data, &path[..*len]),
+            None => response.data = Value::Null,
+        }
+    }
 }
 
-fn path_of(node: &QueryPathNode<'_>) -> Vec<Segment> {
-    let mut path = Vec::new();
-    let mut current = Some(node);
-    while let Some(node) = current {
-        path.push(match node.segment {
-            QueryPathSegment::Index(index) => Segment::Index(index),
-            QueryPathSegment::Name(name) => Segment::Name(name.to_owned()),
-        });
-        current = node.parent;
+/// The root type and selection of the operation that ran.
+fn operation<'d>(
+    document: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(&'static str, &'d SelectionSet)> {
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()?
+        }
+        _ => return None,
+    };
+    let root = match operation.node.ty {
+        OperationType::Mutation => "Mutation",
+        _ => "Query",
+    };
+    Some((root, &operation.node.selection_set.node))
+}
+
+/// Each position along `path` (the length of its prefix) with whether it may be null: every
+/// field, and every list item under a field.
+fn positions(
+    document: &ExecutableDocument,
+    root: &str,
+    selection: &SelectionSet,
+    path: &[PathSegment],
+) -> Option<Vec<(usize, bool)>> {
+    let mut positions = Vec::with_capacity(path.len());
+    let mut parent = root.to_owned();
+    let mut selection = selection;
+    let mut levels: Vec<bool> = Vec::new();
+    let mut level = 0;
+    for (index, segment) in path.iter().enumerate() {
+        match segment {
+            PathSegment::Field(key) => {
+                let (field, owner) = find_field(document, selection, &parent, key)?;
+                let declared = field_types().get(&owner)?.get(field.name.node.as_str())?;
+                levels = nullability(declared);
+                level = 0;
+                parent = base_type(declared).to_owned();
+                selection = &field.selection_set.node;
+            }
+            PathSegment::Index(_) => level += 1,
+        }
+        positions.push((index + 1, levels.get(level).copied().unwrap_or(true)));
     }
-    path.reverse();
-    path
+    Some(positions)
+}
+
+/// The field whose response key is `key` in `selection` (through fragments), with the type
+/// that declares it (a fragment's type condition, or `parent`).
+fn find_field<'d>(
+    document: &'d ExecutableDocument,
+    selection: &'d SelectionSet,
+    parent: &str,
+    key: &str,
+) -> Option<(&'d async_graphql::parser::types::Field, String)> {
+    for item in &selection.items {
+        let found = match &item.node {
+            Selection::Field(field) if field.node.response_key().node.as_str() == key => {
+                return Some((&field.node, parent.to_owned()));
+            }
+            Selection::Field(_) => None,
+            Selection::FragmentSpread(spread) => {
+                let fragment = document.fragments.get(&spread.node.fragment_name.node)?;
+                let on = fragment.node.type_condition.node.on.node.as_str();
+                find_field(document, &fragment.node.selection_set.node, on, key)
+            }
+            Selection::InlineFragment(inline) => {
+                let on = inline
+                    .node
+                    .type_condition
+                    .as_ref()
+                    .map_or(parent, |condition| condition.node.on.node.as_str());
+                find_field(document, &inline.node.selection_set.node, on, key)
+            }
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// The named type under a type's list and non-null wrappers.
+fn base_type(declared: &str) -> &str {
+    declared.trim_matches(|c| c == '[' || c == ']' || c == '!')
 }
 
 /// The nullability of each position of a type, outermost first: `[Role!]` is
@@ -121,99 +188,42 @@ fn nullability(type_name: &str) -> Vec<bool> {
     }
 }
 
-/// The value at `indices` under `value`, when it is there.
-fn position<'v>(mut value: &'v mut Value, indices: &[usize]) -> Option<&'v mut Value> {
-    for index in indices {
-        value = match value {
-            Value::List(items) => items.get_mut(*index)?,
-            _ => return None,
+/// Makes the position `path` of `data` null: an object's key (added when the failed field
+/// left it out) or a list's item. A position under a value already null is left alone.
+fn set_null(data: &mut Value, path: &[PathSegment]) {
+    let Some((last, parents)) = path.split_last() else {
+        *data = Value::Null;
+        return;
+    };
+    if parents.is_empty() && *data == Value::Null {
+        *data = Value::Object(Default::default());
+    }
+    let mut value = data;
+    for segment in parents {
+        value = match (segment, value) {
+            (PathSegment::Field(key), Value::Object(object)) => {
+                match object.get_mut(key.as_str()) {
+                    Some(child) => child,
+                    None => return,
+                }
+            }
+            (PathSegment::Index(index), Value::List(items)) => match items.get_mut(*index) {
+                Some(child) => child,
+                None => return,
+            },
+            _ => return,
         };
     }
-    Some(value)
-}
-
-/// Applies the failures of `value`'s own fields. Returns `false` when a non-null field failed
-/// with no nullable position between it and `value`, which must then itself become null.
-fn settle(value: &mut Value, levels: &[bool], children: Vec<(Vec<usize>, String, bool)>) -> bool {
-    for (indices, key, nullable) in children {
-        if nullable {
-            if let Some(Value::Object(object)) = position(value, &indices) {
-                object.entry(Name::new(key)).or_insert(Value::Null);
-            }
-            continue;
+    match (last, value) {
+        (PathSegment::Field(key), Value::Object(object)) => {
+            object.insert(Name::new(key), Value::Null);
         }
-        // The innermost nullable position from the failed field's object outwards.
-        let depth = indices.len().min(levels.len().saturating_sub(1));
-        match (0..=depth).rev().find(|level| levels[*level]) {
-            Some(level) => {
-                if let Some(target) = position(value, &indices[..level]) {
-                    *target = Value::Null;
-                }
-            }
-            None => return false,
-        }
-    }
-    true
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Propagation {
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let path_node = info.path_node;
-        let return_type = info.return_type;
-        let result = next.run(ctx, info).await;
-        match result {
-            Err(error) => {
-                self.record(path_of(path_node), nullability(return_type)[0]);
-                Err(error)
-            }
-            Ok(Some(mut value)) if self.any.load(Ordering::Acquire) => {
-                let path = path_of(path_node);
-                let children = self.take_children(&path);
-                if children.is_empty() {
-                    return Ok(Some(value));
-                }
-                let levels = nullability(return_type);
-                if !settle(&mut value, &levels, children) {
-                    // This field is non-null and now null: its parent settles it in turn.
-                    self.record(path, false);
-                    value = Value::Null;
-                }
-                Ok(Some(value))
-            }
-            other => other,
-        }
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        if !self.any.load(Ordering::Acquire) {
-            return response;
-        }
-        let roots = self.take_children(&[]);
-        if roots.iter().any(|(_, _, nullable)| !nullable) {
-            response.data = Value::Null;
-            return response;
-        }
-        if response.data == Value::Null {
-            response.data = Value::Object(Default::default());
-        }
-        if let Value::Object(data) = &mut response.data {
-            for (_, key, _) in roots {
-                data.entry(Name::new(key)).or_insert(Value::Null);
+        (PathSegment::Index(index), Value::List(items)) => {
+            if let Some(item) = items.get_mut(*index) {
+                *item = Value::Null;
             }
         }
-        response
+        _ => {}
     }
 }
 
@@ -227,6 +237,7 @@ mod tests {
         assert_eq!(nullability("Role!"), vec![false]);
         assert_eq!(nullability("[Role!]"), vec![true, false]);
         assert_eq!(nullability("[[Role]!]!"), vec![false, false, true]);
+        assert_eq!(base_type("[[Role]!]!"), "Role");
     }
 
     fn object(pairs: &[(&str, Value)]) -> Value {
@@ -238,63 +249,80 @@ mod tests {
         )
     }
 
+    fn path(segments: &[&str]) -> Vec<PathSegment> {
+        segments
+            .iter()
+            .map(|segment| match segment.parse() {
+                Ok(index) => PathSegment::Index(index),
+                Err(_) => PathSegment::Field((*segment).to_owned()),
+            })
+            .collect()
+    }
+
     #[test]
-    fn a_failed_nullable_field_becomes_a_null_entry() {
-        let mut value = object(&[("id", Value::from("1"))]);
-        assert!(settle(
-            &mut value,
-            &[true],
-            vec![(vec![], "name".into(), true)]
-        ));
+    fn a_null_is_added_where_the_failed_field_was_left_out() {
+        let mut data = object(&[("viewer", object(&[("id", Value::from("1"))]))]);
+        set_null(&mut data, &path(&["viewer", "name"]));
         assert_eq!(
-            value,
-            object(&[("id", Value::from("1")), ("name", Value::Null)])
+            data,
+            object(&[(
+                "viewer",
+                object(&[("id", Value::from("1")), ("name", Value::Null)])
+            )])
         );
     }
 
     #[test]
-    fn a_failed_non_null_field_nulls_its_nullable_list_item() {
-        let mut value = Value::List(vec![object(&[("a", 1.into())]), object(&[("a", 2.into())])]);
-        assert!(settle(
-            &mut value,
-            &[false, true],
-            vec![(vec![1], "b".into(), false)]
-        ));
+    fn a_list_item_becomes_null_and_positions_under_a_null_are_left_alone() {
+        let item = |a: i32| object(&[("a", a.into())]);
+        let mut data = object(&[("list", Value::List(vec![item(1), item(2)]))]);
+        set_null(&mut data, &path(&["list", "1"]));
         assert_eq!(
-            value,
-            Value::List(vec![object(&[("a", 1.into())]), Value::Null])
+            data,
+            object(&[("list", Value::List(vec![item(1), Value::Null]))])
+        );
+        set_null(&mut data, &path(&["list", "1", "a"]));
+        assert_eq!(
+            data,
+            object(&[("list", Value::List(vec![item(1), Value::Null]))])
         );
     }
 
     #[test]
-    fn a_failed_non_null_field_with_no_nullable_position_nulls_its_parent() {
-        let mut value = Value::List(vec![object(&[("a", 1.into())])]);
-        assert!(!settle(
-            &mut value,
-            &[false, false],
-            vec![(vec![0], "b".into(), false)]
-        ));
-        let mut value = object(&[("a", 1.into())]);
-        assert!(settle(
-            &mut value,
-            &[true],
-            vec![(vec![], "b".into(), false)]
-        ));
-        assert_eq!(value, Value::Null);
+    fn a_root_field_gets_its_null_even_when_data_is_null() {
+        let mut data = Value::Null;
+        set_null(&mut data, &path(&["organization"]));
+        assert_eq!(data, object(&[("organization", Value::Null)]));
     }
 
     #[test]
-    fn only_direct_children_are_taken() {
-        let name = |n: &str| Segment::Name(n.to_owned());
-        let parent = vec![name("viewer")];
-        assert_eq!(
-            child_of(&parent, &[name("viewer"), Segment::Index(2), name("id")]),
-            Some((vec![2], "id".to_owned()))
-        );
-        assert_eq!(
-            child_of(&parent, &[name("viewer"), name("user"), name("id")]),
-            None
-        );
-        assert_eq!(child_of(&parent, &[name("other"), name("id")]), None);
+    fn positions_follow_aliases_and_fragments_to_the_declared_types() {
+        let document = async_graphql::parser::parse_query(
+            "query { viewer { m: memberships(first: 1) { edges { node { ...N } } } } } \
+             fragment N on Membership { organization { name } }",
+        )
+        .unwrap();
+        let (root, selection) = operation(&document, None).unwrap();
+        let positions = positions(
+            &document,
+            root,
+            selection,
+            &path(&["viewer", "m", "edges", "0", "node", "organization", "name"]),
+        )
+        .unwrap();
+        let types = field_types();
+        let declared = |ty: &str, field: &str| types[ty][field].clone();
+        let expected = [
+            nullability(&declared("Query", "viewer"))[0],
+            nullability(&declared("Viewer", "memberships"))[0],
+            nullability(&declared("MembershipConnection", "edges"))[0],
+            nullability(&declared("MembershipConnection", "edges"))[1],
+            nullability(&declared("MembershipEdge", "node"))[0],
+            nullability(&declared("Membership", "organization"))[0],
+            nullability(&declared("Organization", "name"))[0],
+        ];
+        let found: Vec<bool> = positions.iter().map(|(_, nullable)| *nullable).collect();
+        assert_eq!(found, expected);
+        assert_eq!(positions.last().unwrap().0, 7);
     }
 }

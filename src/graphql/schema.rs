@@ -1,7 +1,8 @@
 //! Building the schema with its limits and extensions, and printing its SDL.
 
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+use async_graphql::{EmptySubscription, Request, Response, SDLExportOptions, Schema};
 
+use super::batches::{self, Batches};
 use super::mutation::MutationRoot;
 use super::query::QueryRoot;
 use super::{document, nulls};
@@ -18,9 +19,25 @@ pub fn build_schema(state: AppState) -> CharterSchema {
         .limit_complexity(settings.max_query_complexity)
         .limit_recursive_depth(32)
         .limit_directives(16)
-        .extension(document::DocumentBounds)
-        .extension(nulls::SpecNulls)
         .finish()
+}
+
+/// Runs one request as Charter does: its document bounded first ([`document::bound`]), its
+/// loaders batching in its own task ([`batches::drive`]), and the specification's nulls
+/// written into the answer ([`nulls::propagate`]). The schema has no extension, so no field
+/// pays for a hook it does not need.
+pub async fn execute(schema: &CharterSchema, mut request: Request, batches: Batches) -> Response {
+    if let Err(error) = document::bound(&mut request) {
+        return Response::from_errors(vec![error]);
+    }
+    let operation_name = request.operation_name.clone();
+    // Kept for the nulls, which only a response with errors needs.
+    let document = request.parsed_query().ok().cloned();
+    let mut response = batches::drive(batches, schema.execute(request)).await;
+    if let Some(document) = &document {
+        nulls::propagate(document, operation_name.as_deref(), &mut response);
+    }
+    response
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`. It carries `@specifiedBy` on the

@@ -155,8 +155,7 @@ async fn execute(
             .map(str::to_owned),
     };
     let (context, batches) = RequestContext::new(&state.app, principal, meta);
-    let execution = state.schema.execute(request.data(context));
-    let mut response = crate::graphql::batches::drive(batches, execution).await;
+    let mut response = crate::graphql::execute(&state.schema, request.data(context), batches).await;
     assign_codes(&mut response);
     respond(&headers, response)
 }
