@@ -1,6 +1,7 @@
 //! What one request carries through the schema (who calls, from where, its own loaders), and
 //! how resolvers reach it and the viewer's access.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_graphql::parser::types::Field;
@@ -24,6 +25,9 @@ pub struct RequestContext {
     /// whatever bearer token came with the request. Mutations run one after another, so the
     /// latest sign-in is the one whose payload is being resolved.
     acting: Mutex<Option<Uuid>>,
+    /// The viewer's access per organization as the access loader answered it, so that the
+    /// guard of every field after the first finds it without a loader round.
+    accesses: Mutex<HashMap<(Uuid, Uuid), Option<OrgAccess>>>,
 }
 
 impl RequestContext {
@@ -36,6 +40,7 @@ impl RequestContext {
             meta,
             loaders: Loaders::new(state, queue),
             acting: Mutex::new(None),
+            accesses: Mutex::new(HashMap::new()),
         };
         (context, batches)
     }
@@ -52,6 +57,23 @@ impl RequestContext {
             Some(acting) => Ok(acting),
             None => self.principal.user_id(),
         }
+    }
+
+    /// The access of `viewer` in `organization` this request has already read: `Some(None)`
+    /// when they are not a member, `None` when it has not been read.
+    fn known_access(&self, viewer: Uuid, organization: Uuid) -> Option<Option<OrgAccess>> {
+        self.accesses
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .get(&(viewer, organization))
+            .cloned()
+    }
+
+    fn remember_access(&self, viewer: Uuid, organization: Uuid, access: &Option<OrgAccess>) {
+        self.accesses
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .insert((viewer, organization), access.clone());
     }
 
     /// Records that this request has just signed `user_id` in.
@@ -79,13 +101,19 @@ pub(crate) trait ContextExt {
     /// The viewer's access in `organization_id`: UNAUTHENTICATED without a viewer, NOT_FOUND
     /// when they are not a member (exactly as for an organization that does not exist).
     async fn access(&self, organization_id: Uuid) -> ApiResult<OrgAccess> {
-        let viewer = self.request().viewer_id()?;
-        self.loaders()
-            .access(viewer)
-            .load_one(organization_id)
-            .await?
-            .flatten()
-            .ok_or_else(|| ApiError::not_found("organization"))
+        let request = self.request();
+        let viewer = request.viewer_id()?;
+        let found = match request.known_access(viewer, organization_id) {
+            Some(known) => known,
+            None => {
+                let loaded = Box::pin(request.loaders.access(viewer).load_one(organization_id))
+                    .await?
+                    .flatten();
+                request.remember_access(viewer, organization_id, &loaded);
+                loaded
+            }
+        };
+        found.ok_or_else(|| ApiError::not_found("organization"))
     }
 
     /// The viewer as the actor of a change, for the audit log.

@@ -52,7 +52,9 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiR
         Ok(verified) => verified,
         Err(err) => return Ok(Principal::Rejected(err.message)),
     };
-    let Some(session) = session::Entity::find_by_id(verified.session_id)
+    // The session and its user in one statement: every authenticated request reads both.
+    let Some((session, user)) = session::Entity::find_by_id(verified.session_id)
+        .find_also_related(user::Entity)
         .one(&state.db)
         .await?
     else {
@@ -64,9 +66,6 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiR
     {
         return Ok(Principal::Rejected(SESSION_ENDED.into()));
     }
-    let user = user::Entity::find_by_id(session.user_id)
-        .one(&state.db)
-        .await?;
     match user {
         Some(user) if user.status == users::ACTIVE => Ok(Principal::User {
             user_id: user.id,
