@@ -49,8 +49,13 @@ pub async fn drive<F: Future>(batches: Batches, execution: F) -> F::Output {
             if let Poll::Ready(output) = execution.as_mut().poll(cx) {
                 return Poll::Ready(output);
             }
-            while let Poll::Ready(Some(batch)) = queued.poll_recv(cx) {
+            // Batches are queued only while the execution is polled, just above, so the queue
+            // is drained without registering for wake-ups.
+            while let Ok(batch) = queued.try_recv() {
                 running.push(batch);
+            }
+            if running.is_empty() {
+                return Poll::Pending;
             }
             let mut finished = false;
             while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {
