@@ -10,7 +10,9 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -39,15 +41,27 @@ impl BatchQueue {
 }
 
 /// Runs `execution` (a request's) with its loaders' `batches`: the execution is polled until
-/// it waits, then every queued batch, then the execution again.
+/// it waits on nothing but batches, then every queued batch, then the execution again.
+///
+/// "Waits on nothing but batches" matters: a `FuturesUnordered` (async-graphql resolves lists
+/// and objects with them) stops early and wakes itself when two of its futures did, leaving
+/// the rest of a round unpolled. So an execution that woke itself is let go round again, by
+/// the runtime, before any batch runs: a batch then holds every key of its round.
 pub async fn drive<F: Future>(batches: Batches, execution: F) -> F::Output {
     let mut execution = pin!(execution);
     let mut queued = batches.0;
     let mut running = FuturesUnordered::new();
+    let mut flag: Option<(Arc<Flag>, Waker)> = None;
     std::future::poll_fn(move |cx| {
         loop {
-            if let Poll::Ready(output) = execution.as_mut().poll(cx) {
+            let (flag, waker) = flag.get_or_insert_with(|| Flag::new(cx.waker()));
+            flag.arm(cx.waker());
+            if let Poll::Ready(output) = execution.as_mut().poll(&mut Context::from_waker(waker)) {
                 return Poll::Ready(output);
+            }
+            if flag.woken.load(Ordering::Acquire) {
+                // Already woken: the runtime polls again, and the round goes on first.
+                return Poll::Pending;
             }
             // Batches are queued only while the execution is polled, just above, so the queue
             // is drained without registering for wake-ups.
@@ -68,6 +82,50 @@ pub async fn drive<F: Future>(batches: Batches, execution: F) -> F::Output {
         }
     })
     .await
+}
+
+/// The waker the execution is polled with: it wakes the request's task and notes that the
+/// execution asked to be polled again.
+struct Flag {
+    woken: AtomicBool,
+    task: Mutex<Waker>,
+}
+
+impl Flag {
+    fn new(task: &Waker) -> (Arc<Self>, Waker) {
+        let flag = Arc::new(Self {
+            woken: AtomicBool::new(false),
+            task: Mutex::new(task.clone()),
+        });
+        let waker = Waker::from(flag.clone());
+        (flag, waker)
+    }
+
+    /// Clears the note before a poll, following the task's current waker.
+    fn arm(&self, task: &Waker) {
+        self.woken.store(false, Ordering::Release);
+        let mut current = self
+            .task
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if !current.will_wake(task) {
+            *current = task.clone();
+        }
+    }
+}
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .wake_by_ref();
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +173,32 @@ mod tests {
                 "one batch for 40 sibling loads"
             );
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loads_under_nested_unordered_sets_that_yield_early_share_one_batch() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (queue, batches) = queue();
+        let loader = loader(&calls, &queue);
+        // Each item's own set wakes itself after polling all it holds, so the outer set stops
+        // after two of them, as async-graphql's nested lists do.
+        let outer: FuturesUnordered<_> = (0..50u32)
+            .map(|k| {
+                let loader = &loader;
+                async move {
+                    let inner: FuturesUnordered<_> =
+                        (0..3).map(|j| loader.load_one(k * 10 + j)).collect();
+                    inner.collect::<Vec<_>>().await
+                }
+            })
+            .collect();
+        let values: Vec<_> = drive(batches, outer.collect::<Vec<_>>()).await;
+        assert_eq!(values.len(), 50);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one batch for 150 loads of one round"
+        );
     }
 
     #[tokio::test]
