@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use async_graphql::parser::types::{ConstDirective, OperationType, TypeKind, TypeSystemDefinition};
+use async_graphql::parser::types::{
+    ConstDirective, OperationType, ServiceDocument, TypeKind, TypeSystemDefinition,
+};
 use std::borrow::Cow;
 
 use async_graphql::registry::{MetaDirectiveInvocation, Registry, location_traits};
@@ -166,12 +168,12 @@ impl Requires {
 /// The rule every field of the schema declares, read from the schema's own SDL once, so that
 /// what is enforced is what the SDL, introspection and the catalog show.
 pub fn rule(type_name: &str, field: &str) -> Option<Rule> {
-    static RULES: OnceLock<HashMap<String, HashMap<String, Rule>>> = OnceLock::new();
+    static RULES: OnceLock<HashMap<&'static str, HashMap<&'static str, Rule>>> = OnceLock::new();
     RULES
         .get_or_init(|| {
-            let mut rules: HashMap<String, HashMap<String, Rule>> = HashMap::new();
-            for (ty, field, rule) in declared_rules(&super::sdl()) {
-                rules.entry(ty).or_default().insert(field, rule);
+            let mut rules: HashMap<&str, HashMap<&str, Rule>> = HashMap::new();
+            for (ty, field, rule) in declared_rules() {
+                rules.entry(ty).or_default().insert(field, *rule);
             }
             rules
         })
@@ -182,27 +184,23 @@ pub fn rule(type_name: &str, field: &str) -> Option<Rule> {
 
 /// The fields of `type_name` that declare `orPartner`.
 fn partner_fields(type_name: &str) -> Vec<&'static str> {
-    static FIELDS: OnceLock<Vec<(String, &'static str)>> = OnceLock::new();
-    FIELDS
-        .get_or_init(|| {
-            declared_rules(&super::sdl())
-                .into_iter()
-                .filter(|(_, _, rule)| matches!(rule, Rule::Requires(need) if need.or_partner))
-                .map(|(ty, field, _)| (ty, &*Box::leak(field.into_boxed_str())))
-                .collect()
-        })
+    declared_rules()
         .iter()
-        .filter(|(ty, _)| ty == type_name)
-        .map(|(_, field)| *field)
+        .filter(|(ty, _, rule)| {
+            ty == type_name && matches!(rule, Rule::Requires(need) if need.or_partner)
+        })
+        .map(|(_, field, _)| field.as_str())
         .collect()
 }
 
-/// Every `(type, field, rule)` that `sdl` declares; a type's `@requires` applies to its fields
+/// Every `(type, field, rule)` the schema declares; a type's `@requires` applies to its fields
 /// without their own. Fields of [`VALUE_TYPES`] have none.
-pub fn declared_rules(sdl: &str) -> Vec<(String, String, Rule)> {
-    let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
-        return Vec::new();
-    };
+pub fn declared_rules() -> &'static [(String, String, Rule)] {
+    static RULES: OnceLock<Vec<(String, String, Rule)>> = OnceLock::new();
+    RULES.get_or_init(|| rules_of(super::schema::document()))
+}
+
+fn rules_of(document: &ServiceDocument) -> Vec<(String, String, Rule)> {
     let mut rules = Vec::new();
     for definition in &document.definitions {
         let TypeSystemDefinition::Type(ty) = definition else {

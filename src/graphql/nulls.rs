@@ -23,10 +23,7 @@ fn field_types() -> &'static HashMap<String, HashMap<String, String>> {
     static TYPES: OnceLock<HashMap<String, HashMap<String, String>>> = OnceLock::new();
     TYPES.get_or_init(|| {
         let mut types: HashMap<String, HashMap<String, String>> = HashMap::new();
-        let Ok(document) = async_graphql::parser::parse_schema(super::sdl()) else {
-            return types;
-        };
-        for definition in &document.definitions {
+        for definition in &super::schema::document().definitions {
             let TypeSystemDefinition::Type(ty) = definition else {
                 continue;
             };

@@ -1,5 +1,8 @@
 //! Building the schema with its limits and extensions, and printing its SDL.
 
+use std::sync::OnceLock;
+
+use async_graphql::parser::types::ServiceDocument;
 use async_graphql::{EmptySubscription, Request, Response, SDLExportOptions, Schema};
 
 use super::batches::{self, Batches};
@@ -38,6 +41,15 @@ pub async fn execute(schema: &CharterSchema, mut request: Request, batches: Batc
         nulls::propagate(document, operation_name.as_deref(), &mut response);
     }
     response
+}
+
+/// The schema's SDL, parsed once: what the guards' rules, the catalog and null propagation
+/// read the declared fields from.
+pub(crate) fn document() -> &'static ServiceDocument {
+    static DOCUMENT: OnceLock<ServiceDocument> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        async_graphql::parser::parse_schema(sdl()).expect("the schema's own SDL parses")
+    })
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`. It carries `@specifiedBy` on the

@@ -172,34 +172,33 @@ impl PermissionCatalog {
 /// directives declare).
 pub fn schema_guards() -> &'static [CatalogGuard] {
     static GUARDS: OnceLock<Vec<CatalogGuard>> = OnceLock::new();
-    GUARDS.get_or_init(|| guards_of(&crate::graphql::sdl()))
+    GUARDS.get_or_init(|| {
+        declared_rules()
+            .iter()
+            .map(|(type_name, field, rule)| catalog_guard(type_name, field, *rule))
+            .collect()
+    })
 }
 
-/// The guards declared in `sdl`, type-level requirements applied to fields without their own.
-pub fn guards_of(sdl: &str) -> Vec<CatalogGuard> {
-    declared_rules(sdl)
-        .into_iter()
-        .map(|(type_name, field, rule)| {
-            let (kind, need) = match rule {
-                Rule::Public => (GuardKind::Public, None),
-                Rule::Authenticated => (GuardKind::Authenticated, None),
-                Rule::PlatformOperator => (GuardKind::PlatformOperator, None),
-                Rule::Requires(need) if need.or_member => (GuardKind::RequiresOrMember, Some(need)),
-                Rule::Requires(need) if need.or_self => (GuardKind::RequiresOrSelf, Some(need)),
-                Rule::Requires(need) if need.or_partner => {
-                    (GuardKind::RequiresOrPartner, Some(need))
-                }
-                Rule::Requires(need) => (GuardKind::Requires, Some(need)),
-            };
-            CatalogGuard {
-                type_name,
-                field,
-                kind,
-                resource: need.map(|n| n.requirement.resource.to_owned()),
-                level: need.map(|n| n.requirement.level.to_owned()),
-            }
-        })
-        .collect()
+/// A declared rule as the catalog lists it; a type-level requirement stands for the fields
+/// without their own.
+fn catalog_guard(type_name: &str, field: &str, rule: Rule) -> CatalogGuard {
+    let (kind, need) = match rule {
+        Rule::Public => (GuardKind::Public, None),
+        Rule::Authenticated => (GuardKind::Authenticated, None),
+        Rule::PlatformOperator => (GuardKind::PlatformOperator, None),
+        Rule::Requires(need) if need.or_member => (GuardKind::RequiresOrMember, Some(need)),
+        Rule::Requires(need) if need.or_self => (GuardKind::RequiresOrSelf, Some(need)),
+        Rule::Requires(need) if need.or_partner => (GuardKind::RequiresOrPartner, Some(need)),
+        Rule::Requires(need) => (GuardKind::Requires, Some(need)),
+    };
+    CatalogGuard {
+        type_name: type_name.to_owned(),
+        field: field.to_owned(),
+        kind,
+        resource: need.map(|n| n.requirement.resource.to_owned()),
+        level: need.map(|n| n.requirement.level.to_owned()),
+    }
 }
 
 /// The requirements the schema declares, checked against a policy at start-up: every policy
