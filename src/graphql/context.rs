@@ -101,19 +101,24 @@ pub(crate) trait ContextExt {
     /// The viewer's access in `organization_id`: UNAUTHENTICATED without a viewer, NOT_FOUND
     /// when they are not a member (exactly as for an organization that does not exist).
     async fn access(&self, organization_id: Uuid) -> ApiResult<OrgAccess> {
+        self.membership_access(organization_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("organization"))
+    }
+
+    /// The viewer's access in `organization_id`, none when they are not a member:
+    /// UNAUTHENTICATED without a viewer. Read once per request and organization.
+    async fn membership_access(&self, organization_id: Uuid) -> ApiResult<Option<OrgAccess>> {
         let request = self.request();
         let viewer = request.viewer_id()?;
-        let found = match request.known_access(viewer, organization_id) {
-            Some(known) => known,
-            None => {
-                let loaded = Box::pin(request.loaders.access(viewer).load_one(organization_id))
-                    .await?
-                    .flatten();
-                request.remember_access(viewer, organization_id, &loaded);
-                loaded
-            }
-        };
-        found.ok_or_else(|| ApiError::not_found("organization"))
+        if let Some(known) = request.known_access(viewer, organization_id) {
+            return Ok(known);
+        }
+        let loaded = Box::pin(request.loaders.access(viewer).load_one(organization_id))
+            .await?
+            .flatten();
+        request.remember_access(viewer, organization_id, &loaded);
+        Ok(loaded)
     }
 
     /// The viewer as the actor of a change, for the audit log.

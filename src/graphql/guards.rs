@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::ContextExt;
 use crate::authz::{OrgAccess, Requirement, require};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::services::scope::{OrgChange, OrgScope};
 
 /// The only fields anyone may call without a declared requirement.
@@ -344,13 +344,9 @@ impl Gate {
 
     /// The viewer's access in the owner; NOT_FOUND as this gate's `kind` for a non-member.
     async fn access(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgAccess>> {
-        let Some(organization) = self.organization else {
-            return Ok(None);
-        };
-        match ctx.access(organization).await {
-            Ok(access) => Ok(Some(access)),
-            Err(err) if err.code == ErrorCode::NotFound => Ok(None),
-            Err(err) => Err(err),
+        match self.organization {
+            Some(organization) => ctx.membership_access(organization).await,
+            None => Ok(None),
         }
     }
 
@@ -394,28 +390,26 @@ impl Gate {
         }
     }
 
-    /// Checks the field's rule for this object; for `@requires`, the viewer's access in the
-    /// owner when the role's requirement is what let them through.
-    async fn pass(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgAccess>> {
+    /// Checks the field's rule for this object.
+    async fn pass(&self, ctx: &Context<'_>) -> ApiResult<()> {
         match self.rule(ctx)? {
-            Rule::Public => Ok(None),
-            Rule::Authenticated => ctx.request().viewer_id().map(|_| None),
-            Rule::PlatformOperator => Box::pin(PlatformOperator.admit(ctx)).await.map(|_| None),
+            Rule::Public => Ok(()),
+            Rule::Authenticated => ctx.request().viewer_id().map(|_| ()),
+            Rule::PlatformOperator => Box::pin(PlatformOperator.admit(ctx)).await,
             Rule::Requires(need) => {
                 ctx.request().viewer_id()?;
                 if self.organization.is_none() && self.own_user.is_some() {
                     return if self.around(ctx, need, None).await? {
-                        Ok(None)
+                        Ok(())
                     } else {
                         Err(ApiError::not_found("record"))
                     };
                 }
                 let access = self.access(ctx).await?;
-                if self.around(ctx, need, access.as_ref()).await? {
-                    return Ok(None);
+                if !self.around(ctx, need, access.as_ref()).await? {
+                    OrgScope::check(self.kind, access.as_ref(), Some(need.requirement))?;
                 }
-                OrgScope::check(self.kind, access.as_ref(), Some(need.requirement))?;
-                Ok(access)
+                Ok(())
             }
         }
     }

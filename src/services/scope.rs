@@ -97,17 +97,17 @@ impl OrgScope {
 
     /// The gate's rule on a borrowed access, for guards that only need the verdict: NOT_FOUND
     /// as `kind` without membership, FORBIDDEN when the role does not pass `requirement`.
-    pub fn check(
+    pub fn check<'a>(
         kind: &str,
-        access: Option<&OrgAccess>,
+        access: Option<&'a OrgAccess>,
         requirement: Option<Requirement>,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<&'a OrgAccess> {
         let access = access.ok_or_else(|| ApiError::not_found(kind))?;
         match requirement {
             Some(requirement) if !access.allows(requirement) => {
                 Err(Refusal::NotGranted(requirement).into())
             }
-            _ => Ok(()),
+            _ => Ok(access),
         }
     }
 
@@ -117,8 +117,8 @@ impl OrgScope {
         access: Option<OrgAccess>,
         requirement: Option<Requirement>,
     ) -> ApiResult<Self> {
-        Self::check(kind, access.as_ref(), requirement)?;
         let access = access.ok_or_else(|| ApiError::not_found(kind))?;
+        Self::check(kind, Some(&access), requirement)?;
         Ok(Self {
             db: db.clone(),
             access,
@@ -273,11 +273,11 @@ impl OrgChange {
             let fresh =
                 access::load_one(txn, scope.policy(), scope.access.user_id(), organization.id)
                     .await?;
-            let fresh = OrgScope::pass(&scope.db, "organization", fresh, scope.requirement)?;
+            let access = OrgScope::check("organization", fresh.as_ref(), scope.requirement)?;
             let tx = Tx {
                 txn,
                 organization: &organization,
-                access: &fresh.access,
+                access,
                 actor: &self.actor,
             };
             let (value, event) = change(&tx).await?;
