@@ -57,19 +57,17 @@ pub fn propagate(
     let Some((root, selection)) = operation(document, operation_name) else {
         return;
     };
-    let paths: Vec<Vec<PathSegment>> = response
-        .errors
-        .iter()
-        .map(|error| error.path.clone())
-        .filter(|path| !path.is_empty())
-        .collect();
-    for path in paths {
-        let Some(positions) = positions(document, root, selection, &path) else {
+    let data = &mut response.data;
+    for path in response.errors.iter().map(|error| &error.path) {
+        if path.is_empty() {
+            continue;
+        }
+        let Some(positions) = positions(document, root, selection, path) else {
             continue;
         };
         match positions.iter().rev().find(|(_, nullable)| *nullable) {
-            Some((len, _)) => set_null(&mut response.data, &path[..*len]),
-            None => response.data = Value::Null,
+            Some((len, _)) => set_null(data, &path[..*len]),
+            None => *data = Value::Null,
         }
     }
 }

@@ -33,12 +33,15 @@ pub async fn execute(schema: &CharterSchema, mut request: Request, batches: Batc
     if let Err(error) = document::bound(&mut request) {
         return Response::from_errors(vec![error]);
     }
+    // The text is kept for the nulls, which only a response with errors needs: only then is it
+    // parsed again (its nesting is already bounded).
+    let query = request.query.clone();
     let operation_name = request.operation_name.clone();
-    // Kept for the nulls, which only a response with errors needs.
-    let document = request.parsed_query().ok().cloned();
     let mut response = batches::drive(batches, schema.execute(request)).await;
-    if let Some(document) = &document {
-        nulls::propagate(document, operation_name.as_deref(), &mut response);
+    if !response.errors.is_empty()
+        && let Ok(document) = async_graphql::parser::parse_query(&query)
+    {
+        nulls::propagate(&document, operation_name.as_deref(), &mut response);
     }
     response
 }
