@@ -30,9 +30,10 @@ use charter::domain::{Email, OrganizationName};
 use charter::services::audit::Actor;
 use charter::services::{AppState, memberships, organizations, scope, users};
 use migration::MigratorTrait;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ActiveModelTrait, DatabaseConnection};
 use serde_json::{Value, json};
-use uuid::Uuid;
+
+mod support;
 
 const PASSWORD: &str = "dashboard-bench-password";
 
@@ -158,8 +159,7 @@ struct Target {
     token: String,
     organization: String,
     /// The database, for counting the statements of a request in process.
-    settings: Settings,
-    postgres: Option<(DatabaseConnection, String)>,
+    database: support::BenchDatabase,
 }
 
 impl Target {
@@ -172,29 +172,26 @@ impl Target {
         members: usize,
     ) -> anyhow::Result<Self> {
         let data_dir = tempfile::tempdir()?;
-        let mut settings = Settings::for_data_dir(data_dir.path());
-        let postgres = match admin_url {
-            Some(url) => Some(fresh_postgres(url, &mut settings).await?),
-            None => None,
-        };
-        let db = charter::db::connect(&settings).await?;
+        let database = support::BenchDatabase::on(data_dir.path(), admin_url).await?;
+        let settings = &database.settings;
+        let db = charter::db::connect(settings).await?;
         match migrations {
             Some(n) => migration::Migrator::up(&db, Some(n)).await?,
             None => charter::db::migrate(&db).await?,
         }
         let started = Instant::now();
-        seed(&settings, db, organizations, members).await?;
+        seed(settings, db, organizations, members).await?;
         println!(
             "{label}: seeded in {:.1} s",
             started.elapsed().as_secs_f64()
         );
         let port = free_port()?;
-        let process = start(&binary, data_dir.path(), &settings, port)?;
+        let process = start(&binary, data_dir.path(), settings, port)?;
         let address = format!("http://127.0.0.1:{port}");
         wait_ready(&address).await?;
         let token = login(&address).await?;
         let organization = first_organization(&address, &token).await?;
-        let database = if admin_url.is_some() {
+        let engine = if admin_url.is_some() {
             "postgres"
         } else {
             "sqlite"
@@ -207,26 +204,20 @@ impl Target {
         Ok(Self {
             label,
             baseline: migrations.is_some(),
-            profile_name: format!("{database}-{organizations}x{members}-{binary_name}"),
+            profile_name: format!("{engine}-{organizations}x{members}-{binary_name}"),
             _data_dir: data_dir,
             process,
             address,
             token,
             organization,
-            settings,
-            postgres,
+            database,
         })
     }
 
     async fn finish(mut self) -> anyhow::Result<()> {
         let _ = self.process.kill();
         let _ = self.process.wait();
-        if let Some((admin, name)) = self.postgres.take() {
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await?;
-        }
-        Ok(())
+        self.database.drop_database().await
     }
 
     async fn measure(&self, options: &Options) -> anyhow::Result<Row> {
@@ -234,7 +225,7 @@ impl Target {
         let idle_rss = rss_kib(pid, "VmRSS")?;
         // Counted in process with this build's code, so only for this build's own data.
         let statements = match self.baseline {
-            false => statements_per_request(&self.settings, &self.token).await,
+            false => statements_per_request(&self.database.settings, &self.token).await,
             true => None,
         };
         let seconds = options.seconds;
@@ -276,24 +267,6 @@ impl Target {
             statements,
         })
     }
-}
-
-/// A database of its own on the PostgreSQL server of `admin_url`.
-async fn fresh_postgres(
-    admin_url: &str,
-    settings: &mut Settings,
-) -> anyhow::Result<(DatabaseConnection, String)> {
-    let name = format!("charter_dashboard_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(admin_url).await?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(base, _)| base)
-        .unwrap_or(admin_url);
-    settings.database_url = Some(format!("{base}/{name}"));
-    Ok((admin, name))
 }
 
 /// The viewer (`viewer@bench.example`, who owns every organization) and `organizations`
