@@ -7,6 +7,7 @@ pub mod tokens;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::services::users::UserRecord;
 
 /// The caller of one request, established from its bearer token and its session in the database.
 #[derive(Debug, Clone)]
@@ -15,7 +16,8 @@ pub enum Principal {
     Anonymous,
     /// A valid access token of a live session of an active user.
     User {
-        user_id: Uuid,
+        /// The user as read with the session, in this request.
+        user: UserRecord,
         session_id: Uuid,
         organization_id: Option<Uuid>,
     },
@@ -27,7 +29,7 @@ impl Principal {
     /// The authenticated user's id, or UNAUTHENTICATED.
     pub fn user_id(&self) -> Result<Uuid, ApiError> {
         match self {
-            Principal::User { user_id, .. } => Ok(*user_id),
+            Principal::User { user, .. } => Ok(user.id),
             Principal::Anonymous => Err(ApiError::unauthenticated("sign in first")),
             Principal::Rejected(reason) => Err(ApiError::unauthenticated(reason.clone())),
         }

@@ -114,7 +114,8 @@ pub(crate) trait ContextExt {
         if let Some(known) = request.known_access(viewer, organization_id) {
             return Ok(known);
         }
-        let loaded = Box::pin(request.loaders.access(viewer).load_one(organization_id))
+        let loaders = request.loaders.viewer(viewer);
+        let loaded = Box::pin(loaders.access.load_one(organization_id))
             .await?
             .flatten();
         request.remember_access(viewer, organization_id, &loaded);
@@ -161,7 +162,8 @@ pub(crate) trait ContextExt {
             .unwrap_or_default();
         let accesses = self
             .loaders()
-            .access(viewer)
+            .viewer(viewer)
+            .access
             .load_many(partners.iter().copied())
             .await?;
         Ok(accesses.into_values().flatten().collect())

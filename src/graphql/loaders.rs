@@ -2,7 +2,7 @@
 //! dropped with the request, so nothing cached can leak from one user to another.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
@@ -36,10 +36,19 @@ pub struct EntryPageLoader(pub AppState);
 pub struct InvitationLoader(pub AppState);
 pub struct AuditEventLoader(pub AppState);
 pub struct SharedOrganizationLoader(pub AppState);
-/// The viewer's access per organization: effective permissions computed once per request.
+/// The viewer's access per organization: effective permissions computed once per request,
+/// from the viewer's memberships and the organizations as this request's loaders hold them
+/// (a dashboard has read both already).
 pub struct AccessLoader {
-    pub state: AppState,
-    pub user_id: Uuid,
+    state: AppState,
+    user_id: Uuid,
+    memberships: Arc<DataLoader<ViewerMembershipLoader, HashMapCache>>,
+    organizations: Arc<DataLoader<OrganizationLoader, HashMapCache>>,
+}
+/// The viewer's membership per organization.
+pub struct ViewerMembershipLoader {
+    state: AppState,
+    user_id: Uuid,
 }
 
 impl Loader<Uuid> for UserLoader {
@@ -142,8 +151,24 @@ impl Loader<Uuid> for AccessLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut found = access::of_viewer(&self.state, self.user_id, keys).await?;
+        let memberships = self.memberships.load_many(keys.iter().copied()).await?;
+        let organizations = self
+            .organizations
+            .load_many(memberships.keys().copied())
+            .await?;
+        let memberships = memberships.into_values().collect();
+        let mut found =
+            access::of_viewer(&self.state, self.user_id, memberships, &organizations).await?;
         Ok(keys.iter().map(|key| (*key, found.remove(key))).collect())
+    }
+}
+
+impl Loader<Uuid> for ViewerMembershipLoader {
+    type Value = MembershipRecord;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        access::viewer_memberships(&self.state, self.user_id, keys).await
     }
 }
 
@@ -219,7 +244,7 @@ impl Loader<(Uuid, Uuid)> for SharedOrganizationLoader {
 /// The loaders of one request.
 pub struct Loaders {
     pub users: DataLoader<UserLoader, HashMapCache>,
-    pub organizations: DataLoader<OrganizationLoader, HashMapCache>,
+    pub organizations: Arc<DataLoader<OrganizationLoader, HashMapCache>>,
     pub memberships: DataLoader<MembershipLoader, HashMapCache>,
     pub roles: DataLoader<RoleLoader, HashMapCache>,
     pub member_pages: DataLoader<MemberPageLoader, HashMapCache>,
@@ -232,7 +257,7 @@ pub struct Loaders {
     pub invitations: DataLoader<InvitationLoader, HashMapCache>,
     pub audit_events: DataLoader<AuditEventLoader, HashMapCache>,
     pub shared_organizations: DataLoader<SharedOrganizationLoader, HashMapCache>,
-    access: OnceLock<DataLoader<AccessLoader, HashMapCache>>,
+    viewers: Mutex<HashMap<Uuid, Arc<ViewerLoaders>>>,
     state: AppState,
     queue: BatchQueue,
 }
@@ -257,10 +282,11 @@ impl Loaders {
     pub fn new(state: &AppState, queue: BatchQueue) -> Self {
         Self {
             users: cached(&queue, UserLoader(state.clone())),
-            organizations: cached(&queue, OrganizationLoader(state.clone())),
+            organizations: Arc::new(cached(&queue, OrganizationLoader(state.clone()))),
             memberships: cached(&queue, MembershipLoader(state.clone())),
             roles: cached(&queue, RoleLoader(state.clone())),
-            member_pages: cached(&queue, MemberPageLoader(state.clone())),
+            // A page's statement unions one walk per organization: at most 100 of them.
+            member_pages: cached(&queue, MemberPageLoader(state.clone())).max_batch_size(100),
             member_counts: cached(&queue, MemberCountLoader(state.clone())),
             role_member_counts: cached(&queue, RoleMemberCountLoader(state.clone())),
             seat_usage: cached(&queue, SeatUsageLoader(state.clone())),
@@ -271,23 +297,58 @@ impl Loaders {
             invitations: cached(&queue, InvitationLoader(state.clone())),
             audit_events: cached(&queue, AuditEventLoader(state.clone())),
             shared_organizations: cached(&queue, SharedOrganizationLoader(state.clone())),
-            access: OnceLock::new(),
+            viewers: Mutex::default(),
             state: state.clone(),
             queue,
         }
     }
 
-    /// The viewer's access loader; bound to the first viewer asked for, who is the only one a
-    /// request ever has.
-    pub fn access(&self, viewer: Uuid) -> &DataLoader<AccessLoader, HashMapCache> {
-        self.access.get_or_init(|| {
-            cached(
-                &self.queue,
-                AccessLoader {
-                    state: self.state.clone(),
-                    user_id: viewer,
-                },
-            )
-        })
+    /// The loaders bound to `viewer`: the request's viewer, or the user a sign-in within the
+    /// request has just proved to be (each has their own, so no answer of one is the other's).
+    pub fn viewer(&self, viewer: Uuid) -> Arc<ViewerLoaders> {
+        let mut viewers = self
+            .viewers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        viewers
+            .entry(viewer)
+            .or_insert_with(|| {
+                let memberships = Arc::new(cached(
+                    &self.queue,
+                    ViewerMembershipLoader {
+                        state: self.state.clone(),
+                        user_id: viewer,
+                    },
+                ));
+                let access = cached(
+                    &self.queue,
+                    AccessLoader {
+                        state: self.state.clone(),
+                        user_id: viewer,
+                        memberships: memberships.clone(),
+                        organizations: self.organizations.clone(),
+                    },
+                );
+                Arc::new(ViewerLoaders {
+                    memberships,
+                    access,
+                })
+            })
+            .clone()
+    }
+}
+
+/// The loaders bound to one viewer.
+pub struct ViewerLoaders {
+    memberships: Arc<DataLoader<ViewerMembershipLoader, HashMapCache>>,
+    pub access: DataLoader<AccessLoader, HashMapCache>,
+}
+
+impl ViewerLoaders {
+    /// Gives the access loader memberships of this viewer that the request has read, so that
+    /// their access there is computed without reading them again.
+    pub async fn knew_memberships(&self, found: &[MembershipRecord]) {
+        let by_organization = found.iter().map(|m| (m.organization_id, m.clone()));
+        self.memberships.feed_many(by_organization).await;
     }
 }

@@ -20,16 +20,12 @@ pub struct QueryRoot;
 impl QueryRoot {
     /// The signed-in user; null when the request carries no credentials.
     async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<Viewer>> {
-        let user_id = match ctx.principal() {
+        // The user was read with the session, in this request.
+        let user = match ctx.principal() {
             Principal::Anonymous => return Ok(None),
-            principal => principal.user_id()?,
+            Principal::User { user, .. } => user.clone(),
+            Principal::Rejected(reason) => return Err(ApiError::unauthenticated(reason.clone())),
         };
-        let user = ctx
-            .loaders()
-            .users
-            .load_one(user_id)
-            .await?
-            .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
         let active_organization_id = ctx.principal().active_organization();
         Ok(Some(Viewer {
             user,

@@ -49,7 +49,7 @@ async fn export(state: HttpState, file: &str, principal: Principal) -> Result<Re
     let list_id = NodeId::list("id", &async_graphql::ID(id.to_owned()))
         .map_err(|_| ApiError::not_found("list"))?;
     let viewer = match principal {
-        Principal::User { user_id, .. } => user_id,
+        Principal::User { user, .. } => user.id,
         Principal::Rejected(reason) => return Err(ApiError::unauthenticated(reason)),
         Principal::Anonymous => {
             return Err(ApiError::unauthenticated(

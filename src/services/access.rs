@@ -7,17 +7,46 @@ use entity::membership;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::memberships::MembershipRecord;
+use super::organizations::OrganizationRecord;
 use super::{AppState, organizations, roles};
 use crate::authz::{MembershipFacts, OrgAccess, Policy};
 use crate::error::ApiResult;
 
-/// [`load`] of the viewer's access, for a reader holding the application's state.
+/// The viewer's access from their memberships and the organizations of those memberships,
+/// both already read in this request; their roles are read here (every request reads them).
 pub async fn of_viewer(
     state: &AppState,
     viewer: Uuid,
-    organization_ids: &[Uuid],
+    memberships: Vec<MembershipRecord>,
+    organizations: &HashMap<Uuid, OrganizationRecord>,
 ) -> ApiResult<HashMap<Uuid, OrgAccess>> {
-    load(&state.db, &state.policy, viewer, organization_ids).await
+    combine(&state.db, &state.policy, viewer, memberships, organizations).await
+}
+
+/// The memberships of `viewer` in each of `organization_ids` where they are a member.
+pub async fn viewer_memberships(
+    state: &AppState,
+    viewer: Uuid,
+    organization_ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, MembershipRecord>> {
+    Ok(memberships_in(&state.db, viewer, organization_ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.organization_id, m.into()))
+        .collect())
+}
+
+async fn memberships_in(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    organization_ids: &[Uuid],
+) -> ApiResult<Vec<membership::Model>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::OrganizationId.is_in(organization_ids.iter().copied()))
+        .all(db)
+        .await?)
 }
 
 /// The access of `user_id` in each of `organization_ids` where they are a member; an
@@ -28,24 +57,38 @@ pub async fn load(
     user_id: Uuid,
     organization_ids: &[Uuid],
 ) -> ApiResult<HashMap<Uuid, OrgAccess>> {
-    let memberships = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::OrganizationId.is_in(organization_ids.iter().copied()))
-        .all(db)
-        .await?;
+    let memberships = memberships_in(db, user_id, organization_ids).await?;
+    if memberships.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let member_of: Vec<Uuid> = memberships.iter().map(|m| m.organization_id).collect();
+    let organizations = organizations::load(db, &member_of)
+        .await?
+        .into_iter()
+        .map(|(id, org)| (id, org.into()))
+        .collect();
+    let memberships = memberships.into_iter().map(Into::into).collect();
+    combine(db, policy, user_id, memberships, &organizations).await
+}
+
+/// Access from memberships, their roles (read here) and their organizations' features.
+async fn combine(
+    db: &impl ConnectionTrait,
+    policy: &Arc<Policy>,
+    user_id: Uuid,
+    memberships: Vec<MembershipRecord>,
+    organizations: &HashMap<Uuid, OrganizationRecord>,
+) -> ApiResult<HashMap<Uuid, OrgAccess>> {
     if memberships.is_empty() {
         return Ok(HashMap::new());
     }
     let role_ids: Vec<Uuid> = memberships.iter().map(|m| m.role_id).collect();
     let roles = roles::load(db, policy, &role_ids).await?;
-    let member_of: Vec<Uuid> = memberships.iter().map(|m| m.organization_id).collect();
-    let organizations = organizations::load(db, &member_of).await?;
     Ok(memberships
         .into_iter()
         .filter_map(|m| {
             let role = roles.get(&m.role_id)?;
             let organization = organizations.get(&m.organization_id)?;
-            let features = organizations::features(organization);
             let facts = MembershipFacts {
                 user_id,
                 organization_id: m.organization_id,
@@ -53,10 +96,10 @@ pub async fn load(
                 role_id: role.id,
                 owner: role.owner,
             };
-            let grants = policy.effective(&role.grants, &features);
+            let grants = policy.effective(&role.grants, &organization.features);
             Some((
                 m.organization_id,
-                OrgAccess::new(facts, grants, features, policy.clone()),
+                OrgAccess::new(facts, grants, organization.features.clone(), policy.clone()),
             ))
         })
         .collect())

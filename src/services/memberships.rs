@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use entity::{membership, user};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, UnionType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -58,16 +58,21 @@ pub async fn records(state: &AppState, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, 
     Ok(found.into_iter().map(|(id, m)| (id, m.into())).collect())
 }
 
-/// A page of `user_id`'s own memberships, oldest first, and how many they have in all.
+/// A page of `user_id`'s own memberships, oldest first, and, when `counted`, how many they have
+/// in all.
 pub async fn of_user(
     state: &AppState,
     user_id: Uuid,
     args: PageArgs,
-) -> ApiResult<(Page<MembershipRecord>, u64)> {
-    let (page, total) = futures_util::try_join!(
-        page_for_user(&state.db, user_id, args),
-        count_for_user(&state.db, user_id),
-    )?;
+    counted: bool,
+) -> ApiResult<(Page<MembershipRecord>, Option<u64>)> {
+    let count = async {
+        match counted {
+            true => count_for_user(&state.db, user_id).await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let (page, total) = futures_util::try_join!(page_for_user(&state.db, user_id, args), count)?;
     Ok((page.map(Into::into), total))
 }
 
@@ -296,9 +301,8 @@ fn members_select(
 }
 
 /// (Public for the Users-tab benchmark, which reads below the gate.) A page of members of each organization, with their users, in one statement per distinct
-/// page shape. One organization is a plain keyset query (the index walks from the cursor);
-/// several are numbered by a window function per organization, so the number of statements
-/// does not grow with the number of organizations or members.
+/// page shape, so the number of statements does not grow with the number of organizations or
+/// members.
 pub async fn pages_for_organizations(
     db: &impl ConnectionTrait,
     requests: &[(Uuid, MemberQuery)],
@@ -319,32 +323,35 @@ pub async fn pages_for_organizations(
         };
         let sort = sort_expression(query.order);
         let id = (membership::Entity, membership::Column::Id);
-        let statement = if organizations.len() == 1 {
-            let mut select = members_select(organizations, query);
+        let walk = |organization: Uuid| {
+            let mut select = members_select(vec![organization], query);
             if let Some(sort) = &sort {
                 select.order_by_expr(sort.clone(), order.clone());
             }
-            select.order_by(id, order).limit(query.first + 1);
-            db.get_database_backend().build(&select)
+            select.order_by(id, order.clone()).limit(query.first + 1);
+            select
+        };
+        // Each organization's page is its own walk of the (organization, key, id) index that
+        // stops after `first + 1` rows, however many members the organization has. Several
+        // are one statement: the union of their walks, ordered as each walk was.
+        let statement = if let [organization] = organizations[..] {
+            db.get_database_backend().build(&walk(organization))
         } else {
-            let mut numbered = members_select(organizations, query);
-            let mut window = WindowStatement::partition_by((
-                membership::Entity,
-                membership::Column::OrganizationId,
-            ));
-            if let Some(sort) = &sort {
-                window.order_by_expr(sort.clone(), order.clone());
+            let mut walks = organizations.into_iter().map(|organization| {
+                let mut page = Query::select();
+                page.column(Asterisk)
+                    .from_subquery(walk(organization), Alias::new("page"));
+                page
+            });
+            let mut union = walks.next().expect("a group has an organization");
+            for page in walks {
+                union.union(UnionType::All, page);
             }
-            window.order_by(id, order);
-            numbered.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("row_number"));
-            let mut outer = Query::select();
-            outer
-                .column(Asterisk)
-                .from_subquery(numbered, Alias::new("numbered"))
-                .and_where(Expr::col(Alias::new("row_number")).lte(query.first as i64 + 1))
+            union
                 .order_by(Alias::new("organization_id"), Order::Asc)
-                .order_by(Alias::new("row_number"), Order::Asc);
-            db.get_database_backend().build(&outer)
+                .order_by(Alias::new(SORT_VALUE), order.clone())
+                .order_by(Alias::new("id"), order);
+            db.get_database_backend().build(&union)
         };
         let mut by_org: HashMap<Uuid, Vec<Member>> = HashMap::new();
         for row in db.query_all_raw(statement).await? {

@@ -68,7 +68,7 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiR
     }
     match user {
         Some(user) if user.status == users::ACTIVE => Ok(Principal::User {
-            user_id: user.id,
+            user: user.into(),
             session_id: session.id,
             organization_id: session.organization_id,
         }),

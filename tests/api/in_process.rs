@@ -41,7 +41,7 @@ impl Fixture {
     /// Runs `query` as `user`, with the principal, request meta and fresh loaders of a request.
     async fn execute(&self, user: &user::Model, query: &str, variables: Value) -> Value {
         let principal = Principal::User {
-            user_id: user.id,
+            user: user.clone().into(),
             session_id: Uuid::now_v7(),
             organization_id: Some(self.org.id),
         };

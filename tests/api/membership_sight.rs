@@ -109,3 +109,60 @@ async fn the_catalog_lists_the_fields_membership_alone_shows() {
         ["id", "name", "publicId", "viewerPermissions", "viewerRole"]
     );
 }
+
+/// A request that changes something as its bearer and then signs another member in answers the
+/// sign-in's payload with that member's own access, not with the bearer's read earlier in the
+/// same request.
+#[tokio::test]
+async fn a_sign_in_after_the_bearers_own_mutation_answers_with_its_own_access() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let org = app.create_org(&alice, "Acme").await;
+    let carol = app.create_user("carol@example.com").await;
+    app.add_member(&carol, &org, "read_only_user").await;
+    let owner = app.login("alice@example.com").await.access_token;
+    let body = app
+        .gql(
+            Some(&owner),
+            "mutation($o: ID!, $p: String!) { \
+             updateOrganization(input: {organizationId: $o, name: \"Acme Corp\"}) { \
+               viewerPermissions { resource level } } \
+             login(input: {email: \"carol@example.com\", password: $p, organizationId: $o}) { \
+               organization { viewerPermissions { resource level } } } }",
+            json!({ "o": org_id(&org), "p": crate::helpers::PASSWORD }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let level_of = |grants: &serde_json::Value, resource: &str| {
+        grants
+            .as_array()
+            .expect("grants")
+            .iter()
+            .find(|g| g["resource"] == resource)
+            .map(|g| g["level"].as_str().unwrap_or_default().to_owned())
+    };
+    let as_owner = &body["data"]["updateOrganization"]["viewerPermissions"];
+    let as_carol = &body["data"]["login"]["organization"]["viewerPermissions"];
+    assert_eq!(
+        level_of(as_owner, "member").as_deref(),
+        Some("manage"),
+        "{body}"
+    );
+    assert_ne!(
+        level_of(as_carol, "member").as_deref(),
+        Some("manage"),
+        "{body}"
+    );
+    let alone = app.login_to("carol@example.com", Some(&org_id(&org))).await;
+    let own = app
+        .gql(
+            Some(&alone.access_token),
+            "query($o: ID!) { organization(id: $o) { viewerPermissions { resource level } } }",
+            json!({ "o": org_id(&org) }),
+        )
+        .await;
+    assert_eq!(
+        as_carol, &own["data"]["organization"]["viewerPermissions"],
+        "carol's permissions in the payload are those she has alone"
+    );
+}

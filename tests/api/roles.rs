@@ -649,3 +649,70 @@ async fn only_platform_operators_change_licenses_and_seat_counts_follow_membersh
         json!({ "seats": 10, "seatsUsed": 2, "freeSeatsUsed": 2 })
     );
 }
+
+/// A role's grants are answered in place rather than field by field; aliases, `__typename`,
+/// named and inline fragments and `@skip`/`@include` still shape each grant as GraphQL says.
+#[tokio::test]
+async fn grants_answer_aliases_fragments_and_directives_like_any_object() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let org = app.create_org(&alice, "Acme").await;
+    let token = app.login("alice@example.com").await.access_token;
+    let query = "query($o: ID!, $no: Boolean!) { organization(id: $o) { \
+        plain: viewerPermissions { resource level } \
+        shaped: viewerPermissions { __typename r: resource ...Level \
+          ... on PermissionGrant { again: resource } ... { l2: level } \
+          hidden: level @include(if: $no) shown: level @skip(if: $no) } } } \
+        fragment Level on PermissionGrant { level }";
+    let body = app
+        .gql(
+            Some(&token),
+            query,
+            json!({ "o": org_id(&org), "no": false }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let plain = body["data"]["organization"]["plain"]
+        .as_array()
+        .expect("grants");
+    let shaped = body["data"]["organization"]["shaped"]
+        .as_array()
+        .expect("grants");
+    assert!(!plain.is_empty());
+    assert_eq!(plain.len(), shaped.len());
+    for (plain, shaped) in plain.iter().zip(shaped) {
+        let mut keys: Vec<&str> = shaped
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["__typename", "again", "l2", "level", "r", "shown"],
+            "{shaped}"
+        );
+        assert_eq!(shaped["__typename"], "PermissionGrant");
+        assert_eq!(shaped["r"], plain["resource"]);
+        assert_eq!(shaped["again"], plain["resource"]);
+        assert_eq!(shaped["level"], plain["level"]);
+        assert_eq!(shaped["l2"], plain["level"]);
+        assert_eq!(shaped["shown"], plain["level"]);
+    }
+    let unknown = app
+        .gql(
+            Some(&token),
+            "query($o: ID!) { organization(id: $o) { viewerPermissions { resource secret } } }",
+            json!({ "o": org_id(&org) }),
+        )
+        .await;
+    assert_eq!(unknown["data"], Value::Null, "{unknown}");
+    assert!(
+        unknown["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("secret"),
+        "{unknown}"
+    );
+}

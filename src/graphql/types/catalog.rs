@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
 
-use super::{PermissionGrant, SeatClassValue};
+use super::{GrantList, PermissionGrant, SeatClassValue};
 use crate::authz::Policy;
 use crate::graphql::ContextExt;
 use crate::graphql::guards::{Rule, declared_rules};
@@ -41,7 +41,7 @@ pub struct CatalogRole {
     pub seat_class: SeatClassValue,
     /// Whether it holds the top level of every resource.
     pub owner: bool,
-    pub grants: Vec<PermissionGrant>,
+    pub grants: GrantList,
 }
 
 #[derive(SimpleObject)]

@@ -84,9 +84,9 @@ pub async fn prime_for_lists(ctx: &Context<'_>, lists: &[Readable]) -> ApiResult
     owners.sort();
     owners.dedup();
     let loaders = ctx.loaders();
-    let viewer = ctx.request().viewer_id()?;
+    let viewer = loaders.viewer(ctx.request().viewer_id()?);
     let (access, partners, organizations) = futures_util::join!(
-        loaders.access(viewer).load_many(owners.iter().copied()),
+        viewer.access.load_many(owners.iter().copied()),
         loaders.share_partners.load_many(owners.iter().copied()),
         loaders.organizations.load_many(owners.iter().copied()),
     );
@@ -95,7 +95,7 @@ pub async fn prime_for_lists(ctx: &Context<'_>, lists: &[Readable]) -> ApiResult
     let mut partner_ids: Vec<Uuid> = partners?.into_values().flatten().collect();
     partner_ids.sort();
     partner_ids.dedup();
-    loaders.access(viewer).load_many(partner_ids).await?;
+    viewer.access.load_many(partner_ids).await?;
     let keys = entries_asked_for(ctx, lists);
     if !keys.is_empty() {
         loaders.entry_pages.load_many(keys).await?;

@@ -23,7 +23,7 @@ pub use list::{List, ListKindValue, list_for_change, visible_list};
 pub use membership::Membership;
 pub use node::Node;
 pub use organization::{License, Organization};
-pub use permission::PermissionGrant;
+pub use permission::{GrantList, PermissionGrant};
 pub use role::{Role, SeatClassValue};
 pub use user::User;
 pub use viewer::Viewer;

@@ -9,7 +9,8 @@ use super::membership::{
     MemberConnection, MemberFilter, MemberOrder, member_connection, member_query,
 };
 use super::{
-    AuditConnection, Invitation, InvitationStatus, List, PermissionGrant, Role, audit_page,
+    AuditConnection, GrantList, Invitation, InvitationStatus, List, PermissionGrant, Role,
+    audit_page,
 };
 use crate::authz::require;
 use crate::error::ApiResult;
@@ -160,7 +161,7 @@ impl Organization {
 
     /// Every resource of the policy with the level the viewer's role grants here.
     #[graphql(directive = Requires::apply(need(require::ORGANIZATION_READ).or_member()))]
-    async fn viewer_permissions(&self, ctx: &Context<'_>) -> ApiResult<Vec<PermissionGrant>> {
+    async fn viewer_permissions(&self, ctx: &Context<'_>) -> ApiResult<GrantList> {
         let access = ctx.access(self.0.id).await?;
         Ok(PermissionGrant::all(&ctx.state().policy, access.grants()))
     }
@@ -182,10 +183,17 @@ impl Organization {
         let query = member_query(self.0.id, first, after, order_by, filter)?;
         let scope = self.gate().scope(ctx).await?;
         let loaders = ctx.loaders();
-        let count_key = scope.key((query.role, query.search.clone()));
+        // Counting walks every matching member, so it is done only when `totalCount` is asked.
+        let count = async {
+            if !ctx.look_ahead().field("totalCount").exists() {
+                return Ok(None);
+            }
+            let key = scope.key((query.role, query.search.clone()));
+            loaders.member_counts.load_one(key).await
+        };
         let (page, total) = futures_util::try_join!(
             loaders.member_pages.load_one(scope.key(query.clone())),
-            loaders.member_counts.load_one(count_key),
+            count,
         )?;
         Ok(Some(member_connection(
             page.unwrap_or_else(crate::services::Page::empty),

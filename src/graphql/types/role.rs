@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, Object};
 
-use super::PermissionGrant;
+use super::{GrantList, PermissionGrant};
 use crate::authz::require;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
@@ -74,7 +74,7 @@ impl Role {
     }
 
     /// Every resource of the policy with the level this role grants.
-    async fn grants(&self, ctx: &Context<'_>) -> Vec<PermissionGrant> {
+    async fn grants(&self, ctx: &Context<'_>) -> GrantList {
         PermissionGrant::all(&ctx.state().policy, &self.record.grants)
     }
 

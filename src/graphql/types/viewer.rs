@@ -4,7 +4,9 @@ use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
 use super::membership::{MemberConnection, MemberKey};
-use super::{AuditConnection, Membership, Organization, PermissionGrant, User, audit_page};
+use super::{
+    AuditConnection, GrantList, Membership, Organization, PermissionGrant, User, audit_page,
+};
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::connection::Keyset;
@@ -45,12 +47,19 @@ impl Viewer {
         let after =
             crate::graphql::connection::after::<MemberKey>(after.as_deref())?.map(|key| key.id);
         let args = crate::services::PageArgs::new(first, after)?;
-        let (page, total) = memberships::of_user(ctx.state(), self.user.id, args).await?;
+        // Counting is done only when `totalCount` is asked.
+        let counted = ctx.look_ahead().field("totalCount").exists();
+        let (page, total) = memberships::of_user(ctx.state(), self.user.id, args, counted).await?;
+        // The access of every field below in these organizations starts from these rows.
+        ctx.loaders()
+            .viewer(self.user.id)
+            .knew_memberships(&page.items)
+            .await;
         let mut connection = async_graphql::connection::Connection::with_additional_fields(
             args.after.is_some(),
             page.has_next_page,
             crate::graphql::connection::Total {
-                total_count: total as i64,
+                total_count: total.unwrap_or(0) as i64,
             },
         );
         connection.edges.extend(page.items.into_iter().map(|m| {
@@ -81,11 +90,7 @@ impl Viewer {
     }
 
     /// Every resource of the policy with the level the user's role grants in `organizationId`.
-    async fn permissions(
-        &self,
-        ctx: &Context<'_>,
-        organization_id: ID,
-    ) -> ApiResult<Vec<PermissionGrant>> {
+    async fn permissions(&self, ctx: &Context<'_>, organization_id: ID) -> ApiResult<GrantList> {
         let org = NodeId::organization("organizationId", &organization_id)?;
         let access = ctx.access(org).await?;
         Ok(PermissionGrant::all(&ctx.state().policy, access.grants()))
