@@ -14,8 +14,14 @@
 //!   one on the same data, printing the ratios; `CHARTER_BENCH_BASELINE_MIGRATIONS` says how
 //!   many migrations it knows (6 for 144ef1f), so its copy of the data stops there.
 //!
+//! After the peak runs, both binaries serve the dashboard at a fixed rate, half the older
+//! binary's peak (this one's without a baseline), and the latencies are measured from each
+//! request's scheduled time.
+//!
 //! - `CHARTER_BENCH_PERF`: a directory; `perf record -g` samples each server during its
 //!   dashboard run into `<dir>/<database>-<N>x<M>-<binary>.data` (Debian's `linux-perf`).
+//!
+//! - `CHARTER_BENCH_STATEMENTS`: set to print each statement of the counted dashboard request.
 //!
 //! It needs `wrk` (Debian's `wrk`). It prints figures; it asserts nothing on time.
 
@@ -129,6 +135,7 @@ async fn run_shape(
     )
     .await?;
     let mut rows = vec![current.measure(options).await?];
+    let mut targets = vec![current];
     if let Some((binary, migrations)) = &options.baseline {
         let baseline = Target::prepare(
             "baseline",
@@ -140,9 +147,28 @@ async fn run_shape(
         )
         .await?;
         rows.push(baseline.measure(options).await?);
-        baseline.finish().await?;
+        targets.push(baseline);
     }
-    current.finish().await?;
+    // Half the peak of the older binary when there is one (or of this one), the same rate
+    // for both.
+    let peak = rows.last().map_or(0.0, |row| row.dashboard.per_second);
+    let rate = (peak / 2.0).max(1.0);
+    println!("fixed rate: {rate:.1} req/s, {} s each", options.seconds);
+    for (row, target) in rows.iter_mut().zip(&targets) {
+        row.fixed = Some(
+            fixed_rate(
+                &target.address,
+                &target.token,
+                DASHBOARD,
+                rate,
+                options.seconds,
+            )
+            .await?,
+        );
+    }
+    for target in targets {
+        target.finish().await?;
+    }
     print_rows(&rows);
     Ok(())
 }
@@ -258,6 +284,7 @@ impl Target {
         let viewer = wrk(&self.address, &self.token, VIEWER_EMAIL, 1, seconds)?;
         Ok(Row {
             label: self.label,
+            fixed: None,
             cpu_ms_per_request: cpu * 1000.0 / dashboard.requests.max(1) as f64,
             dashboard,
             small,
@@ -435,7 +462,13 @@ async fn statements_per_request(settings: &Settings, token: &str) -> Option<usiz
     let mut db = charter::db::connect(settings).await.ok()?;
     let count = Arc::new(AtomicUsize::new(0));
     let counter = count.clone();
-    db.set_metric_callback(move |_| {
+    let show = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let showing = show.clone();
+    db.set_metric_callback(move |info| {
+        if showing.load(Ordering::SeqCst) {
+            let sql: String = info.statement.sql.chars().take(300).collect();
+            println!("  statement: {sql}");
+        }
         counter.fetch_add(1, Ordering::SeqCst);
     });
     let policy = charter::load_policy(settings).ok()?;
@@ -454,6 +487,10 @@ async fn statements_per_request(settings: &Settings, token: &str) -> Option<usiz
         },
     ));
     count.store(0, Ordering::SeqCst);
+    show.store(
+        std::env::var_os("CHARTER_BENCH_STATEMENTS").is_some(),
+        Ordering::SeqCst,
+    );
     let answered = graphql(&address, Some(token), DASHBOARD).await.is_ok();
     let statements = count.load(Ordering::SeqCst);
     let _ = stop.send(());
@@ -540,6 +577,61 @@ fn milliseconds(value: &str) -> Option<f64> {
     })
 }
 
+/// Latencies of requests sent at a fixed rate.
+struct FixedRate {
+    sent: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+/// `rate` requests a second for `seconds`, each sent when it is due whatever the answers'
+/// pace (an open loop, unlike wrk's connections that wait for each answer). A request's
+/// latency counts from the moment it was due, so a stall counts against every request
+/// scheduled behind it rather than hiding them.
+async fn fixed_rate(
+    address: &str,
+    token: &str,
+    query: &str,
+    rate: f64,
+    seconds: u64,
+) -> anyhow::Result<FixedRate> {
+    let client = reqwest::Client::new();
+    let url = format!("{address}/graphql");
+    let body = serde_json::to_vec(&json!({ "query": query }))?;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let total = (rate * seconds as f64).round().max(1.0) as usize;
+    let start = tokio::time::Instant::now() + Duration::from_millis(100);
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..total {
+        let due = start + interval * n as u32;
+        tokio::time::sleep_until(due).await;
+        let request = client
+            .post(&url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        requests.spawn(async move {
+            let response = request.send().await?;
+            anyhow::ensure!(response.status().is_success(), "{}", response.status());
+            response.bytes().await?;
+            Ok(due.elapsed())
+        });
+    }
+    let mut latencies = Vec::with_capacity(total);
+    while let Some(done) = requests.join_next().await {
+        latencies.push(done??.as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |quantile: f64| latencies[((latencies.len() - 1) as f64 * quantile).round() as usize];
+    Ok(FixedRate {
+        sent: latencies.len(),
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+        max_ms: at(1.0),
+    })
+}
+
 /// `perf record` sampling process `pid` until [`stop_profile`].
 fn profile(dir: &Path, pid: u32, name: &str) -> anyhow::Result<Child> {
     std::fs::create_dir_all(dir)?;
@@ -595,6 +687,8 @@ fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
 
 struct Row {
     label: &'static str,
+    /// The dashboard at a fixed rate, measured after every binary's peak is known.
+    fixed: Option<FixedRate>,
     dashboard: Load,
     small: Load,
     viewer: Load,
@@ -634,7 +728,21 @@ fn print_rows(rows: &[Row]) {
             row.viewer.p50_ms,
         );
     }
+    for row in rows {
+        if let Some(fixed) = &row.fixed {
+            println!(
+                "{:<11} fixed rate: {} requests, p50 {:.2}ms, p99 {:.2}ms, max {:.2}ms",
+                row.label, fixed.sent, fixed.p50_ms, fixed.p99_ms, fixed.max_ms
+            );
+        }
+    }
     if let [current, baseline] = rows {
+        if let (Some(now), Some(before)) = (&current.fixed, &baseline.fixed) {
+            println!(
+                "fixed-rate p99: this build {:.2}x the baseline's",
+                now.p99_ms / before.p99_ms
+            );
+        }
         println!(
             "ratio       {:>9.2}x {:>8.2}x {:>8.2}x {:>10.2}x {:>29} {:>11.2}x {:>11.2}x",
             current.dashboard.per_second / baseline.dashboard.per_second,
