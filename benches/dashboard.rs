@@ -170,6 +170,7 @@ async fn run_shape(
         target.finish().await?;
     }
     print_rows(&rows);
+    print_targets((organizations, members), &rows);
     Ok(())
 }
 
@@ -696,6 +697,51 @@ struct Row {
     idle_rss: u64,
     peak_rss: u64,
     statements: Option<usize>,
+}
+
+/// The targets against this run's figures: each with what was measured and whether it
+/// was met. Those relative to the older binary need one.
+fn print_targets(shape: (usize, usize), rows: &[Row]) {
+    let current = &rows[0];
+    let baseline = rows.get(1);
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
+    println!("targets:");
+    if let Some(baseline) = baseline {
+        let ratio = current.dashboard.per_second / baseline.dashboard.per_second;
+        println!(
+            "  dashboard >= 6x the older binary's req/s: {ratio:.2}x, {}",
+            verdict(ratio >= 6.0)
+        );
+        if let (Some(now), Some(before)) = (&current.fixed, &baseline.fixed) {
+            let ratio = now.p99_ms / before.p99_ms;
+            println!(
+                "  fixed-rate p99 <= 0.25x the older binary's: {ratio:.2}x, {}",
+                verdict(ratio <= 0.25)
+            );
+        }
+    }
+    let growth = current.peak_rss as f64 / current.idle_rss.max(1) as f64;
+    println!(
+        "  RSS under load <= 2x idle: {growth:.2}x, {}",
+        verdict(growth <= 2.0)
+    );
+    println!(
+        "  small query p50 <= 1 ms: {:.3} ms, {}",
+        current.small.p50_ms,
+        verdict(current.small.p50_ms <= 1.0)
+    );
+    println!(
+        "  viewer query p50 <= 0.5 ms: {:.3} ms, {}",
+        current.viewer.p50_ms,
+        verdict(current.viewer.p50_ms <= 0.5)
+    );
+    if shape == (10, 50) {
+        println!(
+            "  CPU per dashboard request <= 1.5 ms: {:.2} ms, {}",
+            current.cpu_ms_per_request,
+            verdict(current.cpu_ms_per_request <= 1.5)
+        );
+    }
 }
 
 fn print_rows(rows: &[Row]) {
