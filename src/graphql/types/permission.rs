@@ -1,6 +1,7 @@
 //! `PermissionGrant`: one resource with the level a role grants on it.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
@@ -20,16 +21,11 @@ pub struct PermissionGrant {
 
 impl PermissionGrant {
     /// Every resource of the policy with its granted level (the lowest where nothing is granted).
-    pub fn all(policy: &Policy, grants: &Grants) -> GrantList {
-        GrantList(
-            policy
-                .describe(grants)
-                .map(|(resource, level)| PermissionGrant {
-                    resource: resource.to_owned(),
-                    level: level.to_owned(),
-                })
-                .collect(),
-        )
+    pub fn all(policy: &Arc<Policy>, grants: &Grants) -> GrantList {
+        GrantList {
+            policy: policy.clone(),
+            grants: grants.clone(),
+        }
     }
 }
 
@@ -97,10 +93,14 @@ fn plan(
     Ok(())
 }
 
-/// `[PermissionGrant!]!`, answered in one pass (see [`plan`]). `@skip` and
-/// `@include` are applied to the document before execution, so they need nothing here.
-#[derive(Debug, Clone)]
-pub struct GrantList(pub Vec<PermissionGrant>);
+/// `[PermissionGrant!]!`, answered in one pass (see [`plan`]) straight from the policy's
+/// names. `@skip` and `@include` are applied to the document before execution, so they need
+/// nothing here.
+#[derive(Clone)]
+pub struct GrantList {
+    policy: Arc<Policy>,
+    grants: Grants,
+}
 
 impl OutputType for GrantList {
     fn type_name() -> Cow<'static, str> {
@@ -122,18 +122,17 @@ impl OutputType for GrantList {
     ) -> ServerResult<Value> {
         let mut fields = Vec::new();
         plan(ctx, &ctx.item.node, &mut fields)?;
-        let items = self.0.iter().map(|grant| {
+        let items = self.policy.describe(&self.grants).map(|(resource, level)| {
             let answer = fields.iter().map(|(key, field)| {
                 let value = match field {
-                    GrantField::Resource => grant.resource.clone(),
-                    GrantField::Level => grant.level.clone(),
+                    GrantField::Resource => resource.to_owned(),
+                    GrantField::Level => level.to_owned(),
                     GrantField::Typename => PermissionGrant::type_name().into_owned(),
                 };
                 (key.clone(), Value::String(value))
             });
             Value::Object(answer.collect())
         });
-        let items = items.collect();
-        Ok(Value::List(items))
+        Ok(Value::List(items.collect()))
     }
 }
