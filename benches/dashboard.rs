@@ -783,12 +783,6 @@ fn print_rows(rows: &[Row]) {
         }
     }
     if let [current, baseline] = rows {
-        if let (Some(now), Some(before)) = (&current.fixed, &baseline.fixed) {
-            println!(
-                "fixed-rate p99: this build {:.2}x the baseline's",
-                now.p99_ms / before.p99_ms
-            );
-        }
         println!(
             "ratio       {:>9.2}x {:>8.2}x {:>8.2}x {:>10.2}x {:>29} {:>11.2}x {:>11.2}x",
             current.dashboard.per_second / baseline.dashboard.per_second,

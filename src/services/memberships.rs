@@ -300,9 +300,9 @@ fn members_select(
     select
 }
 
-/// (Public for the Users-tab benchmark, which reads below the gate.) A page of members of each organization, with their users, in one statement per distinct
+/// A page of members of each organization, with their users, in one statement per distinct
 /// page shape, so the number of statements does not grow with the number of organizations or
-/// members.
+/// members. (Public for the Users-tab benchmark, which reads below the gate.)
 pub async fn pages_for_organizations(
     db: &impl ConnectionTrait,
     requests: &[(Uuid, MemberQuery)],
