@@ -66,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
             payload: format!("{{\"after\":{{\"n\":{seq}}}}}"),
             prev_hash: prev.clone(),
             hash: String::new(),
+            actor_api_key_id: None,
         };
         event.hash = audit::hash_of(&event);
         prev = event.hash.clone();

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use charter::authz::require::{LIST_CREATE, LIST_EDIT};
 use charter::domain::ListKind;
+use charter::services::access::Viewer;
 use charter::services::audit::Actor;
 use charter::services::lists::{self, EntryQuery, NewEntry};
 use charter::services::scope::OrgScope;
@@ -65,14 +66,21 @@ async fn main() -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!(e.message))?;
     let policy = &app.state.policy;
-    let create = OrgScope::enter(&db, policy, owner.id, "organization", org.id, LIST_CREATE)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?
-        .change_as(Actor::command_line());
+    let create = OrgScope::enter(
+        &db,
+        policy,
+        &Viewer::user(owner.id),
+        "organization",
+        org.id,
+        LIST_CREATE,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e.message))?
+    .change_as(Actor::command_line());
     let list = lists::create(&create, "Large", ListKind::Ip, None)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
-    let read = lists::open(&db, policy, owner.id, list.id)
+    let read = lists::open(&db, policy, &Viewer::user(owner.id), list.id)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?
         .read;
@@ -178,10 +186,17 @@ async fn main() -> anyhow::Result<()> {
             note: None,
         })
         .collect();
-    let edit = OrgScope::enter(&db, policy, owner.id, "organization", org.id, LIST_EDIT)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?
-        .change_as(Actor::command_line());
+    let edit = OrgScope::enter(
+        &db,
+        policy,
+        &Viewer::user(owner.id),
+        "organization",
+        org.id,
+        LIST_EDIT,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e.message))?
+    .change_as(Actor::command_line());
     let started = Instant::now();
     let (_, change) = lists::add_entries(&edit, list.id, batch)
         .await

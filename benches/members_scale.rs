@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
             status: "active".to_owned(),
             is_operator: false,
             created_at: Utc::now(),
+            kind: "human".to_owned(),
         };
         let role = &policy.roles()[n % roles.len()];
         links.push(memberships::new_membership(
@@ -77,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
             status: Set("active".to_owned()),
             is_operator: Set(false),
             created_at: Set(Utc::now()),
+            kind: Set("human".to_owned()),
         });
         if users.len() == 1000 || n + 1 == members {
             user::Entity::insert_many(std::mem::take(&mut users))

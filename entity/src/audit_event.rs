@@ -26,6 +26,8 @@ pub struct Model {
     pub payload: String,
     pub prev_hash: String,
     pub hash: String,
+    /// The API key the actor acted through, when it was one.
+    pub actor_api_key_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 //! sea-orm entities: the database shape, nothing else. Behaviour lives in the
 //! `charter` crate's services, never here.
 
+pub mod api_key;
 pub mod audit_event;
 pub mod audit_head;
 pub mod invitation;
@@ -11,6 +12,7 @@ pub mod membership;
 pub mod organization;
 pub mod refresh_token;
 pub mod role;
+pub mod service_account;
 pub mod session;
 pub mod share_partner;
 pub mod user;

@@ -16,6 +16,8 @@ pub struct Model {
     pub status: String,
     pub is_operator: bool,
     pub created_at: DateTimeUtc,
+    /// `human`, or `service` for a service account (which has no password).
+    pub kind: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

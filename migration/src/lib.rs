@@ -12,6 +12,7 @@ mod m20261123_000004_member_sort_keys;
 mod m20261123_000005_audit_search;
 mod m20261123_000006_lists;
 mod m20261123_000007_invitation_roles;
+mod m20261202_000008_machine_credentials;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_audit_search::Migration),
             Box::new(m20261123_000006_lists::Migration),
             Box::new(m20261123_000007_invitation_roles::Migration),
+            Box::new(m20261202_000008_machine_credentials::Migration),
         ]
     }
 }

@@ -1,11 +1,15 @@
 //! Who you are: passwords, signing keys, tokens, and the principal of a request.
 
+pub mod api_keys;
 pub mod keys;
 pub mod password;
 pub mod tokens;
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
+use crate::authz::KeyLimit;
 use crate::error::ApiError;
 use crate::services::users::UserRecord;
 
@@ -21,6 +25,12 @@ pub enum Principal {
         session_id: Uuid,
         organization_id: Option<Uuid>,
     },
+    /// A live API key of an active holder who is still a member of the key's organization.
+    Key {
+        /// The key's holder (a person or a service account), as read with the key.
+        user: UserRecord,
+        key: Arc<KeyLimit>,
+    },
     /// Credentials were presented but refused; the reason is safe to show.
     Rejected(String),
 }
@@ -29,7 +39,7 @@ impl Principal {
     /// The authenticated user's id, or UNAUTHENTICATED.
     pub fn user_id(&self) -> Result<Uuid, ApiError> {
         match self {
-            Principal::User { user, .. } => Ok(user.id),
+            Principal::User { user, .. } | Principal::Key { user, .. } => Ok(user.id),
             Principal::Anonymous => Err(ApiError::unauthenticated("sign in first")),
             Principal::Rejected(reason) => Err(ApiError::unauthenticated(reason.clone())),
         }
@@ -41,6 +51,7 @@ impl Principal {
             Principal::User {
                 organization_id, ..
             } => *organization_id,
+            Principal::Key { key, .. } => Some(key.organization_id),
             _ => None,
         }
     }
@@ -48,7 +59,32 @@ impl Principal {
     pub fn session_id(&self) -> Result<Uuid, ApiError> {
         match self {
             Principal::User { session_id, .. } => Ok(*session_id),
+            Principal::Key { .. } => Err(key_refused()),
             _ => self.user_id().map(|_| Uuid::nil()),
         }
     }
+
+    /// The key the request acts through, if it came with one.
+    pub fn key(&self) -> Option<&Arc<KeyLimit>> {
+        match self {
+            Principal::Key { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
+    /// FORBIDDEN when the request came with an API key: account operations (signing in,
+    /// sessions, passwords, profiles, creating or leaving organizations) need the person.
+    pub fn not_a_key(&self) -> Result<(), ApiError> {
+        match self {
+            Principal::Key { .. } => Err(key_refused()),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn key_refused() -> ApiError {
+    ApiError::forbidden(
+        "an API key acts only on its organization's data; account operations need the person \
+         signed in",
+    )
 }

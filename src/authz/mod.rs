@@ -46,6 +46,8 @@ pub mod require {
     pub const LIST_EDIT: Requirement = Requirement::new("list", "edit");
     pub const LIST_FULL: Requirement = Requirement::new("list", "full");
     pub const LIST_SHARING_MANAGE: Requirement = Requirement::new("list_sharing", "manage");
+    pub const API_KEY_READ: Requirement = Requirement::new("api_key", "read");
+    pub const API_KEY_MANAGE: Requirement = Requirement::new("api_key", "manage");
 
     /// Every requirement above: a field may declare only these.
     pub const ALL: &[Requirement] = &[
@@ -62,6 +64,8 @@ pub mod require {
         LIST_EDIT,
         LIST_FULL,
         LIST_SHARING_MANAGE,
+        API_KEY_READ,
+        API_KEY_MANAGE,
     ];
 
     /// The requirement named `resource` at `level`, if Charter's schema uses it.
@@ -90,6 +94,21 @@ pub struct OrgAccess {
     /// The organization's licensed features.
     features: Arc<Vec<String>>,
     policy: Arc<Policy>,
+    /// The API key the viewer acts through, whose grants bound the role's.
+    key: Option<Arc<KeyLimit>>,
+}
+
+/// What an API key lets its holder do: act in one organization, with at most its grants.
+///
+/// A key acts with the intersection of its grants and its holder's role as read for each
+/// request ([`OrgAccess::limited`]), so a demoted holder's keys shrink with them, and a holder
+/// who is no longer a member has no access through them at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLimit {
+    pub key_id: Uuid,
+    pub holder_id: Uuid,
+    pub organization_id: Uuid,
+    pub grants: Grants,
 }
 
 /// What [`OrgAccess::new`] is built from: one membership and the role it holds.
@@ -119,7 +138,34 @@ impl OrgAccess {
             grants: Arc::new(grants),
             features: Arc::new(features),
             policy,
+            key: None,
         }
+    }
+
+    /// This access as `limit`'s key has it: none outside the key's organization or for
+    /// another user; else each grant at the lower of the role's and the key's, and never an
+    /// owner (owner-only acts need a person). Grants that satisfy the policy's dependencies on
+    /// both sides still satisfy them at their minimum.
+    pub fn limited(self, limit: &Arc<KeyLimit>) -> Option<Self> {
+        if self.organization_id != limit.organization_id || self.user_id != limit.holder_id {
+            return None;
+        }
+        let levels = self
+            .grants
+            .iter()
+            .map(|(resource, level)| level.min(limit.grants.level(resource)))
+            .collect();
+        Some(Self {
+            owner: false,
+            grants: Arc::new(Grants::from_levels(levels)),
+            key: Some(limit.clone()),
+            ..self
+        })
+    }
+
+    /// The key this access is limited by, when the viewer acts through one.
+    pub fn key(&self) -> Option<&Arc<KeyLimit>> {
+        self.key.as_ref()
     }
 
     pub fn user_id(&self) -> Uuid {

@@ -48,6 +48,16 @@ pub fn may_hand_out(policy: &Policy, actor: Standing, role: Standing) -> Result<
     }
 }
 
+/// Whether a member may hold `role`: a service account never holds the owner role (owners are
+/// the people accountable for the organization, and the break-glass of its access).
+pub fn may_hold(service_account: bool, role: Standing) -> Result<(), Refusal> {
+    if service_account && role.owner {
+        Err(Refusal::ServiceAccountOwner)
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether `actor` (the member `actor_user`) may change member `target_user`, who holds `role`
 /// or is to hold it: not oneself, and `role` within what the actor may hand out.
 pub fn power_over(

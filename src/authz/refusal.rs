@@ -27,6 +27,8 @@ pub enum Refusal {
     PredefinedRole,
     /// Someone who is not an owner would make or unmake an owner.
     OnlyOwnersMakeOwners,
+    /// A service account would hold the owner role.
+    ServiceAccountOwner,
     /// A role would grant more than the actor's own role holds: the grants above it.
     AboveCeiling(Vec<NamedGrant>),
     /// No licensed seat is left of the license's `seats`.
@@ -60,6 +62,7 @@ impl Refusal {
             | Refusal::HeldRole
             | Refusal::PredefinedRole
             | Refusal::OnlyOwnersMakeOwners
+            | Refusal::ServiceAccountOwner
             | Refusal::AboveCeiling(_)
             | Refusal::NotGranted(_) => ErrorCode::Forbidden,
         }
@@ -77,6 +80,9 @@ impl Refusal {
                 "predefined roles come from the policy and cannot be changed".to_owned()
             }
             Refusal::OnlyOwnersMakeOwners => "only owners make or unmake owners".to_owned(),
+            Refusal::ServiceAccountOwner => {
+                "a service account cannot be an owner: owners are people".to_owned()
+            }
             Refusal::AboveCeiling(_) => "that role grants more than your own role holds".to_owned(),
             Refusal::SeatLimitReached { seats } => {
                 format!("all {seats} licensed seats are taken (members and pending invitations)")

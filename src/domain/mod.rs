@@ -8,7 +8,7 @@ pub mod text;
 
 pub use email::Email;
 pub use list_entry::ListKind;
-pub use names::{DisplayName, ListName, OrganizationName, RoleName};
+pub use names::{CredentialName, DisplayName, ListName, OrganizationName, RoleName};
 pub use password::NewPassword;
 
 use rand::Rng;

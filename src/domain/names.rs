@@ -80,6 +80,23 @@ impl ListName {
     }
 }
 
+/// The name of a service account or an API key: 1 to 100 characters, trimmed, no control
+/// characters and no bidirectional or zero-width characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialName(String);
+
+impl CredentialName {
+    pub const MAX: usize = 100;
+
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, ApiError> {
+        parse_name(field, value, Self::MAX).map(Self)
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +109,8 @@ mod tests {
         assert!(DisplayName::parse("displayName", "Eve\u{202E}nimda").is_err());
         assert!(RoleName::parse("name", "Admin\u{200B}").is_err());
         assert!(ListName::parse("name", "\u{2066}Blocklist").is_err());
+        assert!(CredentialName::parse("name", "ci\0deploy").is_err());
+        assert!(CredentialName::parse("name", &"k".repeat(101)).is_err());
         assert_eq!(
             OrganizationName::parse("name", "  Acme  ")
                 .unwrap()

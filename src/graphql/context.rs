@@ -35,10 +35,11 @@ impl RequestContext {
     /// execution runs under [`super::batches::drive`].
     pub fn new(state: &AppState, principal: Principal, meta: RequestMeta) -> (Self, Batches) {
         let (queue, batches) = super::batches::queue();
+        let loaders = Loaders::new(state, queue, principal.key().cloned());
         let context = Self {
             principal,
             meta,
-            loaders: Loaders::new(state, queue),
+            loaders,
             acting: Mutex::new(None),
             accesses: Mutex::new(HashMap::new()),
         };
@@ -131,10 +132,8 @@ pub(crate) trait ContextExt {
             .load_one(viewer)
             .await?
             .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
-        Ok(crate::services::audit::Actor::signed_in(
-            &user,
-            &self.request().meta,
-        ))
+        let key = self.principal().key().map(|key| key.key_id);
+        Ok(crate::services::audit::Actor::signed_in(&user, &self.request().meta).through_key(key))
     }
 
     /// Whether the viewer, not a member of `owner`, reads its lists that are `shared` (see

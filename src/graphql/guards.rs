@@ -56,6 +56,11 @@ pub const VALUE_TYPES: &[&str] = &[
     "CatalogRole",
     "CatalogFeature",
     "CatalogGuard",
+    "ApiKeyConnection",
+    "ApiKeyEdge",
+    "ServiceAccountConnection",
+    "ServiceAccountEdge",
+    "IssuedApiKey",
 ];
 
 /// `@requires(resource, level, orSelf, orPartner, orMember)`: the viewer's role in the
@@ -324,6 +329,14 @@ impl Gate {
         }
     }
 
+    /// The record belongs to `user_id` (`orSelf` lets them through).
+    pub fn owned_by(self, user_id: Uuid) -> Self {
+        Self {
+            own_user: Some(user_id),
+            ..self
+        }
+    }
+
     pub fn sharing(self, sharing: Sharing) -> Self {
         Self { sharing, ..self }
     }
@@ -394,7 +407,7 @@ impl Gate {
     async fn pass(&self, ctx: &Context<'_>) -> ApiResult<()> {
         match self.rule(ctx)? {
             Rule::Public => Ok(()),
-            Rule::Authenticated => ctx.request().viewer_id().map(|_| ()),
+            Rule::Authenticated => signed_in(ctx),
             Rule::PlatformOperator => Box::pin(PlatformOperator.admit(ctx)).await,
             Rule::Requires(need) => {
                 ctx.request().viewer_id()?;
@@ -435,6 +448,22 @@ impl Gate {
         OrgScope::admit_member(ctx.state(), self.kind, access)
     }
 
+    /// The capability of an `orSelf` field: membership for the viewer's own record, else the
+    /// role's requirement (what the gate checked either way).
+    pub async fn self_or_scope(&self, ctx: &Context<'_>) -> ApiResult<OrgScope> {
+        if self.own_user == Some(ctx.request().viewer_id()?) {
+            self.member_scope(ctx).await
+        } else {
+            self.scope(ctx).await
+        }
+    }
+
+    /// [`Self::self_or_scope`] as a capability to change the organization's data.
+    pub async fn self_or_change(&self, ctx: &Context<'_>) -> ApiResult<OrgChange> {
+        let scope = self.self_or_scope(ctx).await?;
+        Ok(scope.change_as(ctx.actor().await?))
+    }
+
     /// [`Self::scope`] as a capability to change the organization's data as the viewer.
     pub async fn change(&self, ctx: &Context<'_>) -> ApiResult<OrgChange> {
         let scope = self.scope(ctx).await?;
@@ -468,6 +497,7 @@ pub struct PlatformOperator;
 impl PlatformOperator {
     async fn admit(&self, ctx: &Context<'_>) -> ApiResult<()> {
         let viewer = ctx.request().viewer_id()?;
+        ctx.principal().not_a_key()?;
         let user = ctx.loaders().users.load_one(viewer).await?;
         if user.is_some_and(|user| user.is_operator) {
             Ok(())
@@ -488,7 +518,17 @@ pub struct SignedIn;
 
 impl Guard for SignedIn {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        ctx.request().viewer_id()?;
-        Ok(())
+        Ok(signed_in(ctx)?)
     }
+}
+
+/// `@authenticated`: a viewer; and for a mutation, a person, since those act on the caller's
+/// own account (sessions, password, profile, organizations joined or created), which an API
+/// key never does.
+fn signed_in(ctx: &Context<'_>) -> ApiResult<()> {
+    ctx.request().viewer_id()?;
+    if ctx.query_env.operation.node.ty == OperationType::Mutation {
+        ctx.principal().not_a_key()?;
+    }
+    Ok(())
 }

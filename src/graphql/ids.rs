@@ -20,6 +20,8 @@ pub enum NodeId {
     AuditEvent(Uuid),
     Invitation(Uuid),
     List(Uuid),
+    ApiKey(Uuid),
+    ServiceAccount(Uuid),
 }
 
 impl NodeId {
@@ -32,6 +34,8 @@ impl NodeId {
             NodeId::AuditEvent(id) => format!("AuditEvent:{id}"),
             NodeId::Invitation(id) => format!("Invitation:{id}"),
             NodeId::List(id) => format!("List:{id}"),
+            NodeId::ApiKey(id) => format!("ApiKey:{id}"),
+            NodeId::ServiceAccount(id) => format!("ServiceAccount:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -60,6 +64,8 @@ impl NodeId {
             "AuditEvent" => NodeId::AuditEvent(uuid()?),
             "Invitation" => NodeId::Invitation(uuid()?),
             "List" => NodeId::List(uuid()?),
+            "ApiKey" => NodeId::ApiKey(uuid()?),
+            "ServiceAccount" => NodeId::ServiceAccount(uuid()?),
             "Role" => NodeId::Role {
                 organization: uuid()?,
                 role: uuid()?,
@@ -90,6 +96,20 @@ impl NodeId {
         match Self::parse(field, id)? {
             NodeId::List(id) => Ok(id),
             _ => Err(ApiError::invalid(field, "is not a list id")),
+        }
+    }
+
+    pub fn api_key(field: &'static str, id: &ID) -> Result<Uuid, ApiError> {
+        match Self::parse(field, id)? {
+            NodeId::ApiKey(id) => Ok(id),
+            _ => Err(ApiError::invalid(field, "is not an API key id")),
+        }
+    }
+
+    pub fn service_account(field: &'static str, id: &ID) -> Result<Uuid, ApiError> {
+        match Self::parse(field, id)? {
+            NodeId::ServiceAccount(id) => Ok(id),
+            _ => Err(ApiError::invalid(field, "is not a service account id")),
         }
     }
 

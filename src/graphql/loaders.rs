@@ -9,14 +9,16 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use super::batches::BatchQueue;
 use uuid::Uuid;
 
-use crate::authz::OrgAccess;
+use crate::authz::{KeyLimit, OrgAccess};
 use crate::error::ApiError;
+use crate::services::api_keys::{self, ApiKeyRecord};
 use crate::services::audit::EventRecord;
 use crate::services::invitations::InvitationRecord;
 use crate::services::lists::{self, Admitted, EntryKey, EntryRecord, ListRecord};
 use crate::services::memberships::{MemberCountFilter, MemberQuery, MembershipRecord};
 use crate::services::organizations::{OrganizationRecord, SeatUsage};
 use crate::services::roles::RoleRecord;
+use crate::services::service_accounts::{self, ServiceAccountRecord};
 use crate::services::users::UserRecord;
 use crate::services::{
     AppState, Page, access, audit, invitations, memberships, organizations, roles, users,
@@ -35,13 +37,23 @@ pub struct SharePartnerLoader(pub AppState);
 pub struct EntryPageLoader(pub AppState);
 pub struct InvitationLoader(pub AppState);
 pub struct AuditEventLoader(pub AppState);
-pub struct SharedOrganizationLoader(pub AppState);
+/// Through a key, only the key's organization is one its holder sees others in.
+pub struct SharedOrganizationLoader {
+    state: AppState,
+    key: Option<Arc<KeyLimit>>,
+}
+pub struct ApiKeyLoader(pub AppState);
+pub struct ServiceAccountLoader(pub AppState);
+pub struct ServiceAccountMembershipLoader(pub AppState);
 /// The viewer's access per organization: effective permissions computed once per request,
 /// from the viewer's memberships and the organizations as this request's loaders hold them
 /// (a dashboard has read both already).
 pub struct AccessLoader {
     state: AppState,
     user_id: Uuid,
+    /// The key the viewer acts through, which bounds their access (none outside its
+    /// organization).
+    key: Option<Arc<KeyLimit>>,
     memberships: Arc<DataLoader<ViewerMembershipLoader, HashMapCache>>,
     organizations: Arc<DataLoader<OrganizationLoader, HashMapCache>>,
 }
@@ -49,6 +61,8 @@ pub struct AccessLoader {
 pub struct ViewerMembershipLoader {
     state: AppState,
     user_id: Uuid,
+    /// Through a key, the one organization the viewer acts in.
+    only: Option<Uuid>,
 }
 
 impl Loader<Uuid> for UserLoader {
@@ -159,8 +173,9 @@ impl Loader<Uuid> for AccessLoader {
             self.organizations.load_many(keys.iter().copied()),
         )?;
         let memberships = memberships.into_values().collect();
-        let mut found =
+        let found =
             access::of_viewer(&self.state, self.user_id, memberships, &organizations).await?;
+        let mut found = access::limit_all(found, self.key.as_ref());
         Ok(keys.iter().map(|key| (*key, found.remove(key))).collect())
     }
 }
@@ -170,7 +185,11 @@ impl Loader<Uuid> for ViewerMembershipLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        access::viewer_memberships(&self.state, self.user_id, keys).await
+        let keys: Vec<Uuid> = match self.only {
+            Some(only) => keys.iter().copied().filter(|key| *key == only).collect(),
+            None => keys.to_vec(),
+        };
+        access::viewer_memberships(&self.state, self.user_id, &keys).await
     }
 }
 
@@ -225,6 +244,37 @@ impl Loader<Uuid> for AuditEventLoader {
     }
 }
 
+/// Keys by id, whatever their organization: the caller passes the gate of each one's.
+impl Loader<Uuid> for ApiKeyLoader {
+    type Value = ApiKeyRecord;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        api_keys::records(&self.0, keys).await
+    }
+}
+
+/// Service accounts by id, whatever their organization: the caller passes the gate of each
+/// one's.
+impl Loader<Uuid> for ServiceAccountLoader {
+    type Value = ServiceAccountRecord;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service_accounts::records(&self.0, keys).await
+    }
+}
+
+/// The membership of each service account.
+impl Loader<Uuid> for ServiceAccountMembershipLoader {
+    type Value = MembershipRecord;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service_accounts::memberships(&self.0, keys).await
+    }
+}
+
 /// `(viewer, other)`: an organization both users belong to, if any.
 impl Loader<(Uuid, Uuid)> for SharedOrganizationLoader {
     type Value = Option<Uuid>;
@@ -236,7 +286,12 @@ impl Loader<(Uuid, Uuid)> for SharedOrganizationLoader {
     ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
         let mut found = HashMap::new();
         for &(viewer, other) in keys {
-            let shared = access::shared_organization_with(&self.0, viewer, other).await?;
+            let only = self
+                .key
+                .as_ref()
+                .filter(|key| key.holder_id == viewer)
+                .map(|key| key.organization_id);
+            let shared = access::shared_organization_with(&self.state, viewer, other, only).await?;
             found.insert((viewer, other), shared);
         }
         Ok(found)
@@ -259,7 +314,12 @@ pub struct Loaders {
     pub invitations: DataLoader<InvitationLoader, HashMapCache>,
     pub audit_events: DataLoader<AuditEventLoader, HashMapCache>,
     pub shared_organizations: DataLoader<SharedOrganizationLoader, HashMapCache>,
+    pub api_keys: DataLoader<ApiKeyLoader, HashMapCache>,
+    pub service_accounts: DataLoader<ServiceAccountLoader, HashMapCache>,
+    pub service_account_memberships: DataLoader<ServiceAccountMembershipLoader, HashMapCache>,
     viewers: Mutex<HashMap<Uuid, Arc<ViewerLoaders>>>,
+    /// The key the request acts through, if any.
+    key: Option<Arc<KeyLimit>>,
     state: AppState,
     queue: BatchQueue,
 }
@@ -281,7 +341,7 @@ where
 }
 
 impl Loaders {
-    pub fn new(state: &AppState, queue: BatchQueue) -> Self {
+    pub fn new(state: &AppState, queue: BatchQueue, key: Option<Arc<KeyLimit>>) -> Self {
         Self {
             users: cached(&queue, UserLoader(state.clone())),
             organizations: Arc::new(cached(&queue, OrganizationLoader(state.clone()))),
@@ -298,8 +358,21 @@ impl Loaders {
             entry_pages: cached(&queue, EntryPageLoader(state.clone())).max_batch_size(100),
             invitations: cached(&queue, InvitationLoader(state.clone())),
             audit_events: cached(&queue, AuditEventLoader(state.clone())),
-            shared_organizations: cached(&queue, SharedOrganizationLoader(state.clone())),
+            shared_organizations: cached(
+                &queue,
+                SharedOrganizationLoader {
+                    state: state.clone(),
+                    key: key.clone(),
+                },
+            ),
+            api_keys: cached(&queue, ApiKeyLoader(state.clone())),
+            service_accounts: cached(&queue, ServiceAccountLoader(state.clone())),
+            service_account_memberships: cached(
+                &queue,
+                ServiceAccountMembershipLoader(state.clone()),
+            ),
             viewers: Mutex::default(),
+            key,
             state: state.clone(),
             queue,
         }
@@ -315,11 +388,15 @@ impl Loaders {
         viewers
             .entry(viewer)
             .or_insert_with(|| {
+                // The request's key binds its holder; a user signed in within the request
+                // (which a key cannot do) would have their own access.
+                let key = self.key.clone().filter(|key| key.holder_id == viewer);
                 let memberships = Arc::new(cached(
                     &self.queue,
                     ViewerMembershipLoader {
                         state: self.state.clone(),
                         user_id: viewer,
+                        only: key.as_ref().map(|key| key.organization_id),
                     },
                 ));
                 let access = cached(
@@ -327,6 +404,7 @@ impl Loaders {
                     AccessLoader {
                         state: self.state.clone(),
                         user_id: viewer,
+                        key,
                         memberships: memberships.clone(),
                         organizations: self.organizations.clone(),
                     },
@@ -350,7 +428,11 @@ impl ViewerLoaders {
     /// Gives the access loader memberships of this viewer that the request has read, so that
     /// their access there is computed without reading them again.
     pub async fn knew_memberships(&self, found: &[MembershipRecord]) {
-        let by_organization = found.iter().map(|m| (m.organization_id, m.clone()));
+        let only = self.memberships.loader().only;
+        let by_organization = found
+            .iter()
+            .filter(|m| only.is_none_or(|only| only == m.organization_id))
+            .map(|m| (m.organization_id, m.clone()));
         self.memberships.feed_many(by_organization).await;
     }
 }

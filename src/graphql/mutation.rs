@@ -9,8 +9,8 @@ use super::guards::{
 };
 use super::ids::NodeId;
 use super::types::{
-    AuthPayload, Invitation, License, List, ListKindValue, Membership, Organization, Role, User,
-    Viewer, list_for_change,
+    ApiKey, AuthPayload, Invitation, IssuedApiKey, License, List, ListKindValue, Membership,
+    Organization, Role, ServiceAccount, User, Viewer, list_for_change,
 };
 use crate::authz::require;
 use crate::domain::OrganizationName;
@@ -21,7 +21,9 @@ use crate::services::lists::{self, NewEntry};
 use crate::services::organizations::{self, LicenseChange};
 use crate::services::roles::{self, RoleSpec};
 use crate::services::scope::OrgChange;
-use crate::services::{credentials, invitations, members, sessions, users};
+use crate::services::{
+    api_keys, credentials, invitations, members, service_accounts, sessions, users,
+};
 
 pub struct MutationRoot;
 
@@ -161,6 +163,44 @@ pub struct AcceptInvitationInput {
 }
 
 #[derive(InputObject)]
+pub struct CreateServiceAccountInput {
+    pub organization_id: ID,
+    /// 1 to 100 characters, unique in the organization.
+    pub name: String,
+    /// At most 1,000 characters.
+    pub description: Option<String>,
+    /// A role of the organization other than the owner role.
+    pub role_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct UpdateServiceAccountInput {
+    pub id: ID,
+    /// 1 to 100 characters, unique in the organization.
+    pub name: Option<String>,
+    /// A new description; null clears it, leaving it out keeps it.
+    pub description: MaybeUndefined<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    pub organization_id: ID,
+    /// The service account to hold the key; leave it out for a personal key.
+    pub service_account_id: Option<ID>,
+    /// 1 to 100 characters.
+    pub name: String,
+    /// Levels per resource (a resource not listed is held at its lowest level), at most your
+    /// own.
+    pub grants: Vec<PermissionGrantInput>,
+    /// 1 to 365 days; by default the key does not expire.
+    pub expires_in_days: Option<i32>,
+    /// Add the grants the policy's dependencies require instead of failing with
+    /// PERMISSION_DEPENDENCY.
+    #[graphql(default = false)]
+    pub add_missing_dependencies: bool,
+}
+
+#[derive(InputObject)]
 pub struct ChangePasswordInput {
     pub current_password: String,
     /// 12 to 128 characters, not a commonly used password.
@@ -229,6 +269,7 @@ impl MutationRoot {
     /// Signs in with an email and password. An unknown email, a wrong password and a disabled
     /// account all get the same UNAUTHENTICATED answer.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
+        ctx.principal().not_a_key()?;
         let organization_id = input
             .organization_id
             .as_ref()
@@ -253,6 +294,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> ApiResult<AuthPayload> {
+        ctx.principal().not_a_key()?;
         text::check("refreshToken", TextKind::Line, &refresh_token, MAX_TOKEN)?;
         let tokens = sessions::refresh(ctx.state(), &refresh_token, &ctx.request().meta).await?;
         ctx.request().act_as(tokens.user.id);
@@ -643,6 +685,116 @@ impl MutationRoot {
         Ok(Invitation(invitations::revoke(&change, id).await?.into()))
     }
 
+    /// Creates a service account holding a role (never the owner role, never above your own
+    /// grants; a licensed role takes a seat).
+    #[graphql(directive = Requires::apply(need(require::MEMBER_MANAGE)))]
+    async fn create_service_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateServiceAccountInput,
+    ) -> ApiResult<ServiceAccount> {
+        let org = NodeId::organization("organizationId", &input.organization_id)?;
+        let (role_org, role) = role_ref_in("roleId", &input.role_id)?;
+        let change = Gate::root("organization", org).change(ctx).await?;
+        if role_org != org {
+            return Err(crate::error::ApiError::not_found("role"));
+        }
+        let spec = service_accounts::AccountSpec {
+            name: Some(input.name),
+            description: Some(input.description),
+            role_id: Some(role),
+        };
+        Ok(ServiceAccount(
+            service_accounts::create(&change, spec).await?,
+        ))
+    }
+
+    /// Renames or redescribes a service account; its role changes with `assignRole`.
+    #[graphql(directive = Requires::apply(need(require::MEMBER_MANAGE)))]
+    async fn update_service_account(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateServiceAccountInput,
+    ) -> ApiResult<ServiceAccount> {
+        let found = service_account_of(ctx, &input.id).await?;
+        let change = Gate::root("service account", found.organization_id)
+            .change(ctx)
+            .await?;
+        let spec = service_accounts::AccountSpec {
+            name: input.name,
+            description: match input.description {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(text) => Some(Some(text)),
+            },
+            role_id: None,
+        };
+        Ok(ServiceAccount(
+            service_accounts::update(&change, found.id, spec).await?,
+        ))
+    }
+
+    /// Deletes a service account: its keys stop at once and its seat is freed.
+    #[graphql(directive = Requires::apply(need(require::MEMBER_MANAGE)))]
+    async fn delete_service_account(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let found = service_account_of(ctx, &id).await?;
+        let change = Gate::root("service account", found.organization_id)
+            .change(ctx)
+            .await?;
+        service_accounts::delete(&change, found.id).await?;
+        Ok(true)
+    }
+
+    /// Creates an API key: yours, or a service account's (which needs `api_key: manage`). Its
+    /// grants stay within your own, and at every request within its holder's role. The secret
+    /// is in the answer, this once.
+    #[graphql(directive = Requires::apply(need(require::API_KEY_MANAGE).or_self()))]
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> ApiResult<IssuedApiKey> {
+        let org = NodeId::organization("organizationId", &input.organization_id)?;
+        let account = input
+            .service_account_id
+            .as_ref()
+            .map(|id| NodeId::service_account("serviceAccountId", id))
+            .transpose()?;
+        let holder = match account {
+            Some(account) => account,
+            None => ctx.request().viewer_id()?,
+        };
+        let change = Gate::root("organization", org)
+            .owned_by(holder)
+            .self_or_change(ctx)
+            .await?;
+        let spec = api_keys::KeySpec {
+            service_account_id: account,
+            name: input.name,
+            grants: grant_pairs(input.grants)?,
+            expires_in_days: input.expires_in_days,
+            add_missing_dependencies: input.add_missing_dependencies,
+        };
+        Ok(IssuedApiKey(api_keys::create(&change, spec).await?))
+    }
+
+    /// Revokes an API key: it stops on the next request. Your own keys need only membership;
+    /// anyone else's need `api_key: manage`.
+    #[graphql(directive = Requires::apply(need(require::API_KEY_MANAGE).or_self()))]
+    async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ApiKey> {
+        let change = api_key_change(ctx, &id).await?;
+        let id = NodeId::api_key("id", &id)?;
+        Ok(ApiKey(api_keys::revoke(&change, id).await?))
+    }
+
+    /// Gives an API key a new secret (in the answer, this once); the old one stops at once.
+    #[graphql(directive = Requires::apply(need(require::API_KEY_MANAGE).or_self()))]
+    async fn rotate_api_key(&self, ctx: &Context<'_>, id: ID) -> ApiResult<IssuedApiKey> {
+        let change = api_key_change(ctx, &id).await?;
+        let id = NodeId::api_key("id", &id)?;
+        Ok(IssuedApiKey(api_keys::rotate(&change, id).await?))
+    }
+
     /// Accepts an invitation with its token. A new email gets an account (display name and
     /// password required); an existing account must be signed in or give its password. An
     /// unknown, used, revoked or expired token gets one and the same answer.
@@ -651,6 +803,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: AcceptInvitationInput,
     ) -> ApiResult<AuthPayload> {
+        ctx.principal().not_a_key()?;
         text::check("token", TextKind::Line, &input.token, MAX_TOKEN)?;
         if let Some(name) = &input.display_name {
             text::check(
@@ -697,6 +850,35 @@ async fn share_partner_change(
     }
     .ok_or_else(|| crate::error::ApiError::not_found("partner organization"))?;
     Ok((change, partner))
+}
+
+/// A service account by its id, or NOT_FOUND (the caller then passes its organization's gate).
+async fn service_account_of(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> ApiResult<crate::services::service_accounts::ServiceAccountRecord> {
+    let id = NodeId::service_account("id", id)?;
+    ctx.loaders()
+        .service_accounts
+        .load_one(id)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::not_found("service account"))
+}
+
+/// The capability to change the API key `id`: its holder's by membership, anyone else's by
+/// `api_key: manage`.
+async fn api_key_change(ctx: &Context<'_>, id: &ID) -> ApiResult<OrgChange> {
+    let key = NodeId::api_key("id", id)?;
+    let found = ctx
+        .loaders()
+        .api_keys
+        .load_one(key)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::not_found("API key"))?;
+    Gate::root("API key", found.organization_id)
+        .owned_by(found.holder_id)
+        .self_or_change(ctx)
+        .await
 }
 
 /// An organization the viewer has just changed, read again.

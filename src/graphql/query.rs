@@ -6,8 +6,8 @@ use super::ContextExt;
 use super::guards::{Gate, Requires, SignedIn, authenticated, need};
 use super::ids::NodeId;
 use super::types::{
-    AuditEvent, Invitation, List, Membership, Node, Organization, PermissionCatalog, Role, User,
-    Viewer,
+    ApiKey, AuditEvent, Invitation, List, Membership, Node, Organization, PermissionCatalog, Role,
+    ServiceAccount, User, Viewer,
 };
 use crate::auth::Principal;
 use crate::authz::require;
@@ -23,7 +23,7 @@ impl QueryRoot {
         // The user was read with the session, in this request.
         let user = match ctx.principal() {
             Principal::Anonymous => return Ok(None),
-            Principal::User { user, .. } => user.clone(),
+            Principal::User { user, .. } | Principal::Key { user, .. } => user.clone(),
             Principal::Rejected(reason) => return Err(ApiError::unauthenticated(reason.clone())),
         };
         let active_organization_id = ctx.principal().active_organization();
@@ -122,6 +122,8 @@ fn node_kind(id: NodeId) -> &'static str {
         NodeId::AuditEvent(_) => "audit event",
         NodeId::Invitation(_) => "invitation",
         NodeId::List(_) => "list",
+        NodeId::ApiKey(_) => "API key",
+        NodeId::ServiceAccount(_) => "service account",
     }
 }
 
@@ -171,6 +173,20 @@ async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
             Some(Node::List(List::new(model)))
         }
         NodeId::User(user_id) => user_node(ctx, user_id, viewer).await?,
+        NodeId::ApiKey(id) => match loaders.api_keys.load_one(id).await? {
+            Some(found) => {
+                ctx.access(found.organization_id).await?;
+                Some(Node::ApiKey(ApiKey(found)))
+            }
+            None => None,
+        },
+        NodeId::ServiceAccount(id) => match loaders.service_accounts.load_one(id).await? {
+            Some(found) => {
+                ctx.access(found.organization_id).await?;
+                Some(Node::ServiceAccount(ServiceAccount(found)))
+            }
+            None => None,
+        },
     })
 }
 
@@ -188,7 +204,10 @@ async fn audit_event_node(
             ctx.access(org).await?;
             Some(Node::AuditEvent(AuditEvent(event)))
         }
-        (None, Some(subject)) if subject == viewer => Some(Node::AuditEvent(AuditEvent(event))),
+        // A user's security events are their account's, which a key never reads.
+        (None, Some(subject)) if subject == viewer && ctx.principal().key().is_none() => {
+            Some(Node::AuditEvent(AuditEvent(event)))
+        }
         _ => None,
     })
 }

@@ -14,6 +14,7 @@ use super::caller::{Caller, CallerError};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::graphql::ids::NodeId;
+use crate::services::access::Viewer;
 use crate::services::lists::{self, EntryRecord, Readable};
 
 /// Entries read per statement while streaming.
@@ -49,17 +50,22 @@ async fn export(state: HttpState, file: &str, principal: Principal) -> Result<Re
     let list_id = NodeId::list("id", &async_graphql::ID(id.to_owned()))
         .map_err(|_| ApiError::not_found("list"))?;
     let viewer = match principal {
-        Principal::User { user, .. } => user.id,
-        Principal::Rejected(reason) => return Err(ApiError::unauthenticated(reason)),
         Principal::Anonymous => {
             return Err(ApiError::unauthenticated(
-                "send the access token as `Authorization: Bearer <token>`",
+                "send an access token or an API key as `Authorization: Bearer <token>`",
             ));
         }
+        principal => Viewer::of(&principal)?,
     };
     let app = state.app;
-    let Readable { list, read } = lists::open(&app.db, &app.policy, viewer, list_id).await?;
-    tracing::info!(list = %list.id, user = %viewer, entries = list.entry_count, "list exported");
+    let Readable { list, read } = lists::open(&app.db, &app.policy, &viewer, list_id).await?;
+    tracing::info!(
+        list = %list.id,
+        user = %viewer.user_id,
+        key = ?viewer.key.as_ref().map(|key| key.key_id),
+        entries = list.entry_count,
+        "list exported"
+    );
 
     // Each step reads the next page after the last value sent; a failure mid-stream ends the
     // body early (the client sees a truncated transfer, never a wrong line).

@@ -5,6 +5,7 @@ mod graphiql;
 mod graphql;
 mod headers;
 mod lists;
+mod oauth;
 mod server;
 
 pub use server::{MAX_BODY_BYTES, serve};
@@ -13,7 +14,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::graphql::{CharterSchema, build_schema};
 use crate::services::AppState;
@@ -39,6 +40,11 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
+        .route(oauth::TOKEN_PATH, post(oauth::token))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -10,8 +10,54 @@ use uuid::Uuid;
 use super::memberships::MembershipRecord;
 use super::organizations::OrganizationRecord;
 use super::{AppState, organizations, roles};
-use crate::authz::{MembershipFacts, OrgAccess, Policy};
+use crate::auth::Principal;
+use crate::authz::{KeyLimit, MembershipFacts, OrgAccess, Policy};
 use crate::error::ApiResult;
+
+/// Who a request outside GraphQL acts as: a user, and the key they act through, if any.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user_id: Uuid,
+    pub key: Option<Arc<KeyLimit>>,
+}
+
+impl Viewer {
+    /// A user acting with their own role (not through a key).
+    pub fn user(user_id: Uuid) -> Self {
+        Self { user_id, key: None }
+    }
+
+    /// The viewer of a request authenticated as `principal`; UNAUTHENTICATED without one.
+    pub fn of(principal: &Principal) -> ApiResult<Self> {
+        Ok(Self {
+            user_id: principal.user_id()?,
+            key: principal.key().cloned(),
+        })
+    }
+}
+
+/// `access` as seen through `key`, when the viewer acts through one (see
+/// [`OrgAccess::limited`]): none outside the key's organization.
+pub fn limit(access: Option<OrgAccess>, key: Option<&Arc<KeyLimit>>) -> Option<OrgAccess> {
+    match key {
+        Some(key) => access?.limited(key),
+        None => access,
+    }
+}
+
+/// [`limit`] of every access in `found`.
+pub fn limit_all(
+    found: HashMap<Uuid, OrgAccess>,
+    key: Option<&Arc<KeyLimit>>,
+) -> HashMap<Uuid, OrgAccess> {
+    match key {
+        Some(key) => found
+            .into_iter()
+            .filter_map(|(org, access)| Some((org, access.limited(key)?)))
+            .collect(),
+        None => found,
+    }
+}
 
 /// The viewer's access from their memberships and the organizations of those memberships,
 /// both already read in this request; their roles are read here (every request reads them).
@@ -122,6 +168,7 @@ pub async fn shared_organization_with(
     state: &AppState,
     viewer: Uuid,
     other: Uuid,
+    only: Option<Uuid>,
 ) -> ApiResult<Option<Uuid>> {
     let db = &state.db;
     use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
@@ -130,9 +177,13 @@ pub async fn shared_organization_with(
         .column(membership::Column::OrganizationId)
         .filter(membership::Column::UserId.eq(viewer))
         .into_query();
-    Ok(membership::Entity::find()
+    let mut found = membership::Entity::find()
         .filter(membership::Column::UserId.eq(other))
-        .filter(membership::Column::OrganizationId.in_subquery(viewer_orgs))
+        .filter(membership::Column::OrganizationId.in_subquery(viewer_orgs));
+    if let Some(only) = only {
+        found = found.filter(membership::Column::OrganizationId.eq(only));
+    }
+    Ok(found
         .order_by_asc(membership::Column::Id)
         .one(db)
         .await?

@@ -68,7 +68,7 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
     let invite = OrgScope::enter(
         &state.db,
         &state.policy,
-        alice.id,
+        &super::access::Viewer::user(alice.id),
         "organization",
         acme.id,
         require::INVITATION_SEND,

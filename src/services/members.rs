@@ -110,6 +110,8 @@ pub async fn assign_role(
             let current = roles::find_in_organization(txn, policy, org.id, target.role_id).await?;
             check_power_over(tx.access, target.user_id, &current)?;
             check_power_over(tx.access, target.user_id, &new_role)?;
+            let service = super::service_accounts::is_service_account(txn, target.user_id).await?;
+            power::may_hold(service, new_role.standing())?;
             if current.id == new_role.id {
                 return Ok((target, None));
             }
@@ -151,6 +153,12 @@ pub async fn remove_member(change: &OrgChange, membership_id: Uuid) -> ApiResult
             let target = target_membership(txn, org, membership_id).await?;
             let current = roles::find_in_organization(txn, policy, org, target.role_id).await?;
             check_power_over(tx.access, target.user_id, &current)?;
+            if super::service_accounts::is_service_account(txn, target.user_id).await? {
+                return Err(ApiError::conflict(
+                    "a service account's membership ends with the account: delete the service \
+                     account",
+                ));
+            }
             let owners = owner_count(txn, policy, org).await?;
             owners::keeps_an_owner(current.owner, false, owners)?;
             let email = user_email(txn, target.user_id).await?;
@@ -187,7 +195,8 @@ pub async fn leave(change: &OrgChange) -> ApiResult<()> {
         .await
 }
 
-/// Deletes a membership; the user's default organization is cleared if it was this one.
+/// Deletes a membership and revokes the keys it held there; the user's default organization
+/// is cleared if it was this one.
 async fn delete_membership(
     txn: &impl ConnectionTrait,
     target: &membership::Model,
@@ -195,6 +204,7 @@ async fn delete_membership(
     membership::Entity::delete_by_id(target.id)
         .exec(txn)
         .await?;
+    super::api_keys::revoke_held(txn, target.organization_id, target.user_id).await?;
     user::Entity::update_many()
         .col_expr(
             user::Column::DefaultOrganizationId,

@@ -16,7 +16,7 @@ const USER_PREFIX: &str = "u_";
 use uuid::Uuid;
 
 use super::scope::{self, Admitted, OrgScope};
-use super::users::UserRecord;
+use super::users::{UserKind, UserRecord};
 use super::{AppState, Page, PageArgs};
 use crate::authz::OrgAccess;
 use crate::error::ApiResult;
@@ -59,20 +59,22 @@ pub async fn records(state: &AppState, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, 
 }
 
 /// A page of `user_id`'s own memberships, oldest first, and, when `counted`, how many they have
-/// in all.
+/// in all; only the one in `only` when given (a viewer acting through a key).
 pub async fn of_user(
     state: &AppState,
     user_id: Uuid,
+    only: Option<Uuid>,
     args: PageArgs,
     counted: bool,
 ) -> ApiResult<(Page<MembershipRecord>, Option<u64>)> {
     let count = async {
         match counted {
-            true => count_for_user(&state.db, user_id).await.map(Some),
+            true => count_for_user(&state.db, user_id, only).await.map(Some),
             false => Ok(None),
         }
     };
-    let (page, total) = futures_util::try_join!(page_for_user(&state.db, user_id, args), count)?;
+    let page = page_for_user(&state.db, user_id, only, args);
+    let (page, total) = futures_util::try_join!(page, count)?;
     Ok((page.map(Into::into), total))
 }
 
@@ -87,8 +89,8 @@ pub async fn member_pages(
     .await
 }
 
-/// A role filter and search text of a count of members.
-pub type MemberCountFilter = (Option<Uuid>, Option<String>);
+/// A role filter, search text and kind of a count of members.
+pub type MemberCountFilter = (Option<Uuid>, Option<String>, Option<UserKind>);
 
 /// [`filtered_counts`] of the organizations whose gate was passed.
 pub async fn member_counts(
@@ -98,13 +100,10 @@ pub async fn member_counts(
     scope::batched(keys, async |plain| {
         let flat: Vec<_> = plain
             .iter()
-            .map(|(org, (role, search))| (*org, *role, search.clone()))
+            .map(|(org, filter)| (*org, filter.clone()))
             .collect();
         let counts = filtered_counts(&state.db, &flat).await?;
-        Ok(counts
-            .into_iter()
-            .map(|((org, role, search), count)| ((org, (role, search)), count))
-            .collect())
+        Ok(counts.into_iter().collect())
     })
     .await
 }
@@ -135,12 +134,13 @@ pub async fn find(
 }
 
 /// A user's memberships, oldest first.
-pub async fn page_for_user(
+async fn page_for_user(
     db: &impl ConnectionTrait,
     user_id: Uuid,
+    only: Option<Uuid>,
     args: PageArgs,
 ) -> ApiResult<Page<membership::Model>> {
-    let mut query = membership::Entity::find().filter(membership::Column::UserId.eq(user_id));
+    let mut query = of_user_in(user_id, only);
     if let Some(after) = args.after {
         query = query.filter(membership::Column::Id.gt(after));
     }
@@ -152,11 +152,20 @@ pub async fn page_for_user(
     Ok(Page::from_rows(rows, args.first))
 }
 
-pub async fn count_for_user(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<u64> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .count(db)
-        .await?)
+async fn count_for_user(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    only: Option<Uuid>,
+) -> ApiResult<u64> {
+    Ok(of_user_in(user_id, only).count(db).await?)
+}
+
+fn of_user_in(user_id: Uuid, only: Option<Uuid>) -> sea_orm::Select<membership::Entity> {
+    let query = membership::Entity::find().filter(membership::Column::UserId.eq(user_id));
+    match only {
+        Some(organization) => query.filter(membership::Column::OrganizationId.eq(organization)),
+        None => query,
+    }
 }
 
 /// A membership with its user, as a page of members shows it, and the value it is sorted by.
@@ -186,6 +195,8 @@ pub struct MemberQuery {
     pub role: Option<Uuid>,
     /// Lowercase text to find in the email or display name.
     pub search: Option<String>,
+    /// Only people, or only service accounts.
+    pub kind: Option<UserKind>,
     /// The sort value and membership id of the row the page starts after.
     pub after: Option<(String, Uuid)>,
 }
@@ -198,6 +209,7 @@ impl MemberQuery {
             descending: false,
             role: None,
             search: None,
+            kind: None,
             after: None,
         }
     }
@@ -258,6 +270,9 @@ fn members_select(
         );
     if let Some(role_id) = query.role {
         select.and_where(Expr::col((membership::Entity, membership::Column::RoleId)).eq(role_id));
+    }
+    if let Some(kind) = query.kind {
+        select.and_where(Expr::col((user::Entity, user::Column::Kind)).eq(kind.as_str()));
     }
     if let Some(search) = &query.search {
         let escaped = search
@@ -374,30 +389,29 @@ pub async fn pages_for_organizations(
     Ok(pages)
 }
 
-/// How many members of each organization match a role and text filter, in one statement per
-/// filter.
+/// How many members of each organization match a role, text and kind filter, in one
+/// statement per filter.
 pub(in crate::services) async fn filtered_counts(
     db: &impl ConnectionTrait,
-    keys: &[(Uuid, Option<Uuid>, Option<String>)],
-) -> ApiResult<HashMap<(Uuid, Option<Uuid>, Option<String>), i64>> {
-    let mut groups: HashMap<(Option<Uuid>, Option<String>), Vec<Uuid>> = HashMap::new();
-    for (org, role, search) in keys {
-        groups
-            .entry((*role, search.clone()))
-            .or_default()
-            .push(*org);
+    keys: &[(Uuid, MemberCountFilter)],
+) -> ApiResult<HashMap<(Uuid, MemberCountFilter), i64>> {
+    let mut groups: HashMap<MemberCountFilter, Vec<Uuid>> = HashMap::new();
+    for (org, filter) in keys {
+        groups.entry(filter.clone()).or_default().push(*org);
     }
     let mut counts: HashMap<_, i64> = keys.iter().map(|key| (key.clone(), 0)).collect();
-    for ((role, search), organizations) in groups {
-        if role.is_none() && search.is_none() {
+    for (filter, organizations) in groups {
+        let (role, search, kind) = filter.clone();
+        if role.is_none() && search.is_none() && kind.is_none() {
             for (org, count) in counts_for_organizations(db, &organizations).await? {
-                counts.insert((org, None, None), count);
+                counts.insert((org, filter.clone()), count);
             }
             continue;
         }
         let query = MemberQuery {
             role,
-            search: search.clone(),
+            search,
+            kind,
             ..MemberQuery::first_page(0)
         };
         let mut select = members_select(organizations, &query);
@@ -413,7 +427,7 @@ pub(in crate::services) async fn filtered_counts(
         for row in db.query_all_raw(statement).await? {
             let org: Uuid = row.try_get("", "organization_id")?;
             let count: i64 = row.try_get("", "count")?;
-            counts.insert((org, role, search.clone()), count);
+            counts.insert((org, filter.clone()), count);
         }
     }
     Ok(counts)

@@ -6,6 +6,7 @@
 //! [`OrgAccess::require`]: crate::authz::OrgAccess::require
 
 pub mod access;
+pub mod api_keys;
 pub mod audit;
 pub mod bootstrap;
 pub mod credentials;
@@ -17,6 +18,7 @@ pub mod organizations;
 pub mod revocation;
 pub mod roles;
 pub mod scope;
+pub mod service_accounts;
 pub mod sessions;
 pub mod users;
 

@@ -61,18 +61,25 @@ impl From<&PredefinedRole> for RoleRecord {
     }
 }
 
-/// Compiles a stored custom role against the policy in force.
-fn from_model(policy: &Policy, model: role::Model) -> ApiResult<RoleRecord> {
-    let grants: BTreeMap<String, String> = serde_json::from_str(&model.grants).map_err(|err| {
-        ApiError::internal(format!("role {} has malformed grants: {err}", model.id))
-    })?;
-    let grants = policy.compile_grants(&grants).map_err(|problems| {
+/// Compiles grants stored as JSON (of the role or key `what`) against the policy in force.
+pub(in crate::services) fn compile_stored(
+    policy: &Policy,
+    what: impl std::fmt::Display,
+    stored: &str,
+) -> ApiResult<Grants> {
+    let grants: BTreeMap<String, String> = serde_json::from_str(stored)
+        .map_err(|err| ApiError::internal(format!("{what} has malformed grants: {err}")))?;
+    policy.compile_grants(&grants).map_err(|problems| {
         ApiError::internal(format!(
-            "role {} no longer fits the policy: {}",
-            model.id,
+            "{what} no longer fits the policy: {}",
             problems.join("; ")
         ))
-    })?;
+    })
+}
+
+/// Compiles a stored custom role against the policy in force.
+fn from_model(policy: &Policy, model: role::Model) -> ApiResult<RoleRecord> {
+    let grants = compile_stored(policy, format_args!("role {}", model.id), &model.grants)?;
     Ok(RoleRecord {
         id: model.id,
         organization_id: model.organization_id,
@@ -485,8 +492,8 @@ fn name_conflict(err: sea_orm::DbErr) -> ApiError {
 }
 
 /// Validates requested grants into levels that satisfy the dependencies (adding what is
-/// missing when asked) and stay within the actor's own grants.
-fn checked_levels(
+/// missing when asked) and stay within the actor's own grants: for a role, and for an API key.
+pub(in crate::services) fn checked_levels(
     access: &OrgAccess,
     grants: &[(String, String)],
     add_missing: bool,
@@ -545,7 +552,7 @@ fn checked_levels(
                 .collect();
             Err(ApiError::new(
                 ErrorCode::PermissionDependency,
-                format!("the role is missing {}", text.join(", ")),
+                format!("the grants are missing {}", text.join(", ")),
             )
             .with_detail("missing", serde_json::json!(listed)))
         }
@@ -556,7 +563,7 @@ fn checked_levels(
 }
 
 /// The JSON stored for a role: every grant above the lowest level.
-fn stored_grants(policy: &Policy, levels: &[u8]) -> ApiResult<String> {
+pub(in crate::services) fn stored_grants(policy: &Policy, levels: &[u8]) -> ApiResult<String> {
     let grants: BTreeMap<&str, &str> = levels
         .iter()
         .enumerate()

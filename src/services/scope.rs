@@ -16,6 +16,7 @@ use entity::organization;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect};
 use uuid::Uuid;
 
+use super::access::Viewer;
 use super::audit::{self, Action, Actor, Event, Scope};
 use super::{AppState, access};
 use crate::authz::{OrgAccess, Policy, Refusal, Requirement};
@@ -131,12 +132,13 @@ impl OrgScope {
     pub async fn enter(
         db: &DatabaseConnection,
         policy: &Arc<Policy>,
-        viewer: Uuid,
+        viewer: &Viewer,
         kind: &str,
         organization_id: Uuid,
         requirement: Requirement,
     ) -> ApiResult<Self> {
-        let access = access::load_one(db, policy, viewer, organization_id).await?;
+        let access = access::load_one(db, policy, viewer.user_id, organization_id).await?;
+        let access = access::limit(access, viewer.key.as_ref());
         Self::pass(db, kind, access, Some(requirement))
     }
 
@@ -273,6 +275,8 @@ impl OrgChange {
             let fresh =
                 access::load_one(txn, scope.policy(), scope.access.user_id(), organization.id)
                     .await?;
+            // Through a key, the fresh access is bounded by the key as the gate's was.
+            let fresh = access::limit(fresh, scope.access.key());
             let access = OrgScope::check("organization", fresh.as_ref(), scope.requirement)?;
             let tx = Tx {
                 txn,

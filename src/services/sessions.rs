@@ -45,10 +45,14 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiR
         .or_else(|| header.strip_prefix("bearer "))
     else {
         return Ok(Principal::Rejected(
-            "the Authorization header must be `Bearer <access token>`".into(),
+            "the Authorization header must be `Bearer <access token or API key>`".into(),
         ));
     };
-    let verified = match state.tokens.verify_access(token.trim()) {
+    let token = token.trim();
+    if crate::auth::api_keys::looks_like_key(token) {
+        return super::api_keys::authenticate(state, token).await;
+    }
+    let verified = match state.tokens.verify_access(token) {
         Ok(verified) => verified,
         Err(err) => return Ok(Principal::Rejected(err.message)),
     };
@@ -97,7 +101,7 @@ pub async fn login(
     )
     .await?;
     let user = match user {
-        Some(user) if checked && user.status == users::ACTIVE => user,
+        Some(user) if checked && user.status == users::ACTIVE && user.kind == users::HUMAN => user,
         Some(user) => {
             if checked {
                 // The right password of a disabled account is still a refused sign-in.
@@ -265,6 +269,7 @@ async fn revoke_on_reuse(
         email: None,
         ip: meta.ip.clone(),
         user_agent: meta.user_agent.clone(),
+        api_key_id: None,
     };
     let event = Event::new(
         Scope::User(session.user_id),

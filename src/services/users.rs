@@ -25,6 +25,8 @@ pub struct UserRecord {
     pub status: String,
     pub is_operator: bool,
     pub created_at: DateTime<Utc>,
+    /// [`HUMAN`] or [`SERVICE`].
+    pub kind: String,
 }
 
 impl From<user::Model> for UserRecord {
@@ -37,6 +39,7 @@ impl From<user::Model> for UserRecord {
             status: model.status,
             is_operator: model.is_operator,
             created_at: model.created_at,
+            kind: model.kind,
         }
     }
 }
@@ -52,6 +55,27 @@ pub async fn records(state: &AppState, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, 
 
 pub const ACTIVE: &str = "active";
 pub const DISABLED: &str = "disabled";
+
+/// A person: signs in with a password (or, later, single sign-on).
+pub const HUMAN: &str = "human";
+/// A service account: a member of one organization that acts only through API keys.
+pub const SERVICE: &str = "service";
+
+/// What a user is: a person, or a service account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserKind {
+    Human,
+    Service,
+}
+
+impl UserKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserKind::Human => HUMAN,
+            UserKind::Service => SERVICE,
+        }
+    }
+}
 
 pub async fn load(
     db: &impl ConnectionTrait,
@@ -120,6 +144,7 @@ pub async fn insert(
         status: Set(ACTIVE.to_owned()),
         is_operator: Set(false),
         created_at: Set(chrono::Utc::now()),
+        kind: Set(HUMAN.to_owned()),
     };
     Ok(model.insert(db).await?)
 }

@@ -90,6 +90,9 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     let mut role_id = String::new();
     let mut invitation_id = String::new();
     let mut list_id = String::new();
+    let mut account_id = String::new();
+    let mut key_id = String::new();
+    let mut secrets: Vec<String> = Vec::new();
 
     // Each mutation, in an order where each can succeed; `logout` last.
     let steps: Vec<(&str, String, Value, Option<String>)> = vec![
@@ -113,6 +116,12 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         ("deleteList", "mutation($l: ID!) { deleteList(id: $l) }".into(), json!({}), Some(token.clone())),
         ("assignRole", "mutation($m: ID!, $r: ID!) { assignRole(input: {membershipId: $m, roleId: $r}) { id } }".into(), json!({ "m": bob_membership, "r": reader }), Some(token.clone())),
         ("removeMember", "mutation($m: ID!) { removeMember(membershipId: $m) }".into(), json!({ "m": bob_membership }), Some(token.clone())),
+        ("createServiceAccount", "mutation($o: ID!, $r: ID!) { createServiceAccount(input: {organizationId: $o, name: \"Deploy bot\", roleId: $r}) { id } }".into(), json!({ "o": org, "r": reader }), Some(token.clone())),
+        ("updateServiceAccount", "mutation($s: ID!) { updateServiceAccount(input: {id: $s, description: \"Ships releases\"}) { id } }".into(), json!({}), Some(token.clone())),
+        ("createApiKey", "mutation($o: ID!, $s: ID) { createApiKey(input: {organizationId: $o, serviceAccountId: $s, name: \"CI\", grants: [{resource: \"list\", level: \"read\"}]}) { apiKey { id } secret } }".into(), json!({}), Some(token.clone())),
+        ("rotateApiKey", "mutation($k: ID!) { rotateApiKey(id: $k) { secret } }".into(), json!({}), Some(token.clone())),
+        ("revokeApiKey", "mutation($k: ID!) { revokeApiKey(id: $k) { revokedAt } }".into(), json!({}), Some(token.clone())),
+        ("deleteServiceAccount", "mutation($s: ID!) { deleteServiceAccount(id: $s) }".into(), json!({}), Some(token.clone())),
         ("leaveOrganization", "mutation($o: ID!) { leaveOrganization(organizationId: $o) }".into(), json!({ "o": org_id(&globex) }), Some(token.clone())),
         ("updateProfile", "mutation { updateProfile(input: {displayName: \"Alice\"}) { id } }".into(), json!({}), Some(token.clone())),
         ("setUserDisabled", "mutation { setUserDisabled(email: \"dave@example.com\", disabled: true) }".into(), json!({}), Some(ops_token.clone())),
@@ -128,6 +137,15 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         }
         if name == "revokeInvitation" {
             variables = json!({ "i": invitation_id });
+        }
+        if name == "updateServiceAccount" || name == "deleteServiceAccount" {
+            variables = json!({ "s": account_id });
+        }
+        if name == "createApiKey" {
+            variables = json!({ "o": org, "s": account_id });
+        }
+        if name == "rotateApiKey" || name == "revokeApiKey" {
+            variables = json!({ "k": key_id });
         }
         if [
             "updateList",
@@ -161,6 +179,23 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
                 .unwrap()
                 .to_owned();
         }
+        if name == "createServiceAccount" {
+            account_id = body["data"]["createServiceAccount"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        if name == "createApiKey" {
+            key_id = body["data"]["createApiKey"]["apiKey"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        for issued in ["createApiKey", "rotateApiKey"] {
+            if let Some(secret) = body["data"][issued]["secret"].as_str() {
+                secrets.push(secret.to_owned());
+            }
+        }
         if name == "createList" {
             list_id = body["data"]["createList"]["id"]
                 .as_str()
@@ -189,6 +224,16 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
             "a-long-unusual-passphrase",
         ] {
             assert!(!text.contains(secret), "{name} recorded a secret: {text}");
+        }
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{name} recorded a key's secret: {text}"
+            );
+            assert!(
+                !text.contains(&charter::auth::tokens::hash_token(secret)),
+                "{name}: {text}"
+            );
         }
         covered.push(name.to_owned());
     }

@@ -31,6 +31,7 @@ async fn seed(app: &TestApp, organizations: usize, members: usize) -> String {
                     status: Set("active".to_owned()),
                     is_operator: Set(false),
                     created_at: Set(now),
+                    kind: Set("human".to_owned()),
                 }
             })
             .collect();

@@ -22,6 +22,8 @@ enum Kind {
     AuditEvent,
     Invitation,
     List,
+    ApiKey,
+    ServiceAccount,
 }
 
 /// An id argument, a request whose `@ID` is the id under test, and the kinds it is tried with.
@@ -66,7 +68,7 @@ const NAMING_ANOTHER_ORGANIZATION: &[&str] = &[
 #[rustfmt::skip]
 fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
     use Kind::*;
-    const ALL: &[Kind] = &[Organization, User, Membership, Role, RoleUnderOwnOrganization, AuditEvent, Invitation, List];
+    const ALL: &[Kind] = &[Organization, User, Membership, Role, RoleUnderOwnOrganization, AuditEvent, Invitation, List, ApiKey, ServiceAccount];
     const ORG: &[Kind] = &[Organization];
     const ROLE: &[Kind] = &[Role, RoleUnderOwnOrganization];
     const LIST: &[Kind] = &[List];
@@ -101,6 +103,14 @@ fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
         case("Mutation.inviteMember(input.organizationId)", "mutation($r: ID!, $v: ID!) { inviteMember(input: {organizationId: $v, email: \"spy@example.com\", roleId: $r}) { id } }", json!({ "r": own_role, "v": "@ID" }), ORG),
         case("Mutation.inviteMember(input.roleId)", "mutation($o: ID!, $v: ID!) { inviteMember(input: {organizationId: $o, email: \"spy@example.com\", roleId: $v}) { id } }", json!({ "o": own_org, "v": "@ID" }), ROLE),
         case("Mutation.revokeInvitation(id)", "mutation($v: ID!) { revokeInvitation(id: $v) { id } }", json!({ "v": "@ID" }), &[Invitation]),
+        case("Mutation.createServiceAccount(input.organizationId)", "mutation($r: ID!, $v: ID!) { createServiceAccount(input: {organizationId: $v, name: \"Spy\", roleId: $r}) { id } }", json!({ "r": own_role, "v": "@ID" }), ORG),
+        case("Mutation.createServiceAccount(input.roleId)", "mutation($o: ID!, $v: ID!) { createServiceAccount(input: {organizationId: $o, name: \"Spy\", roleId: $v}) { id } }", json!({ "o": own_org, "v": "@ID" }), ROLE),
+        case("Mutation.updateServiceAccount(input.id)", "mutation($v: ID!) { updateServiceAccount(input: {id: $v, name: \"Renamed\"}) { id } }", json!({ "v": "@ID" }), &[ServiceAccount]),
+        case("Mutation.deleteServiceAccount(id)", "mutation($v: ID!) { deleteServiceAccount(id: $v) }", json!({ "v": "@ID" }), &[ServiceAccount]),
+        case("Mutation.createApiKey(input.organizationId)", "mutation($v: ID!) { createApiKey(input: {organizationId: $v, name: \"Spy\", grants: []}) { secret } }", json!({ "v": "@ID" }), ORG),
+        case("Mutation.createApiKey(input.serviceAccountId)", "mutation($o: ID!, $v: ID) { createApiKey(input: {organizationId: $o, serviceAccountId: $v, name: \"Spy\", grants: []}) { secret } }", json!({ "o": own_org, "v": "@ID" }), &[ServiceAccount]),
+        case("Mutation.revokeApiKey(id)", "mutation($v: ID!) { revokeApiKey(id: $v) { id } }", json!({ "v": "@ID" }), &[ApiKey]),
+        case("Mutation.rotateApiKey(id)", "mutation($v: ID!) { rotateApiKey(id: $v) { secret } }", json!({ "v": "@ID" }), &[ApiKey]),
     ]
 }
 
@@ -126,10 +136,23 @@ async fn furnish(app: &TestApp, token: &str, org: &str, invitee: &str) -> Value 
         )
         .await;
     assert!(invite["errors"].is_null(), "{invite}");
+    let machine = app
+        .gql(
+            Some(token),
+            "mutation($o: ID!, $r: ID!) {
+               createServiceAccount(input: {organizationId: $o, name: \"Bot\", roleId: $r}) { id }
+               createApiKey(input: {organizationId: $o, name: \"Mine\", grants: []}) { apiKey { id } }
+             }",
+            json!({ "o": org, "r": body["data"]["createRole"]["id"] }),
+        )
+        .await;
+    assert!(machine["errors"].is_null(), "{machine}");
     json!({
         "role": body["data"]["createRole"]["id"],
         "list": body["data"]["createList"]["id"],
         "invitation": invite["data"]["inviteMember"]["id"],
+        "serviceAccount": machine["data"]["createServiceAccount"]["id"],
+        "apiKey": machine["data"]["createApiKey"]["apiKey"]["id"],
     })
 }
 
@@ -246,6 +269,16 @@ async fn an_object_of_another_organization_answers_exactly_as_one_that_does_not_
             Kind::List,
             other["list"].as_str().unwrap().to_owned(),
             NodeId::List(new()).to_id().0,
+        ),
+        (
+            Kind::ApiKey,
+            other["apiKey"].as_str().unwrap().to_owned(),
+            NodeId::ApiKey(new()).to_id().0,
+        ),
+        (
+            Kind::ServiceAccount,
+            other["serviceAccount"].as_str().unwrap().to_owned(),
+            NodeId::ServiceAccount(new()).to_id().0,
         ),
     ];
 

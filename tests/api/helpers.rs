@@ -207,7 +207,7 @@ impl TestApp {
         charter::services::scope::OrgScope::enter(
             &self.state.db,
             &self.state.policy,
-            user,
+            &charter::services::access::Viewer::user(user),
             "organization",
             organization,
             requirement,

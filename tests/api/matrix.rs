@@ -62,6 +62,8 @@ async fn run_policy(name: &str, source: Option<&str>) -> usize {
             org.id,
             charter::services::organizations::LicenseChange {
                 add_features: features.clone(),
+                // The probes add members, invitations and service accounts by the dozen.
+                seats: Some(1000),
                 ..Default::default()
             },
         )
@@ -205,6 +207,49 @@ async fn owners_invitation(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> S
     NodeId::Invitation(invitation.id).to_id().0
 }
 
+/// A service account made by the owner, holding the first non-owner role: returns its id.
+async fn owners_service_account(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> uuid::Uuid {
+    let change = app
+        .change_in(owner, fixture.org.id, require::MEMBER_MANAGE)
+        .await;
+    let role = app
+        .state
+        .policy
+        .roles()
+        .iter()
+        .find(|r| !r.owner)
+        .unwrap()
+        .id;
+    charter::services::service_accounts::create(
+        &change,
+        charter::services::service_accounts::AccountSpec {
+            name: Some(format!("Probe bot {}", uuid::Uuid::now_v7())),
+            description: None,
+            role_id: Some(role),
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+/// A personal API key of the owner, with no grants: returns its global id.
+async fn owners_api_key(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> String {
+    let change = app
+        .change_in(owner, fixture.org.id, require::API_KEY_MANAGE)
+        .await;
+    let issued = charter::services::api_keys::create(
+        &change,
+        charter::services::api_keys::KeySpec {
+            name: "Probe key".to_owned(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    NodeId::ApiKey(issued.key.id).to_id().0
+}
+
 /// A fresh member holding a custom role with no grants (so that any role managing members has
 /// power over it): returns its membership id and its role id.
 async fn victim(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> (String, String) {
@@ -316,13 +361,44 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
             format!("mutation($o: ID!, $p: ID!) {{ {mutation}(organizationId: $o, partnerOrganizationId: $p) {{ __typename }} }}"),
             json!({ "o": org, "p": partner_org(app).await }),
         ),
+        ("Mutation", "createServiceAccount") => {
+            // A custom role with no grants: within every manager's ceiling.
+            let (_, empty) = victim(app, fixture, owner).await;
+            (
+                "mutation($o: ID!, $n: String!, $r: ID!) { createServiceAccount(input: {organizationId: $o, name: $n, roleId: $r}) { __typename } }".to_owned(),
+                json!({ "o": org, "n": format!("Probe {}", uuid::Uuid::now_v7()), "r": empty }),
+            )
+        }
+        ("Mutation", "updateServiceAccount") => (
+            "mutation($s: ID!) { updateServiceAccount(input: {id: $s, description: \"probed\"}) { __typename } }".to_owned(),
+            json!({ "s": NodeId::ServiceAccount(owners_service_account(app, fixture, owner).await).to_id().0 }),
+        ),
+        ("Mutation", "deleteServiceAccount") => (
+            "mutation($s: ID!) { deleteServiceAccount(id: $s) }".to_owned(),
+            json!({ "s": NodeId::ServiceAccount(owners_service_account(app, fixture, owner).await).to_id().0 }),
+        ),
+        ("Mutation", "createApiKey") => (
+            // A service account's key: not the member's own, so only the grant lets them.
+            "mutation($o: ID!, $s: ID) { createApiKey(input: {organizationId: $o, serviceAccountId: $s, name: \"Probe\", grants: []}) { __typename } }".to_owned(),
+            json!({ "o": org, "s": NodeId::ServiceAccount(owners_service_account(app, fixture, owner).await).to_id().0 }),
+        ),
+        ("Mutation", mutation @ ("revokeApiKey" | "rotateApiKey")) => (
+            format!("mutation($k: ID!) {{ {mutation}(id: $k) {{ __typename }} }}"),
+            json!({ "k": owners_api_key(app, fixture, owner).await }),
+        ),
         (
             type_name @ ("Organization" | "Membership" | "User" | "Role" | "AuditEvent" | "Invitation"
-            | "List"),
+            | "List" | "ApiKey" | "ServiceAccount"),
             field,
         ) => {
             let id = match type_name {
                 "Organization" => org.clone(),
+                "ApiKey" => owners_api_key(app, fixture, owner).await,
+                "ServiceAccount" => {
+                    NodeId::ServiceAccount(owners_service_account(app, fixture, owner).await)
+                        .to_id()
+                        .0
+                }
                 "List" => owners_list(app, fixture, owner).await,
                 "Invitation" => owners_invitation(app, fixture, owner).await,
                 "AuditEvent" => {
@@ -397,6 +473,10 @@ fn selection(type_name: &str, field: &str) -> String {
         "shared",
         "entryCount",
         "updatedAt",
+        "prefix",
+        "clientId",
+        "lastUsedAt",
+        "revokedAt",
     ];
     let _ = type_name;
     if SCALARS.contains(&field) {

@@ -106,7 +106,14 @@ async fn the_catalog_lists_the_fields_membership_alone_shows() {
     fields.sort();
     assert_eq!(
         fields,
-        ["id", "name", "publicId", "viewerPermissions", "viewerRole"]
+        [
+            "apiKeys",
+            "id",
+            "name",
+            "publicId",
+            "viewerPermissions",
+            "viewerRole"
+        ]
     );
 }
 

@@ -62,6 +62,7 @@ struct Ids {
     list: String,
     role: String,
     membership: String,
+    service_account: String,
 }
 
 #[rustfmt::skip]
@@ -71,6 +72,7 @@ fn cases(ids: &Ids) -> Vec<Case> {
     let l = &ids.list;
     let r = &ids.role;
     let m = &ids.membership;
+    let sa = &ids.service_account;
     vec![
         case("Query.organization(id)", Id("id"), "query($v: ID!) { organization(id: $v) { id } }", json!({ "v": "@BAD" })),
         case("Query.node(id)", Id("id"), "query($v: ID!) { node(id: $v) { id } }", json!({ "v": "@BAD" })),
@@ -147,6 +149,23 @@ fn cases(ids: &Ids) -> Vec<Case> {
         case("Mutation.revokeInvitation(id)", Id("id"), "mutation($v: ID!) { revokeInvitation(id: $v) { id } }", json!({ "v": "@BAD" })),
         case("Mutation.acceptInvitation(input.token)", Line("token"), "mutation($v: String!) { acceptInvitation(input: {token: $v}) { accessToken } }", json!({ "v": "chi_@BAD" })),
         case("Mutation.acceptInvitation(input.displayName)", Name("displayName"), "mutation($v: String) { acceptInvitation(input: {token: \"chi_unknown\", displayName: $v, password: \"lantern orbit mosaic\"}) { accessToken } }", json!({ "v": "Carol@BAD" })),
+        case("Organization.serviceAccounts(after)", Line("after"), "query($o: ID!, $v: String) { organization(id: $o) { serviceAccounts(after: $v) { totalCount } } }", json!({ "o": o, "v": "@BAD" })),
+        case("Organization.apiKeys(after)", Line("after"), "query($o: ID!, $v: String) { organization(id: $o) { apiKeys(after: $v) { totalCount } } }", json!({ "o": o, "v": "@BAD" })),
+        case("Mutation.createServiceAccount(input.organizationId)", Id("organizationId"), "mutation($r: ID!, $v: ID!) { createServiceAccount(input: {organizationId: $v, name: \"Bot\", roleId: $r}) { id } }", json!({ "r": r, "v": "@BAD" })),
+        case("Mutation.createServiceAccount(input.name)", Name("name"), "mutation($o: ID!, $r: ID!, $v: String!) { createServiceAccount(input: {organizationId: $o, name: $v, roleId: $r}) { id } }", json!({ "o": o, "r": r, "v": "Bot@BAD" })),
+        case("Mutation.createServiceAccount(input.description)", Line("description"), "mutation($o: ID!, $r: ID!, $v: String) { createServiceAccount(input: {organizationId: $o, name: \"Described bot\", description: $v, roleId: $r}) { id } }", json!({ "o": o, "r": r, "v": "abc@BADdef" })),
+        case("Mutation.createServiceAccount(input.roleId)", Id("roleId"), "mutation($o: ID!, $v: ID!) { createServiceAccount(input: {organizationId: $o, name: \"Bot\", roleId: $v}) { id } }", json!({ "o": o, "v": "@BAD" })),
+        case("Mutation.updateServiceAccount(input.id)", Id("id"), "mutation($v: ID!) { updateServiceAccount(input: {id: $v, name: \"Bot\"}) { id } }", json!({ "v": "@BAD" })),
+        case("Mutation.updateServiceAccount(input.name)", Name("name"), "mutation($s: ID!, $v: String) { updateServiceAccount(input: {id: $s, name: $v}) { id } }", json!({ "s": sa, "v": "Bot@BAD" })),
+        case("Mutation.updateServiceAccount(input.description)", Line("description"), "mutation($s: ID!, $v: String) { updateServiceAccount(input: {id: $s, description: $v}) { id } }", json!({ "s": sa, "v": "abc@BADdef" })),
+        case("Mutation.deleteServiceAccount(id)", Id("id"), "mutation($v: ID!) { deleteServiceAccount(id: $v) }", json!({ "v": "@BAD" })),
+        case("Mutation.createApiKey(input.organizationId)", Id("organizationId"), "mutation($v: ID!) { createApiKey(input: {organizationId: $v, name: \"CI\", grants: []}) { secret } }", json!({ "v": "@BAD" })),
+        case("Mutation.createApiKey(input.serviceAccountId)", Id("serviceAccountId"), "mutation($o: ID!, $v: ID) { createApiKey(input: {organizationId: $o, serviceAccountId: $v, name: \"CI\", grants: []}) { secret } }", json!({ "o": o, "v": "@BAD" })),
+        case("Mutation.createApiKey(input.name)", Name("name"), "mutation($o: ID!, $v: String!) { createApiKey(input: {organizationId: $o, name: $v, grants: []}) { secret } }", json!({ "o": o, "v": "CI@BAD" })),
+        case("Mutation.createApiKey(input.grants.resource)", Line("grants"), "mutation($o: ID!, $v: String!) { createApiKey(input: {organizationId: $o, name: \"CI\", grants: [{resource: $v, level: \"read\"}]}) { secret } }", json!({ "o": o, "v": "@BAD" })),
+        case("Mutation.createApiKey(input.grants.level)", Line("grants"), "mutation($o: ID!, $v: String!) { createApiKey(input: {organizationId: $o, name: \"CI\", grants: [{resource: \"list\", level: $v}]}) { secret } }", json!({ "o": o, "v": "@BAD" })),
+        case("Mutation.revokeApiKey(id)", Id("id"), "mutation($v: ID!) { revokeApiKey(id: $v) { id } }", json!({ "v": "@BAD" })),
+        case("Mutation.rotateApiKey(id)", Id("id"), "mutation($v: ID!) { rotateApiKey(id: $v) { secret } }", json!({ "v": "@BAD" })),
         case("Mutation.acceptInvitation(input.password)", OfferedPassword("password"), "mutation($v: String) { acceptInvitation(input: {token: \"chi_unknown\", displayName: \"Carol\", password: $v}) { accessToken } }", json!({ "v": "@BAD" })),
     ]
 }
@@ -197,11 +216,26 @@ async fn fixture() -> (TestApp, String, Ids) {
         .as_str()
         .expect("alice's membership")
         .to_owned();
+    let body = app
+        .gql(
+            Some(&token),
+            "mutation($o: ID!, $r: ID!) {
+               createServiceAccount(input: {organizationId: $o, name: \"Deploy bot\", roleId: $r}) { id }
+               createApiKey(input: {organizationId: $o, name: \"Laptop\", grants: []}) { apiKey { id } }
+             }",
+            json!({ "o": o, "r": role }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
     let ids = Ids {
         org: o,
         list,
         role,
         membership,
+        service_account: body["data"]["createServiceAccount"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
     };
     (app, token, ids)
 }

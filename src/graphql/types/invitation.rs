@@ -72,11 +72,7 @@ impl Invitation {
     }
 
     async fn invited_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        let Some(inviter) = self.0.invited_by else {
-            return Ok(None);
-        };
-        let user = ctx.loaders().users.load_one(inviter).await?;
-        Ok(user.map(|user| User::new(user, Some(self.0.organization_id))))
+        User::referenced(ctx, self.0.invited_by, self.0.organization_id).await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

@@ -33,6 +33,21 @@ impl Membership {
     }
 }
 
+impl Membership {
+    /// The member's user: as the page that found the membership read it, or loaded.
+    async fn member(&self, ctx: &Context<'_>) -> ApiResult<UserRecord> {
+        match &self.user {
+            Some(user) => Ok(user.clone()),
+            None => ctx
+                .loaders()
+                .users
+                .load_one(self.model.user_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("user")),
+        }
+    }
+}
+
 #[Object(
     guard = "Gate::own(\"Membership\", Some(self.model.organization_id), self.model.user_id)",
     directive = Requires::apply(need(require::MEMBER_READ).or_self())
@@ -43,16 +58,18 @@ impl Membership {
     }
 
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<User> {
-        let user = match &self.user {
-            Some(user) => user.clone(),
-            None => ctx
-                .loaders()
-                .users
-                .load_one(self.model.user_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("user"))?,
-        };
+        let user = self.member(ctx).await?;
         Ok(User::new(user, Some(self.model.organization_id)))
+    }
+
+    /// A person, or a service account.
+    async fn kind(&self, ctx: &Context<'_>) -> ApiResult<MemberKind> {
+        let user = self.member(ctx).await?;
+        Ok(if user.kind == crate::services::users::SERVICE {
+            MemberKind::Service
+        } else {
+            MemberKind::Human
+        })
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Organization> {
@@ -83,11 +100,7 @@ impl Membership {
 
     /// Who invited the user, when they joined by invitation.
     async fn invited_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        let Some(inviter) = self.model.invited_by else {
-            return Ok(None);
-        };
-        let user = ctx.loaders().users.load_one(inviter).await?;
-        Ok(user.map(|user| User::new(user, Some(self.model.organization_id))))
+        User::referenced(ctx, self.model.invited_by, self.model.organization_id).await
     }
 }
 
@@ -123,6 +136,24 @@ pub struct MemberFilter {
     pub role_id: Option<ID>,
     /// Only members whose email or display name contains this text (any case).
     pub search: Option<String>,
+    /// Only people, or only service accounts.
+    pub kind: Option<MemberKind>,
+}
+
+/// A person, or a service account (which acts only through API keys).
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+pub enum MemberKind {
+    Human,
+    Service,
+}
+
+impl MemberKind {
+    pub fn filter(self) -> crate::services::users::UserKind {
+        match self {
+            MemberKind::Human => crate::services::users::UserKind::Human,
+            MemberKind::Service => crate::services::users::UserKind::Service,
+        }
+    }
 }
 
 /// A position in a members list: the sort value and id of the last row seen.
@@ -208,6 +239,7 @@ pub fn member_query(
         descending: order.direction == OrderDirection::Desc,
         role,
         search,
+        kind: filter.kind.map(MemberKind::filter),
         after: after.map(|key| (key.sort_value, key.id)),
     })
 }

@@ -1,5 +1,6 @@
 //! One file per GraphQL object type.
 
+mod api_key;
 mod audit_event;
 mod auth_payload;
 mod catalog;
@@ -13,6 +14,7 @@ mod role;
 mod user;
 mod viewer;
 
+pub use api_key::{ApiKey, ApiKeyOwner, IssuedApiKey, ServiceAccount};
 pub use audit_event::{AuditConnection, AuditEvent, audit_page};
 pub use auth_payload::AuthPayload;
 pub use catalog::{
@@ -20,7 +22,7 @@ pub use catalog::{
 };
 pub use invitation::{Invitation, InvitationStatus};
 pub use list::{List, ListKindValue, list_for_change, visible_list};
-pub use membership::Membership;
+pub use membership::{MemberKind, Membership};
 pub use node::Node;
 pub use organization::{License, Organization};
 pub use permission::{GrantList, PermissionGrant};

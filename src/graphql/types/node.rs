@@ -2,7 +2,9 @@
 
 use async_graphql::{ID, Interface};
 
-use super::{AuditEvent, Invitation, List, Membership, Organization, Role, User};
+use super::{
+    ApiKey, AuditEvent, Invitation, List, Membership, Organization, Role, ServiceAccount, User,
+};
 
 /// Anything with a global id, fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -15,4 +17,6 @@ pub enum Node {
     AuditEvent(AuditEvent),
     Invitation(Invitation),
     List(List),
+    ApiKey(ApiKey),
+    ServiceAccount(ServiceAccount),
 }

@@ -9,8 +9,8 @@ use super::membership::{
     MemberConnection, MemberFilter, MemberOrder, member_connection, member_query,
 };
 use super::{
-    AuditConnection, GrantList, Invitation, InvitationStatus, List, PermissionGrant, Role,
-    audit_page,
+    ApiKey, AuditConnection, GrantList, Invitation, InvitationStatus, List, PermissionGrant, Role,
+    ServiceAccount, audit_page,
 };
 use crate::authz::require;
 use crate::error::ApiResult;
@@ -21,7 +21,7 @@ use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Log};
 use crate::services::invitations;
 use crate::services::organizations::{Licensed, OrganizationRecord};
-use crate::services::{lists, organizations, roles};
+use crate::services::{api_keys, lists, organizations, roles, service_accounts};
 
 /// An organization: a tenant with its members, roles and license.
 pub struct Organization(pub OrganizationRecord, Sight);
@@ -188,7 +188,7 @@ impl Organization {
             if !ctx.look_ahead().field("totalCount").exists() {
                 return Ok(None);
             }
-            let key = scope.key((query.role, query.search.clone()));
+            let key = scope.key((query.role, query.search.clone(), query.kind));
             loaders.member_counts.load_one(key).await
         };
         let (page, total) = futures_util::try_join!(
@@ -199,6 +199,74 @@ impl Organization {
             page.unwrap_or_else(crate::services::Page::empty),
             query.after.is_some(),
             total.unwrap_or(0),
+        )))
+    }
+
+    /// The organization's service accounts, oldest first.
+    #[graphql(
+        directive = Requires::apply(need(require::MEMBER_READ)),
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn service_accounts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Option<Conn<ServiceAccount>>> {
+        let args = page_args(first, after)?;
+        let scope = self.gate().scope(ctx).await?;
+        let counted = ctx.look_ahead().field("totalCount").exists();
+        let (page, total) = futures_util::try_join!(service_accounts::page(&scope, args), async {
+            match counted {
+                true => service_accounts::count(&scope).await,
+                false => Ok(0),
+            }
+        })?;
+        Ok(Some(connection(
+            page,
+            &args,
+            total as i64,
+            |account| account.id,
+            ServiceAccount,
+        )))
+    }
+
+    /// The organization's API keys, oldest first: every key with `api_key: read`, else the
+    /// viewer's own.
+    #[graphql(
+        directive = Requires::apply(need(require::API_KEY_READ).or_member()),
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Option<Conn<ApiKey>>> {
+        let args = page_args(first, after)?;
+        // The role's requirement shows every key; membership alone, the viewer's own.
+        let (scope, holder) = match self.gate().scope(ctx).await {
+            Ok(scope) => (scope, None),
+            Err(err) if err.code == crate::error::ErrorCode::Forbidden => {
+                let scope = self.gate().member_scope(ctx).await?;
+                let viewer = ctx.request().viewer_id()?;
+                (scope, Some(viewer))
+            }
+            Err(err) => return Err(err),
+        };
+        let counted = ctx.look_ahead().field("totalCount").exists();
+        let (page, total) = futures_util::try_join!(api_keys::page(&scope, holder, args), async {
+            match counted {
+                true => api_keys::count(&scope, holder).await,
+                false => Ok(0),
+            }
+        })?;
+        Ok(Some(connection(
+            page,
+            &args,
+            total as i64,
+            |key| key.id,
+            ApiKey,
         )))
     }
 

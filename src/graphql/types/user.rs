@@ -23,6 +23,20 @@ impl User {
     pub fn new(model: UserRecord, seen_in: Option<Uuid>) -> Self {
         Self { model, seen_in }
     }
+
+    /// The user `id` names (who invited, who created), seen from `organization`; none when
+    /// there is no id or no such user.
+    pub async fn referenced(
+        ctx: &Context<'_>,
+        id: Option<Uuid>,
+        organization: Uuid,
+    ) -> ApiResult<Option<Self>> {
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let user = ctx.loaders().users.load_one(id).await?;
+        Ok(user.map(|user| Self::new(user, Some(organization))))
+    }
 }
 
 #[Object(

@@ -49,7 +49,14 @@ impl Viewer {
         let args = crate::services::PageArgs::new(first, after)?;
         // Counting is done only when `totalCount` is asked.
         let counted = ctx.look_ahead().field("totalCount").exists();
-        let (page, total) = memberships::of_user(ctx.state(), self.user.id, args, counted).await?;
+        // Through a key, only the key's organization.
+        let only = ctx
+            .principal()
+            .key()
+            .filter(|key| key.holder_id == self.user.id)
+            .map(|key| key.organization_id);
+        let (page, total) =
+            memberships::of_user(ctx.state(), self.user.id, only, args, counted).await?;
         // The access of every field below in these organizations starts from these rows.
         ctx.loaders()
             .viewer(self.user.id)
@@ -82,6 +89,8 @@ impl Viewer {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<AuditConnection> {
+        // The account's own events are the person's, never a key's to read.
+        ctx.principal().not_a_key()?;
         let log = Log::OwnSecurity {
             state: ctx.state().clone(),
             user_id: self.user.id,

@@ -12,6 +12,8 @@ pub struct Actor {
     pub email: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The API key the user acted through, when it was one.
+    pub api_key_id: Option<Uuid>,
 }
 
 impl Actor {
@@ -31,6 +33,15 @@ impl Actor {
             email: Some(email.to_owned()),
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
+            api_key_id: None,
+        }
+    }
+
+    /// The same actor acting through the API key `key`, if any.
+    pub fn through_key(self, key: Option<Uuid>) -> Self {
+        Self {
+            api_key_id: key,
+            ..self
         }
     }
 
@@ -41,6 +52,7 @@ impl Actor {
             email: None,
             ip: None,
             user_agent: Some("charter (command line)".to_owned()),
+            api_key_id: None,
         }
     }
 

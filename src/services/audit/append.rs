@@ -81,5 +81,6 @@ fn new_event(
         payload: event.payload.to_string(),
         prev_hash: head.hash,
         hash: String::new(),
+        actor_api_key_id: actor.api_key_id,
     }
 }

@@ -62,6 +62,12 @@ actions! {
     SharePartnerAdded => "share_partner.added",
     SharePartnerRemoved => "share_partner.removed",
     AuditPurged => "audit.purged",
+    ServiceAccountCreated => "service_account.created",
+    ServiceAccountUpdated => "service_account.updated",
+    ServiceAccountDeleted => "service_account.deleted",
+    ApiKeyCreated => "api_key.created",
+    ApiKeyRotated => "api_key.rotated",
+    ApiKeyRevoked => "api_key.revoked",
 }
 
 #[cfg(test)]

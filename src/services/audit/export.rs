@@ -22,6 +22,7 @@ pub fn to_json(event: &EventRecord) -> Value {
         "subjectUserId": event.subject_user_id,
         "actorId": event.actor_id,
         "actorEmail": event.actor_email,
+        "actorApiKeyId": event.actor_api_key_id,
         "ip": event.ip,
         "userAgent": event.user_agent,
         "at": canonical_time(event.at),

@@ -10,7 +10,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// The hash of an event: SHA-256 over its previous hash and its canonical content.
 pub fn hash_of(event: &audit_event::Model) -> String {
-    let content = json!([
+    let mut content = json!([
         event.id.to_string(),
         event.chain,
         event.seq,
@@ -27,6 +27,10 @@ pub fn hash_of(event: &audit_event::Model) -> String {
         event.description,
         event.payload,
     ]);
+    // Added with API keys: events without one hash as they always did.
+    if let (Some(key), Some(fields)) = (event.actor_api_key_id, content.as_array_mut()) {
+        fields.push(json!({ "actorApiKeyId": key.to_string() }));
+    }
     let mut hasher = Sha256::new();
     hasher.update(event.prev_hash.as_bytes());
     hasher.update(b"\n");

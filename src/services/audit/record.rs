@@ -22,6 +22,8 @@ pub struct EventRecord {
     pub subject_user_id: Option<Uuid>,
     pub actor_id: Option<Uuid>,
     pub actor_email: Option<String>,
+    /// The API key the actor acted through, when it was one.
+    pub actor_api_key_id: Option<Uuid>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub at: DateTime<Utc>,
@@ -45,6 +47,7 @@ impl From<audit_event::Model> for EventRecord {
             subject_user_id: model.subject_user_id,
             actor_id: model.actor_id,
             actor_email: model.actor_email,
+            actor_api_key_id: model.actor_api_key_id,
             ip: model.ip,
             user_agent: model.user_agent,
             at: model.at,

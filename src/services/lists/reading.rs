@@ -89,7 +89,7 @@ pub(super) fn reads_lists(scope: &OrgScope) -> ApiResult<()> {
 pub async fn open(
     db: &DatabaseConnection,
     policy: &Arc<Policy>,
-    viewer: Uuid,
+    viewer: &access::Viewer,
     list_id: Uuid,
 ) -> ApiResult<Readable> {
     let list: ListRecord = list::Entity::find_by_id(list_id)
@@ -108,7 +108,9 @@ pub async fn open(
     }
     if list.shared {
         let partners = partners(db, &[owner]).await?.remove(&owner);
-        let accesses = access::load(db, policy, viewer, &partners.unwrap_or_default()).await?;
+        let accesses =
+            access::load(db, policy, viewer.user_id, &partners.unwrap_or_default()).await?;
+        let accesses = access::limit_all(accesses, viewer.key.as_ref());
         if let Some(read) = ListRead::through_sharing(&list, accesses.values()) {
             return Ok(Readable { list, read });
         }

@@ -1,0 +1,271 @@
+//! OAuth 2.0 for machines: the client-credentials grant (RFC 6749 §4.4) at `POST /oauth/token`,
+//! where an API key (client id = the key's id, client secret = its secret) gets a short-lived
+//! JWT that other services verify offline against `/.well-known/jwks.json`; and the
+//! authorization server's metadata (RFC 8414).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+
+use super::HttpState;
+use crate::error::ErrorCode;
+use crate::services::api_keys;
+
+pub const TOKEN_PATH: &str = "/oauth/token";
+const GRANT: &str = "client_credentials";
+
+/// An error of the token endpoint, as RFC 6749 §5.2 spells it.
+struct OAuthError {
+    error: &'static str,
+    description: String,
+    /// The client authenticated with HTTP Basic: a refusal then says how to authenticate.
+    basic: bool,
+}
+
+impl OAuthError {
+    fn new(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            error,
+            description: description.into(),
+            basic: false,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = match self.error {
+            "invalid_client" => StatusCode::UNAUTHORIZED,
+            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+            "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = Json(json!({ "error": self.error, "error_description": self.description }));
+        let mut response = (status, body).into_response();
+        if self.basic && status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"charter\""),
+            );
+        }
+        no_store(&mut response);
+        response
+    }
+}
+
+fn no_store(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// The client's id and secret, from HTTP Basic (each form-urlencoded, RFC 6749 §2.3.1) or from
+/// the body's fields; using both is refused.
+fn client_of(
+    headers: &HeaderMap,
+    form: &[(String, String)],
+) -> Result<(String, String, bool), OAuthError> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value
+                .strip_prefix("Basic ")
+                .or_else(|| value.strip_prefix("basic "))
+        });
+    match (basic, field("client_id"), field("client_secret")) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(OAuthError::new(
+            "invalid_request",
+            "authenticate the client one way: HTTP Basic or the form's fields, not both",
+        )),
+        (Some(encoded), None, None) => {
+            let refused = || OAuthError {
+                basic: true,
+                ..OAuthError::new("invalid_client", "the Basic credentials are malformed")
+            };
+            let decoded = STANDARD.decode(encoded.trim()).map_err(|_| refused())?;
+            let decoded = String::from_utf8(decoded).map_err(|_| refused())?;
+            let (id, secret) = decoded.split_once(':').ok_or_else(refused)?;
+            let unescape = |part: &str| {
+                url::form_urlencoded::parse(format!("x={part}").as_bytes())
+                    .next()
+                    .map(|(_, value)| value.into_owned())
+            };
+            Ok((
+                unescape(id).ok_or_else(refused)?,
+                unescape(secret).ok_or_else(refused)?,
+                true,
+            ))
+        }
+        (None, Some(id), Some(secret)) => Ok((id, secret, false)),
+        _ => Err(OAuthError::new(
+            "invalid_client",
+            "send the API key's id as client_id and its secret as client_secret (HTTP Basic \
+             or form fields)",
+        )),
+    }
+}
+
+/// `POST /oauth/token`: `grant_type=client_credentials`, optionally `scope` (a subset of the
+/// key's effective grants, as `resource:level` words).
+pub async fn token(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+    match issue(&state, &headers, &body).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn issue(
+    state: &HttpState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| {
+            value
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if form_type != Some(true) {
+        return Err(OAuthError::new(
+            "invalid_request",
+            "send the request as application/x-www-form-urlencoded",
+        ));
+    }
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let mut names: Vec<&str> = form.iter().map(|(key, _)| key.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err(OAuthError::new(
+            "invalid_request",
+            "a parameter is repeated (RFC 6749 §3.2)",
+        ));
+    }
+    let field = |name: &str| {
+        form.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let (client_id, secret, basic) = client_of(headers, &form)?;
+    match field("grant_type") {
+        None => {
+            return Err(OAuthError::new("invalid_request", "grant_type is required"));
+        }
+        Some(GRANT) => {}
+        Some(_) => {
+            return Err(OAuthError::new(
+                "unsupported_grant_type",
+                "this server grants only client_credentials",
+            ));
+        }
+    }
+    let app = &state.app;
+    let credentials = api_keys::client_credentials(app, &client_id, &secret)
+        .await
+        .map_err(|err| match err.code {
+            ErrorCode::Unauthenticated => OAuthError {
+                basic,
+                ..OAuthError::new("invalid_client", err.message)
+            },
+            _ => OAuthError::new("server_error", "the token could not be issued; try again"),
+        })?;
+    let held: Vec<String> = credentials
+        .permissions
+        .iter()
+        .map(|(resource, level)| format!("{resource}:{level}"))
+        .collect();
+    let permissions = match field("scope") {
+        None => held,
+        Some(scope) => {
+            let asked: Vec<String> = scope.split_whitespace().map(str::to_owned).collect();
+            if let Some(beyond) = asked.iter().find(|word| !held.contains(word)) {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    format!("`{beyond}` is not among the key's effective grants"),
+                ));
+            }
+            asked
+        }
+    };
+    let key = &credentials.key;
+    let (token, expires_in) = app
+        .tokens
+        .issue_client(
+            key.holder_id,
+            key.organization_id,
+            key.key_id,
+            permissions.clone(),
+        )
+        .map_err(|_| OAuthError::new("server_error", "the token could not be signed"))?;
+    tracing::info!(key = %key.key_id, organization = %key.organization_id, "client token issued");
+    let mut response = Json(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "scope": permissions.join(" "),
+    }))
+    .into_response();
+    no_store(&mut response);
+    Ok(response)
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414). The endpoints are absolute: under
+/// the issuer when it is an http(s) URL (as RFC 8414 wants it), else under the request's host.
+pub async fn metadata(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+    let issuer = state.app.tokens.issuer().to_owned();
+    let base = if issuer.starts_with("https://") || issuer.starts_with("http://") {
+        issuer.trim_end_matches('/').to_owned()
+    } else {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .filter(|host| {
+                host.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+            })
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    };
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{base}{TOKEN_PATH}"),
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "grant_types_supported": [GRANT],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "response_types_supported": [],
+            "scopes_supported": scopes(&state),
+        })),
+    )
+        .into_response()
+}
+
+/// Every `resource:level` a token's scope may name under the policy.
+fn scopes(state: &HttpState) -> Vec<String> {
+    state
+        .app
+        .policy
+        .resources()
+        .iter()
+        .flat_map(|resource| {
+            resource
+                .levels
+                .iter()
+                .skip(1)
+                .map(move |level| format!("{}:{level}", resource.key))
+        })
+        .collect()
+}
