@@ -227,3 +227,77 @@ impl OrgAccess {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn access(
+        policy: &Arc<Policy>,
+        user: Uuid,
+        org: Uuid,
+        levels: Vec<u8>,
+        owner: bool,
+    ) -> OrgAccess {
+        let facts = MembershipFacts {
+            user_id: user,
+            organization_id: org,
+            membership_id: Uuid::nil(),
+            role_id: Uuid::nil(),
+            owner,
+        };
+        OrgAccess::new(facts, Grants::from_levels(levels), vec![], policy.clone())
+    }
+
+    /// Random levels, one per resource of `policy`, each within its scale.
+    fn levels(policy: &Policy) -> impl Strategy<Value = Vec<u8>> + use<> {
+        let scales: Vec<u8> = policy
+            .resources()
+            .iter()
+            .map(|r| r.levels.len() as u8)
+            .collect();
+        scales.into_iter().map(|scale| 0..scale).collect::<Vec<_>>()
+    }
+
+    proptest! {
+        /// Random keys, roles and demotions: through a key, every requirement passes exactly
+        /// when both the holder's role of the moment and the key pass it, and a key's access
+        /// never shows an owner.
+        #[test]
+        fn a_key_never_exceeds_its_holder(
+            (key, roles) in {
+                let policy = Policy::built_in();
+                (levels(&policy), proptest::collection::vec((levels(&policy), any::<bool>()), 1..6))
+            }
+        ) {
+            let policy = Arc::new(Policy::built_in());
+            let (user, org) = (Uuid::now_v7(), Uuid::now_v7());
+            let limit = Arc::new(KeyLimit {
+                key_id: Uuid::now_v7(),
+                holder_id: user,
+                organization_id: org,
+                grants: Grants::from_levels(key.clone()),
+            });
+            // Each role in turn is the holder's role on one request (a promotion or a demotion).
+            for (role, owner) in roles {
+                let held = access(&policy, user, org, role.clone(), owner);
+                let through = held.clone().limited(&limit).expect("the key's own organization");
+                prop_assert!(!through.standing().owner);
+                for (index, resource) in policy.resources().iter().enumerate() {
+                    for (level, name) in resource.levels.iter().enumerate() {
+                        let both = role[index] >= level as u8 && key[index] >= level as u8;
+                        prop_assert_eq!(through.allows_level(&resource.key, name), both);
+                        prop_assert!(!through.allows_level(&resource.key, name) || held.allows_level(&resource.key, name));
+                    }
+                }
+                prop_assert!(rules::within(held.grants(), through.grants()));
+            }
+            // Another organization, or another user, gets nothing through the key.
+            let elsewhere = access(&policy, user, Uuid::now_v7(), key.clone(), false);
+            prop_assert!(elsewhere.limited(&limit).is_none());
+            let someone = access(&policy, Uuid::now_v7(), org, key, false);
+            prop_assert!(someone.limited(&limit).is_none());
+        }
+    }
+}

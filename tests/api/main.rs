@@ -5,6 +5,7 @@
 mod helpers;
 mod node;
 
+mod api_keys;
 mod architecture;
 mod audit;
 mod auth;
@@ -23,6 +24,7 @@ mod lists;
 mod matrix;
 mod members;
 mod membership_sight;
+mod oauth;
 mod organizations;
 mod presets;
 mod role_holders;

@@ -464,6 +464,7 @@ fn selection(type_name: &str, field: &str) -> String {
         "at",
         "action",
         "actorEmail",
+        "actorApiKeyId",
         "ip",
         "userAgent",
         "targetType",

@@ -49,6 +49,13 @@ impl AuditEvent {
         self.0.actor_email.as_deref()
     }
 
+    /// The API key the actor acted through, when it was one (the actor is its holder).
+    async fn actor_api_key_id(&self) -> Option<ID> {
+        self.0
+            .actor_api_key_id
+            .map(|id| crate::graphql::ids::NodeId::ApiKey(id).to_id())
+    }
+
     async fn ip(&self) -> Option<&str> {
         self.0.ip.as_deref()
     }

@@ -1,0 +1,437 @@
+//! The client-credentials grant (RFC 6749 §4.4) and the authorization server's metadata (RFC
+//! 8414): an API key gets a short-lived JWT that another service verifies offline, here with
+//! Node's `jose` as well as with this crate's own JWT library.
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code, org_id};
+use crate::node;
+
+struct Fixture {
+    app: TestApp,
+    org: entity::organization::Model,
+    alice: String,
+    bob: entity::user::Model,
+    /// Bob's key: its id (the client id) and its secret.
+    client_id: String,
+    secret: String,
+    key_node: String,
+}
+
+async fn fixture() -> Fixture {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    let org = app.create_org(&alice, "Acme").await;
+    app.add_member(&bob, &org, "organization_administrator")
+        .await;
+    let alice_token = app.login("alice@example.com").await.access_token;
+    let bob_token = app.login("bob@example.com").await.access_token;
+    let body = app
+        .gql(
+            Some(&bob_token),
+            "mutation($o: ID!) { createApiKey(input: {organizationId: $o, name: \"Agent\", grants: [{resource: \"organization\", level: \"read\"}, {resource: \"member\", level: \"manage\"}, {resource: \"list\", level: \"read\"}]}) { secret apiKey { id clientId } } }",
+            json!({ "o": org_id(&org) }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let issued = &body["data"]["createApiKey"];
+    Fixture {
+        client_id: issued["apiKey"]["clientId"].as_str().unwrap().to_owned(),
+        secret: issued["secret"].as_str().unwrap().to_owned(),
+        key_node: issued["apiKey"]["id"].as_str().unwrap().to_owned(),
+        app,
+        org,
+        alice: alice_token,
+        bob,
+    }
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    let pair = format!("{id}:{secret}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+/// Posts `form` to the token endpoint, with `authorization` if given.
+async fn token(
+    app: &TestApp,
+    authorization: Option<&str>,
+    form: &[(&str, &str)],
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut request = app
+        .client
+        .post(format!("{}/oauth/token", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, response.json().await.unwrap(), headers)
+}
+
+/// The claims of `token`, verified against the server's JWKS with jsonwebtoken.
+async fn verified_claims(app: &TestApp, token: &str) -> Value {
+    let jwks: jsonwebtoken::jwk::JwkSet = app
+        .client
+        .get(format!("{}/.well-known/jwks.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("the kid is published");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_issuer(&["charter"]);
+    validation.set_audience(&["charter"]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("the token verifies")
+        .claims
+}
+
+#[tokio::test]
+async fn client_credentials_give_a_jwt_that_jose_verifies_against_the_jwks() {
+    let f = fixture().await;
+    let Some(run) = node::run_script(
+        "verify-client-token.mjs",
+        &[&f.app.address, &f.client_id, &f.secret, "charter"],
+    )
+    .await
+    else {
+        return;
+    };
+    assert!(run.success, "jose:\n{}", run.output);
+    let verified: Value = serde_json::from_str(run.output.trim()).expect(&run.output);
+    let claims = &verified["payload"];
+    assert_eq!(verified["header"]["alg"], "EdDSA");
+    assert_eq!(claims["sub"], f.bob.id.to_string());
+    assert_eq!(claims["org"], f.org.id.to_string());
+    assert_eq!(claims["azp"], f.client_id.as_str());
+    assert_eq!(claims["iss"], "charter");
+    assert_eq!(
+        claims["permissions"],
+        json!(["organization:read", "member:manage", "list:read"])
+    );
+    assert_eq!(claims["scope"], "organization:read member:manage list:read");
+    let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+    assert_eq!(lifetime, 15 * 60, "as short-lived as an access token");
+    assert_eq!(verified["expires_in"], 15 * 60);
+}
+
+#[tokio::test]
+async fn basic_and_form_credentials_both_work_and_the_grants_follow_the_holder() {
+    let f = fixture().await;
+    let (status, body, headers) = token(
+        &f.app,
+        None,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &f.client_id),
+            ("client_secret", &f.secret),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(headers["cache-control"], "no-store");
+    let claims = verified_claims(&f.app, body["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims["azp"], f.client_id.as_str());
+
+    // A narrower scope is granted; a wider one is refused.
+    let auth = basic(&f.client_id, &f.secret);
+    let (status, body, _) = token(
+        &f.app,
+        Some(&auth),
+        &[("grant_type", "client_credentials"), ("scope", "list:read")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let claims = verified_claims(&f.app, body["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims["permissions"], json!(["list:read"]));
+    let (status, body, _) = token(
+        &f.app,
+        Some(&auth),
+        &[("grant_type", "client_credentials"), ("scope", "list:full")],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
+
+    // Bob demoted: the next token carries only what both his role and the key allow.
+    let membership = charter::services::memberships::find(&f.app.state.db, f.bob.id, f.org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let reader = charter::graphql::ids::NodeId::Role {
+        organization: f.org.id,
+        role: f.app.state.policy.role_by_key("read_only_user").unwrap().id,
+    };
+    let assigned = f
+        .app
+        .gql(
+            Some(&f.alice),
+            "mutation($m: ID!, $r: ID!) { assignRole(input: {membershipId: $m, roleId: $r}) { id } }",
+            json!({
+                "m": charter::graphql::ids::NodeId::Membership(membership.id).to_id().0,
+                "r": reader.to_id().0,
+            }),
+        )
+        .await;
+    assert!(assigned["errors"].is_null(), "{assigned}");
+    let (status, body, _) =
+        token(&f.app, Some(&auth), &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = verified_claims(&f.app, body["access_token"].as_str().unwrap()).await;
+    let granted: Vec<String> = serde_json::from_value(claims["permissions"].clone()).unwrap();
+    assert!(
+        !granted.contains(&"member:manage".to_owned()),
+        "{granted:?}"
+    );
+    let policy = &f.app.state.policy;
+    let role = policy.role_by_key("read_only_user").unwrap();
+    for permission in &granted {
+        let (resource, level) = permission.split_once(':').unwrap();
+        let (index, level) = policy.level_of(resource, level).unwrap();
+        assert!(
+            role.grants.allows(index, level),
+            "{permission} is beyond the role"
+        );
+    }
+
+    // The token is for other services: Charter itself does not take it as a bearer.
+    let body = f
+        .app
+        .gql(
+            Some(body["access_token"].as_str().unwrap()),
+            "{ viewer { user { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+}
+
+/// A request to the token endpoint that is refused: what it is, its Authorization header, its
+/// form, and the status and `error` it gets.
+type Refusal<'a> = (
+    &'a str,
+    Option<String>,
+    Vec<(&'a str, String)>,
+    u16,
+    &'a str,
+);
+
+#[tokio::test]
+async fn refusals_are_spelled_as_rfc_6749_says() {
+    let f = fixture().await;
+    let good = basic(&f.client_id, &f.secret);
+    let unknown_secret = charter::auth::api_keys::new_secret().secret;
+    let mut typo = f.secret.clone();
+    typo.replace_range(10..11, if &typo[10..11] == "x" { "y" } else { "x" });
+    let cases: Vec<Refusal> = vec![
+        (
+            "another grant type",
+            Some(good.clone()),
+            vec![("grant_type", "password".into())],
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            "no grant type",
+            Some(good.clone()),
+            vec![],
+            400,
+            "invalid_request",
+        ),
+        (
+            "a wrong secret",
+            Some(basic(&f.client_id, &unknown_secret)),
+            vec![("grant_type", "client_credentials".into())],
+            401,
+            "invalid_client",
+        ),
+        (
+            "a mistyped secret",
+            Some(basic(&f.client_id, &typo)),
+            vec![("grant_type", "client_credentials".into())],
+            401,
+            "invalid_client",
+        ),
+        (
+            "an unknown client",
+            Some(basic(&uuid::Uuid::now_v7().to_string(), &f.secret)),
+            vec![("grant_type", "client_credentials".into())],
+            401,
+            "invalid_client",
+        ),
+        (
+            "a client id that is no id",
+            None,
+            vec![
+                ("grant_type", "client_credentials".into()),
+                ("client_id", "x\u{0}".into()),
+                ("client_secret", f.secret.clone()),
+            ],
+            401,
+            "invalid_client",
+        ),
+        (
+            "garbled Basic",
+            Some("Basic !!!".into()),
+            vec![("grant_type", "client_credentials".into())],
+            401,
+            "invalid_client",
+        ),
+        (
+            "no credentials",
+            None,
+            vec![("grant_type", "client_credentials".into())],
+            401,
+            "invalid_client",
+        ),
+        (
+            "two ways at once",
+            Some(good.clone()),
+            vec![
+                ("grant_type", "client_credentials".into()),
+                ("client_id", f.client_id.clone()),
+            ],
+            400,
+            "invalid_request",
+        ),
+        (
+            "a repeated parameter",
+            Some(good.clone()),
+            vec![
+                ("grant_type", "client_credentials".into()),
+                ("grant_type", "client_credentials".into()),
+            ],
+            400,
+            "invalid_request",
+        ),
+        (
+            "a megabyte secret",
+            None,
+            vec![
+                ("grant_type", "client_credentials".into()),
+                ("client_id", f.client_id.clone()),
+                ("client_secret", "A".repeat(1 << 20)),
+            ],
+            401,
+            "invalid_client",
+        ),
+    ];
+    for (what, authorization, form, status, error) in &cases {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (got, body, headers) = token(&f.app, authorization.as_deref(), &form).await;
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (*status, Some(*error)),
+            "{what}: {body}"
+        );
+        assert!(body["access_token"].is_null(), "{what}");
+        if *status == 401 && authorization.is_some() {
+            assert!(headers.contains_key("www-authenticate"), "{what}");
+        }
+    }
+    let response = f
+        .app
+        .client
+        .post(format!("{}/oauth/token", f.app.address))
+        .header("authorization", &good)
+        .json(&json!({ "grant_type": "client_credentials" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400, "only forms are read");
+
+    // A revoked key gets the answer of an unknown one.
+    let revoked = f
+        .app
+        .gql(
+            Some(&f.secret),
+            "mutation($k: ID!) { revokeApiKey(id: $k) { id } }",
+            json!({ "k": f.key_node }),
+        )
+        .await;
+    assert!(revoked["errors"].is_null(), "{revoked}");
+    let (status, body, _) =
+        token(&f.app, Some(&good), &[("grant_type", "client_credentials")]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_metadata_names_the_token_endpoint_and_the_jwks() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let metadata: Value = response.json().await.unwrap();
+    assert_eq!(metadata["issuer"], "charter");
+    assert_eq!(
+        metadata["token_endpoint"],
+        format!("{}/oauth/token", app.address)
+    );
+    assert_eq!(
+        metadata["jwks_uri"],
+        format!("{}/.well-known/jwks.json", app.address)
+    );
+    assert_eq!(
+        metadata["grant_types_supported"],
+        json!(["client_credentials"])
+    );
+    assert!(
+        metadata["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("api_key:manage"))
+    );
+
+    // With an issuer that is a URL, the endpoints are under it whatever the Host header says.
+    let app =
+        TestApp::spawn_with(|settings| settings.issuer = "https://id.example.com/".into()).await;
+    let metadata: Value = app
+        .client
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            app.address
+        ))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        metadata["token_endpoint"],
+        "https://id.example.com/oauth/token"
+    );
+}
