@@ -23,6 +23,9 @@
 //!
 //! - `CHARTER_BENCH_STATEMENTS`: set to print each statement of the counted dashboard request.
 //!
+//! This build also serves the small and the viewer queries authenticated by an API key (whose
+//! grants cover them) instead of a session's access token, and prints both p50s side by side.
+//!
 //! It needs `wrk` (Debian's `wrk`). It prints figures; it asserts nothing on time.
 
 use std::path::{Path, PathBuf};
@@ -184,6 +187,8 @@ struct Target {
     process: Child,
     address: String,
     token: String,
+    /// An API key of the viewer in `organization` (this build only: older ones have none).
+    key: Option<String>,
     organization: String,
     /// The database, for counting the statements of a request in process.
     database: support::BenchDatabase,
@@ -218,6 +223,10 @@ impl Target {
         wait_ready(&address).await?;
         let token = login(&address).await?;
         let organization = first_organization(&address, &token).await?;
+        let key = match migrations {
+            None => Some(api_key(&address, &token, &organization).await?),
+            Some(_) => None,
+        };
         let engine = if admin_url.is_some() {
             "postgres"
         } else {
@@ -236,6 +245,7 @@ impl Target {
             process,
             address,
             token,
+            key,
             organization,
             database,
         })
@@ -283,6 +293,19 @@ impl Target {
             seconds,
         )?;
         let viewer = wrk(&self.address, &self.token, VIEWER_EMAIL, 1, seconds)?;
+        let by_key = match &self.key {
+            Some(key) => Some((
+                wrk(
+                    &self.address,
+                    key,
+                    &small_members(&self.organization),
+                    1,
+                    seconds,
+                )?,
+                wrk(&self.address, key, VIEWER_EMAIL, 1, seconds)?,
+            )),
+            None => None,
+        };
         Ok(Row {
             label: self.label,
             fixed: None,
@@ -290,6 +313,7 @@ impl Target {
             dashboard,
             small,
             viewer,
+            by_key,
             idle_rss,
             peak_rss,
             statements,
@@ -443,6 +467,25 @@ async fn login(address: &str) -> anyhow::Result<String> {
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| anyhow::anyhow!("no access token in {body}"))
+}
+
+/// A key of the viewer in `organization` with what the small and the viewer queries need.
+async fn api_key(address: &str, token: &str, organization: &str) -> anyhow::Result<String> {
+    let body = graphql(
+        address,
+        Some(token),
+        &format!(
+            "mutation {{ createApiKey(input: {{ organizationId: \"{organization}\", name: \"bench\", \
+             grants: [{{ resource: \"organization\", level: \"read\" }}, \
+             {{ resource: \"member\", level: \"read\" }}, {{ resource: \"role\", level: \"read\" }}] }}) \
+             {{ secret }} }}"
+        ),
+    )
+    .await?;
+    body["data"]["createApiKey"]["secret"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no API key in {body}"))
 }
 
 async fn first_organization(address: &str, token: &str) -> anyhow::Result<String> {
@@ -693,6 +736,8 @@ struct Row {
     dashboard: Load,
     small: Load,
     viewer: Load,
+    /// The small and the viewer queries authenticated by an API key.
+    by_key: Option<(Load, Load)>,
     cpu_ms_per_request: f64,
     idle_rss: u64,
     peak_rss: u64,
@@ -773,6 +818,20 @@ fn print_rows(rows: &[Row]) {
             row.small.p50_ms,
             row.viewer.p50_ms,
         );
+    }
+    for row in rows {
+        if let Some((small, viewer)) = &row.by_key {
+            println!(
+                "{:<11} by API key: small p50 {:.3}ms (session {:.3}ms), viewer p50 {:.3}ms (session {:.3}ms), small req/s {:.1} (session {:.1})",
+                row.label,
+                small.p50_ms,
+                row.small.p50_ms,
+                viewer.p50_ms,
+                row.viewer.p50_ms,
+                small.per_second,
+                row.small.per_second,
+            );
+        }
     }
     for row in rows {
         if let Some(fixed) = &row.fixed {

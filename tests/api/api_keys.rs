@@ -1223,3 +1223,36 @@ async fn random_keys_roles_and_demotions_never_let_a_key_exceed_its_holder() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_parallel_burst_of_key_creations_stops_at_the_limit() {
+    let f = fixture().await;
+    let limit = charter::services::api_keys::MAX_KEYS_PER_HOLDER as usize;
+    let attempts = (0..limit + 10).map(|_| create_key(&f, &f.bob, None, &[]));
+    let answers = futures_util::future::join_all(attempts).await;
+    let made = answers
+        .iter()
+        .filter(|body| body["errors"].is_null())
+        .count();
+    assert_eq!(
+        made, limit,
+        "exactly the limit is made, whatever the interleaving"
+    );
+    for body in answers.iter().filter(|body| !body["errors"].is_null()) {
+        assert_eq!(error_code(body), "CONFLICT", "{body}");
+    }
+    let stored = entity::api_key::Entity::find()
+        .count(&f.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored as usize, limit);
+    let created = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::Action.eq("api_key.created"))
+        .count(&f.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        created as usize, limit,
+        "one event per key made, none for a refusal"
+    );
+}
