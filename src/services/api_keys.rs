@@ -399,7 +399,7 @@ pub async fn authenticate(state: &AppState, secret: &str) -> ApiResult<Principal
 fn note_use(state: &AppState, key: &api_key::Model) {
     let now = Utc::now();
     let cutoff = now - last_used_interval();
-    if key.last_used_at.is_some_and(|at| at > cutoff) {
+    if key.last_used_at.is_some_and(|at| at > cutoff) || !claim_use(key.id, now) {
         return;
     }
     let db = state.db.clone();
@@ -419,6 +419,27 @@ fn note_use(state: &AppState, key: &api_key::Model) {
             tracing::warn!(key = %id, error = %err, "could not record an API key's use");
         }
     });
+}
+
+/// Whether this process is the one to write `key`'s use now: a burst of requests with a key
+/// whose `lastUsedAt` is stale sends one write, not one per request. Entries older than the
+/// interval are dropped once the map is large, so it stays bounded by the keys in use.
+fn claim_use(key: Uuid, now: DateTime<Utc>) -> bool {
+    static RECENT: std::sync::OnceLock<std::sync::Mutex<HashMap<Uuid, DateTime<Utc>>>> =
+        std::sync::OnceLock::new();
+    let cutoff = now - last_used_interval();
+    let mut recent = RECENT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    if recent.get(&key).is_some_and(|at| *at > cutoff) {
+        return false;
+    }
+    if recent.len() >= 10_000 {
+        recent.retain(|_, at| *at > cutoff);
+    }
+    recent.insert(key, now);
+    true
 }
 
 /// A key presented as OAuth client credentials (its id and secret), with the effective grants
@@ -461,4 +482,19 @@ pub async fn client_credentials(
         key: limit,
         permissions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keys_use_is_claimed_once_a_minute() {
+        let key = Uuid::now_v7();
+        let now = Utc::now();
+        assert!(claim_use(key, now));
+        assert!(!claim_use(key, now + Duration::seconds(59)));
+        assert!(claim_use(Uuid::now_v7(), now), "another key is its own");
+        assert!(claim_use(key, now + Duration::seconds(61)));
+    }
 }

@@ -288,6 +288,19 @@ async fn the_holders_demotion_and_removal_take_effect_on_the_keys_next_request()
     let after = f.app.gql(Some(&secret), MEMBERS, json!({ "o": o })).await;
     assert_eq!(error_code(&after), "UNAUTHENTICATED", "{after}");
     assert_eq!(after["errors"][0]["message"], "the API key is not valid");
+    // The removal revoked it in its own transaction, so the list says so too.
+    let listed = f
+        .app
+        .gql(
+            Some(&f.alice),
+            "query($o: ID!) { organization(id: $o) { apiKeys { nodes { revokedAt } } } }",
+            json!({ "o": o }),
+        )
+        .await;
+    assert!(
+        listed["data"]["organization"]["apiKeys"]["nodes"][0]["revokedAt"].is_string(),
+        "{listed}"
+    );
 }
 
 #[tokio::test]
