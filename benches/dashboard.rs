@@ -12,7 +12,8 @@
 //!   created and dropped per shape);
 //! - `CHARTER_BENCH_BASELINE`: another `charter` binary (an older commit) to run beside this
 //!   one on the same data, printing the ratios; `CHARTER_BENCH_BASELINE_MIGRATIONS` says how
-//!   many migrations it knows (6 for 144ef1f), so its copy of the data stops there.
+//!   many migrations it knows (6 for 144ef1f, 7 for b19dfe4), so its copy of the data, seeded
+//!   on this build's schema, is migrated down to there.
 //!
 //! After the peak runs, both binaries serve the dashboard at a fixed rate, half the older
 //! binary's peak (this one's without a baseline), and the latencies are measured from each
@@ -207,12 +208,18 @@ impl Target {
         let database = support::BenchDatabase::on(data_dir.path(), admin_url).await?;
         let settings = &database.settings;
         let db = charter::db::connect(settings).await?;
-        match migrations {
-            Some(n) => migration::Migrator::up(&db, Some(n)).await?,
-            None => charter::db::migrate(&db).await?,
-        }
+        // Seeded by this build's code on its own schema; an older binary's copy is then
+        // migrated down to the migrations it knows.
+        charter::db::migrate(&db).await?;
         let started = Instant::now();
         seed(settings, db, organizations, members).await?;
+        if let Some(known) = migrations {
+            let newer = migration::Migrator::migrations().len() as u32 - known;
+            if newer > 0 {
+                let db = charter::db::connect(settings).await?;
+                migration::Migrator::down(&db, Some(newer)).await?;
+            }
+        }
         println!(
             "{label}: seeded in {:.1} s",
             started.elapsed().as_secs_f64()
