@@ -223,7 +223,16 @@ impl OrgAccess {
         if self.allows(requirement) {
             Ok(self)
         } else {
-            Err(Refusal::NotGranted(requirement).into())
+            Err(self.refusal(requirement).into())
+        }
+    }
+
+    /// The refusal of `requirement` as this viewer is told it: through a key, it says that
+    /// both the key and the role bound what it may do.
+    pub fn refusal(&self, requirement: Requirement) -> Refusal {
+        match self.key {
+            Some(_) => Refusal::NotGrantedThroughKey(requirement),
+            None => Refusal::NotGranted(requirement),
         }
     }
 }

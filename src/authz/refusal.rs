@@ -35,6 +35,8 @@ pub enum Refusal {
     SeatLimitReached { seats: i64 },
     /// The viewer's role does not pass a field's or route's requirement.
     NotGranted(Requirement),
+    /// Through an API key, the key's grants or its holder's role do not pass a requirement.
+    NotGrantedThroughKey(Requirement),
 }
 
 impl Refusal {
@@ -64,7 +66,8 @@ impl Refusal {
             | Refusal::OnlyOwnersMakeOwners
             | Refusal::ServiceAccountOwner
             | Refusal::AboveCeiling(_)
-            | Refusal::NotGranted(_) => ErrorCode::Forbidden,
+            | Refusal::NotGranted(_)
+            | Refusal::NotGrantedThroughKey(_) => ErrorCode::Forbidden,
         }
     }
 
@@ -89,6 +92,11 @@ impl Refusal {
             }
             Refusal::NotGranted(requirement) => format!(
                 "your role does not grant {} `{}` in this organization",
+                requirement.resource, requirement.level
+            ),
+            Refusal::NotGrantedThroughKey(requirement) => format!(
+                "this API key acts with what both its grants and its holder's role allow, and \
+                 that does not include {} `{}`",
                 requirement.resource, requirement.level
             ),
         }

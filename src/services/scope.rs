@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::access::Viewer;
 use super::audit::{self, Action, Actor, Event, Scope};
 use super::{AppState, access};
-use crate::authz::{OrgAccess, Policy, Refusal, Requirement};
+use crate::authz::{OrgAccess, Policy, Requirement};
 use crate::db::begin_write;
 use crate::error::{ApiError, ApiResult};
 
@@ -106,7 +106,7 @@ impl OrgScope {
         let access = access.ok_or_else(|| ApiError::not_found(kind))?;
         match requirement {
             Some(requirement) if !access.allows(requirement) => {
-                Err(Refusal::NotGranted(requirement).into())
+                Err(access.refusal(requirement).into())
             }
             _ => Ok(access),
         }

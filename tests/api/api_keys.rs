@@ -195,6 +195,11 @@ async fn a_key_reads_what_its_grants_allow_and_nothing_beyond() {
     // Bob's role reads lists; his key was not given that.
     let lists = f.app.gql(Some(&secret), LISTS, json!({ "o": o })).await;
     assert_eq!(error_code(&lists), "FORBIDDEN", "{lists}");
+    let message = lists["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("API key") && message.contains("list `read`"),
+        "{message}"
+    );
     let create = f
         .app
         .gql(

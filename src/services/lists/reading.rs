@@ -8,7 +8,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
 use super::{EntryQuery, ListRecord, partners};
-use crate::authz::{OrgAccess, Policy, Refusal, require};
+use crate::authz::{OrgAccess, Policy, require};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::access;
 use crate::services::scope::{Admitted, OrgScope};
@@ -78,7 +78,7 @@ pub(super) fn reads_lists(scope: &OrgScope) -> ApiResult<()> {
     if scope.access().allows(require::LIST_READ) {
         Ok(())
     } else {
-        Err(Refusal::NotGranted(require::LIST_READ).into())
+        Err(scope.access().refusal(require::LIST_READ).into())
     }
 }
 
