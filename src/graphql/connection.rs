@@ -90,6 +90,23 @@ pub fn page_args(first: Option<i32>, after: Option<String>) -> Result<PageArgs, 
     PageArgs::new(first, self::after(after.as_deref())?)
 }
 
+/// A page and, when the selection asks for `totalCount`, how many items the whole list holds
+/// (0 when it does not ask: `total` is then never run).
+pub async fn page_and_total<T>(
+    ctx: &async_graphql::Context<'_>,
+    page: impl Future<Output = Result<Page<T>, ApiError>>,
+    total: impl Future<Output = Result<u64, ApiError>>,
+) -> Result<(Page<T>, i64), ApiError> {
+    let asked = ctx.look_ahead().field("totalCount").exists();
+    let total = async {
+        match asked {
+            true => total.await.map(|count| count as i64),
+            false => Ok(0),
+        }
+    };
+    futures_util::try_join!(page, total)
+}
+
 /// Turns a page into a connection, keyed by each row's id.
 pub fn connection<T, N: OutputType>(
     page: Page<T>,

@@ -422,11 +422,7 @@ impl MutationRoot {
     #[graphql(directive = Requires::apply(need(require::LIST_EDIT)))]
     async fn update_list(&self, ctx: &Context<'_>, input: UpdateListInput) -> ApiResult<List> {
         let (list_id, change) = list_for_change(ctx, "listId", &input.list_id).await?;
-        let description = match input.description {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(text) => Some(Some(text)),
-        };
+        let description = input.description.into();
         let name = input.name.as_deref();
         let list = lists::update(&change, list_id, name, description).await?;
         Ok(List::new(list))
@@ -722,11 +718,7 @@ impl MutationRoot {
             .await?;
         let spec = service_accounts::AccountSpec {
             name: input.name,
-            description: match input.description {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(text) => Some(Some(text)),
-            },
+            description: input.description.into(),
             role_id: None,
         };
         Ok(ServiceAccount(

@@ -104,13 +104,9 @@ pub async fn page(
     holder: Option<Uuid>,
     args: PageArgs,
 ) -> ApiResult<Page<ApiKeyRecord>> {
-    let mut select = api_key::Entity::find()
-        .filter(api_key::Column::OrganizationId.eq(scope.organization_id()))
+    let mut select = of_organization(scope, holder)
         .order_by_asc(api_key::Column::Id)
         .limit(args.first + 1);
-    if let Some(holder) = holder {
-        select = select.filter(api_key::Column::HolderId.eq(holder));
-    }
     if let Some(after) = args.after {
         select = select.filter(api_key::Column::Id.gt(after));
     }
@@ -124,12 +120,17 @@ pub async fn page(
 
 /// How many keys [`page`] would walk.
 pub async fn count(scope: &OrgScope, holder: Option<Uuid>) -> ApiResult<u64> {
-    let mut select =
+    Ok(of_organization(scope, holder).count(scope.db()).await?)
+}
+
+/// The organization's keys: all of them, or only `holder`'s.
+fn of_organization(scope: &OrgScope, holder: Option<Uuid>) -> sea_orm::Select<api_key::Entity> {
+    let select =
         api_key::Entity::find().filter(api_key::Column::OrganizationId.eq(scope.organization_id()));
-    if let Some(holder) = holder {
-        select = select.filter(api_key::Column::HolderId.eq(holder));
+    match holder {
+        Some(holder) => select.filter(api_key::Column::HolderId.eq(holder)),
+        None => select,
     }
-    Ok(select.count(scope.db()).await?)
 }
 
 /// What a caller asks a new key to be.

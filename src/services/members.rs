@@ -195,16 +195,16 @@ pub async fn leave(change: &OrgChange) -> ApiResult<()> {
         .await
 }
 
-/// Deletes a membership and revokes the keys it held there; the user's default organization
-/// is cleared if it was this one.
-async fn delete_membership(
+/// Deletes a membership and revokes the keys it held there (returning how many); the user's
+/// default organization is cleared if it was this one.
+pub(in crate::services) async fn delete_membership(
     txn: &impl ConnectionTrait,
     target: &membership::Model,
-) -> ApiResult<()> {
+) -> ApiResult<u64> {
     membership::Entity::delete_by_id(target.id)
         .exec(txn)
         .await?;
-    super::api_keys::revoke_held(txn, target.organization_id, target.user_id).await?;
+    let revoked = super::api_keys::revoke_held(txn, target.organization_id, target.user_id).await?;
     user::Entity::update_many()
         .col_expr(
             user::Column::DefaultOrganizationId,
@@ -214,5 +214,5 @@ async fn delete_membership(
         .filter(user::Column::DefaultOrganizationId.eq(target.organization_id))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(revoked)
 }

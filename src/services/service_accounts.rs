@@ -15,7 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::Action;
-use super::members::ensure_licensed_seat;
+use super::members::{self, ensure_licensed_seat};
 use super::scope::{OrgChange, OrgScope};
 use super::{AppState, Page, PageArgs, api_keys, memberships, roles, users};
 use crate::authz::{power, seats};
@@ -83,18 +83,20 @@ pub async fn memberships(
         .collect())
 }
 
+/// The organization's service accounts.
+fn of_organization(scope: &OrgScope) -> sea_orm::Select<service_account::Entity> {
+    service_account::Entity::find()
+        .filter(service_account::Column::OrganizationId.eq(scope.organization_id()))
+}
+
 /// How many service accounts the organization has.
 pub async fn count(scope: &OrgScope) -> ApiResult<u64> {
-    Ok(service_account::Entity::find()
-        .filter(service_account::Column::OrganizationId.eq(scope.organization_id()))
-        .count(scope.db())
-        .await?)
+    Ok(of_organization(scope).count(scope.db()).await?)
 }
 
 /// A page of the organization's service accounts, oldest first.
 pub async fn page(scope: &OrgScope, args: PageArgs) -> ApiResult<Page<ServiceAccountRecord>> {
-    let mut select = service_account::Entity::find()
-        .filter(service_account::Column::OrganizationId.eq(scope.organization_id()))
+    let mut select = of_organization(scope)
         .order_by_asc(service_account::Column::Id)
         .limit(args.first + 1);
     if let Some(after) = args.after {
@@ -292,12 +294,10 @@ pub async fn delete(change: &OrgChange, id: Uuid) -> ApiResult<()> {
         .write(async |tx| {
             let txn = tx.txn;
             let account = account_in(txn, tx.organization_id(), id).await?;
-            let revoked = api_keys::revoke_held(txn, tx.organization_id(), id).await?;
-            membership::Entity::delete_many()
-                .filter(membership::Column::UserId.eq(id))
-                .filter(membership::Column::OrganizationId.eq(tx.organization_id()))
-                .exec(txn)
-                .await?;
+            let revoked = match memberships::find(txn, id, tx.organization_id()).await? {
+                Some(membership) => members::delete_membership(txn, &membership).await?,
+                None => api_keys::revoke_held(txn, tx.organization_id(), id).await?,
+            };
             service_account::Entity::delete_by_id(id).exec(txn).await?;
             user::Entity::update_many()
                 .col_expr(

@@ -15,7 +15,7 @@ use super::{
 use crate::authz::require;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
-use crate::graphql::connection::{Conn, connection, page_args};
+use crate::graphql::connection::{Conn, connection, page_and_total, page_args};
 use crate::graphql::guards::{Gate, Requires, Sharing, need};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Log};
@@ -215,17 +215,16 @@ impl Organization {
     ) -> ApiResult<Option<Conn<ServiceAccount>>> {
         let args = page_args(first, after)?;
         let scope = self.gate().scope(ctx).await?;
-        let counted = ctx.look_ahead().field("totalCount").exists();
-        let (page, total) = futures_util::try_join!(service_accounts::page(&scope, args), async {
-            match counted {
-                true => service_accounts::count(&scope).await,
-                false => Ok(0),
-            }
-        })?;
+        let (page, total) = page_and_total(
+            ctx,
+            service_accounts::page(&scope, args),
+            service_accounts::count(&scope),
+        )
+        .await?;
         Ok(Some(connection(
             page,
             &args,
-            total as i64,
+            total,
             |account| account.id,
             ServiceAccount,
         )))
@@ -254,20 +253,13 @@ impl Organization {
             }
             Err(err) => return Err(err),
         };
-        let counted = ctx.look_ahead().field("totalCount").exists();
-        let (page, total) = futures_util::try_join!(api_keys::page(&scope, holder, args), async {
-            match counted {
-                true => api_keys::count(&scope, holder).await,
-                false => Ok(0),
-            }
-        })?;
-        Ok(Some(connection(
-            page,
-            &args,
-            total as i64,
-            |key| key.id,
-            ApiKey,
-        )))
+        let (page, total) = page_and_total(
+            ctx,
+            api_keys::page(&scope, holder, args),
+            api_keys::count(&scope, holder),
+        )
+        .await?;
+        Ok(Some(connection(page, &args, total, |key| key.id, ApiKey)))
     }
 
     /// The organization's audit log, newest first.
