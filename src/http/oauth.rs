@@ -63,17 +63,20 @@ fn no_store(response: &mut Response) {
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
+/// The value of the form's parameter `name` (parameters are not repeated: that is refused).
+fn param<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
 /// The client's id and secret, from HTTP Basic (each form-urlencoded, RFC 6749 §2.3.1) or from
 /// the body's fields; using both is refused.
 fn client_of(
     headers: &HeaderMap,
     form: &[(String, String)],
 ) -> Result<(String, String, bool), OAuthError> {
-    let field = |name: &str| {
-        form.iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
+    let field = |name: &str| param(form, name).map(str::to_owned);
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -153,11 +156,7 @@ async fn issue(
             "a parameter is repeated (RFC 6749 §3.2)",
         ));
     }
-    let field = |name: &str| {
-        form.iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |name: &str| param(&form, name);
     let (client_id, secret, basic) = client_of(headers, &form)?;
     match field("grant_type") {
         None => {
