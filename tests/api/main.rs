@@ -2,8 +2,10 @@
 //! fresh database, so they run in parallel. Set DATABASE_URL to a PostgreSQL server to run them
 //! all on PostgreSQL.
 
+mod dns;
 mod helpers;
 mod node;
+mod provider;
 
 mod api_keys;
 mod architecture;

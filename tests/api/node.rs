@@ -15,14 +15,7 @@ pub struct ScriptRun {
 /// is missing on a developer's machine. Under CI (the `CI` variable is set) a missing tool fails
 /// the test instead.
 pub async fn run_script(script: &str, args: &[&str]) -> Option<ScriptRun> {
-    let tools = tool_available("node", "install Node.js (18 or newer)").and_then(|()| {
-        if packages_installed() {
-            Ok(())
-        } else {
-            tool_available("npm", "install npm (apt-get install npm)")
-        }
-    });
-    if let Err(missing) = tools {
+    if let Err(missing) = node_tools() {
         skip_or_fail(&missing);
         return None;
     }
@@ -46,6 +39,17 @@ pub async fn run_script(script: &str, args: &[&str]) -> Option<ScriptRun> {
     })
 }
 
+/// `Ok` when node runs, and npm too unless `tests/js`'s packages are already installed.
+pub(crate) fn node_tools() -> Result<(), String> {
+    tool_available("node", "install Node.js (18 or newer)").and_then(|()| {
+        if packages_installed() {
+            Ok(())
+        } else {
+            tool_available("npm", "install npm (apt-get install npm)")
+        }
+    })
+}
+
 /// `Ok` when the Chromium that the browser tests drive is installed.
 pub fn chromium() -> Result<(), String> {
     let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
@@ -64,14 +68,14 @@ pub fn skip_or_fail(missing: &str) {
     println!("skipped: {missing}");
 }
 
-fn tool_available(program: &str, advice: &str) -> Result<(), String> {
+pub(crate) fn tool_available(program: &str, advice: &str) -> Result<(), String> {
     match Command::new(program).arg("--version").output() {
         Ok(output) if output.status.success() => Ok(()),
         _ => Err(format!("{advice}: `{program}` does not run")),
     }
 }
 
-fn js_dir() -> PathBuf {
+pub(crate) fn js_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js")
 }
 
@@ -90,7 +94,7 @@ fn packages_installed() -> bool {
 
 /// `npm ci` in `tests/js` unless its packages are installed, once per test binary: tests run in
 /// parallel and wait here for the one install.
-fn install_packages() -> Result<(), String> {
+pub(crate) fn install_packages() -> Result<(), String> {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     INSTALLED
         .get_or_init(|| {

@@ -5,10 +5,7 @@
 // Usage: node graphiql-in-browser.mjs <server-url> [screenshot.png]
 // CHROMIUM names the browser (default /usr/bin/chromium).
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const [server, screenshot] = process.argv.slice(2);
 if (!server) {
@@ -21,21 +18,7 @@ const QUERY = '{ permissionCatalog { resources { key } } }';
 const EXPECTED = '"key": "audit_log"';
 
 const problems = [];
-const profile = mkdtempSync(join(tmpdir(), 'charter-graphiql-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const { context, close } = await launch('graphiql');
 try {
   // Every request the page makes goes through here: only the server's own origin is let out.
   await context.route('**/*', (route) => {
@@ -88,8 +71,7 @@ try {
 } catch (error) {
   problems.push(`GraphiQL did not answer the query: ${error.message.split('\n')[0]}`);
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 
 for (const problem of problems) {

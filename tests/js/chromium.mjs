@@ -1,0 +1,31 @@
+// Headless Chromium for the browser tests: a fresh profile, nothing that calls home.
+// CHROMIUM names the browser (default /usr/bin/chromium).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+// A browser context on a new profile, and a function that closes it and removes the profile.
+export async function launch(name) {
+  const profile = mkdtempSync(join(tmpdir(), `charter-${name}-`));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const close = async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, close };
+}
