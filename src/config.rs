@@ -58,6 +58,11 @@ struct FileSettings {
     shutdown_grace_seconds: Option<u64>,
     database_acquire_timeout_seconds: Option<u64>,
     database_statement_timeout_seconds: Option<u64>,
+    public_url: Option<String>,
+    sso_return_origins: Option<Vec<String>>,
+    sso_allow_insecure_issuers: Option<bool>,
+    dns_server: Option<SocketAddr>,
+    secrets_key: Option<PathBuf>,
 }
 
 /// Resolved settings of one process.
@@ -94,6 +99,29 @@ pub struct Settings {
     pub database_acquire_timeout: Duration,
     /// How long PostgreSQL lets one statement run before cancelling it.
     pub database_statement_timeout: Duration,
+    /// Single sign-on and verified domains.
+    pub sso: SsoSettings,
+}
+
+/// Where Charter is reached from outside, where single sign-on may send people back to, and how
+/// it checks domains and providers.
+#[derive(Debug, Clone, Default)]
+pub struct SsoSettings {
+    /// Charter's own URL as browsers reach it (`https://id.example.com`), without a trailing
+    /// slash: the provider sends people back to `<public_url>/sso/callback`. Without it,
+    /// single sign-on cannot be configured.
+    pub public_url: Option<String>,
+    /// Origins (`https://app.example.com`) a finished sign-in may return to; any other
+    /// `return_to` is refused, so Charter is no open redirect.
+    pub return_origins: Vec<String>,
+    /// Lets issuers be `http://` URLs (a provider on loopback in development and tests);
+    /// otherwise only `https://` issuers are accepted.
+    pub allow_insecure_issuers: bool,
+    /// The DNS server domain challenges are looked up through; the system's resolvers when
+    /// unset.
+    pub dns_server: Option<SocketAddr>,
+    /// The key file that seals stored secrets; `<data_dir>/keys/secrets.key` when unset.
+    pub secrets_key: Option<PathBuf>,
 }
 
 /// How long the server waits on a client, on a request, and on the drain at shutdown.
@@ -149,6 +177,7 @@ impl Settings {
             timeouts: Timeouts::default(),
             database_acquire_timeout: Duration::from_secs(5),
             database_statement_timeout: Duration::from_secs(30),
+            sso: SsoSettings::default(),
         }
     }
 
@@ -177,6 +206,7 @@ impl Settings {
         settings.apply_limits(&file)?;
         settings.apply_network(&file)?;
         settings.apply_timeouts(&file)?;
+        settings.apply_sso(&file)?;
         Ok(settings)
     }
 
@@ -286,6 +316,38 @@ impl Settings {
         Ok(())
     }
 
+    /// Single sign-on: the public URL and return origins (which the environment may also
+    /// set), the issuers allowed, the DNS server and the secrets key.
+    fn apply_sso(&mut self, file: &FileSettings) -> anyhow::Result<()> {
+        let env = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        };
+        if let Some(url) = env("CHARTER_PUBLIC_URL").or(file.public_url.clone()) {
+            self.sso.public_url = Some(origin_of(&url, "public_url", true)?);
+        }
+        let origins = match env("CHARTER_SSO_RETURN_ORIGINS") {
+            Some(list) => list.split(',').map(|o| o.trim().to_owned()).collect(),
+            None => file.sso_return_origins.clone().unwrap_or_default(),
+        };
+        for origin in origins {
+            self.sso
+                .return_origins
+                .push(origin_of(&origin, "sso_return_origins", false)?);
+        }
+        self.sso.allow_insecure_issuers = file.sso_allow_insecure_issuers.unwrap_or(false);
+        if let Some(server) = env("CHARTER_DNS_SERVER") {
+            self.sso.dns_server = Some(server.parse().map_err(|_| {
+                anyhow::anyhow!("CHARTER_DNS_SERVER must be an address and port, like 127.0.0.1:53")
+            })?);
+        } else {
+            self.sso.dns_server = file.dns_server;
+        }
+        self.sso.secrets_key = file.secrets_key.clone();
+        Ok(())
+    }
+
     /// The database URL in effect: `DATABASE_URL`, or the SQLite file in the data directory.
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
@@ -322,6 +384,31 @@ fn at_least<T: PartialOrd + std::fmt::Display>(
     match value {
         Some(value) if value < min => anyhow::bail!("{name} must be at least {min}"),
         value => Ok(value),
+    }
+}
+
+/// The origin of `text` (`scheme://host[:port]`), which must be an http(s) URL with nothing
+/// after the host but, when `path_allowed`, a path (Charter behind a prefix).
+pub fn origin_of(text: &str, name: &str, path_allowed: bool) -> anyhow::Result<String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|err| anyhow::anyhow!("{name}: `{text}` is not a URL: {err}"))?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "http" | "https") && url.host().is_some(),
+        "{name}: `{text}` must be an http or https URL"
+    );
+    anyhow::ensure!(
+        url.query().is_none() && url.fragment().is_none() && url.username().is_empty(),
+        "{name}: `{text}` must have no query, fragment or credentials"
+    );
+    let origin = url.origin().ascii_serialization();
+    if path_allowed {
+        Ok(format!("{origin}{}", url.path().trim_end_matches('/')))
+    } else {
+        anyhow::ensure!(
+            url.path() == "/",
+            "{name}: `{text}` must be an origin, without a path"
+        );
+        Ok(origin)
     }
 }
 
@@ -388,5 +475,26 @@ mod tests {
             message("shutdown_grace_seconds = 0"),
             "shutdown_grace_seconds must be at least 1"
         );
+    }
+
+    #[test]
+    fn single_sign_on_urls_are_origins_and_refused_when_they_are_not() {
+        let settings = resolve_file(
+            "public_url = \"https://ID.example.com/charter/\"\nsso_return_origins = [\"https://app.example.com\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.sso.public_url.as_deref(),
+            Some("https://id.example.com/charter")
+        );
+        assert_eq!(settings.sso.return_origins, ["https://app.example.com"]);
+        assert!(!settings.sso.allow_insecure_issuers);
+        let message = |text: &str| resolve_file(text).unwrap_err().to_string();
+        assert!(
+            message("sso_return_origins = [\"https://app.example.com/path\"]")
+                .contains("must be an origin")
+        );
+        assert!(message("public_url = \"ftp://id.example.com\"").contains("http or https"));
+        assert!(message("public_url = \"https://id.example.com/?q=1\"").contains("no query"));
     }
 }

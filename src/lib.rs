@@ -73,8 +73,10 @@ pub async fn build_with(
         })?,
         None => mail::Mailer::outbox(&settings.data_dir),
     };
+    let sso = services::sso::Runtime::new(&settings)?;
     let state = AppState {
         mailer: Arc::new(mailer),
+        sso: Arc::new(sso),
         db,
         policy: Arc::new(policy),
         tokens: Arc::new(tokens),

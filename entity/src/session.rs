@@ -17,6 +17,12 @@ pub struct Model {
     pub revoked_reason: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// How the person signed in: `pwd` (a password) or `sso` (single sign-on).
+    pub auth_method: String,
+    /// The identity provider of a single sign-on session.
+    pub idp_issuer: Option<String>,
+    /// The organization whose connection a single sign-on session came through.
+    pub idp_organization_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ mod m20261123_000005_audit_search;
 mod m20261123_000006_lists;
 mod m20261123_000007_invitation_roles;
 mod m20261202_000008_machine_credentials;
+mod m20261202_000009_single_sign_on;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_lists::Migration),
             Box::new(m20261123_000007_invitation_roles::Migration),
             Box::new(m20261202_000008_machine_credentials::Migration),
+            Box::new(m20261202_000009_single_sign_on::Migration),
         ]
     }
 }

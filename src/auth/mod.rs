@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod keys;
 pub mod password;
+pub mod sealing;
 pub mod tokens;
 
 use std::sync::Arc;

@@ -28,6 +28,13 @@ pub struct AccessClaims {
     pub iat: i64,
     pub nbf: i64,
     pub typ: String,
+    /// How the person signed in (RFC 8176 style): `pwd` (a password) or `sso` (single
+    /// sign-on, with `idp`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The identity provider (its issuer) of a single sign-on session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 /// A verified access token: who, in which session, with which active organization.
@@ -65,6 +72,8 @@ impl TokenIssuer {
         user_id: Uuid,
         session_id: Uuid,
         organization_id: Option<Uuid>,
+        method: &str,
+        idp: Option<&str>,
     ) -> Result<(String, DateTime<Utc>), ApiError> {
         let now = Utc::now();
         let expires_at = now + self.access_ttl;
@@ -78,6 +87,8 @@ impl TokenIssuer {
             iat: now.timestamp(),
             nbf: now.timestamp(),
             typ: ACCESS.to_owned(),
+            amr: vec![method.to_owned()],
+            idp: idp.map(str::to_owned),
         };
         let key = self.keys.current();
         let mut header = Header::new(Algorithm::EdDSA);

@@ -48,6 +48,8 @@ pub mod require {
     pub const LIST_SHARING_MANAGE: Requirement = Requirement::new("list_sharing", "manage");
     pub const API_KEY_READ: Requirement = Requirement::new("api_key", "read");
     pub const API_KEY_MANAGE: Requirement = Requirement::new("api_key", "manage");
+    pub const SSO_READ: Requirement = Requirement::new("sso", "read");
+    pub const SSO_MANAGE: Requirement = Requirement::new("sso", "manage");
 
     /// Every requirement above: a field may declare only these.
     pub const ALL: &[Requirement] = &[
@@ -66,6 +68,8 @@ pub mod require {
         LIST_SHARING_MANAGE,
         API_KEY_READ,
         API_KEY_MANAGE,
+        SSO_READ,
+        SSO_MANAGE,
     ];
 
     /// The requirement named `resource` at `level`, if Charter's schema uses it.

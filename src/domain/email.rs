@@ -39,6 +39,13 @@ impl Email {
     }
 
     /// The form used for uniqueness and lookups.
+    /// The domain after the `@`, in lowercase ASCII (IDNA) form; `None` when it is not a host
+    /// name (an address literal).
+    pub fn domain(&self) -> Option<String> {
+        let (_, domain) = self.as_str().rsplit_once('@')?;
+        super::list_entry::domain(domain).ok()
+    }
+
     pub fn key(&self) -> String {
         self.0.to_lowercase()
     }

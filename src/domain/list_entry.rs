@@ -150,7 +150,8 @@ fn cidr(value: &str) -> Result<String, String> {
 const HOST_ONLY: &str = "a domain is only the host name, like example.com";
 const NOT_LDH: &str = "contains characters other than letters, digits, hyphens and dots";
 
-fn domain(value: &str) -> Result<String, String> {
+/// A host name in its lowercase ASCII (IDNA) form, or why it is not one.
+pub fn domain(value: &str) -> Result<String, String> {
     not_another_kind_of_host(value)?;
     // UTS #46 ToASCII: maps case and compatibility forms (full-width letters, the ideographic
     // full stop) and punycodes non-ASCII labels. Hyphen positions and lengths are checked

@@ -7,7 +7,7 @@ pub mod password;
 pub mod text;
 
 pub use email::Email;
-pub use list_entry::ListKind;
+pub use list_entry::{ListKind, domain as host_name};
 pub use names::{CredentialName, DisplayName, ListName, OrganizationName, RoleName};
 pub use password::NewPassword;
 

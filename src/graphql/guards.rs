@@ -29,6 +29,8 @@ pub const PUBLIC_FIELDS: &[(&str, &str)] = &[
     ("Mutation", "login"),
     ("Mutation", "refreshSession"),
     ("Mutation", "acceptInvitation"),
+    ("Query", "ssoSignIn"),
+    ("Mutation", "exchangeSsoCode"),
 ];
 
 /// Types without identity of their own (pages, edges, values): their fields are as visible as
@@ -61,6 +63,8 @@ pub const VALUE_TYPES: &[&str] = &[
     "ServiceAccountConnection",
     "ServiceAccountEdge",
     "IssuedApiKey",
+    "SsoConnection",
+    "OrganizationDomain",
 ];
 
 /// `@requires(resource, level, orSelf, orPartner, orMember)`: the viewer's role in the

@@ -22,6 +22,7 @@ pub enum NodeId {
     List(Uuid),
     ApiKey(Uuid),
     ServiceAccount(Uuid),
+    OrganizationDomain(Uuid),
 }
 
 impl NodeId {
@@ -36,6 +37,7 @@ impl NodeId {
             NodeId::List(id) => format!("List:{id}"),
             NodeId::ApiKey(id) => format!("ApiKey:{id}"),
             NodeId::ServiceAccount(id) => format!("ServiceAccount:{id}"),
+            NodeId::OrganizationDomain(id) => format!("OrganizationDomain:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -66,6 +68,7 @@ impl NodeId {
             "List" => NodeId::List(uuid()?),
             "ApiKey" => NodeId::ApiKey(uuid()?),
             "ServiceAccount" => NodeId::ServiceAccount(uuid()?),
+            "OrganizationDomain" => NodeId::OrganizationDomain(uuid()?),
             "Role" => NodeId::Role {
                 organization: uuid()?,
                 role: uuid()?,
@@ -110,6 +113,13 @@ impl NodeId {
         match Self::parse(field, id)? {
             NodeId::ServiceAccount(id) => Ok(id),
             _ => Err(ApiError::invalid(field, "is not a service account id")),
+        }
+    }
+
+    pub fn organization_domain(field: &'static str, id: &ID) -> Result<Uuid, ApiError> {
+        match Self::parse(field, id)? {
+            NodeId::OrganizationDomain(id) => Ok(id),
+            _ => Err(ApiError::invalid(field, "is not a domain id")),
         }
     }
 

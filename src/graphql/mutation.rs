@@ -10,7 +10,8 @@ use super::guards::{
 use super::ids::NodeId;
 use super::types::{
     ApiKey, AuthPayload, Invitation, IssuedApiKey, License, List, ListKindValue, Membership,
-    Organization, Role, ServiceAccount, User, Viewer, list_for_change,
+    Organization, OrganizationDomain, Role, ServiceAccount, SsoConnection, User, Viewer,
+    list_for_change,
 };
 use crate::authz::require;
 use crate::domain::OrganizationName;
@@ -22,10 +23,28 @@ use crate::services::organizations::{self, LicenseChange};
 use crate::services::roles::{self, RoleSpec};
 use crate::services::scope::OrgChange;
 use crate::services::{
-    api_keys, credentials, invitations, members, service_accounts, sessions, users,
+    api_keys, credentials, invitations, members, service_accounts, sessions, sso, users,
 };
 
 pub struct MutationRoot;
+
+#[derive(InputObject)]
+pub struct ConfigureSsoInput {
+    pub organization_id: ID,
+    /// The OpenID provider's issuer URL (`https://…`); its discovery document and keys are
+    /// fetched and checked now.
+    pub issuer: String,
+    pub client_id: String,
+    /// Required the first time; left out, the stored secret is kept. Never returned.
+    pub client_secret: Option<String>,
+    /// The role just-in-time members get: required with `jitProvisioning`, never the owner
+    /// role, and within your own grants.
+    pub default_role_id: Option<ID>,
+    #[graphql(default = false)]
+    pub jit_provisioning: bool,
+    #[graphql(default = false)]
+    pub enforced: bool,
+}
 
 #[derive(InputObject)]
 pub struct CreateListInput {
@@ -787,6 +806,99 @@ impl MutationRoot {
         Ok(IssuedApiKey(api_keys::rotate(&change, id).await?))
     }
 
+    /// Configures and enables the organization's single sign-on with an OpenID provider.
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    async fn configure_sso(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfigureSsoInput,
+    ) -> ApiResult<SsoConnection> {
+        let org = NodeId::organization("organizationId", &input.organization_id)?;
+        let default_role_id = match &input.default_role_id {
+            Some(id) => {
+                let (role_org, role) = role_ref_in("defaultRoleId", id)?;
+                if role_org != org {
+                    return Err(crate::error::ApiError::not_found("role"));
+                }
+                Some(role)
+            }
+            None => None,
+        };
+        let change = Gate::root("organization", org).change(ctx).await?;
+        let spec = sso::SsoSpec {
+            issuer: input.issuer,
+            client_id: input.client_id,
+            client_secret: input.client_secret,
+            default_role_id,
+            jit_provisioning: input.jit_provisioning,
+            enforced: input.enforced,
+        };
+        let record = sso::configure(ctx.state(), &change, spec).await?;
+        sso_connection(&change, Some(record)).await
+    }
+
+    /// Turns the organization's single sign-on off, and its enforcement with it; the settings
+    /// stay for a later `configureSso`.
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    async fn disable_sso(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+    ) -> ApiResult<SsoConnection> {
+        let org = NodeId::organization("organizationId", &organization_id)?;
+        let change = Gate::root("organization", org).change(ctx).await?;
+        let record = sso::disable(&change).await?;
+        sso_connection(&change, Some(record)).await
+    }
+
+    /// Claims an email domain: the answer names the TXT record that proves it.
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    async fn add_organization_domain(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        domain: String,
+    ) -> ApiResult<OrganizationDomain> {
+        let org = NodeId::organization("organizationId", &organization_id)?;
+        let change = Gate::root("organization", org).change(ctx).await?;
+        Ok(OrganizationDomain(
+            sso::domains::add(&change, &domain).await?,
+        ))
+    }
+
+    /// Looks the domain's TXT record up in DNS and marks it verified when it holds the value.
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    async fn verify_organization_domain(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> ApiResult<OrganizationDomain> {
+        let change = domain_change(ctx, &id).await?;
+        let id = NodeId::organization_domain("id", &id)?;
+        Ok(OrganizationDomain(
+            sso::domains::verify(ctx.state(), &change, id).await?,
+        ))
+    }
+
+    /// Gives a domain up; enforcement over its members lifts with it.
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    async fn remove_organization_domain(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let change = domain_change(ctx, &id).await?;
+        let id = NodeId::organization_domain("id", &id)?;
+        sso::domains::remove(&change, id).await?;
+        Ok(true)
+    }
+
+    /// Exchanges the one-time code a single sign-on hands the application (once, within 60
+    /// seconds) for a session.
+    async fn exchange_sso_code(&self, ctx: &Context<'_>, code: String) -> ApiResult<AuthPayload> {
+        ctx.principal().not_a_key()?;
+        let request = ctx.request();
+        let tokens = sso::flow::exchange(ctx.state(), &code, &request.meta).await?;
+        request.act_as(tokens.user.id);
+        Ok(AuthPayload(tokens))
+    }
+
     /// Accepts an invitation with its token. A new email gets an account (display name and
     /// password required); an existing account must be signed in or give its password. An
     /// unknown, used, revoked or expired token gets one and the same answer.
@@ -817,7 +929,15 @@ impl MutationRoot {
             signed_in: request.principal.user_id().ok(),
         };
         let (user, org) = invitations::accept(ctx.state(), acceptance, &request.meta).await?;
-        let tokens = sessions::open(ctx.state(), user, Some(org), &request.meta).await?;
+        let tokens = sessions::open(
+            ctx.state(),
+            user,
+            Some(org),
+            sessions::SignInMethod::password(),
+            &request.meta,
+            |_| vec![],
+        )
+        .await?;
         request.act_as(tokens.user.id);
         Ok(AuthPayload(tokens))
     }
@@ -845,6 +965,26 @@ async fn share_partner_change(
 }
 
 /// A service account by its id, or NOT_FOUND (the caller then passes its organization's gate).
+/// The organization's single sign-on as `configureSso` and `disableSso` answer it.
+async fn sso_connection(
+    change: &OrgChange,
+    record: Option<sso::SsoRecord>,
+) -> ApiResult<SsoConnection> {
+    let domains = sso::domains(change).await?;
+    Ok(SsoConnection {
+        organization_id: change.organization_id(),
+        record,
+        domains: domains.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// The capability to change the domain `id`'s organization.
+async fn domain_change(ctx: &Context<'_>, id: &ID) -> ApiResult<OrgChange> {
+    let domain = NodeId::organization_domain("id", id)?;
+    let org = sso::domains::organization_of(ctx.state(), domain).await?;
+    Gate::root("domain", org).change(ctx).await
+}
+
 async fn service_account_of(
     ctx: &Context<'_>,
     id: &ID,

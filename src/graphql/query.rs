@@ -61,6 +61,19 @@ impl QueryRoot {
         node.map(Some).ok_or_else(|| ApiError::not_found(kind))
     }
 
+    /// Home-realm discovery: the URL that starts a single sign-on for `email`, when its domain
+    /// is verified by an organization whose single sign-on is on; null for any other email.
+    /// The answer depends on the domain alone, so it tells nothing about accounts.
+    async fn sso_sign_in(&self, ctx: &Context<'_>, email: String) -> ApiResult<Option<String>> {
+        crate::domain::text::check(
+            "email",
+            crate::domain::text::TextKind::Line,
+            &email,
+            crate::services::sso::MAX_EMAIL,
+        )?;
+        crate::services::sso::domains::home_realm(ctx.state(), &email).await
+    }
+
     /// The permission matrix: resources and their levels, dependencies, predefined roles,
     /// license features, and the requirement of every field.
     async fn permission_catalog(&self) -> PermissionCatalog {
@@ -124,6 +137,7 @@ fn node_kind(id: NodeId) -> &'static str {
         NodeId::List(_) => "list",
         NodeId::ApiKey(_) => "API key",
         NodeId::ServiceAccount(_) => "service account",
+        NodeId::OrganizationDomain(_) => "domain",
     }
 }
 
@@ -187,6 +201,8 @@ async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
             }
             None => None,
         },
+        // A domain is read through its organization's `sso`, not as a node.
+        NodeId::OrganizationDomain(_) => None,
     })
 }
 

@@ -147,17 +147,26 @@ async fn execute(
         Ok(Caller(principal)) => principal,
         Err(CallerError(err)) => return graphql_error(&headers, err),
     };
-    let meta = RequestMeta {
-        ip: Some(client_ip(peer.ip(), &headers, &state.app.settings.trusted_proxies).to_string()),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned),
-    };
+    let meta = request_meta(peer, &headers, &state.app.settings.trusted_proxies);
     let (context, batches) = RequestContext::new(&state.app, principal, meta);
     let mut response = crate::graphql::execute(&state.schema, request.data(context), batches).await;
     assign_codes(&mut response);
     respond(&headers, response)
+}
+
+/// Where a request came from: the client's address and its user agent.
+pub fn request_meta(
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> RequestMeta {
+    RequestMeta {
+        ip: Some(client_ip(peer.ip(), headers, trusted).to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+    }
 }
 
 /// The client's address: the peer, unless the peer is a trusted proxy, in which case the

@@ -7,6 +7,7 @@ mod headers;
 mod lists;
 mod oauth;
 mod server;
+mod sso;
 
 pub use server::{MAX_BODY_BYTES, serve};
 
@@ -41,6 +42,8 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
         .route(oauth::TOKEN_PATH, post(oauth::token))
+        .route("/sso/callback", get(sso::callback))
+        .route("/sso/{organization}/start", get(sso::start))
         .route(
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),

@@ -20,6 +20,7 @@ pub mod roles;
 pub mod scope;
 pub mod service_accounts;
 pub mod sessions;
+pub mod sso;
 pub mod users;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     pub settings: Arc<Settings>,
     pub mailer: Arc<crate::mail::Mailer>,
+    pub sso: Arc<sso::Runtime>,
 }
 
 /// Where a request came from, recorded on sessions (and audit events).

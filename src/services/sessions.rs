@@ -12,11 +12,12 @@ use uuid::Uuid;
 use super::audit::{Action, Actor, Event, Scope};
 use super::credentials::{self, PasswordCheck};
 use super::scope::{write, write_recording};
+use super::sso::enforcement;
 use super::{AppState, RequestMeta, memberships, revocation, users};
 use crate::auth::Principal;
 use crate::auth::tokens::{hash_token, new_refresh_token};
 use crate::domain::Email;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
 
 /// The answer for an unknown email, a wrong password and a disabled account alike.
@@ -111,6 +112,7 @@ pub async fn login(
         }
         None => return Err(ApiError::unauthenticated(BAD_CREDENTIALS)),
     };
+    let enforcing = enforcement::enforcing_organization(&state.db, &user.email).await?;
     let organization_id = match organization_id {
         Some(org) => {
             memberships::find(&state.db, user.id, org)
@@ -118,10 +120,30 @@ pub async fn login(
                 .ok_or_else(|| ApiError::not_found("organization"))?;
             Some(org)
         }
-        None => landing_organization(&state.db, &user).await?,
+        // A sign-in that names no organization does not land where a password is refused.
+        None => landing_organization(&state.db, &user, enforcing).await?,
     };
-    let (session, refresh_token) = write(&state.db, &Actor::user(&user, meta), async |txn| {
-        let (session, refresh_token) = open_in(txn, state, &user, organization_id, meta).await?;
+    let actor = Actor::user(&user, meta);
+    let mut events = Vec::new();
+    if let Some(org) = organization_id {
+        let standing =
+            enforcement::standing(&state.db, &state.policy, user.id, enforcing, org).await?;
+        if let Some(event) =
+            password_standing_event(state, &actor, &user.email, org, standing).await?
+        {
+            events.push(event);
+        }
+    }
+    let (session, refresh_token) = write(&state.db, &actor, async |txn| {
+        let (session, refresh_token) = open_in(
+            txn,
+            state,
+            &user,
+            organization_id,
+            SignInMethod::password(),
+            meta,
+        )
+        .await?;
         let event = Event::new(
             Scope::User(user.id),
             Action::SessionLogin,
@@ -129,26 +151,91 @@ pub async fn login(
         )
         .target("session", session.id)
         .payload(json!({ "organizationId": session.organization_id }));
-        Ok(((session, refresh_token), vec![event]))
+        events.push(event);
+        Ok(((session, refresh_token), events))
     })
     .await?;
     tracing::info!(user = %user.id, session = %session.id, "login");
     tokens(state, user, &session, refresh_token)
 }
 
+/// The audit event of a password way into `org` where single sign-on is enforced: none when
+/// nothing enforces, the break glass's for an owner; for anyone else the refusal is recorded
+/// and returned as the error.
+async fn password_standing_event(
+    state: &AppState,
+    actor: &Actor,
+    email: &str,
+    org: Uuid,
+    standing: enforcement::Standing,
+) -> ApiResult<Option<Event>> {
+    match standing {
+        enforcement::Standing::Free => Ok(None),
+        enforcement::Standing::BreakGlass => Ok(Some(
+            Event::new(
+                Scope::Organization(org),
+                Action::SsoBreakGlassUsed,
+                format!(
+                    "{email} used a password where single sign-on is enforced (owner break glass)"
+                ),
+            )
+            .target("user", actor.user_id.unwrap_or_default()),
+        )),
+        enforcement::Standing::Refused => {
+            let event = Event::new(
+                Scope::Organization(org),
+                Action::SsoPasswordRefused,
+                format!("{email} was refused a password way in: single sign-on is enforced"),
+            )
+            .target("user", actor.user_id.unwrap_or_default());
+            write(&state.db, actor, async |_| Ok(((), vec![event]))).await?;
+            Err(enforcement::refusal(&state.db, org, ErrorCode::Forbidden).await?)
+        }
+    }
+}
+
+/// How a session was opened, which its access tokens say (`amr`, `idp`).
+#[derive(Debug, Clone)]
+pub struct SignInMethod {
+    pub method: &'static str,
+    pub idp_issuer: Option<String>,
+    pub idp_organization_id: Option<Uuid>,
+}
+
+impl SignInMethod {
+    pub fn password() -> Self {
+        Self {
+            method: enforcement::PASSWORD,
+            idp_issuer: None,
+            idp_organization_id: None,
+        }
+    }
+
+    pub fn sso(issuer: String, organization_id: Uuid) -> Self {
+        Self {
+            method: enforcement::SSO,
+            idp_issuer: Some(issuer),
+            idp_organization_id: Some(organization_id),
+        }
+    }
+}
+
 /// Opens a session for a user who has just proved who they are another way (by accepting an
-/// invitation, whose event records it).
+/// invitation, or through single sign-on), recording `describe`'s events of the new session
+/// with it.
 pub async fn open(
     state: &AppState,
     user: user::Model,
     organization_id: Option<Uuid>,
+    method: SignInMethod,
     meta: &RequestMeta,
+    describe: impl FnOnce(&session::Model) -> Vec<Event>,
 ) -> ApiResult<Tokens> {
     let (session, refresh_token) = write(&state.db, &Actor::user(&user, meta), async |txn| {
-        Ok((
-            open_in(txn, state, &user, organization_id, meta).await?,
-            vec![],
-        ))
+        let (session, refresh_token) =
+            open_in(txn, state, &user, organization_id, method, meta).await?;
+        let events = describe(&session);
+        Ok(((session, refresh_token), events))
     })
     .await?;
     tokens(state, user, &session, refresh_token)
@@ -159,6 +246,7 @@ async fn open_in(
     state: &AppState,
     user: &user::Model,
     organization_id: Option<Uuid>,
+    method: SignInMethod,
     meta: &RequestMeta,
 ) -> ApiResult<(session::Model, String)> {
     let now = Utc::now();
@@ -172,6 +260,9 @@ async fn open_in(
         revoked_reason: Set(None),
         ip: Set(meta.ip.clone()),
         user_agent: Set(meta.user_agent.as_ref().map(|ua| truncate(ua, 512))),
+        auth_method: Set(method.method.to_owned()),
+        idp_issuer: Set(method.idp_issuer),
+        idp_organization_id: Set(method.idp_organization_id),
     }
     .insert(txn)
     .await?;
@@ -205,6 +296,9 @@ pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> A
             return Ok((Err(invalid_refresh()), events));
         }
         let (user, session) = refreshed_session(txn, &token, now).await?;
+        if let Some(refused) = refused_by_enforcement(txn, state, &user, &session, meta).await? {
+            return Ok((Err(refused.0), refused.1));
+        }
         let refresh_token = issue_refresh_token(txn, state, &session).await?;
         let event = Event::new(
             Scope::User(user.id),
@@ -217,6 +311,43 @@ pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> A
     })
     .await??;
     tokens(state, user, &session, refresh_token)
+}
+
+/// A password session in an organization that now enforces single sign-on over its user (it
+/// was opened before enforcement began) ends instead of refreshing, unless its user is an
+/// owner there; the refusal is audited.
+async fn refused_by_enforcement(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    user: &user::Model,
+    session: &session::Model,
+    meta: &RequestMeta,
+) -> ApiResult<Option<(ApiError, Vec<(Actor, Event)>)>> {
+    let Some(org) = session.organization_id else {
+        return Ok(None);
+    };
+    if enforcement::through_sso_of(session, org) {
+        return Ok(None);
+    }
+    let enforcing = enforcement::enforcing_organization(txn, &user.email).await?;
+    let standing = enforcement::standing(txn, &state.policy, user.id, enforcing, org).await?;
+    if standing != enforcement::Standing::Refused {
+        return Ok(None);
+    }
+    revocation::revoke(txn, session.id, "single sign-on enforced").await?;
+    let event = Event::new(
+        Scope::Organization(org),
+        Action::SsoPasswordRefused,
+        format!(
+            "{}'s password session was ended: single sign-on is enforced",
+            user.email
+        ),
+    )
+    .target("session", session.id);
+    Ok(Some((
+        enforcement::refusal(txn, org, ErrorCode::Unauthenticated).await?,
+        vec![(Actor::user(user, meta), event)],
+    )))
 }
 
 fn invalid_refresh() -> ApiError {
@@ -310,6 +441,28 @@ pub async fn switch_organization(
     memberships::find(&state.db, user_id, organization_id)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
+    let mut events = Vec::new();
+    let current = session::Entity::find_by_id(session_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+    if !enforcement::through_sso_of(&current, organization_id) {
+        let email = actor.email.clone().unwrap_or_default();
+        let enforcing = enforcement::enforcing_organization(&state.db, &email).await?;
+        let standing = enforcement::standing(
+            &state.db,
+            &state.policy,
+            user_id,
+            enforcing,
+            organization_id,
+        )
+        .await?;
+        if let Some(event) =
+            password_standing_event(state, actor, &email, organization_id, standing).await?
+        {
+            events.push(event);
+        }
+    }
     let (user, session, refresh_token) = write(&state.db, actor, async |txn| {
         let session = session::Entity::find_by_id(session_id)
             .one(txn)
@@ -337,7 +490,8 @@ pub async fn switch_organization(
             .one(txn)
             .await?
             .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
-        Ok(((user, session, refresh_token), vec![event]))
+        events.push(event);
+        Ok(((user, session, refresh_token), events))
     })
     .await?;
     tokens(state, user, &session, refresh_token)
@@ -375,17 +529,24 @@ pub async fn set_default_organization(
     .await
 }
 
+/// The default organization, else the oldest membership; never `enforcing` (the organization
+/// whose single sign-on a password sign-in must not land in).
 async fn landing_organization(
     db: &impl ConnectionTrait,
     user: &user::Model,
+    enforcing: Option<Uuid>,
 ) -> ApiResult<Option<Uuid>> {
     if let Some(default) = user.default_organization_id
+        && Some(default) != enforcing
         && memberships::find(db, user.id, default).await?.is_some()
     {
         return Ok(Some(default));
     }
-    Ok(membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user.id))
+    let mut select = membership::Entity::find().filter(membership::Column::UserId.eq(user.id));
+    if let Some(enforcing) = enforcing {
+        select = select.filter(membership::Column::OrganizationId.ne(enforcing));
+    }
+    Ok(select
         .order_by_asc(membership::Column::Id)
         .one(db)
         .await?
@@ -418,10 +579,13 @@ fn tokens(
     session: &session::Model,
     refresh_token: String,
 ) -> ApiResult<Tokens> {
-    let (access_token, expires_at) =
-        state
-            .tokens
-            .issue_access(user.id, session.id, session.organization_id)?;
+    let (access_token, expires_at) = state.tokens.issue_access(
+        user.id,
+        session.id,
+        session.organization_id,
+        &session.auth_method,
+        session.idp_issuer.as_deref(),
+    )?;
     Ok(Tokens {
         access_token,
         refresh_token,

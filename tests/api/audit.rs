@@ -5,6 +5,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp, error_code, org_id};
 
+/// The client secret single sign-on is configured with here: never in an event.
+const SSO_SECRET: &str = "the-provider-client-secret";
+
 async fn event_count(app: &TestApp) -> u64 {
     entity::audit_event::Entity::find()
         .count(&app.state.db)
@@ -49,7 +52,26 @@ fn mutation_names() -> Vec<String> {
 
 #[tokio::test]
 async fn every_mutation_that_changes_state_writes_exactly_one_event() {
-    let app = TestApp::spawn().await;
+    // Single sign-on's mutations need a DNS server and an OpenID provider on loopback.
+    let Some(mut dns) = crate::dns::DnsServer::start(&[]) else {
+        return;
+    };
+    let dns_address = dns.address;
+    let app = TestApp::spawn_with(move |settings| {
+        settings.sso.allow_insecure_issuers = true;
+        settings.sso.return_origins = vec!["https://app.example.test".to_owned()];
+        settings.sso.dns_server = Some(dns_address);
+    })
+    .await;
+    let callback = format!("{}/sso/callback", app.address);
+    let Some(provider) = crate::provider::OidcProvider::start(
+        &[("charter", SSO_SECRET, callback.as_str())],
+        &[("alice", "alice@example.com", true)],
+    )
+    .await
+    else {
+        return;
+    };
     let alice = app.create_user("alice@example.com").await;
     let ops = app.create_user("ops@example.com").await;
     charter::services::users::set_operator(
@@ -129,8 +151,17 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         ("inviteMember", "mutation($o: ID!, $r: ID!) { inviteMember(input: {organizationId: $o, email: \"new@example.com\", roleId: $r}) { id } }".into(), json!({ "o": org, "r": reader }), Some(token.clone())),
         ("revokeInvitation", "mutation($i: ID!) { revokeInvitation(id: $i) { id } }".into(), json!({}), Some(token.clone())),
         ("acceptInvitation", "mutation($t: String!) { acceptInvitation(input: {token: $t, displayName: \"Newcomer\", password: \"a-long-unusual-passphrase\"}) { accessToken } }".into(), json!({}), None),
+        ("addOrganizationDomain", "mutation($o: ID!) { addOrganizationDomain(organizationId: $o, domain: \"example.com\") { id txtRecordName txtRecordValue } }".into(), json!({ "o": org }), Some(token.clone())),
+        ("verifyOrganizationDomain", "mutation($d: ID!) { verifyOrganizationDomain(id: $d) { verified } }".into(), json!({}), Some(token.clone())),
+        ("configureSso", "mutation($i: ConfigureSsoInput!) { configureSso(input: $i) { enabled } }".into(), json!({ "i": {
+            "organizationId": org, "issuer": provider.issuer, "clientId": "charter", "clientSecret": SSO_SECRET,
+        } }), Some(token.clone())),
+        ("exchangeSsoCode", "mutation($c: String!) { exchangeSsoCode(code: $c) { accessToken } }".into(), json!({}), None),
+        ("disableSso", "mutation($o: ID!) { disableSso(organizationId: $o) { enabled } }".into(), json!({ "o": org }), Some(token.clone())),
+        ("removeOrganizationDomain", "mutation($d: ID!) { removeOrganizationDomain(id: $d) }".into(), json!({}), Some(token.clone())),
         ("logout", "mutation { logout }".into(), json!({}), Some(token.clone())),
     ];
+    let mut domain_id = String::new();
     for (name, query, mut variables, token) in steps {
         if name == "updateRole" || name == "deleteRole" {
             variables = json!({ "r": role_id });
@@ -157,6 +188,33 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         .contains(&name)
         {
             variables = json!({ "l": list_id });
+        }
+        if name == "verifyOrganizationDomain" || name == "removeOrganizationDomain" {
+            variables = json!({ "d": domain_id });
+        }
+        if name == "exchangeSsoCode" {
+            // A sign-in through the provider, whose callback hands over the code.
+            let org_model = entity::organization::Entity::find_by_id(org_model.id)
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .unwrap();
+            let browser = crate::sso::Sso::browser();
+            let start = format!(
+                "{}/sso/{}/start?return_to=https%3A%2F%2Fapp.example.test%2F",
+                app.address, org_model.public_id
+            );
+            let started = browser.get(start).send().await.unwrap();
+            let authorize = crate::sso::location(&started);
+            let back = provider.sign_in(&browser, &authorize, "alice").await;
+            let answer = browser.get(back).send().await.unwrap();
+            let back = url::Url::parse(&crate::sso::location(&answer)).expect("a code");
+            let code = back
+                .query_pairs()
+                .find(|(key, _)| key == "sso_code")
+                .map(|(_, code)| code.into_owned())
+                .unwrap();
+            variables = json!({ "c": code });
         }
         if name == "acceptInvitation" {
             // A second invitation, to accept (the first was revoked).
@@ -202,6 +260,14 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
                 .unwrap()
                 .to_owned();
         }
+        if name == "addOrganizationDomain" {
+            let claim = &body["data"]["addOrganizationDomain"];
+            domain_id = claim["id"].as_str().unwrap().to_owned();
+            dns.set_records(&[(
+                claim["txtRecordName"].as_str().unwrap(),
+                claim["txtRecordValue"].as_str().unwrap(),
+            )]);
+        }
         if name == "inviteMember" {
             invitation_id = body["data"]["inviteMember"]["id"]
                 .as_str()
@@ -222,6 +288,8 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
             "$argon2",
             "eyJ",
             "a-long-unusual-passphrase",
+            SSO_SECRET,
+            "csc_",
         ] {
             assert!(!text.contains(secret), "{name} recorded a secret: {text}");
         }

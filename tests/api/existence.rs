@@ -24,6 +24,7 @@ enum Kind {
     List,
     ApiKey,
     ServiceAccount,
+    OrganizationDomain,
 }
 
 /// An id argument, a request whose `@ID` is the id under test, and the kinds it is tried with.
@@ -68,7 +69,7 @@ const NAMING_ANOTHER_ORGANIZATION: &[&str] = &[
 #[rustfmt::skip]
 fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
     use Kind::*;
-    const ALL: &[Kind] = &[Organization, User, Membership, Role, RoleUnderOwnOrganization, AuditEvent, Invitation, List, ApiKey, ServiceAccount];
+    const ALL: &[Kind] = &[Organization, User, Membership, Role, RoleUnderOwnOrganization, AuditEvent, Invitation, List, ApiKey, ServiceAccount, OrganizationDomain];
     const ORG: &[Kind] = &[Organization];
     const ROLE: &[Kind] = &[Role, RoleUnderOwnOrganization];
     const LIST: &[Kind] = &[List];
@@ -111,6 +112,13 @@ fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
         case("Mutation.createApiKey(input.serviceAccountId)", "mutation($o: ID!, $v: ID) { createApiKey(input: {organizationId: $o, serviceAccountId: $v, name: \"Spy\", grants: []}) { secret } }", json!({ "o": own_org, "v": "@ID" }), &[ServiceAccount]),
         case("Mutation.revokeApiKey(id)", "mutation($v: ID!) { revokeApiKey(id: $v) { id } }", json!({ "v": "@ID" }), &[ApiKey]),
         case("Mutation.rotateApiKey(id)", "mutation($v: ID!) { rotateApiKey(id: $v) { secret } }", json!({ "v": "@ID" }), &[ApiKey]),
+        // The issuer is never fetched: the gate and the role come first.
+        case("Mutation.configureSso(input.organizationId)", "mutation($v: ID!) { configureSso(input: {organizationId: $v, issuer: \"https://idp.example\", clientId: \"c\", clientSecret: \"s\"}) { enabled } }", json!({ "v": "@ID" }), ORG),
+        case("Mutation.configureSso(input.defaultRoleId)", "mutation($o: ID!, $v: ID) { configureSso(input: {organizationId: $o, issuer: \"https://idp.example\", clientId: \"c\", clientSecret: \"s\", defaultRoleId: $v}) { enabled } }", json!({ "o": own_org, "v": "@ID" }), ROLE),
+        case("Mutation.disableSso(organizationId)", "mutation($v: ID!) { disableSso(organizationId: $v) { enabled } }", json!({ "v": "@ID" }), ORG),
+        case("Mutation.addOrganizationDomain(organizationId)", "mutation($v: ID!) { addOrganizationDomain(organizationId: $v, domain: \"spy.test\") { id } }", json!({ "v": "@ID" }), ORG),
+        case("Mutation.verifyOrganizationDomain(id)", "mutation($v: ID!) { verifyOrganizationDomain(id: $v) { id } }", json!({ "v": "@ID" }), &[OrganizationDomain]),
+        case("Mutation.removeOrganizationDomain(id)", "mutation($v: ID!) { removeOrganizationDomain(id: $v) }", json!({ "v": "@ID" }), &[OrganizationDomain]),
     ]
 }
 
@@ -142,6 +150,7 @@ async fn furnish(app: &TestApp, token: &str, org: &str, invitee: &str) -> Value 
             "mutation($o: ID!, $r: ID!) {
                createServiceAccount(input: {organizationId: $o, name: \"Bot\", roleId: $r}) { id }
                createApiKey(input: {organizationId: $o, name: \"Mine\", grants: []}) { apiKey { id } }
+               addOrganizationDomain(organizationId: $o, domain: \"claimed.test\") { id }
              }",
             json!({ "o": org, "r": body["data"]["createRole"]["id"] }),
         )
@@ -153,6 +162,7 @@ async fn furnish(app: &TestApp, token: &str, org: &str, invitee: &str) -> Value 
         "invitation": invite["data"]["inviteMember"]["id"],
         "serviceAccount": machine["data"]["createServiceAccount"]["id"],
         "apiKey": machine["data"]["createApiKey"]["apiKey"]["id"],
+        "domain": machine["data"]["addOrganizationDomain"]["id"],
     })
 }
 
@@ -279,6 +289,11 @@ async fn an_object_of_another_organization_answers_exactly_as_one_that_does_not_
             Kind::ServiceAccount,
             other["serviceAccount"].as_str().unwrap().to_owned(),
             NodeId::ServiceAccount(new()).to_id().0,
+        ),
+        (
+            Kind::OrganizationDomain,
+            other["domain"].as_str().unwrap().to_owned(),
+            NodeId::OrganizationDomain(new()).to_id().0,
         ),
     ];
 

@@ -43,6 +43,12 @@ impl TestApp {
         settings.database_max_connections = Some(4);
         let database = FreshDatabase::create().await;
         settings.database_url = database.url.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        // What browsers would reach: single sign-on's callback is on it.
+        settings.sso.public_url = Some(address.clone());
         configure(&mut settings);
         let mut db = charter::db::connect(&settings).await.expect("database");
         let statements = Arc::new(AtomicUsize::new(0));
@@ -57,10 +63,6 @@ impl TestApp {
         let app = charter::build_with(settings, db, policy)
             .await
             .expect("the application builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free port");
-        let address = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let timeouts = app.state.settings.timeouts;
         tokio::spawn(charter::http::serve(

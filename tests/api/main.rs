@@ -32,4 +32,5 @@ mod presets;
 mod role_holders;
 mod roles;
 mod schema;
+mod sso;
 mod text_input;

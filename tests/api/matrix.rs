@@ -252,6 +252,25 @@ async fn owners_api_key(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> Stri
 
 /// A fresh member holding a custom role with no grants (so that any role managing members has
 /// power over it): returns its membership id and its role id.
+/// A domain the organization claims (verified or not), as its global id.
+async fn owners_domain(app: &TestApp, fixture: &Org, verified: bool) -> String {
+    use sea_orm::ActiveModelTrait;
+    let id = uuid::Uuid::now_v7();
+    entity::organization_domain::ActiveModel {
+        id: sea_orm::Set(id),
+        organization_id: sea_orm::Set(fixture.org.id),
+        domain: sea_orm::Set(format!("probe-{}.test", id.simple())),
+        challenge: sea_orm::Set("probe".to_owned()),
+        created_by: sea_orm::Set(None),
+        created_at: sea_orm::Set(chrono::Utc::now()),
+        verified_at: sea_orm::Set(verified.then(chrono::Utc::now)),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    NodeId::OrganizationDomain(id).to_id().0
+}
+
 async fn victim(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> (String, String) {
     use sea_orm::ActiveModelTrait;
     let role = custom_role(app, fixture, owner, "Empty").await;
@@ -386,6 +405,28 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
             format!("mutation($k: ID!) {{ {mutation}(id: $k) {{ __typename }} }}"),
             json!({ "k": owners_api_key(app, fixture, owner).await }),
         ),
+        ("Mutation", "configureSso") => (
+            // Past the gate, an https issuer is required: INVALID_INPUT, never FORBIDDEN.
+            "mutation($o: ID!) { configureSso(input: {organizationId: $o, issuer: \"http://127.0.0.1:9\", clientId: \"probe\", clientSecret: \"probe\"}) { __typename } }".to_owned(),
+            json!({ "o": org }),
+        ),
+        ("Mutation", "disableSso") => (
+            "mutation($o: ID!) { disableSso(organizationId: $o) { __typename } }".to_owned(),
+            json!({ "o": org }),
+        ),
+        ("Mutation", "addOrganizationDomain") => (
+            "mutation($o: ID!, $d: String!) { addOrganizationDomain(organizationId: $o, domain: $d) { __typename } }".to_owned(),
+            json!({ "o": org, "d": format!("probe-{}.test", uuid::Uuid::now_v7().simple()) }),
+        ),
+        ("Mutation", "verifyOrganizationDomain") => (
+            // A verified domain: verifying it again asks no DNS server.
+            "mutation($d: ID!) { verifyOrganizationDomain(id: $d) { __typename } }".to_owned(),
+            json!({ "d": owners_domain(app, fixture, true).await }),
+        ),
+        ("Mutation", "removeOrganizationDomain") => (
+            "mutation($d: ID!) { removeOrganizationDomain(id: $d) }".to_owned(),
+            json!({ "d": owners_domain(app, fixture, false).await }),
+        ),
         (
             type_name @ ("Organization" | "Membership" | "User" | "Role" | "AuditEvent" | "Invitation"
             | "List" | "ApiKey" | "ServiceAccount"),
@@ -496,6 +537,43 @@ async fn the_built_in_policy_guards_every_field_as_its_matrix_says() {
 async fn the_threat_stack_preset_guards_every_field_as_its_matrix_says() {
     let source = include_str!("../../examples/policies/threat-stack.toml");
     assert!(run_policy("threat-stack", Some(source)).await > 0);
+}
+
+/// Threat Stack's Authentication tab ("Access the Authentication tab", "Enable / disable
+/// Single Sign-On", "Modify SSO") is `sso: read` and `sso: manage`: these are the fields
+/// behind those rows, whose cells the preset's matrix run above checks for every role.
+#[test]
+fn the_threat_stack_sso_rows_are_guarded_fields() {
+    let guarded = |level: &str| -> Vec<String> {
+        schema_guards()
+            .iter()
+            .filter(|g| g.resource.as_deref() == Some("sso") && g.level.as_deref() == Some(level))
+            .map(|g| format!("{}.{}", g.type_name, g.field))
+            .collect()
+    };
+    assert_eq!(guarded("read"), ["Organization.sso"]);
+    let mut manage = guarded("manage");
+    manage.sort();
+    assert_eq!(
+        manage,
+        [
+            "Mutation.addOrganizationDomain",
+            "Mutation.configureSso",
+            "Mutation.disableSso",
+            "Mutation.removeOrganizationDomain",
+            "Mutation.verifyOrganizationDomain",
+        ]
+    );
+    let policy = charter::authz::Policy::from_toml(include_str!(
+        "../../examples/policies/threat-stack.toml"
+    ))
+    .unwrap();
+    let (sso, read) = policy.level_of("sso", "read").unwrap();
+    let (_, manage) = policy.level_of("sso", "manage").unwrap();
+    let owner = policy.owner_role();
+    let user = policy.roles().iter().find(|role| !role.owner).unwrap();
+    assert!(owner.grants.allows(sso, manage));
+    assert!(!user.grants.allows(sso, read));
 }
 
 #[tokio::test]

@@ -166,6 +166,19 @@ fn cases(ids: &Ids) -> Vec<Case> {
         case("Mutation.createApiKey(input.grants.level)", Line("grants"), "mutation($o: ID!, $v: String!) { createApiKey(input: {organizationId: $o, name: \"CI\", grants: [{resource: \"list\", level: $v}]}) { secret } }", json!({ "o": o, "v": "@BAD" })),
         case("Mutation.revokeApiKey(id)", Id("id"), "mutation($v: ID!) { revokeApiKey(id: $v) { id } }", json!({ "v": "@BAD" })),
         case("Mutation.rotateApiKey(id)", Id("id"), "mutation($v: ID!) { rotateApiKey(id: $v) { secret } }", json!({ "v": "@BAD" })),
+        // An issuer that is no URL: an accepted value never reaches the network.
+        case("Mutation.configureSso(input.organizationId)", Id("organizationId"), "mutation($v: ID!) { configureSso(input: {organizationId: $v, issuer: \"no-url\", clientId: \"c\", clientSecret: \"s\"}) { enabled } }", json!({ "v": "@BAD" })),
+        case("Mutation.configureSso(input.issuer)", Line("issuer"), "mutation($o: ID!, $v: String!) { configureSso(input: {organizationId: $o, issuer: $v, clientId: \"c\", clientSecret: \"s\"}) { enabled } }", json!({ "o": o, "v": "@BAD" })),
+        case("Mutation.configureSso(input.clientId)", Line("clientId"), "mutation($o: ID!, $v: String!) { configureSso(input: {organizationId: $o, issuer: \"no-url\", clientId: $v, clientSecret: \"s\"}) { enabled } }", json!({ "o": o, "v": "c@BAD" })),
+        case("Mutation.configureSso(input.clientSecret)", Line("clientSecret"), "mutation($o: ID!, $v: String) { configureSso(input: {organizationId: $o, issuer: \"no-url\", clientId: \"c\", clientSecret: $v}) { enabled } }", json!({ "o": o, "v": "s@BAD" })),
+        case("Mutation.configureSso(input.defaultRoleId)", Id("defaultRoleId"), "mutation($o: ID!, $v: ID) { configureSso(input: {organizationId: $o, issuer: \"no-url\", clientId: \"c\", clientSecret: \"s\", defaultRoleId: $v}) { enabled } }", json!({ "o": o, "v": "@BAD" })),
+        case("Mutation.disableSso(organizationId)", Id("organizationId"), "mutation($v: ID!) { disableSso(organizationId: $v) { enabled } }", json!({ "v": "@BAD" })),
+        case("Mutation.addOrganizationDomain(organizationId)", Id("organizationId"), "mutation($v: ID!) { addOrganizationDomain(organizationId: $v, domain: \"acme.test\") { id } }", json!({ "v": "@BAD" })),
+        case("Mutation.addOrganizationDomain(domain)", Line("domain"), "mutation($o: ID!, $v: String!) { addOrganizationDomain(organizationId: $o, domain: $v) { id } }", json!({ "o": o, "v": "acme@BAD.test" })),
+        case("Mutation.verifyOrganizationDomain(id)", Id("id"), "mutation($v: ID!) { verifyOrganizationDomain(id: $v) { id } }", json!({ "v": "@BAD" })),
+        case("Mutation.removeOrganizationDomain(id)", Id("id"), "mutation($v: ID!) { removeOrganizationDomain(id: $v) }", json!({ "v": "@BAD" })),
+        case("Mutation.exchangeSsoCode(code)", Line("code"), "mutation($v: String!) { exchangeSsoCode(code: $v) { accessToken } }", json!({ "v": "csc_@BAD" })),
+        case("Query.ssoSignIn(email)", Line("email"), "query($v: String!) { ssoSignIn(email: $v) }", json!({ "v": "alice@BAD@example.com" })),
         case("Mutation.acceptInvitation(input.password)", OfferedPassword("password"), "mutation($v: String) { acceptInvitation(input: {token: \"chi_unknown\", displayName: \"Carol\", password: $v}) { accessToken } }", json!({ "v": "@BAD" })),
     ]
 }

@@ -11,6 +11,7 @@ mod node;
 mod organization;
 mod permission;
 mod role;
+mod sso;
 mod user;
 mod viewer;
 
@@ -27,5 +28,6 @@ pub use node::Node;
 pub use organization::{License, Organization};
 pub use permission::{GrantList, PermissionGrant};
 pub use role::{Role, SeatClassValue};
+pub use sso::{OrganizationDomain, SsoConnection};
 pub use user::User;
 pub use viewer::Viewer;

@@ -10,7 +10,7 @@ use super::membership::{
 };
 use super::{
     ApiKey, AuditConnection, GrantList, Invitation, InvitationStatus, List, PermissionGrant, Role,
-    ServiceAccount, audit_page,
+    ServiceAccount, SsoConnection, audit_page,
 };
 use crate::authz::require;
 use crate::error::ApiResult;
@@ -21,7 +21,7 @@ use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Log};
 use crate::services::invitations;
 use crate::services::organizations::{Licensed, OrganizationRecord};
-use crate::services::{api_keys, lists, organizations, roles, service_accounts};
+use crate::services::{api_keys, lists, organizations, roles, service_accounts, sso};
 
 /// An organization: a tenant with its members, roles and license.
 pub struct Organization(pub OrganizationRecord, Sight);
@@ -228,6 +228,20 @@ impl Organization {
             |account| account.id,
             ServiceAccount,
         )))
+    }
+
+    /// The organization's single sign-on: its connection (none until configured) and its
+    /// claimed email domains.
+    #[graphql(directive = Requires::apply(need(require::SSO_READ)))]
+    async fn sso(&self, ctx: &Context<'_>) -> ApiResult<Option<SsoConnection>> {
+        let scope = self.gate().scope(ctx).await?;
+        let (record, domains) =
+            futures_util::try_join!(sso::connection(&scope), sso::domains(&scope))?;
+        Ok(Some(SsoConnection {
+            organization_id: self.0.id,
+            record,
+            domains: domains.into_iter().map(Into::into).collect(),
+        }))
     }
 
     /// The organization's API keys, oldest first: every key with `api_key: read`, else the

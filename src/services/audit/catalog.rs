@@ -68,6 +68,16 @@ actions! {
     ApiKeyCreated => "api_key.created",
     ApiKeyRotated => "api_key.rotated",
     ApiKeyRevoked => "api_key.revoked",
+    SsoConfigured => "sso.configured",
+    SsoDisabled => "sso.disabled",
+    DomainAdded => "domain.added",
+    DomainVerified => "domain.verified",
+    DomainRemoved => "domain.removed",
+    SsoSignIn => "sso.sign_in",
+    SsoMemberProvisioned => "sso.member_provisioned",
+    SsoSignInRefused => "sso.sign_in_refused",
+    SsoPasswordRefused => "sso.password_refused",
+    SsoBreakGlassUsed => "sso.break_glass_used",
 }
 
 #[cfg(test)]

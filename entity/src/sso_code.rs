@@ -1,0 +1,21 @@
+//! The `sso_codes` table: the one-time codes a finished sign-in hands the application.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sso_codes")]
+pub struct Model {
+    /// SHA-256 of the code, hex.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub code_hash: String,
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    pub issuer: String,
+    pub created_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

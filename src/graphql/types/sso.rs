@@ -1,0 +1,148 @@
+//! The `SsoConnection` and `OrganizationDomain` objects: an organization's single sign-on as
+//! its readers (`sso: read`) see it. The client secret is never among its fields.
+
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::Role;
+use crate::error::ApiResult;
+use crate::graphql::ContextExt;
+use crate::graphql::ids::NodeId;
+use crate::services::sso::SsoRecord;
+use crate::services::sso::domains::DomainRecord;
+
+/// An organization's single sign-on: its OpenID Connect connection (when configured) and its
+/// claimed email domains.
+pub struct SsoConnection {
+    pub organization_id: Uuid,
+    pub record: Option<SsoRecord>,
+    pub domains: Vec<DomainRecord>,
+}
+
+#[Object]
+impl SsoConnection {
+    /// `OIDC` once configured; a SAML connection would say `SAML`.
+    async fn protocol(&self) -> Option<String> {
+        self.record
+            .as_ref()
+            .map(|record| record.protocol.to_ascii_uppercase())
+    }
+
+    /// The OpenID provider's issuer URL.
+    async fn issuer(&self) -> Option<&str> {
+        self.record.as_ref()?.issuer.as_deref()
+    }
+
+    /// The client id Charter is registered with at the provider.
+    async fn client_id(&self) -> Option<&str> {
+        self.record.as_ref()?.client_id.as_deref()
+    }
+
+    /// Whether members can sign in through the provider.
+    async fn enabled(&self) -> bool {
+        self.record.as_ref().is_some_and(|record| record.enabled)
+    }
+
+    /// Whether members whose email is in a verified domain must sign in through the provider
+    /// (owners keep a password, audited at each use).
+    async fn enforced(&self) -> bool {
+        self.record
+            .as_ref()
+            .is_some_and(|record| record.enabled && record.enforced)
+    }
+
+    /// Whether a person from a verified domain without a membership gets one, with the default
+    /// role, at their first sign-in.
+    async fn jit_provisioning(&self) -> bool {
+        self.record
+            .as_ref()
+            .is_some_and(|record| record.jit_provisioning)
+    }
+
+    /// The role just-in-time members get.
+    async fn default_role(&self, ctx: &Context<'_>) -> ApiResult<Option<Role>> {
+        let Some(role_id) = self
+            .record
+            .as_ref()
+            .and_then(|record| record.default_role_id)
+        else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .loaders()
+            .roles
+            .load_one(role_id)
+            .await?
+            .map(|role| Role::new(role, self.organization_id)))
+    }
+
+    /// The URL that starts a sign-in (add `?return_to=`); none until configured and enabled.
+    async fn start_url(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        if !self.record.as_ref().is_some_and(|record| record.enabled) {
+            return Ok(None);
+        }
+        let Some(org) = ctx
+            .loaders()
+            .organizations
+            .load_one(self.organization_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(crate::services::sso::start_url(
+            &ctx.state().settings,
+            &org.public_id,
+        ))
+    }
+
+    /// The email domains the organization claims, oldest first.
+    async fn domains(&self) -> Vec<OrganizationDomain> {
+        self.domains
+            .iter()
+            .cloned()
+            .map(OrganizationDomain)
+            .collect()
+    }
+
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        self.record.as_ref().map(|record| record.updated_at)
+    }
+}
+
+/// An email domain an organization claims, and the DNS record that proves it.
+pub struct OrganizationDomain(pub DomainRecord);
+
+#[Object]
+impl OrganizationDomain {
+    async fn id(&self) -> ID {
+        NodeId::OrganizationDomain(self.0.id).to_id()
+    }
+
+    /// Lowercase ASCII (an internationalized name in its punycode form).
+    async fn domain(&self) -> &str {
+        &self.0.domain
+    }
+
+    async fn verified(&self) -> bool {
+        self.0.verified_at.is_some()
+    }
+
+    async fn verified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.verified_at
+    }
+
+    /// The name of the TXT record to publish: `_charter-challenge.<domain>`.
+    async fn txt_record_name(&self) -> &str {
+        &self.0.record_name
+    }
+
+    /// The value the TXT record must hold.
+    async fn txt_record_value(&self) -> &str {
+        &self.0.record_value
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

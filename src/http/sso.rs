@@ -1,0 +1,135 @@
+//! The browser's side of single sign-on: `GET /sso/{organization}/start?return_to=…` sends the
+//! browser to the organization's identity provider, `GET /sso/callback` takes it back and sends
+//! it on to `return_to` with a one-time code. A refusal is a page that says why, with the
+//! status that fits it, never a redirect to somewhere the request named.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::HttpState;
+use super::graphql::request_meta;
+use crate::services::sso::flow::{self, BROWSER_COOKIE, CallbackParams, Failure};
+
+#[derive(Debug, serde::Deserialize)]
+pub struct StartParams {
+    return_to: Option<String>,
+}
+
+pub async fn start(
+    State(state): State<HttpState>,
+    Path(organization): Path<String>,
+    Query(params): Query<StartParams>,
+) -> Response {
+    match flow::start(&state.app, &organization, params.return_to.as_deref()).await {
+        Ok(started) => {
+            let secure = state
+                .app
+                .settings
+                .sso
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://"));
+            // Lax: the callback is a top-level navigation from the provider's site, which
+            // carries Lax cookies; scripts never read it; it lives as long as a sign-in may.
+            let cookie = format!(
+                "{BROWSER_COOKIE}={}; Path=/sso; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                started.browser_secret,
+                flow::LOGIN_TTL.num_seconds(),
+                if secure { "; Secure" } else { "" }
+            );
+            redirect(&started.redirect, Some(cookie))
+        }
+        Err(failure) => page(&failure),
+    }
+}
+
+pub async fn callback(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(params): Query<CallbackParams>,
+) -> Response {
+    let meta = request_meta(peer, &headers, &state.app.settings.trusted_proxies);
+    let browser = cookie(&headers, BROWSER_COOKIE);
+    // The binding cookie has done its work, whatever the outcome.
+    let clear = format!("{BROWSER_COOKIE}=; Path=/sso; HttpOnly; SameSite=Lax; Max-Age=0");
+    match flow::callback(&state.app, params, browser.as_deref(), &meta).await {
+        Ok(back) => redirect(&back, Some(clear)),
+        Err(failure) => {
+            let mut response = page(&failure);
+            if let Ok(value) = HeaderValue::from_str(&clear) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn redirect(location: &str, cookie: Option<String>) -> Response {
+    let Ok(location) = HeaderValue::from_str(location) else {
+        return page(&Failure {
+            status: 500,
+            message: "single sign-on failed on Charter's side; try again later".to_owned(),
+        });
+    };
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+    if let Some(value) = cookie.and_then(|cookie| HeaderValue::from_str(&cookie).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    no_store(&mut response);
+    response
+}
+
+/// A small HTML page saying why the sign-in did not go through.
+fn page(failure: &Failure) -> Response {
+    let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed</title></head>\
+         <body><h1>Sign-in failed</h1><p id=\"reason\">{}</p></body></html>\n",
+        escape(&failure.message)
+    );
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    no_store(&mut response);
+    response
+}
+
+fn no_store(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
