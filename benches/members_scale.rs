@@ -40,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         free_read_only_seats: Set(true),
         features: Set("[]".to_owned()),
         created_at: Set(Utc::now()),
+        mfa_required: Set(false),
     })
     .exec(&db)
     .await?;
@@ -63,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
             is_operator: false,
             created_at: Utc::now(),
             kind: "human".to_owned(),
+            mfa_enabled: false,
         };
         let role = &policy.roles()[n % roles.len()];
         links.push(memberships::new_membership(
@@ -79,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
             is_operator: Set(false),
             created_at: Set(Utc::now()),
             kind: Set("human".to_owned()),
+            mfa_enabled: Set(false),
         });
         if users.len() == 1000 || n + 1 == members {
             user::Entity::insert_many(std::mem::take(&mut users))

@@ -106,6 +106,11 @@ pub enum UserCommand {
         #[arg(long)]
         enable: bool,
     },
+    /// Remove a user's second factors and recovery codes (a lost phone); their sessions end.
+    ResetMfa {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,6 +275,16 @@ async fn user(data: &DataArgs, command: UserCommand) -> anyhow::Result<()> {
                 .map_err(api)?;
             println!("{} is {}", user.email, user.status);
         }
+        UserCommand::ResetMfa { email } => {
+            let email = crate::domain::Email::parse("email", &email).map_err(api)?;
+            let removed = crate::services::mfa::reset(&app.state, &actor, &email)
+                .await
+                .map_err(api)?;
+            println!(
+                "{}: {removed} second factor(s) removed, sessions ended",
+                email.as_str()
+            );
+        }
     }
     Ok(())
 }
@@ -318,11 +333,19 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
             .map_err(|err| anyhow::anyhow!("seeding the demo failed: {}", err.message))?;
         println!("Demo data in {}", settings.data_dir.display());
         println!("Sign in at http://{}/graphiql with:", settings.listen);
-        for login in logins {
+        for login in &logins {
             println!(
                 "  {:<24} {}  ({})",
                 login.email, login.password, login.summary
             );
+        }
+        for login in &logins {
+            if let Some((secret, uri)) = &login.totp {
+                println!(
+                    "{} also needs an authenticator app's code (the login answers an mfaChallenge;                      give verifyMfa the code). Its secret is {secret}; add it to an app, or scan                      {uri}",
+                    login.email
+                );
+            }
         }
     }
     if let Some(days) = settings.audit_retention_days {

@@ -63,6 +63,7 @@ struct FileSettings {
     sso_allow_insecure_issuers: Option<bool>,
     dns_server: Option<SocketAddr>,
     secrets_key: Option<PathBuf>,
+    mfa_step_up_minutes: Option<i64>,
 }
 
 /// Resolved settings of one process.
@@ -101,6 +102,8 @@ pub struct Settings {
     pub database_statement_timeout: Duration,
     /// Single sign-on and verified domains.
     pub sso: SsoSettings,
+    /// How recent a session's second-factor check must be for a sensitive change.
+    pub mfa_step_up: chrono::Duration,
 }
 
 /// Where Charter is reached from outside, where single sign-on may send people back to, and how
@@ -178,6 +181,7 @@ impl Settings {
             database_acquire_timeout: Duration::from_secs(5),
             database_statement_timeout: Duration::from_secs(30),
             sso: SsoSettings::default(),
+            mfa_step_up: chrono::Duration::minutes(10),
         }
     }
 
@@ -227,6 +231,9 @@ impl Settings {
         }
         if let Some(days) = checked(file.session_days, "session_days", 1, 365)? {
             self.session_ttl = chrono::Duration::days(days);
+        }
+        if let Some(minutes) = checked(file.mfa_step_up_minutes, "mfa_step_up_minutes", 1, 1440)? {
+            self.mfa_step_up = chrono::Duration::minutes(minutes);
         }
         Ok(())
     }

@@ -73,10 +73,13 @@ pub async fn build_with(
         })?,
         None => mail::Mailer::outbox(&settings.data_dir),
     };
-    let sso = services::sso::Runtime::new(&settings)?;
+    let sso = services::sso::Runtime::new()?;
+    let secrets =
+        auth::sealing::SecretBox::load(&settings.data_dir, settings.sso.secrets_key.as_deref())?;
     let state = AppState {
         mailer: Arc::new(mailer),
         sso: Arc::new(sso),
+        secrets: Arc::new(secrets),
         db,
         policy: Arc::new(policy),
         tokens: Arc::new(tokens),

@@ -15,6 +15,8 @@ pub struct Model {
     /// JSON array of licensed feature keys.
     pub features: String,
     pub created_at: DateTimeUtc,
+    /// Whether members must have verified a second factor in their session.
+    pub mfa_required: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,10 @@ pub struct Model {
     pub idp_issuer: Option<String>,
     /// The organization whose connection a single sign-on session came through.
     pub idp_organization_id: Option<Uuid>,
+    /// When a second factor was last checked in this session.
+    pub mfa_at: Option<DateTimeUtc>,
+    /// The methods that signed the person in, space-separated (`pwd otp`).
+    pub amr: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,8 @@ pub struct Model {
     pub issuer: String,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
+    /// Whether the provider's ID token says it did multi-factor authentication itself.
+    pub provider_mfa: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// `human`, or `service` for a service account (which has no password).
     pub kind: String,
+    /// Whether the user has a confirmed second factor.
+    pub mfa_enabled: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ mod m20261123_000006_lists;
 mod m20261123_000007_invitation_roles;
 mod m20261202_000008_machine_credentials;
 mod m20261202_000009_single_sign_on;
+mod m20261202_000010_multi_factor;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_invitation_roles::Migration),
             Box::new(m20261202_000008_machine_credentials::Migration),
             Box::new(m20261202_000009_single_sign_on::Migration),
+            Box::new(m20261202_000010_multi_factor::Migration),
         ]
     }
 }

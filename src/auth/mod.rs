@@ -25,6 +25,8 @@ pub enum Principal {
         user: UserRecord,
         session_id: Uuid,
         organization_id: Option<Uuid>,
+        /// When the session last checked a second factor (none: never).
+        mfa_at: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// A live API key of an active holder who is still a member of the key's organization.
     Key {
@@ -62,6 +64,16 @@ impl Principal {
             Principal::User { session_id, .. } => Ok(*session_id),
             Principal::Key { .. } => Err(key_refused()),
             _ => self.user_id().map(|_| Uuid::nil()),
+        }
+    }
+
+    /// Whether the request's session has checked a second factor (an API key counts as one:
+    /// a machine credential has no person to ask).
+    pub fn mfa_verified(&self) -> bool {
+        match self {
+            Principal::User { mfa_at, .. } => mfa_at.is_some(),
+            Principal::Key { .. } => true,
+            _ => false,
         }
     }
 

@@ -72,7 +72,7 @@ impl TokenIssuer {
         user_id: Uuid,
         session_id: Uuid,
         organization_id: Option<Uuid>,
-        method: &str,
+        amr: Vec<String>,
         idp: Option<&str>,
     ) -> Result<(String, DateTime<Utc>), ApiError> {
         let now = Utc::now();
@@ -87,7 +87,7 @@ impl TokenIssuer {
             iat: now.timestamp(),
             nbf: now.timestamp(),
             typ: ACCESS.to_owned(),
-            amr: vec![method.to_owned()],
+            amr,
             idp: idp.map(str::to_owned),
         };
         let key = self.keys.current();

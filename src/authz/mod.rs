@@ -100,6 +100,10 @@ pub struct OrgAccess {
     policy: Arc<Policy>,
     /// The API key the viewer acts through, whose grants bound the role's.
     key: Option<Arc<KeyLimit>>,
+    /// Whether the organization requires a second factor of its members' sessions.
+    mfa_required: bool,
+    /// Whether the viewer's session has checked a second factor (a key counts as one).
+    mfa_verified: bool,
 }
 
 /// What an API key lets its holder do: act in one organization, with at most its grants.
@@ -143,7 +147,36 @@ impl OrgAccess {
             features: Arc::new(features),
             policy,
             key: None,
+            mfa_required: false,
+            mfa_verified: false,
         }
+    }
+
+    /// This access in an organization that does (or does not) require a second factor.
+    pub(crate) fn requiring_mfa(self, required: bool) -> Self {
+        Self {
+            mfa_required: required,
+            ..self
+        }
+    }
+
+    /// This access for a viewer whose session has (or has not) checked a second factor.
+    pub fn with_mfa(self, verified: bool) -> Self {
+        Self {
+            mfa_verified: verified,
+            ..self
+        }
+    }
+
+    /// Whether the viewer's session checked a second factor.
+    pub fn mfa_verified(&self) -> bool {
+        self.mfa_verified
+    }
+
+    /// Whether the organization requires a second factor the viewer's session has not checked:
+    /// then nothing of the organization is shown to them.
+    pub fn mfa_pending(&self) -> bool {
+        self.mfa_required && !self.mfa_verified
     }
 
     /// This access as `limit`'s key has it: none outside the key's organization or for

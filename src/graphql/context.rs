@@ -35,7 +35,11 @@ impl RequestContext {
     /// execution runs under [`super::batches::drive`].
     pub fn new(state: &AppState, principal: Principal, meta: RequestMeta) -> (Self, Batches) {
         let (queue, batches) = super::batches::queue();
-        let loaders = Loaders::new(state, queue, principal.key().cloned());
+        let verified = principal
+            .user_id()
+            .ok()
+            .map(|user| (user, principal.mfa_verified()));
+        let loaders = Loaders::new(state, queue, principal.key().cloned(), verified);
         let context = Self {
             principal,
             meta,
@@ -78,7 +82,8 @@ impl RequestContext {
     }
 
     /// Records that this request has just signed `user_id` in.
-    pub fn act_as(&self, user_id: Uuid) {
+    pub fn act_as(&self, user_id: Uuid, mfa: bool) {
+        self.loaders.set_verified(user_id, mfa);
         *self
             .acting
             .lock()

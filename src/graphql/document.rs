@@ -17,8 +17,16 @@ use crate::error::ErrorCode;
 /// query the depth limit allows, with nested input objects and lists, stays far below it.
 pub const MAX_NESTING: usize = 64;
 
-/// The mutations that verify a password: a document may name at most one of them, once.
-const CREDENTIAL_FIELDS: [&str; 3] = ["login", "changePassword", "acceptInvitation"];
+/// The mutations that check a credential (a password or a second-factor code): a document may
+/// name at most one of them, once.
+const CREDENTIAL_FIELDS: [&str; 6] = [
+    "login",
+    "changePassword",
+    "acceptInvitation",
+    "verifyMfa",
+    "confirmTotpEnrollment",
+    "removeTotp",
+];
 
 /// Refuses a document whose text nests deeper than [`MAX_NESTING`], counting `{`, `[` and `(`
 /// outside strings, block strings and comments. Linear in the text and never recursive.

@@ -31,6 +31,7 @@ pub const PUBLIC_FIELDS: &[(&str, &str)] = &[
     ("Mutation", "acceptInvitation"),
     ("Query", "ssoSignIn"),
     ("Mutation", "exchangeSsoCode"),
+    ("Mutation", "verifyMfa"),
 ];
 
 /// Types without identity of their own (pages, edges, values): their fields are as visible as
@@ -65,6 +66,8 @@ pub const VALUE_TYPES: &[&str] = &[
     "IssuedApiKey",
     "SsoConnection",
     "OrganizationDomain",
+    "MfaChallenge",
+    "TotpEnrollment",
 ];
 
 /// `@requires(resource, level, orSelf, orPartner, orMember)`: the viewer's role in the

@@ -54,6 +54,8 @@ pub struct AccessLoader {
     /// The key the viewer acts through, which bounds their access (none outside its
     /// organization).
     key: Option<Arc<KeyLimit>>,
+    /// Whether the viewer's session checked a second factor.
+    mfa: bool,
     memberships: Arc<DataLoader<ViewerMembershipLoader, HashMapCache>>,
     organizations: Arc<DataLoader<OrganizationLoader, HashMapCache>>,
 }
@@ -175,7 +177,7 @@ impl Loader<Uuid> for AccessLoader {
         let memberships = memberships.into_values().collect();
         let found =
             access::of_viewer(&self.state, self.user_id, memberships, &organizations).await?;
-        let mut found = access::limit_all(found, self.key.as_ref());
+        let mut found = access::limit_all(found, self.key.as_ref(), self.mfa);
         Ok(keys.iter().map(|key| (*key, found.remove(key))).collect())
     }
 }
@@ -320,6 +322,9 @@ pub struct Loaders {
     viewers: Mutex<HashMap<Uuid, Arc<ViewerLoaders>>>,
     /// The key the request acts through, if any.
     key: Option<Arc<KeyLimit>>,
+    /// The viewers whose sessions checked a second factor (the request's, and one a sign-in
+    /// within the request opened).
+    verified: Mutex<HashMap<Uuid, bool>>,
     state: AppState,
     queue: BatchQueue,
 }
@@ -341,7 +346,12 @@ where
 }
 
 impl Loaders {
-    pub fn new(state: &AppState, queue: BatchQueue, key: Option<Arc<KeyLimit>>) -> Self {
+    pub fn new(
+        state: &AppState,
+        queue: BatchQueue,
+        key: Option<Arc<KeyLimit>>,
+        verified: Option<(Uuid, bool)>,
+    ) -> Self {
         Self {
             users: cached(&queue, UserLoader(state.clone())),
             organizations: Arc::new(cached(&queue, OrganizationLoader(state.clone()))),
@@ -373,9 +383,19 @@ impl Loaders {
             ),
             viewers: Mutex::default(),
             key,
+            verified: Mutex::new(verified.into_iter().collect()),
             state: state.clone(),
             queue,
         }
+    }
+
+    /// Records whether `viewer`'s session (one a sign-in within the request opened) checked a
+    /// second factor, before their loaders are made.
+    pub fn set_verified(&self, viewer: Uuid, mfa: bool) {
+        self.verified
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .insert(viewer, mfa);
     }
 
     /// The loaders bound to `viewer`: the request's viewer, or the user a sign-in within the
@@ -399,12 +419,20 @@ impl Loaders {
                         only: key.as_ref().map(|key| key.organization_id),
                     },
                 ));
+                let mfa = self
+                    .verified
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner())
+                    .get(&viewer)
+                    .copied()
+                    .unwrap_or(false);
                 let access = cached(
                     &self.queue,
                     AccessLoader {
                         state: self.state.clone(),
                         user_id: viewer,
                         key,
+                        mfa,
                         memberships: memberships.clone(),
                         organizations: self.organizations.clone(),
                     },

@@ -10,9 +10,10 @@ use super::guards::{
 use super::ids::NodeId;
 use super::types::{
     ApiKey, AuthPayload, Invitation, IssuedApiKey, License, List, ListKindValue, Membership,
-    Organization, OrganizationDomain, Role, ServiceAccount, SsoConnection, User, Viewer,
-    list_for_change,
+    MfaChallenge, Organization, OrganizationDomain, Role, ServiceAccount, SsoConnection,
+    TotpEnrollment, User, Viewer, list_for_change,
 };
+use crate::auth::Principal;
 use crate::authz::require;
 use crate::domain::OrganizationName;
 use crate::domain::password::check_offered;
@@ -23,10 +24,20 @@ use crate::services::organizations::{self, LicenseChange};
 use crate::services::roles::{self, RoleSpec};
 use crate::services::scope::OrgChange;
 use crate::services::{
-    api_keys, credentials, invitations, members, service_accounts, sessions, sso, users,
+    api_keys, credentials, invitations, members, mfa, service_accounts, sessions, sso, users,
 };
 
 pub struct MutationRoot;
+
+#[derive(InputObject)]
+pub struct VerifyMfaInput {
+    /// The `mfaChallenge.token` of a sign-in or of `startMfaChallenge`.
+    pub challenge: String,
+    /// The authenticator app's current code (six digits).
+    pub totp_code: Option<String>,
+    /// One of your recovery codes; it is used up.
+    pub recovery_code: Option<String>,
+}
 
 #[derive(InputObject)]
 pub struct ConfigureSsoInput {
@@ -295,7 +306,7 @@ impl MutationRoot {
             .map(|id| NodeId::organization("organizationId", id))
             .transpose()?;
         check_offered("password", &input.password)?;
-        let tokens = sessions::login(
+        let signed = sessions::login(
             ctx.state(),
             &input.email,
             input.password,
@@ -303,8 +314,7 @@ impl MutationRoot {
             &ctx.request().meta,
         )
         .await?;
-        ctx.request().act_as(tokens.user.id);
-        Ok(AuthPayload(tokens))
+        Ok(signed_in(ctx, AuthPayload(signed)))
     }
 
     /// Exchanges a refresh token (once) for new tokens.
@@ -316,8 +326,7 @@ impl MutationRoot {
         ctx.principal().not_a_key()?;
         text::check("refreshToken", TextKind::Line, &refresh_token, MAX_TOKEN)?;
         let tokens = sessions::refresh(ctx.state(), &refresh_token, &ctx.request().meta).await?;
-        ctx.request().act_as(tokens.user.id);
-        Ok(AuthPayload(tokens))
+        Ok(signed_in(ctx, tokens.into()))
     }
 
     /// Ends the current session: its access tokens stop working on the next request.
@@ -339,7 +348,7 @@ impl MutationRoot {
         let actor = ctx.actor().await?;
         let tokens =
             sessions::switch_organization(ctx.state(), &actor, ctx.principal(), org).await?;
-        Ok(AuthPayload(tokens))
+        Ok(tokens.into())
     }
 
     /// The organization a login lands in when none is asked for.
@@ -605,6 +614,7 @@ impl MutationRoot {
         input: ChangePasswordInput,
     ) -> ApiResult<bool> {
         check_offered("currentPassword", &input.current_password)?;
+        mfa::require_recent(ctx.state(), ctx.principal())?;
         let new = crate::domain::NewPassword::parse("newPassword", &input.new_password)?;
         let actor = ctx.actor().await?;
         let principal = ctx.principal();
@@ -771,6 +781,7 @@ impl MutationRoot {
             .as_ref()
             .map(|id| NodeId::service_account("serviceAccountId", id))
             .transpose()?;
+        mfa::require_recent(ctx.state(), ctx.principal())?;
         let holder = match account {
             Some(account) => account,
             None => ctx.request().viewer_id()?,
@@ -825,6 +836,7 @@ impl MutationRoot {
             None => None,
         };
         let change = Gate::root("organization", org).change(ctx).await?;
+        mfa::require_recent(ctx.state(), ctx.principal())?;
         let spec = sso::SsoSpec {
             issuer: input.issuer,
             client_id: input.client_id,
@@ -847,6 +859,7 @@ impl MutationRoot {
     ) -> ApiResult<SsoConnection> {
         let org = NodeId::organization("organizationId", &organization_id)?;
         let change = Gate::root("organization", org).change(ctx).await?;
+        mfa::require_recent(ctx.state(), ctx.principal())?;
         let record = sso::disable(&change).await?;
         sso_connection(&change, Some(record)).await
     }
@@ -894,9 +907,8 @@ impl MutationRoot {
     async fn exchange_sso_code(&self, ctx: &Context<'_>, code: String) -> ApiResult<AuthPayload> {
         ctx.principal().not_a_key()?;
         let request = ctx.request();
-        let tokens = sso::flow::exchange(ctx.state(), &code, &request.meta).await?;
-        request.act_as(tokens.user.id);
-        Ok(AuthPayload(tokens))
+        let signed = sso::flow::exchange(ctx.state(), &code, &request.meta).await?;
+        Ok(signed_in(ctx, AuthPayload(signed)))
     }
 
     /// Accepts an invitation with its token. A new email gets an account (display name and
@@ -929,7 +941,8 @@ impl MutationRoot {
             signed_in: request.principal.user_id().ok(),
         };
         let (user, org) = invitations::accept(ctx.state(), acceptance, &request.meta).await?;
-        let tokens = sessions::open(
+        // An account with a second factor answers its challenge before it gets tokens.
+        let signed = mfa::sign_in(
             ctx.state(),
             user,
             Some(org),
@@ -938,8 +951,111 @@ impl MutationRoot {
             |_| vec![],
         )
         .await?;
-        request.act_as(tokens.user.id);
-        Ok(AuthPayload(tokens))
+        Ok(signed_in(ctx, AuthPayload(signed)))
+    }
+
+    /// Starts enrolling an authenticator app: the secret (base32), its `otpauth://` URI and a
+    /// QR code (SVG) of it, shown this once. `confirmTotpEnrollment` with the app's first code
+    /// activates it.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn begin_totp_enrollment(&self, ctx: &Context<'_>) -> ApiResult<TotpEnrollment> {
+        let principal = ctx.principal();
+        principal.not_a_key()?;
+        mfa::require_recent(ctx.state(), principal)?;
+        let actor = ctx.actor().await?;
+        let Principal::User { user, .. } = principal else {
+            return Err(crate::error::ApiError::unauthenticated("sign in first"));
+        };
+        Ok(TotpEnrollment(
+            mfa::begin_totp(ctx.state(), &actor, user).await?,
+        ))
+    }
+
+    /// Activates the pending authenticator app with its current code. Answers ten recovery
+    /// codes, shown this once: each signs you in once when the app is lost.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn confirm_totp_enrollment(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> ApiResult<Vec<String>> {
+        let principal = ctx.principal();
+        principal.not_a_key()?;
+        let actor = ctx.actor().await?;
+        mfa::confirm_totp(ctx.state(), &actor, principal, &code).await
+    }
+
+    /// Removes your authenticator app, given one of its codes or a recovery code (and a recent
+    /// second-factor check).
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn remove_totp(&self, ctx: &Context<'_>, code: String) -> ApiResult<bool> {
+        let principal = ctx.principal();
+        principal.not_a_key()?;
+        mfa::require_recent(ctx.state(), principal)?;
+        let actor = ctx.actor().await?;
+        mfa::remove_totp(ctx.state(), &actor, principal, &code).await?;
+        Ok(true)
+    }
+
+    /// Ten new recovery codes, shown this once; the old ones stop working.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn regenerate_recovery_codes(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
+        let principal = ctx.principal();
+        principal.not_a_key()?;
+        mfa::require_recent(ctx.state(), principal)?;
+        let actor = ctx.actor().await?;
+        mfa::regenerate_recovery_codes(ctx.state(), &actor, principal).await
+    }
+
+    /// A challenge for your own session, to prove your second factor again (a step-up) before
+    /// a sensitive change: answer it with `verifyMfa`.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn start_mfa_challenge(&self, ctx: &Context<'_>) -> ApiResult<MfaChallenge> {
+        Ok(MfaChallenge(
+            mfa::step_up_challenge(ctx.state(), ctx.principal()).await?,
+        ))
+    }
+
+    /// Answers a second-factor challenge with an authenticator app's code or a recovery code:
+    /// the tokens of the sign-in (or of your stepped-up session). Wrong codes are throttled per
+    /// account like passwords.
+    async fn verify_mfa(&self, ctx: &Context<'_>, input: VerifyMfaInput) -> ApiResult<AuthPayload> {
+        ctx.principal().not_a_key()?;
+        let answer = mfa::Answer {
+            totp_code: input.totp_code,
+            recovery_code: input.recovery_code,
+        };
+        let tokens =
+            mfa::verify(ctx.state(), &input.challenge, answer, &ctx.request().meta).await?;
+        Ok(signed_in(ctx, tokens.into()))
+    }
+
+    /// Requires (or stops requiring) that members' sessions have checked a second factor:
+    /// without one, nothing of the organization is shown but how to enroll. Needs
+    /// `sso: manage`, the grant of the organization's sign-in settings.
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    async fn set_organization_mfa_requirement(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        required: bool,
+    ) -> ApiResult<Organization> {
+        let org = NodeId::organization("organizationId", &organization_id)?;
+        mfa::require_recent(ctx.state(), ctx.principal())?;
+        let change = Gate::root("organization", org).change(ctx).await?;
+        let model = mfa::set_requirement(&change, required).await?;
+        Ok(Organization::new(model.into()))
+    }
+
+    /// Resets a user's second factors (a lost phone): their sessions end, and their security
+    /// events and each of their organizations' logs record it. Platform operators only.
+    /// Answers how many factors were removed.
+    #[graphql(guard = "PlatformOperator", directive = platformOperator::apply())]
+    async fn reset_user_mfa(&self, ctx: &Context<'_>, email: String) -> ApiResult<i32> {
+        let email = crate::domain::Email::parse("email", &email)?;
+        let actor = ctx.actor().await?;
+        let removed = mfa::reset(ctx.state(), &actor, &email).await?;
+        Ok(i32::try_from(removed).unwrap_or(i32::MAX))
     }
 }
 
@@ -983,6 +1099,14 @@ async fn domain_change(ctx: &Context<'_>, id: &ID) -> ApiResult<OrgChange> {
     let domain = NodeId::organization_domain("id", id)?;
     let org = sso::domains::organization_of(ctx.state(), domain).await?;
     Gate::root("domain", org).change(ctx).await
+}
+
+/// `payload` as the answer of a sign-in within this request: the rest of the request sees the
+/// user it proved, with their session's second-factor state.
+fn signed_in(ctx: &Context<'_>, payload: AuthPayload) -> AuthPayload {
+    let (user, mfa) = payload.signed_in();
+    ctx.request().act_as(user, mfa);
+    payload
 }
 
 async fn service_account_of(

@@ -19,12 +19,18 @@ use crate::error::ApiResult;
 pub struct Viewer {
     pub user_id: Uuid,
     pub key: Option<Arc<KeyLimit>>,
+    /// Whether the viewer's session checked a second factor (see [`Principal::mfa_verified`]).
+    pub mfa: bool,
 }
 
 impl Viewer {
     /// A user acting with their own role (not through a key).
     pub fn user(user_id: Uuid) -> Self {
-        Self { user_id, key: None }
+        Self {
+            user_id,
+            key: None,
+            mfa: false,
+        }
     }
 
     /// The viewer of a request authenticated as `principal`; UNAUTHENTICATED without one.
@@ -32,31 +38,36 @@ impl Viewer {
         Ok(Self {
             user_id: principal.user_id()?,
             key: principal.key().cloned(),
+            mfa: principal.mfa_verified(),
         })
     }
 }
 
 /// `access` as seen through `key`, when the viewer acts through one (see
-/// [`OrgAccess::limited`]): none outside the key's organization.
-pub fn limit(access: Option<OrgAccess>, key: Option<&Arc<KeyLimit>>) -> Option<OrgAccess> {
-    match key {
+/// [`OrgAccess::limited`]): none outside the key's organization; and as a session that has
+/// (`mfa`) or has not checked a second factor.
+pub fn limit(
+    access: Option<OrgAccess>,
+    key: Option<&Arc<KeyLimit>>,
+    mfa: bool,
+) -> Option<OrgAccess> {
+    let access = match key {
         Some(key) => access?.limited(key),
         None => access,
-    }
+    };
+    access.map(|access| access.with_mfa(mfa))
 }
 
 /// [`limit`] of every access in `found`.
 pub fn limit_all(
     found: HashMap<Uuid, OrgAccess>,
     key: Option<&Arc<KeyLimit>>,
+    mfa: bool,
 ) -> HashMap<Uuid, OrgAccess> {
-    match key {
-        Some(key) => found
-            .into_iter()
-            .filter_map(|(org, access)| Some((org, access.limited(key)?)))
-            .collect(),
-        None => found,
-    }
+    found
+        .into_iter()
+        .filter_map(|(org, access)| Some((org, limit(Some(access), key, mfa)?)))
+        .collect()
 }
 
 /// The viewer's access from their memberships and the organizations of those memberships,
@@ -145,7 +156,8 @@ async fn combine(
             let grants = policy.effective(&role.grants, &organization.features);
             Some((
                 m.organization_id,
-                OrgAccess::new(facts, grants, organization.features.clone(), policy.clone()),
+                OrgAccess::new(facts, grants, organization.features.clone(), policy.clone())
+                    .requiring_mfa(organization.mfa_required),
             ))
         })
         .collect())

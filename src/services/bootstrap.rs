@@ -54,6 +54,8 @@ pub struct DemoLogin {
     pub email: String,
     pub password: String,
     pub summary: String,
+    /// The base32 secret and URI of the login's authenticator app, when it has one.
+    pub totp: Option<(String, String)>,
 }
 
 /// Seeds example organizations and people holding each predefined role.
@@ -77,6 +79,17 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
     .change_as(actor.clone());
     seed_invitations(state, &invite).await?;
     seed_lists(state, &access, &actor, &globex).await?;
+    // One person signs in with a second factor, to try it: Dave, whose app's secret is shown.
+    let mut logins = logins;
+    if let Some(dave) = people
+        .iter()
+        .find(|person| person.email.starts_with("dave@"))
+    {
+        let totp = super::mfa::enroll_for_demo(state, &Actor::command_line(), dave).await?;
+        if let Some(login) = logins.iter_mut().find(|login| login.email == dave.email) {
+            login.totp = Some(totp);
+        }
+    }
     Ok(logins)
 }
 
@@ -120,6 +133,7 @@ async fn seed_people(
             email: person.email.clone(),
             password: password_text.to_owned(),
             summary,
+            totp: None,
         };
         let mut logins = vec![login(&ids[0], "Owner of Acme Security".to_owned())];
         for (person, key) in ids[1..7].iter().zip(DEMO_ROLES) {

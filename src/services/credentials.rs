@@ -96,7 +96,10 @@ const THROTTLE_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
 /// 15 minutes that has not succeeded, the email waits 1, 2, 4 … up to 15 minutes between
 /// attempts and gets RATE_LIMITED meanwhile. Unknown emails are counted the same way, so the
 /// answer tells nothing about which accounts exist. A successful sign-in clears the count.
-async fn reserve_attempt(db: &sea_orm::DatabaseConnection, email_key: &str) -> ApiResult<()> {
+pub(super) async fn reserve_attempt(
+    db: &sea_orm::DatabaseConnection,
+    email_key: &str,
+) -> ApiResult<()> {
     write(db, &Actor::default(), async |txn| {
         let now = Utc::now();
         login_throttle::Entity::insert(login_throttle::ActiveModel {
@@ -144,6 +147,14 @@ async fn reserve_attempt(db: &sea_orm::DatabaseConnection, email_key: &str) -> A
         Ok((Ok(()), vec![]))
     })
     .await?
+}
+
+/// Clears the attempts counted under `key` after a check that let the person in.
+pub(super) async fn clear_attempts(db: &sea_orm::DatabaseConnection, key: &str) -> ApiResult<()> {
+    login_throttle::Entity::delete_by_id(key.to_owned())
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Removes the throttle rows whose window and delay have both passed: such a row counts for

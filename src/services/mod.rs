@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod lists;
 pub mod members;
 pub mod memberships;
+pub mod mfa;
 pub mod organizations;
 pub mod revocation;
 pub mod roles;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub mailer: Arc<crate::mail::Mailer>,
     pub sso: Arc<sso::Runtime>,
+    /// Seals the secrets Charter must read back (client secrets, TOTP secrets).
+    pub secrets: Arc<crate::auth::sealing::SecretBox>,
 }
 
 /// Where a request came from, recorded on sessions (and audit events).

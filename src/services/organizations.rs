@@ -32,6 +32,8 @@ pub struct OrganizationRecord {
     /// Licensed features, such as `custom_roles`.
     pub features: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// Whether members must have verified a second factor in their session.
+    pub mfa_required: bool,
 }
 
 impl From<organization::Model> for OrganizationRecord {
@@ -44,6 +46,7 @@ impl From<organization::Model> for OrganizationRecord {
             seats: model.seats,
             free_read_only_seats: model.free_read_only_seats,
             created_at: model.created_at,
+            mfa_required: model.mfa_required,
         }
     }
 }
@@ -174,6 +177,7 @@ async fn insert_organization(
             free_read_only_seats: Set(true),
             features: Set("[]".to_owned()),
             created_at: Set(now),
+            mfa_required: Set(false),
         };
         match organization::Entity::insert(model.clone())
             .exec_without_returning(txn)

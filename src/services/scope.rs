@@ -104,6 +104,9 @@ impl OrgScope {
         requirement: Option<Requirement>,
     ) -> ApiResult<&'a OrgAccess> {
         let access = access.ok_or_else(|| ApiError::not_found(kind))?;
+        if access.mfa_pending() {
+            return Err(super::mfa::requirement_refusal());
+        }
         match requirement {
             Some(requirement) if !access.allows(requirement) => {
                 Err(access.refusal(requirement).into())
@@ -138,7 +141,7 @@ impl OrgScope {
         requirement: Requirement,
     ) -> ApiResult<Self> {
         let access = access::load_one(db, policy, viewer.user_id, organization_id).await?;
-        let access = access::limit(access, viewer.key.as_ref());
+        let access = access::limit(access, viewer.key.as_ref(), viewer.mfa);
         Self::pass(db, kind, access, Some(requirement))
     }
 
@@ -276,7 +279,7 @@ impl OrgChange {
                 access::load_one(txn, scope.policy(), scope.access.user_id(), organization.id)
                     .await?;
             // Through a key, the fresh access is bounded by the key as the gate's was.
-            let fresh = access::limit(fresh, scope.access.key());
+            let fresh = access::limit(fresh, scope.access.key(), scope.access.mfa_verified());
             let access = OrgScope::check("organization", fresh.as_ref(), scope.requirement)?;
             let tx = Tx {
                 txn,

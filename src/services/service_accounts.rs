@@ -184,6 +184,7 @@ pub async fn create(change: &OrgChange, spec: AccountSpec) -> ApiResult<ServiceA
                 is_operator: Set(false),
                 created_at: Set(Utc::now()),
                 kind: Set(users::SERVICE.to_owned()),
+                mfa_enabled: Set(false),
             }
             .insert(txn)
             .await?;

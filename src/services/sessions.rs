@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::audit::{Action, Actor, Event, Scope};
 use super::credentials::{self, PasswordCheck};
+use super::mfa::{self, SignIn};
 use super::scope::{write, write_recording};
 use super::sso::enforcement;
 use super::{AppState, RequestMeta, memberships, revocation, users};
@@ -32,6 +33,8 @@ pub struct Tokens {
     pub expires_at: DateTime<Utc>,
     pub user: super::users::UserRecord,
     pub organization_id: Option<Uuid>,
+    /// Whether the session has checked a second factor.
+    pub mfa_verified: bool,
 }
 
 /// Establishes who is calling from an `Authorization` header value, checking the token and then
@@ -76,20 +79,22 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiR
             user: user.into(),
             session_id: session.id,
             organization_id: session.organization_id,
+            mfa_at: session.mfa_at,
         }),
         _ => Ok(Principal::Rejected(SESSION_ENDED.into())),
     }
 }
 
 /// Checks an email and password and opens a session in `organization_id`, or else in the user's
-/// default organization, or else in their oldest membership, or in none.
+/// default organization, or else in their oldest membership, or in none. A user with a second
+/// factor gets a challenge for it instead of tokens.
 pub async fn login(
     state: &AppState,
     email: &str,
     password_text: String,
     organization_id: Option<Uuid>,
     meta: &RequestMeta,
-) -> ApiResult<Tokens> {
+) -> ApiResult<SignIn> {
     let email = Email::parse("email", email)?;
     let user = users::find_by_email(&state.db, &email).await?;
     let checked = credentials::check_password(
@@ -134,6 +139,22 @@ pub async fn login(
             events.push(event);
         }
     }
+    if user.mfa_enabled {
+        // The password is right; the session waits for the second factor. A break glass is
+        // recorded now, as it was used.
+        if !events.is_empty() {
+            write(&state.db, &actor, async |_| Ok(((), events))).await?;
+        }
+        return mfa::sign_in(
+            state,
+            user,
+            organization_id,
+            SignInMethod::password(),
+            meta,
+            |_| vec![],
+        )
+        .await;
+    }
     let (session, refresh_token) = write(&state.db, &actor, async |txn| {
         let (session, refresh_token) = open_in(
             txn,
@@ -156,7 +177,32 @@ pub async fn login(
     })
     .await?;
     tracing::info!(user = %user.id, session = %session.id, "login");
-    tokens(state, user, &session, refresh_token)
+    Ok(SignIn::Session(tokens(
+        state,
+        user,
+        &session,
+        refresh_token,
+    )?))
+}
+
+/// New tokens for `session` (after it proved a second factor again): its outstanding refresh
+/// tokens are retired and one new one is issued.
+pub async fn reissue(
+    state: &AppState,
+    user: user::Model,
+    session: &session::Model,
+) -> ApiResult<Tokens> {
+    let refresh_token = write(&state.db, &Actor::default(), async |txn| {
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
+            .filter(refresh_token::Column::SessionId.eq(session.id))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(txn)
+            .await?;
+        Ok((issue_refresh_token(txn, state, session).await?, vec![]))
+    })
+    .await?;
+    tokens(state, user, session, refresh_token)
 }
 
 /// The audit event of a password way into `org` where single sign-on is enforced: none when
@@ -197,26 +243,54 @@ async fn password_standing_event(
 /// How a session was opened, which its access tokens say (`amr`, `idp`).
 #[derive(Debug, Clone)]
 pub struct SignInMethod {
-    pub method: &'static str,
+    /// The first factor: `pwd` or `sso`.
+    pub method: String,
     pub idp_issuer: Option<String>,
     pub idp_organization_id: Option<Uuid>,
+    /// Every method proved, space-separated (RFC 8176 names: `pwd`, `otp`, `hwk`, `swk`,
+    /// `mfa`, and `sso`).
+    pub amr: String,
+    /// When a second factor was checked, if one was.
+    pub mfa_at: Option<DateTime<Utc>>,
 }
 
 impl SignInMethod {
     pub fn password() -> Self {
         Self {
-            method: enforcement::PASSWORD,
+            method: enforcement::PASSWORD.to_owned(),
             idp_issuer: None,
             idp_organization_id: None,
+            amr: enforcement::PASSWORD.to_owned(),
+            mfa_at: None,
         }
     }
 
-    pub fn sso(issuer: String, organization_id: Uuid) -> Self {
+    /// Through `organization_id`'s provider, which may have done multi-factor authentication
+    /// itself (its ID token's `amr` says so).
+    pub fn sso(issuer: String, organization_id: Uuid, provider_mfa: bool) -> Self {
         Self {
-            method: enforcement::SSO,
+            method: enforcement::SSO.to_owned(),
             idp_issuer: Some(issuer),
             idp_organization_id: Some(organization_id),
+            amr: if provider_mfa { "sso mfa" } else { "sso" }.to_owned(),
+            mfa_at: provider_mfa.then(Utc::now),
         }
+    }
+
+    /// The same way in, with a second factor (`otp`, `hwk`, `swk`) checked now.
+    pub fn with_second_factor(mut self, method: &str) -> Self {
+        self.amr = amr_with(&self.amr, method);
+        self.mfa_at = Some(Utc::now());
+        self
+    }
+}
+
+/// The space-separated methods `amr` with `method` among them.
+pub fn amr_with(amr: &str, method: &str) -> String {
+    if amr.split(' ').any(|m| m == method) {
+        amr.to_owned()
+    } else {
+        format!("{amr} {method}")
     }
 }
 
@@ -260,9 +334,11 @@ async fn open_in(
         revoked_reason: Set(None),
         ip: Set(meta.ip.clone()),
         user_agent: Set(meta.user_agent.as_ref().map(|ua| truncate(ua, 512))),
-        auth_method: Set(method.method.to_owned()),
+        auth_method: Set(method.method),
         idp_issuer: Set(method.idp_issuer),
         idp_organization_id: Set(method.idp_organization_id),
+        mfa_at: Set(method.mfa_at),
+        amr: Set(method.amr),
     }
     .insert(txn)
     .await?;
@@ -446,6 +522,13 @@ pub async fn switch_organization(
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+    let requires_mfa = entity::organization::Entity::find_by_id(organization_id)
+        .one(&state.db)
+        .await?
+        .is_some_and(|org| org.mfa_required);
+    if requires_mfa && current.mfa_at.is_none() {
+        return Err(mfa::requirement_refusal());
+    }
     if !enforcement::through_sso_of(&current, organization_id) {
         let email = actor.email.clone().unwrap_or_default();
         let enforcing = enforcement::enforcing_organization(&state.db, &email).await?;
@@ -583,7 +666,7 @@ fn tokens(
         user.id,
         session.id,
         session.organization_id,
-        &session.auth_method,
+        session.amr.split(' ').map(str::to_owned).collect(),
         session.idp_issuer.as_deref(),
     )?;
     Ok(Tokens {
@@ -592,6 +675,7 @@ fn tokens(
         expires_at,
         user: user.into(),
         organization_id: session.organization_id,
+        mfa_verified: session.mfa_at.is_some(),
     })
 }
 

@@ -27,6 +27,8 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
     /// [`HUMAN`] or [`SERVICE`].
     pub kind: String,
+    /// Whether the user has a confirmed second factor.
+    pub mfa_enabled: bool,
 }
 
 impl From<user::Model> for UserRecord {
@@ -40,6 +42,7 @@ impl From<user::Model> for UserRecord {
             is_operator: model.is_operator,
             created_at: model.created_at,
             kind: model.kind,
+            mfa_enabled: model.mfa_enabled,
         }
     }
 }
@@ -145,6 +148,7 @@ pub async fn insert(
         is_operator: Set(false),
         created_at: Set(chrono::Utc::now()),
         kind: Set(HUMAN.to_owned()),
+        mfa_enabled: Set(false),
     };
     Ok(model.insert(db).await?)
 }

@@ -32,6 +32,7 @@ async fn seed(app: &TestApp, organizations: usize, members: usize) -> String {
                     is_operator: Set(false),
                     created_at: Set(now),
                     kind: Set("human".to_owned()),
+                    mfa_enabled: Set(false),
                 }
             })
             .collect();

@@ -115,6 +115,7 @@ fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
         // The issuer is never fetched: the gate and the role come first.
         case("Mutation.configureSso(input.organizationId)", "mutation($v: ID!) { configureSso(input: {organizationId: $v, issuer: \"https://idp.example\", clientId: \"c\", clientSecret: \"s\"}) { enabled } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.configureSso(input.defaultRoleId)", "mutation($o: ID!, $v: ID) { configureSso(input: {organizationId: $o, issuer: \"https://idp.example\", clientId: \"c\", clientSecret: \"s\", defaultRoleId: $v}) { enabled } }", json!({ "o": own_org, "v": "@ID" }), ROLE),
+        case("Mutation.setOrganizationMfaRequirement(organizationId)", "mutation($v: ID!) { setOrganizationMfaRequirement(organizationId: $v, required: true) { id } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.disableSso(organizationId)", "mutation($v: ID!) { disableSso(organizationId: $v) { enabled } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.addOrganizationDomain(organizationId)", "mutation($v: ID!) { addOrganizationDomain(organizationId: $v, domain: \"spy.test\") { id } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.verifyOrganizationDomain(id)", "mutation($v: ID!) { verifyOrganizationDomain(id: $v) { id } }", json!({ "v": "@ID" }), &[OrganizationDomain]),

@@ -44,6 +44,7 @@ impl Fixture {
             user: user.clone().into(),
             session_id: Uuid::now_v7(),
             organization_id: Some(self.org.id),
+            mfa_at: None,
         };
         let (context, batches) =
             RequestContext::new(&self.app.state, principal, RequestMeta::default());

@@ -5,6 +5,7 @@
 mod dns;
 mod helpers;
 mod node;
+mod otp;
 mod provider;
 
 mod api_keys;
@@ -26,6 +27,7 @@ mod lists;
 mod matrix;
 mod members;
 mod membership_sight;
+mod mfa;
 mod oauth;
 mod organizations;
 mod presets;

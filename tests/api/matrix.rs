@@ -410,6 +410,11 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
             "mutation($o: ID!) { configureSso(input: {organizationId: $o, issuer: \"http://127.0.0.1:9\", clientId: \"probe\", clientSecret: \"probe\"}) { __typename } }".to_owned(),
             json!({ "o": org }),
         ),
+        ("Mutation", "setOrganizationMfaRequirement") => (
+            // Off, as it is: the member's next probe must not meet the requirement.
+            "mutation($o: ID!) { setOrganizationMfaRequirement(organizationId: $o, required: false) { __typename } }".to_owned(),
+            json!({ "o": org }),
+        ),
         ("Mutation", "disableSso") => (
             "mutation($o: ID!) { disableSso(organizationId: $o) { __typename } }".to_owned(),
             json!({ "o": org }),
@@ -519,6 +524,8 @@ fn selection(type_name: &str, field: &str) -> String {
         "clientId",
         "lastUsedAt",
         "revokedAt",
+        "mfaEnabled",
+        "mfaRequired",
     ];
     let _ = type_name;
     if SCALARS.contains(&field) {
@@ -561,6 +568,7 @@ fn the_threat_stack_sso_rows_are_guarded_fields() {
             "Mutation.configureSso",
             "Mutation.disableSso",
             "Mutation.removeOrganizationDomain",
+            "Mutation.setOrganizationMfaRequirement",
             "Mutation.verifyOrganizationDomain",
         ]
     );

@@ -459,14 +459,36 @@ async fn the_demo_data_signs_in_every_printed_login_with_its_role() {
         .expect("demo data");
     assert_eq!(logins.len(), 8);
     let mut roles = Vec::new();
+    assert_eq!(
+        logins.iter().filter(|login| login.totp.is_some()).count(),
+        1,
+        "one demo login has an authenticator app"
+    );
     for login in &logins {
-        let body = app
+        let mut body = app
             .gql(
                 None,
-                "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { organization { viewerRole { name } } } }",
+                "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { mfaChallenge { token } organization { viewerRole { name } } } }",
                 json!({ "e": login.email, "p": login.password }),
             )
             .await;
+        if let Some((secret, uri)) = &login.totp {
+            // The printed secret works in another implementation.
+            assert!(uri.contains(secret.as_str()));
+            let Some(code) = crate::otp::code(secret, 0) else {
+                return;
+            };
+            let challenge = body["data"]["login"]["mfaChallenge"]["token"].clone();
+            assert!(challenge.is_string(), "{body}");
+            let verified = app
+                .gql(
+                    None,
+                    "mutation($c: String!, $t: String) { verifyMfa(input: {challenge: $c, totpCode: $t}) { organization { viewerRole { name } } } }",
+                    json!({ "c": challenge, "t": code }),
+                )
+                .await;
+            body = json!({ "data": { "login": verified["data"]["verifyMfa"] } });
+        }
         let role = body["data"]["login"]["organization"]["viewerRole"]["name"]
             .as_str()
             .unwrap_or_else(|| panic!("{}: {body}", login.email))

@@ -908,7 +908,6 @@ async fn configuration_checks_the_issuer_and_never_shows_or_stores_the_secret_in
     assert_eq!(
         sso.app
             .state
-            .sso
             .secrets
             .open(sso.org.id.as_bytes(), &sealed)
             .unwrap(),
@@ -984,4 +983,66 @@ async fn a_real_browser_signs_in_through_the_provider() {
         body["data"]["exchangeSsoCode"]["user"]["email"], "grace@acme.test",
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn a_person_with_a_second_factor_answers_its_challenge_after_single_sign_on() {
+    let Some(sso) = Sso::start(&[("alice", "alice@acme.test", true)], None).await else {
+        return;
+    };
+    sso.configure(true, false).await;
+    // Alice signs in once, and enrolls an authenticator app.
+    let first = sso.exchange(&sso.code_for("alice").await).await;
+    let token = first["data"]["exchangeSsoCode"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let begun = sso
+        .app
+        .gql(
+            Some(&token),
+            "mutation { beginTotpEnrollment { secret } }",
+            json!({}),
+        )
+        .await;
+    let secret = begun["data"]["beginTotpEnrollment"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let Some(code) = crate::otp::code(&secret, 0) else {
+        return;
+    };
+    let confirmed = sso
+        .app
+        .gql(
+            Some(&token),
+            "mutation($c: String!) { confirmTotpEnrollment(code: $c) }",
+            json!({ "c": code }),
+        )
+        .await;
+    assert!(confirmed["errors"].is_null(), "{confirmed}");
+    // The provider did not say it did MFA (no `amr`): the code is a challenge, not tokens.
+    let body = sso
+        .app
+        .gql(
+            None,
+            "mutation($c: String!) { exchangeSsoCode(code: $c) { accessToken mfaChallenge { token } } }",
+            json!({ "c": sso.code_for("alice").await }),
+        )
+        .await;
+    let payload = &body["data"]["exchangeSsoCode"];
+    assert!(payload["accessToken"].is_null(), "{body}");
+    let verified = sso
+        .app
+        .gql(
+            None,
+            "mutation($c: String!, $t: String) { verifyMfa(input: {challenge: $c, totpCode: $t}) { accessToken } }",
+            json!({ "c": payload["mfaChallenge"]["token"], "t": crate::otp::code(&secret, 1).unwrap() }),
+        )
+        .await;
+    let access = verified["data"]["verifyMfa"]["accessToken"]
+        .as_str()
+        .unwrap();
+    assert_eq!(claims(access)["amr"], json!(["sso", "otp"]));
+    assert_eq!(claims(access)["idp"], sso.provider.issuer);
 }

@@ -1,41 +1,100 @@
-//! `AuthPayload`: the tokens a sign-in or a refresh returns.
+//! `AuthPayload`: what a sign-in or a refresh returns: a session's tokens, or, for a user with
+//! a second factor, the challenge that stands before them.
 
 use async_graphql::{Context, Object};
 use chrono::{DateTime, Utc};
 
 use super::{Organization, User};
 use crate::error::ApiResult;
+use crate::services::mfa::{Challenge, SignIn};
 use crate::services::sessions::Tokens;
 
-/// Tokens of a session: a short-lived access token and a single-use refresh token.
-pub struct AuthPayload(pub Tokens);
+/// A session's tokens, or a challenge for the second factor (then no tokens).
+pub struct AuthPayload(pub SignIn);
+
+impl From<Tokens> for AuthPayload {
+    fn from(tokens: Tokens) -> Self {
+        Self(SignIn::Session(tokens))
+    }
+}
+
+impl AuthPayload {
+    fn tokens(&self) -> Option<&Tokens> {
+        match &self.0 {
+            SignIn::Session(tokens) => Some(tokens),
+            SignIn::Challenge(_) => None,
+        }
+    }
+
+    /// Who signed in, and whether their session checked a second factor.
+    pub fn signed_in(&self) -> (uuid::Uuid, bool) {
+        match &self.0 {
+            SignIn::Session(tokens) => (tokens.user.id, tokens.mfa_verified),
+            SignIn::Challenge(challenge) => (challenge.user.id, false),
+        }
+    }
+}
 
 #[Object]
 impl AuthPayload {
-    /// A signed JWT (EdDSA) to send as `Authorization: Bearer …`.
-    async fn access_token(&self) -> &str {
-        &self.0.access_token
+    /// A signed JWT (EdDSA) to send as `Authorization: Bearer …`; none while a second factor
+    /// is awaited (`mfaChallenge`).
+    async fn access_token(&self) -> Option<&str> {
+        self.tokens().map(|tokens| tokens.access_token.as_str())
     }
 
     /// Exchange it once with `refreshSession` for new tokens.
-    async fn refresh_token(&self) -> &str {
-        &self.0.refresh_token
+    async fn refresh_token(&self) -> Option<&str> {
+        self.tokens().map(|tokens| tokens.refresh_token.as_str())
     }
 
     /// When the access token expires.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.tokens().map(|tokens| tokens.expires_at)
+    }
+
+    /// The second factor to give `verifyMfa` before tokens are issued; none when the sign-in
+    /// is complete.
+    async fn mfa_challenge(&self) -> Option<MfaChallenge> {
+        match &self.0 {
+            SignIn::Challenge(challenge) => Some(MfaChallenge(challenge.clone())),
+            SignIn::Session(_) => None,
+        }
+    }
+
+    async fn user(&self) -> User {
+        let user = match &self.0 {
+            SignIn::Session(tokens) => tokens.user.clone(),
+            SignIn::Challenge(challenge) => challenge.user.clone(),
+        };
+        User::new(user, None)
+    }
+
+    /// The session's active organization (none until a challenge is answered).
+    async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
+        let Some(org) = self.tokens().and_then(|tokens| tokens.organization_id) else {
+            return Ok(None);
+        };
+        Organization::of_viewer(ctx, org).await
+    }
+}
+
+/// A sign-in (or a step-up) waiting for a second factor: answer it with `verifyMfa`.
+pub struct MfaChallenge(pub Challenge);
+
+#[Object]
+impl MfaChallenge {
+    /// Single-use, and short-lived: give it to `verifyMfa`.
+    async fn token(&self) -> &str {
+        &self.0.token
+    }
+
     async fn expires_at(&self) -> DateTime<Utc> {
         self.0.expires_at
     }
 
-    async fn user(&self) -> User {
-        User::new(self.0.user.clone(), None)
-    }
-
-    /// The session's active organization.
-    async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
-        let Some(org) = self.0.organization_id else {
-            return Ok(None);
-        };
-        Organization::of_viewer(ctx, org).await
+    /// How it can be answered: `totp`, `recovery_code`.
+    async fn methods(&self) -> Vec<&'static str> {
+        self.0.methods.clone()
     }
 }

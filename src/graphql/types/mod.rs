@@ -7,6 +7,7 @@ mod catalog;
 mod invitation;
 mod list;
 mod membership;
+mod mfa;
 mod node;
 mod organization;
 mod permission;
@@ -17,13 +18,14 @@ mod viewer;
 
 pub use api_key::{ApiKey, ApiKeyOwner, IssuedApiKey, ServiceAccount};
 pub use audit_event::{AuditConnection, AuditEvent, audit_page};
-pub use auth_payload::AuthPayload;
+pub use auth_payload::{AuthPayload, MfaChallenge};
 pub use catalog::{
     CatalogGuard, GuardKind, PermissionCatalog, schema_guards, undeclared_requirements,
 };
 pub use invitation::{Invitation, InvitationStatus};
 pub use list::{List, ListKindValue, list_for_change, visible_list};
 pub use membership::{MemberKind, Membership};
+pub use mfa::TotpEnrollment;
 pub use node::Node;
 pub use organization::{License, Organization};
 pub use permission::{GrantList, PermissionGrant};

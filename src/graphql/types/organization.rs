@@ -146,6 +146,11 @@ impl Organization {
         self.0.created_at
     }
 
+    /// Whether members' sessions must have checked a second factor to see anything here.
+    async fn mfa_required(&self) -> bool {
+        self.0.mfa_required
+    }
+
     async fn license(&self, ctx: &Context<'_>) -> ApiResult<License> {
         let scope = self.gate().scope(ctx).await?;
         Ok(License(organizations::licensed(&scope, self.0.clone())?))

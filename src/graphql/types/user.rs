@@ -60,6 +60,11 @@ impl User {
         self.model.created_at
     }
 
+    /// Whether the user has a second factor (an authenticator app).
+    async fn mfa_enabled(&self) -> bool {
+        self.model.mfa_enabled
+    }
+
     /// The organization a login lands in; shown to the user themself only.
     async fn default_organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
         let viewer = ctx.request().viewer_id()?;

@@ -78,6 +78,15 @@ actions! {
     SsoSignInRefused => "sso.sign_in_refused",
     SsoPasswordRefused => "sso.password_refused",
     SsoBreakGlassUsed => "sso.break_glass_used",
+    MfaEnrollmentStarted => "mfa.enrollment_started",
+    MfaEnrolled => "mfa.enrolled",
+    MfaRemoved => "mfa.removed",
+    MfaRecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
+    MfaRecoveryCodeUsed => "mfa.recovery_code_used",
+    MfaVerifyFailed => "mfa.verify_failed",
+    MfaReset => "mfa.reset",
+    SessionMfaVerified => "session.mfa_verified",
+    OrganizationMfaRequirementChanged => "organization.mfa_requirement_changed",
 }
 
 #[cfg(test)]

@@ -110,7 +110,7 @@ pub async fn open(
         let partners = partners(db, &[owner]).await?.remove(&owner);
         let accesses =
             access::load(db, policy, viewer.user_id, &partners.unwrap_or_default()).await?;
-        let accesses = access::limit_all(accesses, viewer.key.as_ref());
+        let accesses = access::limit_all(accesses, viewer.key.as_ref(), viewer.mfa);
         if let Some(read) = ListRead::through_sharing(&list, accesses.values()) {
             return Ok(Readable { list, read });
         }

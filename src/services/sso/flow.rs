@@ -20,8 +20,9 @@ use uuid::Uuid;
 use super::super::RequestMeta;
 use super::super::audit::{Action, Actor, Event, Scope};
 use super::super::members::ensure_licensed_seat;
+use super::super::mfa::SignIn;
 use super::super::scope::{write, write_recording};
-use super::super::sessions::{self, SignInMethod, Tokens};
+use super::super::sessions::SignInMethod;
 use super::super::{memberships, roles, users};
 use super::provider::{self, ClientConfig, Rejection, Verified};
 use super::{AppState, callback_url};
@@ -287,6 +288,7 @@ pub async fn callback(
         issuer: Set(issuer),
         created_at: Set(now),
         expires_at: Set(now + CODE_TTL),
+        provider_mfa: Set(verified.mfa),
     }
     .insert(&state.db)
     .await
@@ -606,7 +608,7 @@ async fn refusal(
 
 /// Exchanges a sign-in's one-time code (once, within 60 seconds) for a session in its
 /// organization, whose tokens say it came through single sign-on.
-pub async fn exchange(state: &AppState, code: &str, meta: &RequestMeta) -> ApiResult<Tokens> {
+pub async fn exchange(state: &AppState, code: &str, meta: &RequestMeta) -> ApiResult<SignIn> {
     let invalid =
         || ApiError::unauthenticated("the sign-in code is unknown, already used or expired");
     text::check("code", TextKind::Line, code, 128)?;
@@ -639,11 +641,11 @@ pub async fn exchange(state: &AppState, code: &str, meta: &RequestMeta) -> ApiRe
     let issuer = found.issuer.clone();
     let email = user.email.clone();
     let user_id = user.id;
-    sessions::open(
+    super::super::mfa::sign_in(
         state,
         user,
         Some(org),
-        SignInMethod::sso(issuer.clone(), org),
+        SignInMethod::sso(issuer.clone(), org, found.provider_mfa),
         meta,
         |session| {
             vec![
@@ -681,7 +683,6 @@ fn open_secret(state: &AppState, connection: &sso_connection::Model) -> ApiResul
         .as_deref()
         .ok_or_else(|| ApiError::internal("a connection without a client secret"))?;
     state
-        .sso
         .secrets
         .open(connection.organization_id.as_bytes(), sealed)
 }

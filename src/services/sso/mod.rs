@@ -19,7 +19,6 @@ use uuid::Uuid;
 use super::audit::Action;
 use super::scope::{OrgChange, OrgScope};
 use super::{AppState, roles};
-use crate::auth::sealing::SecretBox;
 use crate::authz::power;
 use crate::config::Settings;
 use crate::domain::text::{self, TextKind};
@@ -33,18 +32,15 @@ const MAX_CLIENT_SECRET: usize = 1024;
 /// The longest email home-realm discovery reads.
 pub const MAX_EMAIL: usize = 320;
 
-/// What single sign-on needs beyond the database: the HTTP client providers are reached with
-/// and the box their client secrets are sealed in.
+/// What single sign-on needs beyond the database: the HTTP client providers are reached with.
 pub struct Runtime {
     pub http: reqwest::Client,
-    pub secrets: SecretBox,
 }
 
 impl Runtime {
-    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+    pub fn new() -> anyhow::Result<Self> {
         Ok(Self {
             http: provider::http_client()?,
-            secrets: SecretBox::load(&settings.data_dir, settings.sso.secrets_key.as_deref())?,
         })
     }
 }
@@ -170,7 +166,7 @@ pub async fn configure(
     let sealed = spec
         .client_secret
         .as_deref()
-        .map(|secret| state.sso.secrets.seal(organization_id.as_bytes(), secret))
+        .map(|secret| state.secrets.seal(organization_id.as_bytes(), secret))
         .transpose()?;
     let creator = change.actor().user_id;
     let model = change

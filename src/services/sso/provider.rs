@@ -47,6 +47,9 @@ pub struct Verified {
     pub email: Option<String>,
     pub email_verified: bool,
     pub name: Option<String>,
+    /// Whether the provider says it did multi-factor authentication (`amr` holds `mfa`, or a
+    /// second method beside a password).
+    pub mfa: bool,
 }
 
 /// Why a callback's exchange or ID token was refused; each says what the provider sent wrong.
@@ -259,6 +262,13 @@ pub fn verify(
             .name()
             .and_then(|name| name.get(None))
             .map(|name| name.as_str().to_owned()),
+        mfa: claims.auth_method_refs().is_some_and(|methods| {
+            let methods: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+            methods.contains(&"mfa")
+                || methods
+                    .iter()
+                    .any(|m| ["otp", "hwk", "swk", "sms", "fpt", "face"].contains(m))
+        }),
     }))
 }
 

@@ -1,0 +1,104 @@
+//! Recovery codes: ten random one-time codes given when a first factor is confirmed (and when
+//! asked for again), shown once and stored as SHA-256 hashes. A used code is gone.
+
+use chrono::Utc;
+use entity::recovery_code;
+use rand::Rng;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::auth::tokens::hash_token;
+use crate::error::ApiResult;
+
+pub const COUNT: usize = 10;
+/// Letters and digits without the look-alikes (0/O, 1/I/L).
+const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// New codes: `XXXXX-XXXXX`, about 50 bits each.
+pub fn generate() -> Vec<String> {
+    let mut rng = rand::rngs::OsRng;
+    (0..COUNT)
+        .map(|_| {
+            let mut code = String::with_capacity(11);
+            for i in 0..10 {
+                if i == 5 {
+                    code.push('-');
+                }
+                code.push(ALPHABET[rng.gen_range(0..ALPHABET.len())] as char);
+            }
+            code
+        })
+        .collect()
+}
+
+/// The stored form of a code as people type it: case, spaces and dashes do not matter.
+fn normalized_hash(code: &str) -> String {
+    let plain: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect();
+    hash_token(&plain)
+}
+
+/// Replaces the user's codes with `codes`.
+pub async fn replace(db: &impl ConnectionTrait, user_id: Uuid, codes: &[String]) -> ApiResult<()> {
+    recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    let now = Utc::now();
+    let rows = codes.iter().map(|code| recovery_code::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        code_hash: Set(normalized_hash(code)),
+        used_at: Set(None),
+        created_at: Set(now),
+    });
+    recovery_code::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
+}
+
+/// Uses up `code` if it is one of the user's unused codes: only one of parallel attempts with
+/// the same code wins.
+pub async fn consume(db: &impl ConnectionTrait, user_id: Uuid, code: &str) -> ApiResult<bool> {
+    Ok(recovery_code::Entity::update_many()
+        .col_expr(recovery_code::Column::UsedAt, Expr::value(Utc::now()))
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .filter(recovery_code::Column::CodeHash.eq(normalized_hash(code)))
+        .filter(recovery_code::Column::UsedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// How many unused codes the user has left.
+pub async fn remaining(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(recovery_code::Entity::find()
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .filter(recovery_code::Column::UsedAt.is_null())
+        .count(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_typed_loosely() {
+        let codes = generate();
+        assert_eq!(codes.len(), COUNT);
+        let unique: std::collections::HashSet<_> = codes.iter().collect();
+        assert_eq!(unique.len(), COUNT);
+        let code = &codes[0];
+        assert_eq!(code.len(), 11);
+        assert_eq!(
+            normalized_hash(code),
+            normalized_hash(&code.to_lowercase().replace('-', " "))
+        );
+    }
+}
