@@ -388,6 +388,7 @@ fn seeding_state(
             &settings.data_dir,
             None,
         )?),
+        webauthn: None,
     })
 }
 

@@ -64,6 +64,8 @@ struct FileSettings {
     dns_server: Option<SocketAddr>,
     secrets_key: Option<PathBuf>,
     mfa_step_up_minutes: Option<i64>,
+    webauthn_rp_id: Option<String>,
+    webauthn_origins: Option<Vec<String>>,
 }
 
 /// Resolved settings of one process.
@@ -104,6 +106,10 @@ pub struct Settings {
     pub sso: SsoSettings,
     /// How recent a session's second-factor check must be for a sensitive change.
     pub mfa_step_up: chrono::Duration,
+    /// The WebAuthn relying party id (a domain: the public URL's host by default).
+    pub webauthn_rp_id: Option<String>,
+    /// The origins security keys may answer from (the public URL's origin by default).
+    pub webauthn_origins: Vec<String>,
 }
 
 /// Where Charter is reached from outside, where single sign-on may send people back to, and how
@@ -182,6 +188,8 @@ impl Settings {
             database_statement_timeout: Duration::from_secs(30),
             sso: SsoSettings::default(),
             mfa_step_up: chrono::Duration::minutes(10),
+            webauthn_rp_id: None,
+            webauthn_origins: Vec::new(),
         }
     }
 
@@ -352,6 +360,11 @@ impl Settings {
             self.sso.dns_server = file.dns_server;
         }
         self.sso.secrets_key = file.secrets_key.clone();
+        self.webauthn_rp_id = file.webauthn_rp_id.clone();
+        for origin in file.webauthn_origins.clone().unwrap_or_default() {
+            self.webauthn_origins
+                .push(origin_of(&origin, "webauthn_origins", false)?);
+        }
         Ok(())
     }
 

@@ -80,6 +80,7 @@ pub async fn build_with(
         mailer: Arc::new(mailer),
         sso: Arc::new(sso),
         secrets: Arc::new(secrets),
+        webauthn: services::mfa::webauthn::relying_party(&settings)?,
         db,
         policy: Arc::new(policy),
         tokens: Arc::new(tokens),

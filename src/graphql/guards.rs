@@ -68,6 +68,8 @@ pub const VALUE_TYPES: &[&str] = &[
     "OrganizationDomain",
     "MfaChallenge",
     "TotpEnrollment",
+    "MfaFactor",
+    "SecurityKeyRegistered",
 ];
 
 /// `@requires(resource, level, orSelf, orPartner, orMember)`: the viewer's role in the

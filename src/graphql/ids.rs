@@ -23,6 +23,7 @@ pub enum NodeId {
     ApiKey(Uuid),
     ServiceAccount(Uuid),
     OrganizationDomain(Uuid),
+    MfaFactor(Uuid),
 }
 
 impl NodeId {
@@ -38,6 +39,7 @@ impl NodeId {
             NodeId::ApiKey(id) => format!("ApiKey:{id}"),
             NodeId::ServiceAccount(id) => format!("ServiceAccount:{id}"),
             NodeId::OrganizationDomain(id) => format!("OrganizationDomain:{id}"),
+            NodeId::MfaFactor(id) => format!("MfaFactor:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -69,6 +71,7 @@ impl NodeId {
             "ApiKey" => NodeId::ApiKey(uuid()?),
             "ServiceAccount" => NodeId::ServiceAccount(uuid()?),
             "OrganizationDomain" => NodeId::OrganizationDomain(uuid()?),
+            "MfaFactor" => NodeId::MfaFactor(uuid()?),
             "Role" => NodeId::Role {
                 organization: uuid()?,
                 role: uuid()?,
@@ -120,6 +123,13 @@ impl NodeId {
         match Self::parse(field, id)? {
             NodeId::OrganizationDomain(id) => Ok(id),
             _ => Err(ApiError::invalid(field, "is not a domain id")),
+        }
+    }
+
+    pub fn mfa_factor(field: &'static str, id: &ID) -> Result<Uuid, ApiError> {
+        match Self::parse(field, id)? {
+            NodeId::MfaFactor(id) => Ok(id),
+            _ => Err(ApiError::invalid(field, "is not a second factor's id")),
         }
     }
 

@@ -10,8 +10,8 @@ use super::guards::{
 use super::ids::NodeId;
 use super::types::{
     ApiKey, AuthPayload, Invitation, IssuedApiKey, License, List, ListKindValue, Membership,
-    MfaChallenge, Organization, OrganizationDomain, Role, ServiceAccount, SsoConnection,
-    TotpEnrollment, User, Viewer, list_for_change,
+    MfaChallenge, Organization, OrganizationDomain, Role, SecurityKeyRegistered, ServiceAccount,
+    SsoConnection, TotpEnrollment, User, Viewer, list_for_change,
 };
 use crate::auth::Principal;
 use crate::authz::require;
@@ -35,6 +35,9 @@ pub struct VerifyMfaInput {
     pub challenge: String,
     /// The authenticator app's current code (six digits).
     pub totp_code: Option<String>,
+    /// A security key's answer to `mfaChallenge.webauthnOptions` (the `PublicKeyCredential` of
+    /// `navigator.credentials.get`, as JSON).
+    pub webauthn_response: Option<String>,
     /// One of your recovery codes; it is used up.
     pub recovery_code: Option<String>,
 }
@@ -997,6 +1000,59 @@ impl MutationRoot {
         Ok(true)
     }
 
+    /// Starts registering a security key (WebAuthn) as a second factor: the options to give
+    /// `navigator.credentials.create` (JSON, binary fields in unpadded base64url).
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn begin_security_key_registration(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> ApiResult<String> {
+        let principal = ctx.principal();
+        principal.not_a_key()?;
+        mfa::require_recent(ctx.state(), principal)?;
+        let actor = ctx.actor().await?;
+        let Principal::User { user, .. } = principal else {
+            return Err(crate::error::ApiError::unauthenticated("sign in first"));
+        };
+        mfa::webauthn::begin_registration(ctx.state(), &actor, user, &name).await
+    }
+
+    /// Finishes the registration with the browser's answer (the `PublicKeyCredential` of
+    /// `navigator.credentials.create`, as JSON). A first second factor comes with ten recovery
+    /// codes, shown this once.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn finish_security_key_registration(
+        &self,
+        ctx: &Context<'_>,
+        response: String,
+    ) -> ApiResult<SecurityKeyRegistered> {
+        let principal = ctx.principal();
+        principal.not_a_key()?;
+        let actor = ctx.actor().await?;
+        let registered = mfa::webauthn::finish_registration(
+            ctx.state(),
+            &actor,
+            principal.user_id()?,
+            principal.session_id()?,
+            &response,
+        )
+        .await?;
+        Ok(SecurityKeyRegistered(registered))
+    }
+
+    /// Removes one of your security keys (with a recent second-factor check).
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn remove_security_key(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let principal = ctx.principal();
+        principal.not_a_key()?;
+        let id = NodeId::mfa_factor("id", &id)?;
+        mfa::require_recent(ctx.state(), principal)?;
+        let actor = ctx.actor().await?;
+        mfa::webauthn::remove(ctx.state(), &actor, principal.user_id()?, id).await?;
+        Ok(true)
+    }
+
     /// Ten new recovery codes, shown this once; the old ones stop working.
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn regenerate_recovery_codes(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
@@ -1024,6 +1080,7 @@ impl MutationRoot {
         let answer = mfa::Answer {
             totp_code: input.totp_code,
             recovery_code: input.recovery_code,
+            webauthn_response: input.webauthn_response,
         };
         let tokens =
             mfa::verify(ctx.state(), &input.challenge, answer, &ctx.request().meta).await?;

@@ -138,6 +138,7 @@ fn node_kind(id: NodeId) -> &'static str {
         NodeId::ApiKey(_) => "API key",
         NodeId::ServiceAccount(_) => "service account",
         NodeId::OrganizationDomain(_) => "domain",
+        NodeId::MfaFactor(_) => "second factor",
     }
 }
 
@@ -203,6 +204,8 @@ async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
         },
         // A domain is read through its organization's `sso`, not as a node.
         NodeId::OrganizationDomain(_) => None,
+        // A second factor is read through `viewer.mfaFactors`, by its user alone.
+        NodeId::MfaFactor(_) => None,
     })
 }
 

@@ -44,6 +44,8 @@ pub struct AppState {
     pub sso: Arc<sso::Runtime>,
     /// Seals the secrets Charter must read back (client secrets, TOTP secrets).
     pub secrets: Arc<crate::auth::sealing::SecretBox>,
+    /// The WebAuthn relying party, when the settings name one.
+    pub webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
 }
 
 /// Where a request came from, recorded on sessions (and audit events).

@@ -58,6 +58,10 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     };
     let dns_address = dns.address;
     let app = TestApp::spawn_with(move |settings| {
+        let port = settings.sso.public_url.clone().unwrap();
+        let port = port.rsplit(':').next().unwrap();
+        settings.webauthn_rp_id = Some("localhost".to_owned());
+        settings.webauthn_origins = vec![format!("http://localhost:{port}")];
         settings.sso.allow_insecure_issuers = true;
         settings.sso.return_origins = vec!["https://app.example.test".to_owned()];
         settings.sso.dns_server = Some(dns_address);
@@ -165,6 +169,9 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         ("verifyMfa", "mutation($c: String!, $t: String) { verifyMfa(input: {challenge: $c, totpCode: $t}) { accessToken } }".into(), json!({}), None),
         ("regenerateRecoveryCodes", "mutation { regenerateRecoveryCodes }".into(), json!({}), Some(token.clone())),
         ("removeTotp", "mutation($c: String!) { removeTotp(code: $c) }".into(), json!({}), Some(token.clone())),
+        ("beginSecurityKeyRegistration", "mutation { beginSecurityKeyRegistration(name: \"Key\") }".into(), json!({}), Some(token.clone())),
+        ("finishSecurityKeyRegistration", "mutation($r: String!) { finishSecurityKeyRegistration(response: $r) { factor { id } } }".into(), json!({}), Some(token.clone())),
+        ("removeSecurityKey", "mutation($f: ID!) { removeSecurityKey(id: $f) }".into(), json!({}), Some(token.clone())),
         ("setOrganizationMfaRequirement", "mutation($o: ID!) { setOrganizationMfaRequirement(organizationId: $o, required: true) { mfaRequired } }".into(), json!({ "o": org }), Some(token.clone())),
         // Dave belongs to no organization: the reset is his security event alone.
         ("resetUserMfa", "mutation { resetUserMfa(email: \"dave@example.com\") }".into(), json!({}), Some(ops_token.clone())),
@@ -173,6 +180,13 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     let mut totp_secret = String::new();
     let mut challenge = String::new();
     let mut recovery_codes: Vec<String> = Vec::new();
+    let mut security_key = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(false);
+    let webauthn_origin = {
+        let port = app.address.rsplit(':').next().unwrap();
+        url::Url::parse(&format!("http://localhost:{port}")).unwrap()
+    };
+    let mut registration = String::new();
+    let mut factor_id = String::new();
     let mut domain_id = String::new();
     for (name, query, mut variables, token) in steps {
         if name == "updateRole" || name == "deleteRole" {
@@ -210,6 +224,17 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         }
         if name == "removeTotp" {
             variables = json!({ "c": recovery_codes[0] });
+        }
+        if name == "finishSecurityKeyRegistration" {
+            use webauthn_authenticator_rs::prelude::WebauthnAuthenticator;
+            let options = serde_json::from_str(&registration).unwrap();
+            let answer = security_key
+                .do_registration(webauthn_origin.clone(), options)
+                .unwrap();
+            variables = json!({ "r": serde_json::to_string(&answer).unwrap() });
+        }
+        if name == "removeSecurityKey" {
+            variables = json!({ "f": factor_id });
         }
         if name == "verifyOrganizationDomain" || name == "removeOrganizationDomain" {
             variables = json!({ "d": domain_id });
@@ -284,6 +309,18 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         }
         if name == "beginTotpEnrollment" {
             totp_secret = body["data"]["beginTotpEnrollment"]["secret"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        if name == "beginSecurityKeyRegistration" {
+            registration = body["data"]["beginSecurityKeyRegistration"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        if name == "finishSecurityKeyRegistration" {
+            factor_id = body["data"]["finishSecurityKeyRegistration"]["factor"]["id"]
                 .as_str()
                 .unwrap()
                 .to_owned();

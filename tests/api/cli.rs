@@ -389,3 +389,65 @@ fn a_license_is_changed_naming_the_organization_by_its_graphql_public_or_interna
             .contains("no organization")
     );
 }
+
+#[tokio::test]
+async fn an_operator_resets_a_users_second_factors_from_the_command_line() {
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set};
+    let dir = tempfile::tempdir().unwrap();
+    bootstrap_acme(dir.path());
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("charter.db").display()
+    );
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let root = entity::user::Entity::find()
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    entity::mfa_factor::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        user_id: Set(root.id),
+        kind: Set("webauthn".to_owned()),
+        name: Set("Lost key".to_owned()),
+        secret_sealed: Set(None),
+        credential: Set(Some("{}".to_owned())),
+        confirmed_at: Set(Some(chrono::Utc::now())),
+        last_used_step: Set(None),
+        created_at: Set(chrono::Utc::now()),
+        last_used_at: Set(None),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    db.execute_unprepared("UPDATE users SET mfa_enabled = 1")
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+
+    let output = charter(dir.path())
+        .args(["user", "reset-mfa", "--email", "root@example.com"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("1 second factor(s) removed"), "{stdout}");
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    assert_eq!(
+        entity::mfa_factor::Entity::find().count(&db).await.unwrap(),
+        0
+    );
+    let root = entity::user::Entity::find()
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!root.mfa_enabled);
+    db.close().await.unwrap();
+
+    let unknown = charter(dir.path())
+        .args(["user", "reset-mfa", "--email", "nobody@example.com"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+}

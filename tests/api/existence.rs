@@ -25,6 +25,7 @@ enum Kind {
     ApiKey,
     ServiceAccount,
     OrganizationDomain,
+    MfaFactor,
 }
 
 /// An id argument, a request whose `@ID` is the id under test, and the kinds it is tried with.
@@ -69,7 +70,7 @@ const NAMING_ANOTHER_ORGANIZATION: &[&str] = &[
 #[rustfmt::skip]
 fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
     use Kind::*;
-    const ALL: &[Kind] = &[Organization, User, Membership, Role, RoleUnderOwnOrganization, AuditEvent, Invitation, List, ApiKey, ServiceAccount, OrganizationDomain];
+    const ALL: &[Kind] = &[Organization, User, Membership, Role, RoleUnderOwnOrganization, AuditEvent, Invitation, List, ApiKey, ServiceAccount, OrganizationDomain, MfaFactor];
     const ORG: &[Kind] = &[Organization];
     const ROLE: &[Kind] = &[Role, RoleUnderOwnOrganization];
     const LIST: &[Kind] = &[List];
@@ -116,6 +117,7 @@ fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
         case("Mutation.configureSso(input.organizationId)", "mutation($v: ID!) { configureSso(input: {organizationId: $v, issuer: \"https://idp.example\", clientId: \"c\", clientSecret: \"s\"}) { enabled } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.configureSso(input.defaultRoleId)", "mutation($o: ID!, $v: ID) { configureSso(input: {organizationId: $o, issuer: \"https://idp.example\", clientId: \"c\", clientSecret: \"s\", defaultRoleId: $v}) { enabled } }", json!({ "o": own_org, "v": "@ID" }), ROLE),
         case("Mutation.setOrganizationMfaRequirement(organizationId)", "mutation($v: ID!) { setOrganizationMfaRequirement(organizationId: $v, required: true) { id } }", json!({ "v": "@ID" }), ORG),
+        case("Mutation.removeSecurityKey(id)", "mutation($v: ID!) { removeSecurityKey(id: $v) }", json!({ "v": "@ID" }), &[MfaFactor]),
         case("Mutation.disableSso(organizationId)", "mutation($v: ID!) { disableSso(organizationId: $v) { enabled } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.addOrganizationDomain(organizationId)", "mutation($v: ID!) { addOrganizationDomain(organizationId: $v, domain: \"spy.test\") { id } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.verifyOrganizationDomain(id)", "mutation($v: ID!) { verifyOrganizationDomain(id: $v) { id } }", json!({ "v": "@ID" }), &[OrganizationDomain]),
@@ -165,6 +167,29 @@ async fn furnish(app: &TestApp, token: &str, org: &str, invitee: &str) -> Value 
         "apiKey": machine["data"]["createApiKey"]["apiKey"]["id"],
         "domain": machine["data"]["addOrganizationDomain"]["id"],
     })
+}
+
+/// A security key of another user, as its global id (written directly: the factor's owner is
+/// all that matters here).
+async fn bobs_security_key(app: &TestApp, user: Uuid) -> String {
+    use sea_orm::{ActiveModelTrait, Set};
+    let id = Uuid::now_v7();
+    entity::mfa_factor::ActiveModel {
+        id: Set(id),
+        user_id: Set(user),
+        kind: Set("webauthn".to_owned()),
+        name: Set("Bob's key".to_owned()),
+        secret_sealed: Set(None),
+        credential: Set(Some("{}".to_owned())),
+        confirmed_at: Set(Some(chrono::Utc::now())),
+        last_used_step: Set(None),
+        created_at: Set(chrono::Utc::now()),
+        last_used_at: Set(None),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    NodeId::MfaFactor(id).to_id().0
 }
 
 #[tokio::test]
@@ -290,6 +315,11 @@ async fn an_object_of_another_organization_answers_exactly_as_one_that_does_not_
             Kind::ServiceAccount,
             other["serviceAccount"].as_str().unwrap().to_owned(),
             NodeId::ServiceAccount(new()).to_id().0,
+        ),
+        (
+            Kind::MfaFactor,
+            bobs_security_key(&app, bob.id).await,
+            NodeId::MfaFactor(new()).to_id().0,
         ),
         (
             Kind::OrganizationDomain,

@@ -34,5 +34,6 @@ mod presets;
 mod role_holders;
 mod roles;
 mod schema;
+mod security_keys;
 mod sso;
 mod text_input;

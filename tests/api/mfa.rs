@@ -385,6 +385,8 @@ async fn sensitive_changes_need_a_recent_second_factor_in_an_old_session() {
         ("beginTotpEnrollment", "mutation { beginTotpEnrollment { secret } }".to_owned()),
         ("removeTotp", format!("mutation {{ removeTotp(code: \"{}\") }}", codes[0])),
         ("regenerateRecoveryCodes", "mutation { regenerateRecoveryCodes }".to_owned()),
+        ("beginSecurityKeyRegistration", "mutation { beginSecurityKeyRegistration(name: \"Key\") }".to_owned()),
+        ("removeSecurityKey", format!("mutation {{ removeSecurityKey(id: \"{}\") }}", charter::graphql::ids::NodeId::MfaFactor(uuid::Uuid::now_v7()).to_id().0)),
     ];
     for (name, query) in &sensitive {
         let body = app.gql(Some(&token), query, json!({})).await;

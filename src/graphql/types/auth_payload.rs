@@ -93,8 +93,14 @@ impl MfaChallenge {
         self.0.expires_at
     }
 
-    /// How it can be answered: `totp`, `recovery_code`.
+    /// How it can be answered: `totp`, `webauthn`, `recovery_code`.
     async fn methods(&self) -> Vec<&'static str> {
         self.0.methods.clone()
+    }
+
+    /// For a user with security keys: the options to give `navigator.credentials.get` (JSON,
+    /// binary fields in unpadded base64url); its answer, as JSON, is `webauthnResponse`.
+    async fn webauthn_options(&self) -> Option<&str> {
+        self.0.webauthn_options.as_deref()
     }
 }

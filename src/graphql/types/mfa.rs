@@ -1,8 +1,12 @@
-//! `TotpEnrollment`: what starting an authenticator app's enrollment shows, once.
+//! Second factors as their user sees them: `TotpEnrollment` (what starting an authenticator
+//! app's enrollment shows, once), `MfaFactor` and `SecurityKeyRegistered`.
 
-use async_graphql::Object;
+use async_graphql::{ID, Object};
+use chrono::{DateTime, Utc};
 
-use crate::services::mfa::Enrollment;
+use crate::graphql::ids::NodeId;
+use crate::services::mfa::webauthn::Registered;
+use crate::services::mfa::{Enrollment, FactorRecord};
 
 /// A new authenticator-app secret, waiting for its first code (`confirmTotpEnrollment`).
 pub struct TotpEnrollment(pub Enrollment);
@@ -22,5 +26,48 @@ impl TotpEnrollment {
     /// The URI as a QR code, an SVG document.
     async fn qr_code_svg(&self) -> &str {
         &self.0.qr_svg
+    }
+}
+
+/// One of the viewer's second factors: an authenticator app (`totp`) or a security key
+/// (`webauthn`).
+pub struct MfaFactor(pub FactorRecord);
+
+#[Object]
+impl MfaFactor {
+    async fn id(&self) -> ID {
+        NodeId::MfaFactor(self.0.id).to_id()
+    }
+
+    /// `totp` or `webauthn`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+}
+
+/// A registered security key, and recovery codes when it is the first second factor (shown
+/// this once).
+pub struct SecurityKeyRegistered(pub Registered);
+
+#[Object]
+impl SecurityKeyRegistered {
+    async fn factor(&self) -> MfaFactor {
+        MfaFactor(self.0.factor.clone())
+    }
+
+    async fn recovery_codes(&self) -> &[String] {
+        &self.0.recovery_codes
     }
 }

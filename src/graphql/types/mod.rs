@@ -25,7 +25,7 @@ pub use catalog::{
 pub use invitation::{Invitation, InvitationStatus};
 pub use list::{List, ListKindValue, list_for_change, visible_list};
 pub use membership::{MemberKind, Membership};
-pub use mfa::TotpEnrollment;
+pub use mfa::{MfaFactor, SecurityKeyRegistered, TotpEnrollment};
 pub use node::Node;
 pub use organization::{License, Organization};
 pub use permission::{GrantList, PermissionGrant};

@@ -98,6 +98,12 @@ impl Viewer {
         audit_page(log, Filter::default(), first, after).await
     }
 
+    /// Your second factors, oldest first.
+    async fn mfa_factors(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::MfaFactor>> {
+        let factors = crate::services::mfa::list(ctx.state(), self.user.id).await?;
+        Ok(factors.into_iter().map(super::MfaFactor).collect())
+    }
+
     /// Every resource of the policy with the level the user's role grants in `organizationId`.
     async fn permissions(&self, ctx: &Context<'_>, organization_id: ID) -> ApiResult<GrantList> {
         let org = NodeId::organization("organizationId", &organization_id)?;

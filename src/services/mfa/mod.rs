@@ -8,6 +8,7 @@
 
 pub mod recovery;
 pub mod totp;
+pub mod webauthn;
 
 use chrono::{DateTime, Utc};
 use entity::{membership, mfa_challenge, mfa_factor, organization, session, user};
@@ -39,8 +40,10 @@ const MAX_CODE: usize = 64;
 pub struct Challenge {
     pub token: String,
     pub expires_at: DateTime<Utc>,
-    /// `totp`, `recovery_code` (and `webauthn` for a user with a security key).
+    /// `totp`, `webauthn`, `recovery_code`: what the user has.
     pub methods: Vec<&'static str>,
+    /// For a user with security keys: the options for `navigator.credentials.get`, JSON.
+    pub webauthn_options: Option<String>,
     pub user: UserRecord,
     pub organization_id: Option<Uuid>,
 }
@@ -50,6 +53,38 @@ pub struct Challenge {
 pub enum SignIn {
     Session(Tokens),
     Challenge(Challenge),
+}
+
+/// A second factor as its user sees it (never its secret or credential).
+#[derive(Debug, Clone)]
+pub struct FactorRecord {
+    pub id: Uuid,
+    /// `totp` or `webauthn`.
+    pub kind: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<mfa_factor::Model> for FactorRecord {
+    fn from(model: mfa_factor::Model) -> Self {
+        Self {
+            id: model.id,
+            kind: model.kind,
+            name: model.name,
+            created_at: model.created_at,
+            last_used_at: model.last_used_at,
+        }
+    }
+}
+
+/// The user's confirmed factors, oldest first.
+pub async fn list(state: &AppState, user_id: Uuid) -> ApiResult<Vec<FactorRecord>> {
+    Ok(factors(&state.db, user_id)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
 }
 
 /// The user's confirmed factors.
@@ -62,15 +97,17 @@ async fn factors(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<Vec<mfa_
         .await?)
 }
 
-/// The ways the user can answer a challenge.
-async fn methods(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<Vec<&'static str>> {
-    let found = factors(db, user_id).await?;
+/// The ways the user can answer a challenge, given their factors.
+fn methods(found: &[mfa_factor::Model]) -> Vec<&'static str> {
     let mut methods = Vec::new();
     if found.iter().any(|factor| factor.kind == TOTP) {
         methods.push(TOTP);
     }
+    if found.iter().any(|factor| factor.kind == webauthn::WEBAUTHN) {
+        methods.push(webauthn::WEBAUTHN);
+    }
     methods.push("recovery_code");
-    Ok(methods)
+    methods
 }
 
 /// Opens a session, or, when the user has a second factor that this sign-in has not proved,
@@ -105,6 +142,12 @@ async fn new_challenge(
         .filter(mfa_challenge::Column::ExpiresAt.lt(now))
         .exec(&state.db)
         .await?;
+    let found = factors(&state.db, user.id).await?;
+    let assertion = webauthn::start_assertion(state, &found)?;
+    let (webauthn_options, webauthn_state) = match assertion {
+        Some((options, kept)) => (Some(options), Some(kept)),
+        None => (None, None),
+    };
     mfa_challenge::ActiveModel {
         token_hash: Set(hash_token(&token)),
         user_id: Set(user.id),
@@ -114,7 +157,7 @@ async fn new_challenge(
         idp_issuer: Set(method.idp_issuer.clone()),
         idp_organization_id: Set(method.idp_organization_id),
         amr: Set(method.amr.clone()),
-        webauthn_state: Set(None),
+        webauthn_state: Set(webauthn_state),
         created_at: Set(now),
         expires_at: Set(expires_at),
     }
@@ -123,7 +166,8 @@ async fn new_challenge(
     Ok(Challenge {
         token,
         expires_at,
-        methods: methods(&state.db, user.id).await?,
+        methods: methods(&found),
+        webauthn_options,
         user: user.clone().into(),
         organization_id,
     })
@@ -170,6 +214,8 @@ pub async fn step_up_challenge(state: &AppState, principal: &Principal) -> ApiRe
 pub struct Answer {
     pub totp_code: Option<String>,
     pub recovery_code: Option<String>,
+    /// A security key's assertion (`navigator.credentials.get`'s answer), JSON.
+    pub webauthn_response: Option<String>,
 }
 
 /// Answers a challenge: a TOTP code (accepted once) or a recovery code (used up). A right
@@ -190,10 +236,23 @@ pub async fn verify(
             text::check(field, TextKind::Line, code, MAX_CODE)?;
         }
     }
-    if answer.totp_code.is_some() == answer.recovery_code.is_some() {
+    if let Some(response) = &answer.webauthn_response {
+        text::check(
+            "webauthnResponse",
+            TextKind::Line,
+            response,
+            webauthn::MAX_RESPONSE,
+        )?;
+    }
+    let given = [
+        answer.totp_code.is_some(),
+        answer.recovery_code.is_some(),
+        answer.webauthn_response.is_some(),
+    ];
+    if given.iter().filter(|given| **given).count() != 1 {
         return Err(ApiError::invalid(
             "totpCode",
-            "give exactly one of totpCode and recoveryCode",
+            "give exactly one of totpCode, recoveryCode and webauthnResponse",
         ));
     }
     let stale =
@@ -211,18 +270,20 @@ pub async fn verify(
         .ok_or_else(stale)?;
     let throttle = throttle_key(user.id);
     reserve_attempt(&state.db, &throttle).await?;
-    let (method, used_recovery) = match (&answer.totp_code, &answer.recovery_code) {
-        (Some(code), _) => (
+    let (method, used_recovery) = if let Some(code) = &answer.totp_code {
+        (
             accept_totp(state, user.id, code).await?.then_some("otp"),
             false,
-        ),
-        (_, Some(code)) => (
-            recovery::consume(&state.db, user.id, code)
-                .await?
-                .then_some("otp"),
-            true,
-        ),
-        _ => (None, false),
+        )
+    } else if let Some(code) = &answer.recovery_code {
+        let used = recovery::consume(&state.db, user.id, code).await?;
+        (used.then_some("otp"), true)
+    } else if let Some(response) = &answer.webauthn_response {
+        let kept = challenge.webauthn_state.as_deref();
+        let accepted = webauthn::accept_assertion(state, user.id, kept, response).await?;
+        (accepted.then_some("hwk"), false)
+    } else {
+        (None, false)
     };
     let actor = Actor::user(&user, meta);
     let Some(method) = method else {
@@ -562,24 +623,33 @@ pub async fn remove_totp(
     }
     clear_attempts(&state.db, &throttle).await?;
     write(&state.db, actor, async |txn| {
-        mfa_factor::Entity::delete_by_id(factor.id)
-            .exec(txn)
-            .await?;
-        let left = factors(txn, user_id).await?;
-        if left.is_empty() {
-            set_enabled(txn, user_id, false).await?;
-            recovery::replace(txn, user_id, &[]).await?;
-        }
-        let event = Event::new(
-            Scope::User(user_id),
-            Action::MfaRemoved,
-            "removed the authenticator app",
-        )
-        .target("mfa_factor", factor.id)
-        .payload(json!({ "factorsLeft": left.len() }));
+        let event = delete_factor(txn, &factor, "removed the authenticator app").await?;
         Ok(((), vec![event]))
     })
     .await
+}
+
+/// Deletes `factor`; with none left, the user no longer has multi-factor authentication and
+/// their recovery codes go. Returns the event that records it.
+async fn delete_factor(
+    txn: &impl ConnectionTrait,
+    factor: &mfa_factor::Model,
+    description: impl Into<String>,
+) -> ApiResult<Event> {
+    let user_id = factor.user_id;
+    mfa_factor::Entity::delete_by_id(factor.id)
+        .exec(txn)
+        .await?;
+    let left = factors(txn, user_id).await?;
+    if left.is_empty() {
+        set_enabled(txn, user_id, false).await?;
+        recovery::replace(txn, user_id, &[]).await?;
+    }
+    Ok(
+        Event::new(Scope::User(user_id), Action::MfaRemoved, description)
+            .target("mfa_factor", factor.id)
+            .payload(json!({ "factorsLeft": left.len() })),
+    )
 }
 
 /// New recovery codes in place of the old ones (which stop working).
