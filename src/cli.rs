@@ -342,7 +342,8 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
         for login in &logins {
             if let Some((secret, uri)) = &login.totp {
                 println!(
-                    "{} also needs an authenticator app's code (the login answers an mfaChallenge;                      give verifyMfa the code). Its secret is {secret}; add it to an app, or scan                      {uri}",
+                    "{} also signs in with an authenticator app: the login answers an mfaChallenge; \
+                     give verifyMfa its code. The app's secret is {secret}, or scan {uri}",
                     login.email
                 );
             }

@@ -28,3 +28,12 @@ pub fn code_at(secret: &str, at: i64) -> Option<String> {
 pub fn code(secret: &str, steps: i64) -> Option<String> {
     code_at(secret, chrono::Utc::now().timestamp() + steps * 30)
 }
+
+/// Waits, if needed, until the current 30-second step has at least `margin` seconds left, so
+/// that a test comparing steps does not straddle a boundary.
+pub async fn clear_of_step_edge(margin: i64) {
+    let into = chrono::Utc::now().timestamp() % 30;
+    if into >= 30 - margin {
+        tokio::time::sleep(std::time::Duration::from_secs((30 - into + 1) as u64)).await;
+    }
+}
