@@ -84,7 +84,7 @@ pub(super) async fn record_failed_check(
         ..Actor::user(user, meta)
     };
     let event = Event::new(Scope::User(user.id), action, description).target("user", user.id);
-    write(&state.db, &nobody, async |_| Ok(((), vec![event]))).await
+    super::scope::record(&state.db, &nobody, vec![event]).await
 }
 
 /// Sign-in attempts allowed per email in [`THROTTLE_WINDOW`] before delays start.

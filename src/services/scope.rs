@@ -38,6 +38,15 @@ pub async fn write<T>(
     .await
 }
 
+/// Records `events` as `actor`'s, in a write of their own (a refusal or a failed check, which
+/// changes nothing else); nothing when there are none.
+pub async fn record(db: &DatabaseConnection, actor: &Actor, events: Vec<Event>) -> ApiResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    write(db, actor, async |_| Ok(((), events))).await
+}
+
 /// [`write`] for a change whose events name different actors (a sign-in learns who acts only
 /// inside the transaction; a replayed token is recorded as nobody's).
 pub async fn write_recording<T>(

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::audit::{Action, Actor, Event, Scope};
 use super::credentials::{self, PasswordCheck};
 use super::mfa::{self, SignIn};
-use super::scope::{write, write_recording};
+use super::scope::{record, write, write_recording};
 use super::sso::enforcement;
 use super::{AppState, RequestMeta, memberships, revocation, users};
 use crate::auth::Principal;
@@ -142,9 +142,7 @@ pub async fn login(
     if user.mfa_enabled {
         // The password is right; the session waits for the second factor. A break glass is
         // recorded now, as it was used.
-        if !events.is_empty() {
-            write(&state.db, &actor, async |_| Ok(((), events))).await?;
-        }
+        record(&state.db, &actor, events).await?;
         return mfa::sign_in(
             state,
             user,
@@ -185,24 +183,20 @@ pub async fn login(
     )?))
 }
 
-/// New tokens for `session` (after it proved a second factor again): its outstanding refresh
-/// tokens are retired and one new one is issued.
-pub async fn reissue(
+/// Retires the session's outstanding refresh tokens and issues one new one, in the caller's
+/// write (a session moved to another organization, or stepped up).
+pub(crate) async fn renew_refresh_token(
+    txn: &impl ConnectionTrait,
     state: &AppState,
-    user: user::Model,
     session: &session::Model,
-) -> ApiResult<Tokens> {
-    let refresh_token = write(&state.db, &Actor::default(), async |txn| {
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
-            .filter(refresh_token::Column::SessionId.eq(session.id))
-            .filter(refresh_token::Column::UsedAt.is_null())
-            .exec(txn)
-            .await?;
-        Ok((issue_refresh_token(txn, state, session).await?, vec![]))
-    })
-    .await?;
-    tokens(state, user, session, refresh_token)
+) -> ApiResult<String> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::SessionId.eq(session.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?;
+    issue_refresh_token(txn, state, session).await
 }
 
 /// The audit event of a password way into `org` where single sign-on is enforced: none when
@@ -234,7 +228,7 @@ async fn password_standing_event(
                 format!("{email} was refused a password way in: single sign-on is enforced"),
             )
             .target("user", actor.user_id.unwrap_or_default());
-            write(&state.db, actor, async |_| Ok(((), vec![event]))).await?;
+            record(&state.db, actor, vec![event]).await?;
             Err(enforcement::refusal(&state.db, org, ErrorCode::Forbidden).await?)
         }
     }
@@ -405,8 +399,7 @@ async fn refused_by_enforcement(
     if enforcement::through_sso_of(session, org) {
         return Ok(None);
     }
-    let enforcing = enforcement::enforcing_organization(txn, &user.email).await?;
-    let standing = enforcement::standing(txn, &state.policy, user.id, enforcing, org).await?;
+    let standing = enforcement::standing_of(txn, &state.policy, user.id, &user.email, org).await?;
     if standing != enforcement::Standing::Refused {
         return Ok(None);
     }
@@ -531,15 +524,9 @@ pub async fn switch_organization(
     }
     if !enforcement::through_sso_of(&current, organization_id) {
         let email = actor.email.clone().unwrap_or_default();
-        let enforcing = enforcement::enforcing_organization(&state.db, &email).await?;
-        let standing = enforcement::standing(
-            &state.db,
-            &state.policy,
-            user_id,
-            enforcing,
-            organization_id,
-        )
-        .await?;
+        let standing =
+            enforcement::standing_of(&state.db, &state.policy, user_id, &email, organization_id)
+                .await?;
         if let Some(event) =
             password_standing_event(state, actor, &email, organization_id, standing).await?
         {
@@ -562,13 +549,7 @@ pub async fn switch_organization(
         )
         .target("session", session_id)
         .payload(json!({ "before": { "organizationId": before }, "after": { "organizationId": organization_id } }));
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
-            .filter(refresh_token::Column::SessionId.eq(session_id))
-            .filter(refresh_token::Column::UsedAt.is_null())
-            .exec(txn)
-            .await?;
-        let refresh_token = issue_refresh_token(txn, state, &session).await?;
+        let refresh_token = renew_refresh_token(txn, state, &session).await?;
         let user = user::Entity::find_by_id(user_id)
             .one(txn)
             .await?
@@ -656,7 +637,7 @@ async fn issue_refresh_token(
     Ok(token)
 }
 
-fn tokens(
+pub(crate) fn tokens(
     state: &AppState,
     user: user::Model,
     session: &session::Model,

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::audit::{Action, Actor, Event, Scope};
 use super::credentials::{clear_attempts, reserve_attempt};
-use super::scope::{OrgChange, write};
+use super::scope::{OrgChange, record, write};
 use super::sessions::{self, SignInMethod, Tokens};
 use super::users::UserRecord;
 use super::{AppState, RequestMeta, revocation};
@@ -293,16 +293,12 @@ pub async fn verify(
             format!("a wrong second-factor code was given for {}", user.email),
         )
         .target("user", user.id);
-        write(
-            &state.db,
-            &Actor {
-                user_id: None,
-                email: None,
-                ..actor
-            },
-            async |_| Ok(((), vec![event])),
-        )
-        .await?;
+        let nobody = Actor {
+            user_id: None,
+            email: None,
+            ..actor
+        };
+        record(&state.db, &nobody, vec![event]).await?;
         return Err(ApiError::unauthenticated("the code is not valid"));
     };
     // The challenge works once: of parallel right answers, one wins.
@@ -365,7 +361,7 @@ async fn step_up(
     way_in: SignInMethod,
     recovery_event: Option<Event>,
 ) -> ApiResult<Tokens> {
-    let session = write(&state.db, actor, async |txn| {
+    let (session, refresh_token) = write(&state.db, actor, async |txn| {
         let found = session::Entity::find_by_id(session_id)
             .one(txn)
             .await?
@@ -384,10 +380,11 @@ async fn step_up(
             .target("session", session.id),
         ];
         events.extend(recovery_event);
-        Ok((session, events))
+        let refresh_token = sessions::renew_refresh_token(txn, state, &session).await?;
+        Ok(((session, refresh_token), events))
     })
     .await?;
-    sessions::reissue(state, user, &session).await
+    sessions::tokens(state, user, &session, refresh_token)
 }
 
 /// Accepts `code` for the user's confirmed TOTP factor once: the step it matches is recorded,
@@ -643,7 +640,7 @@ async fn delete_factor(
     let left = factors(txn, user_id).await?;
     if left.is_empty() {
         set_enabled(txn, user_id, false).await?;
-        recovery::replace(txn, user_id, &[]).await?;
+        recovery::clear(txn, user_id).await?;
     }
     Ok(
         Event::new(Scope::User(user_id), Action::MfaRemoved, description)
@@ -765,7 +762,7 @@ pub async fn reset(
             .exec(txn)
             .await?
             .rows_affected;
-        recovery::replace(txn, user.id, &[]).await?;
+        recovery::clear(txn, user.id).await?;
         mfa_challenge::Entity::delete_many()
             .filter(mfa_challenge::Column::UserId.eq(user.id))
             .exec(txn)

@@ -42,12 +42,18 @@ fn normalized_hash(code: &str) -> String {
     hash_token(&plain)
 }
 
-/// Replaces the user's codes with `codes`.
-pub async fn replace(db: &impl ConnectionTrait, user_id: Uuid, codes: &[String]) -> ApiResult<()> {
+/// Removes the user's codes (their last factor is gone).
+pub async fn clear(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<()> {
     recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::UserId.eq(user_id))
         .exec(db)
         .await?;
+    Ok(())
+}
+
+/// Replaces the user's codes with `codes`.
+pub async fn replace(db: &impl ConnectionTrait, user_id: Uuid, codes: &[String]) -> ApiResult<()> {
+    clear(db, user_id).await?;
     let now = Utc::now();
     let rows = codes.iter().map(|code| recovery_code::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -74,6 +74,19 @@ pub async fn standing(
     })
 }
 
+/// [`standing`] of the user `user_id` with `email`, finding the organization that enforces
+/// over them first.
+pub async fn standing_of(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    user_id: Uuid,
+    email: &str,
+    organization_id: Uuid,
+) -> ApiResult<Standing> {
+    let enforcing = enforcing_organization(db, email).await?;
+    standing(db, policy, user_id, enforcing, organization_id).await
+}
+
 /// Whether `session` came through `organization_id`'s own single sign-on.
 pub fn through_sso_of(session: &session::Model, organization_id: Uuid) -> bool {
     session.auth_method == SSO && session.idp_organization_id == Some(organization_id)

@@ -599,7 +599,7 @@ async fn refusal(
     if let Some(user) = user {
         event = event.target("user", user.id);
     }
-    if let Err(err) = write(&state.db, &actor, async |_| Ok(((), vec![event]))).await {
+    if let Err(err) = super::super::scope::record(&state.db, &actor, vec![event]).await {
         tracing::error!(error = %err.message, "recording a refused single sign-on");
     }
     tracing::info!(organization = %org.id, reason, "single sign-on refused");
