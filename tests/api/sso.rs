@@ -551,6 +551,43 @@ async fn an_expired_code_is_refused_and_return_to_must_be_a_configured_origin() 
         .await
         .unwrap();
     refused_page(missing, 400).await;
+    // A NUL byte and a long value in return_to, 60 KB of state (near the longest URI a client
+    // sends): refused, never a 500.
+    let long = format!("{APP_ORIGIN}/{}", "a".repeat(4096));
+    for return_to in [format!("{APP_ORIGIN}/a\u{0}b"), long] {
+        let answer = Sso::browser()
+            .get(sso.start_url(&return_to))
+            .send()
+            .await
+            .unwrap();
+        refused_page(answer, 400).await;
+    }
+    let huge = Sso::browser()
+        .get(format!(
+            "{}/sso/callback?state={}&code=x",
+            sso.app.address,
+            "s".repeat(60_000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(huge.status().is_client_error(), "{}", huge.status());
+
+    // A burst of exchanges of one code: one session, every other answer the same refusal.
+    let code = sso.code_for("alice").await;
+    let burst = (0..10).map(|_| sso.exchange(&code));
+    let answers = futures_util::future::join_all(burst).await;
+    let opened = answers
+        .iter()
+        .filter(|body| body["data"]["exchangeSsoCode"]["accessToken"].is_string())
+        .count();
+    assert_eq!(opened, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .filter(|body| body["errors"].is_array())
+            .all(|body| error_code(body) == "UNAUTHENTICATED")
+    );
 }
 
 #[tokio::test]
