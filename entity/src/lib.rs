@@ -23,4 +23,5 @@ pub mod sso_code;
 pub mod sso_connection;
 pub mod sso_identity;
 pub mod sso_login;
+pub mod sso_refusal_tally;
 pub mod user;

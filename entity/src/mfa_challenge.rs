@@ -22,6 +22,8 @@ pub struct Model {
     pub amr: String,
     /// The WebAuthn ceremony's state, JSON, when a credential can answer.
     pub webauthn_state: Option<String>,
+    /// A link of the provider's subject to the account, made when this challenge is answered.
+    pub link_subject: Option<String>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
 }

@@ -15,6 +15,9 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     /// Whether the provider's ID token says it did multi-factor authentication itself.
     pub provider_mfa: bool,
+    /// The provider's subject, when the sign-in named an existing account by its email: the
+    /// link is made only once that person confirms it with their own credentials.
+    pub link_subject: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,12 @@ pub struct Model {
     pub return_to: String,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
+    /// SHA-256 of the address of the client that started it (IPv6 by its /64), hex: starts
+    /// are counted per client.
+    pub client_key: String,
+    /// When its callback took it: a sign-in comes back once, and still counts as a start
+    /// until it expires.
+    pub used_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

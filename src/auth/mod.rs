@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::authz::KeyLimit;
+use crate::authz::{KeyLimit, Proof};
 use crate::error::ApiError;
 use crate::services::users::UserRecord;
 
@@ -25,8 +25,10 @@ pub enum Principal {
         user: UserRecord,
         session_id: Uuid,
         organization_id: Option<Uuid>,
-        /// When the session last checked a second factor (none: never).
+        /// When the session last checked a Charter second factor (none: never).
         mfa_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// What the session proved, as the gate weighs it per organization.
+        proof: Proof,
     },
     /// A live API key of an active holder who is still a member of the key's organization.
     Key {
@@ -67,13 +69,13 @@ impl Principal {
         }
     }
 
-    /// Whether the request's session has checked a second factor (an API key counts as one:
-    /// a machine credential has no person to ask).
-    pub fn mfa_verified(&self) -> bool {
+    /// What the request's credential proved (an API key counts as a second factor: a
+    /// machine credential has no person to ask).
+    pub fn proof(&self) -> Proof {
         match self {
-            Principal::User { mfa_at, .. } => mfa_at.is_some(),
-            Principal::Key { .. } => true,
-            _ => false,
+            Principal::User { proof, .. } => *proof,
+            Principal::Key { .. } => Proof::KEY,
+            _ => Proof::default(),
         }
     }
 

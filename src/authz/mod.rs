@@ -80,6 +80,48 @@ pub mod require {
     }
 }
 
+/// What the viewer's credential proved, as the gate weighs it in each organization.
+///
+/// A session signed in only by an organization's identity provider acts only in that
+/// organization; the provider's word that it did multi-factor authentication counts only there,
+/// and never as a Charter second factor (step-up, factor changes). A password proved alongside
+/// (the person's own credential) lifts the first bound.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Proof {
+    /// A Charter second factor was checked (for an API key: the key stands for one).
+    pub second_factor: bool,
+    /// The organization whose identity provider signed the session in.
+    pub provider: Option<Uuid>,
+    /// That provider said it did multi-factor authentication itself.
+    pub provider_mfa: bool,
+    /// The person proved their Charter password.
+    pub password: bool,
+}
+
+impl Proof {
+    /// A machine credential's: no person to ask for a second factor, and bounded by its key.
+    pub const KEY: Proof = Proof {
+        second_factor: true,
+        provider: None,
+        provider_mfa: false,
+        password: true,
+    };
+
+    /// Whether the session may act in `organization`: anywhere its person proved their own
+    /// credentials, else only in the organization whose provider signed it in.
+    pub fn reaches(&self, organization: Uuid) -> bool {
+        self.password
+            || self
+                .provider
+                .is_none_or(|provider| provider == organization)
+    }
+
+    /// Whether the session counts as multi-factor in `organization`.
+    pub fn mfa_in(&self, organization: Uuid) -> bool {
+        self.second_factor || (self.provider_mfa && self.provider == Some(organization))
+    }
+}
+
 /// Proof that the viewer is a member of an organization, with the grants of their role there.
 ///
 /// Built only by [`crate::services::access`], read per request from the database. Its fields
@@ -102,8 +144,8 @@ pub struct OrgAccess {
     key: Option<Arc<KeyLimit>>,
     /// Whether the organization requires a second factor of its members' sessions.
     mfa_required: bool,
-    /// Whether the viewer's session has checked a second factor (a key counts as one).
-    mfa_verified: bool,
+    /// What the viewer's session proved (a key counts as a second factor).
+    proof: Proof,
 }
 
 /// What an API key lets its holder do: act in one organization, with at most its grants.
@@ -148,7 +190,7 @@ impl OrgAccess {
             policy,
             key: None,
             mfa_required: false,
-            mfa_verified: false,
+            proof: Proof::default(),
         }
     }
 
@@ -160,23 +202,20 @@ impl OrgAccess {
         }
     }
 
-    /// This access for a viewer whose session has (or has not) checked a second factor.
-    pub fn with_mfa(self, verified: bool) -> Self {
-        Self {
-            mfa_verified: verified,
-            ..self
-        }
+    /// This access for a viewer whose session proved `proof`.
+    pub fn with_proof(self, proof: Proof) -> Self {
+        Self { proof, ..self }
     }
 
-    /// Whether the viewer's session checked a second factor.
-    pub fn mfa_verified(&self) -> bool {
-        self.mfa_verified
+    /// What the viewer's session proved.
+    pub fn proof(&self) -> Proof {
+        self.proof
     }
 
     /// Whether the organization requires a second factor the viewer's session has not checked:
     /// then nothing of the organization is shown to them.
     pub fn mfa_pending(&self) -> bool {
-        self.mfa_required && !self.mfa_verified
+        self.mfa_required && !self.proof.mfa_in(self.organization_id)
     }
 
     /// This access as `limit`'s key has it: none outside the key's organization or for

@@ -15,6 +15,16 @@ use crate::authz::OrgAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::services::{AppState, RequestMeta};
 
+/// Who a sign-in within the request made the request act as.
+#[derive(Debug, Clone, Copy)]
+enum Acting {
+    /// A session was opened: the request acts as its user.
+    Signed(Uuid),
+    /// The password was right but a second factor is awaited: the request acts as nobody;
+    /// only the person's own record in the payload is shown.
+    Waiting(Uuid),
+}
+
 /// What one request carries: who calls, from where, and its own loaders.
 pub struct RequestContext {
     pub principal: Principal,
@@ -24,7 +34,7 @@ pub struct RequestContext {
     /// or an accepted invitation), so that the payload it returns is resolved as that user,
     /// whatever bearer token came with the request. Mutations run one after another, so the
     /// latest sign-in is the one whose payload is being resolved.
-    acting: Mutex<Option<Uuid>>,
+    acting: Mutex<Option<Acting>>,
     /// The viewer's access per organization as the access loader answered it, so that the
     /// guard of every field after the first finds it without a loader round.
     accesses: Mutex<HashMap<(Uuid, Uuid), Option<OrgAccess>>>,
@@ -35,11 +45,11 @@ impl RequestContext {
     /// execution runs under [`super::batches::drive`].
     pub fn new(state: &AppState, principal: Principal, meta: RequestMeta) -> (Self, Batches) {
         let (queue, batches) = super::batches::queue();
-        let verified = principal
+        let proof = principal
             .user_id()
             .ok()
-            .map(|user| (user, principal.mfa_verified()));
-        let loaders = Loaders::new(state, queue, principal.key().cloned(), verified);
+            .map(|user| (user, principal.proof()));
+        let loaders = Loaders::new(state, queue, principal.key().cloned(), proof);
         let context = Self {
             principal,
             meta,
@@ -53,15 +63,38 @@ impl RequestContext {
     /// The user whose rights apply: the user who signed in within this request, or else the
     /// bearer of the request's token. A stale, garbled or foreign token therefore never spoils
     /// the answer of the sign-in that replaces it.
+    ///
+    /// A sign-in still waiting for its second factor makes the request act as nobody: the
+    /// fields after it cannot borrow the person's rights on the strength of a password alone.
     pub fn viewer_id(&self) -> ApiResult<Uuid> {
-        match *self
+        match self.acting() {
+            Some(Acting::Signed(user)) => Ok(user),
+            Some(Acting::Waiting(_)) => Err(ApiError::unauthenticated(
+                "the sign-in waits for its second factor: answer mfaChallenge with verifyMfa",
+            )),
+            None => self.principal.user_id(),
+        }
+    }
+
+    /// The user whose own account records (not an organization's) the request may show: the
+    /// viewer, or the person a sign-in waiting for its second factor named.
+    pub fn own_id(&self) -> ApiResult<Uuid> {
+        match self.acting() {
+            Some(Acting::Waiting(user)) => Ok(user),
+            _ => self.viewer_id(),
+        }
+    }
+
+    /// Whether a sign-in within the request has made it act as someone (or as nobody).
+    pub fn signed_in_here(&self) -> bool {
+        self.acting().is_some()
+    }
+
+    fn acting(&self) -> Option<Acting> {
+        *self
             .acting
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-        {
-            Some(acting) => Ok(acting),
-            None => self.principal.user_id(),
-        }
     }
 
     /// The access of `viewer` in `organization` this request has already read: `Some(None)`
@@ -81,13 +114,20 @@ impl RequestContext {
             .insert((viewer, organization), access.clone());
     }
 
-    /// Records that this request has just signed `user_id` in.
-    pub fn act_as(&self, user_id: Uuid, mfa: bool) {
-        self.loaders.set_verified(user_id, mfa);
+    /// Records that this request has just signed `user_id` in, with what the session proved;
+    /// `None` while the sign-in waits for a second factor.
+    pub fn act_as(&self, user_id: Uuid, proof: Option<crate::authz::Proof>) {
+        let acting = match proof {
+            Some(proof) => {
+                self.loaders.set_proof(user_id, proof);
+                Acting::Signed(user_id)
+            }
+            None => Acting::Waiting(user_id),
+        };
         *self
             .acting
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner()) = Some(user_id);
+            .unwrap_or_else(|poison| poison.into_inner()) = Some(acting);
     }
 }
 
@@ -105,11 +145,12 @@ pub(crate) trait ContextExt {
     }
 
     /// The viewer's access in `organization_id`: UNAUTHENTICATED without a viewer, NOT_FOUND
-    /// when they are not a member (exactly as for an organization that does not exist).
+    /// when they are not a member (exactly as for an organization that does not exist), and
+    /// FORBIDDEN where the organization requires a second factor their session has not
+    /// proved: the gate's own check, so that no path through membership alone skips it.
     async fn access(&self, organization_id: Uuid) -> ApiResult<OrgAccess> {
-        self.membership_access(organization_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("organization"))
+        let access = self.membership_access(organization_id).await?;
+        crate::services::scope::OrgScope::check("organization", access.as_ref(), None).cloned()
     }
 
     /// The viewer's access in `organization_id`, none when they are not a member:

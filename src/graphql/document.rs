@@ -19,8 +19,9 @@ pub const MAX_NESTING: usize = 64;
 
 /// The mutations that check a credential (a password or a second-factor code): a document may
 /// name at most one of them, once.
-const CREDENTIAL_FIELDS: [&str; 6] = [
+const CREDENTIAL_FIELDS: [&str; 7] = [
     "login",
+    "exchangeSsoCode",
     "changePassword",
     "acceptInvitation",
     "verifyMfa",

@@ -77,7 +77,9 @@ pub const VALUE_TYPES: &[&str] = &[
 /// the viewer's own record (their user, membership and events, the role they hold) passes too;
 /// with `orPartner`, so does a member of a share partner of
 /// the owner whose role there grants `list: read` (the object is seen through a shared list);
-/// with `orMember`, membership in the owner passes whatever the role grants.
+/// with `orMember`, membership in the owner passes whatever the role grants. With `stepUp`,
+/// the caller must also be a person (never an API key) whose session proved a Charter second
+/// factor within the step-up window, when they have one.
 // Applied through [`Requires`], from a [`Need`] of a constant of `crate::authz::require`.
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
 pub fn requires(
@@ -86,6 +88,7 @@ pub fn requires(
     or_self: Option<bool>,
     or_partner: Option<bool>,
     or_member: Option<bool>,
+    step_up: Option<bool>,
 ) {
 }
 
@@ -114,6 +117,8 @@ pub struct Need {
     pub or_self: bool,
     pub or_partner: bool,
     pub or_member: bool,
+    /// A person with a recent second factor (see [`step_up`]), never an API key.
+    pub step_up: bool,
 }
 
 /// The declaration of a field or type: `directive = Requires::apply(need(require::MEMBER_READ))`.
@@ -123,6 +128,7 @@ pub const fn need(requirement: Requirement) -> Need {
         or_self: false,
         or_partner: false,
         or_member: false,
+        step_up: false,
     }
 }
 
@@ -144,6 +150,14 @@ impl Need {
     pub const fn or_member(self) -> Self {
         Self {
             or_member: true,
+            ..self
+        }
+    }
+
+    /// A sensitive change: keys, sign-in settings, the organization's requirements.
+    pub const fn step_up(self) -> Self {
+        Self {
+            step_up: true,
             ..self
         }
     }
@@ -175,6 +189,7 @@ impl Requires {
             flag(need.or_self),
             flag(need.or_partner),
             flag(need.or_member),
+            flag(need.step_up),
         )
     }
 }
@@ -260,6 +275,7 @@ fn rule_of(directives: &[Positioned<ConstDirective>]) -> Option<Rule> {
                     or_self: flag("orSelf"),
                     or_partner: flag("orPartner"),
                     or_member: flag("orMember"),
+                    step_up: flag("stepUp"),
                 }))
             }
             "authenticated" => Some(Rule::Authenticated),
@@ -383,7 +399,10 @@ impl Gate {
         if need.or_self {
             let viewer = ctx.request().viewer_id()?;
             let held = self.held_role.is_some() && access.map(|a| a.role_id()) == self.held_role;
-            if self.own_user == Some(viewer) || held {
+            // A record of the viewer's own in an organization is theirs only where they are
+            // admitted: not through a key or a session bound elsewhere.
+            let admitted = self.organization.is_none() || access.is_some();
+            if admitted && (self.own_user == Some(viewer) || held) {
                 return Ok(true);
             }
         }
@@ -419,17 +438,28 @@ impl Gate {
             Rule::Authenticated => signed_in(ctx),
             Rule::PlatformOperator => Box::pin(PlatformOperator.admit(ctx)).await,
             Rule::Requires(need) => {
-                ctx.request().viewer_id()?;
                 if self.organization.is_none() && self.own_user.is_some() {
-                    return if self.around(ctx, need, None).await? {
+                    // An account's own record, outside any organization: its person's.
+                    let own = ctx.request().own_id()?;
+                    return if need.or_self && self.own_user == Some(own) {
                         Ok(())
                     } else {
+                        ctx.request().viewer_id()?;
                         Err(ApiError::not_found("record"))
                     };
                 }
+                ctx.request().viewer_id()?;
                 let access = self.access(ctx).await?;
+                // The organization's requirement of a second factor holds on every way in:
+                // the role's, the viewer's own record, membership alone.
+                if access.as_ref().is_some_and(OrgAccess::mfa_pending) {
+                    return Err(crate::services::mfa::requirement_refusal());
+                }
                 if !self.around(ctx, need, access.as_ref()).await? {
                     OrgScope::check(self.kind, access.as_ref(), Some(need.requirement))?;
+                }
+                if need.step_up {
+                    step_up(ctx)?;
                 }
                 Ok(())
             }
@@ -445,7 +475,11 @@ impl Gate {
             ));
         };
         let access = self.access(ctx).await?;
-        OrgScope::admit(ctx.state(), self.kind, access, need.requirement)
+        let scope = OrgScope::admit(ctx.state(), self.kind, access, need.requirement)?;
+        if need.step_up {
+            step_up(ctx)?;
+        }
+        Ok(scope)
     }
 
     /// The capability to read the owner's data for a field whose guard passed through the
@@ -540,4 +574,21 @@ fn signed_in(ctx: &Context<'_>) -> ApiResult<()> {
         ctx.principal().not_a_key()?;
     }
     Ok(())
+}
+
+/// A sensitive change's bar (`@requires(…, stepUp: true)`, and the account's own factor
+/// changes): a person, never an API key (a key's children would outlive it, and a machine has
+/// no second factor to ask), whose session proved a Charter second factor within the step-up
+/// window when they have one; and in a request of its own, since a session opened or renewed
+/// earlier in the same document is not the bearer the check reads.
+pub fn step_up(ctx: &Context<'_>) -> ApiResult<()> {
+    let principal = ctx.principal();
+    principal.not_a_key()?;
+    if ctx.request().signed_in_here() {
+        return Err(ApiError::forbidden(
+            "a sensitive change cannot follow a sign-in in the same request: send it on its own \
+             with the session's access token",
+        ));
+    }
+    crate::services::mfa::require_recent(ctx.state(), principal)
 }

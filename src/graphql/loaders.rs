@@ -9,7 +9,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use super::batches::BatchQueue;
 use uuid::Uuid;
 
-use crate::authz::{KeyLimit, OrgAccess};
+use crate::authz::{KeyLimit, OrgAccess, Proof};
 use crate::error::ApiError;
 use crate::services::api_keys::{self, ApiKeyRecord};
 use crate::services::audit::EventRecord;
@@ -55,7 +55,7 @@ pub struct AccessLoader {
     /// organization).
     key: Option<Arc<KeyLimit>>,
     /// Whether the viewer's session checked a second factor.
-    mfa: bool,
+    proof: Proof,
     memberships: Arc<DataLoader<ViewerMembershipLoader, HashMapCache>>,
     organizations: Arc<DataLoader<OrganizationLoader, HashMapCache>>,
 }
@@ -177,7 +177,7 @@ impl Loader<Uuid> for AccessLoader {
         let memberships = memberships.into_values().collect();
         let found =
             access::of_viewer(&self.state, self.user_id, memberships, &organizations).await?;
-        let mut found = access::limit_all(found, self.key.as_ref(), self.mfa);
+        let mut found = access::limit_all(found, self.key.as_ref(), self.proof);
         Ok(keys.iter().map(|key| (*key, found.remove(key))).collect())
     }
 }
@@ -322,9 +322,9 @@ pub struct Loaders {
     viewers: Mutex<HashMap<Uuid, Arc<ViewerLoaders>>>,
     /// The key the request acts through, if any.
     key: Option<Arc<KeyLimit>>,
-    /// The viewers whose sessions checked a second factor (the request's, and one a sign-in
+    /// What the sessions of the request's viewers proved (the request's, and one a sign-in
     /// within the request opened).
-    verified: Mutex<HashMap<Uuid, bool>>,
+    proofs: Mutex<HashMap<Uuid, Proof>>,
     state: AppState,
     queue: BatchQueue,
 }
@@ -350,7 +350,7 @@ impl Loaders {
         state: &AppState,
         queue: BatchQueue,
         key: Option<Arc<KeyLimit>>,
-        verified: Option<(Uuid, bool)>,
+        proof: Option<(Uuid, Proof)>,
     ) -> Self {
         Self {
             users: cached(&queue, UserLoader(state.clone())),
@@ -383,19 +383,19 @@ impl Loaders {
             ),
             viewers: Mutex::default(),
             key,
-            verified: Mutex::new(verified.into_iter().collect()),
+            proofs: Mutex::new(proof.into_iter().collect()),
             state: state.clone(),
             queue,
         }
     }
 
-    /// Records whether `viewer`'s session (one a sign-in within the request opened) checked a
-    /// second factor, before their loaders are made.
-    pub fn set_verified(&self, viewer: Uuid, mfa: bool) {
-        self.verified
+    /// Records what `viewer`'s session (one a sign-in within the request opened) proved,
+    /// before their loaders are made.
+    pub fn set_proof(&self, viewer: Uuid, proof: Proof) {
+        self.proofs
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-            .insert(viewer, mfa);
+            .insert(viewer, proof);
     }
 
     /// The loaders bound to `viewer`: the request's viewer, or the user a sign-in within the
@@ -419,20 +419,20 @@ impl Loaders {
                         only: key.as_ref().map(|key| key.organization_id),
                     },
                 ));
-                let mfa = self
-                    .verified
+                let proof = self
+                    .proofs
                     .lock()
                     .unwrap_or_else(|poison| poison.into_inner())
                     .get(&viewer)
                     .copied()
-                    .unwrap_or(false);
+                    .unwrap_or_default();
                 let access = cached(
                     &self.queue,
                     AccessLoader {
                         state: self.state.clone(),
                         user_id: viewer,
                         key,
-                        mfa,
+                        proof,
                         memberships: memberships.clone(),
                         organizations: self.organizations.clone(),
                     },

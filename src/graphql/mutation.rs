@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use super::ContextExt;
 use super::guards::{
-    Gate, PlatformOperator, Requires, SignedIn, authenticated, need, platformOperator,
+    Gate, PlatformOperator, Requires, SignedIn, authenticated, need, platformOperator, step_up,
 };
 use super::ids::NodeId;
 use super::types::{
@@ -617,7 +617,7 @@ impl MutationRoot {
         input: ChangePasswordInput,
     ) -> ApiResult<bool> {
         check_offered("currentPassword", &input.current_password)?;
-        mfa::require_recent(ctx.state(), ctx.principal())?;
+        step_up(ctx)?;
         let new = crate::domain::NewPassword::parse("newPassword", &input.new_password)?;
         let actor = ctx.actor().await?;
         let principal = ctx.principal();
@@ -772,7 +772,7 @@ impl MutationRoot {
     /// Creates an API key: yours, or a service account's (which needs `api_key: manage`). Its
     /// grants stay within your own, and at every request within its holder's role. The secret
     /// is in the answer, this once.
-    #[graphql(directive = Requires::apply(need(require::API_KEY_MANAGE).or_self()))]
+    #[graphql(directive = Requires::apply(need(require::API_KEY_MANAGE).or_self().step_up()))]
     async fn create_api_key(
         &self,
         ctx: &Context<'_>,
@@ -784,7 +784,6 @@ impl MutationRoot {
             .as_ref()
             .map(|id| NodeId::service_account("serviceAccountId", id))
             .transpose()?;
-        mfa::require_recent(ctx.state(), ctx.principal())?;
         let holder = match account {
             Some(account) => account,
             None => ctx.request().viewer_id()?,
@@ -813,7 +812,7 @@ impl MutationRoot {
     }
 
     /// Gives an API key a new secret (in the answer, this once); the old one stops at once.
-    #[graphql(directive = Requires::apply(need(require::API_KEY_MANAGE).or_self()))]
+    #[graphql(directive = Requires::apply(need(require::API_KEY_MANAGE).or_self().step_up()))]
     async fn rotate_api_key(&self, ctx: &Context<'_>, id: ID) -> ApiResult<IssuedApiKey> {
         let change = api_key_change(ctx, &id).await?;
         let id = NodeId::api_key("id", &id)?;
@@ -821,7 +820,7 @@ impl MutationRoot {
     }
 
     /// Configures and enables the organization's single sign-on with an OpenID provider.
-    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
     async fn configure_sso(
         &self,
         ctx: &Context<'_>,
@@ -839,7 +838,6 @@ impl MutationRoot {
             None => None,
         };
         let change = Gate::root("organization", org).change(ctx).await?;
-        mfa::require_recent(ctx.state(), ctx.principal())?;
         let spec = sso::SsoSpec {
             issuer: input.issuer,
             client_id: input.client_id,
@@ -854,7 +852,7 @@ impl MutationRoot {
 
     /// Turns the organization's single sign-on off, and its enforcement with it; the settings
     /// stay for a later `configureSso`.
-    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
     async fn disable_sso(
         &self,
         ctx: &Context<'_>,
@@ -862,13 +860,12 @@ impl MutationRoot {
     ) -> ApiResult<SsoConnection> {
         let org = NodeId::organization("organizationId", &organization_id)?;
         let change = Gate::root("organization", org).change(ctx).await?;
-        mfa::require_recent(ctx.state(), ctx.principal())?;
         let record = sso::disable(&change).await?;
         sso_connection(&change, Some(record)).await
     }
 
     /// Claims an email domain: the answer names the TXT record that proves it.
-    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
     async fn add_organization_domain(
         &self,
         ctx: &Context<'_>,
@@ -883,7 +880,7 @@ impl MutationRoot {
     }
 
     /// Looks the domain's TXT record up in DNS and marks it verified when it holds the value.
-    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
     async fn verify_organization_domain(
         &self,
         ctx: &Context<'_>,
@@ -897,7 +894,7 @@ impl MutationRoot {
     }
 
     /// Gives a domain up; enforcement over its members lifts with it.
-    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
     async fn remove_organization_domain(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let change = domain_change(ctx, &id).await?;
         let id = NodeId::organization_domain("id", &id)?;
@@ -906,11 +903,22 @@ impl MutationRoot {
     }
 
     /// Exchanges the one-time code a single sign-on hands the application (once, within 60
-    /// seconds) for a session.
-    async fn exchange_sso_code(&self, ctx: &Context<'_>, code: String) -> ApiResult<AuthPayload> {
+    /// seconds) for a session. When the sign-in named an existing Charter account that is not
+    /// yet linked to the provider (the redirect then carries `sso_link=required`, and without
+    /// it the answer is FORBIDDEN with `ssoLinkRequired`), that person confirms the link once
+    /// with their Charter `password` (within five minutes), and their own second factor after.
+    async fn exchange_sso_code(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        password: Option<String>,
+    ) -> ApiResult<AuthPayload> {
         ctx.principal().not_a_key()?;
+        if let Some(password) = &password {
+            check_offered("password", password)?;
+        }
         let request = ctx.request();
-        let signed = sso::flow::exchange(ctx.state(), &code, &request.meta).await?;
+        let signed = sso::flow::exchange(ctx.state(), &code, password, &request.meta).await?;
         Ok(signed_in(ctx, AuthPayload(signed)))
     }
 
@@ -963,8 +971,7 @@ impl MutationRoot {
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn begin_totp_enrollment(&self, ctx: &Context<'_>) -> ApiResult<TotpEnrollment> {
         let principal = ctx.principal();
-        principal.not_a_key()?;
-        mfa::require_recent(ctx.state(), principal)?;
+        step_up(ctx)?;
         let actor = ctx.actor().await?;
         let Principal::User { user, .. } = principal else {
             return Err(crate::error::ApiError::unauthenticated("sign in first"));
@@ -993,8 +1000,7 @@ impl MutationRoot {
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn remove_totp(&self, ctx: &Context<'_>, code: String) -> ApiResult<bool> {
         let principal = ctx.principal();
-        principal.not_a_key()?;
-        mfa::require_recent(ctx.state(), principal)?;
+        step_up(ctx)?;
         let actor = ctx.actor().await?;
         mfa::remove_totp(ctx.state(), &actor, principal, &code).await?;
         Ok(true)
@@ -1009,8 +1015,7 @@ impl MutationRoot {
         name: String,
     ) -> ApiResult<String> {
         let principal = ctx.principal();
-        principal.not_a_key()?;
-        mfa::require_recent(ctx.state(), principal)?;
+        step_up(ctx)?;
         let actor = ctx.actor().await?;
         let Principal::User { user, .. } = principal else {
             return Err(crate::error::ApiError::unauthenticated("sign in first"));
@@ -1047,7 +1052,7 @@ impl MutationRoot {
         let principal = ctx.principal();
         principal.not_a_key()?;
         let id = NodeId::mfa_factor("id", &id)?;
-        mfa::require_recent(ctx.state(), principal)?;
+        step_up(ctx)?;
         let actor = ctx.actor().await?;
         mfa::webauthn::remove(ctx.state(), &actor, principal.user_id()?, id).await?;
         Ok(true)
@@ -1057,8 +1062,7 @@ impl MutationRoot {
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn regenerate_recovery_codes(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
         let principal = ctx.principal();
-        principal.not_a_key()?;
-        mfa::require_recent(ctx.state(), principal)?;
+        step_up(ctx)?;
         let actor = ctx.actor().await?;
         mfa::regenerate_recovery_codes(ctx.state(), &actor, principal).await
     }
@@ -1090,7 +1094,7 @@ impl MutationRoot {
     /// Requires (or stops requiring) that members' sessions have checked a second factor:
     /// without one, nothing of the organization is shown but how to enroll. Needs
     /// `sso: manage`, the grant of the organization's sign-in settings.
-    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE)))]
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
     async fn set_organization_mfa_requirement(
         &self,
         ctx: &Context<'_>,
@@ -1098,7 +1102,6 @@ impl MutationRoot {
         required: bool,
     ) -> ApiResult<Organization> {
         let org = NodeId::organization("organizationId", &organization_id)?;
-        mfa::require_recent(ctx.state(), ctx.principal())?;
         let change = Gate::root("organization", org).change(ctx).await?;
         let model = mfa::set_requirement(&change, required).await?;
         Ok(Organization::new(model.into()))
@@ -1161,8 +1164,8 @@ async fn domain_change(ctx: &Context<'_>, id: &ID) -> ApiResult<OrgChange> {
 /// `payload` as the answer of a sign-in within this request: the rest of the request sees the
 /// user it proved, with their session's second-factor state.
 fn signed_in(ctx: &Context<'_>, payload: AuthPayload) -> AuthPayload {
-    let (user, mfa) = payload.signed_in();
-    ctx.request().act_as(user, mfa);
+    let (user, proof) = payload.signed_in();
+    ctx.request().act_as(user, proof);
     payload
 }
 

@@ -20,10 +20,20 @@ pub struct StartParams {
 
 pub async fn start(
     State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(organization): Path<String>,
     Query(params): Query<StartParams>,
 ) -> Response {
-    match flow::start(&state.app, &organization, params.return_to.as_deref()).await {
+    let meta = request_meta(peer, &headers, &state.app.settings.trusted_proxies);
+    let started = flow::start(
+        &state.app,
+        &organization,
+        params.return_to.as_deref(),
+        &meta,
+    )
+    .await;
+    match started {
         Ok(started) => {
             let secure = state
                 .app
@@ -91,7 +101,7 @@ fn redirect(location: &str, cookie: Option<String>) -> Response {
     if let Some(value) = cookie.and_then(|cookie| HeaderValue::from_str(&cookie).ok()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
-    no_store(&mut response);
+    harden(&mut response);
     response
 }
 
@@ -109,14 +119,20 @@ fn page(failure: &Failure) -> Response {
         body,
     )
         .into_response();
-    no_store(&mut response);
+    harden(&mut response);
     response
 }
 
-fn no_store(response: &mut Response) {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+/// What every single-sign-on answer carries: no caching, and GraphiQL's content security
+/// policy and frame refusal (the pages load nothing and may not be framed).
+fn harden(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(super::graphiql::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
 fn escape(text: &str) -> String {

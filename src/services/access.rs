@@ -11,7 +11,7 @@ use super::memberships::MembershipRecord;
 use super::organizations::OrganizationRecord;
 use super::{AppState, organizations, roles};
 use crate::auth::Principal;
-use crate::authz::{KeyLimit, MembershipFacts, OrgAccess, Policy};
+use crate::authz::{KeyLimit, MembershipFacts, OrgAccess, Policy, Proof};
 use crate::error::ApiResult;
 
 /// Who a request outside GraphQL acts as: a user, and the key they act through, if any.
@@ -19,8 +19,8 @@ use crate::error::ApiResult;
 pub struct Viewer {
     pub user_id: Uuid,
     pub key: Option<Arc<KeyLimit>>,
-    /// Whether the viewer's session checked a second factor (see [`Principal::mfa_verified`]).
-    pub mfa: bool,
+    /// What the viewer's credential proved (see [`Principal::proof`]).
+    pub proof: Proof,
 }
 
 impl Viewer {
@@ -29,7 +29,7 @@ impl Viewer {
         Self {
             user_id,
             key: None,
-            mfa: false,
+            proof: Proof::default(),
         }
     }
 
@@ -38,35 +38,38 @@ impl Viewer {
         Ok(Self {
             user_id: principal.user_id()?,
             key: principal.key().cloned(),
-            mfa: principal.mfa_verified(),
+            proof: principal.proof(),
         })
     }
 }
 
 /// `access` as seen through `key`, when the viewer acts through one (see
-/// [`OrgAccess::limited`]): none outside the key's organization; and as a session that has
-/// (`mfa`) or has not checked a second factor.
+/// [`OrgAccess::limited`]): none outside the key's organization; none outside the organization
+/// a session is bound to by how it signed in (see [`Proof::reaches`]); and weighed with what
+/// the session proved.
 pub fn limit(
     access: Option<OrgAccess>,
     key: Option<&Arc<KeyLimit>>,
-    mfa: bool,
+    proof: Proof,
 ) -> Option<OrgAccess> {
     let access = match key {
         Some(key) => access?.limited(key),
         None => access,
-    };
-    access.map(|access| access.with_mfa(mfa))
+    }?;
+    proof
+        .reaches(access.organization_id())
+        .then(|| access.with_proof(proof))
 }
 
 /// [`limit`] of every access in `found`.
 pub fn limit_all(
     found: HashMap<Uuid, OrgAccess>,
     key: Option<&Arc<KeyLimit>>,
-    mfa: bool,
+    proof: Proof,
 ) -> HashMap<Uuid, OrgAccess> {
     found
         .into_iter()
-        .filter_map(|(org, access)| Some((org, limit(Some(access), key, mfa)?)))
+        .filter_map(|(org, access)| Some((org, limit(Some(access), key, proof)?)))
         .collect()
 }
 

@@ -150,7 +150,7 @@ impl OrgScope {
         requirement: Requirement,
     ) -> ApiResult<Self> {
         let access = access::load_one(db, policy, viewer.user_id, organization_id).await?;
-        let access = access::limit(access, viewer.key.as_ref(), viewer.mfa);
+        let access = access::limit(access, viewer.key.as_ref(), viewer.proof);
         Self::pass(db, kind, access, Some(requirement))
     }
 
@@ -288,7 +288,7 @@ impl OrgChange {
                 access::load_one(txn, scope.policy(), scope.access.user_id(), organization.id)
                     .await?;
             // Through a key, the fresh access is bounded by the key as the gate's was.
-            let fresh = access::limit(fresh, scope.access.key(), scope.access.mfa_verified());
+            let fresh = access::limit(fresh, scope.access.key(), scope.access.proof());
             let access = OrgScope::check("organization", fresh.as_ref(), scope.requirement)?;
             let tx = Tx {
                 txn,

@@ -17,6 +17,7 @@ use super::sso::enforcement;
 use super::{AppState, RequestMeta, memberships, revocation, users};
 use crate::auth::Principal;
 use crate::auth::tokens::{hash_token, new_refresh_token};
+use crate::authz::Proof;
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
@@ -33,8 +34,8 @@ pub struct Tokens {
     pub expires_at: DateTime<Utc>,
     pub user: super::users::UserRecord,
     pub organization_id: Option<Uuid>,
-    /// Whether the session has checked a second factor.
-    pub mfa_verified: bool,
+    /// What the session proved, as the gate weighs it per organization.
+    pub proof: Proof,
 }
 
 /// Establishes who is calling from an `Authorization` header value, checking the token and then
@@ -80,6 +81,7 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiR
             session_id: session.id,
             organization_id: session.organization_id,
             mfa_at: session.mfa_at,
+            proof: proof_of(&session),
         }),
         _ => Ok(Principal::Rejected(SESSION_ENDED.into())),
     }
@@ -154,7 +156,7 @@ pub async fn login(
         .await;
     }
     let (session, refresh_token) = write(&state.db, &actor, async |txn| {
-        let (session, refresh_token) = open_in(
+        let (session, refresh_token, _) = open_in(
             txn,
             state,
             &user,
@@ -184,14 +186,17 @@ pub async fn login(
 }
 
 /// Retires the session's outstanding refresh tokens and issues one new one, in the caller's
-/// write (a session moved to another organization, or stepped up).
+/// write (a session moved to another organization, or stepped up). A retired token presented
+/// later is stale, not a reuse: its client may simply not have stored the new one yet.
 pub(crate) async fn renew_refresh_token(
     txn: &impl ConnectionTrait,
     state: &AppState,
     session: &session::Model,
 ) -> ApiResult<String> {
+    let now = Utc::now();
     refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .col_expr(refresh_token::Column::RetiredAt, Expr::value(now))
         .filter(refresh_token::Column::SessionId.eq(session.id))
         .filter(refresh_token::Column::UsedAt.is_null())
         .exec(txn)
@@ -244,8 +249,11 @@ pub struct SignInMethod {
     /// Every method proved, space-separated (RFC 8176 names: `pwd`, `otp`, `hwk`, `swk`,
     /// `mfa`, and `sso`).
     pub amr: String,
-    /// When a second factor was checked, if one was.
+    /// When a Charter second factor was checked, if one was (a provider's word never counts).
     pub mfa_at: Option<DateTime<Utc>>,
+    /// The provider's subject to link to the account when the session opens: a single sign-on
+    /// that named an existing account, confirmed by that person's own credentials.
+    pub link_subject: Option<String>,
 }
 
 impl SignInMethod {
@@ -256,19 +264,34 @@ impl SignInMethod {
             idp_organization_id: None,
             amr: enforcement::PASSWORD.to_owned(),
             mfa_at: None,
+            link_subject: None,
         }
     }
 
     /// Through `organization_id`'s provider, which may have done multi-factor authentication
-    /// itself (its ID token's `amr` says so).
+    /// itself (its ID token's `amr` says so): that counts in `organization_id` only (see
+    /// [`Proof`]), never as the person's own Charter second factor.
     pub fn sso(issuer: String, organization_id: Uuid, provider_mfa: bool) -> Self {
         Self {
             method: enforcement::SSO.to_owned(),
             idp_issuer: Some(issuer),
             idp_organization_id: Some(organization_id),
             amr: if provider_mfa { "sso mfa" } else { "sso" }.to_owned(),
-            mfa_at: provider_mfa.then(Utc::now),
+            mfa_at: None,
+            link_subject: None,
         }
+    }
+
+    /// The same way in, with the person's Charter password proved too.
+    pub fn with_password(mut self) -> Self {
+        self.amr = amr_with(&self.amr, enforcement::PASSWORD);
+        self
+    }
+
+    /// The same way in, linking the provider's `subject` to the account when the session opens.
+    pub fn linking(mut self, subject: String) -> Self {
+        self.link_subject = Some(subject);
+        self
     }
 
     /// The same way in, with a second factor (`otp`, `hwk`, `swk`) checked now.
@@ -300,9 +323,10 @@ pub async fn open(
     describe: impl FnOnce(&session::Model) -> Vec<Event>,
 ) -> ApiResult<Tokens> {
     let (session, refresh_token) = write(&state.db, &Actor::user(&user, meta), async |txn| {
-        let (session, refresh_token) =
+        let (session, refresh_token, linked) =
             open_in(txn, state, &user, organization_id, method, meta).await?;
-        let events = describe(&session);
+        let mut events = describe(&session);
+        events.extend(linked);
         Ok(((session, refresh_token), events))
     })
     .await?;
@@ -316,8 +340,18 @@ async fn open_in(
     organization_id: Option<Uuid>,
     method: SignInMethod,
     meta: &RequestMeta,
-) -> ApiResult<(session::Model, String)> {
+) -> ApiResult<(session::Model, String, Vec<Event>)> {
     let now = Utc::now();
+    let linked = match (
+        &method.link_subject,
+        &method.idp_issuer,
+        method.idp_organization_id,
+    ) {
+        (Some(subject), Some(issuer), Some(org)) => {
+            super::sso::flow::link_identity(txn, state, org, issuer, subject, user).await?
+        }
+        _ => vec![],
+    };
     let session = session::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
@@ -337,7 +371,7 @@ async fn open_in(
     .insert(txn)
     .await?;
     let refresh_token = issue_refresh_token(txn, state, &session).await?;
-    Ok((session, refresh_token))
+    Ok((session, refresh_token, linked))
 }
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting one that
@@ -361,6 +395,14 @@ pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> A
             .rows_affected
             == 1;
         if !claimed {
+            // Retired by a renewal of the session (read again: it may have happened since).
+            let retired = refresh_token::Entity::find_by_id(token.id)
+                .one(txn)
+                .await?
+                .is_some_and(|token| token.retired_at.is_some());
+            if retired {
+                return Ok((Err(invalid_refresh()), vec![]));
+            }
             let events = revoke_on_reuse(txn, token.session_id, meta).await?;
             tracing::warn!(session = %token.session_id, "refresh token reused; session revoked");
             return Ok((Err(invalid_refresh()), events));
@@ -515,11 +557,15 @@ pub async fn switch_organization(
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+    let proof = proof_of(&current);
+    if !proof.reaches(organization_id) {
+        return Err(confined_refusal());
+    }
     let requires_mfa = entity::organization::Entity::find_by_id(organization_id)
         .one(&state.db)
         .await?
         .is_some_and(|org| org.mfa_required);
-    if requires_mfa && current.mfa_at.is_none() {
+    if requires_mfa && !proof.mfa_in(organization_id) {
         return Err(mfa::requirement_refusal());
     }
     if !enforcement::through_sso_of(&current, organization_id) {
@@ -559,6 +605,17 @@ pub async fn switch_organization(
     })
     .await?;
     tokens(state, user, &session, refresh_token)
+}
+
+/// The refusal of another organization to a session that only an organization's identity
+/// provider signed in.
+pub fn confined_refusal() -> ApiError {
+    ApiError::forbidden(
+        "this session was signed in by an organization's single sign-on and acts only there; \
+         sign in with your own password (or that organization's single sign-on) to act in \
+         another",
+    )
+    .with_detail("signInRequired", json!(true))
 }
 
 /// Sets the organization a login lands in when none is asked for.
@@ -631,6 +688,7 @@ async fn issue_refresh_token(
         created_at: Set(now),
         expires_at: Set((now + state.settings.refresh_token_ttl).min(session.expires_at)),
         used_at: Set(None),
+        retired_at: Set(None),
     }
     .insert(txn)
     .await?;
@@ -656,8 +714,23 @@ pub(crate) fn tokens(
         expires_at,
         user: user.into(),
         organization_id: session.organization_id,
-        mfa_verified: session.mfa_at.is_some(),
+        proof: proof_of(session),
     })
+}
+
+/// What `session` proved: its Charter second factor, the organization whose provider signed it
+/// in (and whether that provider did multi-factor authentication), and its password.
+pub fn proof_of(session: &session::Model) -> Proof {
+    let proved = |method: &str| session.amr.split(' ').any(|m| m == method);
+    let provider = (session.auth_method == enforcement::SSO)
+        .then_some(session.idp_organization_id)
+        .flatten();
+    Proof {
+        second_factor: session.mfa_at.is_some(),
+        provider,
+        provider_mfa: provider.is_some() && proved("mfa"),
+        password: proved(enforcement::PASSWORD),
+    }
 }
 
 fn truncate(value: &str, max: usize) -> String {

@@ -160,7 +160,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         ("configureSso", "mutation($i: ConfigureSsoInput!) { configureSso(input: $i) { enabled } }".into(), json!({ "i": {
             "organizationId": org, "issuer": provider.issuer, "clientId": "charter", "clientSecret": SSO_SECRET,
         } }), Some(token.clone())),
-        ("exchangeSsoCode", "mutation($c: String!) { exchangeSsoCode(code: $c) { accessToken } }".into(), json!({}), None),
+        ("exchangeSsoCode", "mutation($c: String!, $p: String) { exchangeSsoCode(code: $c, password: $p) { accessToken } }".into(), json!({}), None),
         ("disableSso", "mutation($o: ID!) { disableSso(organizationId: $o) { enabled } }".into(), json!({ "o": org }), Some(token.clone())),
         ("removeOrganizationDomain", "mutation($d: ID!) { removeOrganizationDomain(id: $d) }".into(), json!({}), Some(token.clone())),
         ("beginTotpEnrollment", "mutation { beginTotpEnrollment { secret } }".into(), json!({}), Some(token.clone())),
@@ -261,7 +261,8 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
                 .find(|(key, _)| key == "sso_code")
                 .map(|(_, code)| code.into_owned())
                 .unwrap();
-            variables = json!({ "c": code });
+            // Alice's account exists: she confirms its link with her (changed) password.
+            variables = json!({ "c": code, "p": "another-long-passphrase" });
         }
         if name == "acceptInvitation" {
             // A second invitation, to accept (the first was revoked).
@@ -354,8 +355,14 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
                 .unwrap()
                 .to_owned();
         }
-        // A step-up challenge changes nothing yet: its answer (verifyMfa) is recorded.
-        let expected = if name == "startMfaChallenge" { 0 } else { 1 };
+        // A step-up challenge changes nothing yet: its answer (verifyMfa) is recorded. The
+        // first single sign-on of an existing account records the link its password confirmed
+        // beside the sign-in.
+        let expected = match name {
+            "startMfaChallenge" => 0,
+            "exchangeSsoCode" => 2,
+            _ => 1,
+        };
         assert_eq!(
             event_count(&app).await - before,
             expected,

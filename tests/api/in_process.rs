@@ -45,6 +45,7 @@ impl Fixture {
             session_id: Uuid::now_v7(),
             organization_id: Some(self.org.id),
             mfa_at: None,
+            proof: charter::authz::Proof::default(),
         };
         let (context, batches) =
             RequestContext::new(&self.app.state, principal, RequestMeta::default());

@@ -37,3 +37,4 @@ mod schema;
 mod security_keys;
 mod sso;
 mod text_input;
+mod trust;

@@ -8,7 +8,7 @@ use crate::helpers::{PASSWORD, TestApp, error_code, org_id};
 
 /// Enrolls an authenticator app for the bearer of `token`: its secret and recovery codes, or
 /// `None` when oathtool cannot run here.
-async fn enroll(app: &TestApp, token: &str) -> Option<(String, Vec<String>)> {
+pub(crate) async fn enroll(app: &TestApp, token: &str) -> Option<(String, Vec<String>)> {
     let begun = app
         .gql(
             Some(token),

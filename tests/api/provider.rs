@@ -32,6 +32,16 @@ impl OidcProvider {
         clients: &[(&str, &str, &str)],
         accounts: &[(&str, &str, bool)],
     ) -> Option<OidcProvider> {
+        Self::start_claiming(clients, accounts, &[]).await
+    }
+
+    /// [`Self::start`], with the `amr` the provider claims of some logins' sign-ins (what a
+    /// provider its administrator controls says of anyone).
+    pub async fn start_claiming(
+        clients: &[(&str, &str, &str)],
+        accounts: &[(&str, &str, bool)],
+        amr: &[(&str, &[&str])],
+    ) -> Option<OidcProvider> {
         if let Err(missing) = crate::node::node_tools() {
             crate::node::skip_or_fail(&missing);
             return None;
@@ -51,6 +61,7 @@ impl OidcProvider {
                     "email": email,
                     "email_verified": verified,
                     "name": login,
+                    "amr": amr.iter().find(|(l, _)| l == login).map(|(_, methods)| methods),
                 })))
                 .collect::<serde_json::Map<_, _>>(),
         });

@@ -178,6 +178,7 @@ fn cases(ids: &Ids) -> Vec<Case> {
         case("Mutation.verifyOrganizationDomain(id)", Id("id"), "mutation($v: ID!) { verifyOrganizationDomain(id: $v) { id } }", json!({ "v": "@BAD" })),
         case("Mutation.removeOrganizationDomain(id)", Id("id"), "mutation($v: ID!) { removeOrganizationDomain(id: $v) }", json!({ "v": "@BAD" })),
         case("Mutation.exchangeSsoCode(code)", Line("code"), "mutation($v: String!) { exchangeSsoCode(code: $v) { accessToken } }", json!({ "v": "csc_@BAD" })),
+        case("Mutation.exchangeSsoCode(password)", OfferedPassword("password"), "mutation($v: String) { exchangeSsoCode(code: \"csc_unknown\", password: $v) { accessToken } }", json!({ "v": "@BAD" })),
         case("Mutation.verifyMfa(input.challenge)", Line("challenge"), "mutation($v: String!) { verifyMfa(input: {challenge: $v, totpCode: \"123456\"}) { accessToken } }", json!({ "v": "cmc_@BAD" })),
         case("Mutation.verifyMfa(input.totpCode)", Line("totpCode"), "mutation($v: String) { verifyMfa(input: {challenge: \"cmc_x\", totpCode: $v}) { accessToken } }", json!({ "v": "12@BAD34" })),
         case("Mutation.verifyMfa(input.recoveryCode)", Line("recoveryCode"), "mutation($v: String) { verifyMfa(input: {challenge: \"cmc_x\", recoveryCode: $v}) { accessToken } }", json!({ "v": "AB@BADCD" })),

@@ -4,7 +4,10 @@
 //
 // config.json: { "clients": [{ "client_id", "client_secret", "redirect_uris": [...],
 //                               "token_endpoint_auth_method" (default client_secret_basic) }],
-//                "accounts": { "<login>": { "email", "email_verified", "name" } } }
+//                "accounts": { "<login>": { "email", "email_verified", "name", "amr" } } }
+//
+// An account's optional `amr` (e.g. ["pwd", "mfa"]) is what the provider says its sign-in used:
+// the ID token carries it, as an attacker's provider would claim it of anyone.
 //
 // Prints `issuer http://127.0.0.1:<port>` once it listens, and exits when its standard input
 // closes (the test process ended or dropped it) or on SIGTERM.
@@ -71,7 +74,8 @@ const provider = new Provider(issuer, {
   pkce: { required: () => true },
   scopes: ['openid', 'email', 'profile'],
   claims: {
-    openid: ['sub'],
+    // `amr` goes with the ID token whenever the sign-in has it (an account's configured `amr`).
+    openid: ['sub', 'amr'],
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
@@ -150,7 +154,8 @@ async function interaction(req, res, uid) {
     if (!accountOf(login)) {
       return page(res, uid, 'login', LOGIN_FIELDS, `<p>unknown login ${escape(login)}</p>`);
     }
-    return provider.interactionFinished(req, res, { login: { accountId: login } }, {
+    const { amr } = accountOf(login);
+    return provider.interactionFinished(req, res, { login: { accountId: login, amr } }, {
       mergeWithLastSubmission: false,
     });
   }

@@ -26,11 +26,11 @@ impl AuthPayload {
         }
     }
 
-    /// Who signed in, and whether their session checked a second factor.
-    pub fn signed_in(&self) -> (uuid::Uuid, bool) {
+    /// Who signed in, and what their session proved (none while a challenge waits).
+    pub fn signed_in(&self) -> (uuid::Uuid, Option<crate::authz::Proof>) {
         match &self.0 {
-            SignIn::Session(tokens) => (tokens.user.id, tokens.mfa_verified),
-            SignIn::Challenge(challenge) => (challenge.user.id, false),
+            SignIn::Session(tokens) => (tokens.user.id, Some(tokens.proof)),
+            SignIn::Challenge(challenge) => (challenge.user.id, None),
         }
     }
 }

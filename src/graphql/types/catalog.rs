@@ -80,6 +80,9 @@ pub struct CatalogGuard {
     pub kind: GuardKind,
     pub resource: Option<String>,
     pub level: Option<String>,
+    /// A sensitive change: only a person, never an API key, whose session proved a second
+    /// factor recently when they have one (the SDL's `stepUp`).
+    pub step_up: bool,
 }
 
 #[Object]
@@ -198,6 +201,7 @@ fn catalog_guard(type_name: &str, field: &str, rule: Rule) -> CatalogGuard {
         kind,
         resource: need.map(|n| n.requirement.resource.to_owned()),
         level: need.map(|n| n.requirement.level.to_owned()),
+        step_up: need.is_some_and(|n| n.step_up),
     }
 }
 

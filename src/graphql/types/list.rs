@@ -58,8 +58,11 @@ pub async fn visible_list(ctx: &Context<'_>, list_id: Uuid) -> ApiResult<(ListRe
         .load_one(list_id)
         .await?
         .ok_or_else(|| ApiError::not_found("list"))?;
-    if ctx.access(list.organization_id).await.is_ok() {
-        return Ok((list, ListReach::Member));
+    match ctx.access(list.organization_id).await {
+        Ok(_) => return Ok((list, ListReach::Member)),
+        // A member refused (a second factor their organization requires) is told so.
+        Err(err) if err.code != crate::error::ErrorCode::NotFound => return Err(err),
+        Err(_) => {}
     }
     if partner_read(ctx, &list).await?.is_some() {
         return Ok((list, ListReach::Partner));

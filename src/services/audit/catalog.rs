@@ -78,6 +78,7 @@ actions! {
     SsoSignInRefused => "sso.sign_in_refused",
     SsoPasswordRefused => "sso.password_refused",
     SsoBreakGlassUsed => "sso.break_glass_used",
+    SsoIdentityLinked => "sso.identity_linked",
     MfaEnrollmentStarted => "mfa.enrollment_started",
     MfaEnrolled => "mfa.enrolled",
     MfaRemoved => "mfa.removed",

@@ -16,7 +16,8 @@ use crate::services::scope::{Admitted, OrgScope};
 /// The rule of sharing: a viewer who is not a member of a list's organization reads the list
 /// when it is `shared` and the viewer's role grants `list: read` in one of the organizations
 /// its owner picked as share partners (`partner_accesses`: the viewer's access in those of
-/// them the viewer belongs to).
+/// them the viewer belongs to), and the viewer's session meets that organization's own
+/// requirement of a second factor: sharing is no side door past it.
 pub fn readable_through_sharing<'a>(
     shared: bool,
     partner_accesses: impl IntoIterator<Item = &'a OrgAccess>,
@@ -24,7 +25,7 @@ pub fn readable_through_sharing<'a>(
     shared
         && partner_accesses
             .into_iter()
-            .any(|access| access.allows(require::LIST_READ))
+            .any(|access| !access.mfa_pending() && access.allows(require::LIST_READ))
 }
 
 /// A capability to read one list's entries: the viewer passed the gate of its organization
@@ -110,7 +111,7 @@ pub async fn open(
         let partners = partners(db, &[owner]).await?.remove(&owner);
         let accesses =
             access::load(db, policy, viewer.user_id, &partners.unwrap_or_default()).await?;
-        let accesses = access::limit_all(accesses, viewer.key.as_ref(), viewer.mfa);
+        let accesses = access::limit_all(accesses, viewer.key.as_ref(), viewer.proof);
         if let Some(read) = ListRead::through_sharing(&list, accesses.values()) {
             return Ok(Readable { list, read });
         }

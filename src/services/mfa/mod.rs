@@ -158,6 +158,7 @@ async fn new_challenge(
         idp_organization_id: Set(method.idp_organization_id),
         amr: Set(method.amr.clone()),
         webauthn_state: Set(webauthn_state),
+        link_subject: Set(method.link_subject.clone()),
         created_at: Set(now),
         expires_at: Set(expires_at),
     }
@@ -198,6 +199,7 @@ pub async fn step_up_challenge(state: &AppState, principal: &Principal) -> ApiRe
         idp_organization_id: session.idp_organization_id,
         amr: session.amr.clone(),
         mfa_at: None,
+        link_subject: None,
     };
     new_challenge(
         state,
@@ -326,6 +328,7 @@ pub async fn verify(
         idp_organization_id: challenge.idp_organization_id,
         amr: challenge.amr.clone(),
         mfa_at: None,
+        link_subject: challenge.link_subject.clone(),
     }
     .with_second_factor(method);
     match challenge.session_id {

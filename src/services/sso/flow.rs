@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::super::RequestMeta;
 use super::super::audit::{Action, Actor, Event, Scope};
+use super::super::credentials::{PasswordCheck, check_password};
 use super::super::members::ensure_licensed_seat;
 use super::super::mfa::SignIn;
 use super::super::scope::{write, write_recording};
@@ -40,10 +41,19 @@ pub const LOGIN_TTL: Duration = Duration::minutes(10);
 pub const CODE_TTL: Duration = Duration::seconds(60);
 /// The query parameter the code is handed over in.
 pub const CODE_PARAMETER: &str = "sso_code";
+/// How long the application has to exchange a code whose account must first confirm the link
+/// with its password (a person types it).
+pub const LINK_CODE_TTL: Duration = Duration::minutes(5);
+/// The query parameter that tells the application the code needs the person's password.
+pub const LINK_PARAMETER: &str = "sso_link";
 const MAX_RETURN_TO: usize = 2048;
-/// Sign-ins an organization may have under way at once: each is a row until it comes back or
-/// expires, so a burst of starts cannot grow the table without bound.
-pub const MAX_PENDING_PER_ORGANIZATION: u64 = 1000;
+/// Sign-ins one client address (an IPv6 /64) may start within [`LOGIN_TTL`]: each stays a row
+/// until it expires, whether or not it came back, so starts cost the caller who makes them and
+/// no organization has a cap that strangers can fill.
+pub const MAX_STARTS_PER_CLIENT: u64 = 60;
+/// The page for an organization without single sign-on, and for no organization at all: the
+/// start URL tells an anonymous caller nothing about either.
+const NOT_AVAILABLE: &str = "single sign-on is not available at this address";
 
 /// A sign-in that did not go through, as the page the browser is shown says it.
 #[derive(Debug, Clone)]
@@ -96,6 +106,7 @@ pub async fn start(
     state: &AppState,
     public_id: &str,
     return_to: Option<&str>,
+    meta: &RequestMeta,
 ) -> Result<Started, Failure> {
     let return_to = checked_return_to(state, return_to)?;
     let org = organization::Entity::find()
@@ -103,10 +114,11 @@ pub async fn start(
         .one(&state.db)
         .await
         .map_err(ApiError::from)?
-        .ok_or_else(|| Failure::new(404, "there is no such organization"))?;
+        .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
     let connection = enabled_connection(&state.db, org.id)
         .await?
-        .ok_or_else(|| Failure::new(404, format!("{} has no single sign-on", org.name)))?;
+        .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
+    let client = client_key(meta);
     let secret = open_secret(state, &connection)?;
     let redirect_uri = redirect_uri(state)?;
     let authorization = provider::authorize(&client_config(&connection, &secret, &redirect_uri)?)?;
@@ -120,14 +132,14 @@ pub async fn start(
             .filter(sso_login::Column::ExpiresAt.lt(now))
             .exec(txn)
             .await?;
-        let pending = sso_login::Entity::find()
-            .filter(sso_login::Column::OrganizationId.eq(org.id))
+        let started = sso_login::Entity::find()
+            .filter(sso_login::Column::ClientKey.eq(client.as_str()))
             .count(txn)
             .await?;
-        if pending >= MAX_PENDING_PER_ORGANIZATION {
+        if started >= MAX_STARTS_PER_CLIENT {
             return Err(ApiError::new(
                 ErrorCode::RateLimited,
-                "too many sign-ins are under way for this organization; try again in a few minutes",
+                "too many sign-ins were started from your address; try again in a few minutes",
             ));
         }
         sso_login::ActiveModel {
@@ -141,6 +153,8 @@ pub async fn start(
             return_to: Set(return_to.clone()),
             created_at: Set(now),
             expires_at: Set(now + LOGIN_TTL),
+            client_key: Set(client.clone()),
+            used_at: Set(None),
         }
         .insert(txn)
         .await?;
@@ -153,7 +167,24 @@ pub async fn start(
     })
 }
 
-/// `return_to` when it is an absolute http(s) URL on one of the configured return origins.
+/// What starts are counted by: the client's address (as the trusted proxies report it), an
+/// IPv6 one by its /64, which one subscriber usually holds whole; hashed, as it is kept.
+fn client_key(meta: &RequestMeta) -> String {
+    let address = meta.ip.as_deref().unwrap_or_default();
+    let network = match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            format!("{}/64", std::net::Ipv6Addr::from(octets))
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_canonical().to_string(),
+        _ => address.to_owned(),
+    };
+    hash_token(&format!("sso-start:{network}"))
+}
+
+/// `return_to` when it is an absolute http(s) URL on one of the configured return origins that
+/// does not already carry a sign-in code (the final redirect would hold a stranger's first).
 fn checked_return_to(state: &AppState, return_to: Option<&str>) -> Result<String, Failure> {
     let refused = |why: &str| Failure::new(400, format!("return_to {why}"));
     let Some(return_to) = return_to else {
@@ -166,6 +197,14 @@ fn checked_return_to(state: &AppState, return_to: Option<&str>) -> Result<String
     let url = url::Url::parse(return_to).map_err(|_| refused("is not an absolute URL"))?;
     if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() {
         return Err(refused("must be an http or https URL without credentials"));
+    }
+    if url
+        .query_pairs()
+        .any(|(name, _)| name == CODE_PARAMETER || name == LINK_PARAMETER)
+    {
+        return Err(refused(&format!(
+            "must not carry {CODE_PARAMETER} or {LINK_PARAMETER}: Charter adds them"
+        )));
     }
     let origin = url.origin().ascii_serialization();
     if !state.settings.sso.return_origins.contains(&origin) {
@@ -187,6 +226,10 @@ pub struct CallbackParams {
 
 /// Takes a sign-in back from the provider, once, and answers where to send the browser (the
 /// sign-in's `return_to` with a one-time code).
+///
+/// Nothing reaches the provider, and nothing is written to an organization's log, before the
+/// `state` of a sign-in this process family started is presented from the browser that started
+/// it; such sign-ins are bounded per client by [`start`].
 pub async fn callback(
     state: &AppState,
     params: CallbackParams,
@@ -222,40 +265,16 @@ pub async fn callback(
         .one(&state.db)
         .await
         .map_err(ApiError::from)?
-        .ok_or_else(|| Failure::new(404, "there is no such organization"))?;
-    let refuse = async |reason: String, user: Option<&user::Model>| -> Failure {
-        refusal(state, &org, &reason, user, meta).await
-    };
+        .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
+    let refuse = async |refused: Refused| -> Failure { refusal(state, &org, refused, meta).await };
     if let Some(error) = params.error {
-        // The provider's words, bounded and without control characters, for the page and log.
-        let printable = |text: &str, max: usize| -> String {
-            text.chars().filter(|c| !c.is_control()).take(max).collect()
-        };
-        let detail = printable(params.error_description.as_deref().unwrap_or_default(), 300);
-        let error = printable(&error, 100);
-        return Err(refuse(
-            format!(
-                "the identity provider did not sign you in ({error}{}{detail})",
-                if detail.is_empty() { "" } else { ": " }
-            ),
-            None,
-        )
-        .await);
+        return Err(refuse(Refused::provider_error(&error)).await);
     }
     let connection = match enabled_connection(&state.db, org.id).await? {
         Some(connection) if connection.issuer.as_deref() == Some(login.issuer.as_str()) => {
             connection
         }
-        _ => {
-            return Err(refuse(
-                format!(
-                    "{}'s single sign-on was changed or turned off during the sign-in",
-                    org.name
-                ),
-                None,
-            )
-            .await);
-        }
+        _ => return Err(refuse(Refused::of(Reason::ConnectionChanged)).await),
     };
     let Some(code) = params
         .code
@@ -265,16 +284,16 @@ pub async fn callback(
     };
     let verified = match verified_identity(state, &connection, &login, &code).await? {
         Ok(verified) => verified,
-        Err(rejection) => return Err(refuse(rejection.message(), None).await),
+        Err(rejection) => return Err(refuse(Refused::rejected(&rejection)).await),
     };
     let issuer = login.issuer.clone();
-    let outcome = admit(state, &org, &connection, &issuer, &verified, meta).await?;
-    let user = match outcome {
-        Ok(user) => user,
-        Err((reason, user)) => return Err(refuse(reason, user.as_ref()).await),
+    let admitted = match admit(state, &org, &connection, &issuer, &verified, meta).await? {
+        Ok(admitted) => admitted,
+        Err(refused) => return Err(refuse(refused).await),
     };
     let code = new_code();
     let now = Utc::now();
+    let linking = admitted.link_subject.is_some();
     // Codes nobody exchanged go when the next one is made.
     sso_code::Entity::delete_many()
         .filter(sso_code::Column::ExpiresAt.lt(now))
@@ -283,34 +302,54 @@ pub async fn callback(
         .map_err(ApiError::from)?;
     sso_code::ActiveModel {
         code_hash: Set(hash_token(&code)),
-        user_id: Set(user.id),
+        user_id: Set(admitted.user.id),
         organization_id: Set(org.id),
         issuer: Set(issuer),
         created_at: Set(now),
-        expires_at: Set(now + CODE_TTL),
+        expires_at: Set(now + if linking { LINK_CODE_TTL } else { CODE_TTL }),
         provider_mfa: Set(verified.mfa),
+        link_subject: Set(admitted.link_subject),
     }
     .insert(&state.db)
     .await
     .map_err(ApiError::from)?;
     let mut back = url::Url::parse(&login.return_to).map_err(ApiError::internal)?;
-    back.query_pairs_mut().append_pair(CODE_PARAMETER, &code);
+    let kept: Vec<(String, String)> = back
+        .query_pairs()
+        .filter(|(name, _)| name != CODE_PARAMETER && name != LINK_PARAMETER)
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    back.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair(CODE_PARAMETER, &code);
+    if linking {
+        back.query_pairs_mut()
+            .append_pair(LINK_PARAMETER, "required");
+    }
     Ok(back.to_string())
 }
 
-/// The sign-in whose `state` was presented, deleted as it is read: a second callback with the
-/// same `state` finds nothing.
+/// The sign-in whose `state` was presented, marked used as it is read: a second callback with
+/// the same `state` finds nothing. The row stays until it expires, so that it still counts
+/// among its client's starts.
 async fn claim_login(state: &AppState, presented: &str) -> ApiResult<Option<sso_login::Model>> {
     let hash = hash_token(presented);
     let Some(login) = sso_login::Entity::find()
         .filter(sso_login::Column::StateHash.eq(hash.as_str()))
+        .filter(sso_login::Column::UsedAt.is_null())
         .one(&state.db)
         .await?
     else {
         return Ok(None);
     };
-    let claimed = sso_login::Entity::delete_many()
+    let claimed = sso_login::Entity::update_many()
+        .col_expr(
+            sso_login::Column::UsedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
         .filter(sso_login::Column::Id.eq(login.id))
+        .filter(sso_login::Column::UsedAt.is_null())
         .exec(&state.db)
         .await?
         .rows_affected
@@ -355,11 +394,21 @@ async fn verified_identity(
     provider::verify(&config, &id_token, &login.nonce)
 }
 
+/// Whom a callback admitted: the person, and the provider's subject when the sign-in named an
+/// existing account by its email and that person must first confirm the link.
+struct Admitted {
+    user: user::Model,
+    link_subject: Option<String>,
+}
+
 /// Finds the person the provider vouched for and makes sure they are a member: first by an
-/// existing link of the provider's subject, else by a verified email in one of the
+/// existing link of the provider's subject; else by a verified email in one of the
 /// organization's verified domains (never by an unverified one: that would hand an account to
-/// whoever controls the provider's email field); a person without a membership gets one with
-/// the default role when just-in-time provisioning is on. `Ok(Err(reason))` is a refusal.
+/// whoever controls the provider's email field). A new person is created, linked and made a
+/// member with the default role when just-in-time provisioning is on. An existing account is
+/// neither linked nor changed here: whoever configures a provider must not become its owner,
+/// so the link waits for that person's own password (and second factor) at
+/// [`exchange`].
 async fn admit(
     state: &AppState,
     org: &organization::Model,
@@ -367,7 +416,7 @@ async fn admit(
     issuer: &str,
     verified: &Verified,
     meta: &RequestMeta,
-) -> ApiResult<Result<user::Model, (String, Option<user::Model>)>> {
+) -> ApiResult<Result<Admitted, Refused>> {
     write_recording(&state.db, async |txn| {
         // Under the organization's lock: seats are counted and links made one at a time.
         let org = organization::Entity::find_by_id(org.id)
@@ -382,64 +431,50 @@ async fn admit(
             .one(txn)
             .await?;
         let mut events = Vec::new();
-        let user = match &link {
-            Some(link) => user::Entity::find_by_id(link.user_id).one(txn).await?,
+        let (user, link_subject) = match &link {
+            Some(link) => match user::Entity::find_by_id(link.user_id).one(txn).await? {
+                Some(user) => (user, None),
+                None => return Ok((Err(Refused::of(Reason::NotMember)), vec![])),
+            },
             None => {
                 let email = match checked_email(txn, &org, verified).await? {
                     Ok(email) => email,
-                    Err(reason) => return Ok((Err((reason, None)), vec![])),
+                    Err(refused) => return Ok((Err(refused), vec![])),
                 };
                 match users::find_by_email(txn, &email).await? {
-                    Some(user) => Some(user),
+                    Some(user) => (user, Some(verified.subject.clone())),
                     None if connection.jit_provisioning => {
                         let name = display_name(verified, &email);
                         let (user, event) = users::create(txn, &email, name, None).await?;
                         events.push((Actor::user(&user, meta), event));
-                        Some(user)
+                        (user, None)
                     }
-                    None => None,
+                    None => return Ok((Err(Refused::of(Reason::NotMember)), vec![])),
                 }
             }
         };
-        let Some(user) = user else {
-            return Ok((
-                Err((
-                    format!(
-                        "you are not a member of {}; ask its administrators for an invitation",
-                        org.name
-                    ),
-                    None,
-                )),
-                vec![],
-            ));
-        };
         if user.status != users::ACTIVE || user.kind != users::HUMAN {
             return Ok((
-                Err((format!("the account {} is disabled", user.email), Some(user))),
+                Err(Refused::of(Reason::AccountDisabled).about(&user)),
                 vec![],
             ));
         }
-        if memberships::find(txn, user.id, org.id).await?.is_none() {
-            if !connection.jit_provisioning {
-                let reason = format!(
-                    "you are not a member of {}; ask its administrators for an invitation",
-                    org.name
-                );
-                return Ok((Err((reason, Some(user))), events));
+        let member = memberships::find(txn, user.id, org.id).await?.is_some();
+        if !member && !connection.jit_provisioning {
+            return Ok((Err(Refused::of(Reason::NotMember).about(&user)), events));
+        }
+        if link_subject.is_some() {
+            // Checked again when the person confirms; nothing changes until then.
+            if !member && let Err(refused) = seat_for(txn, state, &org, connection).await? {
+                return Ok((Err(refused.about(&user)), vec![]));
             }
+            return Ok((Ok(Admitted { user, link_subject }), events));
+        }
+        if !member {
             match provision(txn, state, &org, connection, &user).await {
                 Ok(event) => events.push((Actor::user(&user, meta), event)),
                 Err(err) if err.code == ErrorCode::SeatLimitReached => {
-                    return Ok((
-                        Err((
-                            format!(
-                                "{} has no free seat for you; ask its administrators to free or buy one",
-                                org.name
-                            ),
-                            Some(user),
-                        )),
-                        vec![],
-                    ));
+                    return Ok((Err(Refused::of(Reason::NoSeat).about(&user)), vec![]));
                 }
                 Err(err) => return Err(err),
             }
@@ -452,22 +487,130 @@ async fn admit(
                 active.update(txn).await?;
             }
             None => {
-                sso_identity::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    organization_id: Set(org.id),
-                    user_id: Set(user.id),
-                    issuer: Set(issuer.to_owned()),
-                    subject: Set(verified.subject.clone()),
-                    created_at: Set(now),
-                    last_sign_in_at: Set(now),
-                }
-                .insert(txn)
-                .await?;
+                insert_link(txn, org.id, issuer, &verified.subject, user.id).await?;
             }
         }
-        Ok((Ok(user), events))
+        Ok((
+            Ok(Admitted {
+                user,
+                link_subject: None,
+            }),
+            events,
+        ))
     })
     .await
+}
+
+/// Whether the connection's default role would find a seat for one more member.
+async fn seat_for(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    org: &organization::Model,
+    connection: &sso_connection::Model,
+) -> ApiResult<Result<(), Refused>> {
+    let Some(role_id) = connection.default_role_id else {
+        return Ok(Err(Refused::of(Reason::NotMember)));
+    };
+    let Ok(role) = roles::find_in_organization(txn, &state.policy, org.id, role_id).await else {
+        return Ok(Err(Refused::of(Reason::NotMember)));
+    };
+    if seats::takes_licensed_seat(role.seat_class, org.free_read_only_seats) {
+        match ensure_licensed_seat(txn, &state.policy, org).await {
+            Err(err) if err.code == ErrorCode::SeatLimitReached => {
+                return Ok(Err(Refused::of(Reason::NoSeat)));
+            }
+            other => other?,
+        }
+    }
+    Ok(Ok(()))
+}
+
+async fn insert_link(
+    txn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    issuer: &str,
+    subject: &str,
+    user_id: Uuid,
+) -> ApiResult<sso_identity::Model> {
+    let now = Utc::now();
+    Ok(sso_identity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        user_id: Set(user_id),
+        issuer: Set(issuer.to_owned()),
+        subject: Set(subject.to_owned()),
+        created_at: Set(now),
+        last_sign_in_at: Set(now),
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// Links the provider's `subject` to `user`, whose own password (and second factor, when they
+/// have one) has just confirmed it, in the write that opens their session: the organization
+/// locked, its connection still the one that vouched, and the person made a member with the
+/// default role when they are not one and just-in-time provisioning is on. Returns the events.
+pub(crate) async fn link_identity(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    organization_id: Uuid,
+    issuer: &str,
+    subject: &str,
+    user: &user::Model,
+) -> ApiResult<Vec<Event>> {
+    let changed = || {
+        ApiError::conflict(
+            "the organization's single sign-on changed during the sign-in; start it again",
+        )
+    };
+    let org = organization::Entity::find_by_id(organization_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(changed)?;
+    let connection = enabled_connection(txn, org.id)
+        .await?
+        .filter(|connection| connection.issuer.as_deref() == Some(issuer))
+        .ok_or_else(changed)?;
+    let existing = sso_identity::Entity::find()
+        .filter(sso_identity::Column::OrganizationId.eq(org.id))
+        .filter(sso_identity::Column::Issuer.eq(issuer))
+        .filter(sso_identity::Column::Subject.eq(subject))
+        .one(txn)
+        .await?;
+    let mut events = Vec::new();
+    match existing {
+        Some(link) if link.user_id == user.id => {}
+        Some(_) => {
+            return Err(ApiError::conflict(
+                "this identity at the provider is already linked to another account",
+            ));
+        }
+        None => {
+            let link = insert_link(txn, org.id, issuer, subject, user.id).await?;
+            events.push(
+                Event::new(
+                    Scope::Organization(org.id),
+                    Action::SsoIdentityLinked,
+                    format!(
+                        "{} confirmed the link of their account to single sign-on",
+                        user.email
+                    ),
+                )
+                .target("user", user.id)
+                .payload(json!({ "issuer": issuer, "linkId": link.id })),
+            );
+        }
+    }
+    if memberships::find(txn, user.id, org.id).await?.is_none() {
+        if !connection.jit_provisioning {
+            return Err(ApiError::forbidden(
+                "you are not a member of this organization; ask its administrators for an invitation",
+            ));
+        }
+        events.push(provision(txn, state, &org, &connection, user).await?);
+    }
+    Ok(events)
 }
 
 /// The provider's email when it vouched for it and it is in one of the organization's verified
@@ -476,21 +619,16 @@ async fn checked_email(
     txn: &impl ConnectionTrait,
     org: &organization::Model,
     verified: &Verified,
-) -> ApiResult<Result<Email, String>> {
+) -> ApiResult<Result<Email, Refused>> {
     let Some(email) = verified
         .email
         .as_deref()
         .and_then(|email| Email::parse("email", email).ok())
     else {
-        return Ok(Err(
-            "the identity provider sent no usable email address for you".to_owned(),
-        ));
+        return Ok(Err(Refused::of(Reason::NoEmail)));
     };
     if !verified.email_verified {
-        return Ok(Err(format!(
-            "the identity provider has not verified {} (email_verified), so it cannot name a Charter account",
-            email.as_str()
-        )));
+        return Ok(Err(Refused::of(Reason::EmailUnverified)));
     }
     let domain = email.domain().unwrap_or_default();
     let verified_here = entity::organization_domain::Entity::find()
@@ -501,10 +639,7 @@ async fn checked_email(
         .await?
         .is_some();
     if !verified_here {
-        return Ok(Err(format!(
-            "{domain} is not a verified domain of {}, so single sign-on cannot name your account",
-            org.name
-        )));
+        return Ok(Err(Refused::of(Reason::ForeignDomain)));
     }
     Ok(Ok(email))
 }
@@ -528,7 +663,7 @@ fn display_name(verified: &Verified, email: &Email) -> String {
 /// Makes `user` a member with the connection's default role (under the organization's lock,
 /// which the caller holds): its seat must be free, and it is never the owner role.
 async fn provision(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     state: &AppState,
     org: &organization::Model,
     connection: &sso_connection::Model,
@@ -573,42 +708,247 @@ async fn provision(
     .payload(json!({ "after": { "user": user.email, "role": role.key } })))
 }
 
-/// Records a refused sign-in in the organization's log (no secrets: the reason only) and
-/// returns the page that says it.
+/// Why a sign-in was refused: a closed set. The organization's log records the reason and
+/// never words of the request's (a provider's error text, a claim), so nobody writes into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The provider answered with an error instead of a code.
+    ProviderError,
+    /// The code exchange or the ID token's checks failed.
+    ProviderRejected,
+    /// The connection was turned off or moved to another issuer during the sign-in.
+    ConnectionChanged,
+    NoEmail,
+    EmailUnverified,
+    ForeignDomain,
+    NotMember,
+    AccountDisabled,
+    NoSeat,
+}
+
+impl Reason {
+    /// The code the audit event's payload carries.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::ProviderError => "provider_error",
+            Reason::ProviderRejected => "provider_rejected",
+            Reason::ConnectionChanged => "connection_changed",
+            Reason::NoEmail => "no_email",
+            Reason::EmailUnverified => "email_unverified",
+            Reason::ForeignDomain => "foreign_domain",
+            Reason::NotMember => "not_member",
+            Reason::AccountDisabled => "account_disabled",
+            Reason::NoSeat => "no_seat",
+        }
+    }
+
+    /// What the person is shown, and the log says.
+    fn describe(self) -> &'static str {
+        match self {
+            Reason::ProviderError => "the identity provider did not sign you in",
+            Reason::ProviderRejected => {
+                "the identity provider's answer could not be verified; start the sign-in again"
+            }
+            Reason::ConnectionChanged => {
+                "the organization's single sign-on was changed or turned off during the sign-in"
+            }
+            Reason::NoEmail => "the identity provider sent no usable email address for you",
+            Reason::EmailUnverified => {
+                "the identity provider has not verified your email address (email_verified), so it cannot name a Charter account"
+            }
+            Reason::ForeignDomain => {
+                "your email's domain is not a verified domain of this organization, so single sign-on cannot name your account"
+            }
+            Reason::NotMember => {
+                "you are not a member of this organization; ask its administrators for an invitation"
+            }
+            Reason::AccountDisabled => "your Charter account is disabled",
+            Reason::NoSeat => {
+                "the organization has no free seat for you; ask its administrators to free or buy one"
+            }
+        }
+    }
+}
+
+/// A refused sign-in: its reason, what the page adds for the person in front of it, and whose
+/// account it concerned when the provider named one.
+#[derive(Debug, Clone)]
+struct Refused {
+    reason: Reason,
+    detail: Option<String>,
+    user: Option<Uuid>,
+}
+
+impl Refused {
+    fn of(reason: Reason) -> Self {
+        Self {
+            reason,
+            detail: None,
+            user: None,
+        }
+    }
+
+    fn about(self, user: &user::Model) -> Self {
+        Self {
+            user: Some(user.id),
+            ..self
+        }
+    }
+
+    /// The provider's `error`, shown only when it is one of the codes OAuth and OpenID define.
+    fn provider_error(error: &str) -> Self {
+        const KNOWN: &[&str] = &[
+            "access_denied",
+            "invalid_request",
+            "unauthorized_client",
+            "unsupported_response_type",
+            "invalid_scope",
+            "server_error",
+            "temporarily_unavailable",
+            "interaction_required",
+            "login_required",
+            "account_selection_required",
+            "consent_required",
+            "invalid_request_uri",
+            "invalid_request_object",
+            "request_not_supported",
+            "request_uri_not_supported",
+            "registration_not_supported",
+        ];
+        Self {
+            detail: KNOWN.contains(&error).then(|| error.to_owned()),
+            ..Self::of(Reason::ProviderError)
+        }
+    }
+
+    /// The exchange's or the ID token's failure, for the page: what Charter checked, printable.
+    fn rejected(rejection: &Rejection) -> Self {
+        let detail = rejection
+            .message()
+            .chars()
+            .filter(|c| !c.is_control() && !is_bidi_control(*c))
+            .take(300)
+            .collect();
+        Self {
+            detail: Some(detail),
+            ..Self::of(Reason::ProviderRejected)
+        }
+    }
+
+    fn page(&self) -> String {
+        match &self.detail {
+            Some(detail) => format!("{} ({detail})", self.reason.describe()),
+            None => self.reason.describe().to_owned(),
+        }
+    }
+}
+
+/// Unicode's explicit direction marks and isolates, which could reorder what a page shows.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// How long one reason's refusals in one organization fold into a single audit event.
+pub const REFUSAL_WINDOW: Duration = Duration::minutes(15);
+
+/// Records a refused sign-in in the organization's log, folded: the first refusal of each
+/// reason in a [`REFUSAL_WINDOW`] is an event, which counts the refusals since the last one
+/// that went unrecorded; the others only count. Answers the page that says why.
 async fn refusal(
     state: &AppState,
     org: &organization::Model,
-    reason: &str,
-    user: Option<&user::Model>,
+    refused: Refused,
     meta: &RequestMeta,
 ) -> Failure {
-    let actor = match user {
-        Some(user) => Actor::user(user, meta),
-        None => Actor {
+    let reason = refused.reason;
+    let recorded = write_recording(&state.db, async |txn| {
+        let Some(unrecorded) = tally(txn, org.id, reason).await? else {
+            return Ok((false, vec![]));
+        };
+        let actor = Actor {
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
             ..Actor::default()
-        },
-    };
-    let mut event = Event::new(
-        Scope::Organization(org.id),
-        Action::SsoSignInRefused,
-        format!("a single sign-on was refused: {reason}"),
+        };
+        let mut event = Event::new(
+            Scope::Organization(org.id),
+            Action::SsoSignInRefused,
+            format!("a single sign-on was refused: {}", reason.describe()),
+        )
+        .payload(json!({ "reason": reason.code(), "unrecordedBefore": unrecorded }));
+        if let Some(user) = refused.user {
+            event = event.target("user", user);
+        }
+        Ok((true, vec![(actor, event)]))
+    })
+    .await;
+    match recorded {
+        Ok(true) => {
+            tracing::info!(organization = %org.id, reason = reason.code(), "single sign-on refused")
+        }
+        Ok(false) => {
+            tracing::debug!(organization = %org.id, reason = reason.code(), "single sign-on refused")
+        }
+        Err(err) => tracing::error!(error = %err.message, "recording a refused single sign-on"),
+    }
+    Failure::new(403, refused.page())
+}
+
+/// Counts a refusal of `reason` in `organization_id`: `Some(unrecorded)` when the log should
+/// record it (the first in its window, with how many went unrecorded before), `None` when it
+/// only counts.
+async fn tally(
+    txn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    reason: Reason,
+) -> ApiResult<Option<i64>> {
+    use entity::sso_refusal_tally as tally;
+    use sea_orm::sea_query::OnConflict;
+    let now = Utc::now();
+    tally::Entity::insert(tally::ActiveModel {
+        organization_id: Set(organization_id),
+        reason: Set(reason.code().to_owned()),
+        window_started_at: Set(now - REFUSAL_WINDOW - Duration::seconds(1)),
+        suppressed: Set(0),
+    })
+    .on_conflict(
+        OnConflict::columns([tally::Column::OrganizationId, tally::Column::Reason])
+            .do_nothing()
+            .to_owned(),
     )
-    .payload(json!({ "reason": reason }));
-    if let Some(user) = user {
-        event = event.target("user", user.id);
+    .exec_without_returning(txn)
+    .await?;
+    let row = tally::Entity::find_by_id((organization_id, reason.code().to_owned()))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::internal("a refusal tally vanished"))?;
+    let due = row.window_started_at + REFUSAL_WINDOW <= now;
+    let mut active: tally::ActiveModel = row.clone().into();
+    if due {
+        active.window_started_at = Set(now);
+        active.suppressed = Set(0);
+    } else {
+        active.suppressed = Set(row.suppressed + 1);
     }
-    if let Err(err) = super::super::scope::record(&state.db, &actor, vec![event]).await {
-        tracing::error!(error = %err.message, "recording a refused single sign-on");
-    }
-    tracing::info!(organization = %org.id, reason, "single sign-on refused");
-    Failure::new(403, reason.to_owned())
+    active.update(txn).await?;
+    Ok(due.then_some(row.suppressed))
 }
 
 /// Exchanges a sign-in's one-time code (once, within 60 seconds) for a session in its
 /// organization, whose tokens say it came through single sign-on.
-pub async fn exchange(state: &AppState, code: &str, meta: &RequestMeta) -> ApiResult<SignIn> {
+///
+/// A code whose sign-in named an existing, not yet linked account by its email needs that
+/// person's Charter `password` too (within five minutes): without it the code is refused and
+/// kept, so the application can ask for it; with it the code is used up whatever the answer.
+/// The link is made when the session opens, after the person's own second factor when they
+/// have one, so nobody who only controls the provider signs in as an existing account.
+pub async fn exchange(
+    state: &AppState,
+    code: &str,
+    password: Option<String>,
+    meta: &RequestMeta,
+) -> ApiResult<SignIn> {
     let invalid =
         || ApiError::unauthenticated("the sign-in code is unknown, already used or expired");
     text::check("code", TextKind::Line, code, 128)?;
@@ -616,14 +956,22 @@ pub async fn exchange(state: &AppState, code: &str, meta: &RequestMeta) -> ApiRe
     let found = sso_code::Entity::find_by_id(hash.clone())
         .one(&state.db)
         .await?
+        .filter(|found| found.expires_at > Utc::now())
         .ok_or_else(invalid)?;
+    if found.link_subject.is_some() && password.is_none() {
+        return Err(ApiError::forbidden(
+            "single sign-on named your existing Charter account: confirm the link once with \
+             your Charter password (exchangeSsoCode with password)",
+        )
+        .with_detail("ssoLinkRequired", json!(true)));
+    }
     let claimed = sso_code::Entity::delete_many()
         .filter(sso_code::Column::CodeHash.eq(hash))
         .exec(&state.db)
         .await?
         .rows_affected
         == 1;
-    if !claimed || found.expires_at <= Utc::now() {
+    if !claimed {
         return Err(invalid());
     }
     let user = user::Entity::find_by_id(found.user_id)
@@ -631,35 +979,69 @@ pub async fn exchange(state: &AppState, code: &str, meta: &RequestMeta) -> ApiRe
         .await?
         .filter(|user| user.status == users::ACTIVE)
         .ok_or_else(invalid)?;
-    membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user.id))
-        .filter(membership::Column::OrganizationId.eq(found.organization_id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(invalid)?;
     let org = found.organization_id;
     let issuer = found.issuer.clone();
+    let mut method = SignInMethod::sso(issuer.clone(), org, found.provider_mfa);
+    match (found.link_subject, password) {
+        (Some(subject), Some(password)) => {
+            confirm_password(state, &user, password, meta).await?;
+            method = method.with_password().linking(subject);
+        }
+        _ => {
+            membership::Entity::find()
+                .filter(membership::Column::UserId.eq(user.id))
+                .filter(membership::Column::OrganizationId.eq(org))
+                .one(&state.db)
+                .await?
+                .ok_or_else(invalid)?;
+        }
+    }
     let email = user.email.clone();
     let user_id = user.id;
-    super::super::mfa::sign_in(
-        state,
-        user,
-        Some(org),
-        SignInMethod::sso(issuer.clone(), org, found.provider_mfa),
-        meta,
-        |session| {
-            vec![
-                Event::new(
-                    Scope::Organization(org),
-                    Action::SsoSignIn,
-                    format!("{email} signed in through single sign-on"),
-                )
-                .target("session", session.id)
-                .payload(json!({ "issuer": issuer, "userId": user_id })),
-            ]
-        },
-    )
+    super::super::mfa::sign_in(state, user, Some(org), method, meta, |session| {
+        vec![
+            Event::new(
+                Scope::Organization(org),
+                Action::SsoSignIn,
+                format!("{email} signed in through single sign-on"),
+            )
+            .target("session", session.id)
+            .payload(json!({ "issuer": issuer, "userId": user_id })),
+        ]
+    })
     .await
+}
+
+/// The person's own Charter password, under the throttle every password check shares.
+async fn confirm_password(
+    state: &AppState,
+    user: &user::Model,
+    password: String,
+    meta: &RequestMeta,
+) -> ApiResult<()> {
+    if user.password_hash.is_none() {
+        return Err(ApiError::forbidden(
+            "your Charter account has no password to confirm the link with; sign in the way you \
+             have so far, or ask a platform operator",
+        ));
+    }
+    let email = Email::parse("email", &user.email)?;
+    let right = check_password(
+        state,
+        &email,
+        Some(user),
+        password,
+        PasswordCheck::SignIn,
+        meta,
+    )
+    .await?;
+    if right {
+        Ok(())
+    } else {
+        Err(ApiError::unauthenticated(
+            "the password is not right; start the single sign-on again",
+        ))
+    }
 }
 
 fn new_code() -> String {
