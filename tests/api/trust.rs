@@ -806,3 +806,37 @@ async fn g14_sign_in_pages_name_no_organization_and_cannot_be_framed() {
     assert_eq!(redirect.status(), 303);
     assert_eq!(redirect.headers()["x-frame-options"], "DENY");
 }
+
+/// G1, raced: a burst of confirmations of one link code with the right password opens one
+/// session and makes one link; the rest find the code used.
+#[tokio::test]
+async fn g1_a_burst_of_one_link_codes_confirmations_links_once() {
+    let Some(sso) = Sso::start(&[("carol", "carol@acme.test", true)], None).await else {
+        return;
+    };
+    let carol = sso.app.create_user("carol@acme.test").await;
+    sso.app.add_member(&carol, &sso.org, "standard_user").await;
+    sso.configure(false, false).await;
+    let (code, link) = code_and_link(&sso, "carol").await;
+    assert!(link);
+    let burst = (0..8).map(|_| exchange(&sso, &code, Some(PASSWORD)));
+    let answers = futures_util::future::join_all(burst).await;
+    let opened = answers
+        .iter()
+        .filter(|body| body["data"]["exchangeSsoCode"]["accessToken"].is_string())
+        .count();
+    assert_eq!(opened, 1, "{answers:?}");
+    for body in &answers {
+        if body["errors"].is_array() {
+            assert_eq!(error_code(body), "UNAUTHENTICATED", "{body}");
+        }
+    }
+    assert_eq!(links(&sso).await, 1);
+    let linked = sso
+        .actions()
+        .await
+        .iter()
+        .filter(|action| *action == "sso.identity_linked")
+        .count();
+    assert_eq!(linked, 1);
+}
