@@ -610,6 +610,15 @@ async fn g4_keys_never_make_keys_or_change_sign_in_settings() {
         .await
         .unwrap();
     assert_eq!(keys, 1, "no child key");
+    // Nor does a key read its holder's second factors.
+    let factors = app
+        .gql(
+            Some(&key),
+            "{ viewer { mfaFactors { id name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&factors), "FORBIDDEN", "{factors}");
     // The catalog says which fields need a person with a recent second factor.
     let catalog = app
         .gql(

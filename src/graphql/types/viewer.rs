@@ -100,6 +100,8 @@ impl Viewer {
 
     /// Your second factors, oldest first.
     async fn mfa_factors(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::MfaFactor>> {
+        // The account's own factors are the person's, never a key's to read.
+        ctx.principal().not_a_key()?;
         let factors = crate::services::mfa::list(ctx.state(), self.user.id).await?;
         Ok(factors.into_iter().map(super::MfaFactor).collect())
     }

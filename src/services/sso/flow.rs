@@ -73,19 +73,11 @@ impl Failure {
 
 impl From<ApiError> for Failure {
     fn from(err: ApiError) -> Self {
-        let status = match err.code {
-            ErrorCode::InvalidInput => 400,
-            ErrorCode::Unauthenticated => 401,
-            ErrorCode::Forbidden => 403,
-            ErrorCode::NotFound => 404,
-            ErrorCode::Conflict | ErrorCode::SeatLimitReached => 409,
-            ErrorCode::RateLimited => 429,
-            _ => 500,
-        };
-        if status == 500 {
+        let status = err.code.http_status().as_u16();
+        if err.code == ErrorCode::Internal {
             tracing::error!(error = %err.message, "single sign-on failed");
             Self::new(
-                500,
+                status,
                 "single sign-on failed on Charter's side; try again later",
             )
         } else {
