@@ -16,7 +16,7 @@ pub type CharterSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 /// Builds the schema. The state is shared; each request adds its [`RequestContext`].
 pub fn build_schema(state: AppState) -> CharterSchema {
     let settings = state.settings.clone();
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
         .data(state)
         .limit_depth(settings.max_query_depth)
         .limit_complexity(settings.max_query_complexity)
@@ -58,7 +58,7 @@ pub(crate) fn document() -> &'static ServiceDocument {
 /// The SDL of the schema, as committed in `schema.graphql`. It carries `@specifiedBy` on the
 /// scalars that have one, as introspection does, so that tools reading either agree.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
         .finish()
         .sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
