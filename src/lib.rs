@@ -13,6 +13,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod mail;
+pub mod outbound;
 pub mod services;
 
 use std::sync::Arc;
@@ -73,7 +74,7 @@ pub async fn build_with(
         })?,
         None => mail::Mailer::outbox(&settings.data_dir),
     };
-    let sso = services::sso::Runtime::new()?;
+    let sso = services::sso::Runtime::new(&settings)?;
     let secrets =
         auth::sealing::SecretBox::load(&settings.data_dir, settings.sso.secrets_key.as_deref())?;
     let state = AppState {

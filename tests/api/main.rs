@@ -30,6 +30,7 @@ mod membership_sight;
 mod mfa;
 mod oauth;
 mod organizations;
+mod outbound;
 mod presets;
 mod role_holders;
 mod roles;
