@@ -51,13 +51,18 @@ pub async fn build_with(
         "the policy lacks what Charter's fields require:\n{}",
         undeclared.join("\n")
     );
-    db::exclusively(&db, async |conn: &DatabaseConnection| {
-        db::apply_migrations(conn).await?;
-        services::roles::sync_predefined(conn, &policy).await
-    })
-    .await?;
     std::fs::create_dir_all(&settings.data_dir)?;
     let keys = KeyRing::load(&settings.data_dir, settings.signing_key.as_deref())?;
+    let secrets =
+        auth::sealing::SecretBox::load(&settings.data_dir, settings.sso.secrets_key.as_deref())?;
+    db::exclusively(&db, async |conn: &DatabaseConnection| {
+        db::apply_migrations(conn).await?;
+        services::roles::sync_predefined(conn, &policy).await?;
+        // Keys that differ from the other processes' stop start-up here, before any token is
+        // signed or secret sealed with them.
+        auth::key_record::check(conn, &keys, &secrets).await
+    })
+    .await?;
     let tokens = TokenIssuer::new(
         keys,
         settings.issuer.clone(),
@@ -75,8 +80,6 @@ pub async fn build_with(
         None => mail::Mailer::outbox(&settings.data_dir),
     };
     let sso = services::sso::Runtime::new(&settings)?;
-    let secrets =
-        auth::sealing::SecretBox::load(&settings.data_dir, settings.sso.secrets_key.as_deref())?;
     let state = AppState {
         mailer: Arc::new(mailer),
         sso: Arc::new(sso),

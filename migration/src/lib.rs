@@ -15,6 +15,7 @@ mod m20261123_000007_invitation_roles;
 mod m20261202_000008_machine_credentials;
 mod m20261202_000009_single_sign_on;
 mod m20261202_000010_multi_factor;
+mod m20261205_000012_key_fingerprints;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_machine_credentials::Migration),
             Box::new(m20261202_000009_single_sign_on::Migration),
             Box::new(m20261202_000010_multi_factor::Migration),
+            Box::new(m20261205_000012_key_fingerprints::Migration),
         ]
     }
 }

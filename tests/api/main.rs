@@ -36,5 +36,6 @@ mod role_holders;
 mod roles;
 mod schema;
 mod security_keys;
+mod shared_keys;
 mod sso;
 mod text_input;
