@@ -12,11 +12,25 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
 use super::HttpState;
+use super::server::BodyBound;
 use crate::error::ErrorCode;
 use crate::services::api_keys;
 
 pub const TOKEN_PATH: &str = "/oauth/token";
 const GRANT: &str = "client_credentials";
+/// The largest body the token endpoint reads: its form holds a grant type, a scope and perhaps
+/// the client's credentials.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The longest `scope`, and the most words it may name: a key holds one grant per resource,
+/// and the token carries every word asked for.
+const MAX_SCOPE_BYTES: usize = 4 * 1024;
+const MAX_SCOPE_WORDS: usize = 256;
+
+/// The token endpoint's bound: a larger body is refused before it is read, in RFC 6749's shape.
+pub const BODY_BOUND: BodyBound = BodyBound {
+    limit: MAX_BODY_BYTES,
+    refuse: body_too_large,
+};
 
 /// An error of the token endpoint, as RFC 6749 §5.2 spells it.
 struct OAuthError {
@@ -24,26 +38,41 @@ struct OAuthError {
     description: String,
     /// The client authenticated with HTTP Basic: a refusal then says how to authenticate.
     basic: bool,
+    status: StatusCode,
 }
 
 impl OAuthError {
     fn new(error: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            error,
-            description: description.into(),
-            basic: false,
-        }
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let status = match self.error {
+        let status = match error {
             "invalid_client" => StatusCode::UNAUTHORIZED,
             "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
             "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
+        Self {
+            error,
+            description: description.into(),
+            basic: false,
+            status,
+        }
+    }
+}
+
+/// `413` for a body over [`MAX_BODY_BYTES`], as `invalid_request`.
+fn body_too_large() -> Response {
+    OAuthError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        ..OAuthError::new(
+            "invalid_request",
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        )
+    }
+    .into_response()
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = self.status;
         let body = Json(json!({ "error": self.error, "error_description": self.description }));
         let mut response = (status, body).into_response();
         if self.basic && status == StatusCode::UNAUTHORIZED {
@@ -188,7 +217,7 @@ async fn issue(
     let permissions = match field("scope") {
         None => held,
         Some(scope) => {
-            let asked: Vec<String> = scope.split_whitespace().map(str::to_owned).collect();
+            let asked = scope_words(scope)?;
             if let Some(beyond) = asked.iter().find(|word| !held.contains(word)) {
                 return Err(OAuthError::new(
                     "invalid_scope",
@@ -218,6 +247,30 @@ async fn issue(
     .into_response();
     no_store(&mut response);
     Ok(response)
+}
+
+/// The words of `scope`, each once, in the order first asked; refused when the scope is longer
+/// than [`MAX_SCOPE_BYTES`] or names more than [`MAX_SCOPE_WORDS`] words.
+fn scope_words(scope: &str) -> Result<Vec<String>, OAuthError> {
+    if scope.len() > MAX_SCOPE_BYTES {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            format!("scope is longer than {MAX_SCOPE_BYTES} bytes"),
+        ));
+    }
+    let mut words: Vec<String> = Vec::new();
+    for (count, word) in scope.split_whitespace().enumerate() {
+        if count == MAX_SCOPE_WORDS {
+            return Err(OAuthError::new(
+                "invalid_scope",
+                format!("scope names more than {MAX_SCOPE_WORDS} words"),
+            ));
+        }
+        if !words.iter().any(|known| known == word) {
+            words.push(word.to_owned());
+        }
+    }
+    Ok(words)
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414). The endpoints are absolute: under

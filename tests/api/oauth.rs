@@ -227,6 +227,102 @@ async fn basic_and_form_credentials_both_work_and_the_grants_follow_the_holder()
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
 }
 
+#[tokio::test]
+async fn oversized_bodies_and_scopes_are_refused_at_once() {
+    let f = fixture().await;
+    let auth = basic(&f.client_id, &f.secret);
+    let url = format!("{}/oauth/token", f.app.address);
+    let megabyte_scope = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("scope", &"list:read ".repeat(100_000))
+        .finish();
+    let eight_megabytes = format!(
+        "grant_type=client_credentials&padding={}",
+        "x".repeat(8_000_000)
+    );
+    for body in [megabyte_scope, eight_megabytes] {
+        let started = std::time::Instant::now();
+        let response = f
+            .app
+            .client
+            .post(&url)
+            .header("authorization", &auth)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413);
+        let refused: Value = response.json().await.unwrap();
+        assert_eq!(refused["error"], "invalid_request", "{refused}");
+        assert_eq!(
+            refused["error_description"],
+            "the request body is larger than 16384 bytes"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    // The bound is on the declared length: the answer comes before any of the body.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(f.app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = "POST /oauth/token HTTP/1.1\r\nhost: charter\r\n\
+                content-type: application/x-www-form-urlencoded\r\ncontent-length: 8000000\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 1024];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut answer))
+        .await
+        .expect("an answer without the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // Within the body's bound, a scope longer than 4 KiB or of more than 256 words.
+    for (scope, description) in [
+        (
+            "list:read ".repeat(1_000),
+            "scope is longer than 4096 bytes",
+        ),
+        ("list:read ".repeat(300), "scope names more than 256 words"),
+    ] {
+        let (status, refused, _) = token(
+            &f.app,
+            Some(&auth),
+            &[("grant_type", "client_credentials"), ("scope", &scope)],
+        )
+        .await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(refused["error"], "invalid_scope");
+        assert_eq!(refused["error_description"], description);
+    }
+}
+
+#[tokio::test]
+async fn a_scope_with_repeated_words_gives_each_once() {
+    let f = fixture().await;
+    let (status, body, _) = token(
+        &f.app,
+        Some(&basic(&f.client_id, &f.secret)),
+        &[
+            ("grant_type", "client_credentials"),
+            (
+                "scope",
+                "list:read organization:read list:read  list:read organization:read",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "list:read organization:read");
+    let claims = verified_claims(&f.app, body["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims["scope"], "list:read organization:read");
+    assert_eq!(
+        claims["permissions"],
+        json!(["list:read", "organization:read"])
+    );
+}
+
 /// A request to the token endpoint that is refused: what it is, its Authorization header, its
 /// form, and the status and `error` it gets.
 type Refusal<'a> = (
@@ -326,15 +422,15 @@ async fn refusals_are_spelled_as_rfc_6749_says() {
             "invalid_request",
         ),
         (
-            "a megabyte secret",
+            "a megabyte secret, over the body's bound",
             None,
             vec![
                 ("grant_type", "client_credentials".into()),
                 ("client_id", f.client_id.clone()),
                 ("client_secret", "A".repeat(1 << 20)),
             ],
-            401,
-            "invalid_client",
+            413,
+            "invalid_request",
         ),
     ];
     for (what, authorization, form, status, error) in &cases {
