@@ -106,9 +106,11 @@ async fn verified_claims(app: &TestApp, token: &str) -> Value {
 #[tokio::test]
 async fn client_credentials_give_a_jwt_that_jose_verifies_against_the_jwks() {
     let f = fixture().await;
+    // The README's recipe, given a session's access token as well: same keys, issuer and
+    // audience, refused by the header's `typ`.
     let Some(run) = node::run_script(
         "verify-client-token.mjs",
-        &[&f.app.address, &f.client_id, &f.secret, "charter"],
+        &[&f.app.address, &f.client_id, &f.secret, "charter", &f.alice],
     )
     .await
     else {
@@ -118,6 +120,12 @@ async fn client_credentials_give_a_jwt_that_jose_verifies_against_the_jwks() {
     let verified: Value = serde_json::from_str(run.output.trim()).expect(&run.output);
     let claims = &verified["payload"];
     assert_eq!(verified["header"]["alg"], "EdDSA");
+    assert_eq!(verified["header"]["typ"], "at+jwt");
+    assert_eq!(
+        verified["refused"]["code"], "ERR_JWT_CLAIM_VALIDATION_FAILED",
+        "{verified}"
+    );
+    assert_eq!(verified["refused"]["claim"], "typ", "{verified}");
     assert_eq!(claims["sub"], f.bob.id.to_string());
     assert_eq!(claims["org"], f.org.id.to_string());
     assert_eq!(claims["azp"], f.client_id.as_str());
@@ -225,6 +233,61 @@ async fn basic_and_form_credentials_both_work_and_the_grants_follow_the_holder()
         )
         .await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+}
+
+/// `token`'s header and claims, unverified.
+fn parts(token: &str) -> (Value, Value) {
+    let decode = |part: &str| -> Value {
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let mut parts = token.split('.');
+    (decode(parts.next().unwrap()), decode(parts.next().unwrap()))
+}
+
+#[tokio::test]
+async fn session_and_client_tokens_differ_in_their_header_and_neither_passes_for_the_other() {
+    let f = fixture().await;
+    let (session_header, session_claims) = parts(&f.alice);
+    assert_eq!(session_header["typ"], "JWT");
+    let (_, body, _) = token(
+        &f.app,
+        Some(&basic(&f.client_id, &f.secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    let client = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(parts(&client).0["typ"], "at+jwt");
+    let viewer = |token: String| {
+        let app = &f.app;
+        async move {
+            app.gql(Some(&token), "{ viewer { user { email } } }", json!({}))
+                .await
+        }
+    };
+    let refused = viewer(client).await;
+    assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{refused}");
+
+    // A session's claims under a client token's header, signed with Charter's own key: the
+    // header alone refuses it. Under a session's header, the same claims pass.
+    let key = f.app.state.tokens.keys().current();
+    let resign = |typ: &str| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, &session_claims, &key.encoding).unwrap()
+    };
+    let refused = viewer(resign("at+jwt")).await;
+    assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{refused}");
+    let accepted = viewer(resign("JWT")).await;
+    assert_eq!(
+        accepted["data"]["viewer"]["user"]["email"], "alice@example.com",
+        "{accepted}"
+    );
 }
 
 #[tokio::test]
