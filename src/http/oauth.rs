@@ -11,8 +11,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
 use super::HttpState;
 use super::server::BodyBound;
+use crate::config::Settings;
 use crate::error::ErrorCode;
 use crate::services::api_keys;
 
@@ -273,23 +276,11 @@ fn scope_words(scope: &str) -> Result<Vec<String>, OAuthError> {
     Ok(words)
 }
 
-/// `GET /.well-known/oauth-authorization-server` (RFC 8414). The endpoints are absolute: under
-/// the issuer when it is an http(s) URL (as RFC 8414 wants it), else under the request's host.
-pub async fn metadata(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414), with absolute endpoints under
+/// [`endpoints_base`]. Nothing in it comes from the request, so shared caches may keep it.
+pub async fn metadata(State(state): State<HttpState>) -> Response {
     let issuer = state.app.tokens.issuer().to_owned();
-    let base = if issuer.starts_with("https://") || issuer.starts_with("http://") {
-        issuer.trim_end_matches('/').to_owned()
-    } else {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|value| value.to_str().ok())
-            .filter(|host| {
-                host.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-            })
-            .unwrap_or("localhost");
-        format!("http://{host}")
-    };
+    let base = endpoints_base(&state.app.settings);
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
         Json(json!({
@@ -303,6 +294,30 @@ pub async fn metadata(State(state): State<HttpState>, headers: HeaderMap) -> Res
         })),
     )
         .into_response()
+}
+
+/// Where the metadata's endpoints live, from the configuration alone — never from the request's
+/// `Host`, which a client chooses: copied into a cached answer, it would send other clients'
+/// secrets to whoever forged it. The issuer when it is an http(s) URL (as RFC 8414 wants it),
+/// else the public URL (`public_url`), else the listen address, which is right for clients on
+/// the same machine, the one place a server without a configured URL is surely reached from (an
+/// unspecified address, `0.0.0.0` or `::`, as its loopback).
+fn endpoints_base(settings: &Settings) -> String {
+    let issuer = &settings.issuer;
+    if issuer.starts_with("https://") || issuer.starts_with("http://") {
+        return issuer.trim_end_matches('/').to_owned();
+    }
+    if let Some(public_url) = &settings.sso.public_url {
+        return public_url.clone();
+    }
+    let mut listen = settings.listen;
+    if listen.ip().is_unspecified() {
+        listen.set_ip(match listen {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{listen}")
 }
 
 /// Every `resource:level` a token's scope may name under the policy.
@@ -320,4 +335,24 @@ fn scopes(state: &HttpState) -> Vec<String> {
                 .map(move |level| format!("{}:{level}", resource.key))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoints_come_from_the_issuer_the_public_url_or_the_listen_address() {
+        let mut settings = Settings::for_data_dir("data");
+        settings.listen = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(endpoints_base(&settings), "http://127.0.0.1:8080");
+        settings.listen = "[::]:9000".parse().unwrap();
+        assert_eq!(endpoints_base(&settings), "http://[::1]:9000");
+        settings.listen = "10.1.2.3:8080".parse().unwrap();
+        assert_eq!(endpoints_base(&settings), "http://10.1.2.3:8080");
+        settings.sso.public_url = Some("https://id.example.com/charter".to_owned());
+        assert_eq!(endpoints_base(&settings), "https://id.example.com/charter");
+        settings.issuer = "https://issuer.example.com/".to_owned();
+        assert_eq!(endpoints_base(&settings), "https://issuer.example.com");
+    }
 }

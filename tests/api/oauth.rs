@@ -539,29 +539,39 @@ async fn refusals_are_spelled_as_rfc_6749_says() {
     );
 }
 
+/// The authorization server's metadata of `app`, asked for with `host` as the Host header if
+/// given, and its Cache-Control.
+async fn fetch_metadata(app: &TestApp, host: Option<&str>) -> (Value, String) {
+    let mut request = app.client.get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        app.address
+    ));
+    if let Some(host) = host {
+        request = request.header("host", host);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let cache = response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (response.json().await.unwrap(), cache)
+}
+
+fn assert_endpoints_under(metadata: &Value, base: &str) {
+    assert_eq!(metadata["token_endpoint"], format!("{base}/oauth/token"));
+    assert_eq!(
+        metadata["jwks_uri"],
+        format!("{base}/.well-known/jwks.json")
+    );
+}
+
 #[tokio::test]
 async fn the_metadata_names_the_token_endpoint_and_the_jwks() {
     let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            app.address
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let metadata: Value = response.json().await.unwrap();
+    let (metadata, _) = fetch_metadata(&app, None).await;
     assert_eq!(metadata["issuer"], "charter");
-    assert_eq!(
-        metadata["token_endpoint"],
-        format!("{}/oauth/token", app.address)
-    );
-    assert_eq!(
-        metadata["jwks_uri"],
-        format!("{}/.well-known/jwks.json", app.address)
-    );
+    assert_endpoints_under(&metadata, &app.address);
     assert_eq!(
         metadata["grant_types_supported"],
         json!(["client_credentials"])
@@ -573,24 +583,34 @@ async fn the_metadata_names_the_token_endpoint_and_the_jwks() {
             .contains(&json!("api_key:manage"))
     );
 
-    // With an issuer that is a URL, the endpoints are under it whatever the Host header says.
+    // With an issuer that is a URL, the endpoints are under it.
     let app =
         TestApp::spawn_with(|settings| settings.issuer = "https://id.example.com/".into()).await;
-    let metadata: Value = app
-        .client
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            app.address
-        ))
-        .header("host", "evil.example")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (metadata, _) = fetch_metadata(&app, Some("evil.example")).await;
     assert_eq!(
         metadata["token_endpoint"],
         "https://id.example.com/oauth/token"
     );
+}
+
+#[tokio::test]
+async fn a_forged_host_never_reaches_the_cached_metadata() {
+    // The public URL configured (TestApp's own address), and none: then the listen address,
+    // here the unspecified one, whose loopback the test reaches.
+    let configured = TestApp::spawn().await;
+    let unconfigured = TestApp::spawn_with(|settings| {
+        let own = settings.sso.public_url.take().unwrap();
+        let port = own.rsplit(':').next().unwrap();
+        settings.listen = format!("0.0.0.0:{port}").parse().unwrap();
+    })
+    .await;
+    for app in [&configured, &unconfigured] {
+        let (honest, _) = fetch_metadata(app, None).await;
+        for host in ["evil.example", "evil.example:443", "[::1]:1"] {
+            let (forged, cache) = fetch_metadata(app, Some(host)).await;
+            assert_eq!(forged, honest, "Host: {host}");
+            assert_eq!(cache, "public, max-age=300");
+        }
+        assert_endpoints_under(&honest, &app.address);
+    }
 }
