@@ -383,7 +383,7 @@ fn seeding_state(
         tokens: Arc::new(tokens),
         settings: Arc::new(settings.clone()),
         mailer: Arc::new(charter::mail::Mailer::outbox(&settings.data_dir)),
-        sso: Arc::new(charter::services::sso::Runtime::new()?),
+        sso: Arc::new(charter::services::sso::Runtime::new(settings)?),
         secrets: Arc::new(charter::auth::sealing::SecretBox::load(
             &settings.data_dir,
             None,

@@ -66,6 +66,8 @@ struct FileSettings {
     mfa_step_up_minutes: Option<i64>,
     webauthn_rp_id: Option<String>,
     webauthn_origins: Option<Vec<String>>,
+    outbound_allow: Option<Vec<String>>,
+    outbound_timeout_seconds: Option<u64>,
 }
 
 /// Resolved settings of one process.
@@ -110,6 +112,28 @@ pub struct Settings {
     pub webauthn_rp_id: Option<String>,
     /// The origins security keys may answer from (the public URL's origin by default).
     pub webauthn_origins: Vec<String>,
+    /// Requests to URLs administrators give (identity providers).
+    pub outbound: OutboundSettings,
+}
+
+/// What requests to administrator-given URLs may reach, and how long they may take.
+#[derive(Debug, Clone)]
+pub struct OutboundSettings {
+    /// Networks outside the public internet (loopback, private, link-local, …) that such
+    /// requests may reach all the same: an identity provider on the internal network, or on
+    /// loopback in development. Every other special-use address is refused.
+    pub allow: Vec<ipnet::IpNet>,
+    /// How long one request may take, from connecting to the end of the answer.
+    pub timeout: Duration,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Where Charter is reached from outside, where single sign-on may send people back to, and how
@@ -190,6 +214,7 @@ impl Settings {
             mfa_step_up: chrono::Duration::minutes(10),
             webauthn_rp_id: None,
             webauthn_origins: Vec::new(),
+            outbound: OutboundSettings::default(),
         }
     }
 
@@ -271,22 +296,24 @@ impl Settings {
         Ok(())
     }
 
-    /// Trusted proxies and mail, which the environment may also set.
+    /// Trusted proxies, mail and the networks outbound requests may reach, which the
+    /// environment may also set.
     fn apply_network(&mut self, file: &FileSettings) -> anyhow::Result<()> {
-        let proxies = match std::env::var("CHARTER_TRUSTED_PROXIES") {
-            Ok(list) if !list.trim().is_empty() => {
-                Some(list.split(',').map(|p| p.trim().to_owned()).collect())
-            }
-            _ => file.trusted_proxies.clone(),
-        };
-        for proxy in proxies.unwrap_or_default() {
-            self.trusted_proxies.push(parse_network(&proxy)?);
-        }
+        self.trusted_proxies = networks("CHARTER_TRUSTED_PROXIES", &file.trusted_proxies)?;
         self.smtp_url = std::env::var("CHARTER_SMTP_URL")
             .ok()
             .filter(|url| !url.is_empty())
             .or(file.smtp_url.clone());
         self.mail_from = file.mail_from.clone();
+        self.outbound.allow = networks("CHARTER_OUTBOUND_ALLOW", &file.outbound_allow)?;
+        if let Some(seconds) = checked(
+            file.outbound_timeout_seconds,
+            "outbound_timeout_seconds",
+            1,
+            60,
+        )? {
+            self.outbound.timeout = Duration::from_secs(seconds);
+        }
         Ok(())
     }
 
@@ -432,6 +459,18 @@ pub fn origin_of(text: &str, name: &str, path_allowed: bool) -> anyhow::Result<S
     }
 }
 
+/// The networks listed, comma-separated, in the environment variable `env`, or else in the
+/// file's list.
+fn networks(env: &str, file: &Option<Vec<String>>) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    let listed: Vec<String> = match std::env::var(env) {
+        Ok(list) if !list.trim().is_empty() => {
+            list.split(',').map(|item| item.trim().to_owned()).collect()
+        }
+        _ => file.clone().unwrap_or_default(),
+    };
+    listed.iter().map(|item| parse_network(item)).collect()
+}
+
 /// An IP network from `10.0.0.0/8`, or a single address.
 pub fn parse_network(text: &str) -> anyhow::Result<ipnet::IpNet> {
     text.parse::<ipnet::IpNet>()
@@ -476,6 +515,29 @@ mod tests {
         assert_eq!(
             settings.timeouts.header_read,
             Timeouts::default().header_read
+        );
+    }
+
+    #[test]
+    fn outbound_networks_and_timeout_come_from_the_file() {
+        let settings = resolve_file(
+            "outbound_allow = [\"10.0.0.0/8\", \"127.0.0.1\"]\noutbound_timeout_seconds = 3\n",
+        )
+        .unwrap();
+        let allowed: Vec<String> = settings
+            .outbound
+            .allow
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(allowed, ["10.0.0.0/8", "127.0.0.1/32"]);
+        assert_eq!(settings.outbound.timeout, Duration::from_secs(3));
+        assert!(Settings::for_data_dir("x").outbound.allow.is_empty());
+        let message = |text: &str| resolve_file(text).unwrap_err().to_string();
+        assert!(message("outbound_allow = [\"intranet\"]").contains("`intranet`"));
+        assert_eq!(
+            message("outbound_timeout_seconds = 0"),
+            "outbound_timeout_seconds must be 1 to 60"
         );
     }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod mail;
+pub mod outbound;
 pub mod services;
 
 use std::sync::Arc;
@@ -50,13 +51,18 @@ pub async fn build_with(
         "the policy lacks what Charter's fields require:\n{}",
         undeclared.join("\n")
     );
-    db::exclusively(&db, async |conn: &DatabaseConnection| {
-        db::apply_migrations(conn).await?;
-        services::roles::sync_predefined(conn, &policy).await
-    })
-    .await?;
     std::fs::create_dir_all(&settings.data_dir)?;
     let keys = KeyRing::load(&settings.data_dir, settings.signing_key.as_deref())?;
+    let secrets =
+        auth::sealing::SecretBox::load(&settings.data_dir, settings.sso.secrets_key.as_deref())?;
+    db::exclusively(&db, async |conn: &DatabaseConnection| {
+        db::apply_migrations(conn).await?;
+        services::roles::sync_predefined(conn, &policy).await?;
+        // Keys that differ from the other processes' stop start-up here, before any token is
+        // signed or secret sealed with them.
+        auth::key_record::check(conn, &keys, &secrets).await
+    })
+    .await?;
     let tokens = TokenIssuer::new(
         keys,
         settings.issuer.clone(),
@@ -73,9 +79,7 @@ pub async fn build_with(
         })?,
         None => mail::Mailer::outbox(&settings.data_dir),
     };
-    let sso = services::sso::Runtime::new()?;
-    let secrets =
-        auth::sealing::SecretBox::load(&settings.data_dir, settings.sso.secrets_key.as_deref())?;
+    let sso = services::sso::Runtime::new(&settings)?;
     let state = AppState {
         mailer: Arc::new(mailer),
         sso: Arc::new(sso),

@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod audit_event;
 pub mod audit_head;
 pub mod invitation;
+pub mod key_fingerprint;
 pub mod list;
 pub mod list_entry;
 pub mod login_throttle;

@@ -16,6 +16,7 @@ mod m20261202_000008_machine_credentials;
 mod m20261202_000009_single_sign_on;
 mod m20261202_000010_multi_factor;
 mod m20261205_000011_trust;
+mod m20261205_000012_key_fingerprints;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_single_sign_on::Migration),
             Box::new(m20261202_000010_multi_factor::Migration),
             Box::new(m20261205_000011_trust::Migration),
+            Box::new(m20261205_000012_key_fingerprints::Migration),
         ]
     }
 }

@@ -24,14 +24,16 @@ pub struct SigningKeyPair {
 /// The keys tokens are signed with (the newest) and verified against (all of them).
 pub struct KeyRing {
     keys: Vec<SigningKeyPair>,
+    /// The configured key file, or the keys directory.
+    source: PathBuf,
 }
 
 impl KeyRing {
     /// Loads `configured` when given; otherwise every `*.pem` in `<data_dir>/keys`, generating one
     /// there when the folder holds none. The newest file by name signs.
     pub fn load(data_dir: &Path, configured: Option<&Path>) -> anyhow::Result<Self> {
-        let files = match configured {
-            Some(path) => vec![path.to_path_buf()],
+        let (files, source) = match configured {
+            Some(path) => (vec![path.to_path_buf()], path.to_path_buf()),
             None => {
                 let dir = data_dir.join("keys");
                 std::fs::create_dir_all(&dir)?;
@@ -39,7 +41,7 @@ impl KeyRing {
                 if files.is_empty() {
                     files.push(generate(&dir)?);
                 }
-                files
+                (files, dir)
             }
         };
         let mut keys = Vec::new();
@@ -52,7 +54,17 @@ impl KeyRing {
             })?;
             keys.push(pair(&key)?);
         }
-        Ok(Self { keys })
+        Ok(Self { keys, source })
+    }
+
+    /// Where the keys were loaded from: the `signing_key` file, or the keys directory.
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+
+    /// The key ids, the signing key's first.
+    pub fn ids(&self) -> Vec<String> {
+        self.keys.iter().map(|key| key.kid.clone()).collect()
     }
 
     /// The key new tokens are signed with.

@@ -1,6 +1,7 @@
 //! Who you are: passwords, signing keys, tokens, and the principal of a request.
 
 pub mod api_keys;
+pub mod key_record;
 pub mod keys;
 pub mod password;
 pub mod sealing;

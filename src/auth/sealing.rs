@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::aead::{self, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::error::ApiError;
@@ -15,11 +16,17 @@ use crate::error::ApiError;
 /// The version prefix of a sealed value, so another scheme can follow without ambiguity.
 const VERSION: &str = "v1.";
 const KEY_FILE: &str = "secrets.key";
+/// What the check value is computed over: no secret, only a label.
+const CHECK_LABEL: &[u8] = b"charter secrets key check v1";
 
 /// Seals and opens secrets under one key.
 pub struct SecretBox {
     key: LessSafeKey,
     rng: SystemRandom,
+    /// The key file it was loaded from.
+    path: PathBuf,
+    /// A value that tells whether two processes hold the same key without revealing it.
+    check: String,
 }
 
 impl SecretBox {
@@ -44,16 +51,30 @@ impl SecretBox {
                     path.display()
                 )
             })?;
-        Ok(Self::from_key(&bytes))
+        Ok(Self::from_key(&bytes, path))
     }
 
-    fn from_key(bytes: &[u8]) -> Self {
+    fn from_key(bytes: &[u8], path: PathBuf) -> Self {
         let unbound =
             UnboundKey::new(&aead::CHACHA20_POLY1305, bytes).expect("a 32-byte ChaCha20 key");
+        let check = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, bytes), CHECK_LABEL);
         Self {
             key: LessSafeKey::new(unbound),
             rng: SystemRandom::new(),
+            path,
+            check: URL_SAFE_NO_PAD.encode(check.as_ref()),
         }
+    }
+
+    /// The key file this box was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// HMAC-SHA256 of a fixed label under the key, base64url: equal for equal keys, and of no
+    /// help in finding the key.
+    pub fn check_value(&self) -> &str {
+        &self.check
     }
 
     /// Seals `secret` for the record `owner`: `v1.` and base64url of a random nonce, the
@@ -118,13 +139,13 @@ mod tests {
 
     #[test]
     fn a_sealed_secret_opens_only_for_its_owner_and_key() {
-        let sealer = SecretBox::from_key(&[7u8; 32]);
+        let sealer = SecretBox::from_key(&[7u8; 32], PathBuf::new());
         let sealed = sealer.seal(b"org-a", "s3cret").unwrap();
         assert!(!sealed.contains("s3cret"));
         assert_eq!(sealer.open(b"org-a", &sealed).unwrap(), "s3cret");
         assert!(sealer.open(b"org-b", &sealed).is_err());
         assert!(
-            SecretBox::from_key(&[8u8; 32])
+            SecretBox::from_key(&[8u8; 32], PathBuf::new())
                 .open(b"org-a", &sealed)
                 .is_err()
         );
@@ -138,5 +159,23 @@ mod tests {
                 .open(b"org-a", &String::from_utf8(tampered).unwrap())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_check_value_tells_keys_apart_without_holding_them() {
+        let key = [7u8; 32];
+        let check = SecretBox::from_key(&key, PathBuf::new())
+            .check_value()
+            .to_owned();
+        assert_eq!(
+            SecretBox::from_key(&key, PathBuf::new()).check_value(),
+            check
+        );
+        assert_ne!(
+            SecretBox::from_key(&[8u8; 32], PathBuf::new()).check_value(),
+            check
+        );
+        assert_ne!(check, URL_SAFE_NO_PAD.encode(key));
+        assert_eq!(URL_SAFE_NO_PAD.decode(&check).unwrap().len(), 32);
     }
 }

@@ -15,6 +15,12 @@ use crate::error::ApiError;
 
 /// The `typ` claim of an access token; anything else is refused where an access token is expected.
 const ACCESS: &str = "access";
+/// The JOSE header `typ` of a session's access token, the generic one; a client-credentials
+/// token has [`CLIENT_HEADER_TYP`], so that a verifier that checks the header cannot take one
+/// for the other even when it reads no claim.
+const ACCESS_HEADER_TYP: &str = "JWT";
+/// The JOSE header `typ` of a client-credentials token: an OAuth access token (RFC 9068).
+pub const CLIENT_HEADER_TYP: &str = "at+jwt";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -90,20 +96,36 @@ impl TokenIssuer {
             amr,
             idp: idp.map(str::to_owned),
         };
-        let key = self.keys.current();
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(key.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &key.encoding)
+        let token = self
+            .sign(ACCESS_HEADER_TYP, &claims)
             .map_err(|err| ApiError::internal(format!("signing an access token: {err}")))?;
         Ok((token, expires_at))
     }
 
-    /// Verifies an access token: EdDSA only, a known `kid`, our issuer and audience, `exp`,
-    /// `nbf`, and the access `typ`.
+    /// Signs `claims` with the current key, under the header `typ`.
+    fn sign(
+        &self,
+        typ: &str,
+        claims: &impl Serialize,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let key = self.keys.current();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+    }
+
+    /// Verifies an access token: EdDSA only, the header `typ` of a session's token (never a
+    /// client-credentials token's), a known `kid`, our issuer and audience, `exp`, `nbf`, and
+    /// the access `typ` claim.
     pub fn verify_access(&self, token: &str) -> Result<VerifiedToken, ApiError> {
         let invalid = || ApiError::unauthenticated("the access token is not valid");
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
-        if header.alg != Algorithm::EdDSA {
+        let session_typ = header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| typ.eq_ignore_ascii_case(ACCESS_HEADER_TYP));
+        if header.alg != Algorithm::EdDSA || !session_typ {
             return Err(invalid());
         }
         let kid = header.kid.ok_or_else(invalid)?;
@@ -135,8 +157,9 @@ impl TokenIssuer {
 }
 
 /// The claims of a token issued to an API key by the client-credentials grant, for other
-/// services to verify offline against the JWKS. Charter itself does not take it as a bearer:
-/// its `typ` is not [`ACCESS`] and it names no session.
+/// services to verify offline against the JWKS, under the header `typ` [`CLIENT_HEADER_TYP`].
+/// Charter itself does not take it as a bearer: neither its header `typ` nor its `typ` claim is
+/// a session's, and it names no session.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ClientClaims {
     /// The key's holder.
@@ -188,10 +211,8 @@ impl TokenIssuer {
             jti: Uuid::now_v7().to_string(),
             typ: CLIENT.to_owned(),
         };
-        let key = self.keys.current();
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(key.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &key.encoding)
+        let token = self
+            .sign(CLIENT_HEADER_TYP, &claims)
             .map_err(|err| ApiError::internal(format!("signing a client token: {err}")))?;
         Ok((token, lifetime.num_seconds()))
     }

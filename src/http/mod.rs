@@ -52,6 +52,14 @@ pub fn router(app: AppState) -> Router {
         .with_state(state)
 }
 
+/// The body bound of the route at `path`: the token endpoint's small form, or the default.
+fn body_bound(path: &str) -> server::BodyBound {
+    match path {
+        oauth::TOKEN_PATH => oauth::BODY_BOUND,
+        _ => server::BodyBound::DEFAULT,
+    }
+}
+
 /// The process is up.
 async fn healthz() -> &'static str {
     "ok"

@@ -11,12 +11,29 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
 use super::HttpState;
+use super::server::BodyBound;
+use crate::config::Settings;
 use crate::error::ErrorCode;
 use crate::services::api_keys;
 
 pub const TOKEN_PATH: &str = "/oauth/token";
 const GRANT: &str = "client_credentials";
+/// The largest body the token endpoint reads: its form holds a grant type, a scope and perhaps
+/// the client's credentials.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The longest `scope`, and the most words it may name: a key holds one grant per resource,
+/// and the token carries every word asked for.
+const MAX_SCOPE_BYTES: usize = 4 * 1024;
+const MAX_SCOPE_WORDS: usize = 256;
+
+/// The token endpoint's bound: a larger body is refused before it is read, in RFC 6749's shape.
+pub const BODY_BOUND: BodyBound = BodyBound {
+    limit: MAX_BODY_BYTES,
+    refuse: body_too_large,
+};
 
 /// An error of the token endpoint, as RFC 6749 §5.2 spells it.
 struct OAuthError {
@@ -24,26 +41,41 @@ struct OAuthError {
     description: String,
     /// The client authenticated with HTTP Basic: a refusal then says how to authenticate.
     basic: bool,
+    status: StatusCode,
 }
 
 impl OAuthError {
     fn new(error: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            error,
-            description: description.into(),
-            basic: false,
-        }
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let status = match self.error {
+        let status = match error {
             "invalid_client" => StatusCode::UNAUTHORIZED,
             "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
             "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
+        Self {
+            error,
+            description: description.into(),
+            basic: false,
+            status,
+        }
+    }
+}
+
+/// `413` for a body over [`MAX_BODY_BYTES`], as `invalid_request`.
+fn body_too_large() -> Response {
+    OAuthError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        ..OAuthError::new(
+            "invalid_request",
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        )
+    }
+    .into_response()
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = self.status;
         let body = Json(json!({ "error": self.error, "error_description": self.description }));
         let mut response = (status, body).into_response();
         if self.basic && status == StatusCode::UNAUTHORIZED {
@@ -188,7 +220,7 @@ async fn issue(
     let permissions = match field("scope") {
         None => held,
         Some(scope) => {
-            let asked: Vec<String> = scope.split_whitespace().map(str::to_owned).collect();
+            let asked = scope_words(scope)?;
             if let Some(beyond) = asked.iter().find(|word| !held.contains(word)) {
                 return Err(OAuthError::new(
                     "invalid_scope",
@@ -220,23 +252,35 @@ async fn issue(
     Ok(response)
 }
 
-/// `GET /.well-known/oauth-authorization-server` (RFC 8414). The endpoints are absolute: under
-/// the issuer when it is an http(s) URL (as RFC 8414 wants it), else under the request's host.
-pub async fn metadata(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+/// The words of `scope`, each once, in the order first asked; refused when the scope is longer
+/// than [`MAX_SCOPE_BYTES`] or names more than [`MAX_SCOPE_WORDS`] words.
+fn scope_words(scope: &str) -> Result<Vec<String>, OAuthError> {
+    if scope.len() > MAX_SCOPE_BYTES {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            format!("scope is longer than {MAX_SCOPE_BYTES} bytes"),
+        ));
+    }
+    let mut words: Vec<String> = Vec::new();
+    for (count, word) in scope.split_whitespace().enumerate() {
+        if count == MAX_SCOPE_WORDS {
+            return Err(OAuthError::new(
+                "invalid_scope",
+                format!("scope names more than {MAX_SCOPE_WORDS} words"),
+            ));
+        }
+        if !words.iter().any(|known| known == word) {
+            words.push(word.to_owned());
+        }
+    }
+    Ok(words)
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414), with absolute endpoints under
+/// [`endpoints_base`]. Nothing in it comes from the request, so shared caches may keep it.
+pub async fn metadata(State(state): State<HttpState>) -> Response {
     let issuer = state.app.tokens.issuer().to_owned();
-    let base = if issuer.starts_with("https://") || issuer.starts_with("http://") {
-        issuer.trim_end_matches('/').to_owned()
-    } else {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|value| value.to_str().ok())
-            .filter(|host| {
-                host.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-            })
-            .unwrap_or("localhost");
-        format!("http://{host}")
-    };
+    let base = endpoints_base(&state.app.settings);
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
         Json(json!({
@@ -250,6 +294,30 @@ pub async fn metadata(State(state): State<HttpState>, headers: HeaderMap) -> Res
         })),
     )
         .into_response()
+}
+
+/// Where the metadata's endpoints live, from the configuration alone — never from the request's
+/// `Host`, which a client chooses: copied into a cached answer, it would send other clients'
+/// secrets to whoever forged it. The issuer when it is an http(s) URL (as RFC 8414 wants it),
+/// else the public URL (`public_url`), else the listen address, which is right for clients on
+/// the same machine, the one place a server without a configured URL is surely reached from (an
+/// unspecified address, `0.0.0.0` or `::`, as its loopback).
+fn endpoints_base(settings: &Settings) -> String {
+    let issuer = &settings.issuer;
+    if issuer.starts_with("https://") || issuer.starts_with("http://") {
+        return issuer.trim_end_matches('/').to_owned();
+    }
+    if let Some(public_url) = &settings.sso.public_url {
+        return public_url.clone();
+    }
+    let mut listen = settings.listen;
+    if listen.ip().is_unspecified() {
+        listen.set_ip(match listen {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{listen}")
 }
 
 /// Every `resource:level` a token's scope may name under the policy.
@@ -267,4 +335,24 @@ fn scopes(state: &HttpState) -> Vec<String> {
                 .map(move |level| format!("{}:{level}", resource.key))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoints_come_from_the_issuer_the_public_url_or_the_listen_address() {
+        let mut settings = Settings::for_data_dir("data");
+        settings.listen = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(endpoints_base(&settings), "http://127.0.0.1:8080");
+        settings.listen = "[::]:9000".parse().unwrap();
+        assert_eq!(endpoints_base(&settings), "http://[::1]:9000");
+        settings.listen = "10.1.2.3:8080".parse().unwrap();
+        assert_eq!(endpoints_base(&settings), "http://10.1.2.3:8080");
+        settings.sso.public_url = Some("https://id.example.com/charter".to_owned());
+        assert_eq!(endpoints_base(&settings), "https://id.example.com/charter");
+        settings.issuer = "https://issuer.example.com/".to_owned();
+        assert_eq!(endpoints_base(&settings), "https://issuer.example.com");
+    }
 }

@@ -25,6 +25,38 @@ use crate::error::ErrorCode;
 /// The largest request body: room for a call adding 10,000 list entries of ordinary length.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
+/// How large a route's request bodies may be, and its answer to a larger one.
+#[derive(Clone, Copy)]
+pub struct BodyBound {
+    pub limit: usize,
+    pub refuse: fn() -> Response,
+}
+
+impl BodyBound {
+    /// [`MAX_BODY_BYTES`], refused in the shape of a GraphQL error.
+    pub const DEFAULT: BodyBound = BodyBound {
+        limit: MAX_BODY_BYTES,
+        refuse: || {
+            refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::InvalidInput,
+                &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            )
+        },
+    };
+
+    /// The refusal, on a connection that closes after it: the rest of the body may still be
+    /// on its way and must not be read as the next request.
+    fn too_large(&self) -> Response {
+        let mut response = (self.refuse)();
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        response
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then lets open requests finish for
 /// at most `timeouts.shutdown_grace`.
 pub async fn serve(
@@ -85,18 +117,24 @@ pub async fn serve(
     Ok(())
 }
 
-/// Reads the whole body within `body_read` and answers within `request` after that.
+/// Reads the whole body within `body_read`, up to its route's bound (a larger declared length
+/// is refused before anything is read), and answers within `request` after that.
 async fn bounded(State(timeouts): State<Timeouts>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    let bound = super::body_bound(parts.uri.path());
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > bound.limit as u64) {
+        return bound.too_large();
+    }
+    let limited = http_body_util::Limited::new(body, bound.limit);
     let bytes = match tokio::time::timeout(timeouts.body_read, limited.collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
-            return refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::InvalidInput,
-                &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-            );
+            return bound.too_large();
         }
         Ok(Err(_)) => {
             return refusal(
@@ -144,7 +182,7 @@ fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
         body.to_string(),
     )
         .into_response();
-    if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::PAYLOAD_TOO_LARGE {
+    if status == StatusCode::REQUEST_TIMEOUT {
         // The rest of the body may still be on its way: do not read it as the next request.
         response.headers_mut().insert(
             header::CONNECTION,

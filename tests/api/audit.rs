@@ -63,6 +63,8 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         settings.webauthn_rp_id = Some("localhost".to_owned());
         settings.webauthn_origins = vec![format!("http://localhost:{port}")];
         settings.sso.allow_insecure_issuers = true;
+        // The provider is on loopback.
+        settings.outbound.allow = vec!["127.0.0.0/8".parse().unwrap()];
         settings.sso.return_origins = vec!["https://app.example.test".to_owned()];
         settings.sso.dns_server = Some(dns_address);
     })

@@ -272,6 +272,30 @@ impl FreshDatabase {
     }
 }
 
+impl FreshDatabase {
+    /// The URL several processes share: the PostgreSQL database, or else a SQLite file in
+    /// `dir` (each process's own data directory would give each its own file).
+    pub fn shared_url(&self, dir: &std::path::Path) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("charter.db").display()))
+    }
+}
+
+/// Builds the application (migrations and start-up checks, no server) from `data_dir` on the
+/// database at `database_url`, as one more process on that database would start.
+pub async fn start_process(
+    data_dir: &std::path::Path,
+    database_url: &str,
+    configure: impl FnOnce(&mut Settings),
+) -> anyhow::Result<charter::App> {
+    let mut settings = Settings::for_data_dir(data_dir);
+    settings.database_max_connections = Some(2);
+    settings.database_url = Some(database_url.to_owned());
+    configure(&mut settings);
+    charter::build(settings).await
+}
+
 impl Drop for FreshDatabase {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.postgres.take() {

@@ -106,9 +106,11 @@ async fn verified_claims(app: &TestApp, token: &str) -> Value {
 #[tokio::test]
 async fn client_credentials_give_a_jwt_that_jose_verifies_against_the_jwks() {
     let f = fixture().await;
+    // The README's recipe, given a session's access token as well: same keys, issuer and
+    // audience, refused by the header's `typ`.
     let Some(run) = node::run_script(
         "verify-client-token.mjs",
-        &[&f.app.address, &f.client_id, &f.secret, "charter"],
+        &[&f.app.address, &f.client_id, &f.secret, "charter", &f.alice],
     )
     .await
     else {
@@ -118,6 +120,12 @@ async fn client_credentials_give_a_jwt_that_jose_verifies_against_the_jwks() {
     let verified: Value = serde_json::from_str(run.output.trim()).expect(&run.output);
     let claims = &verified["payload"];
     assert_eq!(verified["header"]["alg"], "EdDSA");
+    assert_eq!(verified["header"]["typ"], "at+jwt");
+    assert_eq!(
+        verified["refused"]["code"], "ERR_JWT_CLAIM_VALIDATION_FAILED",
+        "{verified}"
+    );
+    assert_eq!(verified["refused"]["claim"], "typ", "{verified}");
     assert_eq!(claims["sub"], f.bob.id.to_string());
     assert_eq!(claims["org"], f.org.id.to_string());
     assert_eq!(claims["azp"], f.client_id.as_str());
@@ -227,6 +235,157 @@ async fn basic_and_form_credentials_both_work_and_the_grants_follow_the_holder()
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
 }
 
+/// `token`'s header and claims, unverified.
+fn parts(token: &str) -> (Value, Value) {
+    let decode = |part: &str| -> Value {
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let mut parts = token.split('.');
+    (decode(parts.next().unwrap()), decode(parts.next().unwrap()))
+}
+
+#[tokio::test]
+async fn session_and_client_tokens_differ_in_their_header_and_neither_passes_for_the_other() {
+    let f = fixture().await;
+    let (session_header, session_claims) = parts(&f.alice);
+    assert_eq!(session_header["typ"], "JWT");
+    let (_, body, _) = token(
+        &f.app,
+        Some(&basic(&f.client_id, &f.secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    let client = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(parts(&client).0["typ"], "at+jwt");
+    let viewer = |token: String| {
+        let app = &f.app;
+        async move {
+            app.gql(Some(&token), "{ viewer { user { email } } }", json!({}))
+                .await
+        }
+    };
+    let refused = viewer(client).await;
+    assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{refused}");
+
+    // A session's claims under a client token's header, signed with Charter's own key: the
+    // header alone refuses it. Under a session's header, the same claims pass.
+    let key = f.app.state.tokens.keys().current();
+    let resign = |typ: &str| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, &session_claims, &key.encoding).unwrap()
+    };
+    let refused = viewer(resign("at+jwt")).await;
+    assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{refused}");
+    let accepted = viewer(resign("JWT")).await;
+    assert_eq!(
+        accepted["data"]["viewer"]["user"]["email"], "alice@example.com",
+        "{accepted}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_and_scopes_are_refused_at_once() {
+    let f = fixture().await;
+    let auth = basic(&f.client_id, &f.secret);
+    let url = format!("{}/oauth/token", f.app.address);
+    let megabyte_scope = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("scope", &"list:read ".repeat(100_000))
+        .finish();
+    let eight_megabytes = format!(
+        "grant_type=client_credentials&padding={}",
+        "x".repeat(8_000_000)
+    );
+    for body in [megabyte_scope, eight_megabytes] {
+        let started = std::time::Instant::now();
+        let response = f
+            .app
+            .client
+            .post(&url)
+            .header("authorization", &auth)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413);
+        let refused: Value = response.json().await.unwrap();
+        assert_eq!(refused["error"], "invalid_request", "{refused}");
+        assert_eq!(
+            refused["error_description"],
+            "the request body is larger than 16384 bytes"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    // The bound is on the declared length: the answer comes before any of the body.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(f.app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = "POST /oauth/token HTTP/1.1\r\nhost: charter\r\n\
+                content-type: application/x-www-form-urlencoded\r\ncontent-length: 8000000\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 1024];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut answer))
+        .await
+        .expect("an answer without the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // Within the body's bound, a scope longer than 4 KiB or of more than 256 words.
+    for (scope, description) in [
+        (
+            "list:read ".repeat(1_000),
+            "scope is longer than 4096 bytes",
+        ),
+        ("list:read ".repeat(300), "scope names more than 256 words"),
+    ] {
+        let (status, refused, _) = token(
+            &f.app,
+            Some(&auth),
+            &[("grant_type", "client_credentials"), ("scope", &scope)],
+        )
+        .await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(refused["error"], "invalid_scope");
+        assert_eq!(refused["error_description"], description);
+    }
+}
+
+#[tokio::test]
+async fn a_scope_with_repeated_words_gives_each_once() {
+    let f = fixture().await;
+    let (status, body, _) = token(
+        &f.app,
+        Some(&basic(&f.client_id, &f.secret)),
+        &[
+            ("grant_type", "client_credentials"),
+            (
+                "scope",
+                "list:read organization:read list:read  list:read organization:read",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "list:read organization:read");
+    let claims = verified_claims(&f.app, body["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims["scope"], "list:read organization:read");
+    assert_eq!(
+        claims["permissions"],
+        json!(["list:read", "organization:read"])
+    );
+}
+
 /// A request to the token endpoint that is refused: what it is, its Authorization header, its
 /// form, and the status and `error` it gets.
 type Refusal<'a> = (
@@ -326,15 +485,15 @@ async fn refusals_are_spelled_as_rfc_6749_says() {
             "invalid_request",
         ),
         (
-            "a megabyte secret",
+            "a megabyte secret, over the body's bound",
             None,
             vec![
                 ("grant_type", "client_credentials".into()),
                 ("client_id", f.client_id.clone()),
                 ("client_secret", "A".repeat(1 << 20)),
             ],
-            401,
-            "invalid_client",
+            413,
+            "invalid_request",
         ),
     ];
     for (what, authorization, form, status, error) in &cases {
@@ -380,29 +539,39 @@ async fn refusals_are_spelled_as_rfc_6749_says() {
     );
 }
 
+/// The authorization server's metadata of `app`, asked for with `host` as the Host header if
+/// given, and its Cache-Control.
+async fn fetch_metadata(app: &TestApp, host: Option<&str>) -> (Value, String) {
+    let mut request = app.client.get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        app.address
+    ));
+    if let Some(host) = host {
+        request = request.header("host", host);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let cache = response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (response.json().await.unwrap(), cache)
+}
+
+fn assert_endpoints_under(metadata: &Value, base: &str) {
+    assert_eq!(metadata["token_endpoint"], format!("{base}/oauth/token"));
+    assert_eq!(
+        metadata["jwks_uri"],
+        format!("{base}/.well-known/jwks.json")
+    );
+}
+
 #[tokio::test]
 async fn the_metadata_names_the_token_endpoint_and_the_jwks() {
     let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            app.address
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let metadata: Value = response.json().await.unwrap();
+    let (metadata, _) = fetch_metadata(&app, None).await;
     assert_eq!(metadata["issuer"], "charter");
-    assert_eq!(
-        metadata["token_endpoint"],
-        format!("{}/oauth/token", app.address)
-    );
-    assert_eq!(
-        metadata["jwks_uri"],
-        format!("{}/.well-known/jwks.json", app.address)
-    );
+    assert_endpoints_under(&metadata, &app.address);
     assert_eq!(
         metadata["grant_types_supported"],
         json!(["client_credentials"])
@@ -414,24 +583,34 @@ async fn the_metadata_names_the_token_endpoint_and_the_jwks() {
             .contains(&json!("api_key:manage"))
     );
 
-    // With an issuer that is a URL, the endpoints are under it whatever the Host header says.
+    // With an issuer that is a URL, the endpoints are under it.
     let app =
         TestApp::spawn_with(|settings| settings.issuer = "https://id.example.com/".into()).await;
-    let metadata: Value = app
-        .client
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            app.address
-        ))
-        .header("host", "evil.example")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (metadata, _) = fetch_metadata(&app, Some("evil.example")).await;
     assert_eq!(
         metadata["token_endpoint"],
         "https://id.example.com/oauth/token"
     );
+}
+
+#[tokio::test]
+async fn a_forged_host_never_reaches_the_cached_metadata() {
+    // The public URL configured (TestApp's own address), and none: then the listen address,
+    // here the unspecified one, whose loopback the test reaches.
+    let configured = TestApp::spawn().await;
+    let unconfigured = TestApp::spawn_with(|settings| {
+        let own = settings.sso.public_url.take().unwrap();
+        let port = own.rsplit(':').next().unwrap();
+        settings.listen = format!("0.0.0.0:{port}").parse().unwrap();
+    })
+    .await;
+    for app in [&configured, &unconfigured] {
+        let (honest, _) = fetch_metadata(app, None).await;
+        for host in ["evil.example", "evil.example:443", "[::1]:1"] {
+            let (forged, cache) = fetch_metadata(app, Some(host)).await;
+            assert_eq!(forged, honest, "Host: {host}");
+            assert_eq!(cache, "public, max-age=300");
+        }
+        assert_endpoints_under(&honest, &app.address);
+    }
 }

@@ -48,6 +48,7 @@ impl Sso {
         let dns_address = dns.address;
         let app = TestApp::spawn_with(move |settings| {
             settings.sso.allow_insecure_issuers = true;
+            settings.outbound.allow = vec!["127.0.0.0/8".parse().unwrap()];
             // The application's origin, and Charter's own for the browser test's landing page.
             let own = settings.sso.public_url.clone().unwrap();
             settings.sso.return_origins = vec![APP_ORIGIN.to_owned(), own];

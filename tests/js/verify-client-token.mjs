@@ -1,16 +1,19 @@
 // Gets a token with the OAuth client-credentials grant and verifies it the way another service
-// would, with an independent JOSE implementation: the endpoints come from the authorization
-// server's metadata (RFC 8414), the keys from its JWKS, and `jose` checks the EdDSA signature,
-// the issuer, the audience and the lifetime.
+// would (the README's recipe), with an independent JOSE implementation: the endpoints come from
+// the authorization server's metadata (RFC 8414), the keys from its JWKS, and `jose` checks the
+// header's `typ: at+jwt` (RFC 9068), the EdDSA signature, the issuer, the audience and the
+// lifetime. Given a session's access token too, it checks that the recipe refuses it: same
+// keys, issuer and audience, but the header says `JWT`.
 //
-// Usage: node verify-client-token.mjs <server-url> <client-id> <client-secret> <audience>
-// Prints the verified claims as one line of JSON; exit status 1 when anything fails.
+// Usage: node verify-client-token.mjs <server-url> <client-id> <client-secret> <audience> [<session-token>]
+// Prints the verified claims (and why the session token was refused) as one line of JSON; exit
+// status 1 when anything fails.
 
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 
-const [server, clientId, clientSecret, audience] = process.argv.slice(2);
+const [server, clientId, clientSecret, audience, sessionToken] = process.argv.slice(2);
 if (!server || !clientId || !clientSecret || !audience) {
-  console.error('usage: node verify-client-token.mjs <server-url> <client-id> <client-secret> <audience>');
+  console.error('usage: node verify-client-token.mjs <server-url> <client-id> <client-secret> <audience> [<session-token>]');
   process.exit(2);
 }
 
@@ -44,17 +47,32 @@ if (issued.token_type !== 'Bearer') fail(`token_type is ${issued.token_type}`);
 
 const header = decodeProtectedHeader(issued.access_token);
 const jwks = createRemoteJWKSet(new URL(metadata.jwks_uri));
+// The recipe: a client-credentials token is an OAuth access token (`typ: at+jwt`), signed with
+// EdDSA by a key of the JWKS, for this issuer and audience, and current.
+const recipe = {
+  typ: 'at+jwt',
+  issuer: metadata.issuer,
+  audience,
+  algorithms: ['EdDSA'],
+  requiredClaims: ['sub', 'exp', 'iat'],
+};
+let payload;
 try {
-  const { payload } = await jwtVerify(issued.access_token, jwks, {
-    issuer: metadata.issuer,
-    audience,
-    algorithms: ['EdDSA'],
-    requiredClaims: ['sub', 'exp', 'iat'],
-  });
-  console.log(JSON.stringify({ header, payload, expires_in: issued.expires_in, scope: issued.scope }));
+  ({ payload } = await jwtVerify(issued.access_token, jwks, recipe));
 } catch (err) {
   fail(`jose refused the token: ${err.code ?? ''} ${err.message}`);
 }
+
+let refused = null;
+if (sessionToken) {
+  try {
+    await jwtVerify(sessionToken, jwks, recipe);
+    fail('the recipe accepted a session access token as a client-credentials token');
+  } catch (err) {
+    refused = { code: err.code, claim: err.claim ?? null, message: err.message };
+  }
+}
+console.log(JSON.stringify({ header, payload, expires_in: issued.expires_in, scope: issued.scope, refused }));
 
 // The same token with its signature altered must be refused.
 const [head, body, signature] = issued.access_token.split('.');

@@ -23,6 +23,7 @@ use crate::authz::power;
 use crate::config::Settings;
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
+use crate::outbound::Outbound;
 
 /// The protocol of an OpenID Connect connection.
 pub const OIDC: &str = "oidc";
@@ -32,15 +33,16 @@ const MAX_CLIENT_SECRET: usize = 1024;
 /// The longest email home-realm discovery reads.
 pub const MAX_EMAIL: usize = 320;
 
-/// What single sign-on needs beyond the database: the HTTP client providers are reached with.
+/// What single sign-on needs beyond the database: the guarded HTTP client providers are
+/// reached with (`http://` ones too when the settings allow insecure issuers).
 pub struct Runtime {
-    pub http: reqwest::Client,
+    pub http: Outbound,
 }
 
 impl Runtime {
-    pub fn new() -> anyhow::Result<Self> {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
         Ok(Self {
-            http: provider::http_client()?,
+            http: Outbound::new(&settings.outbound, settings.sso.allow_insecure_issuers)?,
         })
     }
 }

@@ -12,7 +12,13 @@ use openidconnect::{
     PkceCodeVerifier, RedirectUrl, ResponseTypes, Scope, TokenResponse,
 };
 
-use crate::error::{ApiError, ApiResult};
+use std::future::Future;
+use std::pin::Pin;
+
+use openidconnect::RequestTokenError;
+
+use crate::error::{ApiError, ApiResult, chain};
+use crate::outbound::{Outbound, Unreachable};
 
 /// What discovery fetched and checked, kept with the connection.
 #[derive(Debug, Clone)]
@@ -57,6 +63,9 @@ pub struct Verified {
 pub enum Rejection {
     /// The token endpoint refused the code (used, expired, or not for this verifier).
     Exchange(String),
+    /// The token endpoint gave no answer an OAuth client can read (what it did instead is
+    /// logged, not shown: it would describe whatever listens at that address).
+    Unreachable,
     /// The answer carried no ID token.
     NoIdToken,
     /// No published key verifies the signature.
@@ -72,6 +81,9 @@ impl Rejection {
             Rejection::Exchange(detail) => {
                 format!("the identity provider refused the sign-in code: {detail}")
             }
+            Rejection::Unreachable => {
+                "the identity provider's token endpoint could not be reached".to_owned()
+            }
             Rejection::NoIdToken => "the identity provider sent no ID token".to_owned(),
             Rejection::Signature => {
                 "the ID token is not signed by a key the identity provider publishes".to_owned()
@@ -82,22 +94,30 @@ impl Rejection {
     }
 }
 
-/// The HTTP client provider requests go through: no redirects followed (a provider's answer
-/// must come from the URL asked), and bounded in time.
-pub fn http_client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .timeout(std::time::Duration::from_secs(10))
-        .user_agent(concat!("charter/", env!("CARGO_PKG_VERSION")))
-        .build()?)
+/// Provider requests go through the outbound guard: `openidconnect` sends them with it as it
+/// would with reqwest.
+impl<'c> openidconnect::AsyncHttpClient<'c> for Outbound {
+    type Error = Unreachable;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, Unreachable>> + Send + 'c>>;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(self.fetch(request))
+    }
+}
+
+/// The one refusal of an issuer whose discovery failed, whatever failed: a refused address, a
+/// closed port, silence, TLS, or an answer that is not an OpenID provider's. Anything more
+/// precise would tell an administrator what listens where behind Charter.
+fn unreachable_issuer() -> ApiError {
+    ApiError::invalid("issuer", "is not a reachable OpenID provider")
 }
 
 /// Checks that `issuer` is an OpenID provider Charter can use, fetching its discovery document
 /// and key set: an `https` URL (or `http` where the settings allow it), whose document names
 /// the same issuer, supports the code flow and publishes at least one key.
 pub async fn discover(
-    http: &reqwest::Client,
+    http: &Outbound,
     issuer: &str,
     allow_insecure: bool,
 ) -> ApiResult<Discovered> {
@@ -116,10 +136,8 @@ pub async fn discover(
     let metadata = CoreProviderMetadata::discover_async(issuer_url, http)
         .await
         .map_err(|err| {
-            invalid(format!(
-                "is not a reachable OpenID provider (its discovery document or key set at {issuer} could not be read: {})",
-                chain(&err)
-            ))
+            tracing::debug!(%issuer, error = %chain(&err), "discovery failed");
+            unreachable_issuer()
         })?;
     let code = ResponseTypes::new(vec![CoreResponseType::Code]);
     if !metadata.response_types_supported().contains(&code) {
@@ -159,7 +177,7 @@ pub async fn discover(
 }
 
 /// The provider's key set fetched again (its keys may have rotated since configuration).
-pub async fn fetch_jwks(http: &reqwest::Client, metadata: &str) -> ApiResult<String> {
+pub async fn fetch_jwks(http: &Outbound, metadata: &str) -> ApiResult<String> {
     let metadata: CoreProviderMetadata =
         serde_json::from_str(metadata).map_err(ApiError::internal)?;
     let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), http)
@@ -220,7 +238,7 @@ pub fn authorize(config: &ClientConfig<'_>) -> ApiResult<Authorization> {
 /// Exchanges `code` with the PKCE verifier for the provider's ID token. `Ok(Err(..))` is the
 /// provider's refusal; `Err` is Charter's own failure.
 pub async fn exchange(
-    http: &reqwest::Client,
+    http: &Outbound,
     config: &ClientConfig<'_>,
     code: &str,
     pkce_verifier: &str,
@@ -232,7 +250,14 @@ pub async fn exchange(
         .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()));
     match request.request_async(http).await {
         Ok(response) => Ok(response.id_token().cloned().ok_or(Rejection::NoIdToken)),
-        Err(err) => Ok(Err(Rejection::Exchange(chain(&err)))),
+        // The provider's own OAuth refusal is its word to the person signing in.
+        Err(RequestTokenError::ServerResponse(refusal)) => {
+            Ok(Err(Rejection::Exchange(refusal.to_string())))
+        }
+        Err(err) => {
+            tracing::debug!(error = %chain(&err), "the code exchange failed");
+            Ok(Err(Rejection::Unreachable))
+        }
     }
 }
 
@@ -270,16 +295,4 @@ pub fn verify(
                     .any(|m| ["otp", "hwk", "swk", "sms", "fpt", "face"].contains(m))
         }),
     }))
-}
-
-/// An error with its causes, for a message that says what failed.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
