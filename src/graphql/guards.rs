@@ -92,9 +92,13 @@ pub fn requires(
 ) {
 }
 
-/// `@authenticated`: any signed-in user; the field acts on the caller's own account only.
+/// `@authenticated(person, stepUp)`: any signed-in user; the field acts on the caller's own
+/// account only. With `person`, never through an API key (a mutation of the account always
+/// needs the person); with `stepUp`, a person whose session proved a Charter second factor
+/// within the step-up window, when they have one.
+// Applied through [`Authenticated`], from an [`Account`].
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
-pub fn authenticated() {}
+pub fn authenticated(person: Option<bool>, step_up: Option<bool>) {}
 
 /// `@platformOperator`: only users flagged as platform operators (`charter user operator`).
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
@@ -105,9 +109,80 @@ pub fn platformOperator() {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
     Public,
-    Authenticated,
+    Authenticated(Account),
     PlatformOperator,
     Requires(Need),
+}
+
+impl Rule {
+    /// Whether an API key is refused here: on the person's account operations, the sign-ins
+    /// and sensitive changes, and what only platform operators do. `mutation` says whether the
+    /// field is a root mutation (which acts on a person's account unless it is
+    /// organization-scoped).
+    pub fn refuses_keys(self, mutation: bool) -> bool {
+        match self {
+            Rule::Public => mutation,
+            Rule::Authenticated(account) => mutation || account.person || account.step_up,
+            Rule::PlatformOperator => true,
+            Rule::Requires(need) => need.step_up,
+        }
+    }
+
+    /// Whether the field needs a recent second factor of a person who has one.
+    pub fn steps_up(self) -> bool {
+        match self {
+            Rule::Authenticated(account) => account.step_up,
+            Rule::Requires(need) => need.step_up,
+            _ => false,
+        }
+    }
+}
+
+/// `@authenticated` as a value: whether the field is the person's alone, and whether it is a
+/// sensitive change that needs a recent second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Account {
+    pub person: bool,
+    pub step_up: bool,
+}
+
+/// Any signed-in viewer, the viewer's own account (`@authenticated`).
+pub const SIGNED_IN: Account = Account {
+    person: false,
+    step_up: false,
+};
+/// The person, never an API key (`@authenticated(person: true)`).
+pub const PERSON: Account = Account {
+    person: true,
+    step_up: false,
+};
+/// A sensitive change of the person's account (`@authenticated(person: true, stepUp: true)`).
+pub const STEPPED_UP: Account = Account {
+    person: true,
+    step_up: true,
+};
+
+/// `@authenticated` applied from an [`Account`]: `directive = Authenticated::apply(PERSON)`.
+pub struct Authenticated;
+
+impl TypeDirective for Authenticated {
+    fn name(&self) -> Cow<'static, str> {
+        authenticated.name()
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        authenticated.register(registry)
+    }
+}
+
+impl location_traits::Directive_At_FIELD_DEFINITION for Authenticated {}
+impl location_traits::Directive_At_OBJECT for Authenticated {}
+
+impl Authenticated {
+    pub fn apply(account: Account) -> MetaDirectiveInvocation {
+        let flag = |on: bool| on.then_some(true);
+        authenticated::apply(flag(account.person), flag(account.step_up))
+    }
 }
 
 /// `@requires` as a value: a requirement and the ways around it the field allows.
@@ -278,7 +353,10 @@ fn rule_of(directives: &[Positioned<ConstDirective>]) -> Option<Rule> {
                     step_up: flag("stepUp"),
                 }))
             }
-            "authenticated" => Some(Rule::Authenticated),
+            "authenticated" => Some(Rule::Authenticated(Account {
+                person: flag("person"),
+                step_up: flag("stepUp"),
+            })),
             "platformOperator" => Some(Rule::PlatformOperator),
             _ => None,
         }
@@ -435,7 +513,7 @@ impl Gate {
     async fn pass(&self, ctx: &Context<'_>) -> ApiResult<()> {
         match self.rule(ctx)? {
             Rule::Public => Ok(()),
-            Rule::Authenticated => signed_in(ctx),
+            Rule::Authenticated(account) => own_account(ctx, account, false),
             Rule::PlatformOperator => Box::pin(PlatformOperator.admit(ctx)).await,
             Rule::Requires(need) => {
                 if self.organization.is_none() && self.own_user.is_some() {
@@ -516,7 +594,7 @@ impl Gate {
     /// The capability of an `@authenticated` field acting on the viewer's own membership of
     /// the owner (leaving it): membership alone, whatever the role grants.
     pub async fn own_membership(&self, ctx: &Context<'_>) -> ApiResult<OrgChange> {
-        let Rule::Authenticated = self.rule(ctx)? else {
+        let Rule::Authenticated(_) = self.rule(ctx)? else {
             return Err(ApiError::internal(
                 "only an @authenticated field acts on the viewer's own membership",
             ));
@@ -556,22 +634,64 @@ impl Guard for PlatformOperator {
     }
 }
 
-/// Enforces `@authenticated`.
-pub struct SignedIn;
+/// The guard of the root types and of the viewer: it enforces what each field declares
+/// (`@authenticated`, `@platformOperator`, nothing for a public field), so that a field states
+/// its rule once, in its directive. A root field's `@requires` is enforced by the [`Gate`] its
+/// resolver passes to reach the organization (and its `stepUp` with it); here a root mutation
+/// that is not organization-scoped refuses API keys: it signs a person in or acts on their
+/// account.
+pub struct Declared {
+    /// None for the root types, whose name comes from the operation.
+    type_name: Option<&'static str>,
+}
 
-impl Guard for SignedIn {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        Ok(signed_in(ctx)?)
+impl Declared {
+    /// For the fields of `Query` and `Mutation`.
+    pub const ROOT: Declared = Declared { type_name: None };
+
+    /// For the fields of the object type `type_name`.
+    pub const fn on(type_name: &'static str) -> Self {
+        Self {
+            type_name: Some(type_name),
+        }
+    }
+
+    async fn admit(&self, ctx: &Context<'_>) -> ApiResult<()> {
+        let mutation =
+            self.type_name.is_none() && ctx.query_env.operation.node.ty == OperationType::Mutation;
+        let type_name = match (self.type_name, mutation) {
+            (Some(type_name), _) => type_name,
+            (None, true) => "Mutation",
+            (None, false) => "Query",
+        };
+        let field = ctx.item.node.name.node.as_str();
+        let rule = rule(type_name, field)
+            .ok_or_else(|| ApiError::internal(format!("{type_name}.{field} declares no rule")))?;
+        match rule {
+            Rule::Public if mutation => ctx.principal().not_a_key(),
+            Rule::Public | Rule::Requires(_) => Ok(()),
+            Rule::Authenticated(account) => own_account(ctx, account, mutation),
+            Rule::PlatformOperator => PlatformOperator.admit(ctx).await,
+        }
     }
 }
 
-/// `@authenticated`: a viewer; and for a mutation, a person, since those act on the caller's
-/// own account (sessions, password, profile, organizations joined or created), which an API
-/// key never does.
-fn signed_in(ctx: &Context<'_>) -> ApiResult<()> {
+impl Guard for Declared {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        Ok(self.admit(ctx).await?)
+    }
+}
+
+/// `@authenticated`: a viewer; the person, never an API key, for `person` and for a mutation
+/// (which acts on the caller's own account: sessions, password, profile, organizations joined
+/// or created); and a recent second factor for `stepUp`.
+fn own_account(ctx: &Context<'_>, account: Account, mutation: bool) -> ApiResult<()> {
     ctx.request().viewer_id()?;
-    if ctx.query_env.operation.node.ty == OperationType::Mutation {
+    if Rule::Authenticated(account).refuses_keys(mutation) {
         ctx.principal().not_a_key()?;
+    }
+    if account.step_up {
+        step_up(ctx)?;
     }
     Ok(())
 }

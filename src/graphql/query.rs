@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::ContextExt;
-use super::guards::{Gate, Requires, SignedIn, authenticated, need};
+use super::guards::{Authenticated, Declared, Gate, Requires, SIGNED_IN, need};
 use super::ids::NodeId;
 use super::types::{
     ApiKey, AuditEvent, Invitation, List, Membership, Node, Organization, PermissionCatalog, Role,
@@ -16,7 +16,7 @@ use crate::services::memberships;
 
 pub struct QueryRoot;
 
-#[Object(name = "Query")]
+#[Object(name = "Query", guard = "Declared::ROOT")]
 impl QueryRoot {
     /// The signed-in user; null when the request carries no credentials.
     async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<Viewer>> {
@@ -49,7 +49,7 @@ impl QueryRoot {
     }
 
     /// Any object by its global id, when the viewer may see it; NOT_FOUND otherwise.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
         let id = NodeId::parse("id", &id)?;
         let kind = node_kind(id);

@@ -90,3 +90,20 @@ fn services_do_not_check_again_what_the_gate_checked() {
         found.join("\n")
     );
 }
+
+#[test]
+fn resolvers_state_no_rule_the_schema_does_not_declare() {
+    // Step-up and "a person, not a key" are declared on the field (`@requires(…, stepUp)`,
+    // `@authenticated(person, stepUp)`) and enforced by the gate alone, where the SDL and the
+    // catalog see them.
+    let found = lines_naming(
+        "src/graphql",
+        &["require_recent(", "not_a_key(", "step_up(ctx)"],
+        &["src/graphql/guards.rs"],
+    );
+    assert!(
+        found.is_empty(),
+        "a resolver checks a rule its field does not declare; declare it on the field:\n{}",
+        found.join("\n")
+    );
+}

@@ -30,18 +30,7 @@ async fn run_policy(name: &str, source: Option<&str>) -> usize {
     let app = TestApp::spawn_with(move |settings| settings.policy = path).await;
     let policy = app.state.policy.clone();
     let features: Vec<String> = policy.features().iter().map(|f| f.key.clone()).collect();
-    let guards: Vec<&CatalogGuard> = schema_guards()
-        .iter()
-        .filter(|g| {
-            matches!(
-                g.kind,
-                GuardKind::Requires
-                    | GuardKind::RequiresOrSelf
-                    | GuardKind::RequiresOrPartner
-                    | GuardKind::RequiresOrMember
-            )
-        })
-        .collect();
+    let guards = requires_guards();
     let other_role = policy
         .roles()
         .iter()
@@ -51,34 +40,7 @@ async fn run_policy(name: &str, source: Option<&str>) -> usize {
         .clone();
     let mut cells = 0;
     for (index, role) in policy.roles().iter().enumerate() {
-        let owner = app.create_user(&format!("owner{index}@example.com")).await;
-        let member = app.create_user(&format!("member{index}@example.com")).await;
-        let other = app.create_user(&format!("other{index}@example.com")).await;
-        let org = app.create_org(&owner, &format!("Org {index}")).await;
-        charter::services::organizations::change_license(
-            &app.state.db,
-            &policy,
-            &charter::services::audit::Actor::command_line(),
-            org.id,
-            charter::services::organizations::LicenseChange {
-                add_features: features.clone(),
-                // The probes add members, invitations and service accounts by the dozen.
-                seats: Some(1000),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        app.add_member(&member, &org, &role.key).await;
-        app.add_member(&other, &org, &other_role).await;
-        let other_membership = membership_of(&app, other.id, org.id).await;
-        let fixture = Org {
-            member_token: app.login(&member.email).await.access_token,
-            org,
-            other,
-            other_membership,
-            member_role: role.id,
-        };
+        let (fixture, owner, _) = fixture(&app, &features, index, &role.key, &other_role).await;
         for guard in &guards {
             let resource = guard.resource.as_deref().unwrap();
             let level = guard.level.as_deref().unwrap();
@@ -106,6 +68,63 @@ async fn run_policy(name: &str, source: Option<&str>) -> usize {
         guards.len()
     );
     cells
+}
+
+/// Every field guarded by `@requires`, in any of its kinds.
+fn requires_guards() -> Vec<&'static CatalogGuard> {
+    schema_guards()
+        .iter()
+        .filter(|g| {
+            matches!(
+                g.kind,
+                GuardKind::Requires
+                    | GuardKind::RequiresOrSelf
+                    | GuardKind::RequiresOrPartner
+                    | GuardKind::RequiresOrMember
+            )
+        })
+        .collect()
+}
+
+/// Organization number `index`, licensed for `features`, with its owner, a member holding
+/// `role`, and another member holding `other_role`; the member's user too.
+async fn fixture(
+    app: &TestApp,
+    features: &[String],
+    index: usize,
+    role: &str,
+    other_role: &str,
+) -> (Org, entity::user::Model, entity::user::Model) {
+    let owner = app.create_user(&format!("owner{index}@example.com")).await;
+    let member = app.create_user(&format!("member{index}@example.com")).await;
+    let other = app.create_user(&format!("other{index}@example.com")).await;
+    let org = app.create_org(&owner, &format!("Org {index}")).await;
+    charter::services::organizations::change_license(
+        &app.state.db,
+        &app.state.policy,
+        &charter::services::audit::Actor::command_line(),
+        org.id,
+        charter::services::organizations::LicenseChange {
+            add_features: features.to_vec(),
+            // The probes add members, invitations and service accounts by the dozen.
+            seats: Some(1000),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    app.add_member(&member, &org, role).await;
+    app.add_member(&other, &org, other_role).await;
+    let other_membership = membership_of(app, other.id, org.id).await;
+    let member_role = app.state.policy.role_by_key(role).unwrap().id;
+    let fixture = Org {
+        member_token: app.login(&member.email).await.access_token,
+        org,
+        other,
+        other_membership,
+        member_role,
+    };
+    (fixture, owner, member)
 }
 
 async fn membership_of(app: &TestApp, user: uuid::Uuid, org: uuid::Uuid) -> uuid::Uuid {
@@ -600,4 +619,96 @@ async fn the_threatq_preset_guards_every_field_as_its_matrix_says() {
 async fn the_threatconnect_preset_guards_every_field_as_its_matrix_says() {
     let source = include_str!("../../examples/policies/threatconnect.toml");
     assert!(run_policy("threatconnect", Some(source)).await > 0);
+}
+
+/// The rules beside the role's: every `@requires` field that declares `stepUp` refuses an API
+/// key holding every grant of an owner's, and refuses an owner whose second factor was checked
+/// longer ago than the step-up window; the catalog marks exactly those fields.
+#[tokio::test]
+async fn every_step_up_field_refuses_a_key_and_a_stale_second_factor() {
+    let app = TestApp::spawn().await;
+    let policy = app.state.policy.clone();
+    let features: Vec<String> = policy.features().iter().map(|f| f.key.clone()).collect();
+    let owner_role = policy.roles().iter().find(|r| r.owner).unwrap().key.clone();
+    let other_role = policy
+        .roles()
+        .iter()
+        .find(|r| !r.owner)
+        .unwrap()
+        .key
+        .clone();
+    let (mut fixture, owner, member) = fixture(&app, &features, 0, &owner_role, &other_role).await;
+    let session = fixture.member_token.clone();
+    let grants: Vec<Value> = policy
+        .resources()
+        .iter()
+        .map(|r| json!({ "resource": r.key, "level": r.levels.last().unwrap() }))
+        .collect();
+    let created = app
+        .gql(
+            Some(&session),
+            "mutation($o: ID!, $g: [PermissionGrantInput!]!) { createApiKey(input: {organizationId: $o, name: \"all\", grants: $g}) { secret } }",
+            json!({ "o": org_id(&fixture.org), "g": grants }),
+        )
+        .await;
+    let key = created["data"]["createApiKey"]["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    let stepped: Vec<&CatalogGuard> = requires_guards()
+        .into_iter()
+        .filter(|guard| guard.step_up)
+        .collect();
+    assert!(stepped.len() >= 8, "{stepped:?}");
+    let code = |body: &Value| {
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    fixture.member_token = key;
+    for guard in &stepped {
+        assert!(guard.person, "{}.{}", guard.type_name, guard.field);
+        let body = probe(&app, &fixture, owner.id, guard).await;
+        assert_eq!(
+            code(&body),
+            "FORBIDDEN",
+            "{}.{} through a key: {body}",
+            guard.type_name,
+            guard.field
+        );
+    }
+    // The owner enrolls an authenticator app; the session's check then grows old.
+    let Some(_) = crate::mfa::enroll(&app, &session).await else {
+        return;
+    };
+    {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = app.state.db.get_database_backend();
+        let old = chrono::Utc::now() - chrono::Duration::minutes(11);
+        let sql = match backend {
+            sea_orm::DatabaseBackend::Postgres => {
+                "UPDATE sessions SET mfa_at = $1 WHERE user_id = $2"
+            }
+            _ => "UPDATE sessions SET mfa_at = ? WHERE user_id = ?",
+        };
+        app.state
+            .db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [old.into(), member.id.into()],
+            ))
+            .await
+            .unwrap();
+    }
+    fixture.member_token = session;
+    for guard in &stepped {
+        let body = probe(&app, &fixture, owner.id, guard).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["stepUpRequired"], true,
+            "{}.{} with an old second factor: {body}",
+            guard.type_name, guard.field
+        );
+    }
 }

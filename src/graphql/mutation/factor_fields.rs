@@ -5,15 +5,14 @@ use super::*;
 #[derive(Default)]
 pub struct FactorMutations;
 
-#[Object]
+#[Object(guard = "Declared::ROOT")]
 impl FactorMutations {
     /// Starts enrolling an authenticator app: the secret (base32), its `otpauth://` URI and a
     /// QR code (SVG) of it, shown this once. `confirmTotpEnrollment` with the app's first code
     /// activates it.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(STEPPED_UP))]
     async fn begin_totp_enrollment(&self, ctx: &Context<'_>) -> ApiResult<TotpEnrollment> {
         let principal = ctx.principal();
-        step_up(ctx)?;
         let actor = ctx.actor().await?;
         let Principal::User { user, .. } = principal else {
             return Err(crate::error::ApiError::unauthenticated("sign in first"));
@@ -25,24 +24,22 @@ impl FactorMutations {
 
     /// Activates the pending authenticator app with its current code. Answers ten recovery
     /// codes, shown this once: each signs you in once when the app is lost.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn confirm_totp_enrollment(
         &self,
         ctx: &Context<'_>,
         code: String,
     ) -> ApiResult<Vec<String>> {
         let principal = ctx.principal();
-        principal.not_a_key()?;
         let actor = ctx.actor().await?;
         mfa::confirm_totp(ctx.state(), &actor, principal, &code).await
     }
 
     /// Removes your authenticator app, given one of its codes or a recovery code (and a recent
     /// second-factor check).
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(STEPPED_UP))]
     async fn remove_totp(&self, ctx: &Context<'_>, code: String) -> ApiResult<bool> {
         let principal = ctx.principal();
-        step_up(ctx)?;
         let actor = ctx.actor().await?;
         mfa::remove_totp(ctx.state(), &actor, principal, &code).await?;
         Ok(true)
@@ -50,14 +47,13 @@ impl FactorMutations {
 
     /// Starts registering a security key (WebAuthn) as a second factor: the options to give
     /// `navigator.credentials.create` (JSON, binary fields in unpadded base64url).
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(STEPPED_UP))]
     async fn begin_security_key_registration(
         &self,
         ctx: &Context<'_>,
         name: String,
     ) -> ApiResult<String> {
         let principal = ctx.principal();
-        step_up(ctx)?;
         let actor = ctx.actor().await?;
         let Principal::User { user, .. } = principal else {
             return Err(crate::error::ApiError::unauthenticated("sign in first"));
@@ -68,14 +64,13 @@ impl FactorMutations {
     /// Finishes the registration with the browser's answer (the `PublicKeyCredential` of
     /// `navigator.credentials.create`, as JSON). A first second factor comes with ten recovery
     /// codes, shown this once.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn finish_security_key_registration(
         &self,
         ctx: &Context<'_>,
         response: String,
     ) -> ApiResult<SecurityKeyRegistered> {
         let principal = ctx.principal();
-        principal.not_a_key()?;
         let actor = ctx.actor().await?;
         let registered = mfa::webauthn::finish_registration(
             ctx.state(),
@@ -89,29 +84,26 @@ impl FactorMutations {
     }
 
     /// Removes one of your security keys (with a recent second-factor check).
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(STEPPED_UP))]
     async fn remove_security_key(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let principal = ctx.principal();
-        principal.not_a_key()?;
         let id = NodeId::mfa_factor("id", &id)?;
-        step_up(ctx)?;
         let actor = ctx.actor().await?;
         mfa::webauthn::remove(ctx.state(), &actor, principal.user_id()?, id).await?;
         Ok(true)
     }
 
     /// Ten new recovery codes, shown this once; the old ones stop working.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(STEPPED_UP))]
     async fn regenerate_recovery_codes(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
         let principal = ctx.principal();
-        step_up(ctx)?;
         let actor = ctx.actor().await?;
         mfa::regenerate_recovery_codes(ctx.state(), &actor, principal).await
     }
 
     /// A challenge for your own session, to prove your second factor again (a step-up) before
     /// a sensitive change: answer it with `verifyMfa`.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn start_mfa_challenge(&self, ctx: &Context<'_>) -> ApiResult<MfaChallenge> {
         Ok(MfaChallenge(
             mfa::step_up_challenge(ctx.state(), ctx.principal()).await?,
@@ -122,7 +114,6 @@ impl FactorMutations {
     /// the tokens of the sign-in (or of your stepped-up session). Wrong codes are throttled per
     /// account like passwords.
     async fn verify_mfa(&self, ctx: &Context<'_>, input: VerifyMfaInput) -> ApiResult<AuthPayload> {
-        ctx.principal().not_a_key()?;
         let answer = mfa::Answer {
             totp_code: input.totp_code,
             recovery_code: input.recovery_code,
@@ -152,7 +143,7 @@ impl FactorMutations {
     /// Resets a user's second factors (a lost phone): their sessions end, and their security
     /// events and each of their organizations' logs record it. Platform operators only.
     /// Answers how many factors were removed.
-    #[graphql(guard = "PlatformOperator", directive = platformOperator::apply())]
+    #[graphql(directive = platformOperator::apply())]
     async fn reset_user_mfa(&self, ctx: &Context<'_>, email: String) -> ApiResult<i32> {
         let email = crate::domain::Email::parse("email", &email)?;
         let actor = ctx.actor().await?;

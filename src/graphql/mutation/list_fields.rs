@@ -5,7 +5,7 @@ use super::*;
 #[derive(Default)]
 pub struct ListMutations;
 
-#[Object]
+#[Object(guard = "Declared::ROOT")]
 impl ListMutations {
     /// Creates a list in an organization.
     #[graphql(directive = Requires::apply(need(require::LIST_CREATE)))]

@@ -5,7 +5,7 @@ use super::*;
 #[derive(Default)]
 pub struct MachineMutations;
 
-#[Object]
+#[Object(guard = "Declared::ROOT")]
 impl MachineMutations {
     /// Creates a service account holding a role (never the owner role, never above your own
     /// grants; a licensed role takes a seat).

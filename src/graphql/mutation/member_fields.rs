@@ -5,10 +5,10 @@ use super::*;
 #[derive(Default)]
 pub struct MemberMutations;
 
-#[Object]
+#[Object(guard = "Declared::ROOT")]
 impl MemberMutations {
     /// Changes an organization's license: seats, free read-only seats, features.
-    #[graphql(guard = "PlatformOperator", directive = platformOperator::apply())]
+    #[graphql(directive = platformOperator::apply())]
     async fn set_organization_license(
         &self,
         ctx: &Context<'_>,
@@ -64,7 +64,7 @@ impl MemberMutations {
     }
 
     /// Leaves an organization; the last owner cannot.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn leave_organization(&self, ctx: &Context<'_>, organization_id: ID) -> ApiResult<bool> {
         let org = NodeId::organization("organizationId", &organization_id)?;
         let change = Gate::root("organization", org).own_membership(ctx).await?;
@@ -73,14 +73,13 @@ impl MemberMutations {
     }
 
     /// Changes your password (the current one is required); your other sessions end.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(STEPPED_UP))]
     async fn change_password(
         &self,
         ctx: &Context<'_>,
         input: ChangePasswordInput,
     ) -> ApiResult<bool> {
         check_offered("currentPassword", &input.current_password)?;
-        step_up(ctx)?;
         let new = crate::domain::NewPassword::parse("newPassword", &input.new_password)?;
         let actor = ctx.actor().await?;
         let principal = ctx.principal();
@@ -98,7 +97,7 @@ impl MemberMutations {
     }
 
     /// Changes your display name.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn update_profile(
         &self,
         ctx: &Context<'_>,
@@ -113,7 +112,7 @@ impl MemberMutations {
 
     /// Disables (or, with `disabled: false`, re-enables) an account: it cannot sign in and its
     /// sessions end at once.
-    #[graphql(guard = "PlatformOperator", directive = platformOperator::apply())]
+    #[graphql(directive = platformOperator::apply())]
     async fn set_user_disabled(
         &self,
         ctx: &Context<'_>,

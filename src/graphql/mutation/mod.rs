@@ -7,7 +7,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use super::ContextExt;
 use super::guards::{
-    Gate, PlatformOperator, Requires, SignedIn, authenticated, need, platformOperator, step_up,
+    Authenticated, Declared, Gate, Requires, SIGNED_IN, STEPPED_UP, need, platformOperator,
 };
 use super::ids::NodeId;
 use super::types::{

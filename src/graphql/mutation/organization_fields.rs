@@ -5,10 +5,10 @@ use super::*;
 #[derive(Default)]
 pub struct OrganizationMutations;
 
-#[Object]
+#[Object(guard = "Declared::ROOT")]
 impl OrganizationMutations {
     /// Creates an organization; the viewer becomes its owner.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn create_organization(
         &self,
         ctx: &Context<'_>,

@@ -5,12 +5,11 @@ use super::*;
 #[derive(Default)]
 pub struct SessionMutations;
 
-#[Object]
+#[Object(guard = "Declared::ROOT")]
 impl SessionMutations {
     /// Signs in with an email and password. An unknown email, a wrong password and a disabled
     /// account all get the same UNAUTHENTICATED answer.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
-        ctx.principal().not_a_key()?;
         let organization_id = input
             .organization_id
             .as_ref()
@@ -34,14 +33,13 @@ impl SessionMutations {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> ApiResult<AuthPayload> {
-        ctx.principal().not_a_key()?;
         text::check("refreshToken", TextKind::Line, &refresh_token, MAX_TOKEN)?;
         let tokens = sessions::refresh(ctx.state(), &refresh_token, &ctx.request().meta).await?;
         Ok(signed_in(ctx, tokens.into()))
     }
 
     /// Ends the current session: its access tokens stop working on the next request.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         let actor = ctx.actor().await?;
         sessions::logout(ctx.state(), &actor, ctx.principal()).await?;
@@ -49,7 +47,7 @@ impl SessionMutations {
     }
 
     /// New tokens acting in another organization the viewer belongs to.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn switch_organization(
         &self,
         ctx: &Context<'_>,
@@ -63,7 +61,7 @@ impl SessionMutations {
     }
 
     /// The organization a login lands in when none is asked for.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn set_default_organization(
         &self,
         ctx: &Context<'_>,

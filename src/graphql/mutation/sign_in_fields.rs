@@ -5,7 +5,7 @@ use super::*;
 #[derive(Default)]
 pub struct SignInMutations;
 
-#[Object]
+#[Object(guard = "Declared::ROOT")]
 impl SignInMutations {
     /// Exchanges the one-time code a single sign-on hands the application (once, within 60
     /// seconds) for a session. When the sign-in named an existing Charter account that is not
@@ -18,7 +18,6 @@ impl SignInMutations {
         code: String,
         password: Option<String>,
     ) -> ApiResult<AuthPayload> {
-        ctx.principal().not_a_key()?;
         if let Some(password) = &password {
             check_offered("password", password)?;
         }
@@ -35,7 +34,6 @@ impl SignInMutations {
         ctx: &Context<'_>,
         input: AcceptInvitationInput,
     ) -> ApiResult<AuthPayload> {
-        ctx.principal().not_a_key()?;
         text::check("token", TextKind::Line, &input.token, MAX_TOKEN)?;
         if let Some(name) = &input.display_name {
             text::check(

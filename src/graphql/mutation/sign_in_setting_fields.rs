@@ -5,7 +5,7 @@ use super::*;
 #[derive(Default)]
 pub struct SignInSettingMutations;
 
-#[Object]
+#[Object(guard = "Declared::ROOT")]
 impl SignInSettingMutations {
     /// Configures and enables the organization's single sign-on with an OpenID provider.
     #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]

@@ -83,6 +83,9 @@ pub struct CatalogGuard {
     /// A sensitive change: only a person, never an API key, whose session proved a second
     /// factor recently when they have one (the SDL's `stepUp`).
     pub step_up: bool,
+    /// Only a person: an API key is refused (the account's own operations, sign-ins, sensitive
+    /// changes, platform operators' acts).
+    pub person: bool,
 }
 
 #[Object]
@@ -188,7 +191,7 @@ pub fn schema_guards() -> &'static [CatalogGuard] {
 fn catalog_guard(type_name: &str, field: &str, rule: Rule) -> CatalogGuard {
     let (kind, need) = match rule {
         Rule::Public => (GuardKind::Public, None),
-        Rule::Authenticated => (GuardKind::Authenticated, None),
+        Rule::Authenticated(_) => (GuardKind::Authenticated, None),
         Rule::PlatformOperator => (GuardKind::PlatformOperator, None),
         Rule::Requires(need) if need.or_member => (GuardKind::RequiresOrMember, Some(need)),
         Rule::Requires(need) if need.or_self => (GuardKind::RequiresOrSelf, Some(need)),
@@ -201,7 +204,8 @@ fn catalog_guard(type_name: &str, field: &str, rule: Rule) -> CatalogGuard {
         kind,
         resource: need.map(|n| n.requirement.resource.to_owned()),
         level: need.map(|n| n.requirement.level.to_owned()),
-        step_up: need.is_some_and(|n| n.step_up),
+        step_up: rule.steps_up(),
+        person: rule.refuses_keys(type_name == "Mutation"),
     }
 }
 

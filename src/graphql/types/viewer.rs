@@ -10,7 +10,7 @@ use super::{
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::connection::Keyset;
-use crate::graphql::guards::{SignedIn, authenticated};
+use crate::graphql::guards::{Authenticated, Declared, PERSON, SIGNED_IN};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Log};
 use crate::services::memberships;
@@ -22,7 +22,10 @@ pub struct Viewer {
     pub active_organization_id: Option<Uuid>,
 }
 
-#[Object(guard = "SignedIn", directive = authenticated::apply())]
+#[Object(
+    guard = "Declared::on(\"Viewer\")",
+    directive = Authenticated::apply(SIGNED_IN)
+)]
 impl Viewer {
     async fn user(&self) -> User {
         User::new(self.user.clone(), None)
@@ -81,16 +84,18 @@ impl Viewer {
         Ok(connection)
     }
 
-    /// The user's own security events (sign-ins, failed sign-ins, sessions), newest first.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    /// The user's own security events (sign-ins, failed sign-ins, sessions), newest first:
+    /// the person's, never an API key's to read.
+    #[graphql(
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1",
+        directive = Authenticated::apply(PERSON)
+    )]
     async fn security_events(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<AuditConnection> {
-        // The account's own events are the person's, never a key's to read.
-        ctx.principal().not_a_key()?;
         let log = Log::OwnSecurity {
             state: ctx.state().clone(),
             user_id: self.user.id,
@@ -98,10 +103,9 @@ impl Viewer {
         audit_page(log, Filter::default(), first, after).await
     }
 
-    /// Your second factors, oldest first.
+    /// Your second factors, oldest first: the person's, never an API key's to read.
+    #[graphql(directive = Authenticated::apply(PERSON))]
     async fn mfa_factors(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::MfaFactor>> {
-        // The account's own factors are the person's, never a key's to read.
-        ctx.principal().not_a_key()?;
         let factors = crate::services::mfa::list(ctx.state(), self.user.id).await?;
         Ok(factors.into_iter().map(super::MfaFactor).collect())
     }
