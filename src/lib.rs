@@ -45,7 +45,7 @@ pub async fn build_with(
     db: DatabaseConnection,
     policy: Policy,
 ) -> anyhow::Result<App> {
-    let undeclared = graphql::types::undeclared_requirements(&policy);
+    let undeclared = graphql::undeclared_requirements(&policy);
     anyhow::ensure!(
         undeclared.is_empty(),
         "the policy lacks what Charter's fields require:\n{}",

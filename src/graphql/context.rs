@@ -9,6 +9,7 @@ use async_graphql::{ContextBase, Positioned};
 use uuid::Uuid;
 
 use super::batches::Batches;
+use super::declared::Declared;
 use super::loaders::Loaders;
 use crate::auth::Principal;
 use crate::authz::OrgAccess;
@@ -135,6 +136,8 @@ impl RequestContext {
 pub(crate) trait ContextExt {
     fn state(&self) -> &AppState;
     fn request(&self) -> &RequestContext;
+    /// What the schema declares of its fields (see [`super::declared`]).
+    fn declared(&self) -> &'static Declared;
 
     fn principal(&self) -> &Principal {
         &self.request().principal
@@ -231,5 +234,9 @@ impl ContextExt for ContextBase<'_, &Positioned<Field>> {
 
     fn request(&self) -> &RequestContext {
         self.data_unchecked::<RequestContext>()
+    }
+
+    fn declared(&self) -> &'static Declared {
+        self.data_unchecked::<&'static Declared>()
     }
 }

@@ -5,72 +5,20 @@
 //! need nothing; fields of [`VALUE_TYPES`] carry no identity and are reached only through a
 //! guarded field. A test walks the schema and fails on any other field without a requirement.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
-use async_graphql::parser::types::{
-    ConstDirective, OperationType, ServiceDocument, TypeKind, TypeSystemDefinition,
-};
+use async_graphql::parser::types::OperationType;
 use std::borrow::Cow;
 
 use async_graphql::registry::{MetaDirectiveInvocation, Registry, location_traits};
-use async_graphql::{Context, Guard, Positioned, TypeDirective};
+use async_graphql::{Context, Guard, TypeDirective};
 use uuid::Uuid;
 
 use super::ContextExt;
-use crate::authz::{OrgAccess, Requirement, require};
+pub use super::declared::{
+    Account, Need, PERSON, PUBLIC_FIELDS, Rule, SIGNED_IN, STEPPED_UP, VALUE_TYPES, need,
+};
+use crate::authz::OrgAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::services::scope::{OrgChange, OrgScope};
-
-/// The only fields anyone may call without a declared requirement.
-pub const PUBLIC_FIELDS: &[(&str, &str)] = &[
-    ("Query", "viewer"),
-    ("Query", "permissionCatalog"),
-    ("Mutation", "login"),
-    ("Mutation", "refreshSession"),
-    ("Mutation", "acceptInvitation"),
-    ("Query", "ssoSignIn"),
-    ("Mutation", "exchangeSsoCode"),
-    ("Mutation", "verifyMfa"),
-];
-
-/// Types without identity of their own (pages, edges, values): their fields are as visible as
-/// the guarded field that returned them.
-pub const VALUE_TYPES: &[&str] = &[
-    "PageInfo",
-    "MembershipConnection",
-    "MembershipEdge",
-    "AuditEventConnection",
-    "InvitationConnection",
-    "InvitationEdge",
-    "ListConnection",
-    "ListEdge",
-    "ListEntry",
-    "ListEntryConnection",
-    "ListEntryEdge",
-    "ListEntriesChange",
-    "AuditEventEdge",
-    "PermissionGrant",
-    "AuthPayload",
-    "License",
-    "PermissionCatalog",
-    "CatalogResource",
-    "CatalogDependency",
-    "CatalogRole",
-    "CatalogFeature",
-    "CatalogGuard",
-    "ApiKeyConnection",
-    "ApiKeyEdge",
-    "ServiceAccountConnection",
-    "ServiceAccountEdge",
-    "IssuedApiKey",
-    "SsoConnection",
-    "OrganizationDomain",
-    "MfaChallenge",
-    "TotpEnrollment",
-    "MfaFactor",
-    "SecurityKeyRegistered",
-];
 
 /// `@requires(resource, level, orSelf, orPartner, orMember)`: the viewer's role in the
 /// organization that owns the object must grant `resource` at `level` or above; with `orSelf`,
@@ -104,64 +52,6 @@ pub fn authenticated(person: Option<bool>, step_up: Option<bool>) {}
 #[TypeDirective(location = "FieldDefinition", location = "Object")]
 pub fn platformOperator() {}
 
-/// What a field declares, in the one place it is declared: its `@requires` (or its type's),
-/// `@authenticated`, `@platformOperator`, or nothing for [`PUBLIC_FIELDS`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    Public,
-    Authenticated(Account),
-    PlatformOperator,
-    Requires(Need),
-}
-
-impl Rule {
-    /// Whether an API key is refused here: on the person's account operations, the sign-ins
-    /// and sensitive changes, and what only platform operators do. `mutation` says whether the
-    /// field is a root mutation (which acts on a person's account unless it is
-    /// organization-scoped).
-    pub fn refuses_keys(self, mutation: bool) -> bool {
-        match self {
-            Rule::Public => mutation,
-            Rule::Authenticated(account) => mutation || account.person || account.step_up,
-            Rule::PlatformOperator => true,
-            Rule::Requires(need) => need.step_up,
-        }
-    }
-
-    /// Whether the field needs a recent second factor of a person who has one.
-    pub fn steps_up(self) -> bool {
-        match self {
-            Rule::Authenticated(account) => account.step_up,
-            Rule::Requires(need) => need.step_up,
-            _ => false,
-        }
-    }
-}
-
-/// `@authenticated` as a value: whether the field is the person's alone, and whether it is a
-/// sensitive change that needs a recent second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Account {
-    pub person: bool,
-    pub step_up: bool,
-}
-
-/// Any signed-in viewer, the viewer's own account (`@authenticated`).
-pub const SIGNED_IN: Account = Account {
-    person: false,
-    step_up: false,
-};
-/// The person, never an API key (`@authenticated(person: true)`).
-pub const PERSON: Account = Account {
-    person: true,
-    step_up: false,
-};
-/// A sensitive change of the person's account (`@authenticated(person: true, stepUp: true)`).
-pub const STEPPED_UP: Account = Account {
-    person: true,
-    step_up: true,
-};
-
 /// `@authenticated` applied from an [`Account`]: `directive = Authenticated::apply(PERSON)`.
 pub struct Authenticated;
 
@@ -182,59 +72,6 @@ impl Authenticated {
     pub fn apply(account: Account) -> MetaDirectiveInvocation {
         let flag = |on: bool| on.then_some(true);
         authenticated::apply(flag(account.person), flag(account.step_up))
-    }
-}
-
-/// `@requires` as a value: a requirement and the ways around it the field allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Need {
-    pub requirement: Requirement,
-    pub or_self: bool,
-    pub or_partner: bool,
-    pub or_member: bool,
-    /// A person with a recent second factor (see [`step_up`]), never an API key.
-    pub step_up: bool,
-}
-
-/// The declaration of a field or type: `directive = Requires::apply(need(require::MEMBER_READ))`.
-pub const fn need(requirement: Requirement) -> Need {
-    Need {
-        requirement,
-        or_self: false,
-        or_partner: false,
-        or_member: false,
-        step_up: false,
-    }
-}
-
-impl Need {
-    pub const fn or_self(self) -> Self {
-        Self {
-            or_self: true,
-            ..self
-        }
-    }
-
-    pub const fn or_partner(self) -> Self {
-        Self {
-            or_partner: true,
-            ..self
-        }
-    }
-
-    pub const fn or_member(self) -> Self {
-        Self {
-            or_member: true,
-            ..self
-        }
-    }
-
-    /// A sensitive change: keys, sign-in settings, the organization's requirements.
-    pub const fn step_up(self) -> Self {
-        Self {
-            step_up: true,
-            ..self
-        }
     }
 }
 
@@ -267,100 +104,6 @@ impl Requires {
             flag(need.step_up),
         )
     }
-}
-
-/// The rule every field of the schema declares, read from the schema's own SDL once, so that
-/// what is enforced is what the SDL, introspection and the catalog show.
-pub fn rule(type_name: &str, field: &str) -> Option<Rule> {
-    static RULES: OnceLock<HashMap<&'static str, HashMap<&'static str, Rule>>> = OnceLock::new();
-    RULES
-        .get_or_init(|| {
-            let mut rules: HashMap<&str, HashMap<&str, Rule>> = HashMap::new();
-            for (ty, field, rule) in declared_rules() {
-                rules.entry(ty).or_default().insert(field, *rule);
-            }
-            rules
-        })
-        .get(type_name)?
-        .get(field)
-        .copied()
-}
-
-/// The fields of `type_name` that declare `orPartner`.
-fn partner_fields(type_name: &str) -> Vec<&'static str> {
-    declared_rules()
-        .iter()
-        .filter(|(ty, _, rule)| {
-            ty == type_name && matches!(rule, Rule::Requires(need) if need.or_partner)
-        })
-        .map(|(_, field, _)| field.as_str())
-        .collect()
-}
-
-/// Every `(type, field, rule)` the schema declares; a type's `@requires` applies to its fields
-/// without their own. Fields of [`VALUE_TYPES`] have none.
-pub fn declared_rules() -> &'static [(String, String, Rule)] {
-    static RULES: OnceLock<Vec<(String, String, Rule)>> = OnceLock::new();
-    RULES.get_or_init(|| rules_of(super::schema::document()))
-}
-
-fn rules_of(document: &ServiceDocument) -> Vec<(String, String, Rule)> {
-    let mut rules = Vec::new();
-    for definition in &document.definitions {
-        let TypeSystemDefinition::Type(ty) = definition else {
-            continue;
-        };
-        let TypeKind::Object(object) = &ty.node.kind else {
-            continue;
-        };
-        let type_name = ty.node.name.node.to_string();
-        if VALUE_TYPES.contains(&type_name.as_str()) {
-            continue;
-        }
-        let type_rule = rule_of(&ty.node.directives);
-        for field in &object.fields {
-            let field_name = field.node.name.node.to_string();
-            let rule = if PUBLIC_FIELDS.contains(&(type_name.as_str(), field_name.as_str())) {
-                Some(Rule::Public)
-            } else {
-                rule_of(&field.node.directives).or(type_rule)
-            };
-            if let Some(rule) = rule {
-                rules.push((type_name.clone(), field_name, rule));
-            }
-        }
-    }
-    rules
-}
-
-fn rule_of(directives: &[Positioned<ConstDirective>]) -> Option<Rule> {
-    directives.iter().find_map(|directive| {
-        let arg = |name: &str| {
-            directive
-                .node
-                .get_argument(name)
-                .map(|value| value.node.to_string().trim_matches('"').to_owned())
-        };
-        let flag = |name: &str| arg(name).as_deref() == Some("true");
-        match directive.node.name.node.as_str() {
-            "requires" => {
-                let requirement = require::named(&arg("resource")?, &arg("level")?)?;
-                Some(Rule::Requires(Need {
-                    requirement,
-                    or_self: flag("orSelf"),
-                    or_partner: flag("orPartner"),
-                    or_member: flag("orMember"),
-                    step_up: flag("stepUp"),
-                }))
-            }
-            "authenticated" => Some(Rule::Authenticated(Account {
-                person: flag("person"),
-                step_up: flag("stepUp"),
-            })),
-            "platformOperator" => Some(Rule::PlatformOperator),
-            _ => None,
-        }
-    })
 }
 
 /// How the viewer may have come to see an object without being a member of its owner.
@@ -454,7 +197,8 @@ impl Gate {
                 _ => "Query",
             },
         };
-        rule(type_name, field)
+        ctx.declared()
+            .rule(type_name, field)
             .ok_or_else(|| ApiError::internal(format!("{type_name}.{field} declares no rule")))
     }
 
@@ -493,7 +237,7 @@ impl Gate {
                 let type_name = self.type_name.unwrap_or_default();
                 Err(ApiError::forbidden(format!(
                     "seen through a shared list, an organization shows only its {}",
-                    partner_fields(type_name).join(", ")
+                    ctx.declared().partner_fields(type_name).join(", ")
                 )))
             }
             (Sharing::List { shared: true }, None) if need.or_partner => {
@@ -665,7 +409,9 @@ impl Declared {
             (None, false) => "Query",
         };
         let field = ctx.item.node.name.node.as_str();
-        let rule = rule(type_name, field)
+        let rule = ctx
+            .declared()
+            .rule(type_name, field)
             .ok_or_else(|| ApiError::internal(format!("{type_name}.{field} declares no rule")))?;
         match rule {
             Rule::Public if mutation => ctx.principal().not_a_key(),

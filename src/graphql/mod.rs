@@ -5,6 +5,7 @@
 pub mod batches;
 pub mod connection;
 mod context;
+pub mod declared;
 pub mod document;
 pub mod guards;
 pub mod ids;
@@ -17,4 +18,6 @@ pub mod types;
 
 pub use context::RequestContext;
 pub(crate) use context::{ContextExt, missing_as};
-pub use schema::{CharterSchema, build_schema, execute, sdl};
+pub use schema::{
+    CharterSchema, build_schema, execute, schema_guards, sdl, undeclared_requirements,
+};

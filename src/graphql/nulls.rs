@@ -8,45 +8,17 @@
 //! alone, so resolving a field costs nothing extra (an extension watching every field would
 //! put each one through its hook).
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet, TypeKind,
-    TypeSystemDefinition,
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use async_graphql::{Name, PathSegment, Response, Value};
 
-/// The declared type (as written in the SDL, `[Role!]`) of every field of every object and
-/// interface type.
-fn field_types() -> &'static HashMap<String, HashMap<String, String>> {
-    static TYPES: OnceLock<HashMap<String, HashMap<String, String>>> = OnceLock::new();
-    TYPES.get_or_init(|| {
-        let mut types: HashMap<String, HashMap<String, String>> = HashMap::new();
-        for definition in &super::schema::document().definitions {
-            let TypeSystemDefinition::Type(ty) = definition else {
-                continue;
-            };
-            let fields = match &ty.node.kind {
-                TypeKind::Object(object) => &object.fields,
-                TypeKind::Interface(interface) => &interface.fields,
-                _ => continue,
-            };
-            let of_type = types.entry(ty.node.name.node.to_string()).or_default();
-            for field in fields {
-                of_type.insert(
-                    field.node.name.node.to_string(),
-                    field.node.ty.node.to_string(),
-                );
-            }
-        }
-        types
-    })
-}
+use super::declared::Declared;
 
 /// Writes the nulls of the specification into `response` for each error with a path, as
 /// `document`'s operation `operation_name` selected the fields.
 pub fn propagate(
+    declared: &Declared,
     document: &ExecutableDocument,
     operation_name: Option<&str>,
     response: &mut Response,
@@ -62,7 +34,7 @@ pub fn propagate(
         if path.is_empty() {
             continue;
         }
-        let Some(positions) = positions(document, root, selection, path) else {
+        let Some(positions) = positions(declared, document, root, selection, path) else {
             continue;
         };
         match positions.iter().rev().find(|(_, nullable)| *nullable) {
@@ -95,6 +67,7 @@ fn operation<'d>(
 /// Each position along `path` (the length of its prefix) with whether it may be null: every
 /// field, and every list item under a field.
 fn positions(
+    types: &Declared,
     document: &ExecutableDocument,
     root: &str,
     selection: &SelectionSet,
@@ -109,7 +82,7 @@ fn positions(
         match segment {
             PathSegment::Field(key) => {
                 let (field, owner) = find_field(document, selection, &parent, key)?;
-                let declared = field_types().get(&owner)?.get(field.name.node.as_str())?;
+                let declared = types.field_type(&owner, field.name.node.as_str())?;
                 levels = nullability(declared);
                 level = 0;
                 parent = base_type(declared).to_owned();
@@ -298,15 +271,17 @@ mod tests {
         )
         .unwrap();
         let (root, selection) = operation(&document, None).unwrap();
+        let sdl = async_graphql::parser::parse_schema(crate::graphql::sdl()).unwrap();
+        let types = &Declared::read(&sdl);
         let positions = positions(
+            types,
             &document,
             root,
             selection,
             &path(&["viewer", "m", "edges", "0", "node", "organization", "name"]),
         )
         .unwrap();
-        let types = field_types();
-        let declared = |ty: &str, field: &str| types[ty][field].clone();
+        let declared = |ty: &str, field: &str| types.field_type(ty, field).unwrap().to_owned();
         let expected = [
             nullability(&declared("Query", "viewer"))[0],
             nullability(&declared("Viewer", "memberships"))[0],

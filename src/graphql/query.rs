@@ -100,8 +100,8 @@ impl QueryRoot {
             .map(|id| NodeId::user("userId", id))
             .transpose()?
             .unwrap_or(viewer);
-        super::mutation::policy_key("resource", &resource)?;
-        super::mutation::policy_key("level", &level)?;
+        super::types::policy_key("resource", &resource)?;
+        super::types::policy_key("level", &level)?;
         let policy = &ctx.state().policy;
         let Some(required) = policy.level_of(&resource, &level) else {
             return Err(if policy.resources().iter().any(|r| r.key == resource) {

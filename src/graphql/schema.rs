@@ -2,13 +2,15 @@
 
 use std::sync::OnceLock;
 
-use async_graphql::parser::types::ServiceDocument;
 use async_graphql::{EmptySubscription, Request, Response, SDLExportOptions, Schema};
 
 use super::batches::{self, Batches};
+use super::declared::Declared;
 use super::mutation::MutationRoot;
 use super::query::QueryRoot;
+use super::types::{CatalogGuard, catalog};
 use super::{document, nulls};
+use crate::authz::Policy;
 use crate::services::AppState;
 
 pub type CharterSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -18,6 +20,7 @@ pub fn build_schema(state: AppState) -> CharterSchema {
     let settings = state.settings.clone();
     Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
         .data(state)
+        .data(declared())
         .limit_depth(settings.max_query_depth)
         .limit_complexity(settings.max_query_complexity)
         .limit_recursive_depth(32)
@@ -41,18 +44,37 @@ pub async fn execute(schema: &CharterSchema, mut request: Request, batches: Batc
     if !response.errors.is_empty()
         && let Ok(document) = async_graphql::parser::parse_query(&query)
     {
-        nulls::propagate(&document, operation_name.as_deref(), &mut response);
+        nulls::propagate(
+            declared(),
+            &document,
+            operation_name.as_deref(),
+            &mut response,
+        );
     }
     response
 }
 
-/// The schema's SDL, parsed once: what the guards' rules, the catalog and null propagation
-/// read the declared fields from.
-pub(crate) fn document() -> &'static ServiceDocument {
-    static DOCUMENT: OnceLock<ServiceDocument> = OnceLock::new();
-    DOCUMENT.get_or_init(|| {
-        async_graphql::parser::parse_schema(sdl()).expect("the schema's own SDL parses")
+/// What the schema declares of its fields, read once from its SDL: the guards, the catalog and
+/// null propagation are handed it (as the schema's data, or here), and none reads the schema
+/// back.
+pub(crate) fn declared() -> &'static Declared {
+    static DECLARED: OnceLock<Declared> = OnceLock::new();
+    DECLARED.get_or_init(|| {
+        let document =
+            async_graphql::parser::parse_schema(sdl()).expect("the schema's own SDL parses");
+        Declared::read(&document)
     })
+}
+
+/// Every field's guard as the catalog lists it.
+pub fn schema_guards() -> &'static [CatalogGuard] {
+    static GUARDS: OnceLock<Vec<CatalogGuard>> = OnceLock::new();
+    GUARDS.get_or_init(|| catalog::guards_of(declared()))
+}
+
+/// The requirements the schema declares that `policy` does not (checked at start-up).
+pub fn undeclared_requirements(policy: &Policy) -> Vec<String> {
+    catalog::undeclared_requirements(schema_guards(), policy)
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`. It carries `@specifiedBy` on the

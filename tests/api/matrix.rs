@@ -4,7 +4,8 @@
 
 use charter::authz::require;
 use charter::graphql::ids::NodeId;
-use charter::graphql::types::{CatalogGuard, GuardKind, schema_guards};
+use charter::graphql::schema_guards;
+use charter::graphql::types::{CatalogGuard, GuardKind};
 use charter::services::roles::{RoleSpec, create};
 use serde_json::{Value, json};
 

@@ -10,6 +10,7 @@ use super::guards::{
     Authenticated, Declared, Gate, Requires, SIGNED_IN, STEPPED_UP, need, platformOperator,
 };
 use super::ids::NodeId;
+use super::types::policy_key;
 use super::types::{
     ApiKey, AuthPayload, Invitation, IssuedApiKey, License, List, ListKindValue, Membership,
     MfaChallenge, Organization, OrganizationDomain, Role, SecurityKeyRegistered, ServiceAccount,
@@ -78,12 +79,6 @@ fn grant_pairs(grants: Vec<PermissionGrantInput>) -> ApiResult<Vec<(String, Stri
             Ok((g.resource, g.level))
         })
         .collect()
-}
-
-/// A resource, level or feature key as a client names it: one line, at most
-/// [`text::MAX_TERM`] characters.
-pub(crate) fn policy_key(field: &'static str, key: &str) -> ApiResult<()> {
-    text::check(field, TextKind::Line, key, text::MAX_TERM)
 }
 
 /// The most characters of a token a client sends back (invitation and refresh tokens).

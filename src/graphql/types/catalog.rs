@@ -1,13 +1,11 @@
 //! The `permissionCatalog` types: the permission matrix, the requirement of every field.
 
-use std::sync::OnceLock;
-
 use async_graphql::{Context, Enum, Object, SimpleObject};
 
 use super::{GrantList, PermissionGrant, SeatClassValue};
 use crate::authz::Policy;
 use crate::graphql::ContextExt;
-use crate::graphql::guards::{Rule, declared_rules};
+use crate::graphql::declared::{Declared, Rule};
 
 /// The permission matrix and the requirement of every field: what a role editor, a console that
 /// hides buttons, and other services need to know.
@@ -169,21 +167,19 @@ impl PermissionCatalog {
     }
 
     /// The requirement of every field of the schema.
-    async fn guards(&self) -> Vec<CatalogGuard> {
-        schema_guards().to_vec()
+    async fn guards(&self, ctx: &Context<'_>) -> Vec<CatalogGuard> {
+        guards_of(ctx.declared())
     }
 }
 
-/// Every field's guard, read from the schema's own SDL (so it cannot differ from what the
-/// directives declare).
-pub fn schema_guards() -> &'static [CatalogGuard] {
-    static GUARDS: OnceLock<Vec<CatalogGuard>> = OnceLock::new();
-    GUARDS.get_or_init(|| {
-        declared_rules()
-            .iter()
-            .map(|(type_name, field, rule)| catalog_guard(type_name, field, *rule))
-            .collect()
-    })
+/// Every field's guard, from what the schema declares (so it cannot differ from its
+/// directives).
+pub fn guards_of(declared: &Declared) -> Vec<CatalogGuard> {
+    declared
+        .rules()
+        .iter()
+        .map(|(type_name, field, rule)| catalog_guard(type_name, field, *rule))
+        .collect()
 }
 
 /// A declared rule as the catalog lists it; a type-level requirement stands for the fields
@@ -211,8 +207,8 @@ fn catalog_guard(type_name: &str, field: &str, rule: Rule) -> CatalogGuard {
 
 /// The requirements the schema declares, checked against a policy at start-up: every policy
 /// must declare the resources and levels Charter's own fields need.
-pub fn undeclared_requirements(policy: &Policy) -> Vec<String> {
-    schema_guards()
+pub fn undeclared_requirements(guards: &[CatalogGuard], policy: &Policy) -> Vec<String> {
+    guards
         .iter()
         .filter_map(|guard| match (&guard.resource, &guard.level) {
             (Some(resource), Some(level)) if policy.level_of(resource, level).is_none() => {

@@ -3,7 +3,7 @@
 mod api_key;
 mod audit_event;
 mod auth_payload;
-mod catalog;
+pub(crate) mod catalog;
 mod invitation;
 mod list;
 mod membership;
@@ -19,15 +19,14 @@ mod viewer;
 pub use api_key::{ApiKey, ApiKeyOwner, IssuedApiKey, ServiceAccount};
 pub use audit_event::{AuditConnection, AuditEvent, audit_page};
 pub use auth_payload::{AuthPayload, MfaChallenge};
-pub use catalog::{
-    CatalogGuard, GuardKind, PermissionCatalog, schema_guards, undeclared_requirements,
-};
+pub use catalog::{CatalogGuard, GuardKind, PermissionCatalog};
 pub use invitation::{Invitation, InvitationStatus};
 pub use list::{List, ListKindValue, list_for_change, visible_list};
 pub use membership::{MemberKind, Membership};
 pub use mfa::{MfaFactor, SecurityKeyRegistered, TotpEnrollment};
 pub use node::Node;
 pub use organization::{License, Organization};
+pub(crate) use permission::policy_key;
 pub use permission::{GrantList, PermissionGrant};
 pub use role::{Role, SeatClassValue};
 pub use sso::{OrganizationDomain, SsoConnection};

@@ -136,3 +136,10 @@ impl OutputType for GrantList {
         Ok(Value::List(items.collect()))
     }
 }
+
+/// A resource, level or feature key as a client names it: one line, at most
+/// [`crate::domain::text::MAX_TERM`] characters.
+pub(crate) fn policy_key(field: &'static str, key: &str) -> crate::error::ApiResult<()> {
+    use crate::domain::text;
+    text::check(field, text::TextKind::Line, key, text::MAX_TERM)
+}
