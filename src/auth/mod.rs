@@ -6,6 +6,7 @@ pub mod keys;
 pub mod password;
 pub mod sealing;
 pub mod tokens;
+mod user;
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use uuid::Uuid;
 
 use crate::authz::{KeyLimit, Proof};
 use crate::error::ApiError;
-use crate::services::users::UserRecord;
+pub use user::UserRecord;
 
 /// The caller of one request, established from its bearer token and its session in the database.
 #[derive(Debug, Clone)]

@@ -37,6 +37,11 @@ pub enum Refusal {
     NotGranted(Requirement),
     /// Through an API key, the key's grants or its holder's role do not pass a requirement.
     NotGrantedThroughKey(Requirement),
+    /// The organization requires a second factor the viewer's session has not proved.
+    MfaRequired,
+    /// A session that only an organization's identity provider signed in would act in
+    /// another organization.
+    ProviderBound,
 }
 
 impl Refusal {
@@ -67,7 +72,9 @@ impl Refusal {
             | Refusal::ServiceAccountOwner
             | Refusal::AboveCeiling(_)
             | Refusal::NotGranted(_)
-            | Refusal::NotGrantedThroughKey(_) => ErrorCode::Forbidden,
+            | Refusal::NotGrantedThroughKey(_)
+            | Refusal::MfaRequired
+            | Refusal::ProviderBound => ErrorCode::Forbidden,
         }
     }
 
@@ -99,6 +106,16 @@ impl Refusal {
                  that does not include {} `{}`",
                 requirement.resource, requirement.level
             ),
+            Refusal::MfaRequired => "this organization requires multi-factor authentication: \
+                                     enroll a second factor (beginTotpEnrollment, \
+                                     confirmTotpEnrollment), or verify yours \
+                                     (startMfaChallenge, verifyMfa)"
+                .to_owned(),
+            Refusal::ProviderBound => "this session was signed in by an organization's single \
+                                       sign-on and acts only there; sign in with your own \
+                                       password (or that organization's single sign-on) to act \
+                                       in another"
+                .to_owned(),
         }
     }
 }
@@ -115,6 +132,8 @@ impl From<Refusal> for ApiError {
                 error.with_detail("exceeding", json!(listed))
             }
             Refusal::SeatLimitReached { seats } => error.with_detail("seats", json!(seats)),
+            Refusal::MfaRequired => error.with_detail("mfaRequired", json!(true)),
+            Refusal::ProviderBound => error.with_detail("signInRequired", json!(true)),
             _ => error,
         }
     }

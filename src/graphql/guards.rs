@@ -275,7 +275,7 @@ impl Gate {
                 // The organization's requirement of a second factor holds on every way in:
                 // the role's, the viewer's own record, membership alone.
                 if access.as_ref().is_some_and(OrgAccess::mfa_pending) {
-                    return Err(crate::services::mfa::requirement_refusal());
+                    return Err(crate::authz::Refusal::MfaRequired.into());
                 }
                 if !self.around(ctx, need, access.as_ref()).await? {
                     OrgScope::check(self.kind, access.as_ref(), Some(need.requirement))?;

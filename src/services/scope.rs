@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::access::Viewer;
 use super::audit::{self, Action, Actor, Event, Scope};
 use super::{AppState, access};
-use crate::authz::{OrgAccess, Policy, Requirement};
+use crate::authz::{OrgAccess, Policy, Refusal, Requirement};
 use crate::db::begin_write;
 use crate::error::{ApiError, ApiResult};
 
@@ -114,7 +114,7 @@ impl OrgScope {
     ) -> ApiResult<&'a OrgAccess> {
         let access = access.ok_or_else(|| ApiError::not_found(kind))?;
         if access.mfa_pending() {
-            return Err(super::mfa::requirement_refusal());
+            return Err(Refusal::MfaRequired.into());
         }
         match requirement {
             Some(requirement) if !access.allows(requirement) => {

@@ -17,7 +17,7 @@ use super::sso::enforcement;
 use super::{AppState, RequestMeta, memberships, revocation, users};
 use crate::auth::Principal;
 use crate::auth::tokens::{hash_token, new_refresh_token};
-use crate::authz::Proof;
+use crate::authz::{Proof, Refusal};
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
@@ -559,14 +559,14 @@ pub async fn switch_organization(
         .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
     let proof = proof_of(&current);
     if !proof.reaches(organization_id) {
-        return Err(confined_refusal());
+        return Err(Refusal::ProviderBound.into());
     }
     let requires_mfa = entity::organization::Entity::find_by_id(organization_id)
         .one(&state.db)
         .await?
         .is_some_and(|org| org.mfa_required);
     if requires_mfa && !proof.mfa_in(organization_id) {
-        return Err(mfa::requirement_refusal());
+        return Err(Refusal::MfaRequired.into());
     }
     if !enforcement::through_sso_of(&current, organization_id) {
         let email = actor.email.clone().unwrap_or_default();
@@ -605,17 +605,6 @@ pub async fn switch_organization(
     })
     .await?;
     tokens(state, user, &session, refresh_token)
-}
-
-/// The refusal of another organization to a session that only an organization's identity
-/// provider signed in.
-pub fn confined_refusal() -> ApiError {
-    ApiError::forbidden(
-        "this session was signed in by an organization's single sign-on and acts only there; \
-         sign in with your own password (or that organization's single sign-on) to act in \
-         another",
-    )
-    .with_detail("signInRequired", json!(true))
 }
 
 /// Sets the organization a login lands in when none is asked for.

@@ -6,46 +6,13 @@ use entity::user;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use chrono::{DateTime, Utc};
-
 use super::AppState;
 use super::audit::{Action, Actor, Event, Scope};
 use super::scope::write;
 use crate::domain::Email;
 use crate::error::ApiResult;
 
-/// A user as callers see it: never the password hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRecord {
-    pub id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub default_organization_id: Option<Uuid>,
-    /// `active` or `disabled`.
-    pub status: String,
-    pub is_operator: bool,
-    pub created_at: DateTime<Utc>,
-    /// [`HUMAN`] or [`SERVICE`].
-    pub kind: String,
-    /// Whether the user has a confirmed second factor.
-    pub mfa_enabled: bool,
-}
-
-impl From<user::Model> for UserRecord {
-    fn from(model: user::Model) -> Self {
-        Self {
-            id: model.id,
-            email: model.email,
-            display_name: model.display_name,
-            default_organization_id: model.default_organization_id,
-            status: model.status,
-            is_operator: model.is_operator,
-            created_at: model.created_at,
-            kind: model.kind,
-            mfa_enabled: model.mfa_enabled,
-        }
-    }
-}
+pub use crate::auth::UserRecord;
 
 /// The users `ids` that exist, as records.
 pub async fn records(state: &AppState, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, UserRecord>> {

@@ -263,29 +263,20 @@ fn circles(
 
 #[test]
 fn no_import_circle_grows_in_src() {
-    // The one circle left: the services that issue 23's rooms take apart. It may only shrink;
+    // The circles left, among services that issue 23's rooms take apart: the records under the
+    // gate, members and service accounts, and sign-in. They may only shrink; auth/, authz/,
     // graphql/ and everything else have none.
-    const KNOWN: &[&str] = &[
-        "auth",
-        "auth/api_keys",
-        "auth/sealing",
-        "services",
-        "services/access",
-        "services/api_keys",
-        "services/credentials",
-        "services/members",
-        "services/memberships",
-        "services/mfa",
-        "services/organizations",
-        "services/roles",
-        "services/scope",
-        "services/service_accounts",
-        "services/sessions",
-        "services/sso",
-        "services/sso/domains",
-        "services/sso/enforcement",
-        "services/sso/flow",
-        "services/users",
+    const KNOWN: &[&[&str]] = &[
+        &[
+            "services/access",
+            "services/memberships",
+            "services/organizations",
+            "services/roles",
+            "services/scope",
+            "services/users",
+        ],
+        &["services/members", "services/service_accounts"],
+        &["services/mfa", "services/sessions", "services/sso/flow"],
     ];
     let graph = import_graph();
     assert!(
@@ -300,14 +291,13 @@ fn no_import_circle_grows_in_src() {
     let beyond: Vec<&Vec<String>> = found
         .iter()
         .filter(|circle| {
-            circle
+            !KNOWN
                 .iter()
-                .any(|module| !KNOWN.contains(&module.as_str()))
+                .any(|known| circle.iter().all(|module| known.contains(&module.as_str())))
         })
         .collect();
     assert!(
         beyond.is_empty(),
-        "an import circle beyond the known one; break it:\n{beyond:#?}"
+        "an import circle beyond the known ones; break it:\n{beyond:#?}"
     );
-    assert!(found.len() <= 1, "{found:#?}");
 }

@@ -28,7 +28,7 @@ use super::{AppState, RequestMeta, revocation};
 use crate::auth::Principal;
 use crate::auth::tokens::{hash_token, new_refresh_token};
 use crate::domain::text::{self, TextKind};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 
 pub const TOTP: &str = "totp";
 /// How long a sign-in may wait for its second factor.
@@ -800,16 +800,4 @@ pub async fn reset(
         Ok((removed, events))
     })
     .await
-}
-
-/// The refusal of an organization's data to a session without a second factor where the
-/// organization requires one.
-pub fn requirement_refusal() -> ApiError {
-    ApiError::new(
-        ErrorCode::Forbidden,
-        "this organization requires multi-factor authentication: enroll a second factor \
-         (beginTotpEnrollment, confirmTotpEnrollment), or verify yours (startMfaChallenge, \
-         verifyMfa)",
-    )
-    .with_detail("mfaRequired", json!(true))
 }
