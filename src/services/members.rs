@@ -110,7 +110,7 @@ pub async fn assign_role(
             let current = roles::find_in_organization(txn, policy, org.id, target.role_id).await?;
             check_power_over(tx.access, target.user_id, &current)?;
             check_power_over(tx.access, target.user_id, &new_role)?;
-            let service = super::service_accounts::is_service_account(txn, target.user_id).await?;
+            let service = super::users::is_service_account(txn, target.user_id).await?;
             power::may_hold(service, new_role.standing())?;
             if current.id == new_role.id {
                 return Ok((target, None));
@@ -153,7 +153,7 @@ pub async fn remove_member(change: &OrgChange, membership_id: Uuid) -> ApiResult
             let target = target_membership(txn, org, membership_id).await?;
             let current = roles::find_in_organization(txn, policy, org, target.role_id).await?;
             check_power_over(tx.access, target.user_id, &current)?;
-            if super::service_accounts::is_service_account(txn, target.user_id).await? {
+            if super::users::is_service_account(txn, target.user_id).await? {
                 return Err(ApiError::conflict(
                     "a service account's membership ends with the account: delete the service \
                      account",

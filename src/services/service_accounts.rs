@@ -322,14 +322,3 @@ pub async fn delete(change: &OrgChange, id: Uuid) -> ApiResult<()> {
         })
         .await
 }
-
-/// Whether `user_id` is a service account (read inside a change's transaction).
-pub(in crate::services) async fn is_service_account(
-    txn: &impl ConnectionTrait,
-    user_id: Uuid,
-) -> ApiResult<bool> {
-    Ok(user::Entity::find_by_id(user_id)
-        .one(txn)
-        .await?
-        .is_some_and(|user| user.kind == users::SERVICE))
-}

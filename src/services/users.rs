@@ -226,3 +226,14 @@ pub async fn update_profile(
     })
     .await
 }
+
+/// Whether `user_id` is a service account (read inside a change's transaction).
+pub(in crate::services) async fn is_service_account(
+    txn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> ApiResult<bool> {
+    Ok(user::Entity::find_by_id(user_id)
+        .one(txn)
+        .await?
+        .is_some_and(|user| user.kind == SERVICE))
+}
