@@ -21,6 +21,7 @@ pub mod roles;
 pub mod scope;
 pub mod service_accounts;
 pub mod sessions;
+pub mod sign_in;
 pub mod sso;
 pub mod users;
 

@@ -11,13 +11,15 @@ use uuid::Uuid;
 
 use super::audit::{Action, Actor, Event, Scope};
 use super::credentials::{self, PasswordCheck};
-use super::mfa::{self, SignIn};
 use super::scope::{record, write, write_recording};
+use super::sign_in::method::{SignInMethod, proof_of};
+use super::sign_in::session::{Tokens, issue_refresh_token, open_in, renew_refresh_token, tokens};
+use super::sign_in::{self, SignIn};
 use super::sso::enforcement;
 use super::{AppState, RequestMeta, memberships, revocation, users};
 use crate::auth::Principal;
-use crate::auth::tokens::{hash_token, new_refresh_token};
-use crate::authz::{Proof, Refusal};
+use crate::auth::tokens::hash_token;
+use crate::authz::Refusal;
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
@@ -25,18 +27,6 @@ use serde_json::json;
 /// The answer for an unknown email, a wrong password and a disabled account alike.
 const BAD_CREDENTIALS: &str = "the email or password is incorrect";
 const SESSION_ENDED: &str = "the session has ended; sign in again";
-
-/// Tokens handed to a client after a login, a refresh or an organization switch.
-#[derive(Debug, Clone)]
-pub struct Tokens {
-    pub access_token: String,
-    pub refresh_token: String,
-    pub expires_at: DateTime<Utc>,
-    pub user: super::users::UserRecord,
-    pub organization_id: Option<Uuid>,
-    /// What the session proved, as the gate weighs it per organization.
-    pub proof: Proof,
-}
 
 /// Establishes who is calling from an `Authorization` header value, checking the token and then
 /// that its session is live and its user active: a logout, a revocation or a disabled account
@@ -145,7 +135,7 @@ pub async fn login(
         // The password is right; the session waits for the second factor. A break glass is
         // recorded now, as it was used.
         record(&state.db, &actor, events).await?;
-        return mfa::sign_in(
+        return sign_in::sign_in(
             state,
             user,
             organization_id,
@@ -185,25 +175,6 @@ pub async fn login(
     )?))
 }
 
-/// Retires the session's outstanding refresh tokens and issues one new one, in the caller's
-/// write (a session moved to another organization, or stepped up). A retired token presented
-/// later is stale, not a reuse: its client may simply not have stored the new one yet.
-pub(crate) async fn renew_refresh_token(
-    txn: &impl ConnectionTrait,
-    state: &AppState,
-    session: &session::Model,
-) -> ApiResult<String> {
-    let now = Utc::now();
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-        .col_expr(refresh_token::Column::RetiredAt, Expr::value(now))
-        .filter(refresh_token::Column::SessionId.eq(session.id))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .exec(txn)
-        .await?;
-    issue_refresh_token(txn, state, session).await
-}
-
 /// The audit event of a password way into `org` where single sign-on is enforced: none when
 /// nothing enforces, the break glass's for an owner; for anyone else the refusal is recorded
 /// and returned as the error.
@@ -237,141 +208,6 @@ async fn password_standing_event(
             Err(enforcement::refusal(&state.db, org, ErrorCode::Forbidden).await?)
         }
     }
-}
-
-/// How a session was opened, which its access tokens say (`amr`, `idp`).
-#[derive(Debug, Clone)]
-pub struct SignInMethod {
-    /// The first factor: `pwd` or `sso`.
-    pub method: String,
-    pub idp_issuer: Option<String>,
-    pub idp_organization_id: Option<Uuid>,
-    /// Every method proved, space-separated (RFC 8176 names: `pwd`, `otp`, `hwk`, `swk`,
-    /// `mfa`, and `sso`).
-    pub amr: String,
-    /// When a Charter second factor was checked, if one was (a provider's word never counts).
-    pub mfa_at: Option<DateTime<Utc>>,
-    /// The provider's subject to link to the account when the session opens: a single sign-on
-    /// that named an existing account, confirmed by that person's own credentials.
-    pub link_subject: Option<String>,
-}
-
-impl SignInMethod {
-    pub fn password() -> Self {
-        Self {
-            method: enforcement::PASSWORD.to_owned(),
-            idp_issuer: None,
-            idp_organization_id: None,
-            amr: enforcement::PASSWORD.to_owned(),
-            mfa_at: None,
-            link_subject: None,
-        }
-    }
-
-    /// Through `organization_id`'s provider, which may have done multi-factor authentication
-    /// itself (its ID token's `amr` says so): that counts in `organization_id` only (see
-    /// [`Proof`]), never as the person's own Charter second factor.
-    pub fn sso(issuer: String, organization_id: Uuid, provider_mfa: bool) -> Self {
-        Self {
-            method: enforcement::SSO.to_owned(),
-            idp_issuer: Some(issuer),
-            idp_organization_id: Some(organization_id),
-            amr: if provider_mfa { "sso mfa" } else { "sso" }.to_owned(),
-            mfa_at: None,
-            link_subject: None,
-        }
-    }
-
-    /// The same way in, with the person's Charter password proved too.
-    pub fn with_password(mut self) -> Self {
-        self.amr = amr_with(&self.amr, enforcement::PASSWORD);
-        self
-    }
-
-    /// The same way in, linking the provider's `subject` to the account when the session opens.
-    pub fn linking(mut self, subject: String) -> Self {
-        self.link_subject = Some(subject);
-        self
-    }
-
-    /// The same way in, with a second factor (`otp`, `hwk`, `swk`) checked now.
-    pub fn with_second_factor(mut self, method: &str) -> Self {
-        self.amr = amr_with(&self.amr, method);
-        self.mfa_at = Some(Utc::now());
-        self
-    }
-}
-
-/// The space-separated methods `amr` with `method` among them.
-pub fn amr_with(amr: &str, method: &str) -> String {
-    if amr.split(' ').any(|m| m == method) {
-        amr.to_owned()
-    } else {
-        format!("{amr} {method}")
-    }
-}
-
-/// Opens a session for a user who has just proved who they are another way (by accepting an
-/// invitation, or through single sign-on), recording `describe`'s events of the new session
-/// with it.
-pub async fn open(
-    state: &AppState,
-    user: user::Model,
-    organization_id: Option<Uuid>,
-    method: SignInMethod,
-    meta: &RequestMeta,
-    describe: impl FnOnce(&session::Model) -> Vec<Event>,
-) -> ApiResult<Tokens> {
-    let (session, refresh_token) = write(&state.db, &Actor::user(&user, meta), async |txn| {
-        let (session, refresh_token, linked) =
-            open_in(txn, state, &user, organization_id, method, meta).await?;
-        let mut events = describe(&session);
-        events.extend(linked);
-        Ok(((session, refresh_token), events))
-    })
-    .await?;
-    tokens(state, user, &session, refresh_token)
-}
-
-async fn open_in(
-    txn: &impl ConnectionTrait,
-    state: &AppState,
-    user: &user::Model,
-    organization_id: Option<Uuid>,
-    method: SignInMethod,
-    meta: &RequestMeta,
-) -> ApiResult<(session::Model, String, Vec<Event>)> {
-    let now = Utc::now();
-    let linked = match (
-        &method.link_subject,
-        &method.idp_issuer,
-        method.idp_organization_id,
-    ) {
-        (Some(subject), Some(issuer), Some(org)) => {
-            super::sso::flow::link_identity(txn, state, org, issuer, subject, user).await?
-        }
-        _ => vec![],
-    };
-    let session = session::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        organization_id: Set(organization_id),
-        created_at: Set(now),
-        expires_at: Set(now + state.settings.session_ttl),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-        ip: Set(meta.ip.clone()),
-        user_agent: Set(meta.user_agent.as_ref().map(|ua| truncate(ua, 512))),
-        auth_method: Set(method.method),
-        idp_issuer: Set(method.idp_issuer),
-        idp_organization_id: Set(method.idp_organization_id),
-        mfa_at: Set(method.mfa_at),
-        amr: Set(method.amr),
-    }
-    .insert(txn)
-    .await?;
-    let refresh_token = issue_refresh_token(txn, state, &session).await?;
-    Ok((session, refresh_token, linked))
 }
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting one that
@@ -661,67 +497,4 @@ async fn landing_organization(
         .one(db)
         .await?
         .map(|m| m.organization_id))
-}
-
-async fn issue_refresh_token(
-    txn: &impl ConnectionTrait,
-    state: &AppState,
-    session: &session::Model,
-) -> ApiResult<String> {
-    let token = new_refresh_token();
-    let now = Utc::now();
-    refresh_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        session_id: Set(session.id),
-        token_hash: Set(hash_token(&token)),
-        created_at: Set(now),
-        expires_at: Set((now + state.settings.refresh_token_ttl).min(session.expires_at)),
-        used_at: Set(None),
-        retired_at: Set(None),
-    }
-    .insert(txn)
-    .await?;
-    Ok(token)
-}
-
-pub(crate) fn tokens(
-    state: &AppState,
-    user: user::Model,
-    session: &session::Model,
-    refresh_token: String,
-) -> ApiResult<Tokens> {
-    let (access_token, expires_at) = state.tokens.issue_access(
-        user.id,
-        session.id,
-        session.organization_id,
-        session.amr.split(' ').map(str::to_owned).collect(),
-        session.idp_issuer.as_deref(),
-    )?;
-    Ok(Tokens {
-        access_token,
-        refresh_token,
-        expires_at,
-        user: user.into(),
-        organization_id: session.organization_id,
-        proof: proof_of(session),
-    })
-}
-
-/// What `session` proved: its Charter second factor, the organization whose provider signed it
-/// in (and whether that provider did multi-factor authentication), and its password.
-pub fn proof_of(session: &session::Model) -> Proof {
-    let proved = |method: &str| session.amr.split(' ').any(|m| m == method);
-    let provider = (session.auth_method == enforcement::SSO)
-        .then_some(session.idp_organization_id)
-        .flatten();
-    Proof {
-        second_factor: session.mfa_at.is_some(),
-        provider,
-        provider_mfa: provider.is_some() && proved("mfa"),
-        password: proved(enforcement::PASSWORD),
-    }
-}
-
-fn truncate(value: &str, max: usize) -> String {
-    value.chars().take(max).collect()
 }

@@ -106,7 +106,7 @@ impl FactorMutations {
     #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn start_mfa_challenge(&self, ctx: &Context<'_>) -> ApiResult<MfaChallenge> {
         Ok(MfaChallenge(
-            mfa::step_up_challenge(ctx.state(), ctx.principal()).await?,
+            sign_in::challenge::step_up_challenge(ctx.state(), ctx.principal()).await?,
         ))
     }
 
@@ -114,13 +114,14 @@ impl FactorMutations {
     /// the tokens of the sign-in (or of your stepped-up session). Wrong codes are throttled per
     /// account like passwords.
     async fn verify_mfa(&self, ctx: &Context<'_>, input: VerifyMfaInput) -> ApiResult<AuthPayload> {
-        let answer = mfa::Answer {
+        let answer = sign_in::challenge::Answer {
             totp_code: input.totp_code,
             recovery_code: input.recovery_code,
             webauthn_response: input.webauthn_response,
         };
         let tokens =
-            mfa::verify(ctx.state(), &input.challenge, answer, &ctx.request().meta).await?;
+            sign_in::challenge::verify(ctx.state(), &input.challenge, answer, &ctx.request().meta)
+                .await?;
         Ok(signed_in(ctx, tokens.into()))
     }
 

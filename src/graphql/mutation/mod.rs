@@ -27,7 +27,8 @@ use crate::services::organizations::{self, LicenseChange};
 use crate::services::roles::{self, RoleSpec};
 use crate::services::scope::OrgChange;
 use crate::services::{
-    api_keys, credentials, invitations, members, mfa, service_accounts, sessions, sso, users,
+    api_keys, credentials, invitations, members, mfa, service_accounts, sessions, sign_in, sso,
+    users,
 };
 
 mod factor_fields;

@@ -56,11 +56,11 @@ impl SignInMutations {
         };
         let (user, org) = invitations::accept(ctx.state(), acceptance, &request.meta).await?;
         // An account with a second factor answers its challenge before it gets tokens.
-        let signed = mfa::sign_in(
+        let signed = sign_in::sign_in(
             ctx.state(),
             user,
             Some(org),
-            sessions::SignInMethod::password(),
+            sign_in::SignInMethod::password(),
             &request.meta,
             |_| vec![],
         )

@@ -21,39 +21,17 @@ use uuid::Uuid;
 
 use super::audit::{Action, Actor, Event, Scope};
 use super::credentials::{clear_attempts, reserve_attempt};
-use super::scope::{OrgChange, record, write};
-use super::sessions::{self, SignInMethod, Tokens};
+use super::scope::{OrgChange, write};
 use super::users::UserRecord;
-use super::{AppState, RequestMeta, revocation};
+use super::{AppState, revocation};
 use crate::auth::Principal;
-use crate::auth::tokens::{hash_token, new_refresh_token};
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 
 pub const TOTP: &str = "totp";
 /// How long a sign-in may wait for its second factor.
 pub const CHALLENGE_TTL: chrono::Duration = chrono::Duration::minutes(5);
-const MAX_CODE: usize = 64;
-
-/// A sign-in (or a session's step-up) waiting for a second factor.
-#[derive(Debug, Clone)]
-pub struct Challenge {
-    pub token: String,
-    pub expires_at: DateTime<Utc>,
-    /// `totp`, `webauthn`, `recovery_code`: what the user has.
-    pub methods: Vec<&'static str>,
-    /// For a user with security keys: the options for `navigator.credentials.get`, JSON.
-    pub webauthn_options: Option<String>,
-    pub user: UserRecord,
-    pub organization_id: Option<Uuid>,
-}
-
-/// What a sign-in answers: tokens, or a challenge for the second factor.
-#[derive(Debug, Clone)]
-pub enum SignIn {
-    Session(Tokens),
-    Challenge(Challenge),
-}
+pub(in crate::services) const MAX_CODE: usize = 64;
 
 /// A second factor as its user sees it (never its secret or credential).
 #[derive(Debug, Clone)]
@@ -88,7 +66,10 @@ pub async fn list(state: &AppState, user_id: Uuid) -> ApiResult<Vec<FactorRecord
 }
 
 /// The user's confirmed factors.
-async fn factors(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<Vec<mfa_factor::Model>> {
+pub(in crate::services) async fn factors(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> ApiResult<Vec<mfa_factor::Model>> {
     Ok(mfa_factor::Entity::find()
         .filter(mfa_factor::Column::UserId.eq(user_id))
         .filter(mfa_factor::Column::ConfirmedAt.is_not_null())
@@ -98,7 +79,7 @@ async fn factors(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<Vec<mfa_
 }
 
 /// The ways the user can answer a challenge, given their factors.
-fn methods(found: &[mfa_factor::Model]) -> Vec<&'static str> {
+pub(in crate::services) fn methods(found: &[mfa_factor::Model]) -> Vec<&'static str> {
     let mut methods = Vec::new();
     if found.iter().any(|factor| factor.kind == TOTP) {
         methods.push(TOTP);
@@ -110,289 +91,13 @@ fn methods(found: &[mfa_factor::Model]) -> Vec<&'static str> {
     methods
 }
 
-/// Opens a session, or, when the user has a second factor that this sign-in has not proved,
-/// a challenge for it instead.
-pub async fn sign_in(
-    state: &AppState,
-    user: user::Model,
-    organization_id: Option<Uuid>,
-    method: SignInMethod,
-    meta: &RequestMeta,
-    describe: impl FnOnce(&session::Model) -> Vec<Event>,
-) -> ApiResult<SignIn> {
-    if !user.mfa_enabled || method.mfa_at.is_some() {
-        let tokens = sessions::open(state, user, organization_id, method, meta, describe).await?;
-        return Ok(SignIn::Session(tokens));
-    }
-    let challenge = new_challenge(state, &user, None, organization_id, &method).await?;
-    Ok(SignIn::Challenge(challenge))
-}
-
-async fn new_challenge(
-    state: &AppState,
-    user: &user::Model,
-    session_id: Option<Uuid>,
-    organization_id: Option<Uuid>,
-    method: &SignInMethod,
-) -> ApiResult<Challenge> {
-    let token = format!("cmc_{}", &new_refresh_token()[4..]);
-    let now = Utc::now();
-    let expires_at = now + CHALLENGE_TTL;
-    mfa_challenge::Entity::delete_many()
-        .filter(mfa_challenge::Column::ExpiresAt.lt(now))
-        .exec(&state.db)
-        .await?;
-    let found = factors(&state.db, user.id).await?;
-    let assertion = webauthn::start_assertion(state, &found)?;
-    let (webauthn_options, webauthn_state) = match assertion {
-        Some((options, kept)) => (Some(options), Some(kept)),
-        None => (None, None),
-    };
-    mfa_challenge::ActiveModel {
-        token_hash: Set(hash_token(&token)),
-        user_id: Set(user.id),
-        session_id: Set(session_id),
-        organization_id: Set(organization_id),
-        auth_method: Set(method.method.clone()),
-        idp_issuer: Set(method.idp_issuer.clone()),
-        idp_organization_id: Set(method.idp_organization_id),
-        amr: Set(method.amr.clone()),
-        webauthn_state: Set(webauthn_state),
-        link_subject: Set(method.link_subject.clone()),
-        created_at: Set(now),
-        expires_at: Set(expires_at),
-    }
-    .insert(&state.db)
-    .await?;
-    Ok(Challenge {
-        token,
-        expires_at,
-        methods: methods(&found),
-        webauthn_options,
-        user: user.clone().into(),
-        organization_id,
-    })
-}
-
-/// A challenge for the caller's own session, to prove a second factor again before a
-/// sensitive change (a step-up).
-pub async fn step_up_challenge(state: &AppState, principal: &Principal) -> ApiResult<Challenge> {
-    principal.not_a_key()?;
-    let session_id = principal.session_id()?;
-    let user = user::Entity::find_by_id(principal.user_id()?)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
-    if !user.mfa_enabled {
-        return Err(ApiError::invalid(
-            "challenge",
-            "you have no second factor to verify; enroll one with beginTotpEnrollment",
-        ));
-    }
-    let session = session::Entity::find_by_id(session_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
-    let method = SignInMethod {
-        method: session.auth_method.clone(),
-        idp_issuer: session.idp_issuer.clone(),
-        idp_organization_id: session.idp_organization_id,
-        amr: session.amr.clone(),
-        mfa_at: None,
-        link_subject: None,
-    };
-    new_challenge(
-        state,
-        &user,
-        Some(session_id),
-        session.organization_id,
-        &method,
-    )
-    .await
-}
-
-/// What a person answers a challenge with: exactly one of them.
-#[derive(Debug, Clone, Default)]
-pub struct Answer {
-    pub totp_code: Option<String>,
-    pub recovery_code: Option<String>,
-    /// A security key's assertion (`navigator.credentials.get`'s answer), JSON.
-    pub webauthn_response: Option<String>,
-}
-
-/// Answers a challenge: a TOTP code (accepted once) or a recovery code (used up). A right
-/// answer opens the session (or, for a step-up, refreshes the session's second-factor time
-/// and issues it new tokens); a wrong one is counted by the account's throttle and recorded.
-pub async fn verify(
-    state: &AppState,
-    token: &str,
-    answer: Answer,
-    meta: &RequestMeta,
-) -> ApiResult<Tokens> {
-    text::check("challenge", TextKind::Line, token, MAX_CODE)?;
-    for (field, code) in [
-        ("totpCode", &answer.totp_code),
-        ("recoveryCode", &answer.recovery_code),
-    ] {
-        if let Some(code) = code {
-            text::check(field, TextKind::Line, code, MAX_CODE)?;
-        }
-    }
-    if let Some(response) = &answer.webauthn_response {
-        text::check(
-            "webauthnResponse",
-            TextKind::Line,
-            response,
-            webauthn::MAX_RESPONSE,
-        )?;
-    }
-    let given = [
-        answer.totp_code.is_some(),
-        answer.recovery_code.is_some(),
-        answer.webauthn_response.is_some(),
-    ];
-    if given.iter().filter(|given| **given).count() != 1 {
-        return Err(ApiError::invalid(
-            "totpCode",
-            "give exactly one of totpCode, recoveryCode and webauthnResponse",
-        ));
-    }
-    let stale =
-        || ApiError::unauthenticated("the challenge is unknown, used or expired; sign in again");
-    let hash = hash_token(token.trim());
-    let challenge = mfa_challenge::Entity::find_by_id(hash.clone())
-        .one(&state.db)
-        .await?
-        .filter(|challenge| challenge.expires_at > Utc::now())
-        .ok_or_else(stale)?;
-    let user = user::Entity::find_by_id(challenge.user_id)
-        .one(&state.db)
-        .await?
-        .filter(|user| user.status == super::users::ACTIVE)
-        .ok_or_else(stale)?;
-    let throttle = throttle_key(user.id);
-    reserve_attempt(&state.db, &throttle).await?;
-    let (method, used_recovery) = if let Some(code) = &answer.totp_code {
-        (
-            accept_totp(state, user.id, code).await?.then_some("otp"),
-            false,
-        )
-    } else if let Some(code) = &answer.recovery_code {
-        let used = recovery::consume(&state.db, user.id, code).await?;
-        (used.then_some("otp"), true)
-    } else if let Some(response) = &answer.webauthn_response {
-        let kept = challenge.webauthn_state.as_deref();
-        let accepted = webauthn::accept_assertion(state, user.id, kept, response).await?;
-        (accepted.then_some("hwk"), false)
-    } else {
-        (None, false)
-    };
-    let actor = Actor::user(&user, meta);
-    let Some(method) = method else {
-        let event = Event::new(
-            Scope::User(user.id),
-            Action::MfaVerifyFailed,
-            format!("a wrong second-factor code was given for {}", user.email),
-        )
-        .target("user", user.id);
-        let nobody = Actor {
-            user_id: None,
-            email: None,
-            ..actor
-        };
-        record(&state.db, &nobody, vec![event]).await?;
-        return Err(ApiError::unauthenticated("the code is not valid"));
-    };
-    // The challenge works once: of parallel right answers, one wins.
-    let claimed = mfa_challenge::Entity::delete_many()
-        .filter(mfa_challenge::Column::TokenHash.eq(hash))
-        .exec(&state.db)
-        .await?
-        .rows_affected
-        == 1;
-    if !claimed {
-        return Err(stale());
-    }
-    clear_attempts(&state.db, &throttle).await?;
-    let recovery_event = used_recovery.then(|| {
-        Event::new(
-            Scope::User(user.id),
-            Action::MfaRecoveryCodeUsed,
-            format!("{} used a recovery code", user.email),
-        )
-        .target("user", user.id)
-    });
-    let way_in = SignInMethod {
-        method: challenge.auth_method.clone(),
-        idp_issuer: challenge.idp_issuer.clone(),
-        idp_organization_id: challenge.idp_organization_id,
-        amr: challenge.amr.clone(),
-        mfa_at: None,
-        link_subject: challenge.link_subject.clone(),
-    }
-    .with_second_factor(method);
-    match challenge.session_id {
-        Some(session_id) => step_up(state, &actor, user, session_id, way_in, recovery_event).await,
-        None => {
-            let email = user.email.clone();
-            let user_id = user.id;
-            sessions::open(state, user, challenge.organization_id, way_in, meta, |session| {
-                let mut events = vec![
-                    Event::new(
-                        Scope::User(user_id),
-                        Action::SessionLogin,
-                        format!("{email} signed in with a second factor"),
-                    )
-                    .target("session", session.id)
-                    .payload(json!({ "organizationId": session.organization_id, "amr": session.amr })),
-                ];
-                events.extend(recovery_event);
-                events
-            })
-            .await
-        }
-    }
-}
-
-/// A session's second factor proved again: its time is now, its methods include the factor,
-/// its refresh tokens are retired and it gets new tokens.
-async fn step_up(
-    state: &AppState,
-    actor: &Actor,
-    user: user::Model,
-    session_id: Uuid,
-    way_in: SignInMethod,
-    recovery_event: Option<Event>,
-) -> ApiResult<Tokens> {
-    let (session, refresh_token) = write(&state.db, actor, async |txn| {
-        let found = session::Entity::find_by_id(session_id)
-            .one(txn)
-            .await?
-            .filter(|session| session.revoked_at.is_none() && session.expires_at > Utc::now())
-            .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
-        let mut active: session::ActiveModel = found.into();
-        active.mfa_at = Set(way_in.mfa_at);
-        active.amr = Set(way_in.amr.clone());
-        let session = active.update(txn).await?;
-        let mut events = vec![
-            Event::new(
-                Scope::User(user.id),
-                Action::SessionMfaVerified,
-                format!("{} verified a second factor in a session", user.email),
-            )
-            .target("session", session.id),
-        ];
-        events.extend(recovery_event);
-        let refresh_token = sessions::renew_refresh_token(txn, state, &session).await?;
-        Ok(((session, refresh_token), events))
-    })
-    .await?;
-    sessions::tokens(state, user, &session, refresh_token)
-}
-
 /// Accepts `code` for the user's confirmed TOTP factor once: the step it matches is recorded,
 /// and a parallel check of the same code finds it taken.
-async fn accept_totp(state: &AppState, user_id: Uuid, code: &str) -> ApiResult<bool> {
+pub(in crate::services) async fn accept_totp(
+    state: &AppState,
+    user_id: Uuid,
+    code: &str,
+) -> ApiResult<bool> {
     let Some(factor) = factors(&state.db, user_id)
         .await?
         .into_iter()
@@ -437,7 +142,7 @@ fn open_secret(state: &AppState, factor: &mfa_factor::Model) -> ApiResult<Vec<u8
     totp::decode(&state.secrets.open(factor.user_id.as_bytes(), sealed)?)
 }
 
-fn throttle_key(user_id: Uuid) -> String {
+pub(in crate::services) fn throttle_key(user_id: Uuid) -> String {
     format!("mfa:{user_id}")
 }
 
@@ -694,7 +399,7 @@ async fn mark_verified(db: &impl ConnectionTrait, session_id: Uuid, method: &str
     let Some(found) = session::Entity::find_by_id(session_id).one(db).await? else {
         return Ok(());
     };
-    let amr = sessions::amr_with(&found.amr, method);
+    let amr = crate::services::sign_in::method::amr_with(&found.amr, method);
     let mut active: session::ActiveModel = found.into();
     active.mfa_at = Set(Some(Utc::now()));
     active.amr = Set(amr);

@@ -8,6 +8,7 @@
 pub mod domains;
 pub mod enforcement;
 pub mod flow;
+pub mod links;
 pub mod provider;
 
 use chrono::Utc;
@@ -346,4 +347,14 @@ pub fn callback_url(settings: &Settings) -> Option<String> {
         .public_url
         .as_ref()
         .map(|base| format!("{base}/sso/callback"))
+}
+
+/// The organization's connection while it is on.
+pub(crate) async fn enabled_connection(
+    db: &impl sea_orm::ConnectionTrait,
+    organization_id: Uuid,
+) -> ApiResult<Option<sso_connection::Model>> {
+    Ok(find(db, organization_id)
+        .await?
+        .filter(|connection| connection.enabled && connection.protocol == OIDC))
 }
