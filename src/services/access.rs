@@ -7,9 +7,8 @@ use entity::membership;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::memberships::MembershipRecord;
-use super::organizations::OrganizationRecord;
-use super::{AppState, organizations, roles};
+use super::AppState;
+use super::records::{self, MembershipRecord, OrganizationRecord};
 use crate::auth::Principal;
 use crate::authz::{KeyLimit, MembershipFacts, OrgAccess, Policy, Proof};
 use crate::error::ApiResult;
@@ -122,7 +121,7 @@ pub async fn load(
         return Ok(HashMap::new());
     }
     let member_of: Vec<Uuid> = memberships.iter().map(|m| m.organization_id).collect();
-    let organizations = organizations::load(db, &member_of)
+    let organizations = records::load_organizations(db, &member_of)
         .await?
         .into_iter()
         .map(|(id, org)| (id, org.into()))
@@ -143,7 +142,7 @@ async fn combine(
         return Ok(HashMap::new());
     }
     let role_ids: Vec<Uuid> = memberships.iter().map(|m| m.role_id).collect();
-    let roles = roles::load(db, policy, &role_ids).await?;
+    let roles = records::load_roles(db, policy, &role_ids).await?;
     Ok(memberships
         .into_iter()
         .filter_map(|m| {

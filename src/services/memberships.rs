@@ -2,8 +2,6 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-
 use entity::{membership, user};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, UnionType};
 use sea_orm::{
@@ -15,6 +13,7 @@ use sea_orm::{
 const USER_PREFIX: &str = "u_";
 use uuid::Uuid;
 
+pub use super::records::MembershipRecord;
 use super::scope::{self, Admitted, OrgScope};
 use super::users::{UserKind, UserRecord};
 use super::{AppState, Page, PageArgs};
@@ -25,31 +24,6 @@ use crate::error::ApiResult;
 /// members of; none when they are not a member.
 pub async fn access_of(scope: &OrgScope, user_id: Uuid) -> ApiResult<Option<OrgAccess>> {
     super::access::load_one(scope.db(), scope.policy(), user_id, scope.organization_id()).await
-}
-
-/// One user's membership of one organization, as callers see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MembershipRecord {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub organization_id: Uuid,
-    pub role_id: Uuid,
-    /// Who invited the user, when they joined by invitation.
-    pub invited_by: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<membership::Model> for MembershipRecord {
-    fn from(model: membership::Model) -> Self {
-        Self {
-            id: model.id,
-            user_id: model.user_id,
-            organization_id: model.organization_id,
-            role_id: model.role_id,
-            invited_by: model.invited_by,
-            created_at: model.created_at,
-        }
-    }
 }
 
 /// The memberships `ids` that exist, as records.

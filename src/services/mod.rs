@@ -16,6 +16,7 @@ pub mod members;
 pub mod memberships;
 pub mod mfa;
 pub mod organizations;
+pub mod records;
 pub mod revocation;
 pub mod roles;
 pub mod scope;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::{membership, organization, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -13,43 +13,13 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::audit::{Action, Actor, Event, Scope};
+pub use super::records::{OrganizationRecord, features, load_organizations as load};
 use super::scope::{self, Admitted, OrgChange, OrgScope};
 use crate::authz::{SeatClass, seats};
 use crate::domain::text::{self, TextKind};
 use crate::domain::{OrganizationName, new_public_org_id};
 use crate::error::{ApiError, ApiResult};
 use serde_json::json;
-
-/// An organization as callers see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrganizationRecord {
-    pub id: Uuid,
-    pub public_id: String,
-    pub name: String,
-    /// Licensed seats.
-    pub seats: i32,
-    pub free_read_only_seats: bool,
-    /// Licensed features, such as `custom_roles`.
-    pub features: Vec<String>,
-    pub created_at: DateTime<Utc>,
-    /// Whether members must have verified a second factor in their session.
-    pub mfa_required: bool,
-}
-
-impl From<organization::Model> for OrganizationRecord {
-    fn from(model: organization::Model) -> Self {
-        Self {
-            features: features(&model),
-            id: model.id,
-            public_id: model.public_id,
-            name: model.name,
-            seats: model.seats,
-            free_read_only_seats: model.free_read_only_seats,
-            created_at: model.created_at,
-            mfa_required: model.mfa_required,
-        }
-    }
-}
 
 /// The organizations `ids` that exist, as records.
 pub async fn records(
@@ -80,27 +50,6 @@ pub async fn admitted_seat_usage(
         seat_usage(&state.db, &state.policy, &orgs).await
     })
     .await
-}
-
-pub async fn load(
-    db: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> ApiResult<HashMap<Uuid, organization::Model>> {
-    Ok(organization::Entity::find()
-        .filter(organization::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|org| (org.id, org))
-        .collect())
-}
-
-/// The licensed features of an organization.
-pub fn features(organization: &organization::Model) -> Vec<String> {
-    serde_json::from_str(&organization.features).unwrap_or_else(|err| {
-        tracing::error!(organization = %organization.id, error = %err, "malformed features");
-        Vec::new()
-    })
 }
 
 /// Creates an organization whose first owner is `owner_id`, in one transaction. It becomes the

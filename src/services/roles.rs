@@ -2,7 +2,6 @@
 //! from the database, both compiled to grants.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use chrono::Utc;
 use entity::{invitation, membership, role};
@@ -15,113 +14,12 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::audit::Action;
+pub use super::records::{RoleRecord, load_roles as load};
+pub(in crate::services) use super::records::{compile_stored, from_model};
 use super::scope::{self, Admitted, OrgChange, OrgScope};
-use crate::authz::policy::PredefinedRole;
-use crate::authz::{Grants, OrgAccess, Policy, Refusal, SeatClass, Standing, power, rules};
+use crate::authz::{OrgAccess, Policy, Refusal, SeatClass, power, rules};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use serde_json::json;
-
-/// A role with its compiled grants.
-#[derive(Debug, Clone)]
-pub struct RoleRecord {
-    pub id: Uuid,
-    pub organization_id: Option<Uuid>,
-    pub key: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub predefined: bool,
-    pub owner: bool,
-    pub seat_class: SeatClass,
-    pub grants: Arc<Grants>,
-}
-
-impl RoleRecord {
-    /// The role as the rules on handing it out see it.
-    pub fn standing(&self) -> Standing<'_> {
-        Standing {
-            owner: self.owner,
-            grants: &self.grants,
-        }
-    }
-}
-
-impl From<&PredefinedRole> for RoleRecord {
-    fn from(role: &PredefinedRole) -> Self {
-        Self {
-            id: role.id,
-            organization_id: None,
-            key: role.key.clone(),
-            name: role.name.clone(),
-            description: role.description.clone(),
-            predefined: true,
-            owner: role.owner,
-            seat_class: role.seat_class,
-            grants: Arc::new(role.grants.clone()),
-        }
-    }
-}
-
-/// Compiles grants stored as JSON (of the role or key `what`) against the policy in force.
-pub(in crate::services) fn compile_stored(
-    policy: &Policy,
-    what: impl std::fmt::Display,
-    stored: &str,
-) -> ApiResult<Grants> {
-    let grants: BTreeMap<String, String> = serde_json::from_str(stored)
-        .map_err(|err| ApiError::internal(format!("{what} has malformed grants: {err}")))?;
-    policy.compile_grants(&grants).map_err(|problems| {
-        ApiError::internal(format!(
-            "{what} no longer fits the policy: {}",
-            problems.join("; ")
-        ))
-    })
-}
-
-/// Compiles a stored custom role against the policy in force.
-fn from_model(policy: &Policy, model: role::Model) -> ApiResult<RoleRecord> {
-    let grants = compile_stored(policy, format_args!("role {}", model.id), &model.grants)?;
-    Ok(RoleRecord {
-        id: model.id,
-        organization_id: model.organization_id,
-        key: model.key,
-        name: model.name,
-        description: model.description,
-        predefined: false,
-        owner: false,
-        seat_class: SeatClass::parse(&model.seat_class).unwrap_or(SeatClass::Licensed),
-        grants: Arc::new(grants),
-    })
-}
-
-/// Roles by id: predefined ones without a query, custom ones in one statement.
-pub async fn load(
-    db: &impl ConnectionTrait,
-    policy: &Policy,
-    ids: &[Uuid],
-) -> ApiResult<HashMap<Uuid, RoleRecord>> {
-    let mut found = HashMap::new();
-    let mut custom = Vec::new();
-    for id in ids {
-        match policy.role(*id) {
-            Some(role) => {
-                found.insert(*id, RoleRecord::from(role));
-            }
-            None => custom.push(*id),
-        }
-    }
-    if !custom.is_empty() {
-        let models = role::Entity::find()
-            .filter(role::Column::Id.is_in(custom))
-            .filter(role::Column::Predefined.eq(false))
-            .all(db)
-            .await?;
-        for model in models {
-            let record = from_model(policy, model)?;
-            found.insert(record.id, record);
-        }
-    }
-    Ok(found)
-}
 
 /// The roles an organization can assign: the policy's, then its own custom ones.
 pub async fn for_organization(scope: &OrgScope) -> ApiResult<Vec<RoleRecord>> {

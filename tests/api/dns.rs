@@ -62,8 +62,19 @@ impl DnsServer {
     /// so it restarts.
     pub fn set_records(&mut self, txt_records: &[(&str, &str)]) {
         stop(&mut self.child);
-        self.child = launch(&self.program, self.dir.path(), self.address, txt_records)
-            .unwrap_or_else(|failure| panic!("restarting: {failure}"));
+        // Between the stop and the start, another test's search for a free port may hold this
+        // one for a moment: try again for a while before giving up.
+        let mut tries = 0;
+        self.child = loop {
+            match launch(&self.program, self.dir.path(), self.address, txt_records) {
+                Ok(child) => break child,
+                Err(failure) if failure.contains("in use") && tries < 20 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(failure) => panic!("restarting: {failure}"),
+            }
+        };
     }
 
     /// Asks the server, over UDP, for the TXT records of `name`.
