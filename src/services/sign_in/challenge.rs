@@ -89,6 +89,79 @@ pub async fn verify(
     answer: Answer,
     meta: &RequestMeta,
 ) -> ApiResult<Tokens> {
+    checked_answer(token, &answer)?;
+    let stale =
+        || ApiError::unauthenticated("the challenge is unknown, used or expired; sign in again");
+    let hash = hash_token(token.trim());
+    let challenge = mfa_challenge::Entity::find_by_id(hash.clone())
+        .one(&state.db)
+        .await?
+        .filter(|challenge| challenge.expires_at > Utc::now())
+        .ok_or_else(stale)?;
+    let user = user::Entity::find_by_id(challenge.user_id)
+        .one(&state.db)
+        .await?
+        .filter(|user| user.status == crate::services::users::ACTIVE)
+        .ok_or_else(stale)?;
+    let throttle = mfa::throttle_key(user.id);
+    reserve_attempt(&state.db, &throttle).await?;
+    let actor = Actor::user(&user, meta);
+    let Some(proved) = proved_factor(state, &user, &challenge, &answer).await? else {
+        return Err(wrong_answer(state, &user, actor).await?);
+    };
+    // The challenge works once: of parallel right answers, one wins.
+    let claimed = mfa_challenge::Entity::delete_many()
+        .filter(mfa_challenge::Column::TokenHash.eq(hash))
+        .exec(&state.db)
+        .await?
+        .rows_affected
+        == 1;
+    if !claimed {
+        return Err(stale());
+    }
+    clear_attempts(&state.db, &throttle).await?;
+    let recovery_event = (answer.recovery_code.is_some()).then(|| {
+        Event::new(
+            Scope::User(user.id),
+            Action::MfaRecoveryCodeUsed,
+            format!("{} used a recovery code", user.email),
+        )
+        .target("user", user.id)
+    });
+    let way_in = SignInMethod {
+        method: challenge.auth_method.clone(),
+        idp_issuer: challenge.idp_issuer.clone(),
+        idp_organization_id: challenge.idp_organization_id,
+        amr: challenge.amr.clone(),
+        mfa_at: None,
+        link_subject: challenge.link_subject.clone(),
+    }
+    .with_second_factor(proved);
+    match challenge.session_id {
+        Some(session_id) => step_up(state, &actor, user, session_id, way_in, recovery_event).await,
+        None => {
+            let email = user.email.clone();
+            let user_id = user.id;
+            sessions::open(state, user, challenge.organization_id, way_in, meta, |session| {
+                let mut events = vec![
+                    Event::new(
+                        Scope::User(user_id),
+                        Action::SessionLogin,
+                        format!("{email} signed in with a second factor"),
+                    )
+                    .target("session", session.id)
+                    .payload(json!({ "organizationId": session.organization_id, "amr": session.amr })),
+                ];
+                events.extend(recovery_event);
+                events
+            })
+            .await
+        }
+    }
+}
+
+/// The answer's bounds: the challenge and each code one bounded line, and exactly one answer.
+fn checked_answer(token: &str, answer: &Answer) -> ApiResult<()> {
     text::check("challenge", TextKind::Line, token, mfa::MAX_CODE)?;
     for (field, code) in [
         ("totpCode", &answer.totp_code),
@@ -117,103 +190,51 @@ pub async fn verify(
             "give exactly one of totpCode, recoveryCode and webauthnResponse",
         ));
     }
-    let stale =
-        || ApiError::unauthenticated("the challenge is unknown, used or expired; sign in again");
-    let hash = hash_token(token.trim());
-    let challenge = mfa_challenge::Entity::find_by_id(hash.clone())
-        .one(&state.db)
-        .await?
-        .filter(|challenge| challenge.expires_at > Utc::now())
-        .ok_or_else(stale)?;
-    let user = user::Entity::find_by_id(challenge.user_id)
-        .one(&state.db)
-        .await?
-        .filter(|user| user.status == crate::services::users::ACTIVE)
-        .ok_or_else(stale)?;
-    let throttle = mfa::throttle_key(user.id);
-    reserve_attempt(&state.db, &throttle).await?;
-    let (method, used_recovery) = if let Some(code) = &answer.totp_code {
-        (
-            mfa::accept_totp(state, user.id, code)
-                .await?
-                .then_some("otp"),
-            false,
-        )
+    Ok(())
+}
+
+/// The method (`otp`, `hwk`) the answer proved, when it is right: an app's code accepted once,
+/// a recovery code used up, or a security key's assertion of this challenge.
+async fn proved_factor(
+    state: &AppState,
+    user: &user::Model,
+    challenge: &mfa_challenge::Model,
+    answer: &Answer,
+) -> ApiResult<Option<&'static str>> {
+    Ok(if let Some(code) = &answer.totp_code {
+        mfa::accept_totp(state, user.id, code)
+            .await?
+            .then_some("otp")
     } else if let Some(code) = &answer.recovery_code {
-        let used = recovery::consume(&state.db, user.id, code).await?;
-        (used.then_some("otp"), true)
+        recovery::consume(&state.db, user.id, code)
+            .await?
+            .then_some("otp")
     } else if let Some(response) = &answer.webauthn_response {
         let kept = challenge.webauthn_state.as_deref();
-        let accepted = webauthn::accept_assertion(state, user.id, kept, response).await?;
-        (accepted.then_some("hwk"), false)
+        webauthn::accept_assertion(state, user.id, kept, response)
+            .await?
+            .then_some("hwk")
     } else {
-        (None, false)
+        None
+    })
+}
+
+/// Records a wrong answer among the account's security events (as nobody's: whoever gave it
+/// is not known to be the person) and answers the refusal.
+async fn wrong_answer(state: &AppState, user: &user::Model, actor: Actor) -> ApiResult<ApiError> {
+    let event = Event::new(
+        Scope::User(user.id),
+        Action::MfaVerifyFailed,
+        format!("a wrong second-factor code was given for {}", user.email),
+    )
+    .target("user", user.id);
+    let nobody = Actor {
+        user_id: None,
+        email: None,
+        ..actor
     };
-    let actor = Actor::user(&user, meta);
-    let Some(method) = method else {
-        let event = Event::new(
-            Scope::User(user.id),
-            Action::MfaVerifyFailed,
-            format!("a wrong second-factor code was given for {}", user.email),
-        )
-        .target("user", user.id);
-        let nobody = Actor {
-            user_id: None,
-            email: None,
-            ..actor
-        };
-        record(&state.db, &nobody, vec![event]).await?;
-        return Err(ApiError::unauthenticated("the code is not valid"));
-    };
-    // The challenge works once: of parallel right answers, one wins.
-    let claimed = mfa_challenge::Entity::delete_many()
-        .filter(mfa_challenge::Column::TokenHash.eq(hash))
-        .exec(&state.db)
-        .await?
-        .rows_affected
-        == 1;
-    if !claimed {
-        return Err(stale());
-    }
-    clear_attempts(&state.db, &throttle).await?;
-    let recovery_event = used_recovery.then(|| {
-        Event::new(
-            Scope::User(user.id),
-            Action::MfaRecoveryCodeUsed,
-            format!("{} used a recovery code", user.email),
-        )
-        .target("user", user.id)
-    });
-    let way_in = SignInMethod {
-        method: challenge.auth_method.clone(),
-        idp_issuer: challenge.idp_issuer.clone(),
-        idp_organization_id: challenge.idp_organization_id,
-        amr: challenge.amr.clone(),
-        mfa_at: None,
-        link_subject: challenge.link_subject.clone(),
-    }
-    .with_second_factor(method);
-    match challenge.session_id {
-        Some(session_id) => step_up(state, &actor, user, session_id, way_in, recovery_event).await,
-        None => {
-            let email = user.email.clone();
-            let user_id = user.id;
-            sessions::open(state, user, challenge.organization_id, way_in, meta, |session| {
-                let mut events = vec![
-                    Event::new(
-                        Scope::User(user_id),
-                        Action::SessionLogin,
-                        format!("{email} signed in with a second factor"),
-                    )
-                    .target("session", session.id)
-                    .payload(json!({ "organizationId": session.organization_id, "amr": session.amr })),
-                ];
-                events.extend(recovery_event);
-                events
-            })
-            .await
-        }
-    }
+    record(&state.db, &nobody, vec![event]).await?;
+    Ok(ApiError::unauthenticated("the code is not valid"))
 }
 
 /// A session's second factor proved again: its time is now, its methods include the factor,

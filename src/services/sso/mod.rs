@@ -18,7 +18,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::Action;
-use super::scope::{OrgChange, OrgScope};
+use super::scope::{OrgChange, OrgScope, Tx};
 use super::{AppState, roles};
 use crate::authz::power;
 use crate::config::Settings;
@@ -125,30 +125,7 @@ pub async fn configure(
     change: &OrgChange,
     spec: SsoSpec,
 ) -> ApiResult<SsoRecord> {
-    let issuer = spec.issuer.trim().trim_end_matches('/').to_owned();
-    text::check("issuer", TextKind::Line, &issuer, MAX_ISSUER)?;
-    text::check("clientId", TextKind::Line, &spec.client_id, MAX_CLIENT_ID)?;
-    if spec.client_id.trim().is_empty() {
-        return Err(ApiError::invalid("clientId", "is required"));
-    }
-    if let Some(secret) = &spec.client_secret {
-        text::check("clientSecret", TextKind::Line, secret, MAX_CLIENT_SECRET)?;
-        if secret.is_empty() {
-            return Err(ApiError::invalid("clientSecret", "must not be empty"));
-        }
-    }
-    if spec.jit_provisioning && spec.default_role_id.is_none() {
-        return Err(ApiError::invalid(
-            "defaultRoleId",
-            "is required when jitProvisioning is on",
-        ));
-    }
-    if state.settings.sso.public_url.is_none() {
-        return Err(ApiError::invalid(
-            "issuer",
-            "single sign-on needs Charter's public URL: set public_url (CHARTER_PUBLIC_URL)",
-        ));
-    }
+    let issuer = checked_spec(state, &spec)?;
     // Text and role checks first, then the network: a malformed request costs no fetch.
     if let Some(role_id) = spec.default_role_id {
         default_role(
@@ -174,85 +151,33 @@ pub async fn configure(
     let creator = change.actor().user_id;
     let model = change
         .write(async |tx| {
-            let (txn, policy) = (tx.txn, tx.policy());
             let role = match spec.default_role_id {
-                Some(role_id) => {
-                    let role = roles::find_in_organization(txn, policy, organization_id, role_id)
-                        .await
-                        .map_err(|_| {
-                            ApiError::invalid("defaultRoleId", "is not a role of this organization")
-                        })?;
-                    if role.owner {
-                        return Err(ApiError::invalid(
-                            "defaultRoleId",
-                            "the owner role is never handed out by single sign-on",
-                        ));
-                    }
-                    power::may_hand_out(policy, tx.access.standing(), role.standing())?;
-                    Some(role)
-                }
+                Some(role_id) => Some(handed_out(tx, role_id).await?),
                 None => None,
             };
-            let existing = find(txn, organization_id).await?;
-            let now = Utc::now();
+            let existing = find(tx.txn, organization_id).await?;
             let before = existing.clone().map(SsoRecord::from);
+            let now = Utc::now();
             let enforced_since = match &existing {
                 Some(row) if row.enabled && row.enforced && spec.enforced => row.enforced_since,
                 _ if spec.enforced => Some(now),
                 _ => None,
             };
-            let model = match existing {
-                Some(row) => {
-                    let secret = match sealed.clone() {
-                        Some(sealed) => Some(sealed),
-                        None => row.client_secret_sealed.clone(),
-                    };
-                    if secret.is_none() {
-                        return Err(ApiError::invalid("clientSecret", "is required"));
-                    }
-                    let mut active: sso_connection::ActiveModel = row.into();
-                    active.protocol = Set(OIDC.to_owned());
-                    active.enabled = Set(true);
-                    active.enforced = Set(spec.enforced);
-                    active.enforced_since = Set(enforced_since);
-                    active.jit_provisioning = Set(spec.jit_provisioning);
-                    active.default_role_id = Set(role.as_ref().map(|role| role.id));
-                    active.issuer = Set(Some(issuer.clone()));
-                    active.client_id = Set(Some(spec.client_id.clone()));
-                    active.client_secret_sealed = Set(secret);
-                    active.provider_metadata = Set(Some(discovered.metadata.clone()));
-                    active.provider_jwks = Set(Some(discovered.jwks.clone()));
-                    active.metadata_fetched_at = Set(Some(now));
-                    active.updated_at = Set(now);
-                    active.update(txn).await?
-                }
-                None => {
-                    let Some(secret) = sealed.clone() else {
-                        return Err(ApiError::invalid("clientSecret", "is required"));
-                    };
-                    sso_connection::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        organization_id: Set(organization_id),
-                        protocol: Set(OIDC.to_owned()),
-                        enabled: Set(true),
-                        enforced: Set(spec.enforced),
-                        enforced_since: Set(enforced_since),
-                        jit_provisioning: Set(spec.jit_provisioning),
-                        default_role_id: Set(role.as_ref().map(|role| role.id)),
-                        issuer: Set(Some(issuer.clone())),
-                        client_id: Set(Some(spec.client_id.clone())),
-                        client_secret_sealed: Set(Some(secret)),
-                        provider_metadata: Set(Some(discovered.metadata.clone())),
-                        provider_jwks: Set(Some(discovered.jwks.clone())),
-                        metadata_fetched_at: Set(Some(now)),
-                        created_by: Set(creator),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                    }
-                    .insert(txn)
-                    .await?
-                }
+            let secret = sealed
+                .clone()
+                .or_else(|| existing.as_ref()?.client_secret_sealed.clone())
+                .ok_or_else(|| ApiError::invalid("clientSecret", "is required"))?;
+            let values = ConnectionValues {
+                enforced: spec.enforced,
+                enforced_since,
+                jit_provisioning: spec.jit_provisioning,
+                default_role_id: role.as_ref().map(|role| role.id),
+                issuer: issuer.clone(),
+                client_id: spec.client_id.clone(),
+                secret,
+                discovered: discovered.clone(),
             };
+            let model = save(tx.txn, existing, organization_id, creator, values).await?;
             let event = tx
                 .event(
                     Action::SsoConfigured,
@@ -268,6 +193,97 @@ pub async fn configure(
         })
         .await?;
     Ok(model.into())
+}
+
+/// What a configuration sets on the connection's row.
+struct ConnectionValues {
+    enforced: bool,
+    enforced_since: Option<chrono::DateTime<Utc>>,
+    jit_provisioning: bool,
+    default_role_id: Option<Uuid>,
+    issuer: String,
+    client_id: String,
+    secret: String,
+    discovered: provider::Discovered,
+}
+
+/// Writes `values` over the organization's connection (`existing`), or as its first one,
+/// enabled, with the provider's metadata fetched now.
+async fn save(
+    txn: &impl sea_orm::ConnectionTrait,
+    existing: Option<sso_connection::Model>,
+    organization_id: Uuid,
+    creator: Option<Uuid>,
+    values: ConnectionValues,
+) -> ApiResult<sso_connection::Model> {
+    let now = Utc::now();
+    let is_new = existing.is_none();
+    let mut active: sso_connection::ActiveModel = match existing {
+        Some(row) => row.into(),
+        None => sso_connection::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization_id),
+            created_by: Set(creator),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    active.protocol = Set(OIDC.to_owned());
+    active.enabled = Set(true);
+    active.enforced = Set(values.enforced);
+    active.enforced_since = Set(values.enforced_since);
+    active.jit_provisioning = Set(values.jit_provisioning);
+    active.default_role_id = Set(values.default_role_id);
+    active.issuer = Set(Some(values.issuer));
+    active.client_id = Set(Some(values.client_id));
+    active.client_secret_sealed = Set(Some(values.secret));
+    active.provider_metadata = Set(Some(values.discovered.metadata));
+    active.provider_jwks = Set(Some(values.discovered.jwks));
+    active.metadata_fetched_at = Set(Some(now));
+    active.updated_at = Set(now);
+    Ok(if is_new {
+        active.insert(txn).await?
+    } else {
+        active.update(txn).await?
+    })
+}
+
+/// The issuer of `spec`, normalised, once its text fields pass their checks and Charter has a
+/// public URL for the provider to send people back to.
+fn checked_spec(state: &AppState, spec: &SsoSpec) -> ApiResult<String> {
+    let issuer = spec.issuer.trim().trim_end_matches('/').to_owned();
+    text::check("issuer", TextKind::Line, &issuer, MAX_ISSUER)?;
+    text::check("clientId", TextKind::Line, &spec.client_id, MAX_CLIENT_ID)?;
+    if spec.client_id.trim().is_empty() {
+        return Err(ApiError::invalid("clientId", "is required"));
+    }
+    if let Some(secret) = &spec.client_secret {
+        text::check("clientSecret", TextKind::Line, secret, MAX_CLIENT_SECRET)?;
+        if secret.is_empty() {
+            return Err(ApiError::invalid("clientSecret", "must not be empty"));
+        }
+    }
+    if spec.jit_provisioning && spec.default_role_id.is_none() {
+        return Err(ApiError::invalid(
+            "defaultRoleId",
+            "is required when jitProvisioning is on",
+        ));
+    }
+    if state.settings.sso.public_url.is_none() {
+        return Err(ApiError::invalid(
+            "issuer",
+            "single sign-on needs Charter's public URL: set public_url (CHARTER_PUBLIC_URL)",
+        ));
+    }
+    Ok(issuer)
+}
+
+/// The role `role_id`, read again under the organization's lock: one of the organization's,
+/// never the owner role, and one the administrator may hand out.
+async fn handed_out(tx: &Tx<'_>, role_id: Uuid) -> ApiResult<roles::RoleRecord> {
+    let role = default_role(tx.txn, tx.policy(), tx.organization_id(), role_id).await?;
+    power::may_hand_out(tx.policy(), tx.access.standing(), role.standing())?;
+    Ok(role)
 }
 
 /// The role `role_id` of the organization, which may be handed out by single sign-on: any but
