@@ -164,30 +164,7 @@ async fn issue(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
-    let form_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .map(|value| {
-            value
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if form_type != Some(true) {
-        return Err(OAuthError::new(
-            "invalid_request",
-            "send the request as application/x-www-form-urlencoded",
-        ));
-    }
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
-    let mut names: Vec<&str> = form.iter().map(|(key, _)| key.as_str()).collect();
-    names.sort_unstable();
-    if names.windows(2).any(|pair| pair[0] == pair[1]) {
-        return Err(OAuthError::new(
-            "invalid_request",
-            "a parameter is repeated (RFC 6749 §3.2)",
-        ));
-    }
+    let form = form_of(headers, body)?;
     let field = |name: &str| param(&form, name);
     let (client_id, secret, basic) = client_of(headers, &form)?;
     match field("grant_type") {
@@ -217,19 +194,7 @@ async fn issue(
         .iter()
         .map(|(resource, level)| format!("{resource}:{level}"))
         .collect();
-    let permissions = match field("scope") {
-        None => held,
-        Some(scope) => {
-            let asked = scope_words(scope)?;
-            if let Some(beyond) = asked.iter().find(|word| !held.contains(word)) {
-                return Err(OAuthError::new(
-                    "invalid_scope",
-                    format!("`{beyond}` is not among the key's effective grants"),
-                ));
-            }
-            asked
-        }
-    };
+    let permissions = granted(held, field("scope"))?;
     let key = &credentials.key;
     let (token, expires_in) = app
         .tokens
@@ -250,6 +215,51 @@ async fn issue(
     .into_response();
     no_store(&mut response);
     Ok(response)
+}
+
+/// The body's form parameters: `application/x-www-form-urlencoded`, none repeated.
+fn form_of(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| {
+            value
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if form_type != Some(true) {
+        return Err(OAuthError::new(
+            "invalid_request",
+            "send the request as application/x-www-form-urlencoded",
+        ));
+    }
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let mut names: Vec<&str> = form.iter().map(|(key, _)| key.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err(OAuthError::new(
+            "invalid_request",
+            "a parameter is repeated (RFC 6749 §3.2)",
+        ));
+    }
+    Ok(form)
+}
+
+/// What the token grants: the key's effective grants (`held`, as `resource:level` words), or
+/// the `scope` asked, which must be among them.
+fn granted(held: Vec<String>, scope: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let Some(scope) = scope else {
+        return Ok(held);
+    };
+    let asked = scope_words(scope)?;
+    if let Some(beyond) = asked.iter().find(|word| !held.contains(word)) {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            format!("`{beyond}` is not among the key's effective grants"),
+        ));
+    }
+    Ok(asked)
 }
 
 /// The words of `scope`, each once, in the order first asked; refused when the scope is longer

@@ -13,7 +13,7 @@ use super::audit::{Action, Actor, Event, Scope};
 use super::credentials::{self, PasswordCheck};
 use super::scope::{record, write, write_recording};
 use super::sign_in::method::{SignInMethod, proof_of};
-use super::sign_in::session::{Tokens, issue_refresh_token, open_in, renew_refresh_token, tokens};
+use super::sign_in::session::{Tokens, issue_refresh_token, renew_refresh_token, tokens};
 use super::sign_in::{self, SignIn};
 use super::sso::enforcement;
 use super::{AppState, RequestMeta, memberships, revocation, users};
@@ -77,9 +77,9 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiR
     }
 }
 
-/// Checks an email and password and opens a session in `organization_id`, or else in the user's
-/// default organization, or else in their oldest membership, or in none. A user with a second
-/// factor gets a challenge for it instead of tokens.
+/// Checks an email and password and signs the person in, through the one door
+/// ([`sign_in::sign_in`]), to `organization_id`, or else their default organization, or else
+/// their oldest membership, or none: a session, or a challenge for their second factor.
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -87,28 +87,7 @@ pub async fn login(
     organization_id: Option<Uuid>,
     meta: &RequestMeta,
 ) -> ApiResult<SignIn> {
-    let email = Email::parse("email", email)?;
-    let user = users::find_by_email(&state.db, &email).await?;
-    let checked = credentials::check_password(
-        state,
-        &email,
-        user.as_ref(),
-        password_text,
-        PasswordCheck::SignIn,
-        meta,
-    )
-    .await?;
-    let user = match user {
-        Some(user) if checked && user.status == users::ACTIVE && user.kind == users::HUMAN => user,
-        Some(user) => {
-            if checked {
-                // The right password of a disabled account is still a refused sign-in.
-                credentials::record_failed_check(state, &user, PasswordCheck::SignIn, meta).await?;
-            }
-            return Err(ApiError::unauthenticated(BAD_CREDENTIALS));
-        }
-        None => return Err(ApiError::unauthenticated(BAD_CREDENTIALS)),
-    };
+    let user = password_holder(state, email, password_text, meta).await?;
     let enforcing = enforcement::enforcing_organization(&state.db, &user.email).await?;
     let organization_id = match organization_id {
         Some(org) => {
@@ -120,59 +99,71 @@ pub async fn login(
         // A sign-in that names no organization does not land where a password is refused.
         None => landing_organization(&state.db, &user, enforcing).await?,
     };
-    let actor = Actor::user(&user, meta);
-    let mut events = Vec::new();
     if let Some(org) = organization_id {
+        // A break glass is recorded as it is used, before any second factor.
+        let actor = Actor::user(&user, meta);
         let standing =
             enforcement::standing(&state.db, &state.policy, user.id, enforcing, org).await?;
-        if let Some(event) =
-            password_standing_event(state, &actor, &user.email, org, standing).await?
-        {
-            events.push(event);
-        }
+        let event = password_standing_event(state, &actor, &user.email, org, standing).await?;
+        record(&state.db, &actor, event.into_iter().collect()).await?;
     }
-    if user.mfa_enabled {
-        // The password is right; the session waits for the second factor. A break glass is
-        // recorded now, as it was used.
-        record(&state.db, &actor, events).await?;
-        return sign_in::sign_in(
-            state,
-            user,
-            organization_id,
-            SignInMethod::password(),
-            meta,
-            |_| vec![],
-        )
-        .await;
-    }
-    let (session, refresh_token) = write(&state.db, &actor, async |txn| {
-        let (session, refresh_token, _) = open_in(
-            txn,
-            state,
-            &user,
-            organization_id,
-            SignInMethod::password(),
-            meta,
-        )
-        .await?;
-        let event = Event::new(
-            Scope::User(user.id),
-            Action::SessionLogin,
-            format!("{} signed in", user.email),
-        )
-        .target("session", session.id)
-        .payload(json!({ "organizationId": session.organization_id }));
-        events.push(event);
-        Ok(((session, refresh_token), events))
-    })
-    .await?;
-    tracing::info!(user = %user.id, session = %session.id, "login");
-    Ok(SignIn::Session(tokens(
+    let (user_id, email) = (user.id, user.email.clone());
+    let signed = sign_in::sign_in(
         state,
         user,
-        &session,
-        refresh_token,
-    )?))
+        organization_id,
+        SignInMethod::password(),
+        meta,
+        |session| {
+            vec![
+                Event::new(
+                    Scope::User(user_id),
+                    Action::SessionLogin,
+                    format!("{email} signed in"),
+                )
+                .target("session", session.id)
+                .payload(json!({ "organizationId": session.organization_id })),
+            ]
+        },
+    )
+    .await?;
+    tracing::info!(user = %user_id, "login");
+    Ok(signed)
+}
+
+/// The active person whose password `password_text` is, checked under the throttle; the same
+/// UNAUTHENTICATED for an unknown email, a wrong password and a disabled account or a service
+/// account.
+async fn password_holder(
+    state: &AppState,
+    email: &str,
+    password_text: String,
+    meta: &RequestMeta,
+) -> ApiResult<user::Model> {
+    let email = Email::parse("email", email)?;
+    let user = users::find_by_email(&state.db, &email).await?;
+    let checked = credentials::check_password(
+        state,
+        &email,
+        user.as_ref(),
+        password_text,
+        PasswordCheck::SignIn,
+        meta,
+    )
+    .await?;
+    match user {
+        Some(user) if checked && user.status == users::ACTIVE && user.kind == users::HUMAN => {
+            Ok(user)
+        }
+        Some(user) => {
+            if checked {
+                // The right password of a disabled account is still a refused sign-in.
+                credentials::record_failed_check(state, &user, PasswordCheck::SignIn, meta).await?;
+            }
+            Err(ApiError::unauthenticated(BAD_CREDENTIALS))
+        }
+        None => Err(ApiError::unauthenticated(BAD_CREDENTIALS)),
+    }
 }
 
 /// The audit event of a password way into `org` where single sign-on is enforced: none when

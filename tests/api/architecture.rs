@@ -279,3 +279,67 @@ fn src_has_no_import_circle() {
          a room below both:\n{found:#?}"
     );
 }
+
+/// The functions of `src/` with their length in lines, from their signature to their closing
+/// brace (a function's body closes at its own indentation).
+fn function_lengths() -> Vec<(usize, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    for file in rust_files(&root.join("src")) {
+        let relative = file.strip_prefix(root).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut index = 0;
+        while index < lines.len() {
+            let line = lines[index];
+            let code = line.trim_start();
+            let indent = &line[..line.len() - code.len()];
+            let signature = [
+                "fn ",
+                "async fn ",
+                "pub fn ",
+                "pub async fn ",
+                "pub(crate) fn ",
+            ]
+            .iter()
+            .any(|start| code.starts_with(start))
+                || (code.starts_with("pub(") && code.contains(" fn "));
+            if !signature {
+                index += 1;
+                continue;
+            }
+            let mut open = index;
+            while open < lines.len()
+                && !lines[open].trim_end().ends_with('{')
+                && !lines[open].trim_end().ends_with(';')
+            {
+                open += 1;
+            }
+            if open >= lines.len() || lines[open].trim_end().ends_with(';') {
+                index = open + 1;
+                continue;
+            }
+            let close = (open + 1..lines.len())
+                .find(|&at| lines[at] == format!("{indent}}}"))
+                .unwrap_or(lines.len() - 1);
+            found.push((close - index + 1, format!("{relative}:{}", index + 1)));
+            index = close + 1;
+        }
+    }
+    found
+}
+
+#[test]
+fn no_function_runs_to_eighty_lines() {
+    let lengths = function_lengths();
+    assert!(
+        lengths.len() > 500,
+        "every function is seen: {}",
+        lengths.len()
+    );
+    let long: Vec<&(usize, String)> = lengths.iter().filter(|(lines, _)| *lines >= 80).collect();
+    assert!(
+        long.is_empty(),
+        "functions of 80 lines or more; split them by what each part does:\n{long:#?}"
+    );
+}

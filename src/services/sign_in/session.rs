@@ -50,7 +50,7 @@ pub async fn open(
     tokens(state, user, &session, refresh_token)
 }
 
-pub(in crate::services) async fn open_in(
+async fn open_in(
     txn: &impl ConnectionTrait,
     state: &AppState,
     user: &user::Model,

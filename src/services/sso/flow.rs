@@ -283,6 +283,23 @@ pub async fn callback(
         Ok(admitted) => admitted,
         Err(refused) => return Err(refuse(refused).await),
     };
+    let code = issue_code(state, org.id, issuer, &admitted, verified.mfa).await?;
+    Ok(back_with(
+        &login.return_to,
+        &code,
+        admitted.link_subject.is_some(),
+    )?)
+}
+
+/// A new one-time code for `admitted`'s sign-in to `organization_id`: 60 seconds to exchange
+/// it, or five minutes when the person must first confirm the link with their password.
+async fn issue_code(
+    state: &AppState,
+    organization_id: Uuid,
+    issuer: String,
+    admitted: &Admitted,
+    provider_mfa: bool,
+) -> ApiResult<String> {
     let code = new_code();
     let now = Utc::now();
     let linking = admitted.link_subject.is_some();
@@ -290,22 +307,26 @@ pub async fn callback(
     sso_code::Entity::delete_many()
         .filter(sso_code::Column::ExpiresAt.lt(now))
         .exec(&state.db)
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
     sso_code::ActiveModel {
         code_hash: Set(hash_token(&code)),
         user_id: Set(admitted.user.id),
-        organization_id: Set(org.id),
+        organization_id: Set(organization_id),
         issuer: Set(issuer),
         created_at: Set(now),
         expires_at: Set(now + if linking { LINK_CODE_TTL } else { CODE_TTL }),
-        provider_mfa: Set(verified.mfa),
-        link_subject: Set(admitted.link_subject),
+        provider_mfa: Set(provider_mfa),
+        link_subject: Set(admitted.link_subject.clone()),
     }
     .insert(&state.db)
-    .await
-    .map_err(ApiError::from)?;
-    let mut back = url::Url::parse(&login.return_to).map_err(ApiError::internal)?;
+    .await?;
+    Ok(code)
+}
+
+/// `return_to` with the code (and, when the link waits for the person's password, the mark that
+/// says so) in place of any it carried.
+fn back_with(return_to: &str, code: &str, linking: bool) -> ApiResult<String> {
+    let mut back = url::Url::parse(return_to).map_err(ApiError::internal)?;
     let kept: Vec<(String, String)> = back
         .query_pairs()
         .filter(|(name, _)| name != CODE_PARAMETER && name != LINK_PARAMETER)
@@ -314,7 +335,7 @@ pub async fn callback(
     back.query_pairs_mut()
         .clear()
         .extend_pairs(kept)
-        .append_pair(CODE_PARAMETER, &code);
+        .append_pair(CODE_PARAMETER, code);
     if linking {
         back.query_pairs_mut()
             .append_pair(LINK_PARAMETER, "required");
@@ -423,28 +444,14 @@ async fn admit(
             .one(txn)
             .await?;
         let mut events = Vec::new();
-        let (user, link_subject) = match &link {
-            Some(link) => match user::Entity::find_by_id(link.user_id).one(txn).await? {
-                Some(user) => (user, None),
-                None => return Ok((Err(Refused::of(Reason::NotMember)), vec![])),
-            },
-            None => {
-                let email = match checked_email(txn, &org, verified).await? {
-                    Ok(email) => email,
-                    Err(refused) => return Ok((Err(refused), vec![])),
-                };
-                match users::find_by_email(txn, &email).await? {
-                    Some(user) => (user, Some(verified.subject.clone())),
-                    None if connection.jit_provisioning => {
-                        let name = display_name(verified, &email);
-                        let (user, event) = users::create(txn, &email, name, None).await?;
-                        events.push((Actor::user(&user, meta), event));
-                        (user, None)
-                    }
-                    None => return Ok((Err(Refused::of(Reason::NotMember)), vec![])),
+        let (user, link_subject) =
+            match person(txn, &org, connection, link.as_ref(), verified, meta).await? {
+                Ok((user, link_subject, created)) => {
+                    events.extend(created);
+                    (user, link_subject)
                 }
-            }
-        };
+                Err(refused) => return Ok((Err(refused), vec![])),
+            };
         if user.status != users::ACTIVE || user.kind != users::HUMAN {
             return Ok((
                 Err(Refused::of(Reason::AccountDisabled).about(&user)),
@@ -491,6 +498,42 @@ async fn admit(
         ))
     })
     .await
+}
+
+/// The person the provider vouched for: the account its subject is linked to; else the
+/// account of its verified email in a verified domain, with the subject to link once they
+/// confirm; else, with just-in-time provisioning, a new account (and the event of its
+/// creation), linked at once.
+async fn person(
+    txn: &impl ConnectionTrait,
+    org: &organization::Model,
+    connection: &sso_connection::Model,
+    link: Option<&sso_identity::Model>,
+    verified: &Verified,
+    meta: &RequestMeta,
+) -> ApiResult<Result<(user::Model, Option<String>, Option<(Actor, Event)>), Refused>> {
+    if let Some(link) = link {
+        return Ok(
+            match user::Entity::find_by_id(link.user_id).one(txn).await? {
+                Some(user) => Ok((user, None, None)),
+                None => Err(Refused::of(Reason::NotMember)),
+            },
+        );
+    }
+    let email = match checked_email(txn, org, verified).await? {
+        Ok(email) => email,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    Ok(match users::find_by_email(txn, &email).await? {
+        Some(user) => Ok((user, Some(verified.subject.clone()), None)),
+        None if connection.jit_provisioning => {
+            let name = display_name(verified, &email);
+            let (user, event) = users::create(txn, &email, name, None).await?;
+            let created = (Actor::user(&user, meta), event);
+            Ok((user, None, Some(created)))
+        }
+        None => Err(Refused::of(Reason::NotMember)),
+    })
 }
 
 /// Whether the connection's default role would find a seat for one more member.
