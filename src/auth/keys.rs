@@ -97,13 +97,33 @@ fn generate(dir: &Path) -> anyhow::Result<PathBuf> {
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|err| anyhow::anyhow!("cannot encode a new signing key: {err}"))?;
-    let path = dir.join(format!(
-        "ed25519-{}.pem",
-        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-    ));
-    write_private(&path, pem.as_bytes())?;
-    tracing::info!(path = %path.display(), "generated a new token signing key");
+    // The first key of an empty folder has a fixed name that sorts before any later one's:
+    // processes started together on one folder race to publish it, and all take the winner's.
+    let path = dir.join(FIRST_KEY_FILE);
+    if publish_private(&path, pem.as_bytes())? {
+        tracing::info!(path = %path.display(), "generated a new token signing key");
+    }
     Ok(path)
+}
+
+/// The name of the first signing key generated in an empty keys folder.
+const FIRST_KEY_FILE: &str = "ed25519-00000000T000000Z.pem";
+
+/// Writes `bytes` to `path` readable by its owner only, unless a file is there already
+/// (another process published it first): written aside, then linked into place, so that no
+/// reader ever sees a part of it. Answers whether this call published it.
+pub(crate) fn publish_private(path: &Path, bytes: &[u8]) -> anyhow::Result<bool> {
+    let mut suffix = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut suffix);
+    let aside = path.with_extension(format!("{}.tmp", URL_SAFE_NO_PAD.encode(suffix)));
+    write_private(&aside, bytes)?;
+    let linked = std::fs::hard_link(&aside, path);
+    let _ = std::fs::remove_file(&aside);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(err) => Err(err.into()),
+    }
 }
 
 #[cfg(unix)]

@@ -127,8 +127,10 @@ fn default_path(data_dir: &Path) -> anyhow::Result<PathBuf> {
         SystemRandom::new()
             .fill(&mut key)
             .map_err(|_| anyhow::anyhow!("no randomness for the secrets key"))?;
-        super::keys::write_private(&path, URL_SAFE_NO_PAD.encode(key).as_bytes())?;
-        tracing::info!(path = %path.display(), "generated the key that seals stored secrets");
+        // Processes started together race to publish it; all take the winner's.
+        if super::keys::publish_private(&path, URL_SAFE_NO_PAD.encode(key).as_bytes())? {
+            tracing::info!(path = %path.display(), "generated the key that seals stored secrets");
+        }
     }
     Ok(path)
 }

@@ -10,6 +10,7 @@ pub mod enforcement;
 pub mod flow;
 pub mod links;
 pub mod provider;
+pub mod refusals;
 
 use chrono::Utc;
 use entity::{organization_domain, sso_connection};
