@@ -19,12 +19,14 @@ use webauthn_rs::prelude::{
 use super::super::audit::{Action, Actor, Event, Scope};
 use super::super::scope::write;
 use super::super::users::UserRecord;
-use super::{AppState, factors, recovery, set_enabled};
+use super::factors::{FactorRecord, delete_factor, factors, mark_verified, set_enabled};
+use super::recovery;
 use crate::config::Settings;
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
+use crate::services::AppState;
 
-pub const WEBAUTHN: &str = "webauthn";
+pub use super::factors::WEBAUTHN;
 /// The longest ceremony answer read (a credential's JSON is a few kilobytes).
 pub const MAX_RESPONSE: usize = 16 * 1024;
 /// Security keys a user may register.
@@ -160,7 +162,7 @@ pub async fn begin_registration(
 /// What finishing a registration gives: the key's factor, and recovery codes when it is the
 /// user's first factor (shown this once).
 pub struct Registered {
-    pub factor: super::FactorRecord,
+    pub factor: FactorRecord,
     pub recovery_codes: Vec<String>,
 }
 
@@ -222,7 +224,7 @@ pub async fn finish_registration(
         if first {
             recovery::replace(txn, user_id, &codes).await?;
         }
-        super::mark_verified(txn, session_id, "hwk").await?;
+        mark_verified(txn, session_id, "hwk").await?;
         let event = Event::new(
             Scope::User(user_id),
             Action::MfaEnrolled,
@@ -313,7 +315,7 @@ pub async fn remove(state: &AppState, actor: &Actor, user_id: Uuid, id: Uuid) ->
             .filter(|factor| factor.user_id == user_id && factor.kind == WEBAUTHN)
             .ok_or_else(|| ApiError::not_found("security key"))?;
         let description = format!("removed the security key {}", factor.name);
-        let event = super::delete_factor(txn, &factor, description).await?;
+        let event = delete_factor(txn, &factor, description).await?;
         Ok(((), vec![event]))
     })
     .await
