@@ -414,7 +414,8 @@ impl Declared {
             .rule(type_name, field)
             .ok_or_else(|| ApiError::internal(format!("{type_name}.{field} declares no rule")))?;
         match rule {
-            Rule::Public if mutation => ctx.principal().not_a_key(),
+            // The catalog's `person` and this refusal are the one rule's.
+            Rule::Public if rule.refuses_keys(mutation) => ctx.principal().not_a_key(),
             Rule::Public | Rule::Requires(_) => Ok(()),
             Rule::Authenticated(account) => own_account(ctx, account, mutation),
             Rule::PlatformOperator => PlatformOperator.admit(ctx).await,

@@ -219,6 +219,20 @@ impl TestApp {
         .change_as(charter::services::audit::Actor::command_line())
     }
 
+    /// Makes the second-factor check of every session of `user_id` `minutes` old (past the
+    /// step-up window when it is more than ten).
+    pub async fn age_second_factor(&self, user_id: Uuid, minutes: i64) {
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let old = chrono::Utc::now() - chrono::Duration::minutes(minutes);
+        entity::session::Entity::update_many()
+            .col_expr(entity::session::Column::MfaAt, Expr::value(old))
+            .filter(entity::session::Column::UserId.eq(user_id))
+            .exec(&self.state.db)
+            .await
+            .expect("sessions aged");
+    }
+
     pub async fn count_statements(&self, token: &str, query: &str) -> (Value, usize) {
         self.statements.store(0, Ordering::SeqCst);
         let body = self.gql(Some(token), query, json!({})).await;

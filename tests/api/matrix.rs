@@ -683,26 +683,7 @@ async fn every_step_up_field_refuses_a_key_and_a_stale_second_factor() {
     let Some(_) = crate::mfa::enroll(&app, &session).await else {
         return;
     };
-    {
-        use sea_orm::{ConnectionTrait, Statement};
-        let backend = app.state.db.get_database_backend();
-        let old = chrono::Utc::now() - chrono::Duration::minutes(11);
-        let sql = match backend {
-            sea_orm::DatabaseBackend::Postgres => {
-                "UPDATE sessions SET mfa_at = $1 WHERE user_id = $2"
-            }
-            _ => "UPDATE sessions SET mfa_at = ? WHERE user_id = ?",
-        };
-        app.state
-            .db
-            .execute_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [old.into(), member.id.into()],
-            ))
-            .await
-            .unwrap();
-    }
+    app.age_second_factor(member.id, 11).await;
     fixture.member_token = session;
     for guard in &stepped {
         let body = probe(&app, &fixture, owner.id, guard).await;

@@ -363,20 +363,7 @@ async fn sensitive_changes_need_a_recent_second_factor_in_an_old_session() {
         return;
     };
     // The session's check is eleven minutes old.
-    {
-        use sea_orm::{ConnectionTrait, Statement};
-        let backend = app.state.db.get_database_backend();
-        let old = chrono::Utc::now() - chrono::Duration::minutes(11);
-        let sql = match backend {
-            sea_orm::DatabaseBackend::Postgres => "UPDATE sessions SET mfa_at = $1",
-            _ => "UPDATE sessions SET mfa_at = ?",
-        };
-        app.state
-            .db
-            .execute_raw(Statement::from_sql_and_values(backend, sql, [old.into()]))
-            .await
-            .unwrap();
-    }
+    app.age_second_factor(frank.id, 11).await;
     let o = org_id(&org);
     let sensitive = [
         ("changePassword", "mutation { changePassword(input: {currentPassword: \"correct-horse-battery\", newPassword: \"another-long-passphrase\"}) }".to_owned()),

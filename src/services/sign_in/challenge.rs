@@ -37,7 +37,7 @@ pub struct Challenge {
 /// A challenge for the caller's own session, to prove a second factor again before a
 /// sensitive change (a step-up).
 pub async fn step_up_challenge(state: &AppState, principal: &Principal) -> ApiResult<Challenge> {
-    principal.not_a_key()?;
+    // A key has no session: it is refused here with the key's refusal.
     let session_id = principal.session_id()?;
     let user = user::Entity::find_by_id(principal.user_id()?)
         .one(&state.db)

@@ -20,17 +20,15 @@ use uuid::Uuid;
 use super::super::RequestMeta;
 use super::super::audit::{Action, Actor, Event, Scope};
 use super::super::credentials::{PasswordCheck, check_password};
-use super::super::members::ensure_licensed_seat;
 use super::super::scope::{write, write_recording};
 use super::super::sign_in::{self, SignIn, SignInMethod};
-use super::super::{memberships, roles, users};
-use super::links::{insert_link, provision};
+use super::super::{memberships, users};
+use super::links::{insert_link, provision, seated_default_role};
 use super::provider::{self, ClientConfig, Rejection, Verified};
 pub use super::refusals::Failure;
 use super::refusals::{Reason, Refused, refusal};
 use super::{AppState, callback_url, enabled_connection};
 use crate::auth::tokens::hash_token;
-use crate::authz::seats;
 use crate::domain::text::{self, TextKind};
 use crate::domain::{DisplayName, Email};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -507,28 +505,20 @@ async fn person(
     })
 }
 
-/// Whether the connection's default role would find a seat for one more member.
+/// Whether the connection's default role would find a seat for one more member: the refusal
+/// the person is shown when it would not.
 async fn seat_for(
     txn: &impl ConnectionTrait,
     state: &AppState,
     org: &organization::Model,
     connection: &sso_connection::Model,
 ) -> ApiResult<Result<(), Refused>> {
-    let Some(role_id) = connection.default_role_id else {
-        return Ok(Err(Refused::of(Reason::NotMember)));
-    };
-    let Ok(role) = roles::find_in_organization(txn, &state.policy, org.id, role_id).await else {
-        return Ok(Err(Refused::of(Reason::NotMember)));
-    };
-    if seats::takes_licensed_seat(role.seat_class, org.free_read_only_seats) {
-        match ensure_licensed_seat(txn, &state.policy, org).await {
-            Err(err) if err.code == ErrorCode::SeatLimitReached => {
-                return Ok(Err(Refused::of(Reason::NoSeat)));
-            }
-            other => other?,
-        }
+    match seated_default_role(txn, state, org, connection).await {
+        Ok(_) => Ok(Ok(())),
+        Err(err) if err.code == ErrorCode::SeatLimitReached => Ok(Err(Refused::of(Reason::NoSeat))),
+        Err(err) if err.code == ErrorCode::Conflict => Ok(Err(Refused::of(Reason::NotMember))),
+        Err(err) => Err(err),
     }
-    Ok(Ok(()))
 }
 
 /// The provider's email when it vouched for it and it is in one of the organization's verified

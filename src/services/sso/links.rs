@@ -113,6 +113,36 @@ pub(super) async fn provision(
     connection: &sso_connection::Model,
     user: &user::Model,
 ) -> ApiResult<Event> {
+    let role = seated_default_role(txn, state, org, connection).await?;
+    let joined = memberships::new_membership(user, org.id, role.id, &role.name, None)
+        .insert(txn)
+        .await?;
+    if user.default_organization_id.is_none() {
+        let mut active: user::ActiveModel = user.clone().into();
+        active.default_organization_id = Set(Some(org.id));
+        active.update(txn).await?;
+    }
+    Ok(Event::new(
+        Scope::Organization(org.id),
+        Action::SsoMemberProvisioned,
+        format!(
+            "{} joined through single sign-on as {}",
+            user.email, role.name
+        ),
+    )
+    .target("membership", joined.id)
+    .payload(json!({ "after": { "user": user.email, "role": role.key } })))
+}
+
+/// The connection's default role, when one more member holding it fits the license (under the
+/// organization's lock, which the caller holds): CONFLICT when there is none any more or it is
+/// the owner role, SEAT_LIMIT_REACHED when its seat is not free.
+pub(super) async fn seated_default_role(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    org: &organization::Model,
+    connection: &sso_connection::Model,
+) -> ApiResult<roles::RoleRecord> {
     let role_id = connection.default_role_id.ok_or_else(|| {
         ApiError::conflict(format!("{} has no default role for new members", org.name))
     })?;
@@ -132,22 +162,5 @@ pub(super) async fn provision(
     if seats::takes_licensed_seat(role.seat_class, org.free_read_only_seats) {
         ensure_licensed_seat(txn, &state.policy, org).await?;
     }
-    let joined = memberships::new_membership(user, org.id, role.id, &role.name, None)
-        .insert(txn)
-        .await?;
-    if user.default_organization_id.is_none() {
-        let mut active: user::ActiveModel = user.clone().into();
-        active.default_organization_id = Set(Some(org.id));
-        active.update(txn).await?;
-    }
-    Ok(Event::new(
-        Scope::Organization(org.id),
-        Action::SsoMemberProvisioned,
-        format!(
-            "{} joined through single sign-on as {}",
-            user.email, role.name
-        ),
-    )
-    .target("membership", joined.id)
-    .payload(json!({ "after": { "user": user.email, "role": role.key } })))
+    Ok(role)
 }
