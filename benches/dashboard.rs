@@ -37,8 +37,11 @@ use std::time::{Duration, Instant};
 
 use charter::config::Settings;
 use charter::domain::{Email, OrganizationName};
+use charter::services::AppState;
 use charter::services::audit::Actor;
-use charter::services::{AppState, memberships, organizations, scope, users};
+use charter::services::identity::users;
+use charter::services::organization::organizations;
+use charter::services::store::{records, scope};
 use migration::MigratorTrait;
 use sea_orm::{ActiveModelTrait, DatabaseConnection};
 use serde_json::{Value, json};
@@ -337,7 +340,7 @@ async fn seed(
     members: usize,
 ) -> anyhow::Result<()> {
     let policy = Arc::new(charter::load_policy(settings)?);
-    charter::services::roles::sync_predefined(&db, &policy).await?;
+    charter::services::organization::roles::sync_predefined(&db, &policy).await?;
     let state = seeding_state(settings, db.clone(), policy.clone())?;
     let actor = Actor::command_line();
     let hash = api(charter::auth::password::hash(PASSWORD.to_owned()).await)?;
@@ -353,7 +356,7 @@ async fn seed(
             let email = format!("member{m:04}.org{n:03}@bench.example");
             let person = new_user(&db, &actor, &email, None).await?;
             let role = roles[(n + m) % roles.len()];
-            memberships::new_membership(&person, org.id, role.id, &role.name, Some(viewer.id))
+            records::new_membership(&person, org.id, role.id, &role.name, Some(viewer.id))
                 .insert(&db)
                 .await?;
         }
@@ -383,7 +386,7 @@ fn seeding_state(
         tokens: Arc::new(tokens),
         settings: Arc::new(settings.clone()),
         mailer: Arc::new(charter::mail::Mailer::outbox(&settings.data_dir)),
-        sso: Arc::new(charter::services::sso::Runtime::new(settings)?),
+        sso: Arc::new(charter::services::identity::sso::Runtime::new(settings)?),
         secrets: Arc::new(charter::auth::sealing::SecretBox::load(
             &settings.data_dir,
             None,

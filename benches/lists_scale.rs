@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use charter::authz::require::{LIST_CREATE, LIST_EDIT};
 use charter::domain::ListKind;
-use charter::services::access::Viewer;
 use charter::services::audit::Actor;
-use charter::services::lists::{self, EntryQuery, NewEntry};
-use charter::services::scope::OrgScope;
+use charter::services::organization::lists::{self, EntryQuery, NewEntry};
+use charter::services::store::access::Viewer;
+use charter::services::store::scope::OrgScope;
 use chrono::Utc;
 use entity::list_entry;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};

@@ -9,7 +9,8 @@
 use std::time::Instant;
 
 use charter::authz::Policy;
-use charter::services::memberships::{self, MemberOrderField, MemberQuery};
+use charter::services::organization::memberships::{self, MemberOrderField, MemberQuery};
+use charter::services::store::records;
 use chrono::Utc;
 use entity::{membership, organization, user};
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
@@ -28,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
     let db = charter::db::connect(&bench_db.settings).await?;
     charter::db::migrate(&db).await?;
     let policy = Policy::built_in();
-    charter::services::roles::sync_predefined(&db, &policy).await?;
+    charter::services::organization::roles::sync_predefined(&db, &policy).await?;
     let backend = bench_db.backend();
 
     let org = Uuid::now_v7();
@@ -67,7 +68,7 @@ async fn main() -> anyhow::Result<()> {
             mfa_enabled: false,
         };
         let role = &policy.roles()[n % roles.len()];
-        links.push(memberships::new_membership(
+        links.push(records::new_membership(
             &model, org, role.id, &role.name, None,
         ));
         users.push(user::ActiveModel {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::{DataArgs, Settings};
-use crate::services::{bootstrap, organizations};
+use crate::services::{bootstrap, organization::organizations};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -259,7 +259,7 @@ async fn user(data: &DataArgs, command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Operator { email, revoke } => {
             let email = crate::domain::Email::parse("email", &email).map_err(api)?;
-            let user = crate::services::users::set_operator(db, &actor, &email, !revoke)
+            let user = crate::services::identity::users::set_operator(db, &actor, &email, !revoke)
                 .await
                 .map_err(api)?;
             println!(
@@ -270,14 +270,15 @@ async fn user(data: &DataArgs, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { email, enable } => {
             let email = crate::domain::Email::parse("email", &email).map_err(api)?;
-            let user = crate::services::users::set_disabled(&app.state, &actor, &email, !enable)
-                .await
-                .map_err(api)?;
+            let user =
+                crate::services::identity::users::set_disabled(&app.state, &actor, &email, !enable)
+                    .await
+                    .map_err(api)?;
             println!("{} is {}", user.email, user.status);
         }
         UserCommand::ResetMfa { email } => {
             let email = crate::domain::Email::parse("email", &email).map_err(api)?;
-            let removed = crate::services::mfa::reset(&app.state, &actor, &email)
+            let removed = crate::services::identity::mfa::reset(&app.state, &actor, &email)
                 .await
                 .map_err(api)?;
             println!(
@@ -369,7 +370,7 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
         let mut hourly = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
         loop {
             hourly.tick().await;
-            if let Err(err) = crate::services::credentials::purge_throttles(&db).await {
+            if let Err(err) = crate::services::identity::credentials::purge_throttles(&db).await {
                 tracing::error!(error = %err.message, "purging sign-in throttles failed");
             }
         }

@@ -57,7 +57,7 @@ pub async fn build_with(
         auth::sealing::SecretBox::load(&settings.data_dir, settings.sso.secrets_key.as_deref())?;
     db::exclusively(&db, async |conn: &DatabaseConnection| {
         db::apply_migrations(conn).await?;
-        services::roles::sync_predefined(conn, &policy).await?;
+        services::organization::roles::sync_predefined(conn, &policy).await?;
         // Keys that differ from the other processes' stop start-up here, before any token is
         // signed or secret sealed with them.
         auth::key_record::check(conn, &keys, &secrets).await
@@ -79,12 +79,12 @@ pub async fn build_with(
         })?,
         None => mail::Mailer::outbox(&settings.data_dir),
     };
-    let sso = services::sso::Runtime::new(&settings)?;
+    let sso = services::identity::sso::Runtime::new(&settings)?;
     let state = AppState {
         mailer: Arc::new(mailer),
         sso: Arc::new(sso),
         secrets: Arc::new(secrets),
-        webauthn: services::mfa::webauthn::relying_party(&settings)?,
+        webauthn: services::identity::mfa::webauthn::relying_party(&settings)?,
         db,
         policy: Arc::new(policy),
         tokens: Arc::new(tokens),

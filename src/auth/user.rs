@@ -15,7 +15,7 @@ pub struct UserRecord {
     pub status: String,
     pub is_operator: bool,
     pub created_at: DateTime<Utc>,
-    /// `human` or `service` (see `services::users`).
+    /// `human` or `service` (see `services::identity::users`).
     pub kind: String,
     /// Whether the user has a confirmed second factor.
     pub mfa_enabled: bool,

@@ -124,9 +124,9 @@ impl Proof {
 
 /// Proof that the viewer is a member of an organization, with the grants of their role there.
 ///
-/// Built only by [`crate::services::access`], read per request from the database. Its fields
+/// Built only by [`crate::services::store::access`], read per request from the database. Its fields
 /// are private: it is read through its methods, and only the gate
-/// ([`crate::services::scope`]) turns it into a capability for the organization's data.
+/// ([`crate::services::store::scope`]) turns it into a capability for the organization's data.
 #[derive(Debug, Clone)]
 pub struct OrgAccess {
     user_id: Uuid,

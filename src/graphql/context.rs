@@ -153,7 +153,8 @@ pub(crate) trait ContextExt {
     /// proved: the gate's own check, so that no path through membership alone skips it.
     async fn access(&self, organization_id: Uuid) -> ApiResult<OrgAccess> {
         let access = self.membership_access(organization_id).await?;
-        crate::services::scope::OrgScope::check("organization", access.as_ref(), None).cloned()
+        crate::services::store::scope::OrgScope::check("organization", access.as_ref(), None)
+            .cloned()
     }
 
     /// The viewer's access in `organization_id`, none when they are not a member:
@@ -186,16 +187,14 @@ pub(crate) trait ContextExt {
     }
 
     /// Whether the viewer, not a member of `owner`, reads its lists that are `shared` (see
-    /// [`crate::services::lists::readable_through_sharing`]). Read per request, so a removed
+    /// [`crate::services::organization::lists::readable_through_sharing`]). Read per request, so a removed
     /// partner or member sees nothing on the next request.
     async fn reads_through_sharing(&self, owner: Uuid, shared: bool) -> ApiResult<bool> {
         if !shared {
             return Ok(false);
         }
         let accesses = self.partner_accesses(owner).await?;
-        Ok(crate::services::lists::readable_through_sharing(
-            shared, &accesses,
-        ))
+        Ok(crate::services::organization::lists::readable_through_sharing(shared, &accesses))
     }
 
     /// The viewer's access in the organizations `owner` shares its lists with, those of them

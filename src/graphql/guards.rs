@@ -18,7 +18,7 @@ pub use super::declared::{
 };
 use crate::authz::OrgAccess;
 use crate::error::{ApiError, ApiResult};
-use crate::services::scope::{OrgChange, OrgScope};
+use crate::services::store::scope::{OrgChange, OrgScope};
 
 /// `@requires(resource, level, orSelf, orPartner, orMember)`: the viewer's role in the
 /// organization that owns the object must grant `resource` at `level` or above; with `orSelf`,
@@ -457,5 +457,5 @@ pub fn step_up(ctx: &Context<'_>) -> ApiResult<()> {
              with the session's access token",
         ));
     }
-    crate::services::mfa::require_recent(ctx.state(), principal)
+    crate::services::identity::mfa::require_recent(ctx.state(), principal)
 }

@@ -143,7 +143,7 @@ impl NodeId {
 
 /// How people name an organization outside GraphQL (the command line, the license input): its
 /// global id as GraphiQL shows it, its public id (`ORG-…`) or its internal id. A global id
-/// becomes the internal id; anything else is left for [`crate::services::organizations::find_by_reference`].
+/// becomes the internal id; anything else is left for [`crate::services::organization::organizations::find_by_reference`].
 pub fn organization_reference(reference: &str) -> String {
     match NodeId::organization("organization", &ID(reference.trim().to_owned())) {
         Ok(id) => id.to_string(),

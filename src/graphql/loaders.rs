@@ -11,17 +11,21 @@ use uuid::Uuid;
 
 use crate::authz::{KeyLimit, OrgAccess, Proof};
 use crate::error::ApiError;
-use crate::services::api_keys::{self, ApiKeyRecord};
 use crate::services::audit::EventRecord;
-use crate::services::invitations::InvitationRecord;
-use crate::services::lists::{self, Admitted, EntryKey, EntryRecord, ListRecord};
-use crate::services::memberships::{MemberCountFilter, MemberQuery, MembershipRecord};
-use crate::services::organizations::{OrganizationRecord, SeatUsage};
-use crate::services::roles::RoleRecord;
-use crate::services::service_accounts::{self, ServiceAccountRecord};
-use crate::services::users::UserRecord;
+use crate::services::identity::users::UserRecord;
+use crate::services::organization::api_keys::{self, ApiKeyRecord};
+use crate::services::organization::invitations::InvitationRecord;
+use crate::services::organization::lists::{self, Admitted, EntryKey, EntryRecord, ListRecord};
+use crate::services::organization::memberships::{
+    MemberCountFilter, MemberQuery, MembershipRecord,
+};
+use crate::services::organization::organizations::OrganizationRecord;
+use crate::services::organization::roles::RoleRecord;
+use crate::services::organization::service_accounts::{self, ServiceAccountRecord};
+use crate::services::store::seats::SeatUsage;
 use crate::services::{
-    AppState, Page, access, audit, invitations, memberships, organizations, roles, users,
+    AppState, Page, audit, identity::users, organization::invitations, organization::memberships,
+    organization::organizations, organization::roles, store::access,
 };
 
 pub struct UserLoader(pub AppState);

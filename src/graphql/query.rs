@@ -12,7 +12,7 @@ use super::types::{
 use crate::auth::Principal;
 use crate::authz::require;
 use crate::error::{ApiError, ApiResult};
-use crate::services::memberships;
+use crate::services::organization::memberships;
 
 pub struct QueryRoot;
 
@@ -69,9 +69,9 @@ impl QueryRoot {
             "email",
             crate::domain::text::TextKind::Line,
             &email,
-            crate::services::sso::MAX_EMAIL,
+            crate::services::identity::sso::MAX_EMAIL,
         )?;
-        crate::services::sso::domains::home_realm(ctx.state(), &email).await
+        crate::services::identity::sso::realm::home_realm(ctx.state(), &email).await
     }
 
     /// The permission matrix: resources and their levels, dependencies, predefined roles,

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use super::HttpState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::services::sessions;
+use crate::services::identity::sessions;
 
 /// Who sent the request: a signed-in user, no one, or a refused credential. A route takes it as
 /// `Result<Caller, CallerError>` and answers a failure to establish it in its own format.

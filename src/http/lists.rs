@@ -14,8 +14,8 @@ use super::caller::{Caller, CallerError};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::graphql::ids::NodeId;
-use crate::services::access::Viewer;
-use crate::services::lists::{self, EntryRecord, Readable};
+use crate::services::organization::lists::{self, EntryRecord, Readable};
+use crate::services::store::access::Viewer;
 
 /// Entries read per statement while streaming.
 const PAGE: u64 = 1000;

@@ -17,7 +17,7 @@ use super::HttpState;
 use super::server::BodyBound;
 use crate::config::Settings;
 use crate::error::ErrorCode;
-use crate::services::api_keys;
+use crate::services::identity::keys;
 
 pub const TOKEN_PATH: &str = "/oauth/token";
 const GRANT: &str = "client_credentials";
@@ -180,7 +180,7 @@ async fn issue(
         }
     }
     let app = &state.app;
-    let credentials = api_keys::client_credentials(app, &client_id, &secret)
+    let credentials = keys::client_credentials(app, &client_id, &secret)
         .await
         .map_err(|err| match err.code {
             ErrorCode::Unauthenticated => OAuthError {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::HttpState;
 use super::graphql::request_meta;
-use crate::services::sso::flow::{self, BROWSER_COOKIE, CallbackParams, Failure};
+use crate::services::identity::sso::flow::{self, BROWSER_COOKIE, CallbackParams, Failure};
 
 #[derive(Debug, serde::Deserialize)]
 pub struct StartParams {

@@ -6,14 +6,14 @@ use entity::{organization, user};
 use rand::RngCore;
 use sea_orm::ActiveModelTrait;
 
-use super::audit::{Action, Actor, Event, Scope};
-use super::scope::{OrgChange, OrgScope, write, write_recording};
-use super::{AppState, organizations, users};
 use crate::auth::password;
 use crate::authz::policy::PredefinedRole;
 use crate::authz::{OrgAccess, require};
 use crate::domain::{DisplayName, Email, ListKind, NewPassword, OrganizationName};
 use crate::error::{ApiError, ApiResult};
+use crate::services::audit::{Action, Actor, Event, Scope};
+use crate::services::store::scope::{OrgChange, OrgScope, write, write_recording};
+use crate::services::{AppState, identity::users, organization::organizations};
 
 /// A random password for people who were not given one: 128 bits, URL-safe.
 pub fn generate_password() -> String {
@@ -63,14 +63,15 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
     let password_text = "correct-horse-battery".to_owned();
     let (people, acme, globex, logins) = seed_people(state, &password_text).await?;
     let alice = &people[0];
-    let access = super::access::load_one(&state.db, &state.policy, alice.id, acme.id)
-        .await?
-        .ok_or_else(|| ApiError::internal("the demo owner has no access"))?;
+    let access =
+        crate::services::store::access::load_one(&state.db, &state.policy, alice.id, acme.id)
+            .await?
+            .ok_or_else(|| ApiError::internal("the demo owner has no access"))?;
     let actor = Actor::user(alice, &Default::default());
     let invite = OrgScope::enter(
         &state.db,
         &state.policy,
-        &super::access::Viewer::user(alice.id),
+        &crate::services::store::access::Viewer::user(alice.id),
         "organization",
         acme.id,
         require::INVITATION_SEND,
@@ -85,7 +86,9 @@ pub async fn seed_demo(state: &AppState) -> ApiResult<Vec<DemoLogin>> {
         .iter()
         .find(|person| person.email.starts_with("dave@"))
     {
-        let totp = super::mfa::enroll_for_demo(state, &Actor::command_line(), dave).await?;
+        let totp =
+            crate::services::identity::mfa::enroll_for_demo(state, &Actor::command_line(), dave)
+                .await?;
         if let Some(login) = logins.iter_mut().find(|login| login.email == dave.email) {
             login.totp = Some(totp);
         }
@@ -197,12 +200,12 @@ async fn seed_invitations(state: &AppState, change: &OrgChange) -> ApiResult<()>
         ("ivan@partner.example", "standard_user"),
         ("judy@partner.example", "read_only_user"),
     ] {
-        let spec = super::invitations::InviteSpec {
+        let spec = crate::services::organization::invitations::InviteSpec {
             email: email.to_owned(),
             role_id: demo_role(state, key)?.id,
             expires_in_days: None,
         };
-        super::invitations::invite(change, state, spec).await?;
+        crate::services::organization::invitations::invite(change, state, spec).await?;
     }
     Ok(())
 }
@@ -216,8 +219,13 @@ async fn seed_lists(
 ) -> ApiResult<()> {
     // Through the gate like any change, one capability for each requirement met.
     let change = |requirement| {
-        super::scope::OrgScope::admit(state, "organization", Some(access.clone()), requirement)
-            .map(|scope| scope.change_as(alice.clone()))
+        crate::services::store::scope::OrgScope::admit(
+            state,
+            "organization",
+            Some(access.clone()),
+            requirement,
+        )
+        .map(|scope| scope.change_as(alice.clone()))
     };
     let (create, edit, share) = (
         change(require::LIST_CREATE)?,
@@ -242,20 +250,20 @@ async fn seed_lists(
             false,
         ),
     ] {
-        let list = super::lists::create(&create, name, kind, None).await?;
+        let list = crate::services::organization::lists::create(&create, name, kind, None).await?;
         let entries = values
             .iter()
-            .map(|value| super::lists::NewEntry {
+            .map(|value| crate::services::organization::lists::NewEntry {
                 value: (*value).to_owned(),
                 note: Some("seen in the demo".to_owned()),
             })
             .collect();
-        super::lists::add_entries(&edit, list.id, entries).await?;
+        crate::services::organization::lists::add_entries(&edit, list.id, entries).await?;
         if shared {
-            super::lists::set_shared(&share, list.id, true).await?;
+            crate::services::organization::lists::set_shared(&share, list.id, true).await?;
         }
     }
-    super::lists::add_partner(&share, &globex.clone().into()).await?;
+    crate::services::organization::lists::add_partner(&share, &globex.clone().into()).await?;
     Ok(())
 }
 
@@ -266,7 +274,7 @@ async fn add_member(
     organization: &organization::Model,
     role: &crate::authz::policy::PredefinedRole,
 ) -> ApiResult<(Actor, Event)> {
-    let membership = super::memberships::new_membership(
+    let membership = crate::services::store::records::new_membership(
         person,
         organization.id,
         role.id,

@@ -1,30 +1,23 @@
-//! The use cases. Each function that touches an organization's data takes an [`OrgAccess`]
-//! (the proof of membership read for this request) and states its requirement with
-//! [`OrgAccess::require`]; GraphQL resolvers only call into here.
+//! The use cases, in rooms that stand on one another (the architecture test keeps the order):
 //!
-//! [`OrgAccess`]: crate::authz::OrgAccess
-//! [`OrgAccess::require`]: crate::authz::OrgAccess::require
+//! - [`store`]: the floor under the gate: records, seats, and the gate itself ([`OrgScope`],
+//!   [`OrgChange`], the one write path);
+//! - [`audit`]: the hash-chained log every change writes in its transaction;
+//! - [`identity`]: who you are and how you got in: accounts, credentials, second factors, the
+//!   sign-in door and its first factors, sessions, key authentication;
+//! - [`organization`]: every use case that takes an [`OrgScope`] or an [`OrgChange`];
+//! - [`bootstrap`]: the first owner and the demo data.
+//!
+//! GraphQL resolvers only call into here.
+//!
+//! [`OrgScope`]: store::scope::OrgScope
+//! [`OrgChange`]: store::scope::OrgChange
 
-pub mod access;
-pub mod api_keys;
 pub mod audit;
 pub mod bootstrap;
-pub mod credentials;
-pub mod invitations;
-pub mod lists;
-pub mod members;
-pub mod memberships;
-pub mod mfa;
-pub mod organizations;
-pub mod records;
-pub mod revocation;
-pub mod roles;
-pub mod scope;
-pub mod service_accounts;
-pub mod sessions;
-pub mod sign_in;
-pub mod sso;
-pub mod users;
+pub mod identity;
+pub mod organization;
+pub mod store;
 
 use std::sync::Arc;
 
@@ -43,7 +36,7 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     pub settings: Arc<Settings>,
     pub mailer: Arc<crate::mail::Mailer>,
-    pub sso: Arc<sso::Runtime>,
+    pub sso: Arc<identity::sso::Runtime>,
     /// Seals the secrets Charter must read back (client secrets, TOTP secrets).
     pub secrets: Arc<crate::auth::sealing::SecretBox>,
     /// The WebAuthn relying party, when the settings name one.

@@ -84,7 +84,7 @@ async fn key(
 
 /// The member-id of `user` in the fixture's organization.
 async fn membership(f: &Fixture, user: uuid::Uuid) -> String {
-    let found = charter::services::memberships::find(&f.app.state.db, user, f.org.id)
+    let found = charter::services::store::records::membership(&f.app.state.db, user, f.org.id)
         .await
         .unwrap()
         .unwrap();
@@ -680,12 +680,12 @@ async fn a_service_account_is_never_an_owner_never_signs_in_and_takes_a_seat() {
     );
 
     // Seats: alice, bob and the bot hold three; with three seats a fourth is refused.
-    charter::services::organizations::change_license(
+    charter::services::organization::organizations::change_license(
         &f.app.state.db,
         &f.app.state.policy,
         &charter::services::audit::Actor::command_line(),
         f.org.id,
-        charter::services::organizations::LicenseChange {
+        charter::services::organization::organizations::LicenseChange {
             seats: Some(3),
             ..Default::default()
         },
@@ -920,7 +920,7 @@ async fn a_disabled_holders_keys_stop_and_use_is_recorded_once_a_minute() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(last_used().await, first, "at most once a minute");
 
-    charter::services::users::set_disabled(
+    charter::services::identity::users::set_disabled(
         &f.app.state,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", "bob@example.com").unwrap(),
@@ -1074,12 +1074,12 @@ async fn key_grants_follow_the_policys_dependencies() {
         .iter()
         .map(|f| f.key.clone())
         .collect();
-    charter::services::organizations::change_license(
+    charter::services::organization::organizations::change_license(
         &app.state.db,
         &app.state.policy,
         &charter::services::audit::Actor::command_line(),
         org.id,
-        charter::services::organizations::LicenseChange {
+        charter::services::organization::organizations::LicenseChange {
             add_features: features,
             ..Default::default()
         },
@@ -1248,7 +1248,7 @@ async fn random_keys_roles_and_demotions_never_let_a_key_exceed_its_holder() {
 #[tokio::test]
 async fn a_parallel_burst_of_key_creations_stops_at_the_limit() {
     let f = fixture().await;
-    let limit = charter::services::api_keys::MAX_KEYS_PER_HOLDER as usize;
+    let limit = charter::services::organization::api_keys::MAX_KEYS_PER_HOLDER as usize;
     let attempts = (0..limit + 10).map(|_| create_key(&f, &f.bob, None, &[]));
     let answers = futures_util::future::join_all(attempts).await;
     let made = answers

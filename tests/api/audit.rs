@@ -80,7 +80,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     };
     let alice = app.create_user("alice@example.com").await;
     let ops = app.create_user("ops@example.com").await;
-    charter::services::users::set_operator(
+    charter::services::identity::users::set_operator(
         &app.state.db,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", &ops.email).unwrap(),
@@ -92,11 +92,12 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     let other = app.create_org(&alice, "Other").await;
     let bob = app.create_user("bob@example.com").await;
     app.add_member(&bob, &org_model, "standard_user").await;
-    let bob_membership = charter::services::memberships::find(&app.state.db, bob.id, org_model.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let bob_membership =
+        charter::services::store::records::membership(&app.state.db, bob.id, org_model.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
     let bob_membership = charter::graphql::ids::NodeId::Membership(bob_membership)
         .to_id()
         .0;

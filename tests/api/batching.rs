@@ -46,7 +46,7 @@ async fn seed(app: &TestApp, organizations: usize, members: usize) -> String {
                 .await
                 .unwrap();
             let memberships = models.iter().map(|user| {
-                charter::services::memberships::new_membership(
+                charter::services::store::records::new_membership(
                     user,
                     org.id,
                     role,
@@ -110,7 +110,7 @@ const SHARED: &str = "{ organization(id: \"ORG\") { sharedLists(first: 50) { edg
 /// picked the viewer's organization as a partner: the statements of one query for them all.
 async fn shared_list_statements(lists: usize) -> usize {
     use charter::authz::require;
-    use charter::services::lists as list_service;
+    use charter::services::organization::lists as list_service;
     let app = TestApp::spawn().await;
     let viewer = app.create_user("viewer@example.com").await;
     let receiver = app.create_org(&viewer, "Receiver").await;

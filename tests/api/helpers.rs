@@ -125,9 +125,9 @@ impl TestApp {
         let hash = password_hash().await;
         let name = email.as_str().split('@').next().unwrap().to_owned();
         let actor = charter::services::audit::Actor::command_line();
-        charter::services::scope::write(&self.state.db, &actor, async |txn| {
+        charter::services::store::scope::write(&self.state.db, &actor, async |txn| {
             let (user, created) =
-                charter::services::users::create(txn, &email, name, Some(hash)).await?;
+                charter::services::identity::users::create(txn, &email, name, Some(hash)).await?;
             Ok((user, vec![created]))
         })
         .await
@@ -136,7 +136,7 @@ impl TestApp {
 
     /// Creates an organization owned by `owner`.
     pub async fn create_org(&self, owner: &user::Model, name: &str) -> organization::Model {
-        charter::services::organizations::create(
+        charter::services::organization::organizations::create(
             &self.state,
             &charter::services::audit::Actor::user(owner, &Default::default()),
             owner.id,
@@ -148,12 +148,12 @@ impl TestApp {
 
     /// Licenses `org` for custom roles.
     pub async fn license_custom_roles(&self, org: &organization::Model) {
-        charter::services::organizations::change_license(
+        charter::services::organization::organizations::change_license(
             &self.state.db,
             &self.state.policy,
             &charter::services::audit::Actor::command_line(),
             org.id,
-            charter::services::organizations::LicenseChange {
+            charter::services::organization::organizations::LicenseChange {
                 add_features: vec!["custom_roles".into()],
                 ..Default::default()
             },
@@ -169,7 +169,7 @@ impl TestApp {
             .policy
             .role_by_key(role_key)
             .expect("a predefined role");
-        charter::services::memberships::new_membership(user, org.id, role.id, &role.name, None)
+        charter::services::store::records::new_membership(user, org.id, role.id, &role.name, None)
             .insert(&self.state.db)
             .await
             .expect("a new membership");
@@ -205,11 +205,11 @@ impl TestApp {
         user: uuid::Uuid,
         organization: uuid::Uuid,
         requirement: charter::authz::Requirement,
-    ) -> charter::services::scope::OrgChange {
-        charter::services::scope::OrgScope::enter(
+    ) -> charter::services::store::scope::OrgChange {
+        charter::services::store::scope::OrgScope::enter(
             &self.state.db,
             &self.state.policy,
-            &charter::services::access::Viewer::user(user),
+            &charter::services::store::access::Viewer::user(user),
             "organization",
             organization,
             requirement,

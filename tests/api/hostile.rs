@@ -193,7 +193,7 @@ async fn throttle_rows_whose_window_has_passed_are_purged() {
         .await
         .unwrap();
     }
-    let removed = charter::services::credentials::purge_throttles(&app.state.db)
+    let removed = charter::services::identity::credentials::purge_throttles(&app.state.db)
         .await
         .unwrap_or_else(|err| panic!("{}", err.message));
     assert_eq!(removed, 2);
@@ -234,7 +234,7 @@ async fn change_password_guesses_share_the_sign_in_throttle() {
     let token = Some(session.access_token.as_str());
     let guess =
         |n: usize| json!({ "c": format!("wrong-guess-{n}"), "n": "a-brand-new-passphrase" });
-    for n in 0..charter::services::credentials::MAX_FAILED_LOGINS as usize {
+    for n in 0..charter::services::identity::credentials::MAX_FAILED_LOGINS as usize {
         let body = app.gql(token, CHANGE_PASSWORD, guess(n)).await;
         assert_eq!(error_code(&body), "INVALID_INPUT", "guess {n}: {body}");
         assert_eq!(body["errors"][0]["extensions"]["field"], "currentPassword");
@@ -265,7 +265,7 @@ async fn change_password_guesses_share_the_sign_in_throttle() {
         .count();
     assert_eq!(
         failures,
-        charter::services::credentials::MAX_FAILED_LOGINS as usize
+        charter::services::identity::credentials::MAX_FAILED_LOGINS as usize
     );
 }
 
@@ -292,7 +292,7 @@ async fn accepting_an_invitation_with_a_password_shares_the_sign_in_throttle() {
     assert!(body["errors"].is_null(), "{body}");
     let invitation = app.invitation_token("bob@example.com");
     let accept = "mutation($t: String!, $p: String) { acceptInvitation(input: {token: $t, password: $p}) { user { email } } }";
-    for n in 0..charter::services::credentials::MAX_FAILED_LOGINS as usize {
+    for n in 0..charter::services::identity::credentials::MAX_FAILED_LOGINS as usize {
         let body = app
             .gql(
                 None,
@@ -325,7 +325,7 @@ async fn accepting_an_invitation_with_a_password_shares_the_sign_in_throttle() {
         .count();
     assert_eq!(
         failures,
-        charter::services::credentials::MAX_FAILED_LOGINS as usize
+        charter::services::identity::credentials::MAX_FAILED_LOGINS as usize
     );
 }
 

@@ -227,12 +227,12 @@ async fn reinviting_replaces_revoking_and_expiry_end_a_token_with_the_same_answe
 #[tokio::test]
 async fn pending_invitations_hold_their_seats() {
     let (app, org, token) = owner_setup().await;
-    charter::services::organizations::change_license(
+    charter::services::organization::organizations::change_license(
         &app.state.db,
         &app.state.policy,
         &charter::services::audit::Actor::command_line(),
         org.id,
-        charter::services::organizations::LicenseChange {
+        charter::services::organization::organizations::LicenseChange {
             seats: Some(2),
             ..Default::default()
         },

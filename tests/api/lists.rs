@@ -491,10 +491,11 @@ async fn unsharing_removing_a_partner_or_leaving_hides_shared_lists_on_the_next_
         .gql(Some(&erin_token), ENTRIES, json!({ "l": s.list }))
         .await;
     assert!(visible(&body), "{body}");
-    let membership = charter::services::memberships::find(&s.app.state.db, erin.id, globex.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let membership =
+        charter::services::store::records::membership(&s.app.state.db, erin.id, globex.id)
+            .await
+            .unwrap()
+            .unwrap();
     let body = s
         .app
         .gql(

@@ -6,7 +6,7 @@ use charter::authz::require;
 use charter::graphql::ids::NodeId;
 use charter::graphql::schema_guards;
 use charter::graphql::types::{CatalogGuard, GuardKind};
-use charter::services::roles::{RoleSpec, create};
+use charter::services::organization::roles::{RoleSpec, create};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, org_id};
@@ -100,12 +100,12 @@ async fn fixture(
     let member = app.create_user(&format!("member{index}@example.com")).await;
     let other = app.create_user(&format!("other{index}@example.com")).await;
     let org = app.create_org(&owner, &format!("Org {index}")).await;
-    charter::services::organizations::change_license(
+    charter::services::organization::organizations::change_license(
         &app.state.db,
         &app.state.policy,
         &charter::services::audit::Actor::command_line(),
         org.id,
-        charter::services::organizations::LicenseChange {
+        charter::services::organization::organizations::LicenseChange {
             add_features: features.to_vec(),
             // The probes add members, invitations and service accounts by the dozen.
             seats: Some(1000),
@@ -129,7 +129,7 @@ async fn fixture(
 }
 
 async fn membership_of(app: &TestApp, user: uuid::Uuid, org: uuid::Uuid) -> uuid::Uuid {
-    charter::services::memberships::find(&app.state.db, user, org)
+    charter::services::store::records::membership(&app.state.db, user, org)
         .await
         .unwrap()
         .unwrap()
@@ -140,7 +140,7 @@ async fn membership_of(app: &TestApp, user: uuid::Uuid, org: uuid::Uuid) -> uuid
 async fn owners_list(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> String {
     let org = fixture.org.id;
     let create = app.change_in(owner, org, require::LIST_CREATE).await;
-    let list = charter::services::lists::create(
+    let list = charter::services::organization::lists::create(
         &create,
         &format!("Probe {}", uuid::Uuid::now_v7()),
         charter::domain::ListKind::Ip,
@@ -149,10 +149,10 @@ async fn owners_list(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> String 
     .await
     .unwrap();
     let edit = app.change_in(owner, org, require::LIST_EDIT).await;
-    charter::services::lists::add_entries(
+    charter::services::organization::lists::add_entries(
         &edit,
         list.id,
-        vec![charter::services::lists::NewEntry {
+        vec![charter::services::organization::lists::NewEntry {
             value: "192.0.2.1".to_owned(),
             note: None,
         }],
@@ -213,10 +213,10 @@ async fn owners_invitation(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> S
         .find(|r| !r.owner)
         .unwrap()
         .id;
-    let invitation = charter::services::invitations::invite(
+    let invitation = charter::services::organization::invitations::invite(
         &change,
         &app.state,
-        charter::services::invitations::InviteSpec {
+        charter::services::organization::invitations::InviteSpec {
             email: format!("pending-{}@example.com", uuid::Uuid::now_v7().simple()),
             role_id: role,
             expires_in_days: None,
@@ -240,9 +240,9 @@ async fn owners_service_account(app: &TestApp, fixture: &Org, owner: uuid::Uuid)
         .find(|r| !r.owner)
         .unwrap()
         .id;
-    charter::services::service_accounts::create(
+    charter::services::organization::service_accounts::create(
         &change,
-        charter::services::service_accounts::AccountSpec {
+        charter::services::organization::service_accounts::AccountSpec {
             name: Some(format!("Probe bot {}", uuid::Uuid::now_v7())),
             description: None,
             role_id: Some(role),
@@ -258,9 +258,9 @@ async fn owners_api_key(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> Stri
     let change = app
         .change_in(owner, fixture.org.id, require::API_KEY_MANAGE)
         .await;
-    let issued = charter::services::api_keys::create(
+    let issued = charter::services::organization::api_keys::create(
         &change,
-        charter::services::api_keys::KeySpec {
+        charter::services::organization::api_keys::KeySpec {
             name: "Probe key".to_owned(),
             ..Default::default()
         },
@@ -304,7 +304,7 @@ async fn victim(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> (String, Str
             uuid::Uuid::now_v7().simple()
         ))
         .await;
-    let membership = charter::services::memberships::new_membership(
+    let membership = charter::services::store::records::new_membership(
         &user,
         fixture.org.id,
         role_uuid,

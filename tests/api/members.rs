@@ -19,7 +19,7 @@ async fn membership_id(
     user: &entity::user::Model,
     org: &entity::organization::Model,
 ) -> String {
-    let id = charter::services::memberships::find(&app.state.db, user.id, org.id)
+    let id = charter::services::store::records::membership(&app.state.db, user.id, org.id)
         .await
         .unwrap()
         .unwrap()
@@ -225,12 +225,12 @@ async fn assigning_a_licensed_role_needs_a_free_seat_and_free_roles_do_not() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice@example.com").await;
     let org = app.create_org(&alice, "Acme").await;
-    charter::services::organizations::change_license(
+    charter::services::organization::organizations::change_license(
         &app.state.db,
         &app.state.policy,
         &charter::services::audit::Actor::command_line(),
         org.id,
-        charter::services::organizations::LicenseChange {
+        charter::services::organization::organizations::LicenseChange {
             seats: Some(2),
             ..Default::default()
         },
@@ -327,7 +327,7 @@ async fn a_disabled_user_is_signed_out_at_once_and_cannot_sign_in() {
     let app = TestApp::spawn().await;
     app.create_user("alice@example.com").await;
     let token = app.login("alice@example.com").await.access_token;
-    charter::services::users::set_disabled(
+    charter::services::identity::users::set_disabled(
         &app.state,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", "alice@example.com").unwrap(),

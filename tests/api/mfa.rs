@@ -422,7 +422,7 @@ async fn sensitive_changes_need_a_recent_second_factor_in_an_old_session() {
 async fn an_operator_resets_a_lost_factor_and_every_session_ends() {
     let app = TestApp::spawn().await;
     let ops = app.create_user("ops@example.com").await;
-    charter::services::users::set_operator(
+    charter::services::identity::users::set_operator(
         &app.state.db,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", &ops.email).unwrap(),

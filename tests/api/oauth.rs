@@ -183,10 +183,11 @@ async fn basic_and_form_credentials_both_work_and_the_grants_follow_the_holder()
     );
 
     // Bob demoted: the next token carries only what both his role and the key allow.
-    let membership = charter::services::memberships::find(&f.app.state.db, f.bob.id, f.org.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let membership =
+        charter::services::store::records::membership(&f.app.state.db, f.bob.id, f.org.id)
+            .await
+            .unwrap()
+            .unwrap();
     let reader = charter::graphql::ids::NodeId::Role {
         organization: f.org.id,
         role: f.app.state.policy.role_by_key("read_only_user").unwrap().id,

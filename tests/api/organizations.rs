@@ -414,9 +414,10 @@ async fn emails_are_unique_regardless_of_case() {
     let app = TestApp::spawn().await;
     app.create_user("alice@example.com").await;
     let email = charter::domain::Email::parse("email", "ALICE@EXAMPLE.COM").unwrap();
-    let err = charter::services::users::create(&app.state.db, &email, "Alice".into(), None)
-        .await
-        .unwrap_err();
+    let err =
+        charter::services::identity::users::create(&app.state.db, &email, "Alice".into(), None)
+            .await
+            .unwrap_err();
     assert_eq!(err.code, charter::error::ErrorCode::Conflict);
 }
 

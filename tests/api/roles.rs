@@ -91,12 +91,12 @@ async fn fixture() -> Fixture {
 }
 
 async fn license(app: &TestApp, org: &entity::organization::Model, features: &[&str]) {
-    charter::services::organizations::change_license(
+    charter::services::organization::organizations::change_license(
         &app.state.db,
         &app.state.policy,
         &charter::services::audit::Actor::command_line(),
         org.id,
-        charter::services::organizations::LicenseChange {
+        charter::services::organization::organizations::LicenseChange {
             add_features: features.iter().map(|f| f.to_string()).collect(),
             ..Default::default()
         },
@@ -349,7 +349,7 @@ async fn predefined_roles_are_immutable_and_a_role_in_use_is_not_deleted() {
             _ => unreachable!(),
         };
     use sea_orm::ActiveModelTrait;
-    charter::services::memberships::new_membership(&carl, f.org.id, custom, "Analyst", None)
+    charter::services::store::records::new_membership(&carl, f.org.id, custom, "Analyst", None)
         .insert(&f.app.state.db)
         .await
         .unwrap();
@@ -420,9 +420,9 @@ async fn an_organization_has_at_most_100_custom_roles() {
         .change_in(f.owner.id, f.org.id, charter::authz::require::ROLE_MANAGE)
         .await;
     for n in 0..100 {
-        charter::services::roles::create(
+        charter::services::organization::roles::create(
             &change,
-            charter::services::roles::RoleSpec {
+            charter::services::organization::roles::RoleSpec {
                 name: Some(format!("Role {n}")),
                 grants: Some(vec![]),
                 ..Default::default()
@@ -597,7 +597,7 @@ async fn only_platform_operators_change_licenses_and_seat_counts_follow_membersh
         "even the owner is not an operator: {body}"
     );
 
-    charter::services::users::set_operator(
+    charter::services::identity::users::set_operator(
         &app.state.db,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", &operator.email).unwrap(),

@@ -66,12 +66,12 @@ impl Sso {
         let owner = app.create_user("owner@acme.test").await;
         let org = app.create_org(&owner, "Acme").await;
         if let Some(seats) = seats {
-            charter::services::organizations::change_license(
+            charter::services::organization::organizations::change_license(
                 &app.state.db,
                 &app.state.policy,
                 &charter::services::audit::Actor::command_line(),
                 org.id,
-                charter::services::organizations::LicenseChange {
+                charter::services::organization::organizations::LicenseChange {
                     seats: Some(seats),
                     ..Default::default()
                 },
@@ -640,7 +640,7 @@ async fn a_disabled_user_and_a_full_organization_get_a_page_that_says_why() {
 
     let erin = sso.app.create_user("erin@acme.test").await;
     sso.app.add_member(&erin, &sso.org, "read_only_user").await;
-    charter::services::users::set_disabled(
+    charter::services::identity::users::set_disabled(
         &sso.app.state,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", &erin.email).unwrap(),

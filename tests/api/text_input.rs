@@ -200,7 +200,7 @@ fn cases(ids: &Ids) -> Vec<Case> {
 async fn fixture() -> (TestApp, String, Ids) {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice@example.com").await;
-    charter::services::users::set_operator(
+    charter::services::identity::users::set_operator(
         &app.state.db,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", &alice.email).unwrap(),

@@ -67,7 +67,7 @@ async fn links(sso: &Sso) -> u64 {
 /// The account of `email`, which single sign-on made.
 async fn account(app: &TestApp, email: &str) -> entity::user::Model {
     let email = charter::domain::Email::parse("email", email).unwrap();
-    charter::services::users::find_by_email(&app.state.db, &email)
+    charter::services::identity::users::find_by_email(&app.state.db, &email)
         .await
         .unwrap()
         .expect("the account")
@@ -462,7 +462,7 @@ async fn g3_strangers_cannot_fill_an_organizations_sign_in_starts() {
             .status()
             .as_u16()
     };
-    let max = charter::services::sso::flow::MAX_STARTS_PER_CLIENT;
+    let max = charter::services::identity::sso::flow::MAX_STARTS_PER_CLIENT;
     for n in 0..max {
         // One /64: each start from another of its addresses.
         let status = start_from(&format!("2001:db8:7:7::{:x}", n + 1)).await;

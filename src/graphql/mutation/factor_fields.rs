@@ -137,7 +137,7 @@ impl FactorMutations {
     ) -> ApiResult<Organization> {
         let org = NodeId::organization("organizationId", &organization_id)?;
         let change = Gate::root("organization", org).change(ctx).await?;
-        let model = mfa::set_requirement(&change, required).await?;
+        let model = organizations::set_requirement(&change, required).await?;
         Ok(Organization::new(model.into()))
     }
 

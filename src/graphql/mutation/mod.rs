@@ -2,7 +2,7 @@
 //! members, machines, sign-in settings, sign-ins, second factors), and what they share: the
 //! inputs and the lookups of the objects they change.
 
-use crate::services::organizations::OrganizationRecord;
+use crate::services::organization::organizations::OrganizationRecord;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use super::ContextExt;
@@ -22,13 +22,14 @@ use crate::domain::OrganizationName;
 use crate::domain::password::check_offered;
 use crate::domain::text::{self, TextKind};
 use crate::error::ApiResult;
-use crate::services::lists::{self, NewEntry};
-use crate::services::organizations::{self, LicenseChange};
-use crate::services::roles::{self, RoleSpec};
-use crate::services::scope::OrgChange;
+use crate::services::organization::lists::{self, NewEntry};
+use crate::services::organization::organizations::{self, LicenseChange};
+use crate::services::organization::roles::{self, RoleSpec};
+use crate::services::store::scope::OrgChange;
 use crate::services::{
-    api_keys, credentials, invitations, members, mfa, service_accounts, sessions, sign_in, sso,
-    users,
+    identity::credentials, identity::mfa, identity::sessions, identity::sign_in, identity::users,
+    organization::api_keys, organization::domains, organization::invitations,
+    organization::members, organization::service_accounts, organization::sso,
 };
 
 mod factor_fields;
@@ -89,7 +90,7 @@ const MAX_TOKEN: usize = 512;
 async fn membership_of(
     ctx: &Context<'_>,
     id: &ID,
-) -> ApiResult<crate::services::memberships::MembershipRecord> {
+) -> ApiResult<crate::services::organization::memberships::MembershipRecord> {
     let membership = NodeId::membership("membershipId", id)?;
     ctx.loaders()
         .memberships
@@ -152,7 +153,7 @@ async fn sso_connection(
 /// The capability to change the domain `id`'s organization.
 async fn domain_change(ctx: &Context<'_>, id: &ID) -> ApiResult<OrgChange> {
     let domain = NodeId::organization_domain("id", id)?;
-    let org = sso::domains::organization_of(ctx.state(), domain).await?;
+    let org = domains::organization_of(ctx.state(), domain).await?;
     Gate::root("domain", org).change(ctx).await
 }
 
@@ -167,7 +168,7 @@ fn signed_in(ctx: &Context<'_>, payload: AuthPayload) -> AuthPayload {
 async fn service_account_of(
     ctx: &Context<'_>,
     id: &ID,
-) -> ApiResult<crate::services::service_accounts::ServiceAccountRecord> {
+) -> ApiResult<crate::services::organization::service_accounts::ServiceAccountRecord> {
     let id = NodeId::service_account("id", id)?;
     ctx.loaders()
         .service_accounts

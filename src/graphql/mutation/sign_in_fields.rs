@@ -22,7 +22,13 @@ impl SignInMutations {
             check_offered("password", password)?;
         }
         let request = ctx.request();
-        let signed = sso::flow::exchange(ctx.state(), &code, password, &request.meta).await?;
+        let signed = crate::services::identity::sso::flow::exchange(
+            ctx.state(),
+            &code,
+            password,
+            &request.meta,
+        )
+        .await?;
         Ok(signed_in(ctx, AuthPayload(signed)))
     }
 

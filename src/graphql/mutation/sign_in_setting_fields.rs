@@ -62,9 +62,7 @@ impl SignInSettingMutations {
     ) -> ApiResult<OrganizationDomain> {
         let org = NodeId::organization("organizationId", &organization_id)?;
         let change = Gate::root("organization", org).change(ctx).await?;
-        Ok(OrganizationDomain(
-            sso::domains::add(&change, &domain).await?,
-        ))
+        Ok(OrganizationDomain(domains::add(&change, &domain).await?))
     }
 
     /// Looks the domain's TXT record up in DNS and marks it verified when it holds the value.
@@ -77,7 +75,7 @@ impl SignInSettingMutations {
         let change = domain_change(ctx, &id).await?;
         let id = NodeId::organization_domain("id", &id)?;
         Ok(OrganizationDomain(
-            sso::domains::verify(ctx.state(), &change, id).await?,
+            domains::verify(ctx.state(), &change, id).await?,
         ))
     }
 
@@ -86,7 +84,7 @@ impl SignInSettingMutations {
     async fn remove_organization_domain(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let change = domain_change(ctx, &id).await?;
         let id = NodeId::organization_domain("id", &id)?;
-        sso::domains::remove(&change, id).await?;
+        domains::remove(&change, id).await?;
         Ok(true)
     }
 }

@@ -9,9 +9,9 @@ use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
-use crate::services::api_keys::{ApiKeyRecord, IssuedKey};
-use crate::services::service_accounts::ServiceAccountRecord;
-use crate::services::users;
+use crate::services::identity::users;
+use crate::services::organization::api_keys::{ApiKeyRecord, IssuedKey};
+use crate::services::organization::service_accounts::ServiceAccountRecord;
 
 /// A credential for scripts, agents and other services, held by a member (a personal key) or
 /// by a service account. It acts with the intersection of its grants and its holder's current

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::{Organization, User};
 use crate::error::ApiResult;
-use crate::services::sign_in::Tokens;
-use crate::services::sign_in::{Challenge, SignIn};
+use crate::services::identity::sign_in::Tokens;
+use crate::services::identity::sign_in::{Challenge, SignIn};
 
 /// A session's tokens, or a challenge for the second factor (then no tokens).
 pub struct AuthPayload(pub SignIn);

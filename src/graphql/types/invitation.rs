@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
 use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
-use crate::services::invitations::InvitationRecord;
+use crate::services::organization::invitations::InvitationRecord;
 
 /// Where an invitation stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

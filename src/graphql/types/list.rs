@@ -13,11 +13,11 @@ use crate::graphql::ContextExt;
 use crate::graphql::connection::{Conn, CursorKey, Keyset, connection};
 use crate::graphql::guards::{Gate, Requires, Sharing, need};
 use crate::graphql::ids::NodeId;
-use crate::services::lists::{
+use crate::services::organization::lists::{
     self, Admitted, EntriesChange, EntryKey, EntryQuery, EntryRecord, ListRead, ListRecord,
     Readable,
 };
-use crate::services::scope::OrgChange;
+use crate::services::store::scope::OrgChange;
 use crate::services::{Page, PageArgs};
 
 /// What a list holds; every entry is validated and normalized for it.

@@ -10,8 +10,8 @@ use crate::graphql::ContextExt;
 use crate::graphql::connection::{CursorKey, Keyset};
 use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
-use crate::services::memberships::MembershipRecord;
-use crate::services::users::UserRecord;
+use crate::services::identity::users::UserRecord;
+use crate::services::organization::memberships::MembershipRecord;
 
 /// One user in one organization, with exactly one role there.
 pub struct Membership {
@@ -25,7 +25,7 @@ impl Membership {
         Self { model, user: None }
     }
 
-    pub fn with_user(member: crate::services::memberships::Member) -> Self {
+    pub fn with_user(member: crate::services::organization::memberships::Member) -> Self {
         Self {
             model: member.membership,
             user: Some(member.user),
@@ -65,7 +65,7 @@ impl Membership {
     /// A person, or a service account.
     async fn kind(&self, ctx: &Context<'_>) -> ApiResult<MemberKind> {
         let user = self.member(ctx).await?;
-        Ok(if user.kind == crate::services::users::SERVICE {
+        Ok(if user.kind == crate::services::identity::users::SERVICE {
             MemberKind::Service
         } else {
             MemberKind::Human
@@ -148,10 +148,10 @@ pub enum MemberKind {
 }
 
 impl MemberKind {
-    pub fn filter(self) -> crate::services::users::UserKind {
+    pub fn filter(self) -> crate::services::identity::users::UserKind {
         match self {
-            MemberKind::Human => crate::services::users::UserKind::Human,
-            MemberKind::Service => crate::services::users::UserKind::Service,
+            MemberKind::Human => crate::services::identity::users::UserKind::Human,
+            MemberKind::Service => crate::services::identity::users::UserKind::Service,
         }
     }
 }
@@ -199,8 +199,8 @@ pub fn member_query(
     after: Option<String>,
     order_by: Option<MemberOrder>,
     filter: Option<MemberFilter>,
-) -> ApiResult<crate::services::memberships::MemberQuery> {
-    use crate::services::memberships::{MemberOrderField as Field, MemberQuery};
+) -> ApiResult<crate::services::organization::memberships::MemberQuery> {
+    use crate::services::organization::memberships::{MemberOrderField as Field, MemberQuery};
     let args = crate::services::PageArgs::new(first, None)?;
     let after = crate::graphql::connection::after::<MemberKey>(after.as_deref())?;
     let order = order_by.unwrap_or(MemberOrder {
@@ -246,7 +246,7 @@ pub fn member_query(
 
 /// A page of members as a connection.
 pub fn member_connection(
-    page: crate::services::Page<crate::services::memberships::Member>,
+    page: crate::services::Page<crate::services::organization::memberships::Member>,
     has_previous: bool,
     total_count: i64,
 ) -> MemberConnection {

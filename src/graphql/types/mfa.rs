@@ -5,8 +5,8 @@ use async_graphql::{ID, Object};
 use chrono::{DateTime, Utc};
 
 use crate::graphql::ids::NodeId;
-use crate::services::mfa::webauthn::Registered;
-use crate::services::mfa::{Enrollment, FactorRecord};
+use crate::services::identity::mfa::webauthn::Registered;
+use crate::services::identity::mfa::{Enrollment, FactorRecord};
 
 /// A new authenticator-app secret, waiting for its first code (`confirmTotpEnrollment`).
 pub struct TotpEnrollment(pub Enrollment);

@@ -19,9 +19,12 @@ use crate::graphql::connection::{Conn, connection, page_and_total, page_args};
 use crate::graphql::guards::{Gate, Requires, Sharing, need};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Log};
-use crate::services::invitations;
-use crate::services::organizations::{Licensed, OrganizationRecord};
-use crate::services::{api_keys, lists, organizations, roles, service_accounts, sso};
+use crate::services::organization::invitations;
+use crate::services::organization::organizations::{Licensed, OrganizationRecord};
+use crate::services::{
+    organization::api_keys, organization::lists, organization::organizations, organization::roles,
+    organization::service_accounts, organization::sso,
+};
 
 /// An organization: a tenant with its members, roles and license.
 pub struct Organization(pub OrganizationRecord, Sight);
@@ -81,7 +84,10 @@ impl License {
         &self.0.organization
     }
 
-    async fn usage(&self, ctx: &Context<'_>) -> ApiResult<Option<organizations::SeatUsage>> {
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::services::store::seats::SeatUsage>> {
         ctx.loaders()
             .seat_usage
             .load_one(self.0.seats.clone())

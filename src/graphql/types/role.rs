@@ -8,7 +8,7 @@ use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
-use crate::services::roles::RoleRecord;
+use crate::services::organization::roles::RoleRecord;
 
 /// Whether a role takes one of the organization's licensed seats.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

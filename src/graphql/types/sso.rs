@@ -9,8 +9,8 @@ use super::Role;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::ids::NodeId;
-use crate::services::sso::SsoRecord;
-use crate::services::sso::domains::DomainRecord;
+use crate::services::organization::domains::DomainRecord;
+use crate::services::organization::sso::SsoRecord;
 
 /// An organization's single sign-on: its OpenID Connect connection (when configured) and its
 /// claimed email domains.
@@ -90,7 +90,7 @@ impl SsoConnection {
         else {
             return Ok(None);
         };
-        Ok(crate::services::sso::start_url(
+        Ok(crate::services::identity::sso::start_url(
             &ctx.state().settings,
             &org.public_id,
         ))

@@ -10,7 +10,7 @@ use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
-use crate::services::users::UserRecord;
+use crate::services::identity::users::UserRecord;
 
 /// A person: one identity (an email) across organizations.
 pub struct User {

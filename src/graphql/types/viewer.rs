@@ -13,8 +13,8 @@ use crate::graphql::connection::Keyset;
 use crate::graphql::guards::{Authenticated, Declared, PERSON, SIGNED_IN};
 use crate::graphql::ids::NodeId;
 use crate::services::audit::{Filter, Log};
-use crate::services::memberships;
-use crate::services::users::UserRecord;
+use crate::services::identity::users::UserRecord;
+use crate::services::organization::memberships;
 
 /// The signed-in user and what they can reach.
 pub struct Viewer {
@@ -106,7 +106,7 @@ impl Viewer {
     /// Your second factors, oldest first: the person's, never an API key's to read.
     #[graphql(directive = Authenticated::apply(PERSON))]
     async fn mfa_factors(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::MfaFactor>> {
-        let factors = crate::services::mfa::list(ctx.state(), self.user.id).await?;
+        let factors = crate::services::identity::mfa::list(ctx.state(), self.user.id).await?;
         Ok(factors.into_iter().map(super::MfaFactor).collect())
     }
 

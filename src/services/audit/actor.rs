@@ -2,8 +2,8 @@
 
 use uuid::Uuid;
 
+use crate::auth::UserRecord;
 use crate::services::RequestMeta;
-use crate::services::users::UserRecord;
 
 /// Who made a change, and from where.
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::hash::canonical_time;
 use super::{Action, Actor, Event, Scope};
 use crate::error::{ApiError, ApiResult};
-use crate::services::scope::write;
+use crate::services::store::scope::write;
 
 /// Removes every chain's events older than `before`, then records in each chain what was
 /// removed and the hash the remaining events continue from, so every chain still verifies.

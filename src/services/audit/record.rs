@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::Scope;
 use super::search::{self, EventPage, Filter};
 use crate::error::ApiResult;
-use crate::services::scope::OrgScope;
+use crate::services::store::scope::OrgScope;
 use crate::services::{AppState, Page};
 
 /// One recorded event as callers see it, with its place in the hash chain.

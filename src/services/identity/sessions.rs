@@ -1,0 +1,494 @@
+//! Logins, rotating refresh tokens, logout, organization switching, and establishing the
+//! principal of a request from its bearer token.
+
+use chrono::{DateTime, Utc};
+use entity::{membership, refresh_token, session, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::auth::tokens::hash_token;
+use crate::authz::Refusal;
+use crate::domain::Email;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::services::audit::{Action, Actor, Event, Scope};
+use crate::services::identity::credentials::{self, PasswordCheck};
+use crate::services::identity::sign_in::method::{SignInMethod, proof_of};
+use crate::services::identity::sign_in::session::{
+    Tokens, issue_refresh_token, renew_refresh_token, tokens,
+};
+use crate::services::identity::sign_in::{self, SignIn};
+use crate::services::identity::sso::enforcement;
+use crate::services::store::records;
+use crate::services::store::scope::{record, write, write_recording};
+use crate::services::{AppState, RequestMeta, identity::revocation, identity::users};
+use serde_json::json;
+
+/// The answer for an unknown email, a wrong password and a disabled account alike.
+const BAD_CREDENTIALS: &str = "the email or password is incorrect";
+const SESSION_ENDED: &str = "the session has ended; sign in again";
+
+/// Establishes who is calling from an `Authorization` header value, checking the token and then
+/// that its session is live and its user active: a logout, a revocation or a disabled account
+/// takes effect on the very next request.
+pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiResult<Principal> {
+    let Some(header) = authorization else {
+        return Ok(Principal::Anonymous);
+    };
+    let Some(token) = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+    else {
+        return Ok(Principal::Rejected(
+            "the Authorization header must be `Bearer <access token or API key>`".into(),
+        ));
+    };
+    let token = token.trim();
+    if crate::auth::api_keys::looks_like_key(token) {
+        return super::keys::authenticate(state, token).await;
+    }
+    let verified = match state.tokens.verify_access(token) {
+        Ok(verified) => verified,
+        Err(err) => return Ok(Principal::Rejected(err.message)),
+    };
+    // The session and its user in one statement: every authenticated request reads both.
+    let Some((session, user)) = session::Entity::find_by_id(verified.session_id)
+        .find_also_related(user::Entity)
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(Principal::Rejected(SESSION_ENDED.into()));
+    };
+    if session.revoked_at.is_some()
+        || session.expires_at <= Utc::now()
+        || session.user_id != verified.user_id
+    {
+        return Ok(Principal::Rejected(SESSION_ENDED.into()));
+    }
+    match user {
+        Some(user) if user.status == users::ACTIVE => Ok(Principal::User {
+            user: user.into(),
+            session_id: session.id,
+            organization_id: session.organization_id,
+            mfa_at: session.mfa_at,
+            proof: proof_of(&session),
+        }),
+        _ => Ok(Principal::Rejected(SESSION_ENDED.into())),
+    }
+}
+
+/// Checks an email and password and signs the person in, through the one door
+/// ([`sign_in::sign_in`]), to `organization_id`, or else their default organization, or else
+/// their oldest membership, or none: a session, or a challenge for their second factor.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password_text: String,
+    organization_id: Option<Uuid>,
+    meta: &RequestMeta,
+) -> ApiResult<SignIn> {
+    let user = password_holder(state, email, password_text, meta).await?;
+    let enforcing = enforcement::enforcing_organization(&state.db, &user.email).await?;
+    let organization_id = match organization_id {
+        Some(org) => {
+            records::membership(&state.db, user.id, org)
+                .await?
+                .ok_or_else(|| ApiError::not_found("organization"))?;
+            Some(org)
+        }
+        // A sign-in that names no organization does not land where a password is refused.
+        None => landing_organization(&state.db, &user, enforcing).await?,
+    };
+    if let Some(org) = organization_id {
+        // A break glass is recorded as it is used, before any second factor.
+        let actor = Actor::user(&user, meta);
+        let standing =
+            enforcement::standing(&state.db, &state.policy, user.id, enforcing, org).await?;
+        let event = password_standing_event(state, &actor, &user.email, org, standing).await?;
+        record(&state.db, &actor, event.into_iter().collect()).await?;
+    }
+    let (user_id, email) = (user.id, user.email.clone());
+    let signed = sign_in::sign_in(
+        state,
+        user,
+        organization_id,
+        SignInMethod::password(),
+        meta,
+        |session| {
+            vec![
+                Event::new(
+                    Scope::User(user_id),
+                    Action::SessionLogin,
+                    format!("{email} signed in"),
+                )
+                .target("session", session.id)
+                .payload(json!({ "organizationId": session.organization_id })),
+            ]
+        },
+    )
+    .await?;
+    tracing::info!(user = %user_id, "login");
+    Ok(signed)
+}
+
+/// The active person whose password `password_text` is, checked under the throttle; the same
+/// UNAUTHENTICATED for an unknown email, a wrong password and a disabled account or a service
+/// account.
+async fn password_holder(
+    state: &AppState,
+    email: &str,
+    password_text: String,
+    meta: &RequestMeta,
+) -> ApiResult<user::Model> {
+    let email = Email::parse("email", email)?;
+    let user = users::find_by_email(&state.db, &email).await?;
+    let checked = credentials::check_password(
+        state,
+        &email,
+        user.as_ref(),
+        password_text,
+        PasswordCheck::SignIn,
+        meta,
+    )
+    .await?;
+    match user {
+        Some(user) if checked && user.status == users::ACTIVE && user.kind == users::HUMAN => {
+            Ok(user)
+        }
+        Some(user) => {
+            if checked {
+                // The right password of a disabled account is still a refused sign-in.
+                credentials::record_failed_check(state, &user, PasswordCheck::SignIn, meta).await?;
+            }
+            Err(ApiError::unauthenticated(BAD_CREDENTIALS))
+        }
+        None => Err(ApiError::unauthenticated(BAD_CREDENTIALS)),
+    }
+}
+
+/// The audit event of a password way into `org` where single sign-on is enforced: none when
+/// nothing enforces, the break glass's for an owner; for anyone else the refusal is recorded
+/// and returned as the error.
+async fn password_standing_event(
+    state: &AppState,
+    actor: &Actor,
+    email: &str,
+    org: Uuid,
+    standing: enforcement::Standing,
+) -> ApiResult<Option<Event>> {
+    match standing {
+        enforcement::Standing::Free => Ok(None),
+        enforcement::Standing::BreakGlass => Ok(Some(
+            Event::new(
+                Scope::Organization(org),
+                Action::SsoBreakGlassUsed,
+                format!(
+                    "{email} used a password where single sign-on is enforced (owner break glass)"
+                ),
+            )
+            .target("user", actor.user_id.unwrap_or_default()),
+        )),
+        enforcement::Standing::Refused => {
+            let event = Event::new(
+                Scope::Organization(org),
+                Action::SsoPasswordRefused,
+                format!("{email} was refused a password way in: single sign-on is enforced"),
+            )
+            .target("user", actor.user_id.unwrap_or_default());
+            record(&state.db, actor, vec![event]).await?;
+            Err(enforcement::refusal(&state.db, org, ErrorCode::Forbidden).await?)
+        }
+    }
+}
+
+/// Exchanges a refresh token for new tokens. Each refresh token works once: presenting one that
+/// was already used revokes the whole session, since one of its holders is not the user.
+pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> ApiResult<Tokens> {
+    let hash = hash_token(presented.trim());
+    let (user, session, refresh_token) = write_recording(&state.db, async |txn| {
+        let token = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(hash))
+            .one(txn)
+            .await?
+            .ok_or_else(invalid_refresh)?;
+        let now = Utc::now();
+        // Mark the token used only if nobody has; losing this race is the same as reuse.
+        let claimed = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+            .filter(refresh_token::Column::Id.eq(token.id))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !claimed {
+            // Retired by a renewal of the session (read again: it may have happened since).
+            let retired = refresh_token::Entity::find_by_id(token.id)
+                .one(txn)
+                .await?
+                .is_some_and(|token| token.retired_at.is_some());
+            if retired {
+                return Ok((Err(invalid_refresh()), vec![]));
+            }
+            let events = revoke_on_reuse(txn, token.session_id, meta).await?;
+            tracing::warn!(session = %token.session_id, "refresh token reused; session revoked");
+            return Ok((Err(invalid_refresh()), events));
+        }
+        let (user, session) = refreshed_session(txn, &token, now).await?;
+        if let Some(refused) = refused_by_enforcement(txn, state, &user, &session, meta).await? {
+            return Ok((Err(refused.0), refused.1));
+        }
+        let refresh_token = issue_refresh_token(txn, state, &session).await?;
+        let event = Event::new(
+            Scope::User(user.id),
+            Action::SessionRefreshed,
+            format!("{} refreshed a session", user.email),
+        )
+        .target("session", session.id);
+        let actor = Actor::user(&user, meta);
+        Ok((Ok((user, session, refresh_token)), vec![(actor, event)]))
+    })
+    .await??;
+    tokens(state, user, &session, refresh_token)
+}
+
+/// A password session in an organization that now enforces single sign-on over its user (it
+/// was opened before enforcement began) ends instead of refreshing, unless its user is an
+/// owner there; the refusal is audited.
+async fn refused_by_enforcement(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    user: &user::Model,
+    session: &session::Model,
+    meta: &RequestMeta,
+) -> ApiResult<Option<(ApiError, Vec<(Actor, Event)>)>> {
+    let Some(org) = session.organization_id else {
+        return Ok(None);
+    };
+    if enforcement::through_sso_of(session, org) {
+        return Ok(None);
+    }
+    let standing = enforcement::standing_of(txn, &state.policy, user.id, &user.email, org).await?;
+    if standing != enforcement::Standing::Refused {
+        return Ok(None);
+    }
+    revocation::revoke(txn, session.id, "single sign-on enforced").await?;
+    let event = Event::new(
+        Scope::Organization(org),
+        Action::SsoPasswordRefused,
+        format!(
+            "{}'s password session was ended: single sign-on is enforced",
+            user.email
+        ),
+    )
+    .target("session", session.id);
+    Ok(Some((
+        enforcement::refusal(txn, org, ErrorCode::Unauthenticated).await?,
+        vec![(Actor::user(user, meta), event)],
+    )))
+}
+
+fn invalid_refresh() -> ApiError {
+    ApiError::unauthenticated("the refresh token is not valid")
+}
+
+/// The live session and active user of a refresh token just claimed; its active organization
+/// stays only while the user is still a member of it.
+async fn refreshed_session(
+    txn: &impl ConnectionTrait,
+    token: &refresh_token::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<(user::Model, session::Model)> {
+    let session = session::Entity::find_by_id(token.session_id)
+        .one(txn)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if token.expires_at <= now || session.revoked_at.is_some() || session.expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    let user = user::Entity::find_by_id(session.user_id)
+        .one(txn)
+        .await?
+        .filter(|user| user.status == users::ACTIVE)
+        .ok_or_else(invalid_refresh)?;
+    let mut session = session;
+    if let Some(org) = session.organization_id
+        && records::membership(txn, user.id, org).await?.is_none()
+    {
+        let mut active: session::ActiveModel = session.into();
+        active.organization_id = Set(None);
+        session = active.update(txn).await?;
+    }
+    Ok((user, session))
+}
+
+/// A used refresh token presented again: one of its holders is not the user, so the session
+/// ends, and its user's security events say so (as nobody's: the presenter is unknown).
+async fn revoke_on_reuse(
+    txn: &impl ConnectionTrait,
+    session_id: Uuid,
+    meta: &RequestMeta,
+) -> ApiResult<Vec<(Actor, Event)>> {
+    revocation::revoke(txn, session_id, "refresh token reuse").await?;
+    let Some(session) = session::Entity::find_by_id(session_id).one(txn).await? else {
+        return Ok(vec![]);
+    };
+    let nobody = Actor {
+        user_id: None,
+        email: None,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        api_key_id: None,
+    };
+    let event = Event::new(
+        Scope::User(session.user_id),
+        Action::SessionRefreshTokenReused,
+        "a used refresh token was presented again; the session was revoked",
+    )
+    .target("session", session.id);
+    Ok(vec![(nobody, event)])
+}
+
+/// Revokes the caller's session: its access tokens stop working on the next request.
+pub async fn logout(state: &AppState, actor: &Actor, principal: &Principal) -> ApiResult<()> {
+    let user_id = principal.user_id()?;
+    let session_id = principal.session_id()?;
+    write(&state.db, actor, async |txn| {
+        revocation::revoke(txn, session_id, "logout").await?;
+        let event = Event::new(
+            Scope::User(user_id),
+            Action::SessionLogout,
+            format!("{} signed out", actor.name()),
+        )
+        .target("session", session_id);
+        Ok(((), vec![event]))
+    })
+    .await
+}
+
+/// Moves the caller's session to another organization they belong to and issues new tokens.
+/// Outstanding refresh tokens of the session are retired.
+pub async fn switch_organization(
+    state: &AppState,
+    actor: &Actor,
+    principal: &Principal,
+    organization_id: Uuid,
+) -> ApiResult<Tokens> {
+    let user_id = principal.user_id()?;
+    let session_id = principal.session_id()?;
+    records::membership(&state.db, user_id, organization_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    let mut events = Vec::new();
+    let current = session::Entity::find_by_id(session_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+    let proof = proof_of(&current);
+    if !proof.reaches(organization_id) {
+        return Err(Refusal::ProviderBound.into());
+    }
+    let requires_mfa = entity::organization::Entity::find_by_id(organization_id)
+        .one(&state.db)
+        .await?
+        .is_some_and(|org| org.mfa_required);
+    if requires_mfa && !proof.mfa_in(organization_id) {
+        return Err(Refusal::MfaRequired.into());
+    }
+    if !enforcement::through_sso_of(&current, organization_id) {
+        let email = actor.email.clone().unwrap_or_default();
+        let standing =
+            enforcement::standing_of(&state.db, &state.policy, user_id, &email, organization_id)
+                .await?;
+        if let Some(event) =
+            password_standing_event(state, actor, &email, organization_id, standing).await?
+        {
+            events.push(event);
+        }
+    }
+    let (user, session, refresh_token) = write(&state.db, actor, async |txn| {
+        let session = session::Entity::find_by_id(session_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+        let before = session.organization_id;
+        let mut active: session::ActiveModel = session.into();
+        active.organization_id = Set(Some(organization_id));
+        let session = active.update(txn).await?;
+        let event = Event::new(
+            Scope::User(user_id),
+            Action::SessionOrganizationSwitched,
+            format!("{} switched organization", actor.name()),
+        )
+        .target("session", session_id)
+        .payload(json!({ "before": { "organizationId": before }, "after": { "organizationId": organization_id } }));
+        let refresh_token = renew_refresh_token(txn, state, &session).await?;
+        let user = user::Entity::find_by_id(user_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+        events.push(event);
+        Ok(((user, session, refresh_token), events))
+    })
+    .await?;
+    tokens(state, user, &session, refresh_token)
+}
+
+/// Sets the organization a login lands in when none is asked for.
+pub async fn set_default_organization(
+    state: &AppState,
+    actor: &Actor,
+    principal: &Principal,
+    organization_id: Uuid,
+) -> ApiResult<user::Model> {
+    let user_id = principal.user_id()?;
+    records::membership(&state.db, user_id, organization_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    write(&state.db, actor, async |txn| {
+        let user = user::Entity::find_by_id(user_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+        let before = user.default_organization_id;
+        let mut active: user::ActiveModel = user.into();
+        active.default_organization_id = Set(Some(organization_id));
+        let user = active.update(txn).await?;
+        let event = Event::new(
+            Scope::User(user.id),
+            Action::UserDefaultOrganizationChanged,
+            format!("{} changed their default organization", actor.name()),
+        )
+        .target("user", user.id)
+        .payload(json!({ "before": { "organizationId": before }, "after": { "organizationId": organization_id } }));
+        Ok((user, vec![event]))
+    })
+    .await
+}
+
+/// The default organization, else the oldest membership; never `enforcing` (the organization
+/// whose single sign-on a password sign-in must not land in).
+async fn landing_organization(
+    db: &impl ConnectionTrait,
+    user: &user::Model,
+    enforcing: Option<Uuid>,
+) -> ApiResult<Option<Uuid>> {
+    if let Some(default) = user.default_organization_id
+        && Some(default) != enforcing
+        && records::membership(db, user.id, default).await?.is_some()
+    {
+        return Ok(Some(default));
+    }
+    let mut select = membership::Entity::find().filter(membership::Column::UserId.eq(user.id));
+    if let Some(enforcing) = enforcing {
+        select = select.filter(membership::Column::OrganizationId.ne(enforcing));
+    }
+    Ok(select
+        .order_by_asc(membership::Column::Id)
+        .one(db)
+        .await?
+        .map(|m| m.organization_id))
+}

@@ -1,0 +1,76 @@
+//! Signing in through an organization's identity provider: the OpenID Connect flow, the links
+//! between a provider's subjects and accounts, home-realm discovery, and the enforcement that
+//! keeps covered members off passwords. Configuring the connection is `organization::sso`.
+
+pub mod enforcement;
+pub mod flow;
+pub mod links;
+pub mod provider;
+pub mod realm;
+pub mod refusals;
+
+use entity::sso_connection;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::error::ApiResult;
+use crate::outbound::Outbound;
+use crate::services::AppState;
+
+/// The protocol of an OpenID Connect connection.
+pub const OIDC: &str = "oidc";
+/// The longest email home-realm discovery reads.
+pub const MAX_EMAIL: usize = 320;
+
+/// What single sign-on needs beyond the database: the guarded HTTP client providers are
+/// reached with (`http://` ones too when the settings allow insecure issuers).
+pub struct Runtime {
+    pub http: Outbound,
+}
+
+impl Runtime {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: Outbound::new(&settings.outbound, settings.sso.allow_insecure_issuers)?,
+        })
+    }
+}
+
+pub(crate) async fn find(
+    db: &impl sea_orm::ConnectionTrait,
+    organization_id: Uuid,
+) -> ApiResult<Option<sso_connection::Model>> {
+    Ok(sso_connection::Entity::find()
+        .filter(sso_connection::Column::OrganizationId.eq(organization_id))
+        .one(db)
+        .await?)
+}
+
+/// The URL that starts a sign-in to the organization with public id `public_id`.
+pub fn start_url(settings: &Settings, public_id: &str) -> Option<String> {
+    settings
+        .sso
+        .public_url
+        .as_ref()
+        .map(|base| format!("{base}/sso/{public_id}/start"))
+}
+
+/// Where the provider sends people back.
+pub fn callback_url(settings: &Settings) -> Option<String> {
+    settings
+        .sso
+        .public_url
+        .as_ref()
+        .map(|base| format!("{base}/sso/callback"))
+}
+
+/// The organization's connection while it is on.
+pub(crate) async fn enabled_connection(
+    db: &impl sea_orm::ConnectionTrait,
+    organization_id: Uuid,
+) -> ApiResult<Option<sso_connection::Model>> {
+    Ok(find(db, organization_id)
+        .await?
+        .filter(|connection| connection.enabled && connection.protocol == OIDC))
+}

@@ -1,0 +1,14 @@
+//! What an organization does: every use case that takes an `OrgScope` or an `OrgChange` —
+//! the organization itself, members and their seats, roles, invitations, lists, service
+//! accounts and their keys. Stands on identity and the store.
+
+pub mod api_keys;
+pub mod domains;
+pub mod invitations;
+pub mod lists;
+pub mod members;
+pub mod memberships;
+pub mod organizations;
+pub mod roles;
+pub mod service_accounts;
+pub mod sso;

@@ -1,0 +1,312 @@
+//! An organization's single sign-on connection: configured with `sso: manage`, read with
+//! `sso: read`. A connection's row says which protocol it speaks (`oidc` today); the OpenID
+//! settings sit in columns of their own, so a SAML connection can sit beside them. How people
+//! sign in through it is `identity::sso`.
+
+use chrono::Utc;
+use entity::{organization_domain, sso_connection};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::authz::power;
+use crate::domain::text::{self, TextKind};
+use crate::error::{ApiError, ApiResult};
+use crate::services::AppState;
+use crate::services::audit::Action;
+use crate::services::identity::sso::{OIDC, find, provider};
+use crate::services::store::records::{self, RoleRecord};
+use crate::services::store::scope::{OrgChange, OrgScope, Tx};
+
+const MAX_ISSUER: usize = 512;
+const MAX_CLIENT_ID: usize = 255;
+const MAX_CLIENT_SECRET: usize = 1024;
+
+/// An organization's connection as its readers see it: never the client secret.
+#[derive(Debug, Clone)]
+pub struct SsoRecord {
+    pub organization_id: Uuid,
+    pub protocol: String,
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub enabled: bool,
+    pub enforced: bool,
+    pub jit_provisioning: bool,
+    pub default_role_id: Option<Uuid>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+impl From<sso_connection::Model> for SsoRecord {
+    fn from(model: sso_connection::Model) -> Self {
+        Self {
+            organization_id: model.organization_id,
+            protocol: model.protocol,
+            issuer: model.issuer,
+            client_id: model.client_id,
+            enabled: model.enabled,
+            enforced: model.enforced,
+            jit_provisioning: model.jit_provisioning,
+            default_role_id: model.default_role_id,
+            updated_at: model.updated_at,
+        }
+    }
+}
+
+/// The organization's connection, if it ever had one.
+pub async fn connection(scope: &OrgScope) -> ApiResult<Option<SsoRecord>> {
+    Ok(find(scope.db(), scope.organization_id())
+        .await?
+        .map(Into::into))
+}
+
+/// The organization's domains, oldest first.
+pub async fn domains(scope: &OrgScope) -> ApiResult<Vec<organization_domain::Model>> {
+    Ok(organization_domain::Entity::find()
+        .filter(organization_domain::Column::OrganizationId.eq(scope.organization_id()))
+        .order_by_asc(organization_domain::Column::Id)
+        .all(scope.db())
+        .await?)
+}
+
+/// What an administrator asks the connection to be.
+#[derive(Debug, Clone)]
+pub struct SsoSpec {
+    pub issuer: String,
+    pub client_id: String,
+    /// Required the first time; kept when absent afterwards.
+    pub client_secret: Option<String>,
+    pub default_role_id: Option<Uuid>,
+    pub jit_provisioning: bool,
+    pub enforced: bool,
+}
+
+/// Configures (or reconfigures) and enables the organization's OpenID connection. The issuer's
+/// discovery document and keys are fetched and checked first, outside the organization's lock;
+/// the client secret is sealed; the default role must be one the administrator may hand out,
+/// and never the owner role.
+pub async fn configure(
+    state: &AppState,
+    change: &OrgChange,
+    spec: SsoSpec,
+) -> ApiResult<SsoRecord> {
+    let issuer = checked_spec(state, &spec)?;
+    // Text and role checks first, then the network: a malformed request costs no fetch.
+    if let Some(role_id) = spec.default_role_id {
+        default_role(
+            change.db(),
+            change.policy(),
+            change.organization_id(),
+            role_id,
+        )
+        .await?;
+    }
+    let discovered = provider::discover(
+        &state.sso.http,
+        &issuer,
+        state.settings.sso.allow_insecure_issuers,
+    )
+    .await?;
+    let organization_id = change.organization_id();
+    let sealed = spec
+        .client_secret
+        .as_deref()
+        .map(|secret| state.secrets.seal(organization_id.as_bytes(), secret))
+        .transpose()?;
+    let creator = change.actor().user_id;
+    let model = change
+        .write(async |tx| {
+            let role = match spec.default_role_id {
+                Some(role_id) => Some(handed_out(tx, role_id).await?),
+                None => None,
+            };
+            let existing = find(tx.txn, organization_id).await?;
+            let before = existing.clone().map(SsoRecord::from);
+            let now = Utc::now();
+            let enforced_since = match &existing {
+                Some(row) if row.enabled && row.enforced && spec.enforced => row.enforced_since,
+                _ if spec.enforced => Some(now),
+                _ => None,
+            };
+            let secret = sealed
+                .clone()
+                .or_else(|| existing.as_ref()?.client_secret_sealed.clone())
+                .ok_or_else(|| ApiError::invalid("clientSecret", "is required"))?;
+            let values = ConnectionValues {
+                enforced: spec.enforced,
+                enforced_since,
+                jit_provisioning: spec.jit_provisioning,
+                default_role_id: role.as_ref().map(|role| role.id),
+                issuer: issuer.clone(),
+                client_id: spec.client_id.clone(),
+                secret,
+                discovered: discovered.clone(),
+            };
+            let model = save(tx.txn, existing, organization_id, creator, values).await?;
+            let event = tx
+                .event(
+                    Action::SsoConfigured,
+                    format!("configured single sign-on with {issuer}"),
+                )
+                .target("sso_connection", model.id)
+                .payload(json!({
+                    "before": before.as_ref().map(describe),
+                    "after": describe(&SsoRecord::from(model.clone())),
+                    "clientSecretChanged": sealed.is_some(),
+                }));
+            Ok((model, Some(event)))
+        })
+        .await?;
+    Ok(model.into())
+}
+
+/// Writes `values` over the organization's connection (`existing`), or as its first one,
+/// enabled, with the provider's metadata fetched now.
+async fn save(
+    txn: &impl sea_orm::ConnectionTrait,
+    existing: Option<sso_connection::Model>,
+    organization_id: Uuid,
+    creator: Option<Uuid>,
+    values: ConnectionValues,
+) -> ApiResult<sso_connection::Model> {
+    let now = Utc::now();
+    let is_new = existing.is_none();
+    let mut active: sso_connection::ActiveModel = match existing {
+        Some(row) => row.into(),
+        None => sso_connection::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization_id),
+            created_by: Set(creator),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    active.protocol = Set(OIDC.to_owned());
+    active.enabled = Set(true);
+    active.enforced = Set(values.enforced);
+    active.enforced_since = Set(values.enforced_since);
+    active.jit_provisioning = Set(values.jit_provisioning);
+    active.default_role_id = Set(values.default_role_id);
+    active.issuer = Set(Some(values.issuer));
+    active.client_id = Set(Some(values.client_id));
+    active.client_secret_sealed = Set(Some(values.secret));
+    active.provider_metadata = Set(Some(values.discovered.metadata));
+    active.provider_jwks = Set(Some(values.discovered.jwks));
+    active.metadata_fetched_at = Set(Some(now));
+    active.updated_at = Set(now);
+    Ok(if is_new {
+        active.insert(txn).await?
+    } else {
+        active.update(txn).await?
+    })
+}
+
+/// The issuer of `spec`, normalised, once its text fields pass their checks and Charter has a
+/// public URL for the provider to send people back to.
+fn checked_spec(state: &AppState, spec: &SsoSpec) -> ApiResult<String> {
+    let issuer = spec.issuer.trim().trim_end_matches('/').to_owned();
+    text::check("issuer", TextKind::Line, &issuer, MAX_ISSUER)?;
+    text::check("clientId", TextKind::Line, &spec.client_id, MAX_CLIENT_ID)?;
+    if spec.client_id.trim().is_empty() {
+        return Err(ApiError::invalid("clientId", "is required"));
+    }
+    if let Some(secret) = &spec.client_secret {
+        text::check("clientSecret", TextKind::Line, secret, MAX_CLIENT_SECRET)?;
+        if secret.is_empty() {
+            return Err(ApiError::invalid("clientSecret", "must not be empty"));
+        }
+    }
+    if spec.jit_provisioning && spec.default_role_id.is_none() {
+        return Err(ApiError::invalid(
+            "defaultRoleId",
+            "is required when jitProvisioning is on",
+        ));
+    }
+    if state.settings.sso.public_url.is_none() {
+        return Err(ApiError::invalid(
+            "issuer",
+            "single sign-on needs Charter's public URL: set public_url (CHARTER_PUBLIC_URL)",
+        ));
+    }
+    Ok(issuer)
+}
+
+/// The role `role_id`, read again under the organization's lock: one of the organization's,
+/// never the owner role, and one the administrator may hand out.
+async fn handed_out(tx: &Tx<'_>, role_id: Uuid) -> ApiResult<RoleRecord> {
+    let role = default_role(tx.txn, tx.policy(), tx.organization_id(), role_id).await?;
+    power::may_hand_out(tx.policy(), tx.access.standing(), role.standing())?;
+    Ok(role)
+}
+
+/// The role `role_id` of the organization, which may be handed out by single sign-on: any but
+/// the owner role.
+async fn default_role(
+    db: &impl sea_orm::ConnectionTrait,
+    policy: &crate::authz::Policy,
+    organization_id: Uuid,
+    role_id: Uuid,
+) -> ApiResult<RoleRecord> {
+    let role = records::role_in_organization(db, policy, organization_id, role_id)
+        .await
+        .map_err(|_| ApiError::invalid("defaultRoleId", "is not a role of this organization"))?;
+    if role.owner {
+        return Err(ApiError::invalid(
+            "defaultRoleId",
+            "the owner role is never handed out by single sign-on",
+        ));
+    }
+    Ok(role)
+}
+
+/// Turns the organization's connection off (enforcement with it); its settings are kept for
+/// a later `configureSso`. NOT_FOUND when it has none.
+pub async fn disable(change: &OrgChange) -> ApiResult<SsoRecord> {
+    let organization_id = change.organization_id();
+    let model = change
+        .write(async |tx| {
+            let row = find(tx.txn, organization_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("single sign-on connection"))?;
+            let before = describe(&SsoRecord::from(row.clone()));
+            let mut active: sso_connection::ActiveModel = row.into();
+            active.enabled = Set(false);
+            active.enforced = Set(false);
+            active.enforced_since = Set(None);
+            active.updated_at = Set(Utc::now());
+            let model = active.update(tx.txn).await?;
+            let event = tx
+                .event(Action::SsoDisabled, "disabled single sign-on")
+                .target("sso_connection", model.id)
+                .payload(
+                    json!({ "before": before, "after": describe(&SsoRecord::from(model.clone())) }),
+                );
+            Ok((model, Some(event)))
+        })
+        .await?;
+    Ok(model.into())
+}
+
+/// A connection's settings for an audit payload: no secret.
+fn describe(record: &SsoRecord) -> serde_json::Value {
+    json!({
+        "protocol": record.protocol,
+        "issuer": record.issuer,
+        "clientId": record.client_id,
+        "enabled": record.enabled,
+        "enforced": record.enforced,
+        "jitProvisioning": record.jit_provisioning,
+        "defaultRoleId": record.default_role_id,
+    })
+}
+
+/// What a configuration sets on the connection's row.
+struct ConnectionValues {
+    enforced: bool,
+    enforced_since: Option<chrono::DateTime<Utc>>,
+    jit_provisioning: bool,
+    default_role_id: Option<Uuid>,
+    issuer: String,
+    client_id: String,
+    secret: String,
+    discovered: provider::Discovered,
+}
