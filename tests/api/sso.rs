@@ -764,6 +764,64 @@ async fn enforcement_keeps_covered_members_off_passwords_but_owners_keep_the_bre
     );
 }
 
+/// Accepting an invitation signs in with a password, through the same door as `login`: where
+/// single sign-on is enforced over the person, the acceptance makes the membership but opens no
+/// password session in the organization; its provider does.
+#[tokio::test]
+async fn accepting_an_invitation_is_a_password_way_in_that_enforcement_refuses() {
+    let Some(sso) = Sso::start(&[("dave", "dave@acme.test", true)], None).await else {
+        return;
+    };
+    sso.configure(false, true).await;
+    let role = NodeId::Role {
+        organization: sso.org.id,
+        role: sso
+            .app
+            .state
+            .policy
+            .role_by_key("standard_user")
+            .unwrap()
+            .id,
+    }
+    .to_id()
+    .0;
+    let invited = sso
+        .gql(
+            "mutation($o: ID!, $r: ID!) { inviteMember(input: {organizationId: $o, email: \"dave@acme.test\", roleId: $r}) { id } }",
+            json!({ "o": org_id(&sso.org), "r": role }),
+        )
+        .await;
+    assert!(invited["errors"].is_null(), "{invited}");
+    let accepted = sso
+        .app
+        .gql(
+            None,
+            "mutation($t: String!, $p: String) { acceptInvitation(input: {token: $t, displayName: \"Dave\", password: $p}) { accessToken } }",
+            json!({ "t": sso.app.invitation_token("dave@acme.test"), "p": PASSWORD }),
+        )
+        .await;
+    assert_eq!(error_code(&accepted), "FORBIDDEN", "{accepted}");
+    assert!(
+        accepted
+            .to_string()
+            .contains("Acme requires single sign-on")
+    );
+    assert!(accepted["data"].is_null(), "{accepted}");
+    assert!(
+        sso.actions()
+            .await
+            .contains(&"sso.password_refused".to_owned())
+    );
+    // The membership was made; the provider signs Dave in to it.
+    let body = sso
+        .exchange_with_password(&sso.code_for("dave").await, PASSWORD)
+        .await;
+    let access = body["data"]["exchangeSsoCode"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(claims(access)["org"], json!(sso.org.id.to_string()));
+}
+
 #[tokio::test]
 async fn giving_the_domain_up_lifts_enforcement() {
     let Some(mut sso) = Sso::start(&[], None).await else {

@@ -2,11 +2,9 @@
 //! principal of a request from its bearer token.
 
 use chrono::{DateTime, Utc};
-use entity::{membership, refresh_token, session, user};
+use entity::{refresh_token, session, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -16,6 +14,7 @@ use crate::domain::Email;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::audit::{Action, Actor, Event, Scope};
 use crate::services::identity::credentials::{self, PasswordCheck};
+use crate::services::identity::sign_in::landing::password_standing_event;
 use crate::services::identity::sign_in::method::{SignInMethod, proof_of};
 use crate::services::identity::sign_in::session::{
     Tokens, issue_refresh_token, renew_refresh_token, tokens,
@@ -23,7 +22,7 @@ use crate::services::identity::sign_in::session::{
 use crate::services::identity::sign_in::{self, SignIn};
 use crate::services::identity::sso::enforcement;
 use crate::services::store::records;
-use crate::services::store::scope::{record, write, write_recording};
+use crate::services::store::scope::{write, write_recording};
 use crate::services::{AppState, RequestMeta, identity::revocation, identity::users};
 use serde_json::json;
 
@@ -91,24 +90,10 @@ pub async fn login(
     meta: &RequestMeta,
 ) -> ApiResult<SignIn> {
     let user = password_holder(state, email, password_text, meta).await?;
-    let enforcing = enforcement::enforcing_organization(&state.db, &user.email).await?;
-    let organization_id = match organization_id {
-        Some(org) => {
-            records::membership(&state.db, user.id, org)
-                .await?
-                .ok_or_else(|| ApiError::not_found("organization"))?;
-            Some(org)
-        }
-        // A sign-in that names no organization does not land where a password is refused.
-        None => landing_organization(&state.db, &user, enforcing).await?,
-    };
     if let Some(org) = organization_id {
-        // A break glass is recorded as it is used, before any second factor.
-        let actor = Actor::user(&user, meta);
-        let standing =
-            enforcement::standing(&state.db, &state.policy, user.id, enforcing, org).await?;
-        let event = password_standing_event(state, &actor, &user.email, org, standing).await?;
-        record(&state.db, &actor, event.into_iter().collect()).await?;
+        records::membership(&state.db, user.id, org)
+            .await?
+            .ok_or_else(|| ApiError::not_found("organization"))?;
     }
     let (user_id, email) = (user.id, user.email.clone());
     let signed = sign_in::sign_in(
@@ -166,41 +151,6 @@ async fn password_holder(
             Err(ApiError::unauthenticated(BAD_CREDENTIALS))
         }
         None => Err(ApiError::unauthenticated(BAD_CREDENTIALS)),
-    }
-}
-
-/// The audit event of a password way into `org` where single sign-on is enforced: none when
-/// nothing enforces, the break glass's for an owner; for anyone else the refusal is recorded
-/// and returned as the error.
-async fn password_standing_event(
-    state: &AppState,
-    actor: &Actor,
-    email: &str,
-    org: Uuid,
-    standing: enforcement::Standing,
-) -> ApiResult<Option<Event>> {
-    match standing {
-        enforcement::Standing::Free => Ok(None),
-        enforcement::Standing::BreakGlass => Ok(Some(
-            Event::new(
-                Scope::Organization(org),
-                Action::SsoBreakGlassUsed,
-                format!(
-                    "{email} used a password where single sign-on is enforced (owner break glass)"
-                ),
-            )
-            .target("user", actor.user_id.unwrap_or_default()),
-        )),
-        enforcement::Standing::Refused => {
-            let event = Event::new(
-                Scope::Organization(org),
-                Action::SsoPasswordRefused,
-                format!("{email} was refused a password way in: single sign-on is enforced"),
-            )
-            .target("user", actor.user_id.unwrap_or_default());
-            record(&state.db, actor, vec![event]).await?;
-            Err(enforcement::refusal(&state.db, org, ErrorCode::Forbidden).await?)
-        }
     }
 }
 
@@ -467,28 +417,4 @@ pub async fn set_default_organization(
         Ok((user, vec![event]))
     })
     .await
-}
-
-/// The default organization, else the oldest membership; never `enforcing` (the organization
-/// whose single sign-on a password sign-in must not land in).
-async fn landing_organization(
-    db: &impl ConnectionTrait,
-    user: &user::Model,
-    enforcing: Option<Uuid>,
-) -> ApiResult<Option<Uuid>> {
-    if let Some(default) = user.default_organization_id
-        && Some(default) != enforcing
-        && records::membership(db, user.id, default).await?.is_some()
-    {
-        return Ok(Some(default));
-    }
-    let mut select = membership::Entity::find().filter(membership::Column::UserId.eq(user.id));
-    if let Some(enforcing) = enforcing {
-        select = select.filter(membership::Column::OrganizationId.ne(enforcing));
-    }
-    Ok(select
-        .order_by_asc(membership::Column::Id)
-        .one(db)
-        .await?
-        .map(|m| m.organization_id))
 }

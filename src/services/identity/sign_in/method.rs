@@ -51,6 +51,12 @@ impl SignInMethod {
         }
     }
 
+    /// Whether this is a sign-in through `organization_id`'s own provider, which its
+    /// enforcement of single sign-on lets in.
+    pub fn through_provider_of(&self, organization_id: Uuid) -> bool {
+        self.method == enforcement::SSO && self.idp_organization_id == Some(organization_id)
+    }
+
     /// The same way in, with the person's Charter password proved too.
     pub fn with_password(mut self) -> Self {
         self.amr = amr_with(&self.amr, enforcement::PASSWORD);

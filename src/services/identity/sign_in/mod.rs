@@ -5,6 +5,7 @@
 //! factor, nothing else.
 
 pub mod challenge;
+pub mod landing;
 pub mod method;
 pub mod session;
 
@@ -25,8 +26,9 @@ pub enum SignIn {
     Challenge(Challenge),
 }
 
-/// Opens a session, or, when the user has a second factor that this sign-in has not proved,
-/// a challenge for it instead.
+/// Signs `user`, whose first factor `method` proved, in: decides where the session lands and
+/// applies single sign-on's enforcement there ([`landing`]), then opens the session, or, when
+/// the user has a second factor that this sign-in has not proved, a challenge for it instead.
 pub async fn sign_in(
     state: &AppState,
     user: user::Model,
@@ -35,6 +37,7 @@ pub async fn sign_in(
     meta: &RequestMeta,
     describe: impl FnOnce(&session_row::Model) -> Vec<Event>,
 ) -> ApiResult<SignIn> {
+    let organization_id = landing::landing(state, &user, organization_id, &method, meta).await?;
     if !user.mfa_enabled || method.mfa_at.is_some() {
         let tokens = session::open(state, user, organization_id, method, meta, describe).await?;
         return Ok(SignIn::Session(tokens));
