@@ -57,7 +57,13 @@ pub async fn build_with(
         auth::sealing::SecretBox::load(&settings.data_dir, settings.sso.secrets_key.as_deref())?;
     db::exclusively(&db, async |conn: &DatabaseConnection| {
         db::apply_migrations(conn).await?;
-        services::organization::roles::sync_predefined(conn, &policy).await?;
+        services::store::scope::write_unrecorded(conn, async |txn| {
+            services::organization::roles::sync_predefined(txn, &policy)
+                .await
+                .map_err(|err| error::ApiError::new(error::ErrorCode::Internal, format!("{err:#}")))
+        })
+        .await
+        .map_err(|err| anyhow::anyhow!("{}", err.message))?;
         // Keys that differ from the other processes' stop start-up here, before any token is
         // signed or secret sealed with them.
         auth::key_record::check(conn, &keys, &secrets).await

@@ -89,6 +89,97 @@ fn every_change_goes_through_the_one_write_path() {
     );
 }
 
+/// The write statements of `src/` (outside comments and test modules) whose executor is not
+/// the write path's transaction, and how many write statements were seen.
+fn writes_outside_the_write_path(except: &[&str]) -> (Vec<String>, usize) {
+    const WRITES: &[&str] = &[
+        ".exec(",
+        ".exec_with_returning(",
+        ".exec_without_returning(",
+        ".insert(",
+        ".update(",
+        ".delete(",
+        ".save(",
+        ".execute(",
+        ".execute_unprepared(",
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (mut found, mut seen) = (Vec::new(), 0);
+    for file in rust_files(&root.join("src")) {
+        let relative = file.strip_prefix(root).unwrap().display().to_string();
+        if except.contains(&relative.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code: String = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or_default()
+            .lines()
+            .map(|line| line.split("//").next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for write in WRITES {
+            for (at, _) in code.match_indices(write) {
+                // The argument, up to its closing parenthesis, whitespace removed.
+                let mut depth = 1;
+                let argument: String = code[at + write.len()..]
+                    .chars()
+                    .take_while(|c| {
+                        depth += match c {
+                            '(' => 1,
+                            ')' => -1,
+                            _ => 0,
+                        };
+                        depth > 0
+                    })
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                let executor = argument.trim_start_matches(['&', '*']);
+                let on_a_connection = executor.contains("db") || executor.contains("conn");
+                if executor == "txn" || executor == "tx.txn" || on_a_connection {
+                    seen += 1;
+                }
+                if on_a_connection {
+                    let line = code[..at].lines().count();
+                    found.push(format!("{relative}:{line}: {write}{argument})"));
+                }
+            }
+        }
+    }
+    (found, seen)
+}
+
+#[test]
+fn every_write_runs_in_the_write_path_or_claims_a_single_use_row() {
+    // A write executes on the transaction the write path hands out (`scope::write` and its
+    // kin, `OrgChange::write`); a single-use row is taken with `scope::claim_once`.
+    let (found, seen) = writes_outside_the_write_path(&[
+        // The write path's own transaction, and the start-up lock.
+        "src/db.rs",
+        // The write path itself and `claim_once`.
+        "src/services/store/scope.rs",
+        // The signing keys' fingerprints, written at start-up under the start-up lock,
+        // before any request; auth/ stands below the services' write path.
+        "src/auth/key_record.rs",
+    ]);
+    assert!(seen > 80, "every write statement is seen: {seen}");
+    assert!(
+        found.is_empty(),
+        "a write runs on a bare connection; put it in scope::write (write_unrecorded for a \
+         row nobody changes), or claim a single-use row with scope::claim_once:\n{}",
+        found.join("\n")
+    );
+    // The check sees a bare connection where there is one.
+    let (in_the_path, _) = writes_outside_the_write_path(&[]);
+    assert!(
+        in_the_path
+            .iter()
+            .any(|write| write.starts_with("src/services/store/scope.rs")),
+        "{in_the_path:?}"
+    );
+}
+
 #[test]
 fn services_do_not_check_again_what_the_gate_checked() {
     let found = lines_naming(

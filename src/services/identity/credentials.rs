@@ -12,6 +12,7 @@ use crate::domain::Email;
 use crate::error::{ApiError, ApiResult};
 use crate::services::audit::{Action, Actor, Event, Scope};
 use crate::services::store::scope::write;
+use crate::services::store::scope::write_unrecorded;
 use crate::services::{AppState, RequestMeta, identity::revocation, identity::users};
 
 /// What a password is being checked for; each has its own failure event.
@@ -41,9 +42,7 @@ pub async fn check_password(
         // Only a check that lets the account in clears its count: otherwise the end of the
         // delays would tell that the password of a disabled account was right.
         Some(user) if matches && user.status == users::ACTIVE => {
-            login_throttle::Entity::delete_by_id(email.key())
-                .exec(&state.db)
-                .await?;
+            clear_attempts(&state.db, &email.key()).await?;
         }
         Some(user) if !matches => record_failed_check(state, user, purpose, meta).await?,
         _ => {}
@@ -151,10 +150,13 @@ pub(super) async fn reserve_attempt(
 
 /// Clears the attempts counted under `key` after a check that let the person in.
 pub(super) async fn clear_attempts(db: &sea_orm::DatabaseConnection, key: &str) -> ApiResult<()> {
-    login_throttle::Entity::delete_by_id(key.to_owned())
-        .exec(db)
-        .await?;
-    Ok(())
+    write_unrecorded(db, async |txn| {
+        login_throttle::Entity::delete_by_id(key.to_owned())
+            .exec(txn)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Removes the throttle rows whose window and delay have both passed: such a row counts for
@@ -162,16 +164,15 @@ pub(super) async fn clear_attempts(db: &sea_orm::DatabaseConnection, key: &str) 
 /// would keep one. Returns how many were removed.
 pub async fn purge_throttles(db: &sea_orm::DatabaseConnection) -> ApiResult<u64> {
     let cutoff = Utc::now() - THROTTLE_WINDOW;
-    let removed = login_throttle::Entity::delete_many()
+    let expired = login_throttle::Entity::delete_many()
         .filter(login_throttle::Column::WindowStart.lt(cutoff))
         .filter(
             sea_orm::Condition::any()
                 .add(login_throttle::Column::LockedUntil.is_null())
                 .add(login_throttle::Column::LockedUntil.lt(cutoff)),
-        )
-        .exec(db)
-        .await?
-        .rows_affected;
+        );
+    let removed =
+        write_unrecorded(db, async |txn| Ok(expired.exec(txn).await?.rows_affected)).await?;
     if removed > 0 {
         tracing::info!(removed, "expired sign-in throttles purged");
     }

@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::AppState;
 use crate::services::identity::users;
 use crate::services::store::records;
+use crate::services::store::scope::claim_once;
 
 /// The one answer for an unknown, revoked or expired key, a disabled holder and a holder who
 /// is no longer a member: which of them it was is not the presenter's to learn.
@@ -113,18 +114,17 @@ fn note_use(state: &AppState, key: &api_key::Model) {
     let db = state.db.clone();
     let id = key.id;
     tokio::spawn(async move {
-        let written = api_key::Entity::update_many()
+        let claim = api_key::Entity::update_many()
             .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
             .filter(api_key::Column::Id.eq(id))
             .filter(
                 sea_orm::Condition::any()
                     .add(api_key::Column::LastUsedAt.is_null())
                     .add(api_key::Column::LastUsedAt.lte(cutoff)),
-            )
-            .exec(&db)
-            .await;
+            );
+        let written = claim_once(&db, claim).await;
         if let Err(err) = written {
-            tracing::warn!(key = %id, error = %err, "could not record an API key's use");
+            tracing::warn!(key = %id, error = %err.message, "could not record an API key's use");
         }
     });
 }

@@ -22,7 +22,7 @@ use crate::services::identity::sign_in::session::{
 use crate::services::identity::sign_in::{self, SignIn};
 use crate::services::identity::sso::enforcement;
 use crate::services::store::records;
-use crate::services::store::scope::{write, write_recording};
+use crate::services::store::scope::{claim_once, write, write_recording};
 use crate::services::{AppState, RequestMeta, identity::revocation, identity::users};
 use serde_json::json;
 
@@ -166,15 +166,11 @@ pub async fn refresh(state: &AppState, presented: &str, meta: &RequestMeta) -> A
             .ok_or_else(invalid_refresh)?;
         let now = Utc::now();
         // Mark the token used only if nobody has; losing this race is the same as reuse.
-        let claimed = refresh_token::Entity::update_many()
+        let claim = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
             .filter(refresh_token::Column::Id.eq(token.id))
-            .filter(refresh_token::Column::UsedAt.is_null())
-            .exec(txn)
-            .await?
-            .rows_affected
-            == 1;
-        if !claimed {
+            .filter(refresh_token::Column::UsedAt.is_null());
+        if !claim_once(txn, claim).await? {
             // Retired by a renewal of the session (read again: it may have happened since).
             let retired = refresh_token::Entity::find_by_id(token.id)
                 .one(txn)

@@ -73,12 +73,12 @@ pub async fn find_by_email(
 /// Creates an active user, with the event that records it for the write it is part of;
 /// CONFLICT when the email is taken (compared case-insensitively).
 pub async fn create(
-    db: &impl ConnectionTrait,
+    txn: &impl ConnectionTrait,
     email: &Email,
     display_name: String,
     password_hash: Option<String>,
 ) -> ApiResult<(user::Model, Event)> {
-    let user = insert(db, email, display_name, password_hash).await?;
+    let user = insert(txn, email, display_name, password_hash).await?;
     let event = Event::new(
         Scope::User(user.id),
         Action::UserCreated,
@@ -93,13 +93,13 @@ pub async fn create(
 
 /// Inserts an active user, for callers that record the event of the change they are part of.
 pub async fn insert(
-    db: &impl ConnectionTrait,
+    txn: &impl ConnectionTrait,
     email: &Email,
     display_name: String,
     password_hash: Option<String>,
 ) -> ApiResult<user::Model> {
     use sea_orm::{ActiveModelTrait, Set};
-    if find_by_email(db, email).await?.is_some() {
+    if find_by_email(txn, email).await?.is_some() {
         return Err(crate::error::ApiError::conflict(
             "an account with this email already exists",
         ));
@@ -117,7 +117,7 @@ pub async fn insert(
         kind: Set(HUMAN.to_owned()),
         mfa_enabled: Set(false),
     };
-    Ok(model.insert(db).await?)
+    Ok(model.insert(txn).await?)
 }
 
 /// Flags (or unflags) a user as a platform operator, who may change organizations' licenses.

@@ -23,7 +23,7 @@ use crate::mail::Message;
 use crate::services::audit::{Action, Actor, Event, Scope};
 use crate::services::organization::roles::RoleRecord;
 use crate::services::store::records;
-use crate::services::store::scope::{self, OrgChange, OrgScope};
+use crate::services::store::scope::{self, OrgChange, OrgScope, claim_once};
 use crate::services::store::seats::ensure_licensed_seat;
 use crate::services::{
     AppState, Page, PageArgs, RequestMeta, identity::credentials, identity::users,
@@ -448,7 +448,7 @@ async fn new_account(acceptance: &Acceptance) -> ApiResult<(DisplayName, String)
 
 /// Claims the invitation: only one acceptance can turn it from pending to accepted.
 async fn claim(txn: &impl ConnectionTrait, id: Uuid) -> ApiResult<()> {
-    let claimed = invitation::Entity::update_many()
+    let claim = invitation::Entity::update_many()
         .col_expr(
             invitation::Column::Status,
             sea_orm::sea_query::Expr::value(ACCEPTED),
@@ -458,12 +458,8 @@ async fn claim(txn: &impl ConnectionTrait, id: Uuid) -> ApiResult<()> {
             sea_orm::sea_query::Expr::value(Utc::now()),
         )
         .filter(invitation::Column::Id.eq(id))
-        .filter(invitation::Column::Status.eq(PENDING))
-        .exec(txn)
-        .await?
-        .rows_affected
-        == 1;
-    if claimed {
+        .filter(invitation::Column::Status.eq(PENDING));
+    if claim_once(txn, claim).await? {
         Ok(())
     } else {
         Err(invalid_token())

@@ -430,7 +430,7 @@ pub async fn counts_for_organizations(
 
 /// Keeps the role-name sort key of a role's memberships in step with its name.
 pub async fn rename_role_sort_key(
-    db: &impl ConnectionTrait,
+    txn: &impl ConnectionTrait,
     role_id: Uuid,
     name: &str,
 ) -> ApiResult<()> {
@@ -440,7 +440,7 @@ pub async fn rename_role_sort_key(
             Expr::value(name.to_lowercase()),
         )
         .filter(membership::Column::RoleId.eq(role_id))
-        .exec(db)
+        .exec(txn)
         .await?;
     Ok(())
 }

@@ -84,7 +84,7 @@ pub async fn admitted_member_counts(
 
 /// Writes the policy's predefined roles to the database (memberships reference them by id),
 /// and refuses to start when a role that members hold has left the policy.
-pub async fn sync_predefined(db: &impl ConnectionTrait, policy: &Policy) -> anyhow::Result<()> {
+pub async fn sync_predefined(txn: &impl ConnectionTrait, policy: &Policy) -> anyhow::Result<()> {
     for role in policy.roles() {
         let grants: BTreeMap<&str, &str> = policy.describe(&role.grants).collect();
         let model = role::ActiveModel {
@@ -98,7 +98,7 @@ pub async fn sync_predefined(db: &impl ConnectionTrait, policy: &Policy) -> anyh
             grants: Set(serde_json::to_string(&grants)?),
             created_at: Set(Utc::now()),
         };
-        crate::services::organization::memberships::rename_role_sort_key(db, role.id, &role.name)
+        crate::services::organization::memberships::rename_role_sort_key(txn, role.id, &role.name)
             .await
             .map_err(|err| anyhow::anyhow!("{}", err.message))?;
         role::Entity::insert(model)
@@ -113,17 +113,17 @@ pub async fn sync_predefined(db: &impl ConnectionTrait, policy: &Policy) -> anyh
                     ])
                     .to_owned(),
             )
-            .exec(db)
+            .exec(txn)
             .await?;
     }
     let known: Vec<Uuid> = policy.roles().iter().map(|role| role.id).collect();
     let stale = role::Entity::find()
         .filter(role::Column::Predefined.eq(true))
         .filter(role::Column::Id.is_not_in(known))
-        .all(db)
+        .all(txn)
         .await?;
     for role in stale {
-        let (members, pending) = holders(db, role.id).await?;
+        let (members, pending) = holders(txn, role.id).await?;
         anyhow::ensure!(
             members + pending == 0,
             "the policy no longer declares the predefined role `{}`, which {members} member(s) \
@@ -133,9 +133,9 @@ pub async fn sync_predefined(db: &impl ConnectionTrait, policy: &Policy) -> anyh
         );
         invitation::Entity::delete_many()
             .filter(invitation::Column::RoleId.eq(role.id))
-            .exec(db)
+            .exec(txn)
             .await?;
-        role::Entity::delete_by_id(role.id).exec(db).await?;
+        role::Entity::delete_by_id(role.id).exec(txn).await?;
     }
     Ok(())
 }

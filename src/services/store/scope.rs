@@ -13,7 +13,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use entity::organization;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect};
 use uuid::Uuid;
 
 use crate::authz::{OrgAccess, Policy, Refusal, Requirement};
@@ -60,6 +60,43 @@ pub async fn write_recording<T>(
     }
     txn.commit().await?;
     Ok(value)
+}
+
+/// [`write`] for rows that are nobody's change and so record no event: a challenge, a code, a
+/// counter, a cached document. They still go through the one write transaction.
+pub async fn write_unrecorded<T>(
+    db: &DatabaseConnection,
+    change: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
+) -> ApiResult<T> {
+    write_recording(db, async |txn| Ok((change(txn).await?, vec![]))).await
+}
+
+/// A statement that claims a single-use row: a delete, or an update whose filter matches the
+/// row only while it is unclaimed.
+pub trait Claim {
+    fn rows_claimed<C: ConnectionTrait>(
+        self,
+        db: &C,
+    ) -> impl Future<Output = Result<u64, sea_orm::DbErr>> + Send;
+}
+
+impl<E: EntityTrait> Claim for sea_orm::DeleteMany<E> {
+    async fn rows_claimed<C: ConnectionTrait>(self, db: &C) -> Result<u64, sea_orm::DbErr> {
+        Ok(self.exec(db).await?.rows_affected)
+    }
+}
+
+impl<E: EntityTrait> Claim for sea_orm::UpdateMany<E> {
+    async fn rows_claimed<C: ConnectionTrait>(self, db: &C) -> Result<u64, sea_orm::DbErr> {
+        Ok(self.exec(db).await?.rows_affected)
+    }
+}
+
+/// Claims a single-use row (a sign-in's state, a code, a challenge, a registration, a one-time
+/// password's step) with `claim`, one statement: of any number of callers racing for the row,
+/// across processes too, exactly one gets `true`. The only write besides the write path.
+pub async fn claim_once(db: &impl ConnectionTrait, claim: impl Claim) -> ApiResult<bool> {
+    Ok(claim.rows_claimed(db).await? == 1)
 }
 
 /// A capability to read one organization's data: the viewer passed the gate for it.

@@ -15,6 +15,7 @@ use crate::services::AppState;
 use crate::services::audit::{Action, Event, Scope};
 
 use super::{recovery, totp};
+use crate::services::store::scope::claim_once;
 
 pub const TOTP: &str = "totp";
 /// The kind of a security key (WebAuthn credential).
@@ -110,7 +111,8 @@ pub(super) async fn accept_factor_code(
     let Some(step) = totp::matching_step(&secret, code, now, factor.last_used_step) else {
         return Ok(false);
     };
-    let claimed = mfa_factor::Entity::update_many()
+    // A code works once: of parallel answers with it, one wins.
+    let claim = mfa_factor::Entity::update_many()
         .col_expr(mfa_factor::Column::LastUsedStep, Expr::value(step))
         .col_expr(mfa_factor::Column::LastUsedAt, Expr::value(Utc::now()))
         .filter(mfa_factor::Column::Id.eq(factor.id))
@@ -118,12 +120,8 @@ pub(super) async fn accept_factor_code(
             sea_orm::Condition::any()
                 .add(mfa_factor::Column::LastUsedStep.is_null())
                 .add(mfa_factor::Column::LastUsedStep.lt(step)),
-        )
-        .exec(&state.db)
-        .await?
-        .rows_affected
-        == 1;
-    Ok(claimed)
+        );
+    claim_once(&state.db, claim).await
 }
 
 fn open_secret(state: &AppState, factor: &mfa_factor::Model) -> ApiResult<Vec<u8>> {
@@ -162,31 +160,31 @@ pub(super) async fn delete_factor(
 }
 
 pub(super) async fn set_enabled(
-    db: &impl ConnectionTrait,
+    txn: &impl ConnectionTrait,
     user_id: Uuid,
     enabled: bool,
 ) -> ApiResult<()> {
     user::Entity::update_many()
         .col_expr(user::Column::MfaEnabled, Expr::value(enabled))
         .filter(user::Column::Id.eq(user_id))
-        .exec(db)
+        .exec(txn)
         .await?;
     Ok(())
 }
 
 /// Records that `session_id` has just proved a second factor (`method`).
 pub(super) async fn mark_verified(
-    db: &impl ConnectionTrait,
+    txn: &impl ConnectionTrait,
     session_id: Uuid,
     method: &str,
 ) -> ApiResult<()> {
-    let Some(found) = session::Entity::find_by_id(session_id).one(db).await? else {
+    let Some(found) = session::Entity::find_by_id(session_id).one(txn).await? else {
         return Ok(());
     };
     let amr = crate::services::identity::sign_in::method::amr_with(&found.amr, method);
     let mut active: session::ActiveModel = found.into();
     active.mfa_at = Set(Some(Utc::now()));
     active.amr = Set(amr);
-    active.update(db).await?;
+    active.update(txn).await?;
     Ok(())
 }

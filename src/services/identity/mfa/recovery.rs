@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens::hash_token;
 use crate::error::ApiResult;
+use crate::services::store::scope::claim_once;
 
 pub const COUNT: usize = 10;
 /// Letters and digits without the look-alikes (0/O, 1/I/L).
@@ -43,17 +44,17 @@ fn normalized_hash(code: &str) -> String {
 }
 
 /// Removes the user's codes (their last factor is gone).
-pub async fn clear(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<()> {
+pub async fn clear(txn: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<()> {
     recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::UserId.eq(user_id))
-        .exec(db)
+        .exec(txn)
         .await?;
     Ok(())
 }
 
 /// Replaces the user's codes with `codes`.
-pub async fn replace(db: &impl ConnectionTrait, user_id: Uuid, codes: &[String]) -> ApiResult<()> {
-    clear(db, user_id).await?;
+pub async fn replace(txn: &impl ConnectionTrait, user_id: Uuid, codes: &[String]) -> ApiResult<()> {
+    clear(txn, user_id).await?;
     let now = Utc::now();
     let rows = codes.iter().map(|code| recovery_code::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -62,22 +63,19 @@ pub async fn replace(db: &impl ConnectionTrait, user_id: Uuid, codes: &[String])
         used_at: Set(None),
         created_at: Set(now),
     });
-    recovery_code::Entity::insert_many(rows).exec(db).await?;
+    recovery_code::Entity::insert_many(rows).exec(txn).await?;
     Ok(())
 }
 
 /// Uses up `code` if it is one of the user's unused codes: only one of parallel attempts with
 /// the same code wins.
 pub async fn consume(db: &impl ConnectionTrait, user_id: Uuid, code: &str) -> ApiResult<bool> {
-    Ok(recovery_code::Entity::update_many()
+    let claim = recovery_code::Entity::update_many()
         .col_expr(recovery_code::Column::UsedAt, Expr::value(Utc::now()))
         .filter(recovery_code::Column::UserId.eq(user_id))
         .filter(recovery_code::Column::CodeHash.eq(normalized_hash(code)))
-        .filter(recovery_code::Column::UsedAt.is_null())
-        .exec(db)
-        .await?
-        .rows_affected
-        == 1)
+        .filter(recovery_code::Column::UsedAt.is_null());
+    claim_once(db, claim).await
 }
 
 /// How many unused codes the user has left.

@@ -27,6 +27,7 @@ use crate::services::identity::users::UserRecord;
 use crate::services::store::scope::write;
 
 pub use super::factors::WEBAUTHN;
+use crate::services::store::scope::{claim_once, write_unrecorded};
 /// The longest ceremony answer read (a credential's JSON is a few kilobytes).
 pub const MAX_RESPONSE: usize = 16 * 1024;
 /// Security keys a user may register.
@@ -185,13 +186,8 @@ pub async fn finish_registration(
         .await?
         .ok_or_else(|| ApiError::not_found("pending security key registration"))?;
     // The state works once: whatever the answer, the pending row goes.
-    let claimed = mfa_factor::Entity::delete_many()
-        .filter(mfa_factor::Column::Id.eq(pending.id))
-        .exec(&state.db)
-        .await?
-        .rows_affected
-        == 1;
-    if !claimed {
+    let claim = mfa_factor::Entity::delete_many().filter(mfa_factor::Column::Id.eq(pending.id));
+    if !claim_once(&state.db, claim).await? {
         return Err(ApiError::not_found("pending security key registration"));
     }
     let registration: SecurityKeyRegistration =
@@ -287,18 +283,22 @@ pub async fn accept_assertion(
     for (id, mut key) in keys_of(&factors(&state.db, user_id).await?) {
         if key.update_credential(&result).is_some() {
             let stored = serde_json::to_string(&key).map_err(ApiError::internal)?;
-            mfa_factor::Entity::update_many()
-                .col_expr(
-                    mfa_factor::Column::Credential,
-                    sea_orm::sea_query::Expr::value(stored),
-                )
-                .col_expr(
-                    mfa_factor::Column::LastUsedAt,
-                    sea_orm::sea_query::Expr::value(Utc::now()),
-                )
-                .filter(mfa_factor::Column::Id.eq(id))
-                .exec(&state.db)
-                .await?;
+            write_unrecorded(&state.db, async |txn| {
+                mfa_factor::Entity::update_many()
+                    .col_expr(
+                        mfa_factor::Column::Credential,
+                        sea_orm::sea_query::Expr::value(stored),
+                    )
+                    .col_expr(
+                        mfa_factor::Column::LastUsedAt,
+                        sea_orm::sea_query::Expr::value(Utc::now()),
+                    )
+                    .filter(mfa_factor::Column::Id.eq(id))
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
+            .await?;
             return Ok(true);
         }
     }

@@ -18,6 +18,7 @@ use crate::services::audit::{Action, Actor, Event, Scope};
 use crate::services::identity::credentials::{clear_attempts, reserve_attempt};
 use crate::services::identity::mfa::{self, CHALLENGE_TTL, recovery, webauthn};
 use crate::services::identity::users::UserRecord;
+use crate::services::store::scope::{claim_once, write_unrecorded};
 use crate::services::store::scope::{record, write};
 use crate::services::{AppState, RequestMeta};
 
@@ -110,13 +111,9 @@ pub async fn verify(
         return Err(wrong_answer(state, &user, actor).await?);
     };
     // The challenge works once: of parallel right answers, one wins.
-    let claimed = mfa_challenge::Entity::delete_many()
-        .filter(mfa_challenge::Column::TokenHash.eq(hash))
-        .exec(&state.db)
-        .await?
-        .rows_affected
-        == 1;
-    if !claimed {
+    let claim =
+        mfa_challenge::Entity::delete_many().filter(mfa_challenge::Column::TokenHash.eq(hash));
+    if !claim_once(&state.db, claim).await? {
         return Err(stale());
     }
     clear_attempts(&state.db, &throttle).await?;
@@ -283,17 +280,13 @@ pub(super) async fn new_challenge(
     let token = format!("cmc_{}", &new_refresh_token()[4..]);
     let now = Utc::now();
     let expires_at = now + CHALLENGE_TTL;
-    mfa_challenge::Entity::delete_many()
-        .filter(mfa_challenge::Column::ExpiresAt.lt(now))
-        .exec(&state.db)
-        .await?;
     let found = mfa::factors(&state.db, user.id).await?;
     let assertion = webauthn::start_assertion(state, &found)?;
     let (webauthn_options, webauthn_state) = match assertion {
         Some((options, kept)) => (Some(options), Some(kept)),
         None => (None, None),
     };
-    mfa_challenge::ActiveModel {
+    let row = mfa_challenge::ActiveModel {
         token_hash: Set(hash_token(&token)),
         user_id: Set(user.id),
         session_id: Set(session_id),
@@ -306,8 +299,16 @@ pub(super) async fn new_challenge(
         link_subject: Set(method.link_subject.clone()),
         created_at: Set(now),
         expires_at: Set(expires_at),
-    }
-    .insert(&state.db)
+    };
+    // Challenges nobody answered go when the next one is made.
+    write_unrecorded(&state.db, async |txn| {
+        mfa_challenge::Entity::delete_many()
+            .filter(mfa_challenge::Column::ExpiresAt.lt(now))
+            .exec(txn)
+            .await?;
+        row.insert(txn).await?;
+        Ok(())
+    })
     .await?;
     Ok(Challenge {
         token,

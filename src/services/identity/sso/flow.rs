@@ -32,6 +32,7 @@ use crate::services::identity::credentials::{PasswordCheck, check_password};
 use crate::services::identity::sign_in::{self, SignIn, SignInMethod};
 use crate::services::identity::users;
 use crate::services::store::records;
+use crate::services::store::scope::{claim_once, write_unrecorded};
 use crate::services::store::scope::{write, write_recording};
 
 /// The cookie that binds a sign-in to the browser that started it.
@@ -273,12 +274,7 @@ async fn issue_code(
     let code = new_code();
     let now = Utc::now();
     let linking = admitted.link_subject.is_some();
-    // Codes nobody exchanged go when the next one is made.
-    sso_code::Entity::delete_many()
-        .filter(sso_code::Column::ExpiresAt.lt(now))
-        .exec(&state.db)
-        .await?;
-    sso_code::ActiveModel {
+    let row = sso_code::ActiveModel {
         code_hash: Set(hash_token(&code)),
         user_id: Set(admitted.user.id),
         organization_id: Set(organization_id),
@@ -287,8 +283,16 @@ async fn issue_code(
         expires_at: Set(now + if linking { LINK_CODE_TTL } else { CODE_TTL }),
         provider_mfa: Set(provider_mfa),
         link_subject: Set(admitted.link_subject.clone()),
-    }
-    .insert(&state.db)
+    };
+    // Codes nobody exchanged go when the next one is made.
+    write_unrecorded(&state.db, async |txn| {
+        sso_code::Entity::delete_many()
+            .filter(sso_code::Column::ExpiresAt.lt(now))
+            .exec(txn)
+            .await?;
+        row.insert(txn).await?;
+        Ok(())
+    })
     .await?;
     Ok(code)
 }
@@ -326,18 +330,14 @@ async fn claim_login(state: &AppState, presented: &str) -> ApiResult<Option<sso_
     else {
         return Ok(None);
     };
-    let claimed = sso_login::Entity::update_many()
+    let claim = sso_login::Entity::update_many()
         .col_expr(
             sso_login::Column::UsedAt,
             sea_orm::sea_query::Expr::value(Utc::now()),
         )
         .filter(sso_login::Column::Id.eq(login.id))
-        .filter(sso_login::Column::UsedAt.is_null())
-        .exec(&state.db)
-        .await?
-        .rows_affected
-        == 1;
-    Ok(claimed.then_some(login))
+        .filter(sso_login::Column::UsedAt.is_null());
+    Ok(claim_once(&state.db, claim).await?.then_some(login))
 }
 
 /// The provider's verified word on who signed in: the code exchanged, the ID token checked
@@ -369,7 +369,7 @@ async fn verified_identity(
     let mut active: sso_connection::ActiveModel = connection.clone().into();
     active.provider_jwks = Set(Some(fresh.clone()));
     active.metadata_fetched_at = Set(Some(Utc::now()));
-    active.update(&state.db).await?;
+    write_unrecorded(&state.db, async |txn| Ok(active.update(txn).await?)).await?;
     let config = ClientConfig {
         jwks: &fresh,
         ..config
@@ -599,13 +599,8 @@ pub async fn exchange(
         )
         .with_detail("ssoLinkRequired", json!(true)));
     }
-    let claimed = sso_code::Entity::delete_many()
-        .filter(sso_code::Column::CodeHash.eq(hash))
-        .exec(&state.db)
-        .await?
-        .rows_affected
-        == 1;
-    if !claimed {
+    let claim = sso_code::Entity::delete_many().filter(sso_code::Column::CodeHash.eq(hash));
+    if !claim_once(&state.db, claim).await? {
         return Err(invalid());
     }
     let user = user::Entity::find_by_id(found.user_id)
