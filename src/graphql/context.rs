@@ -173,6 +173,16 @@ pub(crate) trait ContextExt {
         Ok(loaded)
     }
 
+    /// The capability to change the caller's own account: a person signed in with a session
+    /// (the field declares `@authenticated`).
+    async fn own_account(&self) -> ApiResult<crate::services::store::account::OwnAccount> {
+        crate::services::store::account::OwnAccount::of(
+            self.state(),
+            self.principal(),
+            self.actor().await?,
+        )
+    }
+
     /// The viewer as the actor of a change, for the audit log.
     async fn actor(&self) -> ApiResult<crate::services::audit::Actor> {
         let viewer = self.request().viewer_id()?;

@@ -12,13 +12,8 @@ impl FactorMutations {
     /// activates it.
     #[graphql(directive = Authenticated::apply(STEPPED_UP))]
     async fn begin_totp_enrollment(&self, ctx: &Context<'_>) -> ApiResult<TotpEnrollment> {
-        let principal = ctx.principal();
-        let actor = ctx.actor().await?;
-        let Principal::User { user, .. } = principal else {
-            return Err(crate::error::ApiError::unauthenticated("sign in first"));
-        };
         Ok(TotpEnrollment(
-            mfa::begin_totp(ctx.state(), &actor, user).await?,
+            mfa::begin_totp(&ctx.own_account().await?).await?,
         ))
     }
 
@@ -30,18 +25,14 @@ impl FactorMutations {
         ctx: &Context<'_>,
         code: String,
     ) -> ApiResult<Vec<String>> {
-        let principal = ctx.principal();
-        let actor = ctx.actor().await?;
-        mfa::confirm_totp(ctx.state(), &actor, principal, &code).await
+        mfa::confirm_totp(&ctx.own_account().await?, &code).await
     }
 
     /// Removes your authenticator app, given one of its codes or a recovery code (and a recent
     /// second-factor check).
     #[graphql(directive = Authenticated::apply(STEPPED_UP))]
     async fn remove_totp(&self, ctx: &Context<'_>, code: String) -> ApiResult<bool> {
-        let principal = ctx.principal();
-        let actor = ctx.actor().await?;
-        mfa::remove_totp(ctx.state(), &actor, principal, &code).await?;
+        mfa::remove_totp(&ctx.own_account().await?, &code).await?;
         Ok(true)
     }
 
@@ -53,12 +44,7 @@ impl FactorMutations {
         ctx: &Context<'_>,
         name: String,
     ) -> ApiResult<String> {
-        let principal = ctx.principal();
-        let actor = ctx.actor().await?;
-        let Principal::User { user, .. } = principal else {
-            return Err(crate::error::ApiError::unauthenticated("sign in first"));
-        };
-        mfa::webauthn::begin_registration(ctx.state(), &actor, user, &name).await
+        mfa::webauthn::begin_registration(&ctx.own_account().await?, &name).await
     }
 
     /// Finishes the registration with the browser's answer (the `PublicKeyCredential` of
@@ -70,35 +56,23 @@ impl FactorMutations {
         ctx: &Context<'_>,
         response: String,
     ) -> ApiResult<SecurityKeyRegistered> {
-        let principal = ctx.principal();
-        let actor = ctx.actor().await?;
-        let registered = mfa::webauthn::finish_registration(
-            ctx.state(),
-            &actor,
-            principal.user_id()?,
-            principal.session_id()?,
-            &response,
-        )
-        .await?;
+        let own = ctx.own_account().await?;
+        let registered = mfa::webauthn::finish_registration(&own, &response).await?;
         Ok(SecurityKeyRegistered(registered))
     }
 
     /// Removes one of your security keys (with a recent second-factor check).
     #[graphql(directive = Authenticated::apply(STEPPED_UP))]
     async fn remove_security_key(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
-        let principal = ctx.principal();
         let id = NodeId::mfa_factor("id", &id)?;
-        let actor = ctx.actor().await?;
-        mfa::webauthn::remove(ctx.state(), &actor, principal.user_id()?, id).await?;
+        mfa::webauthn::remove(&ctx.own_account().await?, id).await?;
         Ok(true)
     }
 
     /// Ten new recovery codes, shown this once; the old ones stop working.
     #[graphql(directive = Authenticated::apply(STEPPED_UP))]
     async fn regenerate_recovery_codes(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
-        let principal = ctx.principal();
-        let actor = ctx.actor().await?;
-        mfa::regenerate_recovery_codes(ctx.state(), &actor, principal).await
+        mfa::regenerate_recovery_codes(&ctx.own_account().await?).await
     }
 
     /// A challenge for your own session, to prove your second factor again (a step-up) before

@@ -81,14 +81,9 @@ impl MemberMutations {
     ) -> ApiResult<bool> {
         check_offered("currentPassword", &input.current_password)?;
         let new = crate::domain::NewPassword::parse("newPassword", &input.new_password)?;
-        let actor = ctx.actor().await?;
-        let principal = ctx.principal();
         credentials::change_password(
-            ctx.state(),
-            &actor,
+            &ctx.own_account().await?,
             &ctx.request().meta,
-            principal.user_id()?,
-            principal.session_id()?,
             input.current_password,
             new,
         )
@@ -104,9 +99,7 @@ impl MemberMutations {
         input: UpdateProfileInput,
     ) -> ApiResult<User> {
         let name = crate::domain::DisplayName::parse("displayName", &input.display_name)?;
-        let actor = ctx.actor().await?;
-        let user =
-            users::update_profile(ctx.state(), &actor, ctx.request().viewer_id()?, name).await?;
+        let user = users::update_profile(&ctx.own_account().await?, name).await?;
         Ok(User::new(user, None))
     }
 

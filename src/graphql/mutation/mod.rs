@@ -16,7 +16,6 @@ use super::types::{
     MfaChallenge, Organization, OrganizationDomain, Role, SecurityKeyRegistered, ServiceAccount,
     SsoConnection, TotpEnrollment, User, Viewer, list_for_change,
 };
-use crate::auth::Principal;
 use crate::authz::require;
 use crate::domain::OrganizationName;
 use crate::domain::password::check_offered;

@@ -68,9 +68,7 @@ impl SessionMutations {
         organization_id: ID,
     ) -> ApiResult<Viewer> {
         let org = NodeId::organization("organizationId", &organization_id)?;
-        let actor = ctx.actor().await?;
-        let user =
-            sessions::set_default_organization(ctx.state(), &actor, ctx.principal(), org).await?;
+        let user = sessions::set_default_organization(&ctx.own_account().await?, org).await?;
         let active_organization_id = ctx.principal().active_organization();
         Ok(Viewer {
             user: user.into(),

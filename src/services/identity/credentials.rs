@@ -5,12 +5,12 @@ use chrono::Utc;
 use entity::{login_throttle, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::auth::password;
 use crate::domain::Email;
 use crate::error::{ApiError, ApiResult};
 use crate::services::audit::{Action, Actor, Event, Scope};
+use crate::services::store::account::OwnAccount;
 use crate::services::store::scope::write;
 use crate::services::store::scope::write_unrecorded;
 use crate::services::{AppState, RequestMeta, identity::revocation, identity::users};
@@ -183,15 +183,13 @@ pub async fn purge_throttles(db: &sea_orm::DatabaseConnection) -> ApiResult<u64>
 /// throttle as sign-ins (a stolen access token must not become a way to guess the password);
 /// every other session of theirs ends.
 pub async fn change_password(
-    state: &AppState,
-    actor: &Actor,
+    own: &OwnAccount,
     meta: &RequestMeta,
-    user_id: Uuid,
-    current_session: Uuid,
     current: String,
     new: crate::domain::NewPassword,
 ) -> ApiResult<()> {
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let (state, user_id, current_session) = (own.state(), own.user_id(), own.session_id());
     let db = &state.db;
     let user = user::Entity::find_by_id(user_id)
         .one(db)
@@ -214,7 +212,7 @@ pub async fn change_password(
         ));
     }
     let hash = crate::auth::password::hash(new.into_inner()).await?;
-    write(db, actor, async |txn| {
+    own.write(async |txn| {
         let mut active: user::ActiveModel = user.into();
         active.password_hash = Set(Some(hash));
         let user = active.update(txn).await?;

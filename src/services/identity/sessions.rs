@@ -21,6 +21,7 @@ use crate::services::identity::sign_in::session::{
 };
 use crate::services::identity::sign_in::{self, SignIn};
 use crate::services::identity::sso::enforcement;
+use crate::services::store::account::OwnAccount;
 use crate::services::store::records;
 use crate::services::store::scope::{claim_once, write, write_recording};
 use crate::services::{AppState, RequestMeta, identity::revocation, identity::users};
@@ -385,16 +386,14 @@ pub async fn switch_organization(
 
 /// Sets the organization a login lands in when none is asked for.
 pub async fn set_default_organization(
-    state: &AppState,
-    actor: &Actor,
-    principal: &Principal,
+    own: &OwnAccount,
     organization_id: Uuid,
 ) -> ApiResult<user::Model> {
-    let user_id = principal.user_id()?;
+    let (state, actor, user_id) = (own.state(), own.actor(), own.user_id());
     records::membership(&state.db, user_id, organization_id)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
-    write(&state.db, actor, async |txn| {
+    own.write(async |txn| {
         let user = user::Entity::find_by_id(user_id)
             .one(txn)
             .await?

@@ -13,6 +13,7 @@ use crate::services::audit::{Action, Actor, Event, Scope};
 use crate::services::store::scope::write;
 
 pub use crate::auth::UserRecord;
+use crate::services::store::account::OwnAccount;
 
 /// The users `ids` that exist, as records.
 pub async fn records(state: &AppState, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, UserRecord>> {
@@ -192,13 +193,12 @@ pub async fn set_disabled(
 
 /// Changes the caller's display name.
 pub async fn update_profile(
-    state: &AppState,
-    actor: &Actor,
-    user_id: Uuid,
+    own: &OwnAccount,
     display_name: crate::domain::DisplayName,
 ) -> ApiResult<UserRecord> {
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-    write(&state.db, actor, async |txn| {
+    let user_id = own.user_id();
+    own.write(async |txn| {
         let user = user::Entity::find_by_id(user_id)
             .one(txn)
             .await?

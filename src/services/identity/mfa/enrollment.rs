@@ -6,13 +6,11 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::auth::Principal;
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 use crate::services::AppState;
 use crate::services::audit::{Action, Actor, Event, Scope};
 use crate::services::identity::credentials::{clear_attempts, reserve_attempt};
-use crate::services::identity::users::UserRecord;
 use crate::services::store::scope::write;
 
 use super::factors::{
@@ -20,6 +18,7 @@ use super::factors::{
     throttle_key,
 };
 use super::{recovery, totp};
+use crate::services::store::account::OwnAccount;
 
 /// A new TOTP secret for `user_id`: its base32 form and URI to show, and its sealed form to store.
 fn new_totp_secret(
@@ -65,11 +64,8 @@ pub struct Enrollment {
 
 /// Starts a TOTP enrollment: a new secret, waiting for its first code. A pending enrollment
 /// before it is replaced. Only one TOTP factor is active at a time.
-pub async fn begin_totp(
-    state: &AppState,
-    actor: &Actor,
-    user: &UserRecord,
-) -> ApiResult<Enrollment> {
+pub async fn begin_totp(own: &OwnAccount) -> ApiResult<Enrollment> {
+    let (state, user) = (own.state(), own.user());
     let active = factors(&state.db, user.id).await?;
     if active.iter().any(|factor| factor.kind == TOTP) {
         return Err(ApiError::conflict(
@@ -78,7 +74,7 @@ pub async fn begin_totp(
     }
     let (base32, uri, sealed) = new_totp_secret(state, user.id, &user.email)?;
     let user_id = user.id;
-    write(&state.db, actor, async |txn| {
+    own.write(async |txn| {
         mfa_factor::Entity::delete_many()
             .filter(mfa_factor::Column::UserId.eq(user_id))
             .filter(mfa_factor::Column::Kind.eq(TOTP))
@@ -132,15 +128,9 @@ pub async fn enroll_for_demo(
 /// Confirms the pending TOTP enrollment with its first code: the factor is active, the user
 /// has multi-factor authentication, the caller's session counts as verified now, and the
 /// answer holds ten new recovery codes, shown this once.
-pub async fn confirm_totp(
-    state: &AppState,
-    actor: &Actor,
-    principal: &Principal,
-    code: &str,
-) -> ApiResult<Vec<String>> {
+pub async fn confirm_totp(own: &OwnAccount, code: &str) -> ApiResult<Vec<String>> {
     text::check("code", TextKind::Line, code, MAX_CODE)?;
-    let user_id = principal.user_id()?;
-    let session_id = principal.session_id()?;
+    let (state, user_id, session_id) = (own.state(), own.user_id(), own.session_id());
     let throttle = throttle_key(user_id);
     reserve_attempt(&state.db, &throttle).await?;
     let pending = mfa_factor::Entity::find()
@@ -155,7 +145,7 @@ pub async fn confirm_totp(
     }
     clear_attempts(&state.db, &throttle).await?;
     let codes = recovery::generate();
-    write(&state.db, actor, async |txn| {
+    own.write(async |txn| {
         mfa_factor::Entity::update_many()
             .col_expr(mfa_factor::Column::ConfirmedAt, Expr::value(Utc::now()))
             .filter(mfa_factor::Column::Id.eq(pending.id))
@@ -178,14 +168,9 @@ pub async fn confirm_totp(
 
 /// Removes the authenticator app after checking one of its codes (or a recovery code). With no
 /// factor left, the user no longer has multi-factor authentication and the recovery codes go.
-pub async fn remove_totp(
-    state: &AppState,
-    actor: &Actor,
-    principal: &Principal,
-    code: &str,
-) -> ApiResult<()> {
+pub async fn remove_totp(own: &OwnAccount, code: &str) -> ApiResult<()> {
     text::check("code", TextKind::Line, code, MAX_CODE)?;
-    let user_id = principal.user_id()?;
+    let (state, user_id) = (own.state(), own.user_id());
     let throttle = throttle_key(user_id);
     reserve_attempt(&state.db, &throttle).await?;
     let factor = factors(&state.db, user_id)
@@ -202,7 +187,7 @@ pub async fn remove_totp(
         ));
     }
     clear_attempts(&state.db, &throttle).await?;
-    write(&state.db, actor, async |txn| {
+    own.write(async |txn| {
         let event = delete_factor(txn, &factor, "removed the authenticator app").await?;
         Ok(((), vec![event]))
     })
@@ -210,12 +195,8 @@ pub async fn remove_totp(
 }
 
 /// New recovery codes in place of the old ones (which stop working).
-pub async fn regenerate_recovery_codes(
-    state: &AppState,
-    actor: &Actor,
-    principal: &Principal,
-) -> ApiResult<Vec<String>> {
-    let user_id = principal.user_id()?;
+pub async fn regenerate_recovery_codes(own: &OwnAccount) -> ApiResult<Vec<String>> {
+    let (state, user_id) = (own.state(), own.user_id());
     if factors(&state.db, user_id).await?.is_empty() {
         return Err(ApiError::invalid(
             "user",
@@ -223,7 +204,7 @@ pub async fn regenerate_recovery_codes(
         ));
     }
     let codes = recovery::generate();
-    write(&state.db, actor, async |txn| {
+    own.write(async |txn| {
         recovery::replace(txn, user_id, &codes).await?;
         let event = Event::new(
             Scope::User(user_id),

@@ -22,11 +22,10 @@ use crate::config::Settings;
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 use crate::services::AppState;
-use crate::services::audit::{Action, Actor, Event, Scope};
-use crate::services::identity::users::UserRecord;
-use crate::services::store::scope::write;
+use crate::services::audit::{Action, Event, Scope};
 
 pub use super::factors::WEBAUTHN;
+use crate::services::store::account::OwnAccount;
 use crate::services::store::scope::{claim_once, write_unrecorded};
 /// The longest ceremony answer read (a credential's JSON is a few kilobytes).
 pub const MAX_RESPONSE: usize = 16 * 1024;
@@ -97,12 +96,8 @@ fn keys_of(factors: &[mfa_factor::Model]) -> Vec<(Uuid, SecurityKey)> {
 
 /// Starts registering a security key named `name`: the options for
 /// `navigator.credentials.create` (JSON). The ceremony waits in a pending factor row.
-pub async fn begin_registration(
-    state: &AppState,
-    actor: &Actor,
-    user: &UserRecord,
-    name: &str,
-) -> ApiResult<String> {
+pub async fn begin_registration(own: &OwnAccount, name: &str) -> ApiResult<String> {
+    let (state, user) = (own.state(), own.user());
     let name = crate::domain::CredentialName::parse("name", name)?.into_inner();
     let webauthn = relying(state)?;
     let existing = factors(&state.db, user.id).await?;
@@ -126,7 +121,7 @@ pub async fn begin_registration(
     let pending = serde_json::to_string(&registration).map_err(ApiError::internal)?;
     let options = serde_json::to_string(&options).map_err(ApiError::internal)?;
     let user_id = user.id;
-    write(&state.db, actor, async |txn| {
+    own.write(async |txn| {
         // One registration at a time: an unfinished one before is dropped.
         mfa_factor::Entity::delete_many()
             .filter(mfa_factor::Column::UserId.eq(user_id))
@@ -169,13 +164,8 @@ pub struct Registered {
 
 /// Finishes the pending registration with the browser's answer (the `PublicKeyCredential` of
 /// `navigator.credentials.create`, as JSON).
-pub async fn finish_registration(
-    state: &AppState,
-    actor: &Actor,
-    user_id: Uuid,
-    session_id: Uuid,
-    response: &str,
-) -> ApiResult<Registered> {
+pub async fn finish_registration(own: &OwnAccount, response: &str) -> ApiResult<Registered> {
+    let (state, user_id, session_id) = (own.state(), own.user_id(), own.session_id());
     text::check("response", TextKind::Line, response, MAX_RESPONSE)?;
     let webauthn = relying(state)?;
     let pending = mfa_factor::Entity::find()
@@ -207,30 +197,31 @@ pub async fn finish_registration(
     let first = factors(&state.db, user_id).await?.is_empty();
     let codes = if first { recovery::generate() } else { vec![] };
     let name = pending.name.clone();
-    let factor = write(&state.db, actor, async |txn| {
-        let factor = mfa_factor::ActiveModel {
-            credential: Set(Some(stored)),
-            confirmed_at: Set(Some(Utc::now())),
-            ..mfa_factor::ActiveModel::from(pending.clone())
-        };
-        let factor = mfa_factor::Entity::insert(factor)
-            .exec_with_returning(txn)
-            .await?;
-        set_enabled(txn, user_id, true).await?;
-        if first {
-            recovery::replace(txn, user_id, &codes).await?;
-        }
-        mark_verified(txn, session_id, "hwk").await?;
-        let event = Event::new(
-            Scope::User(user_id),
-            Action::MfaEnrolled,
-            format!("registered the security key {name}"),
-        )
-        .target("mfa_factor", factor.id)
-        .payload(json!({ "recoveryCodesIssued": first }));
-        Ok((factor, vec![event]))
-    })
-    .await?;
+    let factor = own
+        .write(async |txn| {
+            let factor = mfa_factor::ActiveModel {
+                credential: Set(Some(stored)),
+                confirmed_at: Set(Some(Utc::now())),
+                ..mfa_factor::ActiveModel::from(pending.clone())
+            };
+            let factor = mfa_factor::Entity::insert(factor)
+                .exec_with_returning(txn)
+                .await?;
+            set_enabled(txn, user_id, true).await?;
+            if first {
+                recovery::replace(txn, user_id, &codes).await?;
+            }
+            mark_verified(txn, session_id, "hwk").await?;
+            let event = Event::new(
+                Scope::User(user_id),
+                Action::MfaEnrolled,
+                format!("registered the security key {name}"),
+            )
+            .target("mfa_factor", factor.id)
+            .payload(json!({ "recoveryCodesIssued": first }));
+            Ok((factor, vec![event]))
+        })
+        .await?;
     Ok(Registered {
         factor: factor.into(),
         recovery_codes: codes,
@@ -307,8 +298,9 @@ pub async fn accept_assertion(
 
 /// Removes the security key `id` of the user; with no factor left, multi-factor
 /// authentication and the recovery codes go.
-pub async fn remove(state: &AppState, actor: &Actor, user_id: Uuid, id: Uuid) -> ApiResult<()> {
-    write(&state.db, actor, async |txn| {
+pub async fn remove(own: &OwnAccount, id: Uuid) -> ApiResult<()> {
+    let user_id = own.user_id();
+    own.write(async |txn| {
         let factor = mfa_factor::Entity::find_by_id(id)
             .one(txn)
             .await?
