@@ -38,7 +38,7 @@ pub fn to_json(event: &EventRecord) -> Value {
 
 /// Streams the events of a chain (oldest first) to `out` as JSON Lines, a page at a time so
 /// that memory stays flat however long the log. Returns how many events were written.
-pub async fn export(
+pub(crate) async fn export(
     db: &impl ConnectionTrait,
     scope: Scope,
     from: Option<DateTime<Utc>>,

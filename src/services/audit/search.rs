@@ -218,13 +218,20 @@ pub async fn page(
 }
 
 /// How many events of a chain match a filter.
-pub async fn count(db: &impl ConnectionTrait, scope: Scope, filter: &Filter) -> ApiResult<u64> {
+pub(crate) async fn count(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    filter: &Filter,
+) -> ApiResult<u64> {
     Ok(match filtered(db, &scope.chain(), filter, None).await? {
         Some(filtered) => filtered.query.count(db).await?,
         None => 0,
     })
 }
 
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<audit_event::Model>> {
+pub(crate) async fn find(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> ApiResult<Option<audit_event::Model>> {
     Ok(audit_event::Entity::find_by_id(id).one(db).await?)
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::error::ApiResult;
 
 /// Ends every live session of a user (but `except`), returning how many.
-pub async fn revoke_all(
+pub(crate) async fn revoke_all(
     txn: &impl ConnectionTrait,
     user_id: Uuid,
     except: Option<Uuid>,
@@ -27,7 +27,11 @@ pub async fn revoke_all(
     Ok(update.exec(txn).await?.rows_affected)
 }
 
-pub async fn revoke(txn: &impl ConnectionTrait, session_id: Uuid, reason: &str) -> ApiResult<()> {
+pub(crate) async fn revoke(
+    txn: &impl ConnectionTrait,
+    session_id: Uuid,
+    reason: &str,
+) -> ApiResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(session::Column::RevokedReason, Expr::value(reason))

@@ -48,7 +48,7 @@ impl UserKind {
     }
 }
 
-pub async fn load(
+pub(crate) async fn load(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> ApiResult<HashMap<Uuid, user::Model>> {
@@ -93,7 +93,7 @@ pub async fn create(
 }
 
 /// Inserts an active user, for callers that record the event of the change they are part of.
-pub async fn insert(
+pub(crate) async fn insert(
     txn: &impl ConnectionTrait,
     email: &Email,
     display_name: String,

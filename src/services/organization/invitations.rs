@@ -319,7 +319,7 @@ pub struct Acceptance {
 
 /// Invitations by their ids, whatever their organization (for the loader; the caller checks
 /// access to each).
-pub async fn load(
+pub(crate) async fn load(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> ApiResult<std::collections::HashMap<Uuid, invitation::Model>> {

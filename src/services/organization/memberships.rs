@@ -88,7 +88,7 @@ pub async fn member_counts(
     .await
 }
 
-pub async fn load(
+pub(crate) async fn load(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> ApiResult<HashMap<Uuid, membership::Model>> {
@@ -408,7 +408,7 @@ struct OrgCount {
 }
 
 /// How many members each organization has, in one statement.
-pub async fn counts_for_organizations(
+pub(crate) async fn counts_for_organizations(
     db: &impl ConnectionTrait,
     organizations: &[Uuid],
 ) -> ApiResult<HashMap<Uuid, i64>> {
@@ -429,7 +429,7 @@ pub async fn counts_for_organizations(
 }
 
 /// Keeps the role-name sort key of a role's memberships in step with its name.
-pub async fn rename_role_sort_key(
+pub(crate) async fn rename_role_sort_key(
     txn: &impl ConnectionTrait,
     role_id: Uuid,
     name: &str,

@@ -71,7 +71,7 @@ pub async fn create(
 
 /// The body of [`create`], for callers that already hold a transaction: the organization and
 /// the event that records its creation, for the caller to record with the change.
-pub async fn create_in(
+pub(crate) async fn create_in(
     txn: &impl ConnectionTrait,
     state: &AppState,
     actor: &Actor,
@@ -182,7 +182,7 @@ pub struct LicenseChange {
 }
 
 /// Finds an organization by its public id (`ORG-…`) or its internal id.
-pub async fn find_by_reference(
+pub(crate) async fn find_by_reference(
     db: &impl ConnectionTrait,
     reference: &str,
 ) -> ApiResult<Option<organization::Model>> {

@@ -110,7 +110,7 @@ async fn memberships_in(
 
 /// The access of `user_id` in each of `organization_ids` where they are a member; an
 /// organization missing from the result is one where they are not (to be answered NOT_FOUND).
-pub async fn load(
+pub(crate) async fn load(
     db: &impl ConnectionTrait,
     policy: &Arc<Policy>,
     user_id: Uuid,
@@ -166,7 +166,7 @@ async fn combine(
 }
 
 /// The access of `user_id` in one organization, if they are a member.
-pub async fn load_one(
+pub(crate) async fn load_one(
     db: &impl ConnectionTrait,
     policy: &Arc<Policy>,
     user_id: Uuid,

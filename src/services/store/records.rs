@@ -232,7 +232,7 @@ pub fn new_membership(
 }
 
 /// A role an organization can hand out: a predefined one, or one of its own custom roles.
-pub async fn role_in_organization(
+pub(crate) async fn role_in_organization(
     db: &impl ConnectionTrait,
     policy: &Policy,
     organization_id: Uuid,

@@ -49,7 +49,7 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, events: Vec<Event>) 
 
 /// [`write`] for a change whose events name different actors (a sign-in learns who acts only
 /// inside the transaction; a replayed token is recorded as nobody's).
-pub async fn write_recording<T>(
+pub(crate) async fn write_recording<T>(
     db: &DatabaseConnection,
     change: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<(T, Vec<(Actor, Event)>)>,
 ) -> ApiResult<T> {
@@ -64,7 +64,7 @@ pub async fn write_recording<T>(
 
 /// [`write`] for rows that are nobody's change and so record no event: a challenge, a code, a
 /// counter, a cached document. They still go through the one write transaction.
-pub async fn write_unrecorded<T>(
+pub(crate) async fn write_unrecorded<T>(
     db: &DatabaseConnection,
     change: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
 ) -> ApiResult<T> {
@@ -95,7 +95,7 @@ impl<E: EntityTrait> Claim for sea_orm::UpdateMany<E> {
 /// Claims a single-use row (a sign-in's state, a code, a challenge, a registration, a one-time
 /// password's step) with `claim`, one statement: of any number of callers racing for the row,
 /// across processes too, exactly one gets `true`. The only write besides the write path.
-pub async fn claim_once(db: &impl ConnectionTrait, claim: impl Claim) -> ApiResult<bool> {
+pub(crate) async fn claim_once(db: &impl ConnectionTrait, claim: impl Claim) -> ApiResult<bool> {
     Ok(claim.rows_claimed(db).await? == 1)
 }
 

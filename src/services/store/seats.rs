@@ -102,7 +102,7 @@ async fn licensed_seats_in_use(
 }
 
 /// SEAT_LIMIT_REACHED unless one more licensed seat is free.
-pub async fn ensure_licensed_seat(
+pub(crate) async fn ensure_licensed_seat(
     txn: &impl ConnectionTrait,
     policy: &Policy,
     org: &organization::Model,

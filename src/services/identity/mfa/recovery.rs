@@ -44,7 +44,7 @@ fn normalized_hash(code: &str) -> String {
 }
 
 /// Removes the user's codes (their last factor is gone).
-pub async fn clear(txn: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<()> {
+pub(crate) async fn clear(txn: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<()> {
     recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::UserId.eq(user_id))
         .exec(txn)
@@ -53,7 +53,11 @@ pub async fn clear(txn: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<()> {
 }
 
 /// Replaces the user's codes with `codes`.
-pub async fn replace(txn: &impl ConnectionTrait, user_id: Uuid, codes: &[String]) -> ApiResult<()> {
+pub(crate) async fn replace(
+    txn: &impl ConnectionTrait,
+    user_id: Uuid,
+    codes: &[String],
+) -> ApiResult<()> {
     clear(txn, user_id).await?;
     let now = Utc::now();
     let rows = codes.iter().map(|code| recovery_code::ActiveModel {
@@ -69,23 +73,17 @@ pub async fn replace(txn: &impl ConnectionTrait, user_id: Uuid, codes: &[String]
 
 /// Uses up `code` if it is one of the user's unused codes: only one of parallel attempts with
 /// the same code wins.
-pub async fn consume(db: &impl ConnectionTrait, user_id: Uuid, code: &str) -> ApiResult<bool> {
+pub(crate) async fn consume(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    code: &str,
+) -> ApiResult<bool> {
     let claim = recovery_code::Entity::update_many()
         .col_expr(recovery_code::Column::UsedAt, Expr::value(Utc::now()))
         .filter(recovery_code::Column::UserId.eq(user_id))
         .filter(recovery_code::Column::CodeHash.eq(normalized_hash(code)))
         .filter(recovery_code::Column::UsedAt.is_null());
     claim_once(db, claim).await
-}
-
-/// How many unused codes the user has left.
-pub async fn remaining(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<u64> {
-    use sea_orm::PaginatorTrait;
-    Ok(recovery_code::Entity::find()
-        .filter(recovery_code::Column::UserId.eq(user_id))
-        .filter(recovery_code::Column::UsedAt.is_null())
-        .count(db)
-        .await?)
 }
 
 #[cfg(test)]

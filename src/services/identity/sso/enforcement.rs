@@ -31,7 +31,7 @@ pub enum Standing {
 
 /// The organization that enforces single sign-on over `user`: the one holding their email's
 /// domain verified (at most one does), when its connection is on and enforced.
-pub async fn enforcing_organization(
+pub(crate) async fn enforcing_organization(
     db: &impl ConnectionTrait,
     email: &str,
 ) -> ApiResult<Option<Uuid>> {
@@ -50,7 +50,7 @@ pub async fn enforcing_organization(
 
 /// How `user` stands in `organization_id` when reaching it without its single sign-on, given
 /// the organization that enforces over them.
-pub async fn standing(
+pub(crate) async fn standing(
     db: &impl ConnectionTrait,
     policy: &Policy,
     user_id: Uuid,
@@ -76,7 +76,7 @@ pub async fn standing(
 
 /// [`standing`] of the user `user_id` with `email`, finding the organization that enforces
 /// over them first.
-pub async fn standing_of(
+pub(crate) async fn standing_of(
     db: &impl ConnectionTrait,
     policy: &Policy,
     user_id: Uuid,
@@ -94,7 +94,7 @@ pub fn through_sso_of(session: &session::Model, organization_id: Uuid) -> bool {
 
 /// The error a person refused a password way into `organization_id` gets (`code`: FORBIDDEN
 /// for a sign-in or a switch, UNAUTHENTICATED for a session that ends), naming it.
-pub async fn refusal(
+pub(crate) async fn refusal(
     db: &impl ConnectionTrait,
     organization_id: Uuid,
     code: ErrorCode,

@@ -21,7 +21,7 @@ use crate::services::store::seats::ensure_licensed_seat;
 /// have one) has just confirmed it, in the write that opens their session: the organization
 /// locked, its connection still the one that vouched, and the person made a member with the
 /// default role when they are not one and just-in-time provisioning is on. Returns the events.
-pub async fn link_identity(
+pub(crate) async fn link_identity(
     txn: &impl ConnectionTrait,
     state: &AppState,
     organization_id: Uuid,

@@ -10,7 +10,7 @@ use crate::services::AppState;
 
 /// The verified claim on the domain of `email` (at most one organization holds it); none for
 /// an email that is not one or whose domain nobody verified.
-pub async fn verified_claim(
+pub(crate) async fn verified_claim(
     db: &impl sea_orm::ConnectionTrait,
     email: &str,
 ) -> ApiResult<Option<organization_domain::Model>> {

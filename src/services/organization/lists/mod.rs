@@ -29,4 +29,5 @@ pub use lifecycle::{create, delete, update};
 pub use pages::{load, page, shared_with};
 pub use reading::{EntryKey, ListRead, Readable, open, readable_through_sharing};
 pub use record::{EntryRecord, ListRecord};
-pub use sharing::{add_partner, partners, partners_of, remove_partner, set_shared};
+pub(crate) use sharing::partners;
+pub use sharing::{add_partner, partners_of, remove_partner, set_shared};

@@ -120,7 +120,7 @@ pub async fn partners_of(
 }
 
 /// The partners each of `organization_ids` shares its lists with.
-pub async fn partners(
+pub(crate) async fn partners(
     db: &impl ConnectionTrait,
     organization_ids: &[Uuid],
 ) -> ApiResult<HashMap<Uuid, Vec<Uuid>>> {
