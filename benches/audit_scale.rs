@@ -31,8 +31,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
     let bench_db = support::BenchDatabase::new(dir.path()).await?;
-    let db = charter::db::connect(&bench_db.settings).await?;
-    charter::db::migrate(&db).await?;
+    let app = charter::build(bench_db.settings.clone()).await?;
+    let db = app.state.database().clone();
     let backend = bench_db.backend();
 
     let org = Uuid::now_v7();
@@ -192,7 +192,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let verifying = Instant::now();
-    let (checked, broken) = audit::verify(&db, Some(&chain))
+    let (checked, broken) = audit::verify(&app.state, Some(&chain))
         .await
         .map_err(|err| anyhow::anyhow!(err.message))?;
     println!(

@@ -380,19 +380,21 @@ fn seeding_state(
         settings.audience.clone(),
         settings.access_token_ttl,
     );
-    Ok(AppState {
+    Ok(AppState::new(
         db,
-        policy,
-        tokens: Arc::new(tokens),
-        settings: Arc::new(settings.clone()),
-        mailer: Arc::new(charter::mail::Mailer::outbox(&settings.data_dir)),
-        sso: Arc::new(charter::services::identity::sso::Runtime::new(settings)?),
-        secrets: Arc::new(charter::auth::sealing::SecretBox::load(
-            &settings.data_dir,
-            None,
-        )?),
-        webauthn: None,
-    })
+        charter::services::Shared {
+            policy,
+            tokens: Arc::new(tokens),
+            settings: Arc::new(settings.clone()),
+            mailer: Arc::new(charter::mail::Mailer::outbox(&settings.data_dir)),
+            sso: Arc::new(charter::services::identity::sso::Runtime::new(settings)?),
+            secrets: Arc::new(charter::auth::sealing::SecretBox::load(
+                &settings.data_dir,
+                None,
+            )?),
+            webauthn: None,
+        },
+    ))
 }
 
 async fn new_user(

@@ -55,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let bench_db = support::BenchDatabase::new(dir.path()).await?;
     let app = charter::build(bench_db.settings.clone()).await?;
-    let db = app.state.db.clone();
+    let db = app.state.database().clone();
     let backend = bench_db.backend();
     let (owner, org) = charter::services::bootstrap::bootstrap(
         &app.state,
@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
     let list = lists::create(&create, "Large", ListKind::Ip, None)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
-    let read = lists::open(&db, policy, &Viewer::user(owner.id), list.id)
+    let read = lists::open(&app.state, &Viewer::user(owner.id), list.id)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?
         .read;
@@ -213,7 +213,7 @@ async fn main() -> anyhow::Result<()> {
     let mut after: Option<String> = None;
     let mut walked = 0usize;
     loop {
-        let page = lists::entries_after(&db, &read, after.as_deref(), 1000)
+        let page = lists::entries_after(&app.state, &read, after.as_deref(), 1000)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
         walked += page.len();

@@ -228,12 +228,12 @@ async fn license(
     let app = crate::build(settings).await?;
     let state = &app.state;
     let reference = crate::graphql::ids::organization_reference(organization);
-    let org = organizations::find_by_reference(&state.db, &reference)
+    let org = organizations::find_by_reference(state, &reference)
         .await
         .map_err(api)?
         .ok_or_else(|| anyhow::anyhow!("no organization `{organization}`"))?;
     let actor = crate::services::audit::Actor::command_line();
-    let org = organizations::change_license(&state.db, &state.policy, &actor, org.id, change)
+    let org = organizations::change_license(state, &actor, org.id, change)
         .await
         .map_err(api)?;
     println!(
@@ -255,13 +255,14 @@ async fn user(data: &DataArgs, command: UserCommand) -> anyhow::Result<()> {
     let settings = Settings::resolve(data, None)?;
     let app = crate::build(settings).await?;
     let actor = crate::services::audit::Actor::command_line();
-    let db = &app.state.db;
+    let state = &app.state;
     match command {
         UserCommand::Operator { email, revoke } => {
             let email = crate::domain::Email::parse("email", &email).map_err(api)?;
-            let user = crate::services::identity::users::set_operator(db, &actor, &email, !revoke)
-                .await
-                .map_err(api)?;
+            let user =
+                crate::services::identity::users::set_operator(state, &actor, &email, !revoke)
+                    .await
+                    .map_err(api)?;
             println!(
                 "{} is {}a platform operator",
                 user.email,
@@ -351,26 +352,27 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
         }
     }
     if let Some(days) = settings.audit_retention_days {
-        let db = app.state.db.clone();
+        let state = app.state.clone();
         tokio::spawn(async move {
             let mut daily = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
             loop {
                 daily.tick().await;
                 let before = chrono::Utc::now() - chrono::Duration::days(days);
                 let actor = crate::services::audit::Actor::command_line();
-                match crate::services::audit::purge(&db, &actor, before).await {
+                match crate::services::audit::purge(&state, &actor, before).await {
                     Ok(removed) => tracing::info!(removed, %before, "audit retention applied"),
                     Err(err) => tracing::error!(error = %err.message, "audit retention failed"),
                 }
             }
         });
     }
-    let db = app.state.db.clone();
+    let state = app.state.clone();
     tokio::spawn(async move {
         let mut hourly = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
         loop {
             hourly.tick().await;
-            if let Err(err) = crate::services::identity::credentials::purge_throttles(&db).await {
+            if let Err(err) = crate::services::identity::credentials::purge_throttles(&state).await
+            {
                 tracing::error!(error = %err.message, "purging sign-in throttles failed");
             }
         }
@@ -393,10 +395,10 @@ async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
     let settings = Settings::resolve(data, None)?;
     let retention = settings.audit_retention_days;
     let app = crate::build(settings).await?;
-    let db = &app.state.db;
+    let state = &app.state;
     let organization = |reference: String| async move {
         let found = crate::graphql::ids::organization_reference(&reference);
-        organizations::find_by_reference(db, &found)
+        organizations::find_by_reference(state, &found)
             .await
             .map_err(api)?
             .ok_or_else(|| anyhow::anyhow!("no organization `{reference}`"))
@@ -409,7 +411,7 @@ async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
                 }
                 None => None,
             };
-            let (checked, broken) = audit::verify(db, chain.as_deref()).await.map_err(api)?;
+            let (checked, broken) = audit::verify(state, chain.as_deref()).await.map_err(api)?;
             if broken.is_empty() {
                 println!("ok: {checked} event(s) verified");
                 return Ok(());
@@ -430,7 +432,7 @@ async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
             let org = organization(reference).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let written = audit::export(db, Scope::Organization(org.id), from, to, &mut out)
+            let written = audit::export(state, Scope::Organization(org.id), from, to, &mut out)
                 .await
                 .map_err(api)?;
             tracing::info!(events = written, "exported");
@@ -444,7 +446,7 @@ async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
                     "give --before, or configure audit_retention_days (events are kept forever by default)"
                 ),
             };
-            let removed = audit::purge(db, &Actor::command_line(), before)
+            let removed = audit::purge(state, &Actor::command_line(), before)
                 .await
                 .map_err(api)?;
             println!("removed {removed} event(s) older than {before}");

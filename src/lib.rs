@@ -86,16 +86,16 @@ pub async fn build_with(
         None => mail::Mailer::outbox(&settings.data_dir),
     };
     let sso = services::identity::sso::Runtime::new(&settings)?;
-    let state = AppState {
+    let shared = services::Shared {
         mailer: Arc::new(mailer),
         sso: Arc::new(sso),
         secrets: Arc::new(secrets),
         webauthn: services::identity::mfa::webauthn::relying_party(&settings)?,
-        db,
         policy: Arc::new(policy),
         tokens: Arc::new(tokens),
         settings: Arc::new(settings),
     };
+    let state = AppState::new(db, shared);
     let router = http::router(state.clone());
     Ok(App { state, router })
 }

@@ -58,7 +58,7 @@ async fn export(state: HttpState, file: &str, principal: Principal) -> Result<Re
         principal => Viewer::of(&principal)?,
     };
     let app = state.app;
-    let Readable { list, read } = lists::open(&app.db, &app.policy, &viewer, list_id).await?;
+    let Readable { list, read } = lists::open(&app, &viewer, list_id).await?;
     tracing::info!(
         list = %list.id,
         user = %viewer.user_id,
@@ -70,13 +70,13 @@ async fn export(state: HttpState, file: &str, principal: Principal) -> Result<Re
     // Each step reads the next page after the last value sent; a failure mid-stream ends the
     // body early (the client sees a truncated transfer, never a wrong line).
     let pages = stream::try_unfold(Some(None::<String>), move |cursor| {
-        let db = app.db.clone();
+        let app = app.clone();
         let read = read.clone();
         async move {
             let Some(after) = cursor else {
                 return Ok::<_, std::io::Error>(None);
             };
-            let entries = lists::entries_after(&db, &read, after.as_deref(), PAGE)
+            let entries = lists::entries_after(&app, &read, after.as_deref(), PAGE)
                 .await
                 .map_err(|err| std::io::Error::other(err.message))?;
             if entries.is_empty() {

@@ -68,7 +68,7 @@ async fn healthz() -> &'static str {
 /// The process can serve: its database answers, within two seconds (a load balancer's probe
 /// must not hang on a database that is down or frozen).
 async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
-    if crate::db::ping(&state.app.db, std::time::Duration::from_secs(2)).await {
+    if state.app.ping(std::time::Duration::from_secs(2)).await {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")

@@ -84,10 +84,11 @@ async fn key(
 
 /// The member-id of `user` in the fixture's organization.
 async fn membership(f: &Fixture, user: uuid::Uuid) -> String {
-    let found = charter::services::store::records::membership(&f.app.state.db, user, f.org.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let found =
+        charter::services::store::records::membership(f.app.state.database(), user, f.org.id)
+            .await
+            .unwrap()
+            .unwrap();
     NodeId::Membership(found.id).to_id().0
 }
 
@@ -135,7 +136,7 @@ async fn the_secret_is_shown_once_and_only_its_hash_is_stored() {
 
     // The table holds the SHA-256 of the secret and nothing that contains the secret.
     let rows = entity::api_key::Entity::find()
-        .all(&f.app.state.db)
+        .all(f.app.state.database())
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
@@ -402,7 +403,7 @@ async fn unknown_revoked_and_expired_keys_get_one_answer_and_a_typo_another() {
             sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
         )
         .filter(entity::api_key::Column::Id.eq(expired_id))
-        .exec(&f.app.state.db)
+        .exec(f.app.state.database())
         .await
         .unwrap();
     let unknown = charter::auth::api_keys::new_secret().secret;
@@ -524,7 +525,7 @@ async fn a_key_never_acts_outside_its_organization_nor_on_the_account() {
     // The password and the organizations are as they were.
     f.app.login("bob@example.com").await;
     let count = entity::organization::Entity::find()
-        .count(&f.app.state.db)
+        .count(f.app.state.database())
         .await
         .unwrap();
     assert_eq!(count, 2);
@@ -681,8 +682,7 @@ async fn a_service_account_is_never_an_owner_never_signs_in_and_takes_a_seat() {
 
     // Seats: alice, bob and the bot hold three; with three seats a fourth is refused.
     charter::services::organization::organizations::change_license(
-        &f.app.state.db,
-        &f.app.state.policy,
+        &f.app.state,
         &charter::services::audit::Actor::command_line(),
         f.org.id,
         charter::services::organization::organizations::LicenseChange {
@@ -702,7 +702,7 @@ async fn a_service_account_is_never_an_owner_never_signs_in_and_takes_a_seat() {
         .await;
     assert_eq!(error_code(&full), "SEAT_LIMIT_REACHED", "{full}");
     let accounts = entity::service_account::Entity::find()
-        .count(&f.app.state.db)
+        .count(f.app.state.database())
         .await
         .unwrap();
     assert_eq!(accounts, 1, "nothing of a refused account is written");
@@ -865,7 +865,7 @@ async fn bad_key_input_is_refused_naming_the_problem_and_writes_nothing() {
         }
     }
     let keys = entity::api_key::Entity::find()
-        .count(&f.app.state.db)
+        .count(f.app.state.database())
         .await
         .unwrap();
     assert_eq!(keys, 0, "nothing is written");
@@ -991,7 +991,7 @@ async fn a_change_made_through_a_key_names_the_key_in_its_event() {
     assert_eq!(event["actorEmail"], "bob@example.com");
     assert_eq!(event["actorApiKeyId"], id.as_str());
     let chain = format!("org:{}", f.org.id);
-    let (checked, broken) = charter::services::audit::verify(&f.app.state.db, Some(&chain))
+    let (checked, broken) = charter::services::audit::verify(&f.app.state, Some(&chain))
         .await
         .unwrap();
     assert!(
@@ -1002,14 +1002,14 @@ async fn a_change_made_through_a_key_names_the_key_in_its_event() {
     use sea_orm::ActiveModelTrait;
     let newest = entity::audit_event::Entity::find()
         .filter(entity::audit_event::Column::ActorApiKeyId.is_not_null())
-        .one(&f.app.state.db)
+        .one(f.app.state.database())
         .await
         .unwrap()
         .unwrap();
     let mut forged: entity::audit_event::ActiveModel = newest.into();
     forged.actor_api_key_id = sea_orm::Set(Some(uuid::Uuid::now_v7()));
-    forged.update(&f.app.state.db).await.unwrap();
-    let (_, broken) = charter::services::audit::verify(&f.app.state.db, Some(&chain))
+    forged.update(f.app.state.database()).await.unwrap();
+    let (_, broken) = charter::services::audit::verify(&f.app.state, Some(&chain))
         .await
         .unwrap();
     assert_eq!(broken.len(), 1, "a forged key id is caught");
@@ -1075,8 +1075,7 @@ async fn key_grants_follow_the_policys_dependencies() {
         .map(|f| f.key.clone())
         .collect();
     charter::services::organization::organizations::change_license(
-        &app.state.db,
-        &app.state.policy,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         org.id,
         charter::services::organization::organizations::LicenseChange {
@@ -1263,13 +1262,13 @@ async fn a_parallel_burst_of_key_creations_stops_at_the_limit() {
         assert_eq!(error_code(body), "CONFLICT", "{body}");
     }
     let stored = entity::api_key::Entity::find()
-        .count(&f.app.state.db)
+        .count(f.app.state.database())
         .await
         .unwrap();
     assert_eq!(stored as usize, limit);
     let created = entity::audit_event::Entity::find()
         .filter(entity::audit_event::Column::Action.eq("api_key.created"))
-        .count(&f.app.state.db)
+        .count(f.app.state.database())
         .await
         .unwrap();
     assert_eq!(

@@ -10,7 +10,7 @@ const SSO_SECRET: &str = "the-provider-client-secret";
 
 async fn event_count(app: &TestApp) -> u64 {
     entity::audit_event::Entity::find()
-        .count(&app.state.db)
+        .count(app.state.database())
         .await
         .unwrap()
 }
@@ -18,7 +18,7 @@ async fn event_count(app: &TestApp) -> u64 {
 async fn last_event(app: &TestApp) -> entity::audit_event::Model {
     entity::audit_event::Entity::find()
         .order_by_desc(entity::audit_event::Column::Id)
-        .one(&app.state.db)
+        .one(app.state.database())
         .await
         .unwrap()
         .unwrap()
@@ -81,7 +81,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     let alice = app.create_user("alice@example.com").await;
     let ops = app.create_user("ops@example.com").await;
     charter::services::identity::users::set_operator(
-        &app.state.db,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", &ops.email).unwrap(),
         true,
@@ -93,7 +93,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     let bob = app.create_user("bob@example.com").await;
     app.add_member(&bob, &org_model, "standard_user").await;
     let bob_membership =
-        charter::services::store::records::membership(&app.state.db, bob.id, org_model.id)
+        charter::services::store::records::membership(app.state.database(), bob.id, org_model.id)
             .await
             .unwrap()
             .unwrap()
@@ -245,7 +245,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         if name == "exchangeSsoCode" {
             // A sign-in through the provider, whose callback hands over the code.
             let org_model = entity::organization::Entity::find_by_id(org_model.id)
-                .one(&app.state.db)
+                .one(app.state.database())
                 .await
                 .unwrap()
                 .unwrap();
@@ -652,7 +652,7 @@ async fn verify_names_the_first_event_altered_behind_its_back() {
         )
         .await;
     }
-    let (checked, broken) = charter::services::audit::verify(&app.state.db, None)
+    let (checked, broken) = charter::services::audit::verify(&app.state, None)
         .await
         .unwrap();
     assert!(checked >= 4 && broken.is_empty(), "{broken:?}");
@@ -661,18 +661,18 @@ async fn verify_names_the_first_event_altered_behind_its_back() {
     let second = entity::audit_event::Entity::find()
         .filter(entity::audit_event::Column::Chain.eq(chain.clone()))
         .filter(entity::audit_event::Column::Seq.eq(2))
-        .one(&app.state.db)
+        .one(app.state.database())
         .await
         .unwrap()
         .unwrap();
     app.state
-        .db
+        .database()
         .execute_unprepared(&format!(
             "UPDATE audit_events SET description = 'nothing happened' WHERE chain = '{chain}' AND seq = 2"
         ))
         .await
         .unwrap();
-    let (_, broken) = charter::services::audit::verify(&app.state.db, Some(&chain))
+    let (_, broken) = charter::services::audit::verify(&app.state, Some(&chain))
         .await
         .unwrap();
     assert_eq!(broken.len(), 1);
@@ -681,21 +681,21 @@ async fn verify_names_the_first_event_altered_behind_its_back() {
 
     // Deleting an event instead is caught too.
     app.state
-        .db
+        .database()
         .execute_unprepared(&format!(
             "DELETE FROM audit_events WHERE chain = '{chain}' AND seq = 3"
         ))
         .await
         .unwrap();
     app.state
-        .db
+        .database()
         .execute_unprepared(&format!(
             "UPDATE audit_events SET description = '{}' WHERE chain = '{chain}' AND seq = 2",
             second.description
         ))
         .await
         .unwrap();
-    let (_, broken) = charter::services::audit::verify(&app.state.db, Some(&chain))
+    let (_, broken) = charter::services::audit::verify(&app.state, Some(&chain))
         .await
         .unwrap();
     assert_eq!(broken.len(), 1);
@@ -710,7 +710,9 @@ async fn a_change_rolled_back_after_writing_its_event_leaves_neither() {
     let before = event_count(&app).await;
     {
         use sea_orm::{ActiveModelTrait, Set};
-        let txn = charter::db::begin_write(&app.state.db).await.unwrap();
+        let txn = charter::db::begin_write(app.state.database())
+            .await
+            .unwrap();
         let mut active: entity::organization::ActiveModel = org.clone().into();
         active.name = Set("Half written".to_owned());
         active.update(&txn).await.unwrap();
@@ -729,12 +731,12 @@ async fn a_change_rolled_back_after_writing_its_event_leaves_neither() {
     }
     assert_eq!(event_count(&app).await, before);
     let reloaded = entity::organization::Entity::find_by_id(org.id)
-        .one(&app.state.db)
+        .one(app.state.database())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(reloaded.name, "Acme");
-    let (_, broken) = charter::services::audit::verify(&app.state.db, None)
+    let (_, broken) = charter::services::audit::verify(&app.state, None)
         .await
         .unwrap();
     assert!(broken.is_empty(), "{broken:?}");
@@ -779,14 +781,14 @@ async fn concurrent_changes_in_one_organization_never_fork_the_chain() {
     let seqs: Vec<i64> = entity::audit_event::Entity::find()
         .filter(entity::audit_event::Column::Chain.eq(chain.clone()))
         .order_by_asc(entity::audit_event::Column::Seq)
-        .all(&app.state.db)
+        .all(app.state.database())
         .await
         .unwrap()
         .into_iter()
         .map(|e| e.seq)
         .collect();
     assert_eq!(seqs, (1..=13).collect::<Vec<i64>>());
-    let (_, broken) = charter::services::audit::verify(&app.state.db, Some(&chain))
+    let (_, broken) = charter::services::audit::verify(&app.state, Some(&chain))
         .await
         .unwrap();
     assert!(broken.is_empty(), "{broken:?}");
@@ -814,7 +816,7 @@ async fn purging_old_events_is_recorded_and_every_chain_still_verifies() {
     )
     .await;
     let removed = charter::services::audit::purge(
-        &app.state.db,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         cut,
     )
@@ -824,7 +826,7 @@ async fn purging_old_events_is_recorded_and_every_chain_still_verifies() {
         removed >= 2,
         "organization.created and the first rename, at least: {removed}"
     );
-    let (_, broken) = charter::services::audit::verify(&app.state.db, None)
+    let (_, broken) = charter::services::audit::verify(&app.state, None)
         .await
         .unwrap();
     assert!(broken.is_empty(), "{broken:?}");
@@ -859,9 +861,9 @@ async fn purging_old_events_is_recorded_and_every_chain_still_verifies() {
         body["data"]["organization"]["auditLog"]["totalCount"], 0,
         "{body}"
     );
-    if app.state.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+    if app.state.database().get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
         let count = |table: &'static str| {
-            let db = app.state.db.clone();
+            let db = app.state.database().clone();
             async move {
                 db.query_one_raw(sea_orm::Statement::from_string(
                     sea_orm::DatabaseBackend::Sqlite,

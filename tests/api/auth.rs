@@ -37,7 +37,7 @@ async fn unknown_email_wrong_password_and_disabled_account_get_the_same_answer()
     let disabled = app.create_user("dis@example.com").await;
     let mut active: entity::user::ActiveModel = disabled.into();
     active.status = sea_orm::Set("disabled".to_owned());
-    sea_orm::ActiveModelTrait::update(active, &app.state.db)
+    sea_orm::ActiveModelTrait::update(active, app.state.database())
         .await
         .unwrap();
 

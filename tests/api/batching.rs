@@ -42,7 +42,7 @@ async fn seed(app: &TestApp, organizations: usize, members: usize) -> String {
             .collect();
         if !users.is_empty() {
             user::Entity::insert_many(users)
-                .exec(&app.state.db)
+                .exec(app.state.database())
                 .await
                 .unwrap();
             let memberships = models.iter().map(|user| {
@@ -55,7 +55,7 @@ async fn seed(app: &TestApp, organizations: usize, members: usize) -> String {
                 )
             });
             membership::Entity::insert_many(memberships)
-                .exec(&app.state.db)
+                .exec(app.state.database())
                 .await
                 .unwrap();
         }

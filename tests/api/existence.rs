@@ -186,7 +186,7 @@ async fn bobs_security_key(app: &TestApp, user: Uuid) -> String {
         created_at: Set(chrono::Utc::now()),
         last_used_at: Set(None),
     }
-    .insert(&app.state.db)
+    .insert(app.state.database())
     .await
     .unwrap();
     NodeId::MfaFactor(id).to_id().0

@@ -503,8 +503,12 @@ async fn start_up_outwaits_the_statement_timeout_that_bounds_requests() {
         .unwrap()
         .unwrap_or_else(|err| panic!("start-up failed after waiting: {err}"));
     // Requests' own connections keep their bound.
-    let slow = app.state.db.execute_unprepared("SELECT pg_sleep(2)").await;
+    let slow = app
+        .state
+        .database()
+        .execute_unprepared("SELECT pg_sleep(2)")
+        .await;
     assert!(slow.is_err(), "a 2 s statement ran under a 1 s timeout");
-    app.state.db.close().await.ok();
+    app.state.database().clone().close().await.ok();
     other.close().await.ok();
 }

@@ -125,7 +125,7 @@ impl TestApp {
         let hash = password_hash().await;
         let name = email.as_str().split('@').next().unwrap().to_owned();
         let actor = charter::services::audit::Actor::command_line();
-        charter::services::store::scope::write(&self.state.db, &actor, async |txn| {
+        charter::services::store::scope::write(self.state.database(), &actor, async |txn| {
             let (user, created) =
                 charter::services::identity::users::create(txn, &email, name, Some(hash)).await?;
             Ok((user, vec![created]))
@@ -149,8 +149,7 @@ impl TestApp {
     /// Licenses `org` for custom roles.
     pub async fn license_custom_roles(&self, org: &organization::Model) {
         charter::services::organization::organizations::change_license(
-            &self.state.db,
-            &self.state.policy,
+            &self.state,
             &charter::services::audit::Actor::command_line(),
             org.id,
             charter::services::organization::organizations::LicenseChange {
@@ -170,7 +169,7 @@ impl TestApp {
             .role_by_key(role_key)
             .expect("a predefined role");
         charter::services::store::records::new_membership(user, org.id, role.id, &role.name, None)
-            .insert(&self.state.db)
+            .insert(self.state.database())
             .await
             .expect("a new membership");
     }
@@ -207,7 +206,7 @@ impl TestApp {
         requirement: charter::authz::Requirement,
     ) -> charter::services::store::scope::OrgChange {
         charter::services::store::scope::OrgScope::enter(
-            &self.state.db,
+            self.state.database(),
             &self.state.policy,
             &charter::services::store::access::Viewer::user(user),
             "organization",
@@ -228,7 +227,7 @@ impl TestApp {
         entity::session::Entity::update_many()
             .col_expr(entity::session::Column::MfaAt, Expr::value(old))
             .filter(entity::session::Column::UserId.eq(user_id))
-            .exec(&self.state.db)
+            .exec(self.state.database())
             .await
             .expect("sessions aged");
     }

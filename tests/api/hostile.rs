@@ -129,7 +129,7 @@ async fn a_document_may_check_credentials_only_once() {
     assert!(body.get("data").is_none_or(Value::is_null), "{body}");
     // Refused before anything ran: no attempt was counted, so no throttle row was written.
     let throttles = entity::login_throttle::Entity::find()
-        .count(&app.state.db)
+        .count(app.state.database())
         .await
         .unwrap();
     assert_eq!(throttles, 0);
@@ -189,16 +189,16 @@ async fn throttle_rows_whose_window_has_passed_are_purged() {
             window_start: Set(window_start),
             locked_until: Set(locked_until),
         }
-        .insert(&app.state.db)
+        .insert(app.state.database())
         .await
         .unwrap();
     }
-    let removed = charter::services::identity::credentials::purge_throttles(&app.state.db)
+    let removed = charter::services::identity::credentials::purge_throttles(&app.state)
         .await
         .unwrap_or_else(|err| panic!("{}", err.message));
     assert_eq!(removed, 2);
     let mut left: Vec<String> = entity::login_throttle::Entity::find()
-        .all(&app.state.db)
+        .all(app.state.database())
         .await
         .unwrap()
         .into_iter()
@@ -316,7 +316,7 @@ async fn accepting_an_invitation_with_a_password_shares_the_sign_in_throttle() {
     assert_eq!(error_code(&bob), "RATE_LIMITED", "{bob}");
     // The failures are Bob's security events (read here from the database: Bob is locked out).
     let events = entity::audit_event::Entity::find()
-        .all(&app.state.db)
+        .all(app.state.database())
         .await
         .unwrap();
     let failures = events

@@ -94,7 +94,7 @@ async fn a_database_failure_reaches_the_client_as_internal_without_sql() {
     let session = app.login("alice@example.com").await;
     use sea_orm::ConnectionTrait;
     app.state
-        .db
+        .database()
         .execute_unprepared("ALTER TABLE organizations RENAME TO organizations_gone")
         .await
         .unwrap();
@@ -220,7 +220,7 @@ async fn health_and_readiness_report_the_database() {
     let graphiql = get("/graphiql").await.unwrap();
     assert_eq!(graphiql.status(), 200);
     assert!(graphiql.text().await.unwrap().contains("graphiql"));
-    app.state.db.clone().close().await.unwrap();
+    app.state.database().clone().close().await.unwrap();
     assert_eq!(get("/readyz").await.unwrap().status(), 503);
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
 }

@@ -51,7 +51,7 @@ async fn an_invitation_creates_the_account_and_its_token_works_once() {
     // The token is stored only as a hash.
     use sea_orm::EntityTrait;
     let stored = entity::invitation::Entity::find()
-        .all(&app.state.db)
+        .all(app.state.database())
         .await
         .unwrap();
     assert!(
@@ -199,7 +199,7 @@ async fn reinviting_replaces_revoking_and_expiry_end_a_token_with_the_same_answe
             Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
         )
         .filter(entity::invitation::Column::EmailLower.eq("dan@example.com"))
-        .exec(&app.state.db)
+        .exec(app.state.database())
         .await
         .unwrap();
     let expired = accept(&third).await;
@@ -228,8 +228,7 @@ async fn reinviting_replaces_revoking_and_expiry_end_a_token_with_the_same_answe
 async fn pending_invitations_hold_their_seats() {
     let (app, org, token) = owner_setup().await;
     charter::services::organization::organizations::change_license(
-        &app.state.db,
-        &app.state.policy,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         org.id,
         charter::services::organization::organizations::LicenseChange {

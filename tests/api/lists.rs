@@ -492,7 +492,7 @@ async fn unsharing_removing_a_partner_or_leaving_hides_shared_lists_on_the_next_
         .await;
     assert!(visible(&body), "{body}");
     let membership =
-        charter::services::store::records::membership(&s.app.state.db, erin.id, globex.id)
+        charter::services::store::records::membership(s.app.state.database(), erin.id, globex.id)
             .await
             .unwrap()
             .unwrap();

@@ -101,8 +101,7 @@ async fn fixture(
     let other = app.create_user(&format!("other{index}@example.com")).await;
     let org = app.create_org(&owner, &format!("Org {index}")).await;
     charter::services::organization::organizations::change_license(
-        &app.state.db,
-        &app.state.policy,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         org.id,
         charter::services::organization::organizations::LicenseChange {
@@ -129,7 +128,7 @@ async fn fixture(
 }
 
 async fn membership_of(app: &TestApp, user: uuid::Uuid, org: uuid::Uuid) -> uuid::Uuid {
-    charter::services::store::records::membership(&app.state.db, user, org)
+    charter::services::store::records::membership(app.state.database(), user, org)
         .await
         .unwrap()
         .unwrap()
@@ -285,7 +284,7 @@ async fn owners_domain(app: &TestApp, fixture: &Org, verified: bool) -> String {
         created_at: sea_orm::Set(chrono::Utc::now()),
         verified_at: sea_orm::Set(verified.then(chrono::Utc::now)),
     }
-    .insert(&app.state.db)
+    .insert(app.state.database())
     .await
     .unwrap();
     NodeId::OrganizationDomain(id).to_id().0
@@ -311,7 +310,7 @@ async fn victim(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> (String, Str
         "Empty",
         None,
     )
-    .insert(&app.state.db)
+    .insert(app.state.database())
     .await
     .unwrap();
     (NodeId::Membership(membership.id).to_id().0, role)
@@ -471,7 +470,7 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
                     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
                     let event = entity::audit_event::Entity::find()
                         .filter(entity::audit_event::Column::OrganizationId.eq(fixture.org.id))
-                        .one(&app.state.db)
+                        .one(app.state.database())
                         .await
                         .unwrap()
                         .expect("the organization's creation was recorded");

@@ -19,7 +19,7 @@ async fn membership_id(
     user: &entity::user::Model,
     org: &entity::organization::Model,
 ) -> String {
-    let id = charter::services::store::records::membership(&app.state.db, user.id, org.id)
+    let id = charter::services::store::records::membership(app.state.database(), user.id, org.id)
         .await
         .unwrap()
         .unwrap()
@@ -172,7 +172,7 @@ async fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() {
         let owners = entity::membership::Entity::find()
             .filter(entity::membership::Column::OrganizationId.eq(org.id))
             .filter(entity::membership::Column::RoleId.eq(owner))
-            .count(&app.state.db)
+            .count(app.state.database())
             .await
             .unwrap();
         assert_eq!(owners, 1, "round {round}");
@@ -226,8 +226,7 @@ async fn assigning_a_licensed_role_needs_a_free_seat_and_free_roles_do_not() {
     let alice = app.create_user("alice@example.com").await;
     let org = app.create_org(&alice, "Acme").await;
     charter::services::organization::organizations::change_license(
-        &app.state.db,
-        &app.state.policy,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         org.id,
         charter::services::organization::organizations::LicenseChange {

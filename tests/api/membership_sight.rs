@@ -32,7 +32,7 @@ async fn a_member_whose_role_grants_nothing_still_sees_its_organization_and_role
     };
     let bob = app.create_user("bob@example.com").await;
     charter::services::store::records::new_membership(&bob, org.id, role, "Nothing", None)
-        .insert(&app.state.db)
+        .insert(app.state.database())
         .await
         .unwrap();
 

@@ -85,7 +85,7 @@ async fn security_actions(app: &TestApp, user: uuid::Uuid) -> Vec<String> {
         .filter(entity::audit_event::Column::SubjectUserId.eq(user))
         .order_by_asc(entity::audit_event::Column::At)
         .order_by_asc(entity::audit_event::Column::Seq)
-        .all(&app.state.db)
+        .all(app.state.database())
         .await
         .unwrap()
         .into_iter()
@@ -423,7 +423,7 @@ async fn an_operator_resets_a_lost_factor_and_every_session_ends() {
     let app = TestApp::spawn().await;
     let ops = app.create_user("ops@example.com").await;
     charter::services::identity::users::set_operator(
-        &app.state.db,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", &ops.email).unwrap(),
         true,
@@ -469,7 +469,7 @@ async fn an_operator_resets_a_lost_factor_and_every_session_ends() {
         let logged = entity::audit_event::Entity::find()
             .filter(entity::audit_event::Column::OrganizationId.eq(org.id))
             .filter(entity::audit_event::Column::Action.eq("mfa.reset"))
-            .count(&app.state.db)
+            .count(app.state.database())
             .await
             .unwrap();
         assert_eq!(logged, 1, "{}", org.name);

@@ -184,7 +184,7 @@ async fn basic_and_form_credentials_both_work_and_the_grants_follow_the_holder()
 
     // Bob demoted: the next token carries only what both his role and the key allow.
     let membership =
-        charter::services::store::records::membership(&f.app.state.db, f.bob.id, f.org.id)
+        charter::services::store::records::membership(f.app.state.database(), f.bob.id, f.org.id)
             .await
             .unwrap()
             .unwrap();

@@ -276,7 +276,7 @@ async fn a_role_change_applies_on_the_very_next_request_with_an_old_token() {
     entity::membership::Entity::update_many()
         .col_expr(entity::membership::Column::RoleId, Expr::value(reader))
         .filter(entity::membership::Column::UserId.eq(bob.id))
-        .exec(&app.state.db)
+        .exec(app.state.database())
         .await
         .unwrap();
     let body = app
@@ -291,7 +291,7 @@ async fn a_role_change_applies_on_the_very_next_request_with_an_old_token() {
     // Removed altogether: the organization is gone from his view.
     entity::membership::Entity::delete_many()
         .filter(entity::membership::Column::UserId.eq(bob.id))
-        .exec(&app.state.db)
+        .exec(app.state.database())
         .await
         .unwrap();
     let body = app
@@ -414,10 +414,14 @@ async fn emails_are_unique_regardless_of_case() {
     let app = TestApp::spawn().await;
     app.create_user("alice@example.com").await;
     let email = charter::domain::Email::parse("email", "ALICE@EXAMPLE.COM").unwrap();
-    let err =
-        charter::services::identity::users::create(&app.state.db, &email, "Alice".into(), None)
-            .await
-            .unwrap_err();
+    let err = charter::services::identity::users::create(
+        app.state.database(),
+        &email,
+        "Alice".into(),
+        None,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code, charter::error::ErrorCode::Conflict);
 }
 

@@ -93,7 +93,7 @@ async fn a_role_held_by_a_pending_invitation_is_not_deleted_and_the_invitation_s
     );
     let holders = entity::membership::Entity::find()
         .filter(entity::membership::Column::RoleId.eq(role_uuid(&role)))
-        .count(&f.app.state.db)
+        .count(f.app.state.database())
         .await
         .unwrap();
     assert_eq!(holders, 1, "dan joined with the role the invitation held");
@@ -128,7 +128,7 @@ async fn a_role_whose_invitations_are_finished_is_deleted_with_them() {
     assert_eq!(body["data"]["deleteRole"], true, "{body}");
     let left = entity::invitation::Entity::find()
         .filter(entity::invitation::Column::RoleId.eq(role_uuid(&role)))
-        .count(&f.app.state.db)
+        .count(f.app.state.database())
         .await
         .unwrap();
     assert_eq!(left, 0);
@@ -154,7 +154,7 @@ async fn the_database_refuses_an_invitation_to_a_role_that_does_not_exist() {
         revoked_at: Set(None),
     };
     let err = orphan
-        .insert(&f.app.state.db)
+        .insert(f.app.state.database())
         .await
         .expect_err("a foreign key refuses it");
     assert!(
@@ -176,7 +176,7 @@ async fn deleting_a_role_while_it_is_being_assigned_never_fails_internally() {
         f.app.add_member(&user, &f.org, "standard_user").await;
         let membership = entity::membership::Entity::find()
             .filter(entity::membership::Column::UserId.eq(user.id))
-            .one(&f.app.state.db)
+            .one(f.app.state.database())
             .await
             .unwrap()
             .unwrap();
@@ -213,11 +213,11 @@ async fn deleting_a_role_while_it_is_being_assigned_never_fails_internally() {
         let assigned_ok = assigned.iter().filter(|b| code(b).is_none()).count() as u64;
         let holding = entity::membership::Entity::find()
             .filter(entity::membership::Column::RoleId.eq(role_uuid(&role)))
-            .count(&f.app.state.db)
+            .count(f.app.state.database())
             .await
             .unwrap();
         let role_left = entity::role::Entity::find_by_id(role_uuid(&role))
-            .one(&f.app.state.db)
+            .one(f.app.state.database())
             .await
             .unwrap();
         if deleted["data"]["deleteRole"] == true {
@@ -274,7 +274,7 @@ async fn the_invitation_role_key_migration_keeps_live_invitations_and_drops_dead
         )
         .await;
     assert!(body["errors"].is_null(), "{body}");
-    let db = &f.app.state.db;
+    let db = f.app.state.database();
     // Back to the schema before the key (migration 7), where a role could vanish under an
     // invitation, undoing the migrations that came after it too.
     let after_it = migration::Migrator::migrations().len() as u32 - 6;

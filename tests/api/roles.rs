@@ -92,8 +92,7 @@ async fn fixture() -> Fixture {
 
 async fn license(app: &TestApp, org: &entity::organization::Model, features: &[&str]) {
     charter::services::organization::organizations::change_license(
-        &app.state.db,
-        &app.state.policy,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         org.id,
         charter::services::organization::organizations::LicenseChange {
@@ -350,7 +349,7 @@ async fn predefined_roles_are_immutable_and_a_role_in_use_is_not_deleted() {
         };
     use sea_orm::ActiveModelTrait;
     charter::services::store::records::new_membership(&carl, f.org.id, custom, "Analyst", None)
-        .insert(&f.app.state.db)
+        .insert(f.app.state.database())
         .await
         .unwrap();
     let delete = "mutation($id: ID!) { deleteRole(id: $id) }";
@@ -365,7 +364,7 @@ async fn predefined_roles_are_immutable_and_a_role_in_use_is_not_deleted() {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     entity::membership::Entity::delete_many()
         .filter(entity::membership::Column::UserId.eq(carl.id))
-        .exec(&f.app.state.db)
+        .exec(f.app.state.database())
         .await
         .unwrap();
     let body = f
@@ -598,7 +597,7 @@ async fn only_platform_operators_change_licenses_and_seat_counts_follow_membersh
     );
 
     charter::services::identity::users::set_operator(
-        &app.state.db,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", &operator.email).unwrap(),
         true,

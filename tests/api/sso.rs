@@ -67,8 +67,7 @@ impl Sso {
         let org = app.create_org(&owner, "Acme").await;
         if let Some(seats) = seats {
             charter::services::organization::organizations::change_license(
-                &app.state.db,
-                &app.state.policy,
+                &app.state,
                 &charter::services::audit::Actor::command_line(),
                 org.id,
                 charter::services::organization::organizations::LicenseChange {
@@ -248,7 +247,7 @@ impl Sso {
             .filter(entity::audit_event::Column::OrganizationId.eq(self.org.id))
             .order_by_asc(entity::audit_event::Column::At)
             .order_by_asc(entity::audit_event::Column::Seq)
-            .all(&self.app.state.db)
+            .all(self.app.state.database())
             .await
             .unwrap()
             .into_iter()
@@ -375,7 +374,7 @@ async fn a_new_person_from_a_verified_domain_joins_just_in_time_and_signs_in() {
     let log = serde_json::to_string(&{
         use sea_orm::EntityTrait;
         entity::audit_event::Entity::find()
-            .all(&sso.app.state.db)
+            .all(sso.app.state.database())
             .await
             .unwrap()
             .into_iter()
@@ -440,7 +439,7 @@ async fn an_unverified_email_or_a_foreign_domain_never_names_an_account() {
     use sea_orm::{EntityTrait, PaginatorTrait};
     assert_eq!(
         entity::sso_identity::Entity::find()
-            .count(&sso.app.state.db)
+            .count(sso.app.state.database())
             .await
             .unwrap(),
         0
@@ -543,14 +542,14 @@ async fn an_expired_code_is_refused_and_return_to_must_be_a_configured_origin() 
     {
         use sea_orm::{ConnectionTrait, Statement};
         let past = chrono::Utc::now() - chrono::Duration::seconds(61);
-        let backend = sso.app.state.db.get_database_backend();
+        let backend = sso.app.state.database().get_database_backend();
         let sql = match backend {
             sea_orm::DatabaseBackend::Postgres => "UPDATE sso_codes SET expires_at = $1",
             _ => "UPDATE sso_codes SET expires_at = ?",
         };
         sso.app
             .state
-            .db
+            .database()
             .execute_raw(Statement::from_sql_and_values(backend, sql, [past.into()]))
             .await
             .unwrap();
@@ -853,7 +852,7 @@ async fn giving_the_domain_up_lifts_enforcement() {
     // The id of the acme.test claim.
     use sea_orm::EntityTrait;
     let claim = entity::organization_domain::Entity::find()
-        .one(&sso.app.state.db)
+        .one(sso.app.state.database())
         .await
         .unwrap()
         .unwrap();
@@ -1033,7 +1032,7 @@ async fn configuration_checks_the_issuer_and_never_shows_or_stores_the_secret_in
     assert!(body["errors"].is_null(), "{body}");
     use sea_orm::EntityTrait;
     let row = entity::sso_connection::Entity::find()
-        .one(&sso.app.state.db)
+        .one(sso.app.state.database())
         .await
         .unwrap()
         .unwrap();

@@ -201,7 +201,7 @@ async fn fixture() -> (TestApp, String, Ids) {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice@example.com").await;
     charter::services::identity::users::set_operator(
-        &app.state.db,
+        &app.state,
         &charter::services::audit::Actor::command_line(),
         &charter::domain::Email::parse("email", &alice.email).unwrap(),
         true,

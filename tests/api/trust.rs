@@ -59,7 +59,7 @@ async fn exchange(sso: &Sso, code: &str, password: Option<&str>) -> Value {
 async fn links(sso: &Sso) -> u64 {
     entity::sso_identity::Entity::find()
         .filter(entity::sso_identity::Column::OrganizationId.eq(sso.org.id))
-        .count(&sso.app.state.db)
+        .count(sso.app.state.database())
         .await
         .unwrap()
 }
@@ -67,7 +67,7 @@ async fn links(sso: &Sso) -> u64 {
 /// The account of `email`, which single sign-on made.
 async fn account(app: &TestApp, email: &str) -> entity::user::Model {
     let email = charter::domain::Email::parse("email", email).unwrap();
-    charter::services::identity::users::find_by_email(&app.state.db, &email)
+    charter::services::identity::users::find_by_email(app.state.database(), &email)
         .await
         .unwrap()
         .expect("the account")
@@ -86,7 +86,7 @@ async fn live_sessions(app: &TestApp, user: uuid::Uuid) -> u64 {
     entity::session::Entity::find()
         .filter(entity::session::Column::UserId.eq(user))
         .filter(entity::session::Column::RevokedAt.is_null())
-        .count(&app.state.db)
+        .count(app.state.database())
         .await
         .unwrap()
 }
@@ -381,7 +381,7 @@ async fn g2_the_mfa_requirement_has_no_side_door() {
     let membership = entity::membership::Entity::find()
         .filter(entity::membership::Column::UserId.eq(erin.id))
         .filter(entity::membership::Column::OrganizationId.eq(acme.id))
-        .one(&app.state.db)
+        .one(app.state.database())
         .await
         .unwrap()
         .unwrap();
@@ -517,7 +517,7 @@ async fn g6_strangers_cannot_write_an_organizations_audit_log() {
     let events = entity::audit_event::Entity::find()
         .filter(entity::audit_event::Column::OrganizationId.eq(sso.org.id))
         .filter(entity::audit_event::Column::Action.eq("sso.sign_in_refused"))
-        .all(&sso.app.state.db)
+        .all(sso.app.state.database())
         .await
         .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
@@ -529,7 +529,7 @@ async fn g6_strangers_cannot_write_an_organizations_audit_log() {
     let payload: Value = serde_json::from_str(&events[0].payload).unwrap();
     assert_eq!(payload["reason"], "provider_error");
     let tally = entity::sso_refusal_tally::Entity::find()
-        .all(&sso.app.state.db)
+        .all(sso.app.state.database())
         .await
         .unwrap();
     assert_eq!(tally.len(), 1);
@@ -606,7 +606,7 @@ async fn g4_keys_never_make_keys_or_change_sign_in_settings() {
         assert!(body["data"][field].is_null(), "{body}");
     }
     let keys = entity::api_key::Entity::find()
-        .count(&app.state.db)
+        .count(app.state.database())
         .await
         .unwrap();
     assert_eq!(keys, 1, "no child key");
@@ -692,12 +692,12 @@ async fn g4_keys_never_make_keys_or_change_sign_in_settings() {
         "{borrowed}"
     );
     let keys = entity::api_key::Entity::find()
-        .count(&app.state.db)
+        .count(app.state.database())
         .await
         .unwrap();
     assert_eq!(keys, 1);
     let name = entity::organization::Entity::find_by_id(org.id)
-        .one(&app.state.db)
+        .one(app.state.database())
         .await
         .unwrap()
         .unwrap()

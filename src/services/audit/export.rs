@@ -1,13 +1,13 @@
 //! Events as JSON: the console's "View JSON", a chain written out as JSON Lines.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use super::hash::canonical_time;
 use super::search::{Filter, Filtered, filtered, oldest_first_after};
 use super::{EventRecord, Scope};
 use crate::error::{ApiError, ApiResult};
+use crate::services::AppState;
 
 /// Events read a statement at a time while exporting a chain.
 const PAGE: u64 = 1000;
@@ -39,12 +39,13 @@ pub fn to_json(event: &EventRecord) -> Value {
 /// Streams the events of a chain (oldest first) to `out` as JSON Lines, a page at a time so
 /// that memory stays flat however long the log. Returns how many events were written.
 pub(crate) async fn export(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     scope: Scope,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     out: &mut impl std::io::Write,
 ) -> ApiResult<u64> {
+    let db = &state.db;
     let filter = Filter {
         from,
         to,

@@ -9,16 +9,14 @@ use serde_json::json;
 use super::hash::canonical_time;
 use super::{Action, Actor, Event, Scope};
 use crate::error::{ApiError, ApiResult};
+use crate::services::AppState;
 use crate::services::store::scope::write;
 
 /// Removes every chain's events older than `before`, then records in each chain what was
 /// removed and the hash the remaining events continue from, so every chain still verifies.
 /// Returns how many events were removed.
-pub async fn purge(
-    db: &sea_orm::DatabaseConnection,
-    actor: &Actor,
-    before: DateTime<Utc>,
-) -> ApiResult<u64> {
+pub async fn purge(state: &AppState, actor: &Actor, before: DateTime<Utc>) -> ApiResult<u64> {
+    let db = &state.db;
     let chains: Vec<String> = audit_head::Entity::find()
         .all(db)
         .await?

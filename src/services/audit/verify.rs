@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::search::oldest_first_after;
 use super::{Action, GENESIS, hash_of};
 use crate::error::ApiResult;
+use crate::services::AppState;
 
 /// Events read a statement at a time while walking a chain.
 const PAGE: u64 = 1000;
@@ -23,10 +24,8 @@ pub struct Broken {
 
 /// Verifies chains (all, or one), reading in pages so memory stays flat. Returns the number of
 /// events checked and the first broken event of each broken chain.
-pub async fn verify(
-    db: &impl ConnectionTrait,
-    only_chain: Option<&str>,
-) -> ApiResult<(u64, Vec<Broken>)> {
+pub async fn verify(state: &AppState, only_chain: Option<&str>) -> ApiResult<(u64, Vec<Broken>)> {
+    let db = &state.db;
     let mut checked = 0;
     let mut broken = Vec::new();
     let mut heads = audit_head::Entity::find().order_by_asc(audit_head::Column::Chain);

@@ -162,7 +162,8 @@ pub(super) async fn clear_attempts(db: &sea_orm::DatabaseConnection, key: &str) 
 /// Removes the throttle rows whose window and delay have both passed: such a row counts for
 /// nothing (the next attempt starts a new window), and without this every email ever tried
 /// would keep one. Returns how many were removed.
-pub async fn purge_throttles(db: &sea_orm::DatabaseConnection) -> ApiResult<u64> {
+pub async fn purge_throttles(state: &AppState) -> ApiResult<u64> {
+    let db = &state.db;
     let cutoff = Utc::now() - THROTTLE_WINDOW;
     let expired = login_throttle::Entity::delete_many()
         .filter(login_throttle::Column::WindowStart.lt(cutoff))

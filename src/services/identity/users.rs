@@ -123,11 +123,12 @@ pub(crate) async fn insert(
 
 /// Flags (or unflags) a user as a platform operator, who may change organizations' licenses.
 pub async fn set_operator(
-    db: &sea_orm::DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     email: &Email,
     operator: bool,
 ) -> ApiResult<user::Model> {
+    let db = &state.db;
     use sea_orm::{ActiveModelTrait, Set};
     write(db, actor, async |txn| {
         let user = find_by_email(txn, email)

@@ -6,8 +6,7 @@ use chrono::Utc;
 use entity::{organization, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
 };
 use uuid::Uuid;
 
@@ -16,9 +15,8 @@ use crate::domain::{OrganizationName, new_public_org_id};
 use crate::error::{ApiError, ApiResult};
 use crate::services::AppState;
 use crate::services::audit::{Action, Actor, Event, Scope};
-pub use crate::services::store::records::{
-    OrganizationRecord, features, load_organizations as load,
-};
+pub(crate) use crate::services::store::records::load_organizations as load;
+pub use crate::services::store::records::{OrganizationRecord, features};
 use crate::services::store::scope::{self, Admitted, OrgChange, OrgScope};
 use crate::services::store::seats::{SeatUsage, seat_usage};
 use serde_json::json;
@@ -37,9 +35,7 @@ pub async fn records(
 
 /// The organization `reference` names by its public or internal id, if any.
 pub async fn named(state: &AppState, reference: &str) -> ApiResult<Option<OrganizationRecord>> {
-    Ok(find_by_reference(&state.db, reference)
-        .await?
-        .map(Into::into))
+    Ok(find_by_reference(state, reference).await?.map(Into::into))
 }
 
 /// [`seat_usage`] of the organizations whose gate was passed.
@@ -183,9 +179,10 @@ pub struct LicenseChange {
 
 /// Finds an organization by its public id (`ORG-…`) or its internal id.
 pub(crate) async fn find_by_reference(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     reference: &str,
 ) -> ApiResult<Option<organization::Model>> {
+    let db = &state.db;
     let reference = reference.trim();
     // No organization has a control character or a thousand letters in its id: such a
     // reference names none, and must not reach the query (PostgreSQL refuses NUL).
@@ -227,10 +224,10 @@ pub async fn change_license_of(
     reference: &str,
     change: LicenseChange,
 ) -> ApiResult<Licensed> {
-    let org = find_by_reference(&state.db, reference)
+    let org = find_by_reference(state, reference)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
-    let org = change_license(&state.db, &state.policy, actor, org.id, change).await?;
+    let org = change_license(state, actor, org.id, change).await?;
     Ok(Licensed {
         seats: Admitted::new(org.id),
         organization: org.into(),
@@ -239,12 +236,13 @@ pub async fn change_license_of(
 
 /// Applies a license change; features must be known to the policy.
 pub async fn change_license(
-    db: &DatabaseConnection,
-    policy: &crate::authz::Policy,
+    state: &AppState,
     actor: &Actor,
     organization_id: Uuid,
     change: LicenseChange,
 ) -> ApiResult<organization::Model> {
+    let db = &state.db;
+    let policy = &state.policy;
     check_license_change(policy, &change)?;
     scope::write(db, actor, async |txn| {
         let org = organization::Entity::find_by_id(organization_id)

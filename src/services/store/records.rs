@@ -70,7 +70,7 @@ impl From<organization::Model> for OrganizationRecord {
     }
 }
 
-pub async fn load_organizations(
+pub(crate) async fn load_organizations(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> ApiResult<HashMap<Uuid, organization::Model>> {
@@ -167,7 +167,7 @@ pub(in crate::services) fn from_model(
 }
 
 /// Roles by id: predefined ones without a query, custom ones in one statement.
-pub async fn load_roles(
+pub(crate) async fn load_roles(
     db: &impl ConnectionTrait,
     policy: &Policy,
     ids: &[Uuid],

@@ -1,19 +1,21 @@
 //! Export paging: a whole list walked in value order, a bounded batch at a time.
 
 use entity::list_entry;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{EntryRecord, ListRead};
 use crate::error::ApiResult;
+use crate::services::AppState;
 
 /// The next `limit` entries of the list `read` reads after `after`, in value order: how
 /// exports walk a list without holding it in memory.
 pub async fn entries_after(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     read: &ListRead,
     after: Option<&str>,
     limit: u64,
 ) -> ApiResult<Vec<EntryRecord>> {
+    let db = &state.db;
     let mut query =
         list_entry::Entity::find().filter(list_entry::Column::ListId.eq(read.list_id()));
     if let Some(after) = after {

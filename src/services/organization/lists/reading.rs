@@ -1,15 +1,14 @@
 //! The read rule, once: who may read a list, as a member of its organization or through
 //! sharing, and the capability ([`ListRead`]) that reading its entries takes.
 
-use std::sync::Arc;
-
 use entity::list;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use super::{EntryQuery, ListRecord, partners};
-use crate::authz::{OrgAccess, Policy, require};
+use crate::authz::{OrgAccess, require};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::services::AppState;
 use crate::services::store::access;
 use crate::services::store::scope::{Admitted, OrgScope};
 
@@ -87,12 +86,9 @@ pub(super) fn reads_lists(scope: &OrgScope) -> ApiResult<()> {
 /// organization with `list: read`, or, when it is shared, by the rule of sharing. NOT_FOUND
 /// when the viewer cannot see it at all (as for a list that does not exist); FORBIDDEN for a
 /// member of its organization whose role does not grant `list: read`.
-pub async fn open(
-    db: &DatabaseConnection,
-    policy: &Arc<Policy>,
-    viewer: &access::Viewer,
-    list_id: Uuid,
-) -> ApiResult<Readable> {
+pub async fn open(state: &AppState, viewer: &access::Viewer, list_id: Uuid) -> ApiResult<Readable> {
+    let db = &state.db;
+    let policy = &state.policy;
     let list: ListRecord = list::Entity::find_by_id(list_id)
         .one(db)
         .await?
