@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use crate::authz::Refusal;
 use crate::authz::{KeyLimit, Proof};
 use crate::error::ApiError;
 pub use user::UserRecord;
@@ -47,7 +48,7 @@ impl Principal {
     pub fn user_id(&self) -> Result<Uuid, ApiError> {
         match self {
             Principal::User { user, .. } | Principal::Key { user, .. } => Ok(user.id),
-            Principal::Anonymous => Err(ApiError::unauthenticated("sign in first")),
+            Principal::Anonymous => Err(Refusal::SignInFirst.into()),
             Principal::Rejected(reason) => Err(ApiError::unauthenticated(reason.clone())),
         }
     }

@@ -42,6 +42,17 @@ pub enum Refusal {
     /// A session that only an organization's identity provider signed in would act in
     /// another organization.
     ProviderBound,
+    /// A role that is not one of this organization's (another's, or none): the same answer
+    /// as a role that does not exist.
+    RoleNotInOrganization,
+    /// Single sign-on would hand out the owner role (as the default role of new members).
+    OwnerRoleBySingleSignOn,
+    /// No credentials came with a request that needs them.
+    SignInFirst,
+    /// The session, its user or its challenge is gone (signed out, revoked, expired, disabled).
+    SessionEnded,
+    /// A second factor's challenge is unknown, used or expired.
+    ChallengeGone,
 }
 
 impl Refusal {
@@ -74,11 +85,16 @@ impl Refusal {
             | Refusal::NotGranted(_)
             | Refusal::NotGrantedThroughKey(_)
             | Refusal::MfaRequired
-            | Refusal::ProviderBound => ErrorCode::Forbidden,
+            | Refusal::ProviderBound
+            | Refusal::OwnerRoleBySingleSignOn => ErrorCode::Forbidden,
+            Refusal::RoleNotInOrganization => ErrorCode::NotFound,
+            Refusal::SignInFirst | Refusal::SessionEnded | Refusal::ChallengeGone => {
+                ErrorCode::Unauthenticated
+            }
         }
     }
 
-    fn message(&self) -> String {
+    pub fn message(&self) -> String {
         match self {
             Refusal::LastOwner => {
                 "an organization always keeps at least one owner; make someone else owner first"
@@ -116,6 +132,15 @@ impl Refusal {
                                        password (or that organization's single sign-on) to act \
                                        in another"
                 .to_owned(),
+            Refusal::RoleNotInOrganization => "role not found".to_owned(),
+            Refusal::OwnerRoleBySingleSignOn => {
+                "the owner role is never handed out by single sign-on".to_owned()
+            }
+            Refusal::SignInFirst => "sign in first".to_owned(),
+            Refusal::SessionEnded => "the session has ended; sign in again".to_owned(),
+            Refusal::ChallengeGone => {
+                "the challenge is unknown, used or expired; sign in again".to_owned()
+            }
         }
     }
 }
@@ -185,6 +210,27 @@ mod tests {
             error.message.contains("at least one owner"),
             "{}",
             error.message
+        );
+    }
+
+    #[test]
+    fn each_refusal_of_who_you_are_has_one_code() {
+        let cases = [
+            (Refusal::SignInFirst, ErrorCode::Unauthenticated),
+            (Refusal::SessionEnded, ErrorCode::Unauthenticated),
+            (Refusal::ChallengeGone, ErrorCode::Unauthenticated),
+            (Refusal::RoleNotInOrganization, ErrorCode::NotFound),
+            (Refusal::OwnerRoleBySingleSignOn, ErrorCode::Forbidden),
+        ];
+        for (refusal, code) in cases {
+            let error = ApiError::from(refusal.clone());
+            assert_eq!(error.code, code, "{refusal:?}");
+            assert_eq!(error.message, refusal.message());
+        }
+        // A role of another organization reads as one that does not exist.
+        assert_eq!(
+            ApiError::from(Refusal::RoleNotInOrganization).message,
+            ApiError::not_found("role").message
         );
     }
 }

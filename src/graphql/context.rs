@@ -191,7 +191,7 @@ pub(crate) trait ContextExt {
             .users
             .load_one(viewer)
             .await?
-            .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
+            .ok_or(crate::authz::Refusal::SessionEnded)?;
         let key = self.principal().key().map(|key| key.key_id);
         Ok(crate::services::audit::Actor::signed_in(&user, &self.request().meta).through_key(key))
     }

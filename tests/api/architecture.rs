@@ -324,6 +324,27 @@ fn a_public_service_function_takes_a_capability_not_a_connection() {
 }
 
 #[test]
+fn a_refusal_is_worded_once() {
+    // Each of these is an `authz::Refusal`, with its one code and one wording.
+    let found = lines_naming(
+        "src",
+        &[
+            "sign in again\"",
+            "\"sign in first",
+            "never handed out by single sign-on",
+            "is not a role of this organization",
+            "not_found(\"role\")",
+        ],
+        &["src/authz/refusal.rs"],
+    );
+    assert!(
+        found.is_empty(),
+        "a refusal worded by hand; use its authz::Refusal:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn services_do_not_check_again_what_the_gate_checked() {
     let found = lines_naming(
         "src/services",

@@ -19,7 +19,7 @@ impl MachineMutations {
         let (role_org, role) = role_ref_in("roleId", &input.role_id)?;
         let change = Gate::root("organization", org).change(ctx).await?;
         if role_org != org {
-            return Err(crate::error::ApiError::not_found("role"));
+            return Err(crate::authz::Refusal::RoleNotInOrganization.into());
         }
         let spec = service_accounts::AccountSpec {
             name: Some(input.name),

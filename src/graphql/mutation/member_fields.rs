@@ -46,7 +46,7 @@ impl MemberMutations {
             .change(ctx)
             .await?;
         if org != found.organization_id {
-            return Err(crate::error::ApiError::not_found("role"));
+            return Err(crate::authz::Refusal::RoleNotInOrganization.into());
         }
         let updated = members::assign_role(&change, found.id, role).await?;
         Ok(Membership::new(updated.into()))
@@ -130,7 +130,7 @@ impl MemberMutations {
         let change = Gate::root("organization", org).change(ctx).await?;
         let (role_org, role) = role_ref_in("roleId", &input.role_id)?;
         if role_org != org {
-            return Err(crate::error::ApiError::not_found("role"));
+            return Err(crate::authz::Refusal::RoleNotInOrganization.into());
         }
         let spec = invitations::InviteSpec {
             email: input.email,

@@ -19,7 +19,7 @@ impl SignInSettingMutations {
             Some(id) => {
                 let (role_org, role) = role_ref_in("defaultRoleId", id)?;
                 if role_org != org {
-                    return Err(crate::error::ApiError::not_found("role"));
+                    return Err(crate::authz::Refusal::RoleNotInOrganization.into());
                 }
                 Some(role)
             }

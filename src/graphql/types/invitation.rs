@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Role, User};
 use crate::authz::require;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::guards::{Gate, Requires, need};
 use crate::graphql::ids::NodeId;
@@ -54,7 +54,7 @@ impl Invitation {
             .roles
             .load_one(self.0.role_id)
             .await?
-            .ok_or_else(|| ApiError::not_found("role"))?;
+            .ok_or(crate::authz::Refusal::RoleNotInOrganization)?;
         Ok(Role::new(role, self.0.organization_id))
     }
 

@@ -211,7 +211,7 @@ pub fn member_query(
     let role = match filter.role_id {
         Some(id) => match NodeId::parse("filter.roleId", &id)? {
             NodeId::Role { organization, role } if organization == organization_id => Some(role),
-            NodeId::Role { .. } => return Err(ApiError::not_found("role")),
+            NodeId::Role { .. } => return Err(crate::authz::Refusal::RoleNotInOrganization.into()),
             _ => {
                 return Err(ApiError::invalid(
                     "filter.roleId",

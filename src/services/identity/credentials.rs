@@ -195,7 +195,7 @@ pub async fn change_password(
     let user = user::Entity::find_by_id(user_id)
         .one(db)
         .await?
-        .ok_or_else(|| crate::error::ApiError::unauthenticated("sign in again"))?;
+        .ok_or(crate::authz::Refusal::SessionEnded)?;
     let email = crate::domain::Email::parse("email", &user.email)?;
     let checked = check_password(
         state,

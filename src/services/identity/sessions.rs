@@ -29,7 +29,6 @@ use serde_json::json;
 
 /// The answer for an unknown email, a wrong password and a disabled account alike.
 const BAD_CREDENTIALS: &str = "the email or password is incorrect";
-const SESSION_ENDED: &str = "the session has ended; sign in again";
 
 /// Establishes who is calling from an `Authorization` header value, checking the token and then
 /// that its session is live and its user active: a logout, a revocation or a disabled account
@@ -60,13 +59,13 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiR
         .one(&state.db)
         .await?
     else {
-        return Ok(Principal::Rejected(SESSION_ENDED.into()));
+        return Ok(Principal::Rejected(Refusal::SessionEnded.message()));
     };
     if session.revoked_at.is_some()
         || session.expires_at <= Utc::now()
         || session.user_id != verified.user_id
     {
-        return Ok(Principal::Rejected(SESSION_ENDED.into()));
+        return Ok(Principal::Rejected(Refusal::SessionEnded.message()));
     }
     match user {
         Some(user) if user.status == users::ACTIVE => Ok(Principal::User {
@@ -76,7 +75,7 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> ApiR
             mfa_at: session.mfa_at,
             proof: proof_of(&session),
         }),
-        _ => Ok(Principal::Rejected(SESSION_ENDED.into())),
+        _ => Ok(Principal::Rejected(Refusal::SessionEnded.message())),
     }
 }
 
@@ -333,7 +332,7 @@ pub async fn switch_organization(
     let current = session::Entity::find_by_id(session_id)
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+        .ok_or_else(|| ApiError::from(Refusal::SessionEnded))?;
     let proof = proof_of(&current);
     if !proof.reaches(organization_id) {
         return Err(Refusal::ProviderBound.into());
@@ -360,7 +359,7 @@ pub async fn switch_organization(
         let session = session::Entity::find_by_id(session_id)
             .one(txn)
             .await?
-            .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+            .ok_or_else(|| ApiError::from(Refusal::SessionEnded))?;
         let before = session.organization_id;
         let mut active: session::ActiveModel = session.into();
         active.organization_id = Set(Some(organization_id));
@@ -376,7 +375,7 @@ pub async fn switch_organization(
         let user = user::Entity::find_by_id(user_id)
             .one(txn)
             .await?
-            .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+            .ok_or_else(|| ApiError::from(Refusal::SessionEnded))?;
         events.push(event);
         Ok(((user, session, refresh_token), events))
     })
@@ -397,7 +396,7 @@ pub async fn set_default_organization(
         let user = user::Entity::find_by_id(user_id)
             .one(txn)
             .await?
-            .ok_or_else(|| ApiError::unauthenticated(SESSION_ENDED))?;
+            .ok_or_else(|| ApiError::from(Refusal::SessionEnded))?;
         let before = user.default_organization_id;
         let mut active: user::ActiveModel = user.into();
         active.default_organization_id = Set(Some(organization_id));

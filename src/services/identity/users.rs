@@ -203,7 +203,7 @@ pub async fn update_profile(
         let user = user::Entity::find_by_id(user_id)
             .one(txn)
             .await?
-            .ok_or_else(|| crate::error::ApiError::unauthenticated("sign in again"))?;
+            .ok_or(crate::authz::Refusal::SessionEnded)?;
         let before = user.display_name.clone();
         let mut active: user::ActiveModel = user.into();
         active.display_name = Set(display_name.into_inner());

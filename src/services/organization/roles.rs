@@ -332,7 +332,7 @@ async fn editable_role(
         .one(txn)
         .await?
         .filter(|model| model.organization_id == Some(access.organization_id()))
-        .ok_or_else(|| ApiError::not_found("role"))?;
+        .ok_or(crate::authz::Refusal::RoleNotInOrganization)?;
     power::not_the_held_role(access.role_id(), role_id)?;
     Ok(model)
 }

@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::authz::Refusal;
 use crate::authz::power;
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
@@ -248,12 +249,9 @@ async fn default_role(
 ) -> ApiResult<RoleRecord> {
     let role = records::role_in_organization(db, policy, organization_id, role_id)
         .await
-        .map_err(|_| ApiError::invalid("defaultRoleId", "is not a role of this organization"))?;
+        .map_err(|_| Refusal::RoleNotInOrganization)?;
     if role.owner {
-        return Err(ApiError::invalid(
-            "defaultRoleId",
-            "the owner role is never handed out by single sign-on",
-        ));
+        return Err(Refusal::OwnerRoleBySingleSignOn.into());
     }
     Ok(role)
 }

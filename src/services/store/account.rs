@@ -26,7 +26,7 @@ impl OwnAccount {
     pub fn of(state: &AppState, principal: &Principal, actor: Actor) -> ApiResult<Self> {
         let session_id = principal.session_id()?;
         let Principal::User { user, .. } = principal else {
-            return Err(crate::error::ApiError::unauthenticated("sign in first"));
+            return Err(crate::authz::Refusal::SignInFirst.into());
         };
         Ok(Self {
             state: state.clone(),

@@ -10,6 +10,7 @@ use entity::{membership, organization, role, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::authz::Refusal;
 use crate::authz::policy::PredefinedRole;
 use crate::authz::{Grants, Policy, SeatClass, Standing};
 use crate::error::{ApiError, ApiResult};
@@ -245,6 +246,6 @@ pub(crate) async fn role_in_organization(
         .one(db)
         .await?
         .filter(|model| model.organization_id == Some(organization_id))
-        .ok_or_else(|| ApiError::not_found("role"))?;
+        .ok_or(Refusal::RoleNotInOrganization)?;
     from_model(policy, model)
 }

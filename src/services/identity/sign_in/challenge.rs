@@ -12,6 +12,7 @@ use super::method::SignInMethod;
 use super::session::{self as sessions, Tokens};
 use crate::auth::Principal;
 use crate::auth::tokens::{hash_token, new_refresh_token};
+use crate::authz::Refusal;
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 use crate::services::audit::{Action, Actor, Event, Scope};
@@ -43,7 +44,7 @@ pub async fn step_up_challenge(state: &AppState, principal: &Principal) -> ApiRe
     let user = user::Entity::find_by_id(principal.user_id()?)
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
+        .ok_or(Refusal::SessionEnded)?;
     if !user.mfa_enabled {
         return Err(ApiError::invalid(
             "challenge",
@@ -53,7 +54,7 @@ pub async fn step_up_challenge(state: &AppState, principal: &Principal) -> ApiRe
     let session = session::Entity::find_by_id(session_id)
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
+        .ok_or(Refusal::SessionEnded)?;
     let method = SignInMethod {
         method: session.auth_method.clone(),
         idp_issuer: session.idp_issuer.clone(),
@@ -91,8 +92,7 @@ pub async fn verify(
     meta: &RequestMeta,
 ) -> ApiResult<Tokens> {
     checked_answer(token, &answer)?;
-    let stale =
-        || ApiError::unauthenticated("the challenge is unknown, used or expired; sign in again");
+    let stale = || ApiError::from(Refusal::ChallengeGone);
     let hash = hash_token(token.trim());
     let challenge = mfa_challenge::Entity::find_by_id(hash.clone())
         .one(&state.db)
@@ -249,7 +249,7 @@ async fn step_up(
             .one(txn)
             .await?
             .filter(|session| session.revoked_at.is_none() && session.expires_at > Utc::now())
-            .ok_or_else(|| ApiError::unauthenticated("the session has ended; sign in again"))?;
+            .ok_or(Refusal::SessionEnded)?;
         let mut active: session::ActiveModel = found.into();
         active.mfa_at = Set(way_in.mfa_at);
         active.amr = Set(way_in.amr.clone());

@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::enabled_connection;
+use crate::authz::Refusal;
 use crate::authz::seats;
 use crate::error::{ApiError, ApiResult};
 use crate::services::AppState;
@@ -156,9 +157,7 @@ pub(super) async fn seated_default_role(
             ))
         })?;
     if role.owner {
-        return Err(ApiError::conflict(
-            "the owner role is never handed out by single sign-on",
-        ));
+        return Err(Refusal::OwnerRoleBySingleSignOn.into());
     }
     if seats::takes_licensed_seat(role.seat_class, org.free_read_only_seats) {
         ensure_licensed_seat(txn, &state.policy, org).await?;
