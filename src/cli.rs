@@ -330,27 +330,51 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
     }
     let app = crate::build(settings.clone()).await?;
     if demo {
-        let logins = bootstrap::seed_demo(&app.state)
-            .await
-            .map_err(|err| anyhow::anyhow!("seeding the demo failed: {}", err.message))?;
-        println!("Demo data in {}", settings.data_dir.display());
-        println!("Sign in at http://{}/graphiql with:", settings.listen);
-        for login in &logins {
+        print_demo(&app, &settings).await?;
+    }
+    spawn_maintenance(&app, &settings);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        database = %redact(&settings.effective_database_url()),
+        "serving GraphQL at /graphql"
+    );
+    crate::http::serve(listener, app.router, settings.timeouts, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Seeds the demo's organizations and people and prints how to sign in as them.
+async fn print_demo(app: &crate::App, settings: &Settings) -> anyhow::Result<()> {
+    let logins = bootstrap::seed_demo(&app.state)
+        .await
+        .map_err(|err| anyhow::anyhow!("seeding the demo failed: {}", err.message))?;
+    println!("Demo data in {}", settings.data_dir.display());
+    println!("Sign in at http://{}/graphiql with:", settings.listen);
+    for login in &logins {
+        println!(
+            "  {:<24} {}  ({})",
+            login.email, login.password, login.summary
+        );
+    }
+    for login in &logins {
+        if let Some((secret, uri)) = &login.totp {
             println!(
-                "  {:<24} {}  ({})",
-                login.email, login.password, login.summary
+                "{} also signs in with an authenticator app: the login answers an mfaChallenge; \
+                 give verifyMfa its code. The app's secret is {secret}, or scan {uri}",
+                login.email
             );
         }
-        for login in &logins {
-            if let Some((secret, uri)) = &login.totp {
-                println!(
-                    "{} also signs in with an authenticator app: the login answers an mfaChallenge; \
-                     give verifyMfa its code. The app's secret is {secret}, or scan {uri}",
-                    login.email
-                );
-            }
-        }
     }
+
+    Ok(())
+}
+
+/// The periodic upkeep a serving process does: the audit log's retention (when configured)
+/// daily, and expired sign-in throttles hourly.
+fn spawn_maintenance(app: &crate::App, settings: &Settings) {
     if let Some(days) = settings.audit_retention_days {
         let state = app.state.clone();
         tokio::spawn(async move {
@@ -377,17 +401,6 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;
-    tracing::info!(
-        address = %listener.local_addr()?,
-        database = %redact(&settings.effective_database_url()),
-        "serving GraphQL at /graphql"
-    );
-    crate::http::serve(listener, app.router, settings.timeouts, shutdown_signal()).await?;
-    tracing::info!("stopped");
-    Ok(())
 }
 
 async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
@@ -411,18 +424,7 @@ async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
                 }
                 None => None,
             };
-            let (checked, broken) = audit::verify(state, chain.as_deref()).await.map_err(api)?;
-            if broken.is_empty() {
-                println!("ok: {checked} event(s) verified");
-                return Ok(());
-            }
-            for problem in &broken {
-                eprintln!(
-                    "{}: event {} (seq {}): {}",
-                    problem.chain, problem.event_id, problem.seq, problem.reason
-                );
-            }
-            anyhow::bail!("{} broken chain(s)", broken.len())
+            verify_chains(state, chain.as_deref()).await
         }
         AuditCommand::Export {
             organization: reference,
@@ -453,6 +455,27 @@ async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Verifies the audit chains (or `chain` alone) and prints what is broken.
+async fn verify_chains(
+    state: &crate::services::AppState,
+    chain: Option<&str>,
+) -> anyhow::Result<()> {
+    let (checked, broken) = crate::services::audit::verify(state, chain)
+        .await
+        .map_err(api)?;
+    if broken.is_empty() {
+        println!("ok: {checked} event(s) verified");
+        return Ok(());
+    }
+    for problem in &broken {
+        eprintln!(
+            "{}: event {} (seq {}): {}",
+            problem.chain, problem.event_id, problem.seq, problem.reason
+        );
+    }
+    anyhow::bail!("{} broken chain(s)", broken.len())
 }
 
 /// A service error as a command-line error (its message is safe to show).

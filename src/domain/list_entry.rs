@@ -526,7 +526,6 @@ mod tests {
         const HOST_ONLY: &str = "a domain is only the host name, like example.com";
         let path = format!("has a path; {HOST_ONLY}");
         let port = format!("has a port or a scheme; {HOST_ONLY}");
-        let not_ldh = "contains characters other than letters, digits, hyphens and dots";
         assert_bad(
             Domain,
             &[
@@ -546,6 +545,16 @@ mod tests {
                     "*.example.com",
                     "is a wildcard; enter the domain itself, without `*.`",
                 ),
+            ],
+        );
+    }
+
+    #[test]
+    fn domain_refuses_names_that_break_the_label_rules() {
+        let not_ldh = "contains characters other than letters, digits, hyphens and dots";
+        assert_bad(
+            Domain,
+            &[
                 ("exa_mple.com", not_ldh),
                 ("exa mple.com", not_ldh),
                 ("ex*ample.com", not_ldh),
@@ -584,6 +593,10 @@ mod tests {
                 ),
             ],
         );
+    }
+
+    #[test]
+    fn domain_refuses_names_too_long_for_dns() {
         let long_label = format!("{}.com", "a".repeat(64));
         let long_name = format!("{0}.{0}.{0}.{1}", "a".repeat(63), "b".repeat(62));
         assert_bad(

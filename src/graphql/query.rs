@@ -163,18 +163,7 @@ async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
             }
             None => None,
         },
-        NodeId::Role { organization, role } => {
-            ctx.access(organization).await?;
-            match loaders.roles.load_one(role).await? {
-                Some(record)
-                    if record.organization_id.is_none()
-                        || record.organization_id == Some(organization) =>
-                {
-                    Some(Node::Role(Role::new(record, organization)))
-                }
-                _ => None,
-            }
-        }
+        NodeId::Role { organization, role } => role_node(ctx, organization, role).await?,
         NodeId::AuditEvent(id) => audit_event_node(ctx, id, viewer).await?,
         NodeId::Invitation(id) => match loaders.invitations.load_one(id).await? {
             Some(found) => {
@@ -206,6 +195,23 @@ async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
         NodeId::OrganizationDomain(_) => None,
         // A second factor is read through `viewer.mfaFactors`, by its user alone.
         NodeId::MfaFactor(_) => None,
+    })
+}
+
+/// A role as seen from `organization`: a predefined one, or one of the organization's own.
+async fn role_node(
+    ctx: &Context<'_>,
+    organization: uuid::Uuid,
+    role: uuid::Uuid,
+) -> ApiResult<Option<Node>> {
+    ctx.access(organization).await?;
+    Ok(match ctx.loaders().roles.load_one(role).await? {
+        Some(record)
+            if record.organization_id.is_none() || record.organization_id == Some(organization) =>
+        {
+            Some(Node::Role(Role::new(record, organization)))
+        }
+        _ => None,
     })
 }
 

@@ -315,6 +315,46 @@ pub async fn logout(state: &AppState, actor: &Actor, principal: &Principal) -> A
     .await
 }
 
+/// Whether the session `session_id` may move into `organization_id`: what it proved must reach
+/// there (a provider-bound session does not; a required second factor must be proved), and
+/// single sign-on's enforcement applies as at sign-in. The events it records (a break glass).
+async fn entering(
+    state: &AppState,
+    actor: &Actor,
+    session_id: Uuid,
+    user_id: Uuid,
+    organization_id: Uuid,
+) -> ApiResult<Vec<Event>> {
+    let current = session::Entity::find_by_id(session_id)
+        .one(&state.db)
+        .await?
+        .ok_or(Refusal::SessionEnded)?;
+    let proof = proof_of(&current);
+    if !proof.reaches(organization_id) {
+        return Err(Refusal::ProviderBound.into());
+    }
+    let requires_mfa = entity::organization::Entity::find_by_id(organization_id)
+        .one(&state.db)
+        .await?
+        .is_some_and(|org| org.mfa_required);
+    if requires_mfa && !proof.mfa_in(organization_id) {
+        return Err(Refusal::MfaRequired.into());
+    }
+    if enforcement::through_sso_of(&current, organization_id) {
+        return Ok(vec![]);
+    }
+    let email = actor.email.clone().unwrap_or_default();
+    let standing =
+        enforcement::standing_of(&state.db, &state.policy, user_id, &email, organization_id)
+            .await?;
+    Ok(
+        password_standing_event(state, actor, &email, organization_id, standing)
+            .await?
+            .into_iter()
+            .collect(),
+    )
+}
+
 /// Moves the caller's session to another organization they belong to and issues new tokens.
 /// Outstanding refresh tokens of the session are retired.
 pub async fn switch_organization(
@@ -328,33 +368,7 @@ pub async fn switch_organization(
     records::membership(&state.db, user_id, organization_id)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
-    let mut events = Vec::new();
-    let current = session::Entity::find_by_id(session_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::from(Refusal::SessionEnded))?;
-    let proof = proof_of(&current);
-    if !proof.reaches(organization_id) {
-        return Err(Refusal::ProviderBound.into());
-    }
-    let requires_mfa = entity::organization::Entity::find_by_id(organization_id)
-        .one(&state.db)
-        .await?
-        .is_some_and(|org| org.mfa_required);
-    if requires_mfa && !proof.mfa_in(organization_id) {
-        return Err(Refusal::MfaRequired.into());
-    }
-    if !enforcement::through_sso_of(&current, organization_id) {
-        let email = actor.email.clone().unwrap_or_default();
-        let standing =
-            enforcement::standing_of(&state.db, &state.policy, user_id, &email, organization_id)
-                .await?;
-        if let Some(event) =
-            password_standing_event(state, actor, &email, organization_id, standing).await?
-        {
-            events.push(event);
-        }
-    }
+    let mut events = entering(state, actor, session_id, user_id, organization_id).await?;
     let (user, session, refresh_token) = write(&state.db, actor, async |txn| {
         let session = session::Entity::find_by_id(session_id)
             .one(txn)

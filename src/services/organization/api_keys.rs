@@ -25,7 +25,7 @@ use crate::domain::CredentialName;
 use crate::error::{ApiError, ApiResult};
 use crate::services::audit::Action;
 use crate::services::identity::keys::live;
-use crate::services::store::scope::{OrgChange, OrgScope};
+use crate::services::store::scope::{OrgChange, OrgScope, Tx};
 use crate::services::{AppState, Page, PageArgs, organization::roles};
 
 /// Unrevoked keys one holder may have in an organization.
@@ -138,18 +138,7 @@ pub struct IssuedKey {
 /// organization (whose gate asked `api_key: manage`).
 pub async fn create(change: &OrgChange, spec: KeySpec) -> ApiResult<IssuedKey> {
     let name = CredentialName::parse("name", &spec.name)?.into_inner();
-    let expires_at = match spec.expires_in_days {
-        None => None,
-        Some(days) if (1..=MAX_EXPIRY_DAYS).contains(&days) => {
-            Some(Utc::now() + Duration::days(days.into()))
-        }
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "expiresInDays",
-                format!("must be between 1 and {MAX_EXPIRY_DAYS}"),
-            ));
-        }
-    };
+    let expires_at = expiry(spec.expires_in_days)?;
     let made = secrets::new_secret();
     let creator = change.actor().user_id;
     let model = change
@@ -157,29 +146,7 @@ pub async fn create(change: &OrgChange, spec: KeySpec) -> ApiResult<IssuedKey> {
             let policy = tx.policy();
             let levels =
                 roles::checked_levels(tx.access, &spec.grants, spec.add_missing_dependencies)?;
-            let holder = match spec.service_account_id {
-                Some(id) => {
-                    service_account::Entity::find_by_id(id)
-                        .one(tx.txn)
-                        .await?
-                        .filter(|account| account.organization_id == tx.organization_id())
-                        .ok_or_else(|| ApiError::not_found("service account"))?
-                        .id
-                }
-                None => tx.access.user_id(),
-            };
-            let held = api_key::Entity::find()
-                .filter(api_key::Column::OrganizationId.eq(tx.organization_id()))
-                .filter(api_key::Column::HolderId.eq(holder))
-                .filter(api_key::Column::RevokedAt.is_null())
-                .count(tx.txn)
-                .await?;
-            if held >= MAX_KEYS_PER_HOLDER {
-                return Err(ApiError::conflict(format!(
-                    "a holder has at most {MAX_KEYS_PER_HOLDER} unrevoked keys in an \
-                     organization; revoke one first"
-                )));
-            }
+            let holder = holder_with_room(tx, spec.service_account_id).await?;
             let model = api_key::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 organization_id: Set(tx.organization_id()),
@@ -210,6 +177,49 @@ pub async fn create(change: &OrgChange, spec: KeySpec) -> ApiResult<IssuedKey> {
         key: record(change.policy(), model)?,
         secret: made.secret,
     })
+}
+
+/// When a key made now for `days` expires (1 to 365 days; none: never).
+fn expiry(days: Option<i32>) -> ApiResult<Option<DateTime<Utc>>> {
+    match days {
+        None => Ok(None),
+        Some(days) if (1..=MAX_EXPIRY_DAYS).contains(&days) => {
+            Ok(Some(Utc::now() + Duration::days(days.into())))
+        }
+        Some(_) => Err(ApiError::invalid(
+            "expiresInDays",
+            format!("must be between 1 and {MAX_EXPIRY_DAYS}"),
+        )),
+    }
+}
+
+/// Who a new key is for (the service account `service_account_id` of the organization, or
+/// the caller), refused when they hold as many unrevoked keys as a holder may.
+async fn holder_with_room(tx: &Tx<'_>, service_account_id: Option<Uuid>) -> ApiResult<Uuid> {
+    let holder = match service_account_id {
+        Some(id) => {
+            service_account::Entity::find_by_id(id)
+                .one(tx.txn)
+                .await?
+                .filter(|account| account.organization_id == tx.organization_id())
+                .ok_or_else(|| ApiError::not_found("service account"))?
+                .id
+        }
+        None => tx.access.user_id(),
+    };
+    let held = api_key::Entity::find()
+        .filter(api_key::Column::OrganizationId.eq(tx.organization_id()))
+        .filter(api_key::Column::HolderId.eq(holder))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .count(tx.txn)
+        .await?;
+    if held >= MAX_KEYS_PER_HOLDER {
+        return Err(ApiError::conflict(format!(
+            "a holder has at most {MAX_KEYS_PER_HOLDER} unrevoked keys in an organization; \
+             revoke one first"
+        )));
+    }
+    Ok(holder)
 }
 
 /// What an event says of a key: never its secret nor the secret's hash.

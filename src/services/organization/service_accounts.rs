@@ -162,36 +162,13 @@ pub async fn create(change: &OrgChange, spec: AccountSpec) -> ApiResult<ServiceA
             let role = records::role_in_organization(txn, policy, org.id, role_id).await?;
             power::may_hold(true, role.standing())?;
             power::may_hand_out(policy, tx.access.standing(), role.standing())?;
-            let existing = service_account::Entity::find()
-                .filter(service_account::Column::OrganizationId.eq(org.id))
-                .count(txn)
-                .await?;
-            if existing >= MAX_PER_ORGANIZATION {
-                return Err(ApiError::conflict(format!(
-                    "an organization has at most {MAX_PER_ORGANIZATION} service accounts"
-                )));
-            }
+            ensure_room(txn, org.id).await?;
             ensure_name_free(txn, org.id, &name, None).await?;
             if seats::takes_licensed_seat(role.seat_class, org.free_read_only_seats) {
                 ensure_licensed_seat(txn, policy, org).await?;
             }
-            let id = Uuid::now_v7();
-            let email = format!("{}@{EMAIL_DOMAIN}", id.simple());
-            let user = user::ActiveModel {
-                id: Set(id),
-                email: Set(email.clone()),
-                email_lower: Set(email),
-                display_name: Set(name.clone()),
-                password_hash: Set(None),
-                default_organization_id: Set(None),
-                status: Set(users::ACTIVE.to_owned()),
-                is_operator: Set(false),
-                created_at: Set(Utc::now()),
-                kind: Set(users::SERVICE.to_owned()),
-                mfa_enabled: Set(false),
-            }
-            .insert(txn)
-            .await?;
+            let user = service_user(&name).insert(txn).await?;
+            let id = user.id;
             let account = service_account::ActiveModel {
                 id: Set(id),
                 organization_id: Set(org.id),
@@ -221,6 +198,40 @@ pub async fn create(change: &OrgChange, spec: AccountSpec) -> ApiResult<ServiceA
         })
         .await?;
     Ok(model.into())
+}
+
+/// The account row of a new service account named `name`: no password, no email anyone
+/// can receive mail at.
+fn service_user(name: &str) -> user::ActiveModel {
+    let id = Uuid::now_v7();
+    let email = format!("{}@{EMAIL_DOMAIN}", id.simple());
+    user::ActiveModel {
+        id: Set(id),
+        email: Set(email.clone()),
+        email_lower: Set(email),
+        display_name: Set(name.to_owned()),
+        password_hash: Set(None),
+        default_organization_id: Set(None),
+        status: Set(users::ACTIVE.to_owned()),
+        is_operator: Set(false),
+        created_at: Set(Utc::now()),
+        kind: Set(users::SERVICE.to_owned()),
+        mfa_enabled: Set(false),
+    }
+}
+
+/// CONFLICT when the organization has as many service accounts as it may.
+async fn ensure_room(txn: &impl ConnectionTrait, organization_id: Uuid) -> ApiResult<()> {
+    let existing = service_account::Entity::find()
+        .filter(service_account::Column::OrganizationId.eq(organization_id))
+        .count(txn)
+        .await?;
+    if existing >= MAX_PER_ORGANIZATION {
+        return Err(ApiError::conflict(format!(
+            "an organization has at most {MAX_PER_ORGANIZATION} service accounts"
+        )));
+    }
+    Ok(())
 }
 
 async fn account_in(

@@ -162,24 +162,31 @@ pub struct Registered {
     pub recovery_codes: Vec<String>,
 }
 
-/// Finishes the pending registration with the browser's answer (the `PublicKeyCredential` of
-/// `navigator.credentials.create`, as JSON).
-pub async fn finish_registration(own: &OwnAccount, response: &str) -> ApiResult<Registered> {
-    let (state, user_id, session_id) = (own.state(), own.user_id(), own.session_id());
-    text::check("response", TextKind::Line, response, MAX_RESPONSE)?;
-    let webauthn = relying(state)?;
+/// The user's pending registration, claimed: the state works once, so whatever the answer,
+/// the pending row goes.
+async fn claimed_registration(state: &AppState, user_id: Uuid) -> ApiResult<mfa_factor::Model> {
+    let gone = || ApiError::not_found("pending security key registration");
     let pending = mfa_factor::Entity::find()
         .filter(mfa_factor::Column::UserId.eq(user_id))
         .filter(mfa_factor::Column::Kind.eq(WEBAUTHN))
         .filter(mfa_factor::Column::ConfirmedAt.is_null())
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found("pending security key registration"))?;
-    // The state works once: whatever the answer, the pending row goes.
+        .ok_or_else(gone)?;
     let claim = mfa_factor::Entity::delete_many().filter(mfa_factor::Column::Id.eq(pending.id));
     if !claim_once(&state.db, claim).await? {
-        return Err(ApiError::not_found("pending security key registration"));
+        return Err(gone());
     }
+    Ok(pending)
+}
+
+/// Finishes the pending registration with the browser's answer (the `PublicKeyCredential` of
+/// `navigator.credentials.create`, as JSON).
+pub async fn finish_registration(own: &OwnAccount, response: &str) -> ApiResult<Registered> {
+    let (state, user_id, session_id) = (own.state(), own.user_id(), own.session_id());
+    text::check("response", TextKind::Line, response, MAX_RESPONSE)?;
+    let webauthn = relying(state)?;
+    let pending = claimed_registration(state, user_id).await?;
     let registration: SecurityKeyRegistration =
         serde_json::from_str(pending.credential.as_deref().unwrap_or_default())
             .map_err(ApiError::internal)?;

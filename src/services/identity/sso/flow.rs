@@ -11,13 +11,12 @@ use entity::{membership, organization, sso_code, sso_connection, sso_identity, s
 use openidconnect::core::CoreIdToken;
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use super::links::{insert_link, provision, seated_default_role};
+use super::links::{locked_with_link, provision, seated_default_role, signed_in_through};
 use super::provider::{self, ClientConfig, Rejection, Verified};
 pub use super::refusals::Failure;
 use super::refusals::{Reason, Refused, refusal};
@@ -72,15 +71,7 @@ pub async fn start(
     meta: &RequestMeta,
 ) -> Result<Started, Failure> {
     let return_to = checked_return_to(state, return_to)?;
-    let org = organization::Entity::find()
-        .filter(organization::Column::PublicId.eq(public_id))
-        .one(&state.db)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
-    let connection = enabled_connection(&state.db, org.id)
-        .await?
-        .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
+    let (org, connection) = enabled_by_public_id(state, public_id).await?;
     let client = client_key(meta);
     let secret = open_secret(state, &connection)?;
     let redirect_uri = redirect_uri(state)?;
@@ -128,6 +119,24 @@ pub async fn start(
         redirect: authorization.url,
         browser_secret,
     })
+}
+
+/// The organization with public id `public_id` and its connection, while single sign-on is
+/// on there; the same 404 for an unknown organization and one without it.
+async fn enabled_by_public_id(
+    state: &AppState,
+    public_id: &str,
+) -> Result<(organization::Model, sso_connection::Model), Failure> {
+    let org = organization::Entity::find()
+        .filter(organization::Column::PublicId.eq(public_id))
+        .one(&state.db)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
+    let connection = enabled_connection(&state.db, org.id)
+        .await?
+        .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
+    Ok((org, connection))
 }
 
 /// What starts are counted by: the client's address (as the trusted proxies report it), an
@@ -199,31 +208,7 @@ pub async fn callback(
     browser_secret: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<String, Failure> {
-    let again = "this sign-in is unknown, already used or expired; start it again";
-    let presented = params
-        .state
-        .as_deref()
-        .filter(|value| value.len() <= 512)
-        .ok_or_else(|| Failure::new(400, again))?;
-    let login = claim_login(state, presented)
-        .await?
-        .ok_or_else(|| Failure::new(400, again))?;
-    if login.expires_at <= Utc::now() {
-        return Err(Failure::new(400, again));
-    }
-    let same_browser = browser_secret.is_some_and(|secret| {
-        use subtle::ConstantTimeEq;
-        hash_token(secret)
-            .as_bytes()
-            .ct_eq(login.browser_hash.as_bytes())
-            .into()
-    });
-    if !same_browser {
-        return Err(Failure::new(
-            400,
-            "this sign-in was started in another browser (or its cookie was lost); start it again",
-        ));
-    }
+    let login = login_of(state, params.state.as_deref(), browser_secret).await?;
     let org = organization::Entity::find_by_id(login.organization_id)
         .one(&state.db)
         .await
@@ -260,6 +245,39 @@ pub async fn callback(
         &code,
         admitted.link_subject.is_some(),
     )?)
+}
+
+/// The sign-in a callback's `state` names, claimed (it works once) and still fresh, in the
+/// browser that started it.
+async fn login_of(
+    state: &AppState,
+    presented: Option<&str>,
+    browser_secret: Option<&str>,
+) -> Result<sso_login::Model, Failure> {
+    let again = "this sign-in is unknown, already used or expired; start it again";
+    let presented = presented
+        .filter(|value| value.len() <= 512)
+        .ok_or_else(|| Failure::new(400, again))?;
+    let login = claim_login(state, presented)
+        .await?
+        .ok_or_else(|| Failure::new(400, again))?;
+    if login.expires_at <= Utc::now() {
+        return Err(Failure::new(400, again));
+    }
+    let same_browser = browser_secret.is_some_and(|secret| {
+        use subtle::ConstantTimeEq;
+        hash_token(secret)
+            .as_bytes()
+            .ct_eq(login.browser_hash.as_bytes())
+            .into()
+    });
+    if !same_browser {
+        return Err(Failure::new(
+            400,
+            "this sign-in was started in another browser (or its cookie was lost); start it again",
+        ));
+    }
+    Ok(login)
 }
 
 /// A new one-time code for `admitted`'s sign-in to `organization_id`: 60 seconds to exchange
@@ -401,18 +419,9 @@ async fn admit(
     meta: &RequestMeta,
 ) -> ApiResult<Result<Admitted, Refused>> {
     write_recording(&state.db, async |txn| {
-        // Under the organization's lock: seats are counted and links made one at a time.
-        let org = organization::Entity::find_by_id(org.id)
-            .lock_exclusive()
-            .one(txn)
+        let (org, link) = locked_with_link(txn, org.id, issuer, &verified.subject)
             .await?
             .ok_or_else(|| ApiError::not_found("organization"))?;
-        let link = sso_identity::Entity::find()
-            .filter(sso_identity::Column::OrganizationId.eq(org.id))
-            .filter(sso_identity::Column::Issuer.eq(issuer))
-            .filter(sso_identity::Column::Subject.eq(verified.subject.as_str()))
-            .one(txn)
-            .await?;
         let mut events = Vec::new();
         let (user, link_subject) =
             match person(txn, &org, connection, link.as_ref(), verified, meta).await? {
@@ -448,17 +457,7 @@ async fn admit(
                 Err(err) => return Err(err),
             }
         }
-        let now = Utc::now();
-        match link {
-            Some(link) => {
-                let mut active: sso_identity::ActiveModel = link.into();
-                active.last_sign_in_at = Set(now);
-                active.update(txn).await?;
-            }
-            None => {
-                insert_link(txn, org.id, issuer, &verified.subject, user.id).await?;
-            }
-        }
+        signed_in_through(txn, link, org.id, issuer, &verified.subject, user.id).await?;
         Ok((
             Ok(Admitted {
                 user,
@@ -569,6 +568,38 @@ fn display_name(verified: &Verified, email: &Email) -> String {
         })
 }
 
+fn invalid_code() -> ApiError {
+    ApiError::unauthenticated("the sign-in code is unknown, already used or expired")
+}
+
+/// The one-time code `code`, claimed (it works once). A code that would link an existing
+/// account is refused and kept without the person's password, so the application can ask.
+async fn claimed_code(
+    state: &AppState,
+    code: &str,
+    with_password: bool,
+) -> ApiResult<sso_code::Model> {
+    text::check("code", TextKind::Line, code, 128)?;
+    let hash = hash_token(code.trim());
+    let found = sso_code::Entity::find_by_id(hash.clone())
+        .one(&state.db)
+        .await?
+        .filter(|found| found.expires_at > Utc::now())
+        .ok_or_else(invalid_code)?;
+    if found.link_subject.is_some() && !with_password {
+        return Err(ApiError::forbidden(
+            "single sign-on named your existing Charter account: confirm the link once with \
+             your Charter password (exchangeSsoCode with password)",
+        )
+        .with_detail("ssoLinkRequired", json!(true)));
+    }
+    let claim = sso_code::Entity::delete_many().filter(sso_code::Column::CodeHash.eq(hash));
+    if !claim_once(&state.db, claim).await? {
+        return Err(invalid_code());
+    }
+    Ok(found)
+}
+
 /// Exchanges a sign-in's one-time code (once, within 60 seconds) for a session in its
 /// organization, whose tokens say it came through single sign-on.
 ///
@@ -583,26 +614,8 @@ pub async fn exchange(
     password: Option<String>,
     meta: &RequestMeta,
 ) -> ApiResult<SignIn> {
-    let invalid =
-        || ApiError::unauthenticated("the sign-in code is unknown, already used or expired");
-    text::check("code", TextKind::Line, code, 128)?;
-    let hash = hash_token(code.trim());
-    let found = sso_code::Entity::find_by_id(hash.clone())
-        .one(&state.db)
-        .await?
-        .filter(|found| found.expires_at > Utc::now())
-        .ok_or_else(invalid)?;
-    if found.link_subject.is_some() && password.is_none() {
-        return Err(ApiError::forbidden(
-            "single sign-on named your existing Charter account: confirm the link once with \
-             your Charter password (exchangeSsoCode with password)",
-        )
-        .with_detail("ssoLinkRequired", json!(true)));
-    }
-    let claim = sso_code::Entity::delete_many().filter(sso_code::Column::CodeHash.eq(hash));
-    if !claim_once(&state.db, claim).await? {
-        return Err(invalid());
-    }
+    let invalid = invalid_code;
+    let found = claimed_code(state, code, password.is_some()).await?;
     let user = user::Entity::find_by_id(found.user_id)
         .one(&state.db)
         .await?

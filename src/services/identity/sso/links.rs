@@ -35,21 +35,13 @@ pub(crate) async fn link_identity(
             "the organization's single sign-on changed during the sign-in; start it again",
         )
     };
-    let org = organization::Entity::find_by_id(organization_id)
-        .lock_exclusive()
-        .one(txn)
+    let (org, existing) = locked_with_link(txn, organization_id, issuer, subject)
         .await?
         .ok_or_else(changed)?;
     let connection = enabled_connection(txn, org.id)
         .await?
         .filter(|connection| connection.issuer.as_deref() == Some(issuer))
         .ok_or_else(changed)?;
-    let existing = sso_identity::Entity::find()
-        .filter(sso_identity::Column::OrganizationId.eq(org.id))
-        .filter(sso_identity::Column::Issuer.eq(issuer))
-        .filter(sso_identity::Column::Subject.eq(subject))
-        .one(txn)
-        .await?;
     let mut events = Vec::new();
     match existing {
         Some(link) if link.user_id == user.id => {}
@@ -83,6 +75,53 @@ pub(crate) async fn link_identity(
         events.push(provision(txn, state, &org, &connection, user).await?);
     }
     Ok(events)
+}
+
+/// The organization, locked (seats are counted and links made one at a time under it), and
+/// the link of the provider's `subject` in it, if one was made.
+pub(super) async fn locked_with_link(
+    txn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    issuer: &str,
+    subject: &str,
+) -> ApiResult<Option<(organization::Model, Option<sso_identity::Model>)>> {
+    let Some(org) = organization::Entity::find_by_id(organization_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let link = sso_identity::Entity::find()
+        .filter(sso_identity::Column::OrganizationId.eq(org.id))
+        .filter(sso_identity::Column::Issuer.eq(issuer))
+        .filter(sso_identity::Column::Subject.eq(subject))
+        .one(txn)
+        .await?;
+    Ok(Some((org, link)))
+}
+
+/// Records a sign-in through the provider's `subject`: the link's last use, or the link itself
+/// the first time.
+pub(super) async fn signed_in_through(
+    txn: &impl ConnectionTrait,
+    link: Option<sso_identity::Model>,
+    organization_id: Uuid,
+    issuer: &str,
+    subject: &str,
+    user_id: Uuid,
+) -> ApiResult<()> {
+    match link {
+        Some(link) => {
+            let mut active: sso_identity::ActiveModel = link.into();
+            active.last_sign_in_at = Set(Utc::now());
+            active.update(txn).await?;
+        }
+        None => {
+            insert_link(txn, organization_id, issuer, subject, user_id).await?;
+        }
+    }
+    Ok(())
 }
 
 pub(super) async fn insert_link(
