@@ -15,6 +15,7 @@ pub mod http;
 pub mod mail;
 pub mod outbound;
 pub mod services;
+pub mod webhooks;
 
 use std::sync::Arc;
 

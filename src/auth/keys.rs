@@ -19,6 +19,16 @@ pub struct SigningKeyPair {
     pub encoding: EncodingKey,
     pub decoding: DecodingKey,
     pub jwk: Jwk,
+    signer: SigningKey,
+}
+
+impl SigningKeyPair {
+    /// The Ed25519 signature of `message` (what a webhook's `v1a` signature is), which anyone
+    /// can check against this key's published JWK.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        self.signer.sign(message).to_bytes()
+    }
 }
 
 /// The keys tokens are signed with (the newest) and verified against (all of them).
@@ -172,5 +182,6 @@ fn pair(key: &SigningKey) -> anyhow::Result<SigningKeyPair> {
         encoding,
         decoding,
         jwk,
+        signer: key.clone(),
     })
 }

@@ -40,3 +40,4 @@ mod shared_keys;
 mod sso;
 mod text_input;
 mod trust;
+mod webhooks;
