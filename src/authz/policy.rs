@@ -17,6 +17,7 @@ pub const BUILT_IN_RESOURCES: &[(&str, &[&str])] = &[
     ("audit_log", &["read"]),
     ("sso", &["read", "manage"]),
     ("api_key", &["read", "manage"]),
+    ("webhook", &["read", "manage"]),
 ];
 
 const DEFAULT_POLICY: &str = include_str!("default_policy.toml");

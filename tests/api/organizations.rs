@@ -351,6 +351,11 @@ key = "api_key"
 name = "API keys"
 group = "Charter"
 levels = ["none", "read", "manage"]
+[[resources]]
+key = "webhook"
+name = "Webhooks"
+group = "Charter"
+levels = ["none", "read", "manage"]
 
 [[roles]]
 key = "owner"

@@ -990,11 +990,11 @@ const SHARED: &[Privilege] = &[
     ),
     (
         "Access the Webhook API section",
-        &[("ts_integrations", "view")],
+        &[("ts_integrations", "view"), ("webhook", "read")],
     ),
     (
         "Add, view, modify, and delete webhook integrations",
-        &[("ts_integrations", "manage")],
+        &[("ts_integrations", "manage"), ("webhook", "manage")],
     ),
     // Billing Tab
     ("Access the Billing tab", &[("ts_billing", "view")]),
@@ -1967,4 +1967,74 @@ fn no_predefined_role_of_any_policy_breaks_a_dependency() {
             }
         }
     }
+}
+
+#[test]
+fn each_preset_gives_webhooks_to_whom_its_document_gives_integrations() {
+    // (policy, roles that manage webhook endpoints, roles that do not see them)
+    let [(_, built_in), (_, threatconnect)] = threatconnect_policies();
+    let cases: [(&str, Policy, &[&str], &[&str]); 5] = [
+        // Threat Stack: both columns add, view, modify and delete webhook integrations.
+        (
+            "threat-stack.toml",
+            threat_stack(),
+            &["organization_owner", "organization_user"],
+            &[],
+        ),
+        // ThreatQ: Install & Uninstall Integrations and Edit Integration Configurations.
+        (
+            "threatq.toml",
+            threatq(),
+            &["maintenance", "administrator"],
+            &["primary_contributor", "read_only"],
+        ),
+        // ThreatConnect and ThreatSTOP: the administrators, like single sign-on and API keys.
+        (
+            "built-in policy",
+            built_in,
+            &["owner", "organization_administrator"],
+            &[
+                "sharing_user",
+                "standard_user",
+                "app_developer",
+                "read_only_user",
+                "read_only_commenter",
+            ],
+        ),
+        (
+            "threatconnect.toml",
+            threatconnect,
+            &["owner", "organization_administrator"],
+            &["standard_user", "read_only_user"],
+        ),
+        (
+            "threatstop.toml",
+            threatstop(),
+            &["full_admin"],
+            &["reporter", "policy_admin", "device_admin", "user_admin"],
+        ),
+    ];
+    for (which, policy, managers, others) in cases {
+        for role in managers {
+            assert!(
+                passes(&policy, role, "webhook", "manage"),
+                "{which}: {role} manages webhooks"
+            );
+        }
+        for role in others {
+            assert_eq!(granted(&policy, role, "webhook"), "none", "{which}: {role}");
+        }
+    }
+    // In ThreatQ a custom role manages webhooks only with both Integrations permissions.
+    let threatq = threatq();
+    let needs: Vec<String> = threatq
+        .dependencies()
+        .iter()
+        .filter(|dependency| threatq.resources()[dependency.resource].key == "webhook")
+        .map(|dependency| threatq.resources()[dependency.requires.0].key.clone())
+        .collect();
+    assert_eq!(
+        needs,
+        ["tq_install_integrations", "tq_integration_configurations"]
+    );
 }
