@@ -533,12 +533,19 @@ async fn the_catalog_describes_the_matrix_and_every_guard_to_anyone() {
         .app
         .gql(
             None,
-            "{ permissionCatalog { name resources { key levels feature } dependencies { resource level requires { resource level } } roles { key seatClass owner grants { resource level } } features { key } guards { type field kind resource level } } }",
+            "{ permissionCatalog { name resources { key levels feature } dependencies { resource level requires { resource level } } roles { key seatClass owner grants { resource level } } features { key } guards { type field kind resource level } auditActions } }",
             json!({}),
         )
         .await;
     let catalog = &body["data"]["permissionCatalog"];
     assert!(body["errors"].is_null(), "{body}");
+    // The event types a webhook endpoint chooses from: the audit catalog, in its order.
+    let actions: Vec<&str> = charter::services::audit::Action::ALL
+        .iter()
+        .map(|action| action.as_str())
+        .collect();
+    assert_eq!(catalog["auditActions"], json!(actions));
+    assert!(actions.contains(&"member.added") && actions.contains(&"api_key.revoked"));
     let resources = catalog["resources"].as_array().unwrap();
     assert!(
         resources

@@ -170,6 +170,15 @@ impl PermissionCatalog {
     async fn guards(&self, ctx: &Context<'_>) -> Vec<CatalogGuard> {
         guards_of(ctx.declared())
     }
+
+    /// Every action an audit event records (`member.added`, `api_key.revoked`, …), in catalog
+    /// order: the event types a webhook endpoint chooses from.
+    async fn audit_actions(&self) -> Vec<&'static str> {
+        crate::services::audit::Action::ALL
+            .iter()
+            .map(|action| action.as_str())
+            .collect()
+    }
 }
 
 /// Every field's guard, from what the schema declares (so it cannot differ from its
