@@ -330,7 +330,7 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
     }
     let app = crate::build(settings.clone()).await?;
     if demo {
-        print_demo(&app, &settings).await?;
+        seed_and_show_demo(&app, &settings).await?;
     }
     spawn_maintenance(&app, &settings);
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -347,7 +347,7 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
 }
 
 /// Seeds the demo's organizations and people and prints how to sign in as them.
-async fn print_demo(app: &crate::App, settings: &Settings) -> anyhow::Result<()> {
+async fn seed_and_show_demo(app: &crate::App, settings: &Settings) -> anyhow::Result<()> {
     let logins = bootstrap::seed_demo(&app.state)
         .await
         .map_err(|err| anyhow::anyhow!("seeding the demo failed: {}", err.message))?;

@@ -32,6 +32,17 @@ fn names(code: &str, word: &str) -> bool {
     })
 }
 
+/// A source file's code: what comes before its test module, without `//` comments.
+fn code_of(text: &str) -> String {
+    text.split("#[cfg(test)]")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The lines of the files under `dir` (outside comments) that contain one of `words`.
 fn lines_naming(dir: &str, words: &[&str], except: &[&str]) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -111,14 +122,7 @@ fn writes_outside_the_write_path(except: &[&str]) -> (Vec<String>, usize) {
             continue;
         }
         let text = std::fs::read_to_string(&file).unwrap();
-        let code: String = text
-            .split("#[cfg(test)]")
-            .next()
-            .unwrap_or_default()
-            .lines()
-            .map(|line| line.split("//").next().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n");
+        let code = code_of(&text);
         for write in WRITES {
             for (at, _) in code.match_indices(write) {
                 // The argument, up to its closing parenthesis, whitespace removed.
@@ -264,7 +268,8 @@ fn a_public_service_function_takes_a_capability_not_a_connection() {
     for file in rust_files(&root.join("services")) {
         let module = file.strip_prefix(&root).unwrap().display().to_string();
         let text = std::fs::read_to_string(&file).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let stripped = code_of(&text);
+        let code = stripped.as_str();
         for (at, _) in code.match_indices("pub ") {
             let rest = &code[at + 4..];
             let rest = rest.strip_prefix("async ").unwrap_or(rest);
@@ -410,14 +415,7 @@ fn import_graph() -> std::collections::BTreeMap<String, std::collections::BTreeS
     for file in &files {
         let module = module_of(file);
         let text = std::fs::read_to_string(file).unwrap();
-        let code: String = text
-            .split("#[cfg(test)]")
-            .next()
-            .unwrap_or_default()
-            .lines()
-            .map(|line| line.split("//").next().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n");
+        let code = code_of(&text);
         let mut names = BTreeSet::new();
         let words: Vec<&str> = code
             .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))

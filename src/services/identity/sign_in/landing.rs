@@ -25,17 +25,22 @@ pub(super) async fn landing(
     method: &SignInMethod,
     meta: &RequestMeta,
 ) -> ApiResult<Option<Uuid>> {
+    // A provider's sign-in names its own organization, which its enforcement lets in: nothing
+    // to look up.
+    if let Some(org) = requested
+        && method.through_provider_of(org)
+    {
+        return Ok(Some(org));
+    }
     let enforcing = enforcement::enforcing_organization(&state.db, &user.email).await?;
     let organization_id = match requested {
         Some(org) => Some(org),
+        // Never the enforcing organization, so what it lands in enforces nothing over them.
         None => landing_organization(&state.db, user, enforcing).await?,
     };
     let Some(org) = organization_id else {
         return Ok(None);
     };
-    if method.through_provider_of(org) {
-        return Ok(Some(org));
-    }
     // A break glass is recorded as it is used, before any second factor.
     let actor = Actor::user(user, meta);
     let standing = enforcement::standing(&state.db, &state.policy, user.id, enforcing, org).await?;
