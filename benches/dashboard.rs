@@ -393,6 +393,7 @@ fn seeding_state(
                 None,
             )?),
             webauthn: None,
+            webhooks: Arc::new(charter::services::webhooks::Runtime::new(settings)?),
         },
     ))
 }

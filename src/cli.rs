@@ -120,6 +120,10 @@ pub enum AuditCommand {
         /// Only this organization (public id, GraphQL id or internal id).
         #[arg(long)]
         organization: Option<String>,
+        /// Also prove that today's log extends every checkpoint in this file: the
+        /// `audit.checkpoint` events a webhook receiver kept, as JSON Lines or a JSON array.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
     },
     /// Write an organization's events to standard output as JSON Lines, oldest first.
     Export {
@@ -341,7 +345,28 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
         database = %redact(&settings.effective_database_url()),
         "serving GraphQL at /graphql"
     );
-    crate::http::serve(listener, app.router, settings.timeouts, shutdown_signal()).await?;
+    // One signal stops both the listener and the webhook deliveries, which then get the
+    // same grace to finish or release what they hold.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let delivery = tokio::spawn(crate::services::webhooks::worker::run(
+        app.state.clone(),
+        until_stopped(stopped.clone()),
+    ));
+    crate::http::serve(
+        listener,
+        app.router,
+        settings.timeouts,
+        until_stopped(stopped),
+    )
+    .await?;
+    let _ = delivery.await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -417,14 +442,17 @@ async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("no organization `{reference}`"))
     };
     match command {
-        AuditCommand::Verify { organization: only } => {
+        AuditCommand::Verify {
+            organization: only,
+            checkpoints,
+        } => {
             let chain = match only {
                 Some(reference) => {
                     Some(Scope::Organization(organization(reference).await?.id).chain())
                 }
                 None => None,
             };
-            verify_chains(state, chain.as_deref()).await
+            verify_chains(state, chain.as_deref(), checkpoints.as_deref()).await
         }
         AuditCommand::Export {
             organization: reference,
@@ -457,17 +485,22 @@ async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Verifies the audit chains (or `chain` alone) and prints what is broken.
+/// Verifies the audit chains (or `chain` alone) and prints what is broken; then, when given,
+/// the checkpoints of `checkpoints`.
 async fn verify_chains(
     state: &crate::services::AppState,
     chain: Option<&str>,
+    checkpoints: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let (checked, broken) = crate::services::audit::verify(state, chain)
         .await
         .map_err(api)?;
     if broken.is_empty() {
         println!("ok: {checked} event(s) verified");
-        return Ok(());
+        return match checkpoints {
+            Some(file) => verify_checkpoints(state, file).await,
+            None => Ok(()),
+        };
     }
     for problem in &broken {
         eprintln!(
@@ -476,6 +509,52 @@ async fn verify_chains(
         );
     }
     anyhow::bail!("{} broken chain(s)", broken.len())
+}
+
+/// Proves that the log extends every checkpoint in `file` (JSON Lines, or one JSON array, of
+/// `audit.checkpoint` bodies or their `data`), printing one line per checkpoint.
+async fn verify_checkpoints(
+    state: &crate::services::AppState,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use crate::services::webhooks::{checkpoints, payload::Checkpoint};
+    let text = std::fs::read_to_string(file)
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
+    let values: Vec<serde_json::Value> = match serde_json::from_str(&text) {
+        Ok(serde_json::Value::Array(items)) => items,
+        _ => text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()
+            .map_err(|err| anyhow::anyhow!("{} is not JSON Lines: {err}", file.display()))?,
+    };
+    anyhow::ensure!(!values.is_empty(), "{} holds no checkpoint", file.display());
+    let mut failed = 0;
+    for (line, value) in values.iter().enumerate() {
+        let Some(checkpoint) = Checkpoint::from_json(value) else {
+            eprintln!("checkpoint {}: not a checkpoint", line + 1);
+            failed += 1;
+            continue;
+        };
+        let place = format!(
+            "organization {} at seq {}",
+            checkpoint.organization_id, checkpoint.seq
+        );
+        match checkpoints::verify(state, &checkpoint).await.map_err(api)? {
+            Ok(()) => println!("ok: {place}"),
+            Err(reason) => {
+                eprintln!("{place}: {reason}");
+                failed += 1;
+            }
+        }
+    }
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} checkpoint(s) do not verify",
+        values.len()
+    );
+    Ok(())
 }
 
 /// A service error as a command-line error (its message is safe to show).

@@ -68,6 +68,10 @@ struct FileSettings {
     webauthn_origins: Option<Vec<String>>,
     outbound_allow: Option<Vec<String>>,
     outbound_timeout_seconds: Option<u64>,
+    webhook_allow_http: Option<bool>,
+    webhook_timeout_seconds: Option<u64>,
+    webhook_poll_milliseconds: Option<u64>,
+    audit_checkpoint_minutes: Option<u64>,
 }
 
 /// Resolved settings of one process.
@@ -114,6 +118,42 @@ pub struct Settings {
     pub webauthn_origins: Vec<String>,
     /// Requests to URLs administrators give (identity providers).
     pub outbound: OutboundSettings,
+    /// Delivering the audit log to webhook endpoints.
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhook deliveries are made. Their addresses go through the outbound guard
+/// ([`OutboundSettings::allow`]).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Lets endpoints be `http://` URLs (a receiver on loopback in development and tests);
+    /// otherwise only `https://` endpoints are accepted.
+    pub allow_http: bool,
+    /// How long one delivery attempt may take, from connecting to the end of the answer.
+    pub timeout: Duration,
+    /// How often each process looks for due deliveries.
+    pub poll: Duration,
+    /// How often each organization's audit chain head is signed (when it moved).
+    pub checkpoint_every: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            timeout: Duration::from_secs(15),
+            poll: Duration::from_secs(1),
+            checkpoint_every: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// How long a process holds a claimed delivery before another may take it: long enough for
+    /// the attempt's timeout twice over, so a live process never loses one it is sending.
+    pub fn lease(&self) -> Duration {
+        self.timeout * 2 + Duration::from_secs(5)
+    }
 }
 
 /// What requests to administrator-given URLs may reach, and how long they may take.
@@ -215,6 +255,7 @@ impl Settings {
             webauthn_rp_id: None,
             webauthn_origins: Vec::new(),
             outbound: OutboundSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 
@@ -313,6 +354,31 @@ impl Settings {
             60,
         )? {
             self.outbound.timeout = Duration::from_secs(seconds);
+        }
+        self.webhooks.allow_http = file.webhook_allow_http.unwrap_or(false);
+        if let Some(seconds) = checked(
+            file.webhook_timeout_seconds,
+            "webhook_timeout_seconds",
+            1,
+            60,
+        )? {
+            self.webhooks.timeout = Duration::from_secs(seconds);
+        }
+        if let Some(millis) = checked(
+            file.webhook_poll_milliseconds,
+            "webhook_poll_milliseconds",
+            50,
+            60_000,
+        )? {
+            self.webhooks.poll = Duration::from_millis(millis);
+        }
+        if let Some(minutes) = checked(
+            file.audit_checkpoint_minutes,
+            "audit_checkpoint_minutes",
+            1,
+            7 * 24 * 60,
+        )? {
+            self.webhooks.checkpoint_every = Duration::from_secs(minutes * 60);
         }
         Ok(())
     }

@@ -77,21 +77,14 @@ pub async fn build_with(
         settings.access_token_ttl,
     );
     auth::password::warm_up();
-    let mailer = match &settings.smtp_url {
-        Some(url) => mail::Mailer::smtp(&mail::SmtpConfig {
-            url: url.clone(),
-            from: settings.mail_from.clone().ok_or_else(|| {
-                anyhow::anyhow!("set mail_from (a real sender address) when smtp_url is set")
-            })?,
-        })?,
-        None => mail::Mailer::outbox(&settings.data_dir),
-    };
+    let mailer = mailer(&settings)?;
     let sso = services::identity::sso::Runtime::new(&settings)?;
     let shared = services::Shared {
         mailer: Arc::new(mailer),
         sso: Arc::new(sso),
         secrets: Arc::new(secrets),
         webauthn: services::identity::mfa::webauthn::relying_party(&settings)?,
+        webhooks: Arc::new(services::webhooks::Runtime::new(&settings)?),
         policy: Arc::new(policy),
         tokens: Arc::new(tokens),
         settings: Arc::new(settings),
@@ -99,6 +92,19 @@ pub async fn build_with(
     let state = AppState::new(db, shared);
     let router = http::router(state.clone());
     Ok(App { state, router })
+}
+
+/// Where invitations go: the SMTP server of the settings, or the outbox in the data directory.
+fn mailer(settings: &Settings) -> anyhow::Result<mail::Mailer> {
+    Ok(match &settings.smtp_url {
+        Some(url) => mail::Mailer::smtp(&mail::SmtpConfig {
+            url: url.clone(),
+            from: settings.mail_from.clone().ok_or_else(|| {
+                anyhow::anyhow!("set mail_from (a real sender address) when smtp_url is set")
+            })?,
+        })?,
+        None => mail::Mailer::outbox(&settings.data_dir),
+    })
 }
 
 /// The policy in force: the file named in the settings, or the built-in one. A bad file stops

@@ -2,6 +2,7 @@
 //! `charter` crate's services, never here.
 
 pub mod api_key;
+pub mod audit_checkpoint;
 pub mod audit_event;
 pub mod audit_head;
 pub mod invitation;
@@ -26,3 +27,6 @@ pub mod sso_identity;
 pub mod sso_login;
 pub mod sso_refusal_tally;
 pub mod user;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -17,6 +17,7 @@ mod m20261202_000009_single_sign_on;
 mod m20261202_000010_multi_factor;
 mod m20261205_000011_trust;
 mod m20261205_000012_key_fingerprints;
+mod m20261205_000013_webhooks;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_multi_factor::Migration),
             Box::new(m20261205_000011_trust::Migration),
             Box::new(m20261205_000012_key_fingerprints::Migration),
+            Box::new(m20261205_000013_webhooks::Migration),
         ]
     }
 }

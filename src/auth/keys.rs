@@ -29,6 +29,17 @@ impl SigningKeyPair {
         use ed25519_dalek::Signer;
         self.signer.sign(message).to_bytes()
     }
+
+    /// Whether `signature` is this key's Ed25519 signature of `message`.
+    pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Ok(signature) = ed25519_dalek::Signature::from_slice(signature) else {
+            return false;
+        };
+        self.signer
+            .verifying_key()
+            .verify_strict(message, &signature)
+            .is_ok()
+    }
 }
 
 /// The keys tokens are signed with (the newest) and verified against (all of them).

@@ -50,6 +50,8 @@ pub mod require {
     pub const API_KEY_MANAGE: Requirement = Requirement::new("api_key", "manage");
     pub const SSO_READ: Requirement = Requirement::new("sso", "read");
     pub const SSO_MANAGE: Requirement = Requirement::new("sso", "manage");
+    pub const WEBHOOK_READ: Requirement = Requirement::new("webhook", "read");
+    pub const WEBHOOK_MANAGE: Requirement = Requirement::new("webhook", "manage");
 
     /// Every requirement above: a field may declare only these.
     pub const ALL: &[Requirement] = &[
@@ -70,6 +72,8 @@ pub mod require {
         API_KEY_MANAGE,
         SSO_READ,
         SSO_MANAGE,
+        WEBHOOK_READ,
+        WEBHOOK_MANAGE,
     ];
 
     /// The requirement named `resource` at `level`, if Charter's schema uses it.

@@ -22,6 +22,9 @@ pub enum NodeId {
     List(Uuid),
     ApiKey(Uuid),
     ServiceAccount(Uuid),
+    WebhookEndpoint(Uuid),
+    WebhookDelivery(Uuid),
+    AuditCheckpoint(Uuid),
     OrganizationDomain(Uuid),
     MfaFactor(Uuid),
 }
@@ -38,6 +41,9 @@ impl NodeId {
             NodeId::List(id) => format!("List:{id}"),
             NodeId::ApiKey(id) => format!("ApiKey:{id}"),
             NodeId::ServiceAccount(id) => format!("ServiceAccount:{id}"),
+            NodeId::WebhookEndpoint(id) => format!("WebhookEndpoint:{id}"),
+            NodeId::WebhookDelivery(id) => format!("WebhookDelivery:{id}"),
+            NodeId::AuditCheckpoint(id) => format!("AuditCheckpoint:{id}"),
             NodeId::OrganizationDomain(id) => format!("OrganizationDomain:{id}"),
             NodeId::MfaFactor(id) => format!("MfaFactor:{id}"),
         };
@@ -70,6 +76,9 @@ impl NodeId {
             "List" => NodeId::List(uuid()?),
             "ApiKey" => NodeId::ApiKey(uuid()?),
             "ServiceAccount" => NodeId::ServiceAccount(uuid()?),
+            "WebhookEndpoint" => NodeId::WebhookEndpoint(uuid()?),
+            "WebhookDelivery" => NodeId::WebhookDelivery(uuid()?),
+            "AuditCheckpoint" => NodeId::AuditCheckpoint(uuid()?),
             "OrganizationDomain" => NodeId::OrganizationDomain(uuid()?),
             "MfaFactor" => NodeId::MfaFactor(uuid()?),
             "Role" => NodeId::Role {
@@ -116,6 +125,20 @@ impl NodeId {
         match Self::parse(field, id)? {
             NodeId::ServiceAccount(id) => Ok(id),
             _ => Err(ApiError::invalid(field, "is not a service account id")),
+        }
+    }
+
+    pub fn webhook_endpoint(field: &'static str, id: &ID) -> Result<Uuid, ApiError> {
+        match Self::parse(field, id)? {
+            NodeId::WebhookEndpoint(id) => Ok(id),
+            _ => Err(ApiError::invalid(field, "is not a webhook endpoint id")),
+        }
+    }
+
+    pub fn webhook_delivery(field: &'static str, id: &ID) -> Result<Uuid, ApiError> {
+        match Self::parse(field, id)? {
+            NodeId::WebhookDelivery(id) => Ok(id),
+            _ => Err(ApiError::invalid(field, "is not a webhook delivery id")),
         }
     }
 

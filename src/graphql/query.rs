@@ -139,6 +139,9 @@ fn node_kind(id: NodeId) -> &'static str {
         NodeId::ServiceAccount(_) => "service account",
         NodeId::OrganizationDomain(_) => "domain",
         NodeId::MfaFactor(_) => "second factor",
+        NodeId::WebhookEndpoint(_) => "webhook endpoint",
+        NodeId::WebhookDelivery(_) => "webhook delivery",
+        NodeId::AuditCheckpoint(_) => "audit checkpoint",
     }
 }
 
@@ -195,6 +198,10 @@ async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
         NodeId::OrganizationDomain(_) => None,
         // A second factor is read through `viewer.mfaFactors`, by its user alone.
         NodeId::MfaFactor(_) => None,
+        // Webhooks and checkpoints are read through their organization.
+        NodeId::WebhookEndpoint(_) | NodeId::WebhookDelivery(_) | NodeId::AuditCheckpoint(_) => {
+            None
+        }
     })
 }
 

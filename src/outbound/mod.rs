@@ -43,6 +43,33 @@ impl std::fmt::Display for Unreachable {
 
 impl std::error::Error for Unreachable {}
 
+/// Why a delivery got no answer: the time ran out, or anything else (told apart no further,
+/// as for [`Unreachable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failed {
+    TimedOut,
+    Unreachable,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Failed::TimedOut => "timed out",
+            Failed::Unreachable => "not reachable",
+        })
+    }
+}
+
+/// [`unreachable`] for a delivery, keeping whether the time ran out.
+fn failed(target: &str, reason: &dyn std::fmt::Display, timed_out: bool) -> Failed {
+    unreachable(target, reason);
+    if timed_out {
+        Failed::TimedOut
+    } else {
+        Failed::Unreachable
+    }
+}
+
 /// Which addresses outbound requests may reach: public ones, and those of the networks the
 /// operator allows.
 #[derive(Debug, Clone, Default)]
@@ -103,6 +130,11 @@ impl Outbound {
         })
     }
 
+    /// The guard every request of this client passes.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
     /// Sends `request` and reads its answer (at most [`MAX_RESPONSE_BYTES`]), or fails with
     /// [`Unreachable`] whatever the reason.
     pub async fn fetch(
@@ -129,6 +161,45 @@ impl Outbound {
             .await
             .map_err(|reason| unreachable(&target, &reason))?;
         answer.body(body).map_err(|err| unreachable(&target, &err))
+    }
+
+    /// Sends `request` for a delivery and keeps at most `keep` bytes of its answer (the rest
+    /// is not read): any status is an answer. What goes wrong before one arrives is
+    /// [`Failed::TimedOut`] when the time ran out and [`Failed::Unreachable`] otherwise, the
+    /// detail logged at debug level as for [`Self::fetch`].
+    pub async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        keep: usize,
+    ) -> Result<http::Response<Vec<u8>>, Failed> {
+        let request = reqwest::Request::try_from(request)
+            .map_err(|err| failed("(unparsable)", &err, false))?;
+        let target = describe(request.url());
+        self.admit(request.url())
+            .map_err(|reason| failed(&target, &reason, false))?;
+        let mut response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|err| failed(&target, &chain(&err), err.is_timeout()))?;
+        let mut answer = http::Response::builder().status(response.status());
+        if let Some(headers) = answer.headers_mut() {
+            headers.extend(response.headers().clone());
+        }
+        let mut body = Vec::new();
+        while body.len() < keep {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = keep - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                Ok(None) => break,
+                Err(err) => return Err(failed(&target, &chain(&err), err.is_timeout())),
+            }
+        }
+        answer
+            .body(body)
+            .map_err(|err| failed(&target, &err, false))
     }
 
     /// Whether `url` may be requested before anything is sent: its scheme, and its host when

@@ -3,6 +3,8 @@
 //! - [`store`]: the floor under the gate: records, seats, and the gate itself ([`OrgScope`],
 //!   [`OrgChange`], the one write path);
 //! - [`audit`]: the hash-chained log every change writes in its transaction;
+//! - [`webhooks`]: the audit log's events turned into deliveries, sent under leases, and the
+//!   chains' signed checkpoints;
 //! - [`identity`]: who you are and how you got in: accounts, credentials, second factors, the
 //!   sign-in door and its first factors, sessions, key authentication;
 //! - [`organization`]: every use case that takes an [`OrgScope`] or an [`OrgChange`];
@@ -18,6 +20,7 @@ pub mod bootstrap;
 pub mod identity;
 pub mod organization;
 pub mod store;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -48,6 +51,8 @@ pub struct Shared {
     pub secrets: Arc<crate::auth::sealing::SecretBox>,
     /// The WebAuthn relying party, when the settings name one.
     pub webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
+    /// Webhook delivery: the guarded client, the clock, this process's leases.
+    pub webhooks: Arc<webhooks::Runtime>,
 }
 
 impl AppState {

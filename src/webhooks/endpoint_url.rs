@@ -55,6 +55,33 @@ pub fn checked(
     Ok(url)
 }
 
+/// How long the check of a host name's addresses may take.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether `url`'s host resolves to at least one address `guard` lets through; INVALID_INPUT
+/// naming `field` when it resolves nowhere or only to refused addresses (one message for both,
+/// so the check tells nothing of the network Charter runs in). Deliveries check again at
+/// connect time, to the address they connect to.
+pub async fn resolvable(field: &'static str, url: &url::Url, guard: &Guard) -> ApiResult<()> {
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return Ok(());
+    };
+    let port = url.port_or_known_default().unwrap_or(443);
+    let found = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port))).await;
+    let reachable = match found {
+        Ok(Ok(mut addresses)) => addresses.any(|address| guard.check(address.ip()).is_ok()),
+        _ => false,
+    };
+    if reachable {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "resolves to no address Charter delivers to",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,6 +121,8 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     let mut list_id = String::new();
     let mut account_id = String::new();
     let mut key_id = String::new();
+    let mut webhook_id = String::new();
+    let mut delivery_id = String::new();
     let mut secrets: Vec<String> = Vec::new();
 
     // Each mutation, in an order where each can succeed; `logout` last.
@@ -131,6 +133,13 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         ("setDefaultOrganization", "mutation($o: ID!) { setDefaultOrganization(organizationId: $o) { user { email } } }".into(), json!({ "o": org }), Some(token.clone())),
         ("createOrganization", "mutation { createOrganization(input: {name: \"Third\"}) { id } }".into(), json!({}), Some(token.clone())),
         ("updateOrganization", "mutation($o: ID!) { updateOrganization(input: {organizationId: $o, name: \"Acme 2\"}) { name } }".into(), json!({ "o": org }), Some(token.clone())),
+        ("createWebhookEndpoint", "mutation($o: ID!) { createWebhookEndpoint(input: {organizationId: $o, url: \"https://93.184.216.34/hook\", events: [\"member.*\"]}) { endpoint { id } secret } }".into(), json!({ "o": org }), Some(token.clone())),
+        ("updateWebhookEndpoint", "mutation($w: ID!) { updateWebhookEndpoint(input: {id: $w, description: \"SIEM\"}) { id } }".into(), json!({}), Some(token.clone())),
+        ("rotateWebhookSecret", "mutation($w: ID!) { rotateWebhookSecret(id: $w) { secret } }".into(), json!({}), Some(token.clone())),
+        ("sendTestWebhook", "mutation($w: ID!) { sendTestWebhook(endpointId: $w) { id } }".into(), json!({}), Some(token.clone())),
+        ("retryWebhookDelivery", "mutation($d: ID!) { retryWebhookDelivery(id: $d) { id } }".into(), json!({}), Some(token.clone())),
+        ("replayWebhookEvents", "mutation($w: ID!) { replayWebhookEvents(endpointId: $w, from: \"2020-01-01T00:00:00Z\") }".into(), json!({}), Some(token.clone())),
+        ("deleteWebhookEndpoint", "mutation($w: ID!) { deleteWebhookEndpoint(id: $w) }".into(), json!({}), Some(token.clone())),
         ("setOrganizationLicense", "mutation($o: String!) { setOrganizationLicense(input: {organization: $o, addFeatures: [\"custom_roles\"]}) { features } }".into(), json!({ "o": org }), Some(ops_token.clone())),
         ("createRole", "mutation($o: ID!) { createRole(input: {organizationId: $o, name: \"Analyst\", grants: [{resource: \"list\", level: \"read\"}]}) { id } }".into(), json!({ "o": org }), Some(token.clone())),
         ("updateRole", "mutation($r: ID!) { updateRole(input: {id: $r, description: \"Reads lists\"}) { id } }".into(), json!({}), Some(token.clone())),
@@ -203,6 +212,9 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         }
         if name == "createApiKey" {
             variables = json!({ "o": org, "s": account_id });
+        }
+        if name.contains("Webhook") && name != "createWebhookEndpoint" {
+            variables = json!({ "w": webhook_id, "d": delivery_id });
         }
         if name == "rotateApiKey" || name == "revokeApiKey" {
             variables = json!({ "k": key_id });
@@ -300,10 +312,24 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
                 .unwrap()
                 .to_owned();
         }
-        for issued in ["createApiKey", "rotateApiKey"] {
+        for issued in [
+            "createApiKey",
+            "rotateApiKey",
+            "createWebhookEndpoint",
+            "rotateWebhookSecret",
+        ] {
             if let Some(secret) = body["data"][issued]["secret"].as_str() {
                 secrets.push(secret.to_owned());
             }
+        }
+        if name == "createWebhookEndpoint" {
+            webhook_id = body["data"][name]["endpoint"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        if name == "sendTestWebhook" {
+            delivery_id = body["data"][name]["id"].as_str().unwrap().to_owned();
         }
         if name == "createList" {
             list_id = body["data"]["createList"]["id"]
@@ -362,7 +388,8 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         // first single sign-on of an existing account records the link its password confirmed
         // beside the sign-in.
         let expected = match name {
-            "startMfaChallenge" => 0,
+            // A test message is sent, not recorded: nothing of the organization changed.
+            "startMfaChallenge" | "sendTestWebhook" => 0,
             "exchangeSsoCode" => 2,
             _ => 1,
         };
@@ -387,6 +414,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
             SSO_SECRET,
             "csc_",
             "cmc_",
+            "whsec_",
         ] {
             assert!(!text.contains(secret), "{name} recorded a secret: {text}");
         }

@@ -26,6 +26,8 @@ enum Kind {
     ServiceAccount,
     OrganizationDomain,
     MfaFactor,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 /// An id argument, a request whose `@ID` is the id under test, and the kinds it is tried with.
@@ -70,7 +72,7 @@ const NAMING_ANOTHER_ORGANIZATION: &[&str] = &[
 #[rustfmt::skip]
 fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
     use Kind::*;
-    const ALL: &[Kind] = &[Organization, User, Membership, Role, RoleUnderOwnOrganization, AuditEvent, Invitation, List, ApiKey, ServiceAccount, OrganizationDomain, MfaFactor];
+    const ALL: &[Kind] = &[Organization, User, Membership, Role, RoleUnderOwnOrganization, AuditEvent, Invitation, List, ApiKey, ServiceAccount, OrganizationDomain, MfaFactor, WebhookEndpoint, WebhookDelivery];
     const ORG: &[Kind] = &[Organization];
     const ROLE: &[Kind] = &[Role, RoleUnderOwnOrganization];
     const LIST: &[Kind] = &[List];
@@ -111,6 +113,13 @@ fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
         case("Mutation.deleteServiceAccount(id)", "mutation($v: ID!) { deleteServiceAccount(id: $v) }", json!({ "v": "@ID" }), &[ServiceAccount]),
         case("Mutation.createApiKey(input.organizationId)", "mutation($v: ID!) { createApiKey(input: {organizationId: $v, name: \"Spy\", grants: []}) { secret } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.createApiKey(input.serviceAccountId)", "mutation($o: ID!, $v: ID) { createApiKey(input: {organizationId: $o, serviceAccountId: $v, name: \"Spy\", grants: []}) { secret } }", json!({ "o": own_org, "v": "@ID" }), &[ServiceAccount]),
+        case("Mutation.createWebhookEndpoint(input.organizationId)", "mutation($v: ID!) { createWebhookEndpoint(input: {organizationId: $v, url: \"https://93.184.216.34/spy\", events: [\"*\"]}) { secret } }", json!({ "v": "@ID" }), ORG),
+        case("Mutation.updateWebhookEndpoint(input.id)", "mutation($v: ID!) { updateWebhookEndpoint(input: {id: $v, url: \"https://93.184.216.34/spy\"}) { id } }", json!({ "v": "@ID" }), &[WebhookEndpoint]),
+        case("Mutation.deleteWebhookEndpoint(id)", "mutation($v: ID!) { deleteWebhookEndpoint(id: $v) }", json!({ "v": "@ID" }), &[WebhookEndpoint]),
+        case("Mutation.rotateWebhookSecret(id)", "mutation($v: ID!) { rotateWebhookSecret(id: $v) { secret } }", json!({ "v": "@ID" }), &[WebhookEndpoint]),
+        case("Mutation.sendTestWebhook(endpointId)", "mutation($v: ID!) { sendTestWebhook(endpointId: $v) { id } }", json!({ "v": "@ID" }), &[WebhookEndpoint]),
+        case("Mutation.replayWebhookEvents(endpointId)", "mutation($v: ID!) { replayWebhookEvents(endpointId: $v, from: \"2020-01-01T00:00:00Z\") }", json!({ "v": "@ID" }), &[WebhookEndpoint]),
+        case("Mutation.retryWebhookDelivery(id)", "mutation($v: ID!) { retryWebhookDelivery(id: $v) { id } }", json!({ "v": "@ID" }), &[WebhookDelivery]),
         case("Mutation.revokeApiKey(id)", "mutation($v: ID!) { revokeApiKey(id: $v) { id } }", json!({ "v": "@ID" }), &[ApiKey]),
         case("Mutation.rotateApiKey(id)", "mutation($v: ID!) { rotateApiKey(id: $v) { secret } }", json!({ "v": "@ID" }), &[ApiKey]),
         // The issuer is never fetched: the gate and the role come first.
@@ -154,12 +163,24 @@ async fn furnish(app: &TestApp, token: &str, org: &str, invitee: &str) -> Value 
                createServiceAccount(input: {organizationId: $o, name: \"Bot\", roleId: $r}) { id }
                createApiKey(input: {organizationId: $o, name: \"Mine\", grants: []}) { apiKey { id } }
                addOrganizationDomain(organizationId: $o, domain: \"claimed.test\") { id }
+               createWebhookEndpoint(input: {organizationId: $o, url: \"https://93.184.216.34/hook\", events: [\"*\"]}) { endpoint { id } }
              }",
             json!({ "o": org, "r": body["data"]["createRole"]["id"] }),
         )
         .await;
     assert!(machine["errors"].is_null(), "{machine}");
+    let endpoint = machine["data"]["createWebhookEndpoint"]["endpoint"]["id"].clone();
+    let test = app
+        .gql(
+            Some(token),
+            "mutation($w: ID!) { sendTestWebhook(endpointId: $w) { id } }",
+            json!({ "w": endpoint }),
+        )
+        .await;
+    assert!(test["errors"].is_null(), "{test}");
     json!({
+        "webhookEndpoint": endpoint,
+        "webhookDelivery": test["data"]["sendTestWebhook"]["id"],
         "role": body["data"]["createRole"]["id"],
         "list": body["data"]["createList"]["id"],
         "invitation": invite["data"]["inviteMember"]["id"],
@@ -325,6 +346,16 @@ async fn an_object_of_another_organization_answers_exactly_as_one_that_does_not_
             Kind::OrganizationDomain,
             other["domain"].as_str().unwrap().to_owned(),
             NodeId::OrganizationDomain(new()).to_id().0,
+        ),
+        (
+            Kind::WebhookEndpoint,
+            other["webhookEndpoint"].as_str().unwrap().to_owned(),
+            NodeId::WebhookEndpoint(new()).to_id().0,
+        ),
+        (
+            Kind::WebhookDelivery,
+            other["webhookDelivery"].as_str().unwrap().to_owned(),
+            NodeId::WebhookDelivery(new()).to_id().0,
         ),
     ];
 

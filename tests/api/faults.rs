@@ -163,7 +163,7 @@ async fn a_request_that_runs_too_long_gets_503() {
 }
 
 /// A port that was free a moment ago.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -196,7 +196,7 @@ fn serve_process(
 }
 
 /// Waits until `port` answers /readyz, or the process exits.
-async fn ready(child: &mut std::process::Child, port: u16) -> Result<(), String> {
+pub(crate) async fn ready(child: &mut std::process::Child, port: u16) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {

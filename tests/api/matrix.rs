@@ -269,6 +269,35 @@ async fn owners_api_key(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> Stri
     NodeId::ApiKey(issued.key.id).to_id().0
 }
 
+/// An endpoint of the organization made by its owner, with a test delivery queued: their
+/// global ids.
+async fn owners_webhook(app: &TestApp, fixture: &Org, owner: uuid::Uuid) -> (String, String) {
+    use charter::services::organization::webhooks;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    // One endpoint at a time: probes would otherwise reach the organization's limit.
+    entity::webhook_endpoint::Entity::delete_many()
+        .filter(entity::webhook_endpoint::Column::OrganizationId.eq(fixture.org.id))
+        .exec(app.state.database())
+        .await
+        .unwrap();
+    let change = app
+        .change_in(owner, fixture.org.id, require::WEBHOOK_MANAGE)
+        .await;
+    let spec = webhooks::EndpointSpec {
+        url: Some("https://93.184.216.34/probe".to_owned()),
+        events: Some(vec!["*".to_owned()]),
+        ..Default::default()
+    };
+    let issued = webhooks::create(&app.state, &change, spec).await.unwrap();
+    let delivery = webhooks::send_test(&app.state, &change, issued.endpoint.id)
+        .await
+        .unwrap();
+    (
+        NodeId::WebhookEndpoint(issued.endpoint.id).to_id().0,
+        NodeId::WebhookDelivery(delivery.id).to_id().0,
+    )
+}
+
 /// A fresh member holding a custom role with no grants (so that any role managing members has
 /// power over it): returns its membership id and its role id.
 /// A domain the organization claims (verified or not), as its global id.
@@ -438,6 +467,53 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
             "mutation($o: ID!) { disableSso(organizationId: $o) { __typename } }".to_owned(),
             json!({ "o": org }),
         ),
+        ("Mutation", "createWebhookEndpoint") => (
+            "mutation($o: ID!) { createWebhookEndpoint(input: {organizationId: $o, url: \"https://93.184.216.34/probe\", events: [\"*\"]}) { __typename } }".to_owned(),
+            json!({ "o": org }),
+        ),
+        ("Mutation", "updateWebhookEndpoint") => (
+            "mutation($w: ID!) { updateWebhookEndpoint(input: {id: $w, description: \"probed\"}) { __typename } }".to_owned(),
+            json!({ "w": owners_webhook(app, fixture, owner).await.0 }),
+        ),
+        ("Mutation", mutation @ ("deleteWebhookEndpoint" | "rotateWebhookSecret")) => (
+            match mutation {
+                "deleteWebhookEndpoint" => "mutation($w: ID!) { deleteWebhookEndpoint(id: $w) }".to_owned(),
+                _ => "mutation($w: ID!) { rotateWebhookSecret(id: $w) { __typename } }".to_owned(),
+            },
+            json!({ "w": owners_webhook(app, fixture, owner).await.0 }),
+        ),
+        ("Mutation", "sendTestWebhook") => (
+            "mutation($w: ID!) { sendTestWebhook(endpointId: $w) { __typename } }".to_owned(),
+            json!({ "w": owners_webhook(app, fixture, owner).await.0 }),
+        ),
+        ("Mutation", "replayWebhookEvents") => (
+            "mutation($w: ID!) { replayWebhookEvents(endpointId: $w, from: \"2020-01-01T00:00:00Z\") }".to_owned(),
+            json!({ "w": owners_webhook(app, fixture, owner).await.0 }),
+        ),
+        ("Mutation", "retryWebhookDelivery") => (
+            "mutation($d: ID!) { retryWebhookDelivery(id: $d) { __typename } }".to_owned(),
+            json!({ "d": owners_webhook(app, fixture, owner).await.1 }),
+        ),
+        ("WebhookEndpoint", field) => {
+            owners_webhook(app, fixture, owner).await;
+            (
+                format!(
+                    "query($o: ID!) {{ organization(id: $o) {{ webhookEndpoints {{ {} }} }} }}",
+                    selection("WebhookEndpoint", field)
+                ),
+                json!({ "o": org }),
+            )
+        }
+        ("WebhookDelivery", field) => {
+            owners_webhook(app, fixture, owner).await;
+            (
+                format!(
+                    "query($o: ID!) {{ organization(id: $o) {{ webhookEndpoints {{ deliveries {{ nodes {{ {} }} }} }} }} }}",
+                    selection("WebhookDelivery", field)
+                ),
+                json!({ "o": org }),
+            )
+        }
         ("Mutation", "addOrganizationDomain") => (
             "mutation($o: ID!, $d: String!) { addOrganizationDomain(organizationId: $o, domain: $d) { __typename } }".to_owned(),
             json!({ "o": org, "d": format!("probe-{}.test", uuid::Uuid::now_v7().simple()) }),
@@ -545,6 +621,20 @@ fn selection(type_name: &str, field: &str) -> String {
         "revokedAt",
         "mfaEnabled",
         "mfaRequired",
+        "url",
+        "events",
+        "enabled",
+        "disabledReason",
+        "failingSince",
+        "previousSecretExpiresAt",
+        "messageId",
+        "eventType",
+        "attemptCount",
+        "nextAttemptAt",
+        "lastAttemptAt",
+        "lastStatusCode",
+        "lastError",
+        "payload",
     ];
     let _ = type_name;
     if SCALARS.contains(&field) {

@@ -63,6 +63,7 @@ struct Ids {
     role: String,
     membership: String,
     service_account: String,
+    webhook: String,
 }
 
 #[rustfmt::skip]
@@ -73,6 +74,7 @@ fn cases(ids: &Ids) -> Vec<Case> {
     let r = &ids.role;
     let m = &ids.membership;
     let sa = &ids.service_account;
+    let w = &ids.webhook;
     vec![
         case("Query.organization(id)", Id("id"), "query($v: ID!) { organization(id: $v) { id } }", json!({ "v": "@BAD" })),
         case("Query.node(id)", Id("id"), "query($v: ID!) { node(id: $v) { id } }", json!({ "v": "@BAD" })),
@@ -89,6 +91,21 @@ fn cases(ids: &Ids) -> Vec<Case> {
         case("Organization.auditLog(search)", Line("search"), "query($o: ID!, $v: String) { organization(id: $o) { auditLog(search: $v) { edges { cursor } } } }", json!({ "o": o, "v": "abc@BADdef" })),
         case("Organization.auditLog(action)", Line("action"), "query($o: ID!, $v: String) { organization(id: $o) { auditLog(action: $v) { edges { cursor } } } }", json!({ "o": o, "v": "@BAD" })),
         case("Organization.auditLog(actorId)", Id("actorId"), "query($o: ID!, $v: ID) { organization(id: $o) { auditLog(actorId: $v) { edges { cursor } } } }", json!({ "o": o, "v": "@BAD" })),
+        case("Organization.auditCheckpoints(after)", Line("after"), "query($o: ID!, $v: String) { organization(id: $o) { auditCheckpoints(after: $v) { totalCount } } }", json!({ "o": o, "v": "@BAD" })),
+        case("WebhookEndpoint.deliveries(after)", Line("after"), "query($o: ID!, $v: String) { organization(id: $o) { webhookEndpoints { deliveries(after: $v) { totalCount } } } }", json!({ "o": o, "v": "@BAD" })),
+        case("Mutation.createWebhookEndpoint(input.organizationId)", Id("organizationId"), "mutation($v: ID!) { createWebhookEndpoint(input: {organizationId: $v, url: \"https://93.184.216.34/a\", events: [\"*\"]}) { secret } }", json!({ "v": "@BAD" })),
+        case("Mutation.createWebhookEndpoint(input.url)", Line("url"), "mutation($o: ID!, $v: String!) { createWebhookEndpoint(input: {organizationId: $o, url: $v, events: [\"*\"]}) { secret } }", json!({ "o": o, "v": "https://93.184.216.34/@BAD" })),
+        case("Mutation.createWebhookEndpoint(input.events)", Line("events"), "mutation($o: ID!, $v: String!) { createWebhookEndpoint(input: {organizationId: $o, url: \"https://93.184.216.34/a\", events: [$v]}) { secret } }", json!({ "o": o, "v": "member.added@BAD" })),
+        case("Mutation.createWebhookEndpoint(input.description)", Line("description"), "mutation($o: ID!, $v: String) { createWebhookEndpoint(input: {organizationId: $o, url: \"https://93.184.216.34/a\", events: [\"*\"], description: $v}) { secret } }", json!({ "o": o, "v": "abc@BADdef" })),
+        case("Mutation.updateWebhookEndpoint(input.id)", Id("id"), "mutation($v: ID!) { updateWebhookEndpoint(input: {id: $v, enabled: true}) { id } }", json!({ "v": "@BAD" })),
+        case("Mutation.updateWebhookEndpoint(input.url)", Line("url"), "mutation($w: ID!, $v: String) { updateWebhookEndpoint(input: {id: $w, url: $v}) { id } }", json!({ "w": w, "v": "https://93.184.216.34/@BAD" })),
+        case("Mutation.updateWebhookEndpoint(input.events)", Line("events"), "mutation($w: ID!, $v: String!) { updateWebhookEndpoint(input: {id: $w, events: [$v]}) { id } }", json!({ "w": w, "v": "member.added@BAD" })),
+        case("Mutation.updateWebhookEndpoint(input.description)", Line("description"), "mutation($w: ID!, $v: String) { updateWebhookEndpoint(input: {id: $w, description: $v}) { id } }", json!({ "w": w, "v": "abc@BADdef" })),
+        case("Mutation.deleteWebhookEndpoint(id)", Id("id"), "mutation($v: ID!) { deleteWebhookEndpoint(id: $v) }", json!({ "v": "@BAD" })),
+        case("Mutation.rotateWebhookSecret(id)", Id("id"), "mutation($v: ID!) { rotateWebhookSecret(id: $v) { secret } }", json!({ "v": "@BAD" })),
+        case("Mutation.sendTestWebhook(endpointId)", Id("endpointId"), "mutation($v: ID!) { sendTestWebhook(endpointId: $v) { id } }", json!({ "v": "@BAD" })),
+        case("Mutation.replayWebhookEvents(endpointId)", Id("endpointId"), "mutation($v: ID!) { replayWebhookEvents(endpointId: $v, from: \"2020-01-01T00:00:00Z\") }", json!({ "v": "@BAD" })),
+        case("Mutation.retryWebhookDelivery(id)", Id("id"), "mutation($v: ID!) { retryWebhookDelivery(id: $v) { id } }", json!({ "v": "@BAD" })),
         case("Organization.auditLog(after)", Line("after"), "query($o: ID!, $v: String) { organization(id: $o) { auditLog(after: $v) { edges { cursor } } } }", json!({ "o": o, "v": "@BAD" })),
         case("Organization.invitations(after)", Line("after"), "query($o: ID!, $v: String) { organization(id: $o) { invitations(after: $v) { totalCount } } }", json!({ "o": o, "v": "@BAD" })),
         case("Organization.lists(after)", Line("after"), "query($o: ID!, $v: String) { organization(id: $o) { lists(after: $v) { totalCount } } }", json!({ "o": o, "v": "@BAD" })),
@@ -247,11 +264,17 @@ async fn fixture() -> (TestApp, String, Ids) {
             "mutation($o: ID!, $r: ID!) {
                createServiceAccount(input: {organizationId: $o, name: \"Deploy bot\", roleId: $r}) { id }
                createApiKey(input: {organizationId: $o, name: \"Laptop\", grants: []}) { apiKey { id } }
+               createWebhookEndpoint(input: {organizationId: $o, url: \"https://93.184.216.34/hook\", events: [\"*\"]}) { endpoint { id } }
              }",
             json!({ "o": o, "r": role }),
         )
         .await;
     assert!(body["errors"].is_null(), "{body}");
+    let webhook = body["data"]["createWebhookEndpoint"]["endpoint"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     let ids = Ids {
         org: o,
         list,
@@ -261,6 +284,7 @@ async fn fixture() -> (TestApp, String, Ids) {
             .as_str()
             .unwrap()
             .to_owned(),
+        webhook,
     };
     (app, token, ids)
 }

@@ -39,6 +39,7 @@ mod organization_fields;
 mod session_fields;
 mod sign_in_fields;
 mod sign_in_setting_fields;
+mod webhook_fields;
 
 // The mutation root: each room's mutations, in the order the schema lists them (a comment, not
 // a doc: the SDL keeps the root undescribed).
@@ -53,6 +54,7 @@ pub struct MutationRoot(
     sign_in_setting_fields::SignInSettingMutations,
     sign_in_fields::SignInMutations,
     factor_fields::FactorMutations,
+    webhook_fields::WebhookMutations,
 );
 
 /// A value to add to a list, with an optional note (at most 500 characters).

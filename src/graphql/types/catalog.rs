@@ -179,6 +179,13 @@ impl PermissionCatalog {
             .map(|action| action.as_str())
             .collect()
     }
+
+    /// Every event type a webhook endpoint may receive: the audit actions, then
+    /// `audit.checkpoint` (a signed head of the organization's audit chain). An endpoint's
+    /// `events` lists these, `prefix.*` patterns of them, or `*`.
+    async fn webhook_event_types(&self) -> Vec<&'static str> {
+        crate::services::webhooks::events::types()
+    }
 }
 
 /// Every field's guard, from what the schema declares (so it cannot differ from its

@@ -15,6 +15,7 @@ mod role;
 mod sso;
 mod user;
 mod viewer;
+mod webhook;
 
 pub use api_key::{ApiKey, ApiKeyOwner, IssuedApiKey, ServiceAccount};
 pub use audit_event::{AuditConnection, AuditEvent, audit_page};
@@ -32,3 +33,7 @@ pub use role::{Role, SeatClassValue};
 pub use sso::{OrganizationDomain, SsoConnection};
 pub use user::User;
 pub use viewer::Viewer;
+pub use webhook::{
+    AuditCheckpoint, IssuedWebhookEndpoint, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus,
+    WebhookEndpoint,
+};

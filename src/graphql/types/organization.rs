@@ -9,8 +9,8 @@ use super::membership::{
     MemberConnection, MemberFilter, MemberOrder, member_connection, member_query,
 };
 use super::{
-    ApiKey, AuditConnection, GrantList, Invitation, InvitationStatus, List, PermissionGrant, Role,
-    ServiceAccount, SsoConnection, audit_page,
+    ApiKey, AuditCheckpoint, AuditConnection, GrantList, Invitation, InvitationStatus, List,
+    PermissionGrant, Role, ServiceAccount, SsoConnection, WebhookEndpoint, audit_page,
 };
 use crate::authz::require;
 use crate::error::ApiResult;
@@ -23,7 +23,8 @@ use crate::services::organization::invitations;
 use crate::services::organization::organizations::{Licensed, OrganizationRecord};
 use crate::services::{
     organization::api_keys, organization::lists, organization::organizations, organization::roles,
-    organization::service_accounts, organization::sso,
+    organization::service_accounts, organization::sso, organization::webhooks,
+    webhooks::checkpoints,
 };
 
 /// An organization: a tenant with its members, roles and license.
@@ -285,6 +286,46 @@ impl Organization {
         )
         .await?;
         Ok(Some(connection(page, &args, total, |key| key.id, ApiKey)))
+    }
+
+    /// The organization's webhook endpoints, oldest first (at most 20).
+    #[graphql(directive = Requires::apply(need(require::WEBHOOK_READ)))]
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<Vec<WebhookEndpoint>>> {
+        let scope = self.gate().scope(ctx).await?;
+        let endpoints = webhooks::endpoints(&scope).await?;
+        Ok(Some(endpoints.into_iter().map(WebhookEndpoint).collect()))
+    }
+
+    /// Signed heads of the organization's audit chain, newest first: what subscribers of
+    /// `audit.checkpoint` were sent.
+    #[graphql(
+        directive = Requires::apply(need(require::AUDIT_LOG_READ)),
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn audit_checkpoints(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Option<Conn<AuditCheckpoint>>> {
+        let args = page_args(first, after)?;
+        let scope = self.gate().scope(ctx).await?;
+        let (page, total) = page_and_total(
+            ctx,
+            checkpoints::page(&scope, args),
+            checkpoints::count(&scope),
+        )
+        .await?;
+        Ok(Some(connection(
+            page,
+            &args,
+            total,
+            |checkpoint| checkpoint.id,
+            AuditCheckpoint,
+        )))
     }
 
     /// The organization's audit log, newest first.

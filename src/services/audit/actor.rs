@@ -56,6 +56,14 @@ impl Actor {
         }
     }
 
+    /// Charter itself, delivering webhooks (it disables an endpoint that keeps failing).
+    pub fn delivery() -> Self {
+        Self {
+            user_agent: Some("charter (webhook delivery)".to_owned()),
+            ..Self::default()
+        }
+    }
+
     /// The name of the actor in descriptions.
     pub fn name(&self) -> &str {
         self.email.as_deref().unwrap_or("the command line")

@@ -88,6 +88,13 @@ actions! {
     MfaReset => "mfa.reset",
     SessionMfaVerified => "session.mfa_verified",
     OrganizationMfaRequirementChanged => "organization.mfa_requirement_changed",
+    WebhookCreated => "webhook.created",
+    WebhookUpdated => "webhook.updated",
+    WebhookDeleted => "webhook.deleted",
+    WebhookSecretRotated => "webhook.secret_rotated",
+    WebhookDisabled => "webhook.disabled",
+    WebhookReplayed => "webhook.replayed",
+    WebhookDeliveryRetried => "webhook.delivery_retried",
 }
 
 #[cfg(test)]

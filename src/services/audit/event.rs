@@ -23,7 +23,7 @@ impl Scope {
     }
 
     /// The scope whose chain is named `chain`, the inverse of [`Scope::chain`].
-    pub(super) fn of_chain(chain: &str) -> Option<Self> {
+    pub fn of_chain(chain: &str) -> Option<Self> {
         match chain.split_once(':') {
             Some(("org", id)) => Uuid::parse_str(id).ok().map(Scope::Organization),
             Some(("user", id)) => Uuid::parse_str(id).ok().map(Scope::User),

@@ -43,6 +43,6 @@ pub fn hash_of(event: &audit_event::Model) -> String {
 }
 
 /// A time as the hash (and every rendering of an event) writes it: UTC, microseconds.
-pub(super) fn canonical_time(at: DateTime<Utc>) -> String {
+pub fn canonical_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

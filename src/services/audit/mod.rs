@@ -21,7 +21,7 @@ pub use catalog::Action;
 pub use event::{Event, Scope};
 pub(crate) use export::export;
 pub use export::to_json;
-pub use hash::{GENESIS, hash_of};
+pub use hash::{GENESIS, canonical_time, hash_of};
 pub use purge::purge;
 pub use record::{EventRecord, Log, records};
 pub use search::{EventPage, Filter, page};

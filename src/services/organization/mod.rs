@@ -1,6 +1,6 @@
 //! What an organization does: every use case that takes an `OrgScope` or an `OrgChange` —
 //! the organization itself, members and their seats, roles, invitations, lists, service
-//! accounts and their keys. Stands on identity and the store.
+//! accounts and their keys, webhook endpoints. Stands on identity, webhooks and the store.
 
 pub mod api_keys;
 pub mod domains;
@@ -12,3 +12,4 @@ pub mod organizations;
 pub mod roles;
 pub mod service_accounts;
 pub mod sso;
+pub mod webhooks;
