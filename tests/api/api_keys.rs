@@ -1120,17 +1120,34 @@ async fn key_grants_follow_the_policys_dependencies() {
     assert_eq!(sources["level"], "Create, Edit, Delete");
 }
 
-/// Random levels for every resource of the built-in policy, as grant inputs and as levels.
-fn random_grants(rng: &mut impl rand::Rng, policy: &charter::authz::Policy) -> (Value, Vec<u8>) {
-    let mut inputs = Vec::new();
-    let mut levels = Vec::new();
-    for resource in policy.resources() {
-        let level = rng.gen_range(0..resource.levels.len());
-        levels.push(level as u8);
-        if level > 0 {
-            inputs.push(json!({ "resource": resource.key, "level": resource.levels[level] }));
+/// Raises `levels` where the policy's dependencies ask.
+fn with_dependencies(policy: &charter::authz::Policy, levels: &mut [u8]) {
+    for dependency in policy.dependencies() {
+        let (required, at_least) = dependency.requires;
+        if levels[dependency.resource] >= dependency.level && levels[required] < at_least {
+            levels[required] = at_least;
         }
     }
+}
+
+/// Random levels for every resource of the built-in policy, raised where its dependencies ask
+/// (a role must satisfy them), as grant inputs and as levels.
+fn random_grants(rng: &mut impl rand::Rng, policy: &charter::authz::Policy) -> (Value, Vec<u8>) {
+    let mut levels: Vec<u8> = policy
+        .resources()
+        .iter()
+        .map(|resource| rng.gen_range(0..resource.levels.len()) as u8)
+        .collect();
+    with_dependencies(policy, &mut levels);
+    let inputs: Vec<Value> = policy
+        .resources()
+        .iter()
+        .zip(&levels)
+        .filter(|(_, level)| **level > 0)
+        .map(|(resource, level)| {
+            json!({ "resource": resource.key, "level": resource.levels[*level as usize] })
+        })
+        .collect();
     (json!(inputs), levels)
 }
 
@@ -1176,10 +1193,12 @@ async fn random_keys_roles_and_demotions_never_let_a_key_exceed_its_holder() {
         // Carol holds a random role and makes a key within it ...
         let (role_grants, role_levels) = random_grants(&mut rng, &policy);
         assign_to_carol(&make_role(&role_grants, 2 * round).await).await;
-        let key_levels: Vec<u8> = role_levels
+        let mut key_levels: Vec<u8> = role_levels
             .iter()
             .map(|&level| rng.gen_range(0..=level))
             .collect();
+        // Within the role, which satisfies the dependencies the key must satisfy too.
+        with_dependencies(&policy, &mut key_levels);
         let key_grants: Vec<Value> = policy
             .resources()
             .iter()

@@ -2025,7 +2025,8 @@ fn each_preset_gives_webhooks_to_whom_its_document_gives_integrations() {
             assert_eq!(granted(&policy, role, "webhook"), "none", "{which}: {role}");
         }
     }
-    // In ThreatQ a custom role manages webhooks only with both Integrations permissions.
+    // In ThreatQ a custom role manages webhooks only with both Integrations permissions, and,
+    // as in every policy, reads webhooks only if it reads the audit log they carry.
     let threatq = threatq();
     let needs: Vec<String> = threatq
         .dependencies()
@@ -2035,6 +2036,10 @@ fn each_preset_gives_webhooks_to_whom_its_document_gives_integrations() {
         .collect();
     assert_eq!(
         needs,
-        ["tq_install_integrations", "tq_integration_configurations"]
+        [
+            "tq_install_integrations",
+            "tq_integration_configurations",
+            "audit_log"
+        ]
     );
 }

@@ -552,10 +552,17 @@ async fn the_catalog_describes_the_matrix_and_every_guard_to_anyone() {
             .iter()
             .any(|r| r["key"] == "investigations" && r["feature"] == "investigations")
     );
-    assert_eq!(
-        catalog["dependencies"][0],
-        json!({ "resource": "tlp", "level": "edit", "requires": { "resource": "sources", "level": "edit" } })
-    );
+    let dependencies = catalog["dependencies"].as_array().unwrap();
+    for dependency in [
+        json!({ "resource": "tlp", "level": "edit", "requires": { "resource": "sources", "level": "edit" } }),
+        // Every policy: webhooks carry the audit log.
+        json!({ "resource": "webhook", "level": "read", "requires": { "resource": "audit_log", "level": "read" } }),
+    ] {
+        assert!(
+            dependencies.contains(&dependency),
+            "{dependency} in {dependencies:?}"
+        );
+    }
     assert_eq!(catalog["roles"].as_array().unwrap().len(), 8);
     assert!(catalog["features"].to_string().contains("custom_roles"));
     let guards = catalog["guards"].as_array().unwrap();

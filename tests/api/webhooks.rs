@@ -778,3 +778,55 @@ async fn rewrite_history(app: &TestApp, organization: uuid::Uuid) {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn sigterm_releases_a_delivery_under_way_for_the_next_process_at_once() {
+    let app = app_reaching_loopback(2).await;
+    let Some(receiver) = Receiver::start(&app.address).await else {
+        return;
+    };
+    let (org, token, _) = owned_org(&app, "owner@example.com").await;
+    let (_, secret) = endpoint(&app, &token, &org, &receiver.hook(), &["organization.*"]).await;
+    receiver
+        .script(json!({ "secrets": [secret], "delayMs": 60_000 }))
+        .await;
+    let port = crate::faults::free_port();
+    let mut first = serve_beside(&app, port);
+    crate::faults::ready(&mut first, port).await.unwrap();
+    rename(&app, &token, &org, "Interrupted").await;
+    assert_eq!(receiver.wait_for(30, |got| !got.is_empty()).await.len(), 1);
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stopping = std::time::Instant::now();
+    let exited = loop {
+        if let Some(status) = first.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < std::time::Duration::from_secs(15),
+            "the process outlived its grace"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(exited.success(), "{exited:?}");
+    // The attempt did not finish within the 1 s grace: released, not counted.
+    let released = &deliveries(&app).await[0];
+    assert_eq!(released.status, "pending");
+    assert_eq!(released.lease_owner, None);
+    assert_eq!(released.attempts, 0);
+    // The next process sends it at once, without waiting out a lease (2 × 2 s + 5 s).
+    receiver.script(json!({ "delayMs": 0 })).await;
+    let mut second = serve_beside(&app, port);
+    crate::faults::ready(&mut second, port).await.unwrap();
+    let started = std::time::Instant::now();
+    let again = receiver.wait_for(20, |got| got.len() >= 2).await;
+    let waited = started.elapsed();
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(again.len(), 2, "{again:?}");
+    assert_eq!(again[1]["id"], again[0]["id"]);
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+}
