@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod http;
 pub mod mail;
 pub mod outbound;
+pub mod saml;
 pub mod services;
 pub mod webhooks;
 

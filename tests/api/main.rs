@@ -34,6 +34,7 @@ mod outbound;
 mod presets;
 mod role_holders;
 mod roles;
+mod saml;
 mod schema;
 mod security_keys;
 mod shared_keys;

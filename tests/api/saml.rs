@@ -1,0 +1,364 @@
+//! SAML Responses as a real identity provider signs them (samlify, `tests/js/saml-idp.mjs`),
+//! checked by Charter's service provider: the valid one passes, and each alteration an attacker
+//! could make to a signed Response, or each value a provider could get wrong, is refused with
+//! its reason.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use charter::saml::idp::IdentityProvider;
+use charter::saml::sp::{Refused, ServiceProvider};
+use chrono::{Duration, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::node;
+
+const IDP: &str = "https://idp.acme.example/metadata";
+const SSO: &str = "https://idp.acme.example/sso";
+const ALICE: &str = "alice@acme.example";
+
+fn service_provider() -> ServiceProvider {
+    ServiceProvider {
+        entity_id: "https://charter.test/sso/ORG-TEST1/saml/metadata".to_owned(),
+        acs_url: "https://charter.test/sso/ORG-TEST1/saml/acs".to_owned(),
+    }
+}
+
+/// A new RSA key and a self-signed certificate for it, both PEM.
+fn keypair(name: &str) -> (String, String) {
+    use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut subject = x509::X509NameBuilder::new().unwrap();
+    subject.append_entry_by_text("CN", name).unwrap();
+    let subject = subject.build();
+    let mut cert = x509::X509Builder::new().unwrap();
+    cert.set_version(2).unwrap();
+    cert.set_subject_name(&subject).unwrap();
+    cert.set_issuer_name(&subject).unwrap();
+    cert.set_pubkey(&key).unwrap();
+    cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    cert.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
+    let serial = openssl::bn::BigNum::from_u32(7)
+        .unwrap()
+        .to_asn1_integer()
+        .unwrap();
+    cert.set_serial_number(&serial).unwrap();
+    cert.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = cert.build();
+    (
+        String::from_utf8(key.private_key_to_pem_pkcs8().unwrap()).unwrap(),
+        String::from_utf8(cert.to_pem().unwrap()).unwrap(),
+    )
+}
+
+fn time(offset: Duration) -> String {
+    (Utc::now() + offset).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// What the provider is asked to put in its Response; a valid one by default.
+fn response() -> Value {
+    let sp = service_provider();
+    json!({
+        "id": uuid::Uuid::new_v4().simple().to_string(),
+        "inResponseTo": "_request-1",
+        "nameId": ALICE,
+        "audience": sp.entity_id,
+        "destination": sp.acs_url,
+        "recipient": sp.acs_url,
+        "issueInstant": time(Duration::zero()),
+        "notBefore": time(Duration::minutes(-1)),
+        "notOnOrAfter": time(Duration::minutes(5)),
+    })
+}
+
+/// Runs the provider signing with `key`: its metadata, and the Response of `response` (base64
+/// and XML). `None` when node is missing outside CI.
+async fn provider(key: &(String, String), response: Option<Value>) -> Option<Value> {
+    let sp = service_provider();
+    let params = json!({
+        "key": key.0, "cert": key.1, "entityId": IDP, "ssoUrl": SSO,
+        "sp": { "entityId": sp.entity_id, "acs": sp.acs_url },
+        "response": response,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("params.json");
+    std::fs::write(&file, params.to_string()).unwrap();
+    let run = node::run_script("saml-idp.mjs", &[file.to_str().unwrap()]).await?;
+    assert!(run.success, "saml-idp.mjs:\n{}", run.output);
+    // samlify warns on stderr (no logout endpoint); the answer is the JSON line.
+    let line = run
+        .output
+        .lines()
+        .find(|line| line.starts_with('{'))
+        .expect("the provider prints its answer");
+    Some(serde_json::from_str(line).expect("JSON"))
+}
+
+/// The connection's view of the provider: its entity id, sign-on URL and `certificates`.
+fn connection(certificates: &[&str]) -> IdentityProvider {
+    let certificates: Vec<String> = certificates.iter().map(|c| (*c).to_owned()).collect();
+    IdentityProvider::by_hand(IDP, SSO, &certificates, false).expect("a valid provider")
+}
+
+fn check(idp: &IdentityProvider, xml: &str) -> Result<String, Refused> {
+    service_provider()
+        .check(idp, &STANDARD.encode(xml), &["_request-1".to_owned()])
+        .map(|verified| verified.name_id)
+}
+
+#[tokio::test]
+async fn the_providers_own_metadata_imports_and_its_signed_response_passes() {
+    let key = keypair("idp");
+    let Some(signed) = provider(&key, Some(response())).await else {
+        return;
+    };
+    let imported =
+        IdentityProvider::from_metadata("metadataXml", signed["metadata"].as_str().unwrap(), false)
+            .expect("the provider's metadata imports");
+    assert_eq!(imported.entity_id, IDP);
+    assert_eq!(imported.sso_url, SSO);
+    assert_eq!(imported.certificates.len(), 1);
+    let verified = service_provider()
+        .check(
+            &imported,
+            signed["response"].as_str().unwrap(),
+            &["_request-1".to_owned()],
+        )
+        .expect("a valid response passes");
+    assert_eq!(verified.name_id, ALICE);
+    assert!(verified.assertion_id.starts_with("_a"));
+    // Rotation: a connection holding the next certificate beside the current one takes both.
+    let next = keypair("idp-next");
+    let rotating = connection(&[&next.1, &key.1]);
+    assert_eq!(
+        check(&rotating, signed["xml"].as_str().unwrap()),
+        Ok(ALICE.to_owned())
+    );
+}
+
+#[tokio::test]
+async fn altered_or_mistaken_responses_are_refused_with_their_reason() {
+    let key = keypair("idp");
+    let stranger = keypair("stranger");
+    let idp = connection(&[&key.1]);
+    let Some(valid) = provider(&key, Some(response())).await else {
+        return;
+    };
+    let xml = valid["xml"].as_str().unwrap().to_owned();
+    let signature = regex_free_cut(&xml, "<ds:Signature", "</ds:Signature>");
+    let unsigned = xml.replace(&signature, "");
+    let tampered = xml.replace(&format!(">{ALICE}<"), ">mallory@acme.example<");
+    let doctype =
+        format!("<!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]>{xml}");
+    assert_eq!(check(&idp, &unsigned), Err(Refused::BadSignature));
+    assert_eq!(check(&idp, &tampered), Err(Refused::BadSignature));
+    assert_eq!(check(&idp, &doctype), Err(Refused::Malformed));
+    let other_key = provider(&stranger, Some(response())).await.unwrap();
+    assert_eq!(
+        check(&idp, other_key["xml"].as_str().unwrap()),
+        Err(Refused::BadSignature)
+    );
+
+    let mistaken: [(&str, Value, Refused); 6] = [
+        (
+            "audience",
+            json!("https://other.example/sp"),
+            Refused::WrongAudience,
+        ),
+        (
+            "destination",
+            json!("https://other.example/acs"),
+            Refused::WrongDestination,
+        ),
+        (
+            "recipient",
+            json!("https://other.example/acs"),
+            Refused::WrongRecipient,
+        ),
+        (
+            "inResponseTo",
+            json!("_request-of-another-browser"),
+            Refused::UnknownRequest,
+        ),
+        (
+            "notOnOrAfter",
+            json!(time(Duration::minutes(-3))),
+            Refused::Expired,
+        ),
+        (
+            "notBefore",
+            json!(time(Duration::minutes(10))),
+            Refused::NotYetValid,
+        ),
+    ];
+    for (field, value, reason) in mistaken {
+        let mut asked = response();
+        asked[field] = value;
+        let signed = provider(&key, Some(asked)).await.unwrap();
+        assert_eq!(
+            check(&idp, signed["xml"].as_str().unwrap()),
+            Err(reason),
+            "{field}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn wrapped_assertions_and_comments_never_sign_in_someone_else() {
+    let key = keypair("idp");
+    let idp = connection(&[&key.1]);
+    let Some(valid) = provider(&key, Some(response())).await else {
+        return;
+    };
+    let xml = valid["xml"].as_str().unwrap().to_owned();
+    let assertion = regex_free_cut(&xml, "<saml:Assertion", "</saml:Assertion>");
+    let evil = regex_free_cut(&assertion, "<ds:Signature", "</ds:Signature>");
+    let evil = assertion
+        .replace(&evil, "")
+        .replace(ALICE, "mallory@evil.example")
+        .replace("ID=\"_a", "ID=\"_evil");
+    let shapes = [
+        // The forged assertion first, the signed one after it.
+        xml.replace(&assertion, &format!("{evil}{assertion}")),
+        // The signed one first, the forged one after it.
+        xml.replace(&assertion, &format!("{assertion}{evil}")),
+        // The signed assertion hidden inside the forged one's subject.
+        xml.replace(
+            &assertion,
+            &evil.replace(
+                "</saml:Subject>",
+                &format!("</saml:Subject><saml:Advice>{assertion}</saml:Advice>"),
+            ),
+        ),
+        // Only the forged assertion, the signature kept beside it.
+        xml.replace(
+            &assertion,
+            &evil.replace(
+                "</saml:Issuer>",
+                &format!(
+                    "</saml:Issuer>{}",
+                    regex_free_cut(&assertion, "<ds:Signature", "</ds:Signature>")
+                ),
+            ),
+        ),
+    ];
+    for (n, shape) in shapes.iter().enumerate() {
+        match check(&idp, shape) {
+            Ok(name) => assert_eq!(name, ALICE, "shape {n} signed in {name}"),
+            Err(reason) => assert!(
+                matches!(reason, Refused::BadSignature | Refused::Malformed),
+                "shape {n}: {reason:?}"
+            ),
+        }
+    }
+    // A comment inside the signed NameID: the name is all of its text, or nothing.
+    let mut commented = response();
+    commented["nameId"] = json!("alice@acme.example.evil.example");
+    commented["commentAt"] = json!(ALICE.len());
+    let signed = provider(&key, Some(commented)).await.unwrap();
+    let signed_xml = signed["xml"].as_str().unwrap();
+    assert!(
+        signed_xml.contains("alice@acme.example<!---->.evil.example"),
+        "{signed_xml}"
+    );
+    match check(&idp, signed_xml) {
+        Ok(name) => assert_eq!(name, "alice@acme.example.evil.example"),
+        Err(reason) => assert!(matches!(reason, Refused::Malformed | Refused::BadSignature)),
+    }
+}
+
+#[test]
+fn configuration_refuses_what_could_never_verify_a_response() {
+    let (_, cert) = keypair("idp");
+    let certs = |list: &[&str]| list.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    let refusal = |result: charter::error::ApiResult<IdentityProvider>| result.unwrap_err().message;
+    assert!(
+        refusal(IdentityProvider::by_hand(
+            IDP,
+            SSO,
+            &certs(&["not a certificate"]),
+            false
+        ))
+        .starts_with("certificates")
+    );
+    assert!(
+        refusal(IdentityProvider::by_hand(
+            IDP,
+            SSO,
+            &certs(&[&STANDARD.encode("garbage bytes")]),
+            false
+        ))
+        .contains("does not parse")
+    );
+    assert!(
+        refusal(IdentityProvider::by_hand(
+            IDP,
+            "http://idp.acme.example/sso",
+            &certs(&[&cert]),
+            false
+        ))
+        .starts_with("ssoUrl")
+    );
+    assert!(refusal(IdentityProvider::by_hand(IDP, SSO, &[], false)).starts_with("certificates"));
+    assert!(
+        refusal(IdentityProvider::by_hand("", SSO, &certs(&[&cert]), false))
+            .starts_with("idpEntityId")
+    );
+    assert!(
+        refusal(IdentityProvider::by_hand(
+            &"i".repeat(1 << 20),
+            SSO,
+            &certs(&[&cert]),
+            false
+        ))
+        .starts_with("idpEntityId")
+    );
+    let without_key = format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{IDP}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{SSO}"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+    );
+    assert!(
+        refusal(IdentityProvider::from_metadata(
+            "metadataXml",
+            &without_key,
+            false
+        ))
+        .contains("no signing certificate")
+    );
+    let laughs = format!("<!DOCTYPE x [<!ENTITY a \"a\">]>{without_key}");
+    assert!(
+        refusal(IdentityProvider::from_metadata(
+            "metadataXml",
+            &laughs,
+            false
+        ))
+        .contains("DOCTYPE")
+    );
+    assert!(
+        refusal(IdentityProvider::from_metadata(
+            "metadataXml",
+            "<not-metadata/>",
+            false
+        ))
+        .starts_with("metadataXml")
+    );
+    // The service provider's own metadata names its entity id and ACS.
+    let metadata = service_provider().metadata_xml().unwrap();
+    assert!(
+        metadata.contains("entityID=\"https://charter.test/sso/ORG-TEST1/saml/metadata\""),
+        "{metadata}"
+    );
+    assert!(
+        metadata.contains("Location=\"https://charter.test/sso/ORG-TEST1/saml/acs\""),
+        "{metadata}"
+    );
+}
+
+/// The first `<start…end>` element of `text`, as written.
+fn regex_free_cut(text: &str, start: &str, end: &str) -> String {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in {text}"));
+    let to = text[from..].find(end).unwrap() + from + end.len();
+    text[from..to].to_owned()
+}
