@@ -9,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     #[sea_orm(unique)]
     pub organization_id: Uuid,
-    /// `oidc`; a SAML connection would add its own columns beside these.
+    /// `oidc` or `saml`: which of the columns below are the connection's.
     pub protocol: String,
     pub enabled: bool,
     pub enforced: bool,
@@ -26,6 +26,15 @@ pub struct Model {
     /// The provider's JSON Web Key Set as fetched, JSON.
     pub provider_jwks: Option<String>,
     pub metadata_fetched_at: Option<DateTimeUtc>,
+    /// A SAML connection's identity provider: its entity id and sign-on URL.
+    pub saml_idp_entity_id: Option<String>,
+    pub saml_sso_url: Option<String>,
+    /// JSON array of the provider's signing certificates, base64 DER.
+    pub saml_certificates: Option<String>,
+    /// The attribute that carries the email, when the NameID does not.
+    pub saml_email_attribute: Option<String>,
+    /// Whether responses the provider sends unasked (IdP-initiated) are taken.
+    pub saml_allow_idp_initiated: bool,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -18,6 +18,7 @@ mod m20261202_000010_multi_factor;
 mod m20261205_000011_trust;
 mod m20261205_000012_key_fingerprints;
 mod m20261205_000013_webhooks;
+mod m20261205_000014_saml_connections;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_trust::Migration),
             Box::new(m20261205_000012_key_fingerprints::Migration),
             Box::new(m20261205_000013_webhooks::Migration),
+            Box::new(m20261205_000014_saml_connections::Migration),
         ]
     }
 }

@@ -44,6 +44,7 @@ pub fn router(app: AppState) -> Router {
         .route(oauth::TOKEN_PATH, post(oauth::token))
         .route("/sso/callback", get(sso::callback))
         .route("/sso/{organization}/start", get(sso::start))
+        .route("/sso/{organization}/saml/metadata", get(sso::saml_metadata))
         .route(
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),

@@ -56,6 +56,26 @@ pub async fn start(
     }
 }
 
+/// `GET /sso/{organization}/saml/metadata`: the service provider metadata an identity
+/// provider's administrator imports; 404 for an organization without a SAML connection.
+pub async fn saml_metadata(
+    State(state): State<HttpState>,
+    Path(organization): Path<String>,
+) -> Response {
+    match crate::services::identity::sso::saml_metadata(&state.app, &organization).await {
+        Ok(Some(xml)) => (
+            [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+            xml,
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(err) => {
+            tracing::error!(error = %err.message, "serving SAML metadata failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
 pub async fn callback(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

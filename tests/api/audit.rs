@@ -174,6 +174,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         } }), Some(token.clone())),
         ("exchangeSsoCode", "mutation($c: String!, $p: String) { exchangeSsoCode(code: $c, password: $p) { accessToken } }".into(), json!({}), None),
         ("disableSso", "mutation($o: ID!) { disableSso(organizationId: $o) { enabled } }".into(), json!({ "o": org }), Some(token.clone())),
+        ("configureSamlSso", "mutation($o: ID!, $c: String!) { configureSamlSso(input: {organizationId: $o, idpEntityId: \"https://idp.acme.example/metadata\", ssoUrl: \"https://idp.acme.example/sso\", certificates: [$c]}) { protocol } }".into(), json!({ "o": org, "c": crate::saml::keypair("idp").1 }), Some(token.clone())),
         ("removeOrganizationDomain", "mutation($d: ID!) { removeOrganizationDomain(id: $d) }".into(), json!({}), Some(token.clone())),
         ("beginTotpEnrollment", "mutation { beginTotpEnrollment { secret } }".into(), json!({}), Some(token.clone())),
         ("confirmTotpEnrollment", "mutation($c: String!) { confirmTotpEnrollment(code: $c) }".into(), json!({}), Some(token.clone())),

@@ -123,6 +123,8 @@ fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
         case("Mutation.revokeApiKey(id)", "mutation($v: ID!) { revokeApiKey(id: $v) { id } }", json!({ "v": "@ID" }), &[ApiKey]),
         case("Mutation.rotateApiKey(id)", "mutation($v: ID!) { rotateApiKey(id: $v) { secret } }", json!({ "v": "@ID" }), &[ApiKey]),
         // The issuer is never fetched: the gate and the role come first.
+        case("Mutation.configureSamlSso(input.organizationId)", "mutation($v: ID!) { configureSamlSso(input: {organizationId: $v, idpEntityId: \"i\", ssoUrl: \"https://idp.example/sso\", certificates: [\"c\"]}) { enabled } }", json!({ "v": "@ID" }), ORG),
+        case("Mutation.configureSamlSso(input.defaultRoleId)", "mutation($o: ID!, $v: ID) { configureSamlSso(input: {organizationId: $o, idpEntityId: \"i\", ssoUrl: \"https://idp.example/sso\", certificates: [\"c\"], defaultRoleId: $v}) { enabled } }", json!({ "o": own_org, "v": "@ID" }), ROLE),
         case("Mutation.configureSso(input.organizationId)", "mutation($v: ID!) { configureSso(input: {organizationId: $v, issuer: \"https://idp.example\", clientId: \"c\", clientSecret: \"s\"}) { enabled } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.configureSso(input.defaultRoleId)", "mutation($o: ID!, $v: ID) { configureSso(input: {organizationId: $o, issuer: \"https://idp.example\", clientId: \"c\", clientSecret: \"s\", defaultRoleId: $v}) { enabled } }", json!({ "o": own_org, "v": "@ID" }), ROLE),
         case("Mutation.setOrganizationMfaRequirement(organizationId)", "mutation($v: ID!) { setOrganizationMfaRequirement(organizationId: $v, required: true) { id } }", json!({ "v": "@ID" }), ORG),

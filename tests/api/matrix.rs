@@ -453,6 +453,11 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
             format!("mutation($k: ID!) {{ {mutation}(id: $k) {{ __typename }} }}"),
             json!({ "k": owners_api_key(app, fixture, owner).await }),
         ),
+        ("Mutation", "configureSamlSso") => (
+            // Past the gate, an https sign-on URL is required: INVALID_INPUT, never FORBIDDEN.
+            "mutation($o: ID!) { configureSamlSso(input: {organizationId: $o, idpEntityId: \"probe\", ssoUrl: \"http://127.0.0.1:9\", certificates: [\"probe\"]}) { __typename } }".to_owned(),
+            json!({ "o": org }),
+        ),
         ("Mutation", "configureSso") => (
             // Past the gate, an https issuer is required: INVALID_INPUT, never FORBIDDEN.
             "mutation($o: ID!) { configureSso(input: {organizationId: $o, issuer: \"http://127.0.0.1:9\", clientId: \"probe\", clientSecret: \"probe\"}) { __typename } }".to_owned(),
@@ -674,6 +679,7 @@ fn the_threat_stack_sso_rows_are_guarded_fields() {
         manage,
         [
             "Mutation.addOrganizationDomain",
+            "Mutation.configureSamlSso",
             "Mutation.configureSso",
             "Mutation.disableSso",
             "Mutation.removeOrganizationDomain",

@@ -24,7 +24,7 @@ fn service_provider() -> ServiceProvider {
 }
 
 /// A new RSA key and a self-signed certificate for it, both PEM.
-fn keypair(name: &str) -> (String, String) {
+pub(crate) fn keypair(name: &str) -> (String, String) {
     use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
     let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
     let mut subject = x509::X509NameBuilder::new().unwrap();
@@ -361,4 +361,176 @@ fn regex_free_cut(text: &str, start: &str, end: &str) -> String {
         .unwrap_or_else(|| panic!("no {start} in {text}"));
     let to = text[from..].find(end).unwrap() + from + end.len();
     text[from..to].to_owned()
+}
+
+const CONFIGURE: &str = "mutation($i: ConfigureSamlSsoInput!) { configureSamlSso(input: $i) {
+    protocol enabled saml { idpEntityId ssoUrl certificates { fingerprint subject notAfter }
+    serviceProvider { entityId acsUrl metadataUrl } } } }";
+
+/// An organization's owner, signed in with a recent second factor (configuring single sign-on
+/// is a sensitive change), and the organization's id and public id.
+async fn owner_of_acme(app: &crate::helpers::TestApp) -> (String, String, String) {
+    let owner = app.create_user("owner@acme.example").await;
+    let org = app.create_org(&owner, "Acme").await;
+    let session = app.login("owner@acme.example").await;
+    (
+        session.access_token,
+        crate::helpers::org_id(&org),
+        org.public_id.clone(),
+    )
+}
+
+#[tokio::test]
+async fn a_saml_connection_is_configured_from_metadata_or_by_hand_and_serves_its_sp_metadata() {
+    let app = crate::helpers::TestApp::spawn_with(|settings| {
+        settings.sso.allow_insecure_issuers = true;
+        settings.outbound.allow = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let key = keypair("idp");
+    let Some(idp) = provider(&key, None).await else {
+        return;
+    };
+    let metadata = idp["metadata"].as_str().unwrap().to_owned();
+    let (token, org, public_id) = owner_of_acme(&app).await;
+    let body = app
+        .gql(
+            Some(&token),
+            CONFIGURE,
+            json!({ "i": { "organizationId": org, "metadataXml": metadata } }),
+        )
+        .await;
+    let connection = &body["data"]["configureSamlSso"];
+    assert_eq!(connection["protocol"], "SAML", "{body}");
+    assert_eq!(connection["enabled"], true);
+    assert_eq!(connection["saml"]["idpEntityId"], IDP);
+    assert_eq!(connection["saml"]["ssoUrl"], SSO);
+    let expected = charter::saml::certificate::Certificate::parse("c", &key.1).unwrap();
+    assert_eq!(
+        connection["saml"]["certificates"][0]["fingerprint"],
+        expected.fingerprint.as_str()
+    );
+    let sp = &connection["saml"]["serviceProvider"];
+    assert_eq!(
+        sp["acsUrl"],
+        format!("{}/sso/{public_id}/saml/acs", app.address)
+    );
+    // The metadata an identity provider imports, served where the entity id says.
+    let served = reqwest::get(sp["metadataUrl"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(
+        served.headers()["content-type"],
+        "application/samlmetadata+xml"
+    );
+    let xml = served.text().await.unwrap();
+    assert!(xml.contains(sp["acsUrl"].as_str().unwrap()), "{xml}");
+    let parsed: samael::metadata::EntityDescriptor = xml.parse().expect("metadata that parses");
+    assert_eq!(parsed.entity_id.as_deref(), sp["entityId"].as_str());
+
+    // By hand, with the next certificate beside the current one.
+    let next = keypair("idp-next");
+    let body = app
+        .gql(
+            Some(&token),
+            CONFIGURE,
+            json!({ "i": { "organizationId": org, "idpEntityId": IDP, "ssoUrl": SSO, "certificates": [key.1, next.1] } }),
+        )
+        .await;
+    let certificates = body["data"]["configureSamlSso"]["saml"]["certificates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(certificates.len(), 2, "{body}");
+
+    // Fetched from a URL, through the outbound guard (loopback allowed here).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/metadata", listener.local_addr().unwrap());
+    let served_metadata = metadata.clone();
+    let router = axum::Router::new().route(
+        "/metadata",
+        axum::routing::get(move || async move { served_metadata }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let body = app
+        .gql(
+            Some(&token),
+            CONFIGURE,
+            json!({ "i": { "organizationId": org, "metadataUrl": url } }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["configureSamlSso"]["saml"]["idpEntityId"], IDP,
+        "{body}"
+    );
+    let unknown = reqwest::get(format!("{}/sso/ORG-NOSUCH1/saml/metadata", app.address))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn a_bad_saml_configuration_is_refused_naming_what_is_wrong_and_writes_nothing() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let (_, cert) = keypair("idp");
+    let (token, org, public_id) = owner_of_acme(&app).await;
+    let without_key = format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{IDP}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{SSO}"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+    );
+    let cases = [
+        (json!({ "metadataXml": without_key }), "metadataXml"),
+        (
+            json!({ "metadataXml": format!("<!DOCTYPE x [<!ENTITY a SYSTEM \"file:///etc/passwd\">]>{without_key}") }),
+            "metadataXml",
+        ),
+        (json!({ "metadataXml": "x".repeat(1 << 20) }), "metadataXml"),
+        (
+            json!({ "metadataUrl": "https://10.0.0.1/metadata" }),
+            "metadataUrl",
+        ),
+        (
+            json!({ "metadataUrl": "http://idp.acme.example/metadata" }),
+            "metadataUrl",
+        ),
+        (
+            json!({ "idpEntityId": IDP, "ssoUrl": "http://idp.acme.example/sso", "certificates": [cert] }),
+            "ssoUrl",
+        ),
+        (
+            json!({ "idpEntityId": IDP, "ssoUrl": SSO, "certificates": ["not a certificate"] }),
+            "certificates",
+        ),
+        (
+            json!({ "idpEntityId": IDP, "ssoUrl": SSO, "certificates": [] }),
+            "certificates",
+        ),
+        (
+            json!({ "metadataXml": without_key, "idpEntityId": IDP }),
+            "metadataXml",
+        ),
+        (json!({}), "metadataXml"),
+    ];
+    for (mut input, field) in cases {
+        input["organizationId"] = json!(org);
+        let body = app
+            .gql(Some(&token), CONFIGURE, json!({ "i": input }))
+            .await;
+        assert_eq!(
+            crate::helpers::error_code(&body),
+            "INVALID_INPUT",
+            "{field}: {body}"
+        );
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let written = entity::sso_connection::Entity::find()
+        .count(app.state.database())
+        .await
+        .unwrap();
+    assert_eq!(written, 0, "nothing was written");
+    let none = reqwest::get(format!("{}/sso/{public_id}/saml/metadata", app.address))
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
 }

@@ -28,7 +28,7 @@ use crate::services::store::scope::OrgChange;
 use crate::services::{
     identity::credentials, identity::mfa, identity::sessions, identity::sign_in, identity::users,
     organization::api_keys, organization::domains, organization::invitations,
-    organization::members, organization::service_accounts, organization::sso,
+    organization::members, organization::saml, organization::service_accounts, organization::sso,
 };
 
 mod factor_fields;

@@ -38,6 +38,44 @@ impl SignInSettingMutations {
         sso_connection(&change, Some(record)).await
     }
 
+    /// Configures and enables the organization's single sign-on with a SAML identity provider,
+    /// from its metadata (`metadataXml` or `metadataUrl`) or by hand (`idpEntityId`, `ssoUrl`,
+    /// `certificates`): exactly one of the three. It replaces an OpenID connection.
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
+    async fn configure_saml_sso(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfigureSamlSsoInput,
+    ) -> ApiResult<SsoConnection> {
+        let org = NodeId::organization("organizationId", &input.organization_id)?;
+        let default_role_id = match &input.default_role_id {
+            Some(id) => {
+                let (role_org, role) = role_ref_in("defaultRoleId", id)?;
+                if role_org != org {
+                    return Err(crate::authz::Refusal::RoleNotInOrganization.into());
+                }
+                Some(role)
+            }
+            None => None,
+        };
+        let source = saml_source(
+            input.metadata_xml,
+            input.metadata_url,
+            input.idp_entity_id,
+            input.sso_url,
+            input.certificates,
+        )?;
+        let change = Gate::root("organization", org).change(ctx).await?;
+        let spec = saml::SamlSpec {
+            source,
+            email_attribute: input.email_attribute,
+            default_role_id,
+            jit_provisioning: input.jit_provisioning,
+        };
+        let record = saml::configure(ctx.state(), &change, spec).await?;
+        sso_connection(&change, Some(record)).await
+    }
+
     /// Turns the organization's single sign-on off, and its enforcement with it; the settings
     /// stay for a later `configureSso`.
     #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
@@ -105,4 +143,50 @@ pub struct ConfigureSsoInput {
     pub jit_provisioning: bool,
     #[graphql(default = false)]
     pub enforced: bool,
+}
+
+/// The one source of a SAML provider's settings the input gives; INVALID_INPUT when it gives
+/// none, or more than one.
+fn saml_source(
+    metadata_xml: Option<String>,
+    metadata_url: Option<String>,
+    idp_entity_id: Option<String>,
+    sso_url: Option<String>,
+    certificates: Option<Vec<String>>,
+) -> ApiResult<saml::SamlSource> {
+    let by_hand = idp_entity_id.is_some() || sso_url.is_some() || certificates.is_some();
+    match (metadata_xml, metadata_url, by_hand) {
+        (Some(xml), None, false) => Ok(saml::SamlSource::Metadata(xml)),
+        (None, Some(url), false) => Ok(saml::SamlSource::MetadataUrl(url)),
+        (None, None, true) => Ok(saml::SamlSource::ByHand {
+            entity_id: idp_entity_id.unwrap_or_default(),
+            sso_url: sso_url.unwrap_or_default(),
+            certificates: certificates.unwrap_or_default(),
+        }),
+        _ => Err(crate::error::ApiError::invalid(
+            "metadataXml",
+            "give exactly one of metadataXml, metadataUrl, or idpEntityId with ssoUrl and certificates",
+        )),
+    }
+}
+
+#[derive(InputObject)]
+pub struct ConfigureSamlSsoInput {
+    pub organization_id: ID,
+    /// The identity provider's metadata (an EntityDescriptor), at most 256 KB, no DOCTYPE.
+    pub metadata_xml: Option<String>,
+    /// Where the metadata is fetched from (`https://`), through the outbound guard.
+    pub metadata_url: Option<String>,
+    /// By hand: the provider's entity id.
+    pub idp_entity_id: Option<String>,
+    /// By hand: its sign-on URL (`https://`, HTTP-Redirect binding).
+    pub sso_url: Option<String>,
+    /// By hand: 1 to 5 signing certificates, PEM or base64 DER.
+    pub certificates: Option<Vec<String>>,
+    /// The attribute that carries the email, when the NameID does not.
+    pub email_attribute: Option<String>,
+    /// The role just-in-time members get (never the owner role).
+    pub default_role_id: Option<ID>,
+    #[graphql(default = false)]
+    pub jit_provisioning: bool,
 }

@@ -9,7 +9,10 @@ use super::Role;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::ids::NodeId;
+use crate::saml::certificate::Certificate;
+use crate::saml::sp::ServiceProvider;
 use crate::services::organization::domains::DomainRecord;
+use crate::services::organization::sso::SamlRecord;
 use crate::services::organization::sso::SsoRecord;
 
 /// An organization's single sign-on: its OpenID Connect connection (when configured) and its
@@ -22,7 +25,7 @@ pub struct SsoConnection {
 
 #[Object]
 impl SsoConnection {
-    /// `OIDC` once configured; a SAML connection would say `SAML`.
+    /// `OIDC` or `SAML` once configured.
     async fn protocol(&self) -> Option<String> {
         self.record
             .as_ref()
@@ -107,6 +110,108 @@ impl SsoConnection {
 
     async fn updated_at(&self) -> Option<DateTime<Utc>> {
         self.record.as_ref().map(|record| record.updated_at)
+    }
+
+    /// A SAML connection's identity provider and Charter's side of it; none for OpenID.
+    async fn saml(&self) -> Option<SamlConnection> {
+        let saml = self.record.as_ref()?.saml.clone()?;
+        Some(SamlConnection {
+            organization_id: self.organization_id,
+            saml,
+        })
+    }
+}
+
+/// A SAML connection: the identity provider Charter trusts, and the service provider an
+/// identity provider's administrator sets up (import `serviceProvider.metadataUrl`).
+pub struct SamlConnection {
+    organization_id: Uuid,
+    saml: SamlRecord,
+}
+
+#[Object]
+impl SamlConnection {
+    /// The identity provider's entity id (the Issuer of its responses).
+    async fn idp_entity_id(&self) -> &str {
+        &self.saml.idp_entity_id
+    }
+
+    /// Where sign-ins are sent (HTTP-Redirect binding).
+    async fn sso_url(&self) -> &str {
+        &self.saml.sso_url
+    }
+
+    /// The certificates the provider's signatures are checked against (several while it
+    /// rotates).
+    async fn certificates(&self) -> Vec<SamlCertificate> {
+        self.saml
+            .certificates
+            .iter()
+            .cloned()
+            .map(SamlCertificate)
+            .collect()
+    }
+
+    /// The attribute that carries the email, when the NameID does not.
+    async fn email_attribute(&self) -> Option<&str> {
+        self.saml.email_attribute.as_deref()
+    }
+
+    /// Charter as this organization's service provider; none without a public URL.
+    async fn service_provider(&self, ctx: &Context<'_>) -> ApiResult<Option<SamlServiceProvider>> {
+        let Some(org) = ctx
+            .loaders()
+            .organizations
+            .load_one(self.organization_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(
+            crate::services::identity::sso::service_provider(&ctx.state().settings, &org.public_id)
+                .map(SamlServiceProvider),
+        )
+    }
+}
+
+/// A signing certificate of an identity provider.
+pub struct SamlCertificate(Certificate);
+
+#[Object]
+impl SamlCertificate {
+    /// SHA-256 of the DER, colon-separated hex (as `openssl x509 -fingerprint -sha256`).
+    async fn fingerprint(&self) -> &str {
+        &self.0.fingerprint
+    }
+
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+
+    /// When it expires, as OpenSSL prints it.
+    async fn not_after(&self) -> &str {
+        &self.0.not_after
+    }
+}
+
+/// Charter as a SAML service provider of one organization.
+pub struct SamlServiceProvider(ServiceProvider);
+
+#[Object]
+impl SamlServiceProvider {
+    /// The entity id (also where its metadata is served).
+    async fn entity_id(&self) -> &str {
+        &self.0.entity_id
+    }
+
+    /// The Assertion Consumer Service (HTTP-POST binding).
+    async fn acs_url(&self) -> &str {
+        &self.0.acs_url
+    }
+
+    /// The metadata an identity provider imports.
+    async fn metadata_url(&self) -> &str {
+        &self.0.entity_id
     }
 }
 

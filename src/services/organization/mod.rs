@@ -10,6 +10,7 @@ pub mod members;
 pub mod memberships;
 pub mod organizations;
 pub mod roles;
+pub mod saml;
 pub mod service_accounts;
 pub mod sso;
 pub mod webhooks;

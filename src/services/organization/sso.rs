@@ -13,9 +13,10 @@ use crate::authz::Refusal;
 use crate::authz::power;
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
+use crate::saml::certificate::Certificate;
 use crate::services::AppState;
 use crate::services::audit::Action;
-use crate::services::identity::sso::{OIDC, find, provider};
+use crate::services::identity::sso::{OIDC, SAML, find, provider};
 use crate::services::store::records::{self, RoleRecord};
 use crate::services::store::scope::{OrgChange, OrgScope, Tx};
 
@@ -35,10 +36,13 @@ pub struct SsoRecord {
     pub jit_provisioning: bool,
     pub default_role_id: Option<Uuid>,
     pub updated_at: chrono::DateTime<Utc>,
+    /// A SAML connection's identity provider; none for an OpenID connection.
+    pub saml: Option<SamlRecord>,
 }
 
 impl From<sso_connection::Model> for SsoRecord {
     fn from(model: sso_connection::Model) -> Self {
+        let saml = SamlRecord::of(&model);
         Self {
             organization_id: model.organization_id,
             protocol: model.protocol,
@@ -49,7 +53,40 @@ impl From<sso_connection::Model> for SsoRecord {
             jit_provisioning: model.jit_provisioning,
             default_role_id: model.default_role_id,
             updated_at: model.updated_at,
+            saml,
         }
+    }
+}
+
+/// A SAML connection's identity provider as its readers see it.
+#[derive(Debug, Clone)]
+pub struct SamlRecord {
+    pub idp_entity_id: String,
+    pub sso_url: String,
+    pub certificates: Vec<Certificate>,
+    pub email_attribute: Option<String>,
+}
+
+impl SamlRecord {
+    /// The SAML settings of `model`, when it is a SAML connection.
+    pub fn of(model: &sso_connection::Model) -> Option<Self> {
+        if model.protocol != SAML {
+            return None;
+        }
+        let stored: Vec<String> = model
+            .saml_certificates
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default();
+        Some(Self {
+            idp_entity_id: model.saml_idp_entity_id.clone().unwrap_or_default(),
+            sso_url: model.saml_sso_url.clone().unwrap_or_default(),
+            certificates: stored
+                .iter()
+                .filter_map(|text| Certificate::parse("certificates", text).ok())
+                .collect(),
+            email_attribute: model.saml_email_attribute.clone(),
+        })
     }
 }
 
@@ -192,6 +229,10 @@ async fn save(
     active.client_secret_sealed = Set(Some(values.secret));
     active.provider_metadata = Set(Some(values.discovered.metadata));
     active.provider_jwks = Set(Some(values.discovered.jwks));
+    active.saml_idp_entity_id = Set(None);
+    active.saml_sso_url = Set(None);
+    active.saml_certificates = Set(None);
+    active.saml_email_attribute = Set(None);
     active.metadata_fetched_at = Set(Some(now));
     active.updated_at = Set(now);
     Ok(if is_new {
@@ -233,7 +274,7 @@ fn checked_spec(state: &AppState, spec: &SsoSpec) -> ApiResult<String> {
 
 /// The role `role_id`, read again under the organization's lock: one of the organization's,
 /// never the owner role, and one the administrator may hand out.
-async fn handed_out(tx: &Tx<'_>, role_id: Uuid) -> ApiResult<RoleRecord> {
+pub(super) async fn handed_out(tx: &Tx<'_>, role_id: Uuid) -> ApiResult<RoleRecord> {
     let role = default_role(tx.txn, tx.policy(), tx.organization_id(), role_id).await?;
     power::may_hand_out(tx.policy(), tx.access.standing(), role.standing())?;
     Ok(role)
@@ -241,7 +282,7 @@ async fn handed_out(tx: &Tx<'_>, role_id: Uuid) -> ApiResult<RoleRecord> {
 
 /// The role `role_id` of the organization, which may be handed out by single sign-on: any but
 /// the owner role.
-async fn default_role(
+pub(super) async fn default_role(
     db: &impl sea_orm::ConnectionTrait,
     policy: &crate::authz::Policy,
     organization_id: Uuid,
@@ -285,7 +326,7 @@ pub async fn disable(change: &OrgChange) -> ApiResult<SsoRecord> {
 }
 
 /// A connection's settings for an audit payload: no secret.
-fn describe(record: &SsoRecord) -> serde_json::Value {
+pub(super) fn describe(record: &SsoRecord) -> serde_json::Value {
     json!({
         "protocol": record.protocol,
         "issuer": record.issuer,
@@ -294,6 +335,7 @@ fn describe(record: &SsoRecord) -> serde_json::Value {
         "enforced": record.enforced,
         "jitProvisioning": record.jit_provisioning,
         "defaultRoleId": record.default_role_id,
+        "samlIdpEntityId": record.saml.as_ref().map(|saml| &saml.idp_entity_id),
     })
 }
 

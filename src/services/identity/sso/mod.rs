@@ -20,6 +20,8 @@ use crate::services::AppState;
 
 /// The protocol of an OpenID Connect connection.
 pub const OIDC: &str = "oidc";
+/// The protocol of a SAML 2.0 connection.
+pub const SAML: &str = "saml";
 /// The longest email home-realm discovery reads.
 pub const MAX_EMAIL: usize = 320;
 
@@ -54,6 +56,39 @@ pub fn start_url(settings: &Settings, public_id: &str) -> Option<String> {
         .public_url
         .as_ref()
         .map(|base| format!("{base}/sso/{public_id}/start"))
+}
+
+/// Charter as the SAML service provider of the organization with public id `public_id`: its
+/// entity id (where its metadata is served) and its Assertion Consumer Service. None without a
+/// public URL.
+pub fn service_provider(
+    settings: &Settings,
+    public_id: &str,
+) -> Option<crate::saml::sp::ServiceProvider> {
+    let base = settings.sso.public_url.as_ref()?;
+    Some(crate::saml::sp::ServiceProvider {
+        entity_id: format!("{base}/sso/{public_id}/saml/metadata"),
+        acs_url: format!("{base}/sso/{public_id}/saml/acs"),
+    })
+}
+
+/// The service provider metadata of the organization with public id `public_id`, when it has
+/// an enabled SAML connection; none otherwise (the same for an unknown organization).
+pub async fn saml_metadata(state: &AppState, public_id: &str) -> ApiResult<Option<String>> {
+    let Some(org) = entity::organization::Entity::find()
+        .filter(entity::organization::Column::PublicId.eq(public_id))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let saml = find(&state.db, org.id)
+        .await?
+        .is_some_and(|connection| connection.enabled && connection.protocol == SAML);
+    match service_provider(&state.settings, &org.public_id) {
+        Some(sp) if saml => Ok(Some(sp.metadata_xml()?)),
+        _ => Ok(None),
+    }
 }
 
 /// Where the provider sends people back.
