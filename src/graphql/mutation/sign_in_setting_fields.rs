@@ -15,16 +15,7 @@ impl SignInSettingMutations {
         input: ConfigureSsoInput,
     ) -> ApiResult<SsoConnection> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
-        let default_role_id = match &input.default_role_id {
-            Some(id) => {
-                let (role_org, role) = role_ref_in("defaultRoleId", id)?;
-                if role_org != org {
-                    return Err(crate::authz::Refusal::RoleNotInOrganization.into());
-                }
-                Some(role)
-            }
-            None => None,
-        };
+        let default_role_id = default_role_in(org, input.default_role_id.as_ref())?;
         let change = Gate::root("organization", org).change(ctx).await?;
         let spec = sso::SsoSpec {
             issuer: input.issuer,
@@ -48,16 +39,7 @@ impl SignInSettingMutations {
         input: ConfigureSamlSsoInput,
     ) -> ApiResult<SsoConnection> {
         let org = NodeId::organization("organizationId", &input.organization_id)?;
-        let default_role_id = match &input.default_role_id {
-            Some(id) => {
-                let (role_org, role) = role_ref_in("defaultRoleId", id)?;
-                if role_org != org {
-                    return Err(crate::authz::Refusal::RoleNotInOrganization.into());
-                }
-                Some(role)
-            }
-            None => None,
-        };
+        let default_role_id = default_role_in(org, input.default_role_id.as_ref())?;
         let source = saml_source(
             input.metadata_xml,
             input.metadata_url,
@@ -189,4 +171,16 @@ pub struct ConfigureSamlSsoInput {
     pub default_role_id: Option<ID>,
     #[graphql(default = false)]
     pub jit_provisioning: bool,
+}
+
+/// The role `id` names (given as `defaultRoleId`), which must be one of `org`'s.
+fn default_role_in(org: uuid::Uuid, id: Option<&ID>) -> ApiResult<Option<uuid::Uuid>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let (role_org, role) = role_ref_in("defaultRoleId", id)?;
+    if role_org != org {
+        return Err(crate::authz::Refusal::RoleNotInOrganization.into());
+    }
+    Ok(Some(role))
 }

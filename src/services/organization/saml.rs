@@ -6,11 +6,11 @@
 
 use chrono::Utc;
 use entity::sso_connection;
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::Set;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::sso::{SsoRecord, default_role, describe, handed_out};
+use super::sso::{SsoRecord, default_role, describe, handed_out, write_connection};
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 use crate::saml::idp::IdentityProvider;
@@ -167,44 +167,30 @@ async fn save(
     values: SamlValues<'_>,
 ) -> ApiResult<sso_connection::Model> {
     let now = Utc::now();
-    let is_new = existing.is_none();
-    let mut active: sso_connection::ActiveModel = match existing {
-        Some(row) => row.into(),
-        None => sso_connection::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            organization_id: Set(organization_id),
-            created_by: Set(creator),
-            created_at: Set(now),
-            ..Default::default()
-        },
-    };
     let certificates: Vec<String> = values
         .idp
         .certificates
         .iter()
         .map(|c| c.to_base64())
         .collect();
-    active.protocol = Set(SAML.to_owned());
-    active.enabled = Set(true);
-    active.enforced = Set(false);
-    active.enforced_since = Set(None);
-    active.jit_provisioning = Set(values.jit_provisioning);
-    active.default_role_id = Set(values.default_role_id);
-    active.issuer = Set(None);
-    active.client_id = Set(None);
-    active.client_secret_sealed = Set(None);
-    active.provider_metadata = Set(None);
-    active.provider_jwks = Set(None);
-    active.metadata_fetched_at = Set(Some(now));
-    active.saml_idp_entity_id = Set(Some(values.idp.entity_id.clone()));
-    active.saml_sso_url = Set(Some(values.idp.sso_url.clone()));
-    active.saml_certificates = Set(Some(json!(certificates).to_string()));
-    active.saml_email_attribute = Set(values.email_attribute);
-    active.saml_allow_idp_initiated = Set(false);
-    active.updated_at = Set(now);
-    Ok(if is_new {
-        active.insert(txn).await?
-    } else {
-        active.update(txn).await?
+    write_connection(txn, existing, organization_id, creator, |active| {
+        active.protocol = Set(SAML.to_owned());
+        active.enabled = Set(true);
+        active.enforced = Set(false);
+        active.enforced_since = Set(None);
+        active.jit_provisioning = Set(values.jit_provisioning);
+        active.default_role_id = Set(values.default_role_id);
+        active.issuer = Set(None);
+        active.client_id = Set(None);
+        active.client_secret_sealed = Set(None);
+        active.provider_metadata = Set(None);
+        active.provider_jwks = Set(None);
+        active.metadata_fetched_at = Set(Some(now));
+        active.saml_idp_entity_id = Set(Some(values.idp.entity_id.clone()));
+        active.saml_sso_url = Set(Some(values.idp.sso_url.clone()));
+        active.saml_certificates = Set(Some(json!(certificates).to_string()));
+        active.saml_email_attribute = Set(values.email_attribute);
+        active.saml_allow_idp_initiated = Set(false);
     })
+    .await
 }

@@ -207,6 +207,37 @@ async fn save(
     values: ConnectionValues,
 ) -> ApiResult<sso_connection::Model> {
     let now = Utc::now();
+    write_connection(txn, existing, organization_id, creator, |active| {
+        active.protocol = Set(OIDC.to_owned());
+        active.enabled = Set(true);
+        active.enforced = Set(values.enforced);
+        active.enforced_since = Set(values.enforced_since);
+        active.jit_provisioning = Set(values.jit_provisioning);
+        active.default_role_id = Set(values.default_role_id);
+        active.issuer = Set(Some(values.issuer));
+        active.client_id = Set(Some(values.client_id));
+        active.client_secret_sealed = Set(Some(values.secret));
+        active.provider_metadata = Set(Some(values.discovered.metadata));
+        active.provider_jwks = Set(Some(values.discovered.jwks));
+        active.saml_idp_entity_id = Set(None);
+        active.saml_sso_url = Set(None);
+        active.saml_certificates = Set(None);
+        active.saml_email_attribute = Set(None);
+        active.metadata_fetched_at = Set(Some(now));
+    })
+    .await
+}
+
+/// Writes the organization's connection: `existing` changed by `set`, or a new row (created by
+/// `creator`) that `set` fills; its `updated_at` is now either way.
+pub(super) async fn write_connection(
+    txn: &impl sea_orm::ConnectionTrait,
+    existing: Option<sso_connection::Model>,
+    organization_id: Uuid,
+    creator: Option<Uuid>,
+    set: impl FnOnce(&mut sso_connection::ActiveModel),
+) -> ApiResult<sso_connection::Model> {
+    let now = Utc::now();
     let is_new = existing.is_none();
     let mut active: sso_connection::ActiveModel = match existing {
         Some(row) => row.into(),
@@ -218,22 +249,7 @@ async fn save(
             ..Default::default()
         },
     };
-    active.protocol = Set(OIDC.to_owned());
-    active.enabled = Set(true);
-    active.enforced = Set(values.enforced);
-    active.enforced_since = Set(values.enforced_since);
-    active.jit_provisioning = Set(values.jit_provisioning);
-    active.default_role_id = Set(values.default_role_id);
-    active.issuer = Set(Some(values.issuer));
-    active.client_id = Set(Some(values.client_id));
-    active.client_secret_sealed = Set(Some(values.secret));
-    active.provider_metadata = Set(Some(values.discovered.metadata));
-    active.provider_jwks = Set(Some(values.discovered.jwks));
-    active.saml_idp_entity_id = Set(None);
-    active.saml_sso_url = Set(None);
-    active.saml_certificates = Set(None);
-    active.saml_email_attribute = Set(None);
-    active.metadata_fetched_at = Set(Some(now));
+    set(&mut active);
     active.updated_at = Set(now);
     Ok(if is_new {
         active.insert(txn).await?
