@@ -398,7 +398,7 @@ async fn seed_and_show_demo(app: &crate::App, settings: &Settings) -> anyhow::Re
 }
 
 /// The periodic upkeep a serving process does: the audit log's retention (when configured)
-/// daily, and expired sign-in throttles hourly.
+/// daily, and expired sign-in throttles and used SAML assertions hourly.
 fn spawn_maintenance(app: &crate::App, settings: &Settings) {
     if let Some(days) = settings.audit_retention_days {
         let state = app.state.clone();
@@ -423,6 +423,9 @@ fn spawn_maintenance(app: &crate::App, settings: &Settings) {
             if let Err(err) = crate::services::identity::credentials::purge_throttles(&state).await
             {
                 tracing::error!(error = %err.message, "purging sign-in throttles failed");
+            }
+            if let Err(err) = crate::services::identity::sso::replay::purge(&state).await {
+                tracing::error!(error = %err.message, "purging used SAML assertions failed");
             }
         }
     });

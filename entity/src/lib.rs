@@ -18,6 +18,7 @@ pub mod organization_domain;
 pub mod recovery_code;
 pub mod refresh_token;
 pub mod role;
+pub mod saml_assertion_used;
 pub mod service_account;
 pub mod session;
 pub mod share_partner;

@@ -19,6 +19,7 @@ mod m20261205_000011_trust;
 mod m20261205_000012_key_fingerprints;
 mod m20261205_000013_webhooks;
 mod m20261205_000014_saml_connections;
+mod m20261205_000015_saml_replays;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_key_fingerprints::Migration),
             Box::new(m20261205_000013_webhooks::Migration),
             Box::new(m20261205_000014_saml_connections::Migration),
+            Box::new(m20261205_000015_saml_replays::Migration),
         ]
     }
 }

@@ -534,3 +534,69 @@ async fn a_bad_saml_configuration_is_refused_naming_what_is_wrong_and_writes_not
         .unwrap();
     assert_eq!(none.status(), 404);
 }
+
+#[tokio::test]
+async fn an_assertion_is_taken_once_across_processes_and_forgotten_when_it_expires() {
+    use charter::services::identity::sso::replay;
+    let app = crate::helpers::TestApp::spawn().await;
+    let owner = app.create_user("owner@acme.example").await;
+    let acme = app.create_org(&owner, "Acme").await;
+    let globex = app.create_org(&owner, "Globex").await;
+    // Another process of the same deployment, on the same database and keys.
+    let other = crate::helpers::start_process(
+        &app.state.settings.data_dir,
+        &app.state.settings.effective_database_url(),
+        |_| {},
+    )
+    .await
+    .expect("a second process starts");
+    let soon = Some(Utc::now() + Duration::minutes(5));
+    let mut racers = Vec::new();
+    for n in 0..16 {
+        let state = if n % 2 == 0 {
+            app.state.clone()
+        } else {
+            other.state.clone()
+        };
+        racers.push(tokio::spawn(async move {
+            replay::first_use(&state, acme.id, "_assertion-1", soon)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut taken = 0;
+    for racer in racers {
+        taken += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(taken, 1, "one of sixteen takes the assertion");
+    // Another organization's assertion with the same id is its own.
+    assert!(
+        replay::first_use(&app.state, globex.id, "_assertion-1", soon)
+            .await
+            .unwrap()
+    );
+    // An assertion past its time is forgotten at the next purge.
+    let past = Some(Utc::now() - Duration::minutes(10));
+    assert!(
+        replay::first_use(&app.state, acme.id, "_old", past)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !replay::first_use(&app.state, acme.id, "_old", past)
+            .await
+            .unwrap()
+    );
+    assert_eq!(replay::purge(&app.state).await.unwrap(), 1);
+    assert!(
+        !replay::first_use(&other.state, acme.id, "_assertion-1", soon)
+            .await
+            .unwrap()
+    );
+    // A megabyte of id is stored as its hash.
+    assert!(
+        replay::first_use(&app.state, acme.id, &"x".repeat(1 << 20), soon)
+            .await
+            .unwrap()
+    );
+}

@@ -8,6 +8,7 @@ pub mod links;
 pub mod provider;
 pub mod realm;
 pub mod refusals;
+pub mod replay;
 
 use entity::sso_connection;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
