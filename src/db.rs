@@ -57,9 +57,30 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     options
         .max_connections(settings.database_max_connections.unwrap_or(default_pool))
         .min_connections(1);
-    Database::connect(options)
-        .await
-        .map_err(|err| anyhow::anyhow!("cannot connect to the database: {err}"))
+    connect_retrying(options, sqlite).await
+}
+
+/// Connects with `options`. Processes started together on a new SQLite file race to switch it
+/// to WAL, and SQLite answers that switch "database is locked" at once rather than waiting its
+/// busy timeout: the loser tries again shortly (for about ten seconds) instead of failing to
+/// start.
+async fn connect_retrying(
+    options: ConnectOptions,
+    sqlite: bool,
+) -> anyhow::Result<DatabaseConnection> {
+    let mut attempts = 0;
+    loop {
+        match Database::connect(options.clone()).await {
+            Ok(db) => return Ok(db),
+            Err(err)
+                if sqlite && attempts < 40 && err.to_string().contains("database is locked") =>
+            {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(err) => return Err(anyhow::anyhow!("cannot connect to the database: {err}")),
+        }
+    }
 }
 
 /// Applies the pending migrations under the start-up lock (see [`exclusively`]).

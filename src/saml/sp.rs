@@ -122,6 +122,32 @@ impl ServiceProvider {
             .map_err(|_| ApiError::internal("writing the service provider's metadata failed"))
     }
 
+    /// An AuthnRequest for `idp` (HTTP-Redirect binding): its id, which the Response must
+    /// answer, and the URL the browser is sent to, carrying `relay_state`. The id is 128 random
+    /// bits (samael's own would be 32).
+    pub fn authn_request(
+        &self,
+        idp: &IdentityProvider,
+        relay_state: &str,
+    ) -> ApiResult<(String, String)> {
+        let checker = Checker {
+            entity_id: Some(self.entity_id.clone()),
+            acs_url: Some(self.acs_url.clone()),
+            idp_metadata: idp.metadata(),
+            ..Checker::default()
+        };
+        let failed = |_| ApiError::internal("making a SAML AuthnRequest failed");
+        let mut request = checker
+            .make_authentication_request(&idp.sso_url)
+            .map_err(failed)?;
+        request.id = format!("_{}", uuid::Uuid::new_v4().simple());
+        let url = request
+            .redirect(relay_state)
+            .map_err(failed)?
+            .ok_or_else(|| ApiError::internal("a SAML AuthnRequest without a destination"))?;
+        Ok((request.id, url.to_string()))
+    }
+
     /// Checks the base64 `SAMLResponse` posted to the ACS against `idp`, answering one of the
     /// browser's `pending` request ids; what it asserts, or why it is refused.
     pub fn check(

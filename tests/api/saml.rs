@@ -75,10 +75,20 @@ fn response() -> Value {
 /// Runs the provider signing with `key`: its metadata, and the Response of `response` (base64
 /// and XML). `None` when node is missing outside CI.
 async fn provider(key: &(String, String), response: Option<Value>) -> Option<Value> {
+    provider_reading(key, None, response).await
+}
+
+/// [`provider`], reading first the AuthnRequest that the redirect URL `request` carries.
+async fn provider_reading(
+    key: &(String, String),
+    request: Option<&str>,
+    response: Option<Value>,
+) -> Option<Value> {
     let sp = service_provider();
     let params = json!({
         "key": key.0, "cert": key.1, "entityId": IDP, "ssoUrl": SSO,
         "sp": { "entityId": sp.entity_id, "acs": sp.acs_url },
+        "request": request,
         "response": response,
     });
     let dir = tempfile::tempdir().unwrap();
@@ -598,5 +608,40 @@ async fn an_assertion_is_taken_once_across_processes_and_forgotten_when_it_expir
         replay::first_use(&app.state, acme.id, &"x".repeat(1 << 20), soon)
             .await
             .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn the_provider_reads_charters_request_and_its_answer_to_it_passes() {
+    let key = keypair("idp");
+    let idp = connection(&[&key.1]);
+    let sp = service_provider();
+    let (id, url) = sp.authn_request(&idp, "relay-1").unwrap();
+    assert!(url.starts_with(&format!("{SSO}?SAMLRequest=")), "{url}");
+    assert_eq!(id.len(), 33, "128 random bits: {id}");
+    let mut answer = response();
+    answer["inResponseTo"] = json!(id);
+    let Some(run) = provider_reading(&key, Some(&url), Some(answer)).await else {
+        return;
+    };
+    let read = &run["request"];
+    assert_eq!(read["id"], id.as_str(), "{read}");
+    assert_eq!(read["issuer"], sp.entity_id.as_str(), "{read}");
+    assert_eq!(read["destination"], SSO, "{read}");
+    assert_eq!(
+        read["assertionConsumerServiceUrl"],
+        sp.acs_url.as_str(),
+        "{read}"
+    );
+    assert_eq!(read["relayState"], "relay-1");
+    let posted = run["response"].as_str().unwrap();
+    let verified = sp.check(&idp, posted, std::slice::from_ref(&id)).unwrap();
+    assert_eq!(verified.name_id, ALICE);
+    // The same answer, brought by a browser whose pending request is another.
+    let (other, _) = sp.authn_request(&idp, "relay-2").unwrap();
+    assert_ne!(other, id);
+    assert_eq!(
+        sp.check(&idp, posted, &[other]).unwrap_err(),
+        Refused::UnknownRequest
     );
 }

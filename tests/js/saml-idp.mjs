@@ -8,7 +8,8 @@
 // where the file holds { key, cert, entityId, ssoUrl, sp: { entityId, acs },
 //   response?: { id, inResponseTo, nameId, audience, destination, recipient, issueInstant,
 //                notBefore, notOnOrAfter, signResponse, commentAt } }.
-// Prints { metadata, response?: <base64 SAMLResponse>, xml?: <its XML> } as one line.
+// With `request` (a redirect URL carrying an AuthnRequest), it also reads that request.
+// Prints { metadata, request?, response?: <base64 SAMLResponse>, xml?: <its XML> } as one line.
 
 import { readFileSync } from 'node:fs';
 import saml from 'samlify';
@@ -36,6 +37,12 @@ const sp = saml.ServiceProvider({
 });
 
 const out = { metadata: idp.getMetadata() };
+if (params.request) {
+  // A service provider's AuthnRequest, as the browser brings it (HTTP-Redirect binding).
+  const query = Object.fromEntries(new URL(params.request).searchParams);
+  const { extract } = await idp.parseLoginRequest(sp, 'redirect', { query });
+  out.request = { ...extract.request, issuer: extract.issuer, relayState: query.RelayState };
+}
 if (params.response) {
   const r = params.response;
   const values = {
