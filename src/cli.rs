@@ -534,17 +534,23 @@ async fn verify_checkpoints(
     };
     anyhow::ensure!(!values.is_empty(), "{} holds no checkpoint", file.display());
     let mut failed = 0;
+    let mut parsed = Vec::with_capacity(values.len());
     for (line, value) in values.iter().enumerate() {
-        let Some(checkpoint) = Checkpoint::from_json(value) else {
-            eprintln!("checkpoint {}: not a checkpoint", line + 1);
-            failed += 1;
-            continue;
-        };
+        match Checkpoint::from_json(value) {
+            Some(checkpoint) => parsed.push(checkpoint),
+            None => {
+                eprintln!("checkpoint {}: not a checkpoint", line + 1);
+                failed += 1;
+            }
+        }
+    }
+    let verdicts = checkpoints::verify(state, &parsed).await.map_err(api)?;
+    for (checkpoint, verdict) in parsed.iter().zip(verdicts) {
         let place = format!(
             "organization {} at seq {}",
             checkpoint.organization_id, checkpoint.seq
         );
-        match checkpoints::verify(state, &checkpoint).await.map_err(api)? {
+        match verdict {
             Ok(()) => println!("ok: {place}"),
             Err(reason) => {
                 eprintln!("{place}: {reason}");

@@ -259,6 +259,21 @@ async fn locked(tx: &Tx<'_>, id: Uuid) -> ApiResult<webhook_endpoint::Model> {
         .ok_or_else(|| ApiError::not_found("webhook endpoint"))
 }
 
+/// [`locked`], refused as INVALID_INPUT naming `field` (which `what` the endpoint is) when
+/// the endpoint is disabled: nothing is queued for it until it is enabled again.
+async fn locked_enabled(
+    tx: &Tx<'_>,
+    id: Uuid,
+    field: &'static str,
+    what: &str,
+) -> ApiResult<webhook_endpoint::Model> {
+    let endpoint = locked(tx, id).await?;
+    if !endpoint.enabled {
+        return Err(ApiError::invalid(field, format!("{what}; enable it first")));
+    }
+    Ok(endpoint)
+}
+
 /// Changes an endpoint. Disabling it gives up its pending deliveries; enabling it again starts
 /// from the events recorded after that (earlier ones are replayed on request).
 pub async fn update(
@@ -426,13 +441,13 @@ pub async fn retry(state: &AppState, change: &OrgChange, id: Uuid) -> ApiResult<
                 .one(tx.txn)
                 .await?
                 .ok_or_else(|| ApiError::not_found("webhook delivery"))?;
-            let endpoint = locked(tx, delivery.endpoint_id).await?;
-            if !endpoint.enabled {
-                return Err(ApiError::invalid(
-                    "id",
-                    "belongs to a disabled endpoint; enable it first",
-                ));
-            }
+            let endpoint = locked_enabled(
+                tx,
+                delivery.endpoint_id,
+                "id",
+                "belongs to a disabled endpoint",
+            )
+            .await?;
             let mut active: webhook_delivery::ActiveModel = delivery.into();
             active.status = Set(PENDING.to_owned());
             active.next_attempt_at = Set(Some(now));
@@ -464,13 +479,7 @@ pub async fn replay(
     let now = state.webhooks.clock.now();
     change
         .write(async |tx| {
-            let endpoint = locked(tx, id).await?;
-            if !endpoint.enabled {
-                return Err(ApiError::invalid(
-                    "endpointId",
-                    "is disabled; enable it first",
-                ));
-            }
+            let endpoint = locked_enabled(tx, id, "endpointId", "is disabled").await?;
             let rows = replayed(tx, &endpoint, from, now).await?;
             let queued = rows.len() as u64;
             insert(tx.txn, rows).await?;
@@ -544,13 +553,7 @@ pub async fn send_test(
     let now = state.webhooks.clock.now();
     change
         .write(async |tx| {
-            let endpoint = locked(tx, id).await?;
-            if !endpoint.enabled {
-                return Err(ApiError::invalid(
-                    "endpointId",
-                    "is disabled; enable it first",
-                ));
-            }
+            let endpoint = locked_enabled(tx, id, "endpointId", "is disabled").await?;
             let message = Uuid::now_v7();
             let body = payload::test(message, endpoint.organization_id, now);
             let row = queued(&endpoint, message.to_string(), TEST, &body, now)

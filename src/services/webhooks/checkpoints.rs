@@ -169,10 +169,36 @@ pub async fn count(scope: &OrgScope) -> ApiResult<u64> {
         .await?)
 }
 
-/// Checks `checkpoint` against today's log: it was signed by one of this server's keys, the
-/// event at its sequence still has the hash it signed, and the chain from its start to its
-/// head verifies. `Err` says what does not hold.
-pub async fn verify(state: &AppState, checkpoint: &Checkpoint) -> ApiResult<Result<(), String>> {
+/// Checks each of `checkpoints` against today's log: it was signed by one of this server's
+/// keys, the event at its sequence still has the hash it signed, and its organization's chain
+/// verifies from start to head (each chain verified once, however many checkpoints name it).
+/// For each, `Err` says what does not hold.
+pub async fn verify(
+    state: &AppState,
+    checkpoints: &[Checkpoint],
+) -> ApiResult<Vec<Result<(), String>>> {
+    let mut chains: std::collections::HashMap<Uuid, Result<(), String>> = Default::default();
+    let mut verdicts = Vec::with_capacity(checkpoints.len());
+    for checkpoint in checkpoints {
+        let verdict = match signed_head(state, checkpoint).await? {
+            Err(reason) => Err(reason),
+            Ok(()) => match chains.get(&checkpoint.organization_id) {
+                Some(verdict) => verdict.clone(),
+                None => {
+                    let verdict = chain_verdict(state, checkpoint.organization_id).await?;
+                    chains.insert(checkpoint.organization_id, verdict.clone());
+                    verdict
+                }
+            },
+        };
+        verdicts.push(verdict);
+    }
+    Ok(verdicts)
+}
+
+/// Whether `checkpoint` was signed by one of this server's keys and the log's event at its
+/// sequence still has the hash it signed.
+async fn signed_head(state: &AppState, checkpoint: &Checkpoint) -> ApiResult<Result<(), String>> {
     let Some(key) = state.tokens.keys().find(&checkpoint.key_id) else {
         return Ok(Err(format!(
             "signed by key {}, which this server does not hold",
@@ -195,16 +221,19 @@ pub async fn verify(state: &AppState, checkpoint: &Checkpoint) -> ApiResult<Resu
         .filter(audit_event::Column::Seq.eq(checkpoint.seq))
         .one(&state.db)
         .await?;
-    match event {
-        None => return Ok(Err(format!("the log holds no event {}", checkpoint.seq))),
-        Some(event) if event.hash != checkpoint.head_hash => {
-            return Ok(Err(format!(
-                "event {} of the log no longer has the hash that was signed",
-                checkpoint.seq
-            )));
-        }
-        Some(_) => {}
-    }
+    Ok(match event {
+        None => Err(format!("the log holds no event {}", checkpoint.seq)),
+        Some(event) if event.hash != checkpoint.head_hash => Err(format!(
+            "event {} of the log no longer has the hash that was signed",
+            checkpoint.seq
+        )),
+        Some(_) => Ok(()),
+    })
+}
+
+/// Whether `organization`'s chain verifies from its start to its head.
+async fn chain_verdict(state: &AppState, organization: Uuid) -> ApiResult<Result<(), String>> {
+    let chain = Scope::Organization(organization).chain();
     let (_, broken) = audit::verify(state, Some(&chain)).await?;
     Ok(match broken.first() {
         None => Ok(()),
