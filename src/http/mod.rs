@@ -45,6 +45,7 @@ pub fn router(app: AppState) -> Router {
         .route("/sso/callback", get(sso::callback))
         .route("/sso/{organization}/start", get(sso::start))
         .route("/sso/{organization}/saml/metadata", get(sso::saml_metadata))
+        .route("/sso/{organization}/saml/acs", post(sso::saml_acs))
         .route(
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),
@@ -53,10 +54,12 @@ pub fn router(app: AppState) -> Router {
         .with_state(state)
 }
 
-/// The body bound of the route at `path`: the token endpoint's small form, or the default.
+/// The body bound of the route at `path`: the token endpoint's small form, a SAML ACS's
+/// Response, or the default.
 fn body_bound(path: &str) -> server::BodyBound {
     match path {
         oauth::TOKEN_PATH => oauth::BODY_BOUND,
+        _ if path.starts_with("/sso/") && path.ends_with("/saml/acs") => sso::ACS_BODY_BOUND,
         _ => server::BodyBound::DEFAULT,
     }
 }

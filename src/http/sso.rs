@@ -1,17 +1,19 @@
 //! The browser's side of single sign-on: `GET /sso/{organization}/start?return_to=…` sends the
 //! browser to the organization's identity provider, `GET /sso/callback` takes it back and sends
-//! it on to `return_to` with a one-time code. A refusal is a page that says why, with the
+//! it on to `return_to` with a one-time code; a SAML provider posts its Response to
+//! `POST /sso/{organization}/saml/acs`, which does the same. A refusal is a page that says why, with the
 //! status that fits it, never a redirect to somewhere the request named.
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::HttpState;
 use super::graphql::request_meta;
 use crate::services::identity::sso::flow::{self, BROWSER_COOKIE, CallbackParams, Failure};
+use crate::services::identity::sso::saml;
 
 #[derive(Debug, serde::Deserialize)]
 pub struct StartParams {
@@ -42,10 +44,18 @@ pub async fn start(
                 .public_url
                 .as_deref()
                 .is_some_and(|url| url.starts_with("https://"));
-            // Lax: the callback is a top-level navigation from the provider's site, which
-            // carries Lax cookies; scripts never read it; it lives as long as a sign-in may.
+            // Lax: an OpenID callback is a top-level navigation from the provider's site,
+            // which carries Lax cookies. A SAML provider posts its Response from its own site,
+            // which carries only `SameSite=None` cookies, and those only when Secure (so a
+            // SAML sign-in needs an https public URL outside loopback development). Scripts
+            // never read it; it lives as long as a sign-in may.
+            let same_site = if started.posted_back && secure {
+                "None"
+            } else {
+                "Lax"
+            };
             let cookie = format!(
-                "{BROWSER_COOKIE}={}; Path=/sso; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                "{BROWSER_COOKIE}={}; Path=/sso; HttpOnly; SameSite={same_site}; Max-Age={}{}",
                 started.browser_secret,
                 flow::LOGIN_TTL.num_seconds(),
                 if secure { "; Secure" } else { "" }
@@ -84,9 +94,28 @@ pub async fn callback(
 ) -> Response {
     let meta = request_meta(peer, &headers, &state.app.settings.trusted_proxies);
     let browser = cookie(&headers, BROWSER_COOKIE);
-    // The binding cookie has done its work, whatever the outcome.
+    ended(flow::callback(&state.app, params, browser.as_deref(), &meta).await)
+}
+
+/// `POST /sso/{organization}/saml/acs`: the SAML provider's Response (HTTP-POST binding), taken
+/// back like an OpenID callback.
+pub async fn saml_acs(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(organization): Path<String>,
+    Form(posted): Form<saml::Posted>,
+) -> Response {
+    let meta = request_meta(peer, &headers, &state.app.settings.trusted_proxies);
+    let browser = cookie(&headers, BROWSER_COOKIE);
+    ended(saml::acs(&state.app, &organization, posted, browser.as_deref(), &meta).await)
+}
+
+/// The browser sent on with its code, or shown why not; the binding cookie has done its work,
+/// whatever the outcome.
+fn ended(outcome: Result<String, Failure>) -> Response {
     let clear = format!("{BROWSER_COOKIE}=; Path=/sso; HttpOnly; SameSite=Lax; Max-Age=0");
-    match flow::callback(&state.app, params, browser.as_deref(), &meta).await {
+    match outcome {
         Ok(back) => redirect(&back, Some(clear)),
         Err(failure) => {
             let mut response = page(&failure);
@@ -97,6 +126,18 @@ pub async fn callback(
         }
     }
 }
+
+/// The ACS's body bound: a Response of at most 256 KB, base64 and form-encoded, refused with
+/// a page.
+pub const ACS_BODY_BOUND: super::server::BodyBound = super::server::BodyBound {
+    limit: 2 * saml::MAX_POSTED,
+    refuse: || {
+        page(&Failure {
+            status: 413,
+            message: "the posted SAMLResponse is larger than 256 KB".to_owned(),
+        })
+    },
+};
 
 /// The value of cookie `name` in the request's `Cookie` headers.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {

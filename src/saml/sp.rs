@@ -55,6 +55,9 @@ pub enum Refused {
     NotSuccessful,
     /// No subject NameID to sign in with.
     NoSubject,
+    /// Sent unasked (IdP-initiated) to a connection that takes only answers to its requests,
+    /// or sent as the answer to some request to a connection taking unasked ones.
+    Unsolicited,
 }
 
 impl Refused {
@@ -72,6 +75,39 @@ impl Refused {
             Refused::NotYetValid => "not_yet_valid",
             Refused::NotSuccessful => "not_successful",
             Refused::NoSubject => "no_subject",
+            Refused::Unsolicited => "unsolicited",
+        }
+    }
+
+    /// What the person is shown, and the log says.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Refused::Malformed => {
+                "the identity provider's answer is not a SAML Response Charter reads"
+            }
+            Refused::BadSignature => {
+                "the identity provider's answer is not signed by a certificate this organization trusts"
+            }
+            Refused::WrongIssuer => "the answer comes from another identity provider",
+            Refused::WrongDestination => {
+                "the answer was sent to another service provider (Destination)"
+            }
+            Refused::WrongRecipient => {
+                "the assertion is meant for another service provider (Recipient)"
+            }
+            Refused::WrongAudience => "the assertion is meant for another audience",
+            Refused::UnknownRequest => {
+                "the answer is not to a sign-in this browser started (InResponseTo); start it again"
+            }
+            Refused::Expired => "the assertion has expired; start the sign-in again",
+            Refused::NotYetValid => {
+                "the assertion is not valid yet (check the identity provider's clock)"
+            }
+            Refused::NotSuccessful => "the identity provider did not sign you in",
+            Refused::NoSubject => "the assertion names nobody (no NameID)",
+            Refused::Unsolicited => {
+                "the identity provider sent a sign-in nobody started here, and this organization takes only sign-ins started at Charter"
+            }
         }
     }
 }
@@ -148,14 +184,16 @@ impl ServiceProvider {
         Ok((request.id, url.to_string()))
     }
 
-    /// Checks the base64 `SAMLResponse` posted to the ACS against `idp`, answering one of the
-    /// browser's `pending` request ids; what it asserts, or why it is refused.
+    /// Checks the base64 `SAMLResponse` posted to the ACS against `idp`: the answer to one of
+    /// the browser's `pending` request ids, or with `None` an unsolicited one (IdP-initiated),
+    /// which must then answer no request at all; what it asserts, or why it is refused.
     pub fn check(
         &self,
         idp: &IdentityProvider,
         saml_response: &str,
-        pending: &[String],
+        pending: Option<&[String]>,
     ) -> Result<Verified, Refused> {
+        quiet_xmlsec();
         let bytes = STANDARD
             .decode(saml_response.trim())
             .map_err(|_| Refused::Malformed)?;
@@ -164,15 +202,20 @@ impl ServiceProvider {
         if idp.certificates.is_empty() {
             return Err(Refused::BadSignature);
         }
-        if root_destination(xml)?.is_some_and(|destination| destination != self.acs_url) {
+        if root_attribute(xml, b"Destination")?
+            .is_some_and(|destination| destination != self.acs_url)
+        {
             return Err(Refused::WrongDestination);
+        }
+        if pending.is_none() && root_attribute(xml, b"InResponseTo")?.is_some() {
+            return Err(Refused::Unsolicited);
         }
         let checker = Checker {
             entity_id: Some(self.entity_id.clone()),
             acs_url: Some(self.acs_url.clone()),
             metadata_url: None,
             idp_metadata: idp.metadata(),
-            allow_idp_initiated: false,
+            allow_idp_initiated: pending.is_none(),
             max_issue_delay: MAX_ISSUE_DELAY,
             max_clock_skew: CLOCK_SKEW,
             allowed_signature_algorithms: Some(vec![
@@ -185,10 +228,17 @@ impl ServiceProvider {
             ]),
             ..Checker::default()
         };
-        let ids: Vec<&str> = pending.iter().map(String::as_str).collect();
+        let ids: Vec<&str> = pending
+            .iter()
+            .flat_map(|ids| ids.iter())
+            .map(String::as_str)
+            .collect();
         let assertion = checker
             .parse_xml_response(xml, Some(&ids))
             .map_err(refusal)?;
+        if pending.is_none() && answers_a_request(&assertion) {
+            return Err(Refused::Unsolicited);
+        }
         self.verified(assertion)
     }
 
@@ -270,10 +320,39 @@ fn authn_contexts_of(assertion: &Assertion) -> Vec<String> {
         .collect()
 }
 
-/// The `Destination` of the document's root element, if it states one. samael checks it only
-/// on a signed Response; SAML asks that a stated Destination be the ACS whether or not the
-/// Response is signed, so it is read here from the root element alone.
-fn root_destination(xml: &str) -> Result<Option<String>, Refused> {
+/// Turns off libxmlsec1's printing of every failed verification to standard error, once: a
+/// stranger posting forged Responses would otherwise write as many lines as they like into the
+/// service's log, some of them copied from what they sent. The refusal's reason is logged and
+/// audited instead. samael keeps libxmlsec1's error settings to itself, so the library's own
+/// switch is called directly; it only sets a flag the default error callback reads.
+fn quiet_xmlsec() {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        unsafe extern "C" {
+            fn xmlSecErrorsDefaultCallbackEnableOutput(enabled: std::os::raw::c_int);
+        }
+        // SAFETY: a libxmlsec1 function (linked through samael) that takes an int and only
+        // stores it in a static the library reads when it reports an error; no pointer passes.
+        unsafe { xmlSecErrorsDefaultCallbackEnableOutput(0) }
+    });
+}
+
+/// Whether a bearer confirmation of the (signed) assertion answers a request: an unsolicited
+/// Response must not carry another browser's answer.
+fn answers_a_request(assertion: &Assertion) -> bool {
+    assertion
+        .subject
+        .iter()
+        .flat_map(|subject| subject.subject_confirmations.iter().flatten())
+        .filter_map(|confirmation| confirmation.subject_confirmation_data.as_ref())
+        .any(|data| data.in_response_to.is_some())
+}
+
+/// The attribute `name` of the document's root element, if it states one. samael checks
+/// `Destination` only on a signed Response; SAML asks that a stated Destination be the ACS
+/// whether or not the Response is signed, so it is read here from the root element alone (and
+/// `InResponseTo` likewise, which an unsolicited Response must not state).
+fn root_attribute(xml: &str, name: &[u8]) -> Result<Option<String>, Refused> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
     loop {
@@ -281,7 +360,7 @@ fn root_destination(xml: &str) -> Result<Option<String>, Refused> {
             Event::Start(root) | Event::Empty(root) => {
                 for attribute in root.attributes() {
                     let attribute = attribute.map_err(|_| Refused::Malformed)?;
-                    if attribute.key.as_ref() == b"Destination" {
+                    if attribute.key.as_ref() == name {
                         let value = attribute
                             .normalized_value(quick_xml::XmlVersion::default())
                             .map_err(|_| Refused::Malformed)?;

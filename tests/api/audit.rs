@@ -262,7 +262,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
                 .await
                 .unwrap()
                 .unwrap();
-            let browser = crate::sso::Sso::browser();
+            let browser = crate::sso::Acme::browser();
             let start = format!(
                 "{}/sso/{}/start?return_to=https%3A%2F%2Fapp.example.test%2F",
                 app.address, org_model.public_id

@@ -35,6 +35,7 @@ mod presets;
 mod role_holders;
 mod roles;
 mod saml;
+mod saml_sign_in;
 mod schema;
 mod security_keys;
 mod shared_keys;

@@ -242,15 +242,15 @@ impl Drop for OidcProvider {
 }
 
 /// The one form of a provider page: where it posts, and its hidden fields.
-struct Form {
-    action: String,
-    hidden: Vec<(String, String)>,
+pub(crate) struct Form {
+    pub action: String,
+    pub hidden: Vec<(String, String)>,
 }
 
 impl Form {
     /// Reads the page's first `<form>` with the few attributes the provider's pages use. Not an
     /// HTML parser: the pages are the test script's own.
-    fn parse(html: &str) -> Option<Form> {
+    pub fn parse(html: &str) -> Option<Form> {
         let start = html.find("<form")?;
         let end = start + html[start..].find("</form>")?;
         let form = &html[start..end];

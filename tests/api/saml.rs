@@ -113,7 +113,7 @@ fn connection(certificates: &[&str]) -> IdentityProvider {
 
 fn check(idp: &IdentityProvider, xml: &str) -> Result<String, Refused> {
     service_provider()
-        .check(idp, &STANDARD.encode(xml), &["_request-1".to_owned()])
+        .check(idp, &STANDARD.encode(xml), Some(&["_request-1".to_owned()]))
         .map(|verified| verified.name_id)
 }
 
@@ -133,7 +133,7 @@ async fn the_providers_own_metadata_imports_and_its_signed_response_passes() {
         .check(
             &imported,
             signed["response"].as_str().unwrap(),
-            &["_request-1".to_owned()],
+            Some(&["_request-1".to_owned()]),
         )
         .expect("a valid response passes");
     assert_eq!(verified.name_id, ALICE);
@@ -635,13 +635,62 @@ async fn the_provider_reads_charters_request_and_its_answer_to_it_passes() {
     );
     assert_eq!(read["relayState"], "relay-1");
     let posted = run["response"].as_str().unwrap();
-    let verified = sp.check(&idp, posted, std::slice::from_ref(&id)).unwrap();
+    let verified = sp
+        .check(&idp, posted, Some(std::slice::from_ref(&id)))
+        .unwrap();
     assert_eq!(verified.name_id, ALICE);
     // The same answer, brought by a browser whose pending request is another.
     let (other, _) = sp.authn_request(&idp, "relay-2").unwrap();
     assert_ne!(other, id);
     assert_eq!(
-        sp.check(&idp, posted, &[other]).unwrap_err(),
+        sp.check(&idp, posted, Some(&[other])).unwrap_err(),
         Refused::UnknownRequest
     );
+}
+
+/// Where [`a_forged_signature_writes_nothing_to_standard_error`] leaves the Response its child
+/// process checks.
+const FORGED_FILE: &str = "CHARTER_TEST_FORGED_RESPONSE";
+
+/// A Response whose signature fails must not make libxmlsec1 print its error report (copied in
+/// part from the request) on standard error, where a stranger posting forgeries would fill the
+/// service's log. The check runs in a child process of this test binary, whose standard error
+/// the test reads; the child is this test again, finding the Response to check in the
+/// environment.
+#[tokio::test]
+async fn a_forged_signature_writes_nothing_to_standard_error() {
+    if let Ok(path) = std::env::var(FORGED_FILE) {
+        let (certificate, xml): (String, String) =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let idp = connection(&[&certificate]);
+        assert_eq!(check(&idp, &xml).unwrap_err(), Refused::BadSignature);
+        return;
+    }
+    let key = keypair("idp");
+    let Some(signed) = provider(&key, Some(response())).await else {
+        return;
+    };
+    let forged = signed["xml"]
+        .as_str()
+        .unwrap()
+        .replace(ALICE, "mallory@acme.example");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), json!([key.1, forged]).to_string()).unwrap();
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "saml::a_forged_signature_writes_nothing_to_standard_error",
+            "--nocapture",
+        ])
+        .env(FORGED_FILE, file.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(child.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran the check: {stdout}"
+    );
+    assert!(!stderr.contains("xmlSec"), "libxmlsec1 printed: {stderr}");
 }

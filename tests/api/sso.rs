@@ -16,15 +16,33 @@ pub(crate) const APP_ORIGIN: &str = "https://app.example.test";
 pub(crate) const DOMAIN: &str = "acme.test";
 
 /// A Charter server with an organization (Acme, owned by owner@acme.test) whose domain
-/// `acme.test` is verified through DNS, a provider that knows the people of a test, and the
-/// DNS server.
-pub struct Sso {
+/// `acme.test` is verified through DNS, and the DNS server: what single sign-on of either
+/// protocol starts from.
+pub struct Acme {
     pub app: TestApp,
-    pub provider: OidcProvider,
     pub dns: DnsServer,
     pub org: organization::Model,
     pub owner: user::Model,
     pub owner_token: String,
+}
+
+/// [`Acme`] with a provider that knows the people of a test.
+pub struct Sso {
+    pub acme: Acme,
+    pub provider: OidcProvider,
+}
+
+impl std::ops::Deref for Sso {
+    type Target = Acme;
+    fn deref(&self) -> &Acme {
+        &self.acme
+    }
+}
+
+impl std::ops::DerefMut for Sso {
+    fn deref_mut(&mut self) -> &mut Acme {
+        &mut self.acme
+    }
 }
 
 /// A person at the provider: login, email, whether the provider verified the email.
@@ -44,6 +62,26 @@ impl Sso {
         amr: &[(&str, &[&str])],
         configure: impl FnOnce(&mut charter::config::Settings),
     ) -> Option<Self> {
+        let acme = Acme::start(seats, configure).await?;
+        let redirect = format!("{}/sso/callback", acme.app.address);
+        let provider = OidcProvider::start_claiming(
+            &[(CLIENT_ID, CLIENT_SECRET, redirect.as_str())],
+            accounts,
+            amr,
+        )
+        .await?;
+        Some(Self { acme, provider })
+    }
+}
+
+impl Acme {
+    /// The server (allowed to reach loopback providers, returning to [`APP_ORIGIN`] and its own
+    /// origin), Acme with `seats` when given, and its domain verified. `None` when the DNS
+    /// server cannot run here (outside CI only).
+    pub async fn start(
+        seats: Option<i32>,
+        configure: impl FnOnce(&mut charter::config::Settings),
+    ) -> Option<Self> {
         let dns = DnsServer::start(&[])?;
         let dns_address = dns.address;
         let app = TestApp::spawn_with(move |settings| {
@@ -56,13 +94,6 @@ impl Sso {
             configure(settings);
         })
         .await;
-        let redirect = format!("{}/sso/callback", app.address);
-        let provider = OidcProvider::start_claiming(
-            &[(CLIENT_ID, CLIENT_SECRET, redirect.as_str())],
-            accounts,
-            amr,
-        )
-        .await?;
         let owner = app.create_user("owner@acme.test").await;
         let org = app.create_org(&owner, "Acme").await;
         if let Some(seats) = seats {
@@ -79,16 +110,15 @@ impl Sso {
             .unwrap();
         }
         let owner_token = app.login(&owner.email).await.access_token;
-        let mut sso = Self {
+        let mut acme = Self {
             app,
-            provider,
             dns,
             org,
             owner,
             owner_token,
         };
-        sso.verify_domain(DOMAIN).await;
-        Some(sso)
+        acme.verify_domain(DOMAIN).await;
+        Some(acme)
     }
 
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
@@ -128,28 +158,15 @@ impl Sso {
         id
     }
 
-    /// Configures single sign-on with the provider: `standard_user` for new members.
-    pub async fn configure(&self, jit: bool, enforced: bool) -> Value {
-        let role = self.app.state.policy.role_by_key("standard_user").unwrap();
-        let role = NodeId::Role {
+    /// The role `key` of Acme, as an id.
+    pub fn role_id(&self, key: &str) -> String {
+        let role = self.app.state.policy.role_by_key(key).unwrap();
+        NodeId::Role {
             organization: self.org.id,
             role: role.id,
         }
         .to_id()
-        .0;
-        self.gql(
-            "mutation($i: ConfigureSsoInput!) { configureSso(input: $i) { protocol issuer clientId enabled enforced jitProvisioning defaultRole { key } startUrl domains { domain verified verifiedAt } } }",
-            json!({ "i": {
-                "organizationId": org_id(&self.org),
-                "issuer": self.provider.issuer,
-                "clientId": CLIENT_ID,
-                "clientSecret": CLIENT_SECRET,
-                "defaultRoleId": role,
-                "jitProvisioning": jit,
-                "enforced": enforced,
-            } }),
-        )
-        .await
+        .0
     }
 
     /// A browser of its own: a cookie jar, and redirects seen one at a time.
@@ -172,16 +189,63 @@ impl Sso {
         url.to_string()
     }
 
-    /// Starts a sign-in in `browser` and walks it through the provider as `login`: the URL
-    /// of Charter's callback the provider sends the browser to.
-    pub async fn through_provider(&self, browser: &reqwest::Client, login: &str) -> String {
+    /// Starts a sign-in in `browser` that returns to the application: where Charter sends the
+    /// browser.
+    pub async fn started(&self, browser: &reqwest::Client) -> String {
         let started = browser
             .get(self.start_url(&format!("{APP_ORIGIN}/signed-in")))
             .send()
             .await
             .unwrap();
         assert_eq!(started.status(), 303, "{:?}", started.text().await);
-        let authorize = location(&started);
+        location(&started)
+    }
+
+    /// The actions of Acme's audit log, oldest first.
+    pub async fn actions(&self) -> Vec<String> {
+        self.events()
+            .await
+            .into_iter()
+            .map(|event| event.action)
+            .collect()
+    }
+
+    /// Acme's audit events, oldest first.
+    pub async fn events(&self) -> Vec<entity::audit_event::Model> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        entity::audit_event::Entity::find()
+            .filter(entity::audit_event::Column::OrganizationId.eq(self.org.id))
+            .order_by_asc(entity::audit_event::Column::At)
+            .order_by_asc(entity::audit_event::Column::Seq)
+            .all(self.app.state.database())
+            .await
+            .unwrap()
+    }
+}
+
+impl Sso {
+    /// Configures single sign-on with the provider: `standard_user` for new members.
+    pub async fn configure(&self, jit: bool, enforced: bool) -> Value {
+        let role = self.role_id("standard_user");
+        self.gql(
+            "mutation($i: ConfigureSsoInput!) { configureSso(input: $i) { protocol issuer clientId enabled enforced jitProvisioning defaultRole { key } startUrl domains { domain verified verifiedAt } } }",
+            json!({ "i": {
+                "organizationId": org_id(&self.org),
+                "issuer": self.provider.issuer,
+                "clientId": CLIENT_ID,
+                "clientSecret": CLIENT_SECRET,
+                "defaultRoleId": role,
+                "jitProvisioning": jit,
+                "enforced": enforced,
+            } }),
+        )
+        .await
+    }
+
+    /// Starts a sign-in in `browser` and walks it through the provider as `login`: the URL
+    /// of Charter's callback the provider sends the browser to.
+    pub async fn through_provider(&self, browser: &reqwest::Client, login: &str) -> String {
+        let authorize = self.started(browser).await;
         assert!(
             authorize.starts_with(&self.provider.issuer),
             "start sends the browser to the provider: {authorize}"
@@ -195,7 +259,7 @@ impl Sso {
 
     /// A whole sign-in as `login`: Charter's answer to the callback.
     pub async fn sign_in(&self, login: &str) -> reqwest::Response {
-        let browser = Self::browser();
+        let browser = Acme::browser();
         let callback = self.through_provider(&browser, login).await;
         browser.get(callback).send().await.unwrap()
     }
@@ -243,21 +307,6 @@ impl Sso {
                 json!({ "c": code, "p": password }),
             )
             .await
-    }
-
-    /// The actions of Acme's audit log, oldest first.
-    pub async fn actions(&self) -> Vec<String> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-        entity::audit_event::Entity::find()
-            .filter(entity::audit_event::Column::OrganizationId.eq(self.org.id))
-            .order_by_asc(entity::audit_event::Column::At)
-            .order_by_asc(entity::audit_event::Column::Seq)
-            .all(self.app.state.database())
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|event| event.action)
-            .collect()
     }
 }
 
@@ -459,7 +508,7 @@ async fn a_forged_or_replayed_callback_and_a_wrong_nonce_are_refused() {
     sso.configure(true, false).await;
 
     // A state Charter did not issue.
-    let browser = Sso::browser();
+    let browser = Acme::browser();
     let callback = sso.through_provider(&browser, "alice").await;
     let mut forged = url::Url::parse(&callback).unwrap();
     let pairs: Vec<(String, String)> = forged
@@ -478,13 +527,13 @@ async fn a_forged_or_replayed_callback_and_a_wrong_nonce_are_refused() {
     assert!(page.contains("unknown, already used or expired"), "{page}");
 
     // The genuine callback, in another browser (no binding cookie): refused, and used up.
-    let page = refused_page(Sso::browser().get(&callback).send().await.unwrap(), 400).await;
+    let page = refused_page(Acme::browser().get(&callback).send().await.unwrap(), 400).await;
     assert!(page.contains("another browser"), "{page}");
     let replay = browser.get(&callback).send().await.unwrap();
     refused_page(replay, 400).await;
 
     // A callback taken once, then replayed.
-    let browser = Sso::browser();
+    let browser = Acme::browser();
     let callback = sso.through_provider(&browser, "alice").await;
     assert_eq!(browser.get(&callback).send().await.unwrap().status(), 303);
     let page = refused_page(browser.get(&callback).send().await.unwrap(), 400).await;
@@ -492,7 +541,7 @@ async fn a_forged_or_replayed_callback_and_a_wrong_nonce_are_refused() {
 
     // The provider sends an error back (the person declined): a page that says so, with the
     // provider's words made printable.
-    let browser = Sso::browser();
+    let browser = Acme::browser();
     let started = browser
         .get(sso.start_url(&format!("{APP_ORIGIN}/signed-in")))
         .send()
@@ -568,7 +617,7 @@ async fn an_expired_code_is_refused_and_return_to_must_be_a_configured_origin() 
         "javascript:alert(1)",
         "https://user@app.example.test/",
     ] {
-        let answer = Sso::browser()
+        let answer = Acme::browser()
             .get(sso.start_url(return_to))
             .send()
             .await
@@ -576,7 +625,7 @@ async fn an_expired_code_is_refused_and_return_to_must_be_a_configured_origin() 
         let page = refused_page(answer, 400).await;
         assert!(page.contains("return_to"), "{return_to}: {page}");
     }
-    let missing = Sso::browser()
+    let missing = Acme::browser()
         .get(format!(
             "{}/sso/{}/start",
             sso.app.address, sso.org.public_id
@@ -589,14 +638,14 @@ async fn an_expired_code_is_refused_and_return_to_must_be_a_configured_origin() 
     // sends): refused, never a 500.
     let long = format!("{APP_ORIGIN}/{}", "a".repeat(4096));
     for return_to in [format!("{APP_ORIGIN}/a\u{0}b"), long] {
-        let answer = Sso::browser()
+        let answer = Acme::browser()
             .get(sso.start_url(&return_to))
             .send()
             .await
             .unwrap();
         refused_page(answer, 400).await;
     }
-    let huge = Sso::browser()
+    let huge = Acme::browser()
         .get(format!(
             "{}/sso/callback?state={}&code=x",
             sso.app.address,

@@ -453,7 +453,7 @@ async fn g3_strangers_cannot_fill_an_organizations_sign_in_starts() {
     sso.configure(true, false).await;
     let url = sso.start_url(&format!("{APP_ORIGIN}/signed-in"));
     let start_from = async |client: &str| {
-        Sso::browser()
+        crate::sso::Acme::browser()
             .get(&url)
             .header("x-forwarded-for", client)
             .send()
@@ -489,7 +489,7 @@ async fn g6_strangers_cannot_write_an_organizations_audit_log() {
     let before = sso.actions().await.len();
     let chosen = "Pay\u{202E}moc.live\u{202C} now at evil.example";
     for _ in 0..40 {
-        let browser = Sso::browser();
+        let browser = crate::sso::Acme::browser();
         let started = browser
             .get(sso.start_url(&format!("{APP_ORIGIN}/signed-in")))
             .send()
@@ -719,7 +719,7 @@ async fn g12_return_to_cannot_smuggle_a_code() {
         format!("{APP_ORIGIN}/signed-in?sso_link=required"),
         format!("{APP_ORIGIN}/signed-in?sso%5Fcode=csc_attacker"),
     ] {
-        let answer = Sso::browser()
+        let answer = crate::sso::Acme::browser()
             .get(sso.start_url(&smuggled))
             .send()
             .await
@@ -794,7 +794,7 @@ async fn g14_sign_in_pages_name_no_organization_and_cannot_be_framed() {
         let mut url =
             url::Url::parse(&format!("{}/sso/{public_id}/start", sso.app.address)).unwrap();
         url.query_pairs_mut().append_pair("return_to", &return_to);
-        Sso::browser().get(url).send().await.unwrap()
+        crate::sso::Acme::browser().get(url).send().await.unwrap()
     };
     let without = page_of(&sso.org.public_id).await;
     assert_eq!(without.status(), 404);

@@ -53,6 +53,8 @@ impl SignInSettingMutations {
             email_attribute: input.email_attribute,
             default_role_id,
             jit_provisioning: input.jit_provisioning,
+            enforced: input.enforced,
+            allow_idp_initiated: input.allow_idp_initiated,
         };
         let record = saml::configure(ctx.state(), &change, spec).await?;
         sso_connection(&change, Some(record)).await
@@ -171,6 +173,13 @@ pub struct ConfigureSamlSsoInput {
     pub default_role_id: Option<ID>,
     #[graphql(default = false)]
     pub jit_provisioning: bool,
+    #[graphql(default = false)]
+    pub enforced: bool,
+    /// Whether Responses the provider sends unasked (IdP-initiated sign-in) are taken; their
+    /// `RelayState` must then be the URL to return to. Off by default: only sign-ins started
+    /// at Charter are.
+    #[graphql(default = false)]
+    pub allow_idp_initiated: bool,
 }
 
 /// The role `id` names (given as `defaultRoleId`), which must be one of `org`'s.

@@ -157,6 +157,11 @@ impl SamlConnection {
         self.saml.email_attribute.as_deref()
     }
 
+    /// Whether Responses the provider sends unasked (IdP-initiated sign-in) are taken.
+    async fn allow_idp_initiated(&self) -> bool {
+        self.saml.allow_idp_initiated
+    }
+
     /// Charter as this organization's service provider; none without a public URL.
     async fn service_provider(&self, ctx: &Context<'_>) -> ApiResult<Option<SamlServiceProvider>> {
         let Some(org) = ctx

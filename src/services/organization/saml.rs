@@ -1,8 +1,8 @@
 //! An organization's SAML connection, configured with `sso: manage` like its OpenID one (one
 //! connection per organization, of either protocol): from the identity provider's metadata,
 //! pasted or fetched through the outbound guard, or by hand. Everything is checked before the
-//! row is written. Sign-in through it is the sign-in pipeline's (still to come): until then a
-//! SAML connection is saved unenforced.
+//! row is written. People sign in through it on the one pipeline (`identity::sso::saml`), with
+//! the same verified domains, just-in-time members, enforcement and break glass as OpenID.
 
 use chrono::Utc;
 use entity::sso_connection;
@@ -10,7 +10,7 @@ use sea_orm::Set;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::sso::{SsoRecord, default_role, describe, handed_out, write_connection};
+use super::sso::{SsoRecord, default_role, describe, enforced_since, handed_out, write_connection};
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 use crate::saml::idp::IdentityProvider;
@@ -38,6 +38,9 @@ pub struct SamlSpec {
     pub email_attribute: Option<String>,
     pub default_role_id: Option<Uuid>,
     pub jit_provisioning: bool,
+    pub enforced: bool,
+    /// Whether Responses the provider sends unasked (IdP-initiated) are taken.
+    pub allow_idp_initiated: bool,
 }
 
 /// Configures (or reconfigures, from OpenID too) and enables the organization's SAML
@@ -65,6 +68,8 @@ pub async fn configure(
                 email_attribute: email_attribute.clone(),
                 jit_provisioning: spec.jit_provisioning,
                 default_role_id: role.as_ref().map(|role| role.id),
+                enforced_since: enforced_since(existing.as_ref(), spec.enforced),
+                allow_idp_initiated: spec.allow_idp_initiated,
             };
             let model = save(tx.txn, existing, organization_id, creator, values).await?;
             let event = tx
@@ -155,10 +160,13 @@ struct SamlValues<'a> {
     email_attribute: Option<String>,
     jit_provisioning: bool,
     default_role_id: Option<Uuid>,
+    /// Set when the connection enforces.
+    enforced_since: Option<chrono::DateTime<Utc>>,
+    allow_idp_initiated: bool,
 }
 
 /// Writes `values` over the organization's connection (`existing`, of either protocol), or as
-/// its first one, enabled and unenforced; an OpenID connection's settings are cleared.
+/// its first one, enabled; an OpenID connection's settings are cleared.
 async fn save(
     txn: &impl sea_orm::ConnectionTrait,
     existing: Option<sso_connection::Model>,
@@ -176,8 +184,8 @@ async fn save(
     write_connection(txn, existing, organization_id, creator, |active| {
         active.protocol = Set(SAML.to_owned());
         active.enabled = Set(true);
-        active.enforced = Set(false);
-        active.enforced_since = Set(None);
+        active.enforced = Set(values.enforced_since.is_some());
+        active.enforced_since = Set(values.enforced_since);
         active.jit_provisioning = Set(values.jit_provisioning);
         active.default_role_id = Set(values.default_role_id);
         active.issuer = Set(None);
@@ -190,7 +198,7 @@ async fn save(
         active.saml_sso_url = Set(Some(values.idp.sso_url.clone()));
         active.saml_certificates = Set(Some(json!(certificates).to_string()));
         active.saml_email_attribute = Set(values.email_attribute);
-        active.saml_allow_idp_initiated = Set(false);
+        active.saml_allow_idp_initiated = Set(values.allow_idp_initiated);
     })
     .await
 }

@@ -1,6 +1,6 @@
 //! An organization's single sign-on connection: configured with `sso: manage`, read with
-//! `sso: read`. A connection's row says which protocol it speaks (`oidc` today); the OpenID
-//! settings sit in columns of their own, so a SAML connection can sit beside them. How people
+//! `sso: read`. A connection's row says which protocol it speaks (`oidc` or `saml`); each
+//! protocol's settings sit in columns of their own. How people
 //! sign in through it is `identity::sso`.
 
 use chrono::Utc;
@@ -65,6 +65,7 @@ pub struct SamlRecord {
     pub sso_url: String,
     pub certificates: Vec<Certificate>,
     pub email_attribute: Option<String>,
+    pub allow_idp_initiated: bool,
 }
 
 impl SamlRecord {
@@ -86,6 +87,7 @@ impl SamlRecord {
                 .filter_map(|text| Certificate::parse("certificates", text).ok())
                 .collect(),
             email_attribute: model.saml_email_attribute.clone(),
+            allow_idp_initiated: model.saml_allow_idp_initiated,
         })
     }
 }
@@ -159,12 +161,7 @@ pub async fn configure(
             };
             let existing = find(tx.txn, organization_id).await?;
             let before = existing.clone().map(SsoRecord::from);
-            let now = Utc::now();
-            let enforced_since = match &existing {
-                Some(row) if row.enabled && row.enforced && spec.enforced => row.enforced_since,
-                _ if spec.enforced => Some(now),
-                _ => None,
-            };
+            let enforced_since = enforced_since(existing.as_ref(), spec.enforced);
             let secret = sealed
                 .clone()
                 .or_else(|| existing.as_ref()?.client_secret_sealed.clone())
@@ -197,6 +194,19 @@ pub async fn configure(
     Ok(model.into())
 }
 
+/// Since when the connection enforces once it is saved with `enforced`: unchanged while it
+/// already did, now when it begins, never when it does not.
+pub(super) fn enforced_since(
+    existing: Option<&sso_connection::Model>,
+    enforced: bool,
+) -> Option<chrono::DateTime<Utc>> {
+    match existing {
+        Some(row) if row.enabled && row.enforced && enforced => row.enforced_since,
+        _ if enforced => Some(Utc::now()),
+        _ => None,
+    }
+}
+
 /// Writes `values` over the organization's connection (`existing`), or as its first one,
 /// enabled, with the provider's metadata fetched now.
 async fn save(
@@ -223,6 +233,7 @@ async fn save(
         active.saml_sso_url = Set(None);
         active.saml_certificates = Set(None);
         active.saml_email_attribute = Set(None);
+        active.saml_allow_idp_initiated = Set(false);
         active.metadata_fetched_at = Set(Some(now));
     })
     .await

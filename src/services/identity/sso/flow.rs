@@ -4,12 +4,9 @@
 //! ID token, finds or provisions the person, and hands the application a one-time code that
 //! lasts 60 seconds; `exchange` turns that code into a session. Tokens never travel in a URL.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
 use entity::{membership, organization, sso_code, sso_connection, sso_identity, sso_login, user};
 use openidconnect::core::CoreIdToken;
-use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
@@ -20,7 +17,8 @@ use super::links::{locked_with_link, provision, seated_default_role, signed_in_t
 use super::provider::{self, ClientConfig, Rejection, Verified};
 pub use super::refusals::Failure;
 use super::refusals::{Reason, Refused, refusal};
-use super::{AppState, callback_url, enabled_connection};
+use super::requests::{self, Pending, client_config, open_secret, random_secret, redirect_uri};
+use super::{AppState, enabled_connection};
 use crate::auth::tokens::hash_token;
 use crate::domain::text::{self, TextKind};
 use crate::domain::{DisplayName, Email};
@@ -54,12 +52,15 @@ const MAX_RETURN_TO: usize = 2048;
 pub const MAX_STARTS_PER_CLIENT: u64 = 60;
 /// The page for an organization without single sign-on, and for no organization at all: the
 /// start URL tells an anonymous caller nothing about either.
-const NOT_AVAILABLE: &str = "single sign-on is not available at this address";
+pub(super) const NOT_AVAILABLE: &str = "single sign-on is not available at this address";
 
 /// Where `start` sends the browser, and the cookie it sets there.
 pub struct Started {
     pub redirect: String,
     pub browser_secret: String,
+    /// The provider answers with a cross-site POST (SAML's HTTP-POST binding), which carries
+    /// the cookie only when it is `SameSite=None`.
+    pub posted_back: bool,
 }
 
 /// Starts a sign-in to the organization `public_id`, to come back to `return_to` (whose origin
@@ -72,14 +73,43 @@ pub async fn start(
 ) -> Result<Started, Failure> {
     let return_to = checked_return_to(state, return_to)?;
     let (org, connection) = enabled_by_public_id(state, public_id).await?;
+    let posted_back = connection.protocol == super::SAML;
+    let pending = requests::pending(state, &org, &connection)?;
+    let browser_secret = random_secret();
+    remember(state, org.id, &pending, &browser_secret, return_to, meta).await?;
+    Ok(Started {
+        redirect: pending.url,
+        browser_secret,
+        posted_back,
+    })
+}
+
+/// Keeps `pending` until its answer comes back, bound to the browser's secret; refused when its
+/// client already has [`MAX_STARTS_PER_CLIENT`] sign-ins under way.
+async fn remember(
+    state: &AppState,
+    organization_id: Uuid,
+    pending: &Pending,
+    browser_secret: &str,
+    return_to: String,
+    meta: &RequestMeta,
+) -> ApiResult<()> {
     let client = client_key(meta);
-    let secret = open_secret(state, &connection)?;
-    let redirect_uri = redirect_uri(state)?;
-    let authorization = provider::authorize(&client_config(&connection, &secret, &redirect_uri)?)?;
-    let mut browser = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut browser);
-    let browser_secret = URL_SAFE_NO_PAD.encode(browser);
     let now = Utc::now();
+    let row = sso_login::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        state_hash: Set(hash_token(&pending.state)),
+        browser_hash: Set(hash_token(browser_secret)),
+        organization_id: Set(organization_id),
+        issuer: Set(pending.issuer.clone()),
+        nonce: Set(pending.nonce.clone()),
+        pkce_verifier: Set(pending.pkce_verifier.clone()),
+        return_to: Set(return_to),
+        created_at: Set(now),
+        expires_at: Set(now + LOGIN_TTL),
+        client_key: Set(client.clone()),
+        used_at: Set(None),
+    };
     write(&state.db, &Actor::default(), async |txn| {
         // Sign-ins abandoned at the provider go when the next one starts.
         sso_login::Entity::delete_many()
@@ -96,34 +126,15 @@ pub async fn start(
                 "too many sign-ins were started from your address; try again in a few minutes",
             ));
         }
-        sso_login::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            state_hash: Set(hash_token(&authorization.state)),
-            browser_hash: Set(hash_token(&browser_secret)),
-            organization_id: Set(org.id),
-            issuer: Set(connection.issuer.clone().unwrap_or_default()),
-            nonce: Set(authorization.nonce.clone()),
-            pkce_verifier: Set(authorization.pkce_verifier.clone()),
-            return_to: Set(return_to.clone()),
-            created_at: Set(now),
-            expires_at: Set(now + LOGIN_TTL),
-            client_key: Set(client.clone()),
-            used_at: Set(None),
-        }
-        .insert(txn)
-        .await?;
+        row.insert(txn).await?;
         Ok(((), vec![]))
     })
-    .await?;
-    Ok(Started {
-        redirect: authorization.url,
-        browser_secret,
-    })
+    .await
 }
 
 /// The organization with public id `public_id` and its connection, while single sign-on is
 /// on there; the same 404 for an unknown organization and one without it.
-async fn enabled_by_public_id(
+pub(super) async fn enabled_by_public_id(
     state: &AppState,
     public_id: &str,
 ) -> Result<(organization::Model, sso_connection::Model), Failure> {
@@ -157,7 +168,10 @@ fn client_key(meta: &RequestMeta) -> String {
 
 /// `return_to` when it is an absolute http(s) URL on one of the configured return origins that
 /// does not already carry a sign-in code (the final redirect would hold a stranger's first).
-fn checked_return_to(state: &AppState, return_to: Option<&str>) -> Result<String, Failure> {
+pub(super) fn checked_return_to(
+    state: &AppState,
+    return_to: Option<&str>,
+) -> Result<String, Failure> {
     let refused = |why: &str| Failure::new(400, format!("return_to {why}"));
     let Some(return_to) = return_to else {
         return Err(refused(
@@ -219,7 +233,10 @@ pub async fn callback(
         return Err(refuse(Refused::provider_error(&error)).await);
     }
     let connection = match enabled_connection(&state.db, org.id).await? {
-        Some(connection) if connection.issuer.as_deref() == Some(login.issuer.as_str()) => {
+        Some(connection)
+            if connection.protocol == super::OIDC
+                && connection.issuer.as_deref() == Some(login.issuer.as_str()) =>
+        {
             connection
         }
         _ => return Err(refuse(Refused::of(Reason::ConnectionChanged)).await),
@@ -254,15 +271,31 @@ async fn login_of(
     presented: Option<&str>,
     browser_secret: Option<&str>,
 ) -> Result<sso_login::Model, Failure> {
-    let again = "this sign-in is unknown, already used or expired; start it again";
     let presented = presented
         .filter(|value| value.len() <= 512)
-        .ok_or_else(|| Failure::new(400, again))?;
+        .ok_or_else(unknown_login)?;
     let login = claim_login(state, presented)
         .await?
-        .ok_or_else(|| Failure::new(400, again))?;
+        .ok_or_else(unknown_login)?;
+    taken_back(login, browser_secret)
+}
+
+/// The page for a sign-in that is not (or no longer) under way.
+pub(super) fn unknown_login() -> Failure {
+    Failure::new(
+        400,
+        "this sign-in is unknown, already used or expired; start it again",
+    )
+}
+
+/// `login`, claimed, when it is still fresh and `browser_secret` is the one of the browser that
+/// started it.
+pub(super) fn taken_back(
+    login: sso_login::Model,
+    browser_secret: Option<&str>,
+) -> Result<sso_login::Model, Failure> {
     if login.expires_at <= Utc::now() {
-        return Err(Failure::new(400, again));
+        return Err(unknown_login());
     }
     let same_browser = browser_secret.is_some_and(|secret| {
         use subtle::ConstantTimeEq;
@@ -282,7 +315,7 @@ async fn login_of(
 
 /// A new one-time code for `admitted`'s sign-in to `organization_id`: 60 seconds to exchange
 /// it, or five minutes when the person must first confirm the link with their password.
-async fn issue_code(
+pub(super) async fn issue_code(
     state: &AppState,
     organization_id: Uuid,
     issuer: String,
@@ -317,7 +350,7 @@ async fn issue_code(
 
 /// `return_to` with the code (and, when the link waits for the person's password, the mark that
 /// says so) in place of any it carried.
-fn back_with(return_to: &str, code: &str, linking: bool) -> ApiResult<String> {
+pub(super) fn back_with(return_to: &str, code: &str, linking: bool) -> ApiResult<String> {
     let mut back = url::Url::parse(return_to).map_err(ApiError::internal)?;
     let kept: Vec<(String, String)> = back
         .query_pairs()
@@ -338,7 +371,10 @@ fn back_with(return_to: &str, code: &str, linking: bool) -> ApiResult<String> {
 /// The sign-in whose `state` was presented, marked used as it is read: a second callback with
 /// the same `state` finds nothing. The row stays until it expires, so that it still counts
 /// among its client's starts.
-async fn claim_login(state: &AppState, presented: &str) -> ApiResult<Option<sso_login::Model>> {
+pub(super) async fn claim_login(
+    state: &AppState,
+    presented: &str,
+) -> ApiResult<Option<sso_login::Model>> {
     let hash = hash_token(presented);
     let Some(login) = sso_login::Entity::find()
         .filter(sso_login::Column::StateHash.eq(hash.as_str()))
@@ -397,9 +433,9 @@ async fn verified_identity(
 
 /// Whom a callback admitted: the person, and the provider's subject when the sign-in named an
 /// existing account by its email and that person must first confirm the link.
-struct Admitted {
-    user: user::Model,
-    link_subject: Option<String>,
+pub(super) struct Admitted {
+    pub user: user::Model,
+    pub link_subject: Option<String>,
 }
 
 /// Finds the person the provider vouched for and makes sure they are a member: first by an
@@ -410,7 +446,7 @@ struct Admitted {
 /// neither linked nor changed here: whoever configures a provider must not become its owner,
 /// so the link waits for that person's own password (and second factor) at
 /// [`exchange`].
-async fn admit(
+pub(super) async fn admit(
     state: &AppState,
     org: &organization::Model,
     connection: &sso_connection::Model,
@@ -687,40 +723,5 @@ async fn confirm_password(
 }
 
 fn new_code() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("csc_{}", URL_SAFE_NO_PAD.encode(bytes))
-}
-
-fn open_secret(state: &AppState, connection: &sso_connection::Model) -> ApiResult<String> {
-    let sealed = connection
-        .client_secret_sealed
-        .as_deref()
-        .ok_or_else(|| ApiError::internal("a connection without a client secret"))?;
-    state
-        .secrets
-        .open(connection.organization_id.as_bytes(), sealed)
-}
-
-fn redirect_uri(state: &AppState) -> ApiResult<String> {
-    callback_url(&state.settings)
-        .ok_or_else(|| ApiError::internal("single sign-on without a public URL"))
-}
-
-fn client_config<'a>(
-    connection: &'a sso_connection::Model,
-    secret: &'a str,
-    redirect_uri: &'a str,
-) -> ApiResult<ClientConfig<'a>> {
-    let missing = || ApiError::internal("a connection without its provider's metadata");
-    Ok(ClientConfig {
-        metadata: connection
-            .provider_metadata
-            .as_deref()
-            .ok_or_else(missing)?,
-        jwks: connection.provider_jwks.as_deref().ok_or_else(missing)?,
-        client_id: connection.client_id.as_deref().ok_or_else(missing)?,
-        client_secret: secret,
-        redirect_uri,
-    })
+    format!("csc_{}", random_secret())
 }

@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::enabled_connection;
+use super::{enabled_connection, issuer_of};
 use crate::authz::Refusal;
 use crate::authz::seats;
 use crate::error::{ApiError, ApiResult};
@@ -40,7 +40,7 @@ pub(crate) async fn link_identity(
         .ok_or_else(changed)?;
     let connection = enabled_connection(txn, org.id)
         .await?
-        .filter(|connection| connection.issuer.as_deref() == Some(issuer))
+        .filter(|connection| issuer_of(connection) == Some(issuer))
         .ok_or_else(changed)?;
     let mut events = Vec::new();
     match existing {

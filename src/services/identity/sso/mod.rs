@@ -9,6 +9,8 @@ pub mod provider;
 pub mod realm;
 pub mod refusals;
 pub mod replay;
+mod requests;
+pub mod saml;
 
 use entity::sso_connection;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -101,12 +103,23 @@ pub fn callback_url(settings: &Settings) -> Option<String> {
         .map(|base| format!("{base}/sso/callback"))
 }
 
-/// The organization's connection while it is on.
+/// The organization's connection while it is on, of either protocol.
 pub(crate) async fn enabled_connection(
     db: &impl sea_orm::ConnectionTrait,
     organization_id: Uuid,
 ) -> ApiResult<Option<sso_connection::Model>> {
     Ok(find(db, organization_id)
         .await?
-        .filter(|connection| connection.enabled && connection.protocol == OIDC))
+        .filter(|connection| connection.enabled))
+}
+
+/// Who vouches for people through `connection`: an OpenID provider's issuer, a SAML identity
+/// provider's entity id. Links and sessions name it, so a connection moved to another
+/// provider takes none of the old one's sign-ins.
+pub(crate) fn issuer_of(connection: &sso_connection::Model) -> Option<&str> {
+    match connection.protocol.as_str() {
+        OIDC => connection.issuer.as_deref(),
+        SAML => connection.saml_idp_entity_id.as_deref(),
+        _ => None,
+    }
 }

@@ -37,8 +37,6 @@ pub async fn home_realm(state: &AppState, email: &str) -> ApiResult<Option<Strin
     let enabled = sso_connection::Entity::find()
         .filter(sso_connection::Column::OrganizationId.eq(claim.organization_id))
         .filter(sso_connection::Column::Enabled.eq(true))
-        // Only a protocol people can sign in with yet (SAML's sign-in is still to come).
-        .filter(sso_connection::Column::Protocol.eq(super::OIDC))
         .count(&state.db)
         .await?
         > 0;

@@ -62,6 +62,10 @@ pub enum Reason {
     NotMember,
     AccountDisabled,
     NoSeat,
+    /// A SAML Response failed one of its checks.
+    Assertion(crate::saml::sp::Refused),
+    /// A SAML assertion that already signed someone in.
+    Replayed,
 }
 
 impl Reason {
@@ -77,6 +81,8 @@ impl Reason {
             Reason::NotMember => "not_member",
             Reason::AccountDisabled => "account_disabled",
             Reason::NoSeat => "no_seat",
+            Reason::Assertion(refused) => refused.code(),
+            Reason::Replayed => "replayed",
         }
     }
 
@@ -103,6 +109,10 @@ impl Reason {
             Reason::AccountDisabled => "your Charter account is disabled",
             Reason::NoSeat => {
                 "the organization has no free seat for you; ask its administrators to free or buy one"
+            }
+            Reason::Assertion(refused) => refused.describe(),
+            Reason::Replayed => {
+                "this assertion has already been used to sign in; start the sign-in again"
             }
         }
     }
