@@ -61,6 +61,8 @@ struct FileSettings {
     public_url: Option<String>,
     sso_return_origins: Option<Vec<String>>,
     sso_allow_insecure_issuers: Option<bool>,
+    ldap_allow_plain: Option<bool>,
+    ldap_timeout_seconds: Option<u64>,
     dns_server: Option<SocketAddr>,
     secrets_key: Option<PathBuf>,
     mfa_step_up_minutes: Option<i64>,
@@ -178,7 +180,7 @@ impl Default for OutboundSettings {
 
 /// Where Charter is reached from outside, where single sign-on may send people back to, and how
 /// it checks domains and providers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SsoSettings {
     /// Charter's own URL as browsers reach it (`https://id.example.com`), without a trailing
     /// slash: the provider sends people back to `<public_url>/sso/callback`. Without it,
@@ -195,6 +197,25 @@ pub struct SsoSettings {
     pub dns_server: Option<SocketAddr>,
     /// The key file that seals stored secrets; `<data_dir>/keys/secrets.key` when unset.
     pub secrets_key: Option<PathBuf>,
+    /// Lets a directory be reached in clear (`ldap://` without StartTLS; a directory on
+    /// loopback in development and tests).
+    pub ldap_allow_plain: bool,
+    /// How long one exchange with a directory may take in all (a sign-in's search and binds).
+    pub ldap_timeout: Duration,
+}
+
+impl Default for SsoSettings {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            return_origins: Vec::new(),
+            allow_insecure_issuers: false,
+            dns_server: None,
+            secrets_key: None,
+            ldap_allow_plain: false,
+            ldap_timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 /// How long the server waits on a client, on a request, and on the drain at shutdown.
@@ -445,6 +466,10 @@ impl Settings {
                 .push(origin_of(&origin, "sso_return_origins", false)?);
         }
         self.sso.allow_insecure_issuers = file.sso_allow_insecure_issuers.unwrap_or(false);
+        self.sso.ldap_allow_plain = file.ldap_allow_plain.unwrap_or(false);
+        if let Some(seconds) = checked(file.ldap_timeout_seconds, "ldap_timeout_seconds", 1, 60)? {
+            self.sso.ldap_timeout = Duration::from_secs(seconds);
+        }
         if let Some(server) = env("CHARTER_DNS_SERVER") {
             self.sso.dns_server = Some(server.parse().map_err(|_| {
                 anyhow::anyhow!("CHARTER_DNS_SERVER must be an address and port, like 127.0.0.1:53")

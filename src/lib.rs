@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod certificate;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -12,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod ldap;
 pub mod mail;
 pub mod outbound;
 pub mod saml;

@@ -9,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     #[sea_orm(unique)]
     pub organization_id: Uuid,
-    /// `oidc` or `saml`: which of the columns below are the connection's.
+    /// `oidc`, `saml` or `ldap`: which of the columns below are the connection's.
     pub protocol: String,
     pub enabled: bool,
     pub enforced: bool,
@@ -35,6 +35,21 @@ pub struct Model {
     pub saml_email_attribute: Option<String>,
     /// Whether responses the provider sends unasked (IdP-initiated) are taken.
     pub saml_allow_idp_initiated: bool,
+    /// An LDAP directory: its `ldap://` or `ldaps://` URL, and StartTLS on an `ldap://` one.
+    pub ldap_url: Option<String>,
+    pub ldap_start_tls: bool,
+    /// The service account that searches the directory; its password sealed under the
+    /// secrets key (never stored or returned in clear).
+    pub ldap_bind_dn: Option<String>,
+    pub ldap_bind_password_sealed: Option<String>,
+    pub ldap_base_dn: Option<String>,
+    /// The search for a person, `{email}` where the escaped email goes.
+    pub ldap_user_filter: Option<String>,
+    pub ldap_email_attribute: Option<String>,
+    /// A filter members must match too.
+    pub ldap_group_filter: Option<String>,
+    /// The CA of the directory's TLS certificate, base64 DER, when not a public one.
+    pub ldap_ca_certificate: Option<String>,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -20,6 +20,7 @@ mod m20261205_000012_key_fingerprints;
 mod m20261205_000013_webhooks;
 mod m20261205_000014_saml_connections;
 mod m20261205_000015_saml_replays;
+mod m20261205_000016_directories;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_webhooks::Migration),
             Box::new(m20261205_000014_saml_connections::Migration),
             Box::new(m20261205_000015_saml_replays::Migration),
+            Box::new(m20261205_000016_directories::Migration),
         ]
     }
 }

@@ -202,6 +202,37 @@ impl Outbound {
             .map_err(|err| failed(&target, &err, false))
     }
 
+    /// A TCP connection to `host`:`port` for a protocol other than HTTP (a directory): the
+    /// host resolved, its addresses kept only where the guard allows them, the first that
+    /// accepts within `timeout` connected. [`Unreachable`] whatever goes wrong.
+    pub async fn connect_tcp(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<tokio::net::TcpStream, Unreachable> {
+        let target = format!("{host}:{port}");
+        let resolving = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port)));
+        let found: Vec<SocketAddr> = match resolving.await {
+            Ok(Ok(found)) => found.collect(),
+            Ok(Err(err)) => return Err(unreachable(&target, &err)),
+            Err(_) => return Err(unreachable(&target, &"resolving timed out")),
+        };
+        let mut last = "no address outside the special-use ranges or outbound_allow".to_owned();
+        for address in found {
+            if let Err(range) = self.guard.check(address.ip()) {
+                last = format!("{} is {range}", address.ip());
+                continue;
+            }
+            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(address)).await {
+                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Err(err)) => last = err.to_string(),
+                Err(_) => last = "connecting timed out".to_owned(),
+            }
+        }
+        Err(unreachable(&target, &last))
+    }
+
     /// Whether `url` may be requested before anything is sent: its scheme, and its host when
     /// it is an IP address (reqwest connects to those without asking the resolver).
     fn admit(&self, url: &url::Url) -> Result<(), String> {

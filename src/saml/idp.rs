@@ -7,8 +7,8 @@ use samael::metadata::{
     Endpoint, EntityDescriptor, HTTP_REDIRECT_BINDING, IdpSsoDescriptor, KeyDescriptor,
 };
 
-use super::certificate::Certificate;
 use super::{endpoint_url, guarded};
+use crate::certificate::Certificate;
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 

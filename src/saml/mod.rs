@@ -8,7 +8,6 @@
 //! control characters, and without a DOCTYPE or entity declaration, refused before any parser
 //! sees it (no billion laughs, no external entities).
 
-pub mod certificate;
 pub mod idp;
 pub mod sp;
 

@@ -78,6 +78,10 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
     else {
         return;
     };
+    // configureLdap binds to a real directory.
+    let Some(directory) = crate::directory::Slapd::start(&[]) else {
+        return;
+    };
     let alice = app.create_user("alice@example.com").await;
     let ops = app.create_user("ops@example.com").await;
     charter::services::identity::users::set_operator(
@@ -175,6 +179,10 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
         ("exchangeSsoCode", "mutation($c: String!, $p: String) { exchangeSsoCode(code: $c, password: $p) { accessToken } }".into(), json!({}), None),
         ("disableSso", "mutation($o: ID!) { disableSso(organizationId: $o) { enabled } }".into(), json!({ "o": org }), Some(token.clone())),
         ("configureSamlSso", "mutation($o: ID!, $c: String!) { configureSamlSso(input: {organizationId: $o, idpEntityId: \"https://idp.acme.example/metadata\", ssoUrl: \"https://idp.acme.example/sso\", certificates: [$c]}) { protocol } }".into(), json!({ "o": org, "c": crate::saml::keypair("idp").1 }), Some(token.clone())),
+        ("configureLdap", "mutation($i: ConfigureLdapInput!) { configureLdap(input: $i) { protocol } }".into(), json!({ "i": {
+            "organizationId": org, "url": directory.url(), "startTls": true, "caCertificate": directory.ca_pem,
+            "bindDn": crate::directory::ADMIN_DN, "bindPassword": crate::directory::ADMIN_PASSWORD, "baseDn": crate::directory::PEOPLE,
+        } }), Some(token.clone())),
         ("removeOrganizationDomain", "mutation($d: ID!) { removeOrganizationDomain(id: $d) }".into(), json!({}), Some(token.clone())),
         ("beginTotpEnrollment", "mutation { beginTotpEnrollment { secret } }".into(), json!({}), Some(token.clone())),
         ("confirmTotpEnrollment", "mutation($c: String!) { confirmTotpEnrollment(code: $c) }".into(), json!({}), Some(token.clone())),
@@ -413,6 +421,7 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
             "eyJ",
             "a-long-unusual-passphrase",
             SSO_SECRET,
+            crate::directory::ADMIN_PASSWORD,
             "csc_",
             "cmc_",
             "whsec_",

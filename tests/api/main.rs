@@ -2,11 +2,13 @@
 //! fresh database, so they run in parallel. Set DATABASE_URL to a PostgreSQL server to run them
 //! all on PostgreSQL.
 
+mod directory;
 mod dns;
 mod helpers;
 mod node;
 mod otp;
 mod provider;
+mod tls;
 
 mod api_keys;
 mod architecture;
@@ -23,6 +25,7 @@ mod http_headers;
 mod hygiene;
 mod in_process;
 mod invitations;
+mod ldap;
 mod lists;
 mod matrix;
 mod members;

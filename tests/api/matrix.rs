@@ -458,6 +458,11 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
             "mutation($o: ID!) { configureSamlSso(input: {organizationId: $o, idpEntityId: \"probe\", ssoUrl: \"http://127.0.0.1:9\", certificates: [\"probe\"]}) { __typename } }".to_owned(),
             json!({ "o": org }),
         ),
+        ("Mutation", "configureLdap") => (
+            // Past the gate, a plain ldap:// URL is refused: INVALID_INPUT, never FORBIDDEN.
+            "mutation($o: ID!) { configureLdap(input: {organizationId: $o, url: \"ldap://127.0.0.1:9\", bindDn: \"cn=probe\", bindPassword: \"probe\", baseDn: \"dc=probe\"}) { __typename } }".to_owned(),
+            json!({ "o": org }),
+        ),
         ("Mutation", "configureSso") => (
             // Past the gate, an https issuer is required: INVALID_INPUT, never FORBIDDEN.
             "mutation($o: ID!) { configureSso(input: {organizationId: $o, issuer: \"http://127.0.0.1:9\", clientId: \"probe\", clientSecret: \"probe\"}) { __typename } }".to_owned(),
@@ -679,6 +684,7 @@ fn the_threat_stack_sso_rows_are_guarded_fields() {
         manage,
         [
             "Mutation.addOrganizationDomain",
+            "Mutation.configureLdap",
             "Mutation.configureSamlSso",
             "Mutation.configureSso",
             "Mutation.disableSso",

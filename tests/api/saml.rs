@@ -415,7 +415,7 @@ async fn a_saml_connection_is_configured_from_metadata_or_by_hand_and_serves_its
     assert_eq!(connection["enabled"], true);
     assert_eq!(connection["saml"]["idpEntityId"], IDP);
     assert_eq!(connection["saml"]["ssoUrl"], SSO);
-    let expected = charter::saml::certificate::Certificate::parse("c", &key.1).unwrap();
+    let expected = charter::certificate::Certificate::parse("c", &key.1).unwrap();
     assert_eq!(
         connection["saml"]["certificates"][0]["fingerprint"],
         expected.fingerprint.as_str()

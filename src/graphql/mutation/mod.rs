@@ -27,7 +27,7 @@ use crate::services::organization::roles::{self, RoleSpec};
 use crate::services::store::scope::OrgChange;
 use crate::services::{
     identity::credentials, identity::mfa, identity::sessions, identity::sign_in, identity::users,
-    organization::api_keys, organization::domains, organization::invitations,
+    organization::api_keys, organization::domains, organization::invitations, organization::ldap,
     organization::members, organization::saml, organization::service_accounts, organization::sso,
 };
 

@@ -21,9 +21,11 @@ impl SignInSettingMutations {
             issuer: input.issuer,
             client_id: input.client_id,
             client_secret: input.client_secret,
-            default_role_id,
-            jit_provisioning: input.jit_provisioning,
-            enforced: input.enforced,
+            admission: sso::Admission {
+                default_role_id,
+                jit_provisioning: input.jit_provisioning,
+                enforced: input.enforced,
+            },
         };
         let record = sso::configure(ctx.state(), &change, spec).await?;
         sso_connection(&change, Some(record)).await
@@ -51,12 +53,47 @@ impl SignInSettingMutations {
         let spec = saml::SamlSpec {
             source,
             email_attribute: input.email_attribute,
-            default_role_id,
-            jit_provisioning: input.jit_provisioning,
-            enforced: input.enforced,
+            admission: sso::Admission {
+                default_role_id,
+                jit_provisioning: input.jit_provisioning,
+                enforced: input.enforced,
+            },
             allow_idp_initiated: input.allow_idp_initiated,
         };
         let record = saml::configure(ctx.state(), &change, spec).await?;
+        sso_connection(&change, Some(record)).await
+    }
+
+    /// Configures and enables sign-in with the organization's LDAP directory: `login` with an
+    /// email in a verified domain then binds to the directory as that person. The service bind
+    /// and the search base are checked now; nothing is saved unless both work. It replaces an
+    /// OpenID or SAML connection.
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
+    async fn configure_ldap(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfigureLdapInput,
+    ) -> ApiResult<SsoConnection> {
+        let org = NodeId::organization("organizationId", &input.organization_id)?;
+        let default_role_id = default_role_in(org, input.default_role_id.as_ref())?;
+        let change = Gate::root("organization", org).change(ctx).await?;
+        let spec = ldap::LdapSpec {
+            url: input.url,
+            start_tls: input.start_tls,
+            bind_dn: input.bind_dn,
+            bind_password: input.bind_password,
+            base_dn: input.base_dn,
+            user_filter: input.user_filter,
+            email_attribute: input.email_attribute,
+            group_filter: input.group_filter,
+            ca_certificate: input.ca_certificate,
+            admission: sso::Admission {
+                default_role_id,
+                jit_provisioning: input.jit_provisioning,
+                enforced: input.enforced,
+            },
+        };
+        let record = ldap::configure(ctx.state(), &change, spec).await?;
         sso_connection(&change, Some(record)).await
     }
 
@@ -180,6 +217,37 @@ pub struct ConfigureSamlSsoInput {
     /// at Charter are.
     #[graphql(default = false)]
     pub allow_idp_initiated: bool,
+}
+
+#[derive(InputObject)]
+pub struct ConfigureLdapInput {
+    pub organization_id: ID,
+    /// `ldaps://host[:port]`, or `ldap://host[:port]` with `startTls` (plain `ldap://` only
+    /// where the operator allows it, for loopback).
+    pub url: String,
+    #[graphql(default = false)]
+    pub start_tls: bool,
+    /// The service account that searches the directory.
+    pub bind_dn: String,
+    /// Required the first time; left out, the stored one is kept. Never returned.
+    pub bind_password: Option<String>,
+    /// Where people are searched (subtree).
+    pub base_dn: String,
+    /// The search for a person, with `{email}` where the email goes (escaped per RFC 4515).
+    #[graphql(default_with = "\"(mail={email})\".to_owned()")]
+    pub user_filter: String,
+    #[graphql(default_with = "\"mail\".to_owned()")]
+    pub email_attribute: String,
+    /// A filter members must match too, e.g. `(memberOf=cn=charter,ou=groups,dc=example,dc=com)`.
+    pub group_filter: Option<String>,
+    /// The CA of the directory's TLS certificate (PEM), when it is not a public one.
+    pub ca_certificate: Option<String>,
+    /// The role just-in-time members get (never the owner role).
+    pub default_role_id: Option<ID>,
+    #[graphql(default = false)]
+    pub jit_provisioning: bool,
+    #[graphql(default = false)]
+    pub enforced: bool,
 }
 
 /// The role `id` names (given as `defaultRoleId`), which must be one of `org`'s.

@@ -6,17 +6,17 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::Role;
+use crate::certificate::Certificate;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
 use crate::graphql::ids::NodeId;
-use crate::saml::certificate::Certificate;
 use crate::saml::sp::ServiceProvider;
 use crate::services::organization::domains::DomainRecord;
-use crate::services::organization::sso::SamlRecord;
 use crate::services::organization::sso::SsoRecord;
+use crate::services::organization::sso::{LdapRecord, SamlRecord};
 
-/// An organization's single sign-on: its OpenID Connect connection (when configured) and its
-/// claimed email domains.
+/// An organization's single sign-on: its connection (OpenID Connect, SAML or an LDAP directory,
+/// when configured) and its claimed email domains.
 pub struct SsoConnection {
     pub organization_id: Uuid,
     pub record: Option<SsoRecord>,
@@ -25,7 +25,7 @@ pub struct SsoConnection {
 
 #[Object]
 impl SsoConnection {
-    /// `OIDC` or `SAML` once configured.
+    /// `OIDC`, `SAML` or `LDAP` once configured.
     async fn protocol(&self) -> Option<String> {
         self.record
             .as_ref()
@@ -80,9 +80,13 @@ impl SsoConnection {
             .map(|role| Role::new(role, self.organization_id)))
     }
 
-    /// The URL that starts a sign-in (add `?return_to=`); none until configured and enabled.
+    /// The URL that starts a sign-in (add `?return_to=`); none until configured and enabled,
+    /// and none for a directory (people sign in to it with `login`).
     async fn start_url(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        if !self.record.as_ref().is_some_and(|record| record.enabled) {
+        let browser = self.record.as_ref().is_some_and(|record| {
+            record.enabled && record.protocol != crate::services::identity::sso::LDAP
+        });
+        if !browser {
             return Ok(None);
         }
         let Some(org) = ctx
@@ -110,6 +114,12 @@ impl SsoConnection {
 
     async fn updated_at(&self) -> Option<DateTime<Utc>> {
         self.record.as_ref().map(|record| record.updated_at)
+    }
+
+    /// An LDAP connection's directory; none for another protocol. Its service password is
+    /// never among the fields.
+    async fn ldap(&self) -> Option<LdapDirectory> {
+        self.record.as_ref()?.ldap.clone().map(LdapDirectory)
     }
 
     /// A SAML connection's identity provider and Charter's side of it; none for OpenID.
@@ -143,12 +153,12 @@ impl SamlConnection {
 
     /// The certificates the provider's signatures are checked against (several while it
     /// rotates).
-    async fn certificates(&self) -> Vec<SamlCertificate> {
+    async fn certificates(&self) -> Vec<X509Certificate> {
         self.saml
             .certificates
             .iter()
             .cloned()
-            .map(SamlCertificate)
+            .map(X509Certificate)
             .collect()
     }
 
@@ -179,11 +189,12 @@ impl SamlConnection {
     }
 }
 
-/// A signing certificate of an identity provider.
-pub struct SamlCertificate(Certificate);
+/// A certificate an administrator gave: an identity provider's signing certificate, a
+/// directory's CA.
+pub struct X509Certificate(Certificate);
 
 #[Object]
-impl SamlCertificate {
+impl X509Certificate {
     /// SHA-256 of the DER, colon-separated hex (as `openssl x509 -fingerprint -sha256`).
     async fn fingerprint(&self) -> &str {
         &self.0.fingerprint
@@ -196,6 +207,49 @@ impl SamlCertificate {
     /// When it expires, as OpenSSL prints it.
     async fn not_after(&self) -> &str {
         &self.0.not_after
+    }
+}
+
+/// An organization's LDAP directory as its readers see it.
+pub struct LdapDirectory(LdapRecord);
+
+#[Object]
+impl LdapDirectory {
+    /// `ldap://` (with StartTLS) or `ldaps://`.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    async fn start_tls(&self) -> bool {
+        self.0.start_tls
+    }
+
+    /// The service account that searches the directory.
+    async fn bind_dn(&self) -> &str {
+        &self.0.bind_dn
+    }
+
+    async fn base_dn(&self) -> &str {
+        &self.0.base_dn
+    }
+
+    /// The search for a person, `{email}` where the (escaped) email goes.
+    async fn user_filter(&self) -> &str {
+        &self.0.user_filter
+    }
+
+    async fn email_attribute(&self) -> &str {
+        &self.0.email_attribute
+    }
+
+    /// A filter members must match too.
+    async fn group_filter(&self) -> Option<&str> {
+        self.0.group_filter.as_deref()
+    }
+
+    /// The CA of the directory's TLS certificate, when it is not a public one.
+    async fn ca_certificate(&self) -> Option<X509Certificate> {
+        self.0.ca_certificate.clone().map(X509Certificate)
     }
 }
 

@@ -36,6 +36,19 @@ pub async fn check_password(
     meta: &RequestMeta,
 ) -> ApiResult<bool> {
     reserve_attempt(&state.db, &email.key()).await?;
+    check_counted_password(state, email, user, password_text, purpose, meta).await
+}
+
+/// [`check_password`] for an attempt already counted by [`reserve_attempt`] (a sign-in the
+/// organization's directory refused first: one attempt, one count).
+pub(crate) async fn check_counted_password(
+    state: &AppState,
+    email: &Email,
+    user: Option<&user::Model>,
+    password_text: String,
+    purpose: PasswordCheck,
+    meta: &RequestMeta,
+) -> ApiResult<bool> {
     let hash = user.and_then(|user| user.password_hash.clone());
     let matches = password::verify(password_text, hash).await?;
     match user {

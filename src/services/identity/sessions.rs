@@ -20,7 +20,7 @@ use crate::services::identity::sign_in::session::{
     Tokens, issue_refresh_token, renew_refresh_token, tokens,
 };
 use crate::services::identity::sign_in::{self, SignIn};
-use crate::services::identity::sso::enforcement;
+use crate::services::identity::sso::{self, enforcement};
 use crate::services::store::account::OwnAccount;
 use crate::services::store::records;
 use crate::services::store::scope::{claim_once, write, write_recording};
@@ -89,7 +89,14 @@ pub async fn login(
     organization_id: Option<Uuid>,
     meta: &RequestMeta,
 ) -> ApiResult<SignIn> {
-    let user = password_holder(state, email, password_text, meta).await?;
+    let parsed = Email::parse("email", email)?;
+    let counted =
+        match sso::ldap::sign_in(state, &parsed, &password_text, organization_id, meta).await? {
+            sso::ldap::Outcome::SignedIn(signed) => return Ok(*signed),
+            sso::ldap::Outcome::Refused => true,
+            sso::ldap::Outcome::NotCovered => false,
+        };
+    let user = password_holder(state, &parsed, password_text, counted, meta).await?;
     if let Some(org) = organization_id {
         records::membership(&state.db, user.id, org)
             .await?
@@ -119,26 +126,24 @@ pub async fn login(
     Ok(signed)
 }
 
-/// The active person whose password `password_text` is, checked under the throttle; the same
-/// UNAUTHENTICATED for an unknown email, a wrong password and a disabled account or a service
-/// account.
+/// The active person whose password `password_text` is, checked under the throttle (already
+/// `counted` when the organization's directory was asked first); the same UNAUTHENTICATED for
+/// an unknown email, a wrong password and a disabled account or a service account.
 async fn password_holder(
     state: &AppState,
-    email: &str,
+    email: &Email,
     password_text: String,
+    counted: bool,
     meta: &RequestMeta,
 ) -> ApiResult<user::Model> {
-    let email = Email::parse("email", email)?;
-    let user = users::find_by_email(&state.db, &email).await?;
-    let checked = credentials::check_password(
-        state,
-        &email,
-        user.as_ref(),
-        password_text,
-        PasswordCheck::SignIn,
-        meta,
-    )
-    .await?;
+    let user = users::find_by_email(&state.db, email).await?;
+    let (found, purpose) = (user.as_ref(), PasswordCheck::SignIn);
+    let checked = if counted {
+        credentials::check_counted_password(state, email, found, password_text, purpose, meta)
+            .await?
+    } else {
+        credentials::check_password(state, email, found, password_text, purpose, meta).await?
+    };
     match user {
         Some(user) if checked && user.status == users::ACTIVE && user.kind == users::HUMAN => {
             Ok(user)

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod domains;
 pub mod invitations;
+pub mod ldap;
 pub mod lists;
 pub mod members;
 pub mod memberships;

@@ -4,19 +4,15 @@
 //! row is written. People sign in through it on the one pipeline (`identity::sso::saml`), with
 //! the same verified domains, just-in-time members, enforcement and break glass as OpenID.
 
-use chrono::Utc;
-use entity::sso_connection;
 use sea_orm::Set;
 use serde_json::json;
-use uuid::Uuid;
 
-use super::sso::{SsoRecord, default_role, describe, enforced_since, handed_out, write_connection};
+use super::sso::{Admission, SsoRecord, checked_default_role, save_configured};
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 use crate::saml::idp::IdentityProvider;
 use crate::services::AppState;
-use crate::services::audit::Action;
-use crate::services::identity::sso::{SAML, find};
+use crate::services::identity::sso::SAML;
 use crate::services::store::scope::OrgChange;
 
 /// Where the identity provider's settings come from: exactly one of the three.
@@ -36,9 +32,7 @@ pub enum SamlSource {
 pub struct SamlSpec {
     pub source: SamlSource,
     pub email_attribute: Option<String>,
-    pub default_role_id: Option<Uuid>,
-    pub jit_provisioning: bool,
-    pub enforced: bool,
+    pub admission: Admission,
     /// Whether Responses the provider sends unasked (IdP-initiated) are taken.
     pub allow_idp_initiated: bool,
 }
@@ -53,44 +47,24 @@ pub async fn configure(
 ) -> ApiResult<SsoRecord> {
     let email_attribute = checked_settings(change, &spec).await?;
     let idp = provider(state, &spec.source).await?;
-    let organization_id = change.organization_id();
-    let creator = change.actor().user_id;
-    let model = change
-        .write(async |tx| {
-            let role = match spec.default_role_id {
-                Some(role_id) => Some(handed_out(tx, role_id).await?),
-                None => None,
-            };
-            let existing = find(tx.txn, organization_id).await?;
-            let before = existing.clone().map(SsoRecord::from);
-            let values = SamlValues {
-                idp: &idp,
-                email_attribute: email_attribute.clone(),
-                jit_provisioning: spec.jit_provisioning,
-                default_role_id: role.as_ref().map(|role| role.id),
-                enforced_since: enforced_since(existing.as_ref(), spec.enforced),
-                allow_idp_initiated: spec.allow_idp_initiated,
-            };
-            let model = save(tx.txn, existing, organization_id, creator, values).await?;
-            let event = tx
-                .event(
-                    Action::SsoConfigured,
-                    format!("configured SAML single sign-on with {}", idp.entity_id),
-                )
-                .target("sso_connection", model.id)
-                .payload(json!({
-                    "before": before.as_ref().map(describe),
-                    "after": describe(&SsoRecord::from(model.clone())),
-                    "certificates": idp.certificates.iter().map(|c| &c.fingerprint).collect::<Vec<_>>(),
-                }));
-            Ok((model, Some(event)))
-        })
-        .await?;
-    Ok(model.into())
+    let admission = spec.admission.clone();
+    let what = format!("configured SAML single sign-on with {}", idp.entity_id);
+    let fingerprints: Vec<&String> = idp.certificates.iter().map(|c| &c.fingerprint).collect();
+    let extra = json!({ "certificates": fingerprints });
+    let certificates: Vec<String> = idp.certificates.iter().map(|c| c.to_base64()).collect();
+    save_configured(change, admission, what, extra, |_, active| {
+        active.protocol = Set(SAML.to_owned());
+        active.saml_idp_entity_id = Set(Some(idp.entity_id.clone()));
+        active.saml_sso_url = Set(Some(idp.sso_url.clone()));
+        active.saml_certificates = Set(Some(json!(certificates).to_string()));
+        active.saml_email_attribute = Set(email_attribute);
+        active.saml_allow_idp_initiated = Set(spec.allow_idp_initiated);
+        Ok(())
+    })
+    .await
 }
 
-/// The email attribute of `spec`, once it and the default role pass their checks (a role is
-/// required for just-in-time members, and must be one of the organization's, not the owner's).
+/// The email attribute of `spec`, once it and the default role pass their checks.
 async fn checked_settings(change: &OrgChange, spec: &SamlSpec) -> ApiResult<Option<String>> {
     let email_attribute = match &spec.email_attribute {
         Some(name) => {
@@ -99,21 +73,7 @@ async fn checked_settings(change: &OrgChange, spec: &SamlSpec) -> ApiResult<Opti
         }
         None => None,
     };
-    if spec.jit_provisioning && spec.default_role_id.is_none() {
-        return Err(ApiError::invalid(
-            "defaultRoleId",
-            "is required when jitProvisioning is on",
-        ));
-    }
-    if let Some(role_id) = spec.default_role_id {
-        default_role(
-            change.db(),
-            change.policy(),
-            change.organization_id(),
-            role_id,
-        )
-        .await?;
-    }
+    checked_default_role(change, &spec.admission).await?;
     Ok(email_attribute)
 }
 
@@ -152,53 +112,4 @@ async fn provider(state: &AppState, source: &SamlSource) -> ApiResult<IdentityPr
             IdentityProvider::from_metadata("metadataUrl", &xml, allow_http)
         }
     }
-}
-
-/// What a SAML configuration sets on the connection's row.
-struct SamlValues<'a> {
-    idp: &'a IdentityProvider,
-    email_attribute: Option<String>,
-    jit_provisioning: bool,
-    default_role_id: Option<Uuid>,
-    /// Set when the connection enforces.
-    enforced_since: Option<chrono::DateTime<Utc>>,
-    allow_idp_initiated: bool,
-}
-
-/// Writes `values` over the organization's connection (`existing`, of either protocol), or as
-/// its first one, enabled; an OpenID connection's settings are cleared.
-async fn save(
-    txn: &impl sea_orm::ConnectionTrait,
-    existing: Option<sso_connection::Model>,
-    organization_id: Uuid,
-    creator: Option<Uuid>,
-    values: SamlValues<'_>,
-) -> ApiResult<sso_connection::Model> {
-    let now = Utc::now();
-    let certificates: Vec<String> = values
-        .idp
-        .certificates
-        .iter()
-        .map(|c| c.to_base64())
-        .collect();
-    write_connection(txn, existing, organization_id, creator, |active| {
-        active.protocol = Set(SAML.to_owned());
-        active.enabled = Set(true);
-        active.enforced = Set(values.enforced_since.is_some());
-        active.enforced_since = Set(values.enforced_since);
-        active.jit_provisioning = Set(values.jit_provisioning);
-        active.default_role_id = Set(values.default_role_id);
-        active.issuer = Set(None);
-        active.client_id = Set(None);
-        active.client_secret_sealed = Set(None);
-        active.provider_metadata = Set(None);
-        active.provider_jwks = Set(None);
-        active.metadata_fetched_at = Set(Some(now));
-        active.saml_idp_entity_id = Set(Some(values.idp.entity_id.clone()));
-        active.saml_sso_url = Set(Some(values.idp.sso_url.clone()));
-        active.saml_certificates = Set(Some(json!(certificates).to_string()));
-        active.saml_email_attribute = Set(values.email_attribute);
-        active.saml_allow_idp_initiated = Set(values.allow_idp_initiated);
-    })
-    .await
 }

@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use crate::authz::Refusal;
 use crate::authz::power;
+use crate::certificate::Certificate;
 use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
-use crate::saml::certificate::Certificate;
 use crate::services::AppState;
 use crate::services::audit::Action;
-use crate::services::identity::sso::{OIDC, SAML, find, provider};
+use crate::services::identity::sso::{LDAP, OIDC, SAML, find, provider};
 use crate::services::store::records::{self, RoleRecord};
 use crate::services::store::scope::{OrgChange, OrgScope, Tx};
 
@@ -36,13 +36,16 @@ pub struct SsoRecord {
     pub jit_provisioning: bool,
     pub default_role_id: Option<Uuid>,
     pub updated_at: chrono::DateTime<Utc>,
-    /// A SAML connection's identity provider; none for an OpenID connection.
+    /// A SAML connection's identity provider; none for another protocol.
     pub saml: Option<SamlRecord>,
+    /// An LDAP connection's directory; none for another protocol.
+    pub ldap: Option<LdapRecord>,
 }
 
 impl From<sso_connection::Model> for SsoRecord {
     fn from(model: sso_connection::Model) -> Self {
         let saml = SamlRecord::of(&model);
+        let ldap = LdapRecord::of(&model);
         Self {
             organization_id: model.organization_id,
             protocol: model.protocol,
@@ -54,6 +57,7 @@ impl From<sso_connection::Model> for SsoRecord {
             default_role_id: model.default_role_id,
             updated_at: model.updated_at,
             saml,
+            ldap,
         }
     }
 }
@@ -92,6 +96,41 @@ impl SamlRecord {
     }
 }
 
+/// An LDAP connection's directory as its readers see it: never the service account's password.
+#[derive(Debug, Clone)]
+pub struct LdapRecord {
+    pub url: String,
+    pub start_tls: bool,
+    pub bind_dn: String,
+    pub base_dn: String,
+    pub user_filter: String,
+    pub email_attribute: String,
+    pub group_filter: Option<String>,
+    pub ca_certificate: Option<Certificate>,
+}
+
+impl LdapRecord {
+    /// The directory settings of `model`, when it is an LDAP connection.
+    pub fn of(model: &sso_connection::Model) -> Option<Self> {
+        if model.protocol != LDAP {
+            return None;
+        }
+        Some(Self {
+            url: model.ldap_url.clone().unwrap_or_default(),
+            start_tls: model.ldap_start_tls,
+            bind_dn: model.ldap_bind_dn.clone().unwrap_or_default(),
+            base_dn: model.ldap_base_dn.clone().unwrap_or_default(),
+            user_filter: model.ldap_user_filter.clone().unwrap_or_default(),
+            email_attribute: model.ldap_email_attribute.clone().unwrap_or_default(),
+            group_filter: model.ldap_group_filter.clone(),
+            ca_certificate: model
+                .ldap_ca_certificate
+                .as_deref()
+                .and_then(|text| Certificate::parse("caCertificate", text).ok()),
+        })
+    }
+}
+
 /// The organization's connection, if it ever had one.
 pub async fn connection(scope: &OrgScope) -> ApiResult<Option<SsoRecord>> {
     Ok(find(scope.db(), scope.organization_id())
@@ -115,9 +154,7 @@ pub struct SsoSpec {
     pub client_id: String,
     /// Required the first time; kept when absent afterwards.
     pub client_secret: Option<String>,
-    pub default_role_id: Option<Uuid>,
-    pub jit_provisioning: bool,
-    pub enforced: bool,
+    pub admission: Admission,
 }
 
 /// Configures (or reconfigures) and enables the organization's OpenID connection. The issuer's
@@ -131,72 +168,43 @@ pub async fn configure(
 ) -> ApiResult<SsoRecord> {
     let issuer = checked_spec(state, &spec)?;
     // Text and role checks first, then the network: a malformed request costs no fetch.
-    if let Some(role_id) = spec.default_role_id {
-        default_role(
-            change.db(),
-            change.policy(),
-            change.organization_id(),
-            role_id,
-        )
-        .await?;
-    }
+    checked_default_role(change, &spec.admission).await?;
     let discovered = provider::discover(
         &state.sso.http,
         &issuer,
         state.settings.sso.allow_insecure_issuers,
     )
     .await?;
-    let organization_id = change.organization_id();
     let sealed = spec
         .client_secret
         .as_deref()
-        .map(|secret| state.secrets.seal(organization_id.as_bytes(), secret))
-        .transpose()?;
-    let creator = change.actor().user_id;
-    let model = change
-        .write(async |tx| {
-            let role = match spec.default_role_id {
-                Some(role_id) => Some(handed_out(tx, role_id).await?),
-                None => None,
-            };
-            let existing = find(tx.txn, organization_id).await?;
-            let before = existing.clone().map(SsoRecord::from);
-            let enforced_since = enforced_since(existing.as_ref(), spec.enforced);
-            let secret = sealed
-                .clone()
-                .or_else(|| existing.as_ref()?.client_secret_sealed.clone())
-                .ok_or_else(|| ApiError::invalid("clientSecret", "is required"))?;
-            let values = ConnectionValues {
-                enforced: spec.enforced,
-                enforced_since,
-                jit_provisioning: spec.jit_provisioning,
-                default_role_id: role.as_ref().map(|role| role.id),
-                issuer: issuer.clone(),
-                client_id: spec.client_id.clone(),
-                secret,
-                discovered: discovered.clone(),
-            };
-            let model = save(tx.txn, existing, organization_id, creator, values).await?;
-            let event = tx
-                .event(
-                    Action::SsoConfigured,
-                    format!("configured single sign-on with {issuer}"),
-                )
-                .target("sso_connection", model.id)
-                .payload(json!({
-                    "before": before.as_ref().map(describe),
-                    "after": describe(&SsoRecord::from(model.clone())),
-                    "clientSecretChanged": sealed.is_some(),
-                }));
-            Ok((model, Some(event)))
+        .map(|secret| {
+            state
+                .secrets
+                .seal(change.organization_id().as_bytes(), secret)
         })
-        .await?;
-    Ok(model.into())
+        .transpose()?;
+    let admission = spec.admission.clone();
+    let what = format!("configured single sign-on with {issuer}");
+    let extra = json!({ "clientSecretChanged": sealed.is_some() });
+    save_configured(change, admission, what, extra, |existing, active| {
+        let secret = sealed
+            .or_else(|| existing?.client_secret_sealed.clone())
+            .ok_or_else(|| ApiError::invalid("clientSecret", "is required"))?;
+        active.protocol = Set(OIDC.to_owned());
+        active.issuer = Set(Some(issuer));
+        active.client_id = Set(Some(spec.client_id));
+        active.client_secret_sealed = Set(Some(secret));
+        active.provider_metadata = Set(Some(discovered.metadata));
+        active.provider_jwks = Set(Some(discovered.jwks));
+        Ok(())
+    })
+    .await
 }
 
 /// Since when the connection enforces once it is saved with `enforced`: unchanged while it
 /// already did, now when it begins, never when it does not.
-pub(super) fn enforced_since(
+fn enforced_since(
     existing: Option<&sso_connection::Model>,
     enforced: bool,
 ) -> Option<chrono::DateTime<Utc>> {
@@ -207,41 +215,73 @@ pub(super) fn enforced_since(
     }
 }
 
-/// Writes `values` over the organization's connection (`existing`), or as its first one,
-/// enabled, with the provider's metadata fetched now.
-async fn save(
-    txn: &impl sea_orm::ConnectionTrait,
-    existing: Option<sso_connection::Model>,
-    organization_id: Uuid,
-    creator: Option<Uuid>,
-    values: ConnectionValues,
-) -> ApiResult<sso_connection::Model> {
-    let now = Utc::now();
-    write_connection(txn, existing, organization_id, creator, |active| {
-        active.protocol = Set(OIDC.to_owned());
-        active.enabled = Set(true);
-        active.enforced = Set(values.enforced);
-        active.enforced_since = Set(values.enforced_since);
-        active.jit_provisioning = Set(values.jit_provisioning);
-        active.default_role_id = Set(values.default_role_id);
-        active.issuer = Set(Some(values.issuer));
-        active.client_id = Set(Some(values.client_id));
-        active.client_secret_sealed = Set(Some(values.secret));
-        active.provider_metadata = Set(Some(values.discovered.metadata));
-        active.provider_jwks = Set(Some(values.discovered.jwks));
-        active.saml_idp_entity_id = Set(None);
-        active.saml_sso_url = Set(None);
-        active.saml_certificates = Set(None);
-        active.saml_email_attribute = Set(None);
-        active.saml_allow_idp_initiated = Set(false);
-        active.metadata_fetched_at = Set(Some(now));
-    })
-    .await
+/// Who a connection lets in and how it holds them, whatever its protocol: the role
+/// just-in-time members get (required with `jit_provisioning`, never the owner role, within the
+/// administrator's own grants), and whether members of its verified domains must come through it.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    pub default_role_id: Option<Uuid>,
+    pub jit_provisioning: bool,
+    pub enforced: bool,
+}
+
+/// Saves the organization's connection under its lock, for any protocol: the default role read
+/// again (one the administrator may hand out), `set` writing the protocol's own settings over
+/// a clean row (seeing the row it replaces, and free to refuse), the connection enabled with
+/// `admission`, and one `sso.configured` event saying `what`, with `extra`'s fields in its
+/// payload beside the settings before and after.
+pub(super) async fn save_configured(
+    change: &OrgChange,
+    admission: Admission,
+    what: String,
+    extra: serde_json::Value,
+    set: impl FnOnce(Option<&sso_connection::Model>, &mut sso_connection::ActiveModel) -> ApiResult<()>,
+) -> ApiResult<SsoRecord> {
+    let organization_id = change.organization_id();
+    let creator = change.actor().user_id;
+    let model = change
+        .write(async |tx| {
+            let role = match admission.default_role_id {
+                Some(role_id) => Some(handed_out(tx, role_id).await?),
+                None => None,
+            };
+            let existing = find(tx.txn, organization_id).await?;
+            let before = existing.clone().map(SsoRecord::from);
+            let since = enforced_since(existing.as_ref(), admission.enforced);
+            let mut refused = Ok(());
+            let replaced = existing.clone();
+            let model = write_connection(tx.txn, existing, organization_id, creator, |active| {
+                refused = set(replaced.as_ref(), active);
+                active.enabled = Set(true);
+                active.enforced = Set(since.is_some());
+                active.enforced_since = Set(since);
+                active.jit_provisioning = Set(admission.jit_provisioning);
+                active.default_role_id = Set(role.as_ref().map(|role| role.id));
+                active.metadata_fetched_at = Set(Some(Utc::now()));
+            })
+            .await;
+            refused?;
+            let model = model?;
+            let mut payload = json!({
+                "before": before.as_ref().map(describe),
+                "after": describe(&SsoRecord::from(model.clone())),
+            });
+            if let (Some(payload), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
+                payload.extend(extra.clone());
+            }
+            let event = tx
+                .event(Action::SsoConfigured, what)
+                .target("sso_connection", model.id)
+                .payload(payload);
+            Ok((model, Some(event)))
+        })
+        .await?;
+    Ok(model.into())
 }
 
 /// Writes the organization's connection: `existing` changed by `set`, or a new row (created by
 /// `creator`) that `set` fills; its `updated_at` is now either way.
-pub(super) async fn write_connection(
+async fn write_connection(
     txn: &impl sea_orm::ConnectionTrait,
     existing: Option<sso_connection::Model>,
     organization_id: Uuid,
@@ -260,6 +300,7 @@ pub(super) async fn write_connection(
             ..Default::default()
         },
     };
+    clear_protocol_settings(&mut active);
     set(&mut active);
     active.updated_at = Set(now);
     Ok(if is_new {
@@ -267,6 +308,30 @@ pub(super) async fn write_connection(
     } else {
         active.update(txn).await?
     })
+}
+
+/// Clears every protocol's own settings, so that the protocol being configured writes its own
+/// on a clean row (a connection moved from one protocol to another keeps nothing of the old).
+fn clear_protocol_settings(active: &mut sso_connection::ActiveModel) {
+    active.issuer = Set(None);
+    active.client_id = Set(None);
+    active.client_secret_sealed = Set(None);
+    active.provider_metadata = Set(None);
+    active.provider_jwks = Set(None);
+    active.saml_idp_entity_id = Set(None);
+    active.saml_sso_url = Set(None);
+    active.saml_certificates = Set(None);
+    active.saml_email_attribute = Set(None);
+    active.saml_allow_idp_initiated = Set(false);
+    active.ldap_url = Set(None);
+    active.ldap_start_tls = Set(false);
+    active.ldap_bind_dn = Set(None);
+    active.ldap_bind_password_sealed = Set(None);
+    active.ldap_base_dn = Set(None);
+    active.ldap_user_filter = Set(None);
+    active.ldap_email_attribute = Set(None);
+    active.ldap_group_filter = Set(None);
+    active.ldap_ca_certificate = Set(None);
 }
 
 /// The issuer of `spec`, normalised, once its text fields pass their checks and Charter has a
@@ -284,12 +349,6 @@ fn checked_spec(state: &AppState, spec: &SsoSpec) -> ApiResult<String> {
             return Err(ApiError::invalid("clientSecret", "must not be empty"));
         }
     }
-    if spec.jit_provisioning && spec.default_role_id.is_none() {
-        return Err(ApiError::invalid(
-            "defaultRoleId",
-            "is required when jitProvisioning is on",
-        ));
-    }
     if state.settings.sso.public_url.is_none() {
         return Err(ApiError::invalid(
             "issuer",
@@ -299,9 +358,33 @@ fn checked_spec(state: &AppState, spec: &SsoSpec) -> ApiResult<String> {
     Ok(issuer)
 }
 
+/// Checks the default role a connection hands out: required for just-in-time members, one of
+/// the organization's, never the owner role.
+pub(super) async fn checked_default_role(
+    change: &OrgChange,
+    admission: &Admission,
+) -> ApiResult<()> {
+    if admission.jit_provisioning && admission.default_role_id.is_none() {
+        return Err(ApiError::invalid(
+            "defaultRoleId",
+            "is required when jitProvisioning is on",
+        ));
+    }
+    if let Some(role_id) = admission.default_role_id {
+        default_role(
+            change.db(),
+            change.policy(),
+            change.organization_id(),
+            role_id,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// The role `role_id`, read again under the organization's lock: one of the organization's,
 /// never the owner role, and one the administrator may hand out.
-pub(super) async fn handed_out(tx: &Tx<'_>, role_id: Uuid) -> ApiResult<RoleRecord> {
+async fn handed_out(tx: &Tx<'_>, role_id: Uuid) -> ApiResult<RoleRecord> {
     let role = default_role(tx.txn, tx.policy(), tx.organization_id(), role_id).await?;
     power::may_hand_out(tx.policy(), tx.access.standing(), role.standing())?;
     Ok(role)
@@ -309,7 +392,7 @@ pub(super) async fn handed_out(tx: &Tx<'_>, role_id: Uuid) -> ApiResult<RoleReco
 
 /// The role `role_id` of the organization, which may be handed out by single sign-on: any but
 /// the owner role.
-pub(super) async fn default_role(
+async fn default_role(
     db: &impl sea_orm::ConnectionTrait,
     policy: &crate::authz::Policy,
     organization_id: Uuid,
@@ -363,17 +446,6 @@ pub(super) fn describe(record: &SsoRecord) -> serde_json::Value {
         "jitProvisioning": record.jit_provisioning,
         "defaultRoleId": record.default_role_id,
         "samlIdpEntityId": record.saml.as_ref().map(|saml| &saml.idp_entity_id),
+        "ldapUrl": record.ldap.as_ref().map(|ldap| &ldap.url),
     })
-}
-
-/// What a configuration sets on the connection's row.
-struct ConnectionValues {
-    enforced: bool,
-    enforced_since: Option<chrono::DateTime<Utc>>,
-    jit_provisioning: bool,
-    default_role_id: Option<Uuid>,
-    issuer: String,
-    client_id: String,
-    secret: String,
-    discovered: provider::Discovered,
 }

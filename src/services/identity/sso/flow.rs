@@ -146,6 +146,7 @@ pub(super) async fn enabled_by_public_id(
         .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
     let connection = enabled_connection(&state.db, org.id)
         .await?
+        .filter(|connection| connection.protocol != super::LDAP)
         .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
     Ok((org, connection))
 }
@@ -658,8 +659,7 @@ pub async fn exchange(
         .filter(|user| user.status == users::ACTIVE)
         .ok_or_else(invalid)?;
     let org = found.organization_id;
-    let issuer = found.issuer.clone();
-    let mut method = SignInMethod::sso(issuer.clone(), org, found.provider_mfa);
+    let mut method = SignInMethod::sso(found.issuer.clone(), org, found.provider_mfa);
     match (found.link_subject, password) {
         (Some(subject), Some(password)) => {
             confirm_password(state, &user, password, meta).await?;
@@ -674,19 +674,39 @@ pub async fn exchange(
                 .ok_or_else(invalid)?;
         }
     }
+    through_provider(state, user, org, method, meta).await
+}
+
+/// Signs `user` in to `organization_id` through its provider (`method` says which), through
+/// the one door, recording the sign-in in the organization's log.
+pub(super) async fn through_provider(
+    state: &AppState,
+    user: user::Model,
+    organization_id: Uuid,
+    method: SignInMethod,
+    meta: &RequestMeta,
+) -> ApiResult<SignIn> {
     let email = user.email.clone();
     let user_id = user.id;
-    sign_in::sign_in(state, user, Some(org), method, meta, |session| {
-        vec![
-            Event::new(
-                Scope::Organization(org),
-                Action::SsoSignIn,
-                format!("{email} signed in through single sign-on"),
-            )
-            .target("session", session.id)
-            .payload(json!({ "issuer": issuer, "userId": user_id })),
-        ]
-    })
+    let issuer = method.idp_issuer.clone();
+    sign_in::sign_in(
+        state,
+        user,
+        Some(organization_id),
+        method,
+        meta,
+        |session| {
+            vec![
+                Event::new(
+                    Scope::Organization(organization_id),
+                    Action::SsoSignIn,
+                    format!("{email} signed in through single sign-on"),
+                )
+                .target("session", session.id)
+                .payload(json!({ "issuer": issuer, "userId": user_id })),
+            ]
+        },
+    )
     .await
 }
 

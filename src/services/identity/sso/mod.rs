@@ -4,6 +4,7 @@
 
 pub mod enforcement;
 pub mod flow;
+pub mod ldap;
 pub mod links;
 pub mod provider;
 pub mod realm;
@@ -25,6 +26,8 @@ use crate::services::AppState;
 pub const OIDC: &str = "oidc";
 /// The protocol of a SAML 2.0 connection.
 pub const SAML: &str = "saml";
+/// The protocol of an LDAP directory connection.
+pub const LDAP: &str = "ldap";
 /// The longest email home-realm discovery reads.
 pub const MAX_EMAIL: usize = 320;
 
@@ -120,6 +123,7 @@ pub(crate) fn issuer_of(connection: &sso_connection::Model) -> Option<&str> {
     match connection.protocol.as_str() {
         OIDC => connection.issuer.as_deref(),
         SAML => connection.saml_idp_entity_id.as_deref(),
+        LDAP => connection.ldap_url.as_deref(),
         _ => None,
     }
 }

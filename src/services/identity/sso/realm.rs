@@ -37,6 +37,8 @@ pub async fn home_realm(state: &AppState, email: &str) -> ApiResult<Option<Strin
     let enabled = sso_connection::Entity::find()
         .filter(sso_connection::Column::OrganizationId.eq(claim.organization_id))
         .filter(sso_connection::Column::Enabled.eq(true))
+        // A directory signs people in with `login`, not in the browser.
+        .filter(sso_connection::Column::Protocol.ne(super::LDAP))
         .count(&state.db)
         .await?
         > 0;

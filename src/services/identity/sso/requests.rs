@@ -10,8 +10,8 @@ use rand::RngCore;
 
 use super::provider::{self, ClientConfig};
 use super::{AppState, SAML, callback_url, service_provider};
+use crate::certificate::Certificate;
 use crate::error::{ApiError, ApiResult};
-use crate::saml::certificate::Certificate;
 use crate::saml::idp::IdentityProvider;
 use crate::saml::sp;
 

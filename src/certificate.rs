@@ -1,5 +1,6 @@
-//! An identity provider's signing certificate, as an administrator pastes it (PEM, or the
-//! base64 DER that metadata carries), parsed by OpenSSL before it is kept.
+//! A certificate an administrator gives Charter (an identity provider's signing certificate, a
+//! directory's CA) as they paste it (PEM, or the base64 DER that metadata carries), parsed by
+//! OpenSSL before it is kept.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -65,6 +66,16 @@ impl Certificate {
             subject,
             not_after: cert.not_after().to_string(),
             der,
+        })
+    }
+
+    /// Whether it is a certificate authority's: its basic constraints say `CA:TRUE`.
+    pub fn is_authority(&self) -> bool {
+        x509_parser::parse_x509_certificate(&self.der).is_ok_and(|(_, cert)| {
+            cert.basic_constraints()
+                .ok()
+                .flatten()
+                .is_some_and(|constraints| constraints.value.ca)
         })
     }
 
