@@ -359,6 +359,12 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
         app.state.clone(),
         until_stopped(stopped.clone()),
     ));
+    let tls = spawn_tls_listener(
+        &settings,
+        app.router.clone(),
+        until_stopped(stopped.clone()),
+    )
+    .await?;
     crate::http::serve(
         listener,
         app.router,
@@ -367,8 +373,36 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
     )
     .await?;
     let _ = delivery.await;
+    if let Some(tls) = tls {
+        let _ = tls.await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Charter's own TLS listener, when `tls_listen` is set: it asks browsers for a client
+/// certificate (smart-card sign-in) and serves the same routes.
+async fn spawn_tls_listener(
+    settings: &Settings,
+    router: axum::Router,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    let (Some(address), Some(certificate), Some(key)) = (
+        settings.sso.tls_listen,
+        &settings.sso.tls_certificate,
+        &settings.sso.tls_key,
+    ) else {
+        return Ok(None);
+    };
+    let config = crate::http::tls::server_config(certificate, key)?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot listen on {address} (tls_listen): {err}"))?;
+    tracing::info!(address = %listener.local_addr()?, "serving TLS with client certificates");
+    let timeouts = settings.timeouts;
+    Ok(Some(tokio::spawn(crate::http::serve_tls(
+        listener, router, timeouts, config, stopped,
+    ))))
 }
 
 /// Seeds the demo's organizations and people and prints how to sign in as them.
@@ -398,7 +432,8 @@ async fn seed_and_show_demo(app: &crate::App, settings: &Settings) -> anyhow::Re
 }
 
 /// The periodic upkeep a serving process does: the audit log's retention (when configured)
-/// daily, and expired sign-in throttles and used SAML assertions hourly.
+/// daily; expired sign-in throttles, used SAML assertions and revocation lists fetched from a
+/// URL hourly.
 fn spawn_maintenance(app: &crate::App, settings: &Settings) {
     if let Some(days) = settings.audit_retention_days {
         let state = app.state.clone();
@@ -426,6 +461,11 @@ fn spawn_maintenance(app: &crate::App, settings: &Settings) {
             }
             if let Err(err) = crate::services::identity::sso::replay::purge(&state).await {
                 tracing::error!(error = %err.message, "purging used SAML assertions failed");
+            }
+            if let Err(err) =
+                crate::services::identity::sso::certificate::refresh_crls(&state).await
+            {
+                tracing::error!(error = %err.message, "refreshing revocation lists failed");
             }
         }
     });

@@ -62,6 +62,9 @@ struct FileSettings {
     sso_return_origins: Option<Vec<String>>,
     sso_allow_insecure_issuers: Option<bool>,
     ldap_allow_plain: Option<bool>,
+    tls_listen: Option<SocketAddr>,
+    tls_certificate: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     ldap_timeout_seconds: Option<u64>,
     dns_server: Option<SocketAddr>,
     secrets_key: Option<PathBuf>,
@@ -202,6 +205,11 @@ pub struct SsoSettings {
     pub ldap_allow_plain: bool,
     /// How long one exchange with a directory may take in all (a sign-in's search and binds).
     pub ldap_timeout: Duration,
+    /// Charter's own TLS listener, which asks for client certificates (smart cards): where it
+    /// listens, and its certificate chain and key (PEM files).
+    pub tls_listen: Option<SocketAddr>,
+    pub tls_certificate: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for SsoSettings {
@@ -214,6 +222,9 @@ impl Default for SsoSettings {
             secrets_key: None,
             ldap_allow_plain: false,
             ldap_timeout: Duration::from_secs(5),
+            tls_listen: None,
+            tls_certificate: None,
+            tls_key: None,
         }
     }
 }
@@ -467,6 +478,14 @@ impl Settings {
         }
         self.sso.allow_insecure_issuers = file.sso_allow_insecure_issuers.unwrap_or(false);
         self.sso.ldap_allow_plain = file.ldap_allow_plain.unwrap_or(false);
+        self.sso.tls_listen = file.tls_listen;
+        self.sso.tls_certificate = file.tls_certificate.clone();
+        self.sso.tls_key = file.tls_key.clone();
+        if self.sso.tls_listen.is_some()
+            && (self.sso.tls_certificate.is_none() || self.sso.tls_key.is_none())
+        {
+            anyhow::bail!("tls_listen needs tls_certificate and tls_key");
+        }
         if let Some(seconds) = checked(file.ldap_timeout_seconds, "ldap_timeout_seconds", 1, 60)? {
             self.sso.ldap_timeout = Duration::from_secs(seconds);
         }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod authz;
 pub mod certificate;
 pub mod cli;
+pub mod clientcert;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -9,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     #[sea_orm(unique)]
     pub organization_id: Uuid,
-    /// `oidc`, `saml` or `ldap`: which of the columns below are the connection's.
+    /// `oidc`, `saml`, `ldap` or `certificate`: which of the columns below are the connection's.
     pub protocol: String,
     pub enabled: bool,
     pub enforced: bool,
@@ -50,6 +50,14 @@ pub struct Model {
     pub ldap_group_filter: Option<String>,
     /// The CA of the directory's TLS certificate, base64 DER, when not a public one.
     pub ldap_ca_certificate: Option<String>,
+    /// Client certificates: the CAs trusted (JSON array of base64 DER), the revocation lists
+    /// given (likewise), the URL one is fetched from and what it last answered (base64 DER),
+    /// and where a certificate names its holder (`san_email`, `upn`, `subject_email`).
+    pub cert_authorities: Option<String>,
+    pub cert_crls: Option<String>,
+    pub cert_crl_url: Option<String>,
+    pub cert_fetched_crl: Option<String>,
+    pub cert_mapping: Option<String>,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -21,6 +21,7 @@ mod m20261205_000013_webhooks;
 mod m20261205_000014_saml_connections;
 mod m20261205_000015_saml_replays;
 mod m20261205_000016_directories;
+mod m20261205_000017_client_certificates;
 
 pub struct Migrator;
 
@@ -44,6 +45,41 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000014_saml_connections::Migration),
             Box::new(m20261205_000015_saml_replays::Migration),
             Box::new(m20261205_000016_directories::Migration),
+            Box::new(m20261205_000017_client_certificates::Migration),
         ]
     }
+}
+
+/// Adds `columns` to `table`, one statement each (SQLite alters one column at a time).
+pub(crate) async fn add_columns(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    columns: Vec<ColumnDef>,
+) -> Result<(), DbErr> {
+    let table = table.into_iden();
+    for mut column in columns {
+        let alter = Table::alter()
+            .table(table.clone())
+            .add_column(&mut column)
+            .to_owned();
+        manager.alter_table(alter).await?;
+    }
+    Ok(())
+}
+
+/// Drops `columns` from `table`, one statement each.
+pub(crate) async fn drop_columns<C: IntoIden>(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    columns: Vec<C>,
+) -> Result<(), DbErr> {
+    let table = table.into_iden();
+    for column in columns {
+        let alter = Table::alter()
+            .table(table.clone())
+            .drop_column(column)
+            .to_owned();
+        manager.alter_table(alter).await?;
+    }
+    Ok(())
 }

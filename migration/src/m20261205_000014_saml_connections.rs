@@ -22,7 +22,7 @@ enum SsoConnections {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let added = [
+        let added = vec![
             text_null(SsoConnections::SamlIdpEntityId),
             text_null(SsoConnections::SamlSsoUrl),
             text_null(SsoConnections::SamlCertificates),
@@ -31,36 +31,17 @@ impl MigrationTrait for Migration {
                 .default(false)
                 .to_owned(),
         ];
-        for mut column in added {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(SsoConnections::Table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        crate::add_columns(manager, SsoConnections::Table, added).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [
+        let dropped = vec![
             SsoConnections::SamlIdpEntityId,
             SsoConnections::SamlSsoUrl,
             SsoConnections::SamlCertificates,
             SsoConnections::SamlEmailAttribute,
             SsoConnections::SamlAllowIdpInitiated,
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(SsoConnections::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        ];
+        crate::drop_columns(manager, SsoConnections::Table, dropped).await
     }
 }

@@ -26,7 +26,7 @@ enum SsoConnections {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let added = [
+        let added = vec![
             text_null(SsoConnections::LdapUrl),
             boolean(SsoConnections::LdapStartTls)
                 .default(false)
@@ -39,21 +39,11 @@ impl MigrationTrait for Migration {
             text_null(SsoConnections::LdapGroupFilter),
             text_null(SsoConnections::LdapCaCertificate),
         ];
-        for mut column in added {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(SsoConnections::Table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        crate::add_columns(manager, SsoConnections::Table, added).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [
+        let dropped = vec![
             SsoConnections::LdapUrl,
             SsoConnections::LdapStartTls,
             SsoConnections::LdapBindDn,
@@ -63,16 +53,7 @@ impl MigrationTrait for Migration {
             SsoConnections::LdapEmailAttribute,
             SsoConnections::LdapGroupFilter,
             SsoConnections::LdapCaCertificate,
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(SsoConnections::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        ];
+        crate::drop_columns(manager, SsoConnections::Table, dropped).await
     }
 }

@@ -66,6 +66,7 @@ pub const VALUE_TYPES: &[&str] = &[
     "SamlConnection",
     "X509Certificate",
     "LdapDirectory",
+    "CertificateTrust",
     "SamlServiceProvider",
     "OrganizationDomain",
     "MfaChallenge",

@@ -8,8 +8,9 @@ mod lists;
 mod oauth;
 mod server;
 mod sso;
+pub mod tls;
 
-pub use server::{MAX_BODY_BYTES, serve};
+pub use server::{MAX_BODY_BYTES, serve, serve_tls};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -46,6 +47,7 @@ pub fn router(app: AppState) -> Router {
         .route("/sso/{organization}/start", get(sso::start))
         .route("/sso/{organization}/saml/metadata", get(sso::saml_metadata))
         .route("/sso/{organization}/saml/acs", post(sso::saml_acs))
+        .route("/cert/{organization}/start", get(sso::certificate_start))
         .route(
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),

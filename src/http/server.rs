@@ -65,6 +65,29 @@ pub async fn serve(
     timeouts: Timeouts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_on(listener, router, timeouts, None, shutdown).await
+}
+
+/// [`serve`] over TLS with `config` (Charter's own TLS listener): each request carries the
+/// client certificates its connection presented ([`super::tls::PeerCertificates`]).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    timeouts: Timeouts,
+    config: std::sync::Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    serve_on(listener, router, timeouts, Some(acceptor), shutdown).await
+}
+
+async fn serve_on(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    timeouts: Timeouts,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Hygiene headers outermost, so that the server's own refusals carry them too.
     let router = router
         .layer(axum::middleware::from_fn_with_state(timeouts, bounded))
@@ -89,18 +112,14 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service =
-            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(request.map(Body::new))
-            });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(%peer, error = %err, "connection closed with an error");
-            }
-        });
+        let connection = Connection {
+            router: router.clone(),
+            http: http.clone(),
+            watcher: graceful.watcher(),
+            peer,
+            handshake: timeouts.header_read,
+        };
+        tokio::spawn(connection.run(stream, tls.clone()));
     }
     drop(listener);
     let open = graceful.count();
@@ -115,6 +134,57 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+/// One accepted connection and what serving it needs.
+struct Connection {
+    router: Router,
+    http: hyper::server::conn::http1::Builder,
+    watcher: hyper_util::server::graceful::Watcher,
+    peer: std::net::SocketAddr,
+    /// How long a TLS handshake may take (the header read timeout).
+    handshake: std::time::Duration,
+}
+
+impl Connection {
+    /// Serves `stream`, after its TLS handshake when `tls` is given.
+    async fn run(self, stream: tokio::net::TcpStream, tls: Option<tokio_rustls::TlsAcceptor>) {
+        let Some(acceptor) = tls else {
+            return self.serve(TokioIo::new(stream), None).await;
+        };
+        let handshake = tokio::time::timeout(self.handshake, acceptor.accept(stream)).await;
+        let stream = match handshake {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(err)) => {
+                tracing::debug!(peer = %self.peer, error = %err, "a TLS handshake failed");
+                return;
+            }
+            Err(_) => return,
+        };
+        let presented = stream.get_ref().1.peer_certificates().map(|chain| {
+            super::tls::PeerCertificates(chain.iter().map(|cert| cert.to_vec()).collect())
+        });
+        self.serve(TokioIo::new(stream), presented).await;
+    }
+
+    async fn serve<I>(self, io: TokioIo<I>, presented: Option<super::tls::PeerCertificates>)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (router, peer) = (self.router, self.peer);
+        let service =
+            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                if let Some(presented) = &presented {
+                    request.extensions_mut().insert(presented.clone());
+                }
+                router.clone().oneshot(request.map(Body::new))
+            });
+        let connection = self.http.serve_connection(io, service);
+        if let Err(err) = self.watcher.watch(connection).await {
+            tracing::debug!(%peer, error = %err, "connection closed with an error");
+        }
+    }
 }
 
 /// Reads the whole body within `body_read`, up to its route's bound (a larger declared length

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::HttpState;
 use super::graphql::request_meta;
 use crate::services::identity::sso::flow::{self, BROWSER_COOKIE, CallbackParams, Failure};
-use crate::services::identity::sso::saml;
+use crate::services::identity::sso::{certificate, saml};
 
 #[derive(Debug, serde::Deserialize)]
 pub struct StartParams {
@@ -109,6 +109,60 @@ pub async fn saml_acs(
     let meta = request_meta(peer, &headers, &state.app.settings.trusted_proxies);
     let browser = cookie(&headers, BROWSER_COOKIE);
     ended(saml::acs(&state.app, &organization, posted, browser.as_deref(), &meta).await)
+}
+
+/// The header a TLS-terminating proxy forwards the client's certificate in: URL-encoded PEM,
+/// as nginx's `$ssl_client_escaped_cert` gives it (the chain's certificates one after another).
+pub const CLIENT_CERT_HEADER: &str = "x-client-cert";
+
+/// `GET /cert/{organization}/start?return_to=…`: a sign-in with the client certificate of the
+/// TLS connection (Charter's own listener), or, from a trusted proxy only, of the header the
+/// proxy forwards. Any other peer's header is ignored.
+pub async fn certificate_start(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(organization): Path<String>,
+    Query(params): Query<StartParams>,
+    presented: Option<axum::Extension<super::tls::PeerCertificates>>,
+) -> Response {
+    let settings = &state.app.settings;
+    let meta = request_meta(peer, &headers, &settings.trusted_proxies);
+    let from_proxy = settings
+        .trusted_proxies
+        .iter()
+        .any(|network| network.contains(&peer.ip()));
+    let chain = match presented {
+        Some(axum::Extension(presented)) => Some(presented.0),
+        None if from_proxy => forwarded_chain(&headers),
+        None => None,
+    };
+    let outcome = certificate::sign_in(
+        &state.app,
+        &organization,
+        params.return_to.as_deref(),
+        chain,
+        &meta,
+    )
+    .await;
+    ended(outcome)
+}
+
+/// The chain a trusted proxy forwarded: the header's URL-encoded PEM certificates, DER; none
+/// when it holds none (or something else).
+fn forwarded_chain(headers: &HeaderMap) -> Option<Vec<Vec<u8>>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let value = headers.get(CLIENT_CERT_HEADER)?.to_str().ok()?;
+    let pem = percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .ok()?;
+    let chain: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .take(crate::clientcert::MAX_CHAIN + 1)
+        .map(|cert| cert.map(|cert| cert.to_vec()))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    (!chain.is_empty()).then_some(chain)
 }
 
 /// The browser sent on with its code, or shown why not; the binding cookie has done its work,

@@ -15,6 +15,8 @@ use uuid::Uuid;
 pub const PASSWORD: &str = "correct-horse-battery";
 
 pub struct TestApp {
+    /// Charter's TLS listener (client certificates), when the test configured one.
+    pub tls_address: Option<String>,
     pub address: String,
     pub state: AppState,
     pub statements: Arc<AtomicUsize>,
@@ -22,6 +24,27 @@ pub struct TestApp {
     _data_dir: tempfile::TempDir,
     _database: FreshDatabase,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Charter's TLS listener beside the test server, when the settings give its certificate and
+/// key (`tls_listen` is taken as "any free port"): its `https://` address.
+async fn serve_tls(app: &charter::App) -> Option<String> {
+    let settings = &app.state.settings.sso;
+    let (Some(certificate), Some(key)) = (&settings.tls_certificate, &settings.tls_key) else {
+        return None;
+    };
+    let config = charter::http::tls::server_config(certificate, key).expect("TLS settings");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("https://{}", listener.local_addr().unwrap());
+    let timeouts = app.state.settings.timeouts;
+    tokio::spawn(charter::http::serve_tls(
+        listener,
+        app.router.clone(),
+        timeouts,
+        config,
+        std::future::pending(),
+    ));
+    Some(address)
 }
 
 /// A signed-in user of a test.
@@ -65,6 +88,7 @@ impl TestApp {
             .expect("the application builds");
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let timeouts = app.state.settings.timeouts;
+        let tls_address = serve_tls(&app).await;
         tokio::spawn(charter::http::serve(
             listener,
             app.router,
@@ -75,6 +99,7 @@ impl TestApp {
         ));
         TestApp {
             address,
+            tls_address,
             state: app.state,
             statements,
             client: reqwest::Client::new(),

@@ -15,6 +15,7 @@ mod architecture;
 mod audit;
 mod auth;
 mod batching;
+mod certificates;
 mod cli;
 mod conformance;
 mod existence;

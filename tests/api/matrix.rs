@@ -458,6 +458,11 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
             "mutation($o: ID!) { configureSamlSso(input: {organizationId: $o, idpEntityId: \"probe\", ssoUrl: \"http://127.0.0.1:9\", certificates: [\"probe\"]}) { __typename } }".to_owned(),
             json!({ "o": org }),
         ),
+        ("Mutation", "configureCertificateSignIn") => (
+            // Past the gate, a CA is required: INVALID_INPUT, never FORBIDDEN.
+            "mutation($o: ID!) { configureCertificateSignIn(input: {organizationId: $o, authorities: []}) { __typename } }".to_owned(),
+            json!({ "o": org }),
+        ),
         ("Mutation", "configureLdap") => (
             // Past the gate, a plain ldap:// URL is refused: INVALID_INPUT, never FORBIDDEN.
             "mutation($o: ID!) { configureLdap(input: {organizationId: $o, url: \"ldap://127.0.0.1:9\", bindDn: \"cn=probe\", bindPassword: \"probe\", baseDn: \"dc=probe\"}) { __typename } }".to_owned(),
@@ -684,6 +689,7 @@ fn the_threat_stack_sso_rows_are_guarded_fields() {
         manage,
         [
             "Mutation.addOrganizationDomain",
+            "Mutation.configureCertificateSignIn",
             "Mutation.configureLdap",
             "Mutation.configureSamlSso",
             "Mutation.configureSso",

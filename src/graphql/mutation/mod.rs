@@ -12,9 +12,10 @@ use super::guards::{
 use super::ids::NodeId;
 use super::types::policy_key;
 use super::types::{
-    ApiKey, AuthPayload, Invitation, IssuedApiKey, License, List, ListKindValue, Membership,
-    MfaChallenge, Organization, OrganizationDomain, Role, SecurityKeyRegistered, ServiceAccount,
-    SsoConnection, TotpEnrollment, User, Viewer, list_for_change,
+    ApiKey, AuthPayload, CertificateMapping, Invitation, IssuedApiKey, License, List,
+    ListKindValue, Membership, MfaChallenge, Organization, OrganizationDomain, Role,
+    SecurityKeyRegistered, ServiceAccount, SsoConnection, TotpEnrollment, User, Viewer,
+    list_for_change,
 };
 use crate::authz::require;
 use crate::domain::OrganizationName;
@@ -27,8 +28,9 @@ use crate::services::organization::roles::{self, RoleSpec};
 use crate::services::store::scope::OrgChange;
 use crate::services::{
     identity::credentials, identity::mfa, identity::sessions, identity::sign_in, identity::users,
-    organization::api_keys, organization::domains, organization::invitations, organization::ldap,
-    organization::members, organization::saml, organization::service_accounts, organization::sso,
+    organization::api_keys, organization::certificates, organization::domains,
+    organization::invitations, organization::ldap, organization::members, organization::saml,
+    organization::service_accounts, organization::sso,
 };
 
 mod factor_fields;

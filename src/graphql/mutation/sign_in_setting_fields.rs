@@ -97,6 +97,34 @@ impl SignInSettingMutations {
         sso_connection(&change, Some(record)).await
     }
 
+    /// Configures and enables client-certificate sign-in (smart cards) for the organization:
+    /// the certificate authorities it trusts, revocation lists (given, or fetched from
+    /// `crlUrl` now and every hour), and where a certificate names its holder. People sign in
+    /// at `/cert/{publicId}/start` on Charter's TLS listener. It replaces another connection.
+    #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
+    async fn configure_certificate_sign_in(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfigureCertificateSignInInput,
+    ) -> ApiResult<SsoConnection> {
+        let org = NodeId::organization("organizationId", &input.organization_id)?;
+        let default_role_id = default_role_in(org, input.default_role_id.as_ref())?;
+        let change = Gate::root("organization", org).change(ctx).await?;
+        let spec = certificates::CertificateSpec {
+            authorities: input.authorities,
+            crls: input.crls.unwrap_or_default(),
+            crl_url: input.crl_url,
+            mapping: input.mapping.mapping(),
+            admission: sso::Admission {
+                default_role_id,
+                jit_provisioning: input.jit_provisioning,
+                enforced: input.enforced,
+            },
+        };
+        let record = certificates::configure(ctx.state(), &change, spec).await?;
+        sso_connection(&change, Some(record)).await
+    }
+
     /// Turns the organization's single sign-on off, and its enforcement with it; the settings
     /// stay for a later `configureSso`.
     #[graphql(directive = Requires::apply(need(require::SSO_MANAGE).step_up()))]
@@ -217,6 +245,26 @@ pub struct ConfigureSamlSsoInput {
     /// at Charter are.
     #[graphql(default = false)]
     pub allow_idp_initiated: bool,
+}
+
+#[derive(InputObject)]
+pub struct ConfigureCertificateSignInInput {
+    pub organization_id: ID,
+    /// 1 to 10 CA certificates (PEM or base64 DER) that issue the people's certificates.
+    pub authorities: Vec<String>,
+    /// Up to 10 certificate revocation lists (PEM or base64 DER).
+    pub crls: Option<Vec<String>>,
+    /// Where a revocation list is fetched from (`https://`), now and every hour, through the
+    /// outbound guard.
+    pub crl_url: Option<String>,
+    #[graphql(default_with = "CertificateMapping::SanEmail")]
+    pub mapping: CertificateMapping,
+    /// The role just-in-time members get (never the owner role).
+    pub default_role_id: Option<ID>,
+    #[graphql(default = false)]
+    pub jit_provisioning: bool,
+    #[graphql(default = false)]
+    pub enforced: bool,
 }
 
 #[derive(InputObject)]

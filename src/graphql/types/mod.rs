@@ -30,7 +30,7 @@ pub use organization::{License, Organization};
 pub(crate) use permission::policy_key;
 pub use permission::{GrantList, PermissionGrant};
 pub use role::{Role, SeatClassValue};
-pub use sso::{OrganizationDomain, SsoConnection};
+pub use sso::{CertificateMapping, OrganizationDomain, SsoConnection};
 pub use user::User;
 pub use viewer::Viewer;
 pub use webhook::{

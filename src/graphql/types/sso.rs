@@ -13,7 +13,7 @@ use crate::graphql::ids::NodeId;
 use crate::saml::sp::ServiceProvider;
 use crate::services::organization::domains::DomainRecord;
 use crate::services::organization::sso::SsoRecord;
-use crate::services::organization::sso::{LdapRecord, SamlRecord};
+use crate::services::organization::sso::{CertificateRecord, LdapRecord, SamlRecord};
 
 /// An organization's single sign-on: its connection (OpenID Connect, SAML or an LDAP directory,
 /// when configured) and its claimed email domains.
@@ -81,10 +81,12 @@ impl SsoConnection {
     }
 
     /// The URL that starts a sign-in (add `?return_to=`); none until configured and enabled,
-    /// and none for a directory (people sign in to it with `login`).
+    /// and none for a directory (people sign in to it with `login`) or client certificates
+    /// (`/cert/{publicId}/start` on the TLS listener).
     async fn start_url(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        use crate::services::identity::sso::{OIDC, SAML};
         let browser = self.record.as_ref().is_some_and(|record| {
-            record.enabled && record.protocol != crate::services::identity::sso::LDAP
+            record.enabled && [OIDC, SAML].contains(&record.protocol.as_str())
         });
         if !browser {
             return Ok(None);
@@ -120,6 +122,15 @@ impl SsoConnection {
     /// never among the fields.
     async fn ldap(&self) -> Option<LdapDirectory> {
         self.record.as_ref()?.ldap.clone().map(LdapDirectory)
+    }
+
+    /// A client-certificate connection's trust; none for another protocol.
+    async fn certificate(&self) -> Option<CertificateTrust> {
+        self.record
+            .as_ref()?
+            .certificate
+            .clone()
+            .map(CertificateTrust)
     }
 
     /// A SAML connection's identity provider and Charter's side of it; none for OpenID.
@@ -250,6 +261,67 @@ impl LdapDirectory {
     /// The CA of the directory's TLS certificate, when it is not a public one.
     async fn ca_certificate(&self) -> Option<X509Certificate> {
         self.0.ca_certificate.clone().map(X509Certificate)
+    }
+}
+
+/// The certificate authorities and revocation lists an organization's client-certificate
+/// sign-in trusts, and where a certificate names its holder.
+pub struct CertificateTrust(CertificateRecord);
+
+#[Object]
+impl CertificateTrust {
+    async fn authorities(&self) -> Vec<X509Certificate> {
+        self.0
+            .authorities
+            .iter()
+            .cloned()
+            .map(X509Certificate)
+            .collect()
+    }
+
+    /// How many revocation lists were given.
+    async fn crl_count(&self) -> i32 {
+        i32::try_from(self.0.crls).unwrap_or(i32::MAX)
+    }
+
+    /// Where a revocation list is fetched from, every hour.
+    async fn crl_url(&self) -> Option<&str> {
+        self.0.crl_url.as_deref()
+    }
+
+    /// Where a certificate names its holder.
+    async fn mapping(&self) -> CertificateMapping {
+        CertificateMapping::of(&self.0.mapping)
+    }
+}
+
+/// Where a client certificate names its holder.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CertificateMapping {
+    /// The subject alternative name's email (rfc822Name).
+    SanEmail,
+    /// The subject alternative name's User Principal Name (otherName), as CAC and PIV cards
+    /// carry it.
+    Upn,
+    /// The subject's emailAddress attribute.
+    SubjectEmail,
+}
+
+impl CertificateMapping {
+    fn of(code: &str) -> Self {
+        match crate::clientcert::Mapping::from_code(code) {
+            Some(crate::clientcert::Mapping::Upn) => Self::Upn,
+            Some(crate::clientcert::Mapping::SubjectEmail) => Self::SubjectEmail,
+            _ => Self::SanEmail,
+        }
+    }
+
+    pub fn mapping(self) -> crate::clientcert::Mapping {
+        match self {
+            Self::SanEmail => crate::clientcert::Mapping::SanEmail,
+            Self::Upn => crate::clientcert::Mapping::Upn,
+            Self::SubjectEmail => crate::clientcert::Mapping::SubjectEmail,
+        }
     }
 }
 

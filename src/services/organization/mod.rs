@@ -3,6 +3,7 @@
 //! accounts and their keys, webhook endpoints. Stands on identity, webhooks and the store.
 
 pub mod api_keys;
+pub mod certificates;
 pub mod domains;
 pub mod invitations;
 pub mod ldap;

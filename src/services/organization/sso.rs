@@ -16,7 +16,7 @@ use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 use crate::services::AppState;
 use crate::services::audit::Action;
-use crate::services::identity::sso::{LDAP, OIDC, SAML, find, provider};
+use crate::services::identity::sso::{CERTIFICATE, LDAP, OIDC, SAML, find, provider};
 use crate::services::store::records::{self, RoleRecord};
 use crate::services::store::scope::{OrgChange, OrgScope, Tx};
 
@@ -40,12 +40,15 @@ pub struct SsoRecord {
     pub saml: Option<SamlRecord>,
     /// An LDAP connection's directory; none for another protocol.
     pub ldap: Option<LdapRecord>,
+    /// A client-certificate connection's trust; none for another protocol.
+    pub certificate: Option<CertificateRecord>,
 }
 
 impl From<sso_connection::Model> for SsoRecord {
     fn from(model: sso_connection::Model) -> Self {
         let saml = SamlRecord::of(&model);
         let ldap = LdapRecord::of(&model);
+        let certificate = CertificateRecord::of(&model);
         Self {
             organization_id: model.organization_id,
             protocol: model.protocol,
@@ -58,6 +61,7 @@ impl From<sso_connection::Model> for SsoRecord {
             updated_at: model.updated_at,
             saml,
             ldap,
+            certificate,
         }
     }
 }
@@ -127,6 +131,42 @@ impl LdapRecord {
                 .ldap_ca_certificate
                 .as_deref()
                 .and_then(|text| Certificate::parse("caCertificate", text).ok()),
+        })
+    }
+}
+
+/// A client-certificate connection's trust as its readers see it.
+#[derive(Debug, Clone)]
+pub struct CertificateRecord {
+    pub authorities: Vec<Certificate>,
+    /// How many revocation lists were given.
+    pub crls: usize,
+    pub crl_url: Option<String>,
+    /// Whether a list was fetched from `crl_url`.
+    pub crl_fetched: bool,
+    pub mapping: String,
+}
+
+impl CertificateRecord {
+    /// The trust of `model`, when it is a client-certificate connection.
+    pub fn of(model: &sso_connection::Model) -> Option<Self> {
+        if model.protocol != CERTIFICATE {
+            return None;
+        }
+        let list = |text: &Option<String>| -> Vec<String> {
+            text.as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or_default()
+        };
+        Some(Self {
+            authorities: list(&model.cert_authorities)
+                .iter()
+                .filter_map(|text| Certificate::parse("authorities", text).ok())
+                .collect(),
+            crls: list(&model.cert_crls).len(),
+            crl_url: model.cert_crl_url.clone(),
+            crl_fetched: model.cert_fetched_crl.is_some(),
+            mapping: model.cert_mapping.clone().unwrap_or_default(),
         })
     }
 }
@@ -332,6 +372,11 @@ fn clear_protocol_settings(active: &mut sso_connection::ActiveModel) {
     active.ldap_email_attribute = Set(None);
     active.ldap_group_filter = Set(None);
     active.ldap_ca_certificate = Set(None);
+    active.cert_authorities = Set(None);
+    active.cert_crls = Set(None);
+    active.cert_crl_url = Set(None);
+    active.cert_fetched_crl = Set(None);
+    active.cert_mapping = Set(None);
 }
 
 /// The issuer of `spec`, normalised, once its text fields pass their checks and Charter has a

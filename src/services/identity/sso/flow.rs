@@ -73,6 +73,9 @@ pub async fn start(
 ) -> Result<Started, Failure> {
     let return_to = checked_return_to(state, return_to)?;
     let (org, connection) = enabled_by_public_id(state, public_id).await?;
+    if !super::in_browser(&connection) {
+        return Err(Failure::new(404, NOT_AVAILABLE));
+    }
     let posted_back = connection.protocol == super::SAML;
     let pending = requests::pending(state, &org, &connection)?;
     let browser_secret = random_secret();
@@ -146,7 +149,6 @@ pub(super) async fn enabled_by_public_id(
         .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
     let connection = enabled_connection(&state.db, org.id)
         .await?
-        .filter(|connection| connection.protocol != super::LDAP)
         .ok_or_else(|| Failure::new(404, NOT_AVAILABLE))?;
     Ok((org, connection))
 }

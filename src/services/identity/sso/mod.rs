@@ -2,6 +2,7 @@
 //! between a provider's subjects and accounts, home-realm discovery, and the enforcement that
 //! keeps covered members off passwords. Configuring the connection is `organization::sso`.
 
+pub mod certificate;
 pub mod enforcement;
 pub mod flow;
 pub mod ldap;
@@ -28,6 +29,10 @@ pub const OIDC: &str = "oidc";
 pub const SAML: &str = "saml";
 /// The protocol of an LDAP directory connection.
 pub const LDAP: &str = "ldap";
+/// The protocol of a client-certificate (smart card) connection.
+pub const CERTIFICATE: &str = "certificate";
+/// What links and sessions name as the issuer of a client-certificate sign-in.
+pub const CERTIFICATE_ISSUER: &str = "client-certificate";
 /// The longest email home-realm discovery reads.
 pub const MAX_EMAIL: usize = 320;
 
@@ -116,6 +121,13 @@ pub(crate) async fn enabled_connection(
         .filter(|connection| connection.enabled))
 }
 
+/// Whether people sign in through `connection` with a browser sent to a provider (OpenID,
+/// SAML), which `/sso/{publicId}/start` and home-realm discovery offer; a directory signs them
+/// in with `login`, a certificate at `/cert/{publicId}/start`.
+pub(crate) fn in_browser(connection: &sso_connection::Model) -> bool {
+    matches!(connection.protocol.as_str(), OIDC | SAML)
+}
+
 /// Who vouches for people through `connection`: an OpenID provider's issuer, a SAML identity
 /// provider's entity id. Links and sessions name it, so a connection moved to another
 /// provider takes none of the old one's sign-ins.
@@ -124,6 +136,7 @@ pub(crate) fn issuer_of(connection: &sso_connection::Model) -> Option<&str> {
         OIDC => connection.issuer.as_deref(),
         SAML => connection.saml_idp_entity_id.as_deref(),
         LDAP => connection.ldap_url.as_deref(),
+        CERTIFICATE => Some(CERTIFICATE_ISSUER),
         _ => None,
     }
 }

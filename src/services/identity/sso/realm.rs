@@ -37,8 +37,8 @@ pub async fn home_realm(state: &AppState, email: &str) -> ApiResult<Option<Strin
     let enabled = sso_connection::Entity::find()
         .filter(sso_connection::Column::OrganizationId.eq(claim.organization_id))
         .filter(sso_connection::Column::Enabled.eq(true))
-        // A directory signs people in with `login`, not in the browser.
-        .filter(sso_connection::Column::Protocol.ne(super::LDAP))
+        // Only a connection whose sign-in starts there; a directory's is `login`.
+        .filter(sso_connection::Column::Protocol.is_in([super::OIDC, super::SAML]))
         .count(&state.db)
         .await?
         > 0;

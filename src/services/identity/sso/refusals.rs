@@ -66,6 +66,8 @@ pub enum Reason {
     Assertion(crate::saml::sp::Refused),
     /// A SAML assertion that already signed someone in.
     Replayed,
+    /// A client certificate failed one of its checks.
+    Certificate(crate::clientcert::Refused),
 }
 
 impl Reason {
@@ -83,6 +85,7 @@ impl Reason {
             Reason::NoSeat => "no_seat",
             Reason::Assertion(refused) => refused.code(),
             Reason::Replayed => "replayed",
+            Reason::Certificate(refused) => refused.code(),
         }
     }
 
@@ -114,6 +117,7 @@ impl Reason {
             Reason::Replayed => {
                 "this assertion has already been used to sign in; start the sign-in again"
             }
+            Reason::Certificate(refused) => refused.describe(),
         }
     }
 }
