@@ -838,3 +838,50 @@ async fn sigterm_releases_a_delivery_under_way_for_the_next_process_at_once() {
     assert_eq!(again[1]["id"], again[0]["id"]);
     assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
 }
+
+/// A checkpoint being signed while a change of the same organization is under way: the change
+/// holds the organization's row and then wants its chain's head. The signer takes the rows in
+/// the same order (organization first), so one waits for the other; taken the other way round
+/// (head, then the organization for the checkpoint's foreign key), PostgreSQL would find a
+/// deadlock and abort one of them. On SQLite, writers take turns on the whole database.
+#[tokio::test]
+async fn a_checkpoint_and_a_change_of_the_same_organization_wait_for_each_other() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = TestApp::spawn_with(|settings| {
+        settings.webhooks.checkpoint_every = std::time::Duration::ZERO;
+    })
+    .await;
+    let owner = app.create_user("owner@example.com").await;
+    let org = app.create_org(&owner, "Acme").await;
+    let db = app.state.database();
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return;
+    }
+    let change = db.begin().await.unwrap();
+    change
+        .execute_unprepared(&format!(
+            "SELECT id FROM organizations WHERE id = '{}' FOR UPDATE",
+            org.id
+        ))
+        .await
+        .unwrap();
+    let state = app.state.clone();
+    let signer =
+        tokio::spawn(
+            async move { charter::services::webhooks::checkpoints::sign_due(&state).await },
+        );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    change
+        .execute_unprepared(&format!(
+            "SELECT seq FROM audit_heads WHERE chain = 'org:{}' FOR UPDATE",
+            org.id
+        ))
+        .await
+        .expect("the change takes its head: no deadlock");
+    change.commit().await.unwrap();
+    let signed = signer
+        .await
+        .unwrap()
+        .expect("the signer waited, then signed");
+    assert!(signed >= 1, "{signed}");
+}

@@ -77,6 +77,9 @@ async fn sign(
 ) -> ApiResult<bool> {
     let chain = Scope::Organization(organization).chain();
     write_unrecorded(&state.db, async |txn| {
+        if !super::fanout::lock_organization_first(txn, organization).await? {
+            return Ok(false);
+        }
         let Some(head) = audit_head::Entity::find_by_id(chain.clone())
             .lock_exclusive()
             .one(txn)

@@ -22,6 +22,22 @@ const BATCH: u64 = 200;
 /// Endpoints looked at per pass; the rest wait for the next.
 const ENDPOINTS_PER_PASS: u64 = 100;
 
+/// Locks `organization_id`'s row for share, as the first lock of a transaction that writes
+/// rows referring to it: every change of an organization locks that row first (for update),
+/// then its chain's head or its endpoints, so taking the same order here means a change and a
+/// delivery writer wait for each other instead of deadlocking (a foreign key check would
+/// otherwise ask for the organization's row while holding the head or the endpoint).
+pub(crate) async fn lock_organization_first(
+    txn: &impl ConnectionTrait,
+    organization_id: Uuid,
+) -> ApiResult<bool> {
+    Ok(entity::organization::Entity::find_by_id(organization_id)
+        .lock_shared()
+        .one(txn)
+        .await?
+        .is_some())
+}
+
 /// A delivery's status while attempts remain.
 pub const PENDING: &str = "pending";
 /// A delivery's status once a receiver answered 2xx.
@@ -57,7 +73,17 @@ pub async fn fan_out(state: &AppState) -> ApiResult<u64> {
 /// then leaves it (`SKIP LOCKED`).
 async fn advance(state: &AppState, id: Uuid) -> ApiResult<u64> {
     let now = state.webhooks.clock.now();
+    let Some(organization_id) = webhook_endpoint::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .map(|endpoint| endpoint.organization_id)
+    else {
+        return Ok(0);
+    };
     write_unrecorded(&state.db, async |txn| {
+        if !lock_organization_first(txn, organization_id).await? {
+            return Ok(0);
+        }
         let endpoint = webhook_endpoint::Entity::find_by_id(id)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .one(txn)

@@ -276,6 +276,7 @@ async fn record(state: &AppState, claimed: &Claimed, answer: Answer) -> ApiResul
     let seen = Seen::of(&answer);
     let process = state.webhooks.process;
     write_recording(&state.db, async |txn| {
+        super::fanout::lock_organization_first(txn, claimed.endpoint.organization_id).await?;
         insert_attempt(txn, delivery.id, &answer, &seen).await?;
         let (enabled, events) =
             endpoint_after(txn, claimed.endpoint.id, &seen.outcome, answer.at).await?;
