@@ -292,6 +292,12 @@ impl Directory {
             .connect_tcp(host, port, reach.timeout)
             .await
             .map_err(|_| ())?;
+        // In clear only to this machine: a password never crosses a network unencrypted.
+        let loopback = stream.peer_addr().is_ok_and(|peer| peer.ip().is_loopback());
+        if !tls && !loopback {
+            tracing::warn!(url = %self.url, "plain ldap:// refused to an address off this machine");
+            return Err(());
+        }
         let stream = stream.into_std().map_err(|_| ())?;
         let mut settings = LdapConnSettings::new()
             .set_conn_timeout(reach.timeout)

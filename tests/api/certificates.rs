@@ -342,3 +342,78 @@ async fn configuration_refuses_what_is_not_a_ca_or_a_revocation_list() {
     }
     assert!(cards.actions().await.iter().all(|a| a != "sso.configured"));
 }
+
+/// A revocation list served over HTTP on loopback, as a card authority publishes it; the test
+/// changes what it serves.
+struct CrlServer {
+    url: String,
+    body: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl CrlServer {
+    async fn start(der: Vec<u8>) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/cards.crl", listener.local_addr().unwrap());
+        let body = std::sync::Arc::new(std::sync::Mutex::new(der));
+        let serving = body.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let der = serving.lock().unwrap().clone();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/pkix-crl\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    der.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&der).await;
+            }
+        });
+        Self { url, body }
+    }
+
+    fn serve(&self, der: Vec<u8>) {
+        *self.body.lock().unwrap() = der;
+    }
+}
+
+/// A PEM revocation list as DER.
+fn crl_der(pem: &str) -> Vec<u8> {
+    openssl::x509::X509Crl::from_pem(pem.as_bytes())
+        .unwrap()
+        .to_der()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_revocation_list_fetched_from_a_url_is_refreshed_and_then_refuses_the_revoked_card() {
+    let Some(cards) = Cards::start(false).await else {
+        return;
+    };
+    let card = cards.card("grace@acme.test", Usage::Client);
+    let empty = revocation_list(&cards.ca.0, &cards.ca.1, &[]);
+    let server = CrlServer::start(crl_der(&empty)).await;
+    let body = cards.configure(json!({ "crlUrl": server.url })).await;
+    assert_eq!(
+        body["data"]["configureCertificateSignIn"]["certificate"]["crlUrl"], server.url,
+        "{body}"
+    );
+    assert_eq!(cards.start_with(Some(&card)).await.status(), 303);
+    // The authority revokes the card; the hourly refresh fetches the new list.
+    server.serve(crl_der(&revocation_list(
+        &cards.ca.0,
+        &cards.ca.1,
+        &[&card.1],
+    )));
+    let refreshed =
+        charter::services::identity::sso::certificate::refresh_crls(&cards.app.state).await;
+    assert_eq!(refreshed.unwrap(), 1);
+    let (status, page, reason) = cards.refused(Some(&card)).await;
+    assert_eq!(status, 403, "{page}");
+    assert_eq!(reason.as_deref(), Some("certificate_revoked"));
+    // A URL answering something else is refused at configuration.
+    server.serve(b"not a list".to_vec());
+    let body = cards.configure(json!({ "crlUrl": server.url })).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "crlUrl", "{body}");
+}

@@ -404,3 +404,21 @@ async fn an_enforcing_directory_keeps_members_off_charter_passwords_but_owners_k
             .any(|a| a == "sso.break_glass_used")
     );
 }
+
+#[tokio::test]
+async fn plain_ldap_is_taken_only_under_the_operators_setting_and_to_this_machine() {
+    let Some(ldap) = Ldap::start(|settings| settings.sso.ldap_allow_plain = true).await else {
+        return;
+    };
+    let plain = json!({ "startTls": false, "caCertificate": null });
+    let body = ldap.configure(ldap.input(plain)).await;
+    assert_eq!(
+        body["data"]["configureLdap"]["ldap"]["startTls"], false,
+        "{body}"
+    );
+    let bob = ldap.login("bob@acme.test", "bob-directory-pw").await;
+    assert_eq!(
+        bob["data"]["login"]["user"]["email"], "bob@acme.test",
+        "{bob}"
+    );
+}
