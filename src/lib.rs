@@ -18,6 +18,7 @@ pub mod ldap;
 pub mod mail;
 pub mod outbound;
 pub mod saml;
+pub mod scim;
 pub mod services;
 pub mod webhooks;
 
