@@ -422,3 +422,53 @@ async fn plain_ldap_is_taken_only_under_the_operators_setting_and_to_this_machin
         "{bob}"
     );
 }
+
+/// A stranger trying email after email makes the directory work for each: past its bound, a
+/// client's logins check Charter passwords only, while another client still reaches the
+/// directory.
+#[tokio::test]
+async fn a_client_that_spends_its_directory_attempts_no_longer_reaches_the_directory() {
+    use charter::services::identity::sso::ldap::MAX_ATTEMPTS_PER_CLIENT;
+    let Some(ldap) = Ldap::start(|settings| {
+        settings.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await
+    else {
+        return;
+    };
+    assert!(ldap.configure(ldap.input(json!({}))).await["errors"].is_null());
+    let from = async |client: &str, email: &str, password: &str| -> Value {
+        reqwest::Client::new()
+            .post(format!("{}/graphql", ldap.app.address))
+            .header("x-forwarded-for", client)
+            .json(&json!({
+                "query": "mutation($i: LoginInput!) { login(input: $i) { user { email } } }",
+                "variables": { "i": { "email": email, "password": password } },
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    let stranger = "203.0.113.7";
+    let bob = from(stranger, "bob@acme.test", "bob-directory-pw").await;
+    assert_eq!(
+        bob["data"]["login"]["user"]["email"], "bob@acme.test",
+        "{bob}"
+    );
+    for n in 1..MAX_ATTEMPTS_PER_CLIENT {
+        let body = from(stranger, &format!("nobody{n}@acme.test"), "guess").await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+    }
+    // Spent: Bob's directory password is no longer taken from this client (he has no Charter
+    // password), and is from another.
+    let spent = from(stranger, "bob@acme.test", "bob-directory-pw").await;
+    assert_eq!(error_code(&spent), "UNAUTHENTICATED", "{spent}");
+    let other = from("198.51.100.9", "bob@acme.test", "bob-directory-pw").await;
+    assert_eq!(
+        other["data"]["login"]["user"]["email"], "bob@acme.test",
+        "{other}"
+    );
+}

@@ -153,11 +153,16 @@ pub(super) async fn enabled_by_public_id(
     Ok((org, connection))
 }
 
-/// What starts are counted by: the client's address (as the trusted proxies report it), an
-/// IPv6 one by its /64, which one subscriber usually holds whole; hashed, as it is kept.
+/// What starts are counted by: the client's network, hashed, as it is kept.
 fn client_key(meta: &RequestMeta) -> String {
+    hash_token(&format!("sso-start:{}", client_network(meta)))
+}
+
+/// The client's address (as the trusted proxies report it), an IPv6 one by its /64, which one
+/// subscriber usually holds whole: what a stranger's attempts are counted by.
+pub(super) fn client_network(meta: &RequestMeta) -> String {
     let address = meta.ip.as_deref().unwrap_or_default();
-    let network = match address.parse::<std::net::IpAddr>() {
+    match address.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
             let mut octets = v6.octets();
             octets[8..].fill(0);
@@ -165,8 +170,7 @@ fn client_key(meta: &RequestMeta) -> String {
         }
         Ok(std::net::IpAddr::V6(v6)) => v6.to_canonical().to_string(),
         _ => address.to_owned(),
-    };
-    hash_token(&format!("sso-start:{network}"))
+    }
 }
 
 /// `return_to` when it is an absolute http(s) URL on one of the configured return origins that

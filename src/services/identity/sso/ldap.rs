@@ -15,7 +15,9 @@ use entity::{organization, sso_connection};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::flow::{admit, issue_code, through_provider};
+use std::collections::HashMap;
+
+use super::flow::{admit, client_network, issue_code, through_provider};
 use super::provider::Verified;
 use super::refusals::refusal;
 use super::{AppState, LDAP, enabled_connection, realm};
@@ -32,8 +34,44 @@ pub enum Outcome {
     SignedIn(Box<SignIn>),
     /// The directory did not sign the person in; the attempt is counted.
     Refused,
-    /// No directory covers the email (or the sign-in names another organization).
+    /// The directory was not asked: none covers the email, the sign-in names another
+    /// organization, or the client has spent its directory sign-ins for now.
     NotCovered,
+}
+
+/// Directory sign-ins one client network (see `flow::client_network`) may make through this
+/// process in [`ATTEMPT_WINDOW`]; past it, `login` checks only Charter passwords for that client
+/// until the window ends. Each attempt costs the organization's directory a bind and a search,
+/// so a stranger trying email after email pays with their own address, not the directory.
+pub const MAX_ATTEMPTS_PER_CLIENT: u32 = 100;
+/// The window directory sign-ins are counted in.
+pub const ATTEMPT_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+/// The most clients counted at once; past it the window starts again (the map stays bounded).
+const MAX_CLIENTS: usize = 100_000;
+
+/// This process's count of directory sign-ins per client network, in fixed windows.
+#[derive(Default)]
+pub struct Attempts(std::sync::Mutex<(Option<std::time::Instant>, HashMap<String, u32>)>);
+
+impl Attempts {
+    /// Counts an attempt of `client`; `false` when it has made its
+    /// [`MAX_ATTEMPTS_PER_CLIENT`] in this window.
+    fn admit(&self, client: String) -> bool {
+        let Ok(mut guard) = self.0.lock() else {
+            return false;
+        };
+        let (started, counts) = &mut *guard;
+        let now = std::time::Instant::now();
+        if started.is_none_or(|at| now.duration_since(at) >= ATTEMPT_WINDOW)
+            || counts.len() >= MAX_CLIENTS
+        {
+            *started = Some(now);
+            counts.clear();
+        }
+        let count = counts.entry(client).or_insert(0);
+        *count += 1;
+        *count <= MAX_ATTEMPTS_PER_CLIENT
+    }
 }
 
 /// How this process reaches directories.
@@ -59,6 +97,10 @@ pub async fn sign_in(
         return Ok(Outcome::NotCovered);
     };
     if organization_id.is_some_and(|id| id != org.id) {
+        return Ok(Outcome::NotCovered);
+    }
+    if !state.sso.directory_attempts.admit(client_network(meta)) {
+        tracing::debug!(organization = %org.id, "a client's directory sign-ins are spent for now");
         return Ok(Outcome::NotCovered);
     }
     reserve_attempt(&state.db, &email.key()).await?;

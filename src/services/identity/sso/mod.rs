@@ -37,15 +37,18 @@ pub const CERTIFICATE_ISSUER: &str = "client-certificate";
 pub const MAX_EMAIL: usize = 320;
 
 /// What single sign-on needs beyond the database: the guarded HTTP client providers are
-/// reached with (`http://` ones too when the settings allow insecure issuers).
+/// reached with (`http://` ones too when the settings allow insecure issuers), and this
+/// process's count of the directory sign-ins each client made.
 pub struct Runtime {
     pub http: Outbound,
+    pub directory_attempts: ldap::Attempts,
 }
 
 impl Runtime {
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
         Ok(Self {
             http: Outbound::new(&settings.outbound, settings.sso.allow_insecure_issuers)?,
+            directory_attempts: ldap::Attempts::default(),
         })
     }
 }
