@@ -127,8 +127,16 @@ impl Ldap {
 
 /// `login` at the server at `address`.
 async fn login_at(address: &str, email: &str, password: &str) -> Value {
-    reqwest::Client::new()
-        .post(format!("{address}/graphql"))
+    login_from(address, None, email, password).await
+}
+
+/// [`login_at`], as a trusted proxy forwards it for `client` when one is named.
+async fn login_from(address: &str, client: Option<&str>, email: &str, password: &str) -> Value {
+    let mut request = reqwest::Client::new().post(format!("{address}/graphql"));
+    if let Some(client) = client {
+        request = request.header("x-forwarded-for", client);
+    }
+    request
         .json(&json!({
             "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken user { email } organization { name } } }",
             "variables": { "i": { "email": email, "password": password } },
@@ -437,20 +445,9 @@ async fn a_client_that_spends_its_directory_attempts_no_longer_reaches_the_direc
         return;
     };
     assert!(ldap.configure(ldap.input(json!({}))).await["errors"].is_null());
+    let address = &ldap.app.address;
     let from = async |client: &str, email: &str, password: &str| -> Value {
-        reqwest::Client::new()
-            .post(format!("{}/graphql", ldap.app.address))
-            .header("x-forwarded-for", client)
-            .json(&json!({
-                "query": "mutation($i: LoginInput!) { login(input: $i) { user { email } } }",
-                "variables": { "i": { "email": email, "password": password } },
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        login_from(address, Some(client), email, password).await
     };
     let stranger = "203.0.113.7";
     let bob = from(stranger, "bob@acme.test", "bob-directory-pw").await;
