@@ -169,6 +169,11 @@ pub fn request_meta(
     }
 }
 
+/// Whether `ip` is one of the `trusted` proxies, whose forwarded headers are believed.
+pub fn is_trusted_proxy(ip: &std::net::IpAddr, trusted: &[ipnet::IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(ip))
+}
+
 /// The client's address: the peer, unless the peer is a trusted proxy, in which case the
 /// rightmost address of `X-Forwarded-For` that is not itself a trusted proxy (addresses further
 /// left were written by the client and prove nothing).
@@ -177,7 +182,7 @@ pub fn client_ip(
     headers: &HeaderMap,
     trusted: &[ipnet::IpNet],
 ) -> std::net::IpAddr {
-    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let is_trusted = |ip: &std::net::IpAddr| is_trusted_proxy(ip, trusted);
     if !is_trusted(&peer) {
         return peer;
     }

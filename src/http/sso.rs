@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::HttpState;
-use super::graphql::request_meta;
+use super::graphql::{is_trusted_proxy, request_meta};
 use crate::services::identity::sso::flow::{self, BROWSER_COOKIE, CallbackParams, Failure};
 use crate::services::identity::sso::{certificate, saml};
 
@@ -128,10 +128,7 @@ pub async fn certificate_start(
 ) -> Response {
     let settings = &state.app.settings;
     let meta = request_meta(peer, &headers, &settings.trusted_proxies);
-    let from_proxy = settings
-        .trusted_proxies
-        .iter()
-        .any(|network| network.contains(&peer.ip()));
+    let from_proxy = is_trusted_proxy(&peer.ip(), &settings.trusted_proxies);
     let chain = match presented {
         Some(axum::Extension(presented)) => Some(presented.0),
         None if from_proxy => forwarded_chain(&headers),

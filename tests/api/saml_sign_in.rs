@@ -80,7 +80,7 @@ impl Drop for SamlIdp {
     }
 }
 
-/// Acme, its SAML provider, and the provider's signing key.
+/// Acme and its SAML provider.
 struct Saml {
     acme: Acme,
     idp: SamlIdp,
@@ -147,7 +147,7 @@ impl Saml {
         configured
     }
 
-    /// Starts a sign-in in `browser` and brings it to the provider as `name_id`: the form the
+    /// Starts a sign-in in `browser` and brings it to the provider as `person`: the form the
     /// provider's page would post.
     async fn through_provider(&self, browser: &reqwest::Client, person: Value) -> Posted {
         self.idp.control(person).await;

@@ -84,9 +84,9 @@ impl SsoConnection {
     /// and none for a directory (people sign in to it with `login`) or client certificates
     /// (`/cert/{publicId}/start` on the TLS listener).
     async fn start_url(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        use crate::services::identity::sso::{OIDC, SAML};
+        use crate::services::identity::sso::BROWSER_PROTOCOLS;
         let browser = self.record.as_ref().is_some_and(|record| {
-            record.enabled && [OIDC, SAML].contains(&record.protocol.as_str())
+            record.enabled && BROWSER_PROTOCOLS.contains(&record.protocol.as_str())
         });
         if !browser {
             return Ok(None);

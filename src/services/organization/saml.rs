@@ -12,7 +12,7 @@ use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 use crate::saml::idp::IdentityProvider;
 use crate::services::AppState;
-use crate::services::identity::sso::SAML;
+use crate::services::identity::sso::{SAML, fetch_document};
 use crate::services::store::scope::OrgChange;
 
 /// Where the identity provider's settings come from: exactly one of the three.
@@ -91,22 +91,8 @@ async fn provider(state: &AppState, source: &SamlSource) -> ApiResult<IdentityPr
             certificates,
         } => IdentityProvider::by_hand(entity_id, sso_url, certificates, allow_http),
         SamlSource::MetadataUrl(url) => {
-            let url = crate::saml::endpoint_url("metadataUrl", url, allow_http)?;
-            let request = http::Request::get(url.as_str())
-                .body(Vec::new())
-                .map_err(|_| {
-                    ApiError::invalid("metadataUrl", "is not a URL Charter can request")
-                })?;
-            let answer = state.sso.http.fetch(request).await.map_err(|_| {
-                ApiError::invalid("metadataUrl", "could not be fetched (not reachable)")
-            })?;
-            if !answer.status().is_success() {
-                return Err(ApiError::invalid(
-                    "metadataUrl",
-                    format!("answered HTTP {}", answer.status().as_u16()),
-                ));
-            }
-            let xml = String::from_utf8(answer.into_body()).map_err(|_| {
+            let body = fetch_document(state, "metadataUrl", url).await?;
+            let xml = String::from_utf8(body).map_err(|_| {
                 ApiError::invalid("metadataUrl", "answered something other than text")
             })?;
             IdentityProvider::from_metadata("metadataUrl", &xml, allow_http)

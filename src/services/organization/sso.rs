@@ -16,7 +16,7 @@ use crate::domain::text::{self, TextKind};
 use crate::error::{ApiError, ApiResult};
 use crate::services::AppState;
 use crate::services::audit::Action;
-use crate::services::identity::sso::{CERTIFICATE, LDAP, OIDC, SAML, find, provider};
+use crate::services::identity::sso::{CERTIFICATE, LDAP, OIDC, SAML, find, provider, stored_list};
 use crate::services::store::records::{self, RoleRecord};
 use crate::services::store::scope::{OrgChange, OrgScope, Tx};
 
@@ -82,11 +82,7 @@ impl SamlRecord {
         if model.protocol != SAML {
             return None;
         }
-        let stored: Vec<String> = model
-            .saml_certificates
-            .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or_default();
+        let stored = stored_list(model.saml_certificates.as_deref()).unwrap_or_default();
         Some(Self {
             idp_entity_id: model.saml_idp_entity_id.clone().unwrap_or_default(),
             sso_url: model.saml_sso_url.clone().unwrap_or_default(),
@@ -153,11 +149,7 @@ impl CertificateRecord {
         if model.protocol != CERTIFICATE {
             return None;
         }
-        let list = |text: &Option<String>| -> Vec<String> {
-            text.as_deref()
-                .and_then(|text| serde_json::from_str(text).ok())
-                .unwrap_or_default()
-        };
+        let list = |column: &Option<String>| stored_list(column.as_deref()).unwrap_or_default();
         Some(Self {
             authorities: list(&model.cert_authorities)
                 .iter()
@@ -288,20 +280,18 @@ pub(super) async fn save_configured(
             let existing = find(tx.txn, organization_id).await?;
             let before = existing.clone().map(SsoRecord::from);
             let since = enforced_since(existing.as_ref(), admission.enforced);
-            let mut refused = Ok(());
             let replaced = existing.clone();
             let model = write_connection(tx.txn, existing, organization_id, creator, |active| {
-                refused = set(replaced.as_ref(), active);
+                set(replaced.as_ref(), active)?;
                 active.enabled = Set(true);
                 active.enforced = Set(since.is_some());
                 active.enforced_since = Set(since);
                 active.jit_provisioning = Set(admission.jit_provisioning);
                 active.default_role_id = Set(role.as_ref().map(|role| role.id));
                 active.metadata_fetched_at = Set(Some(Utc::now()));
+                Ok(())
             })
-            .await;
-            refused?;
-            let model = model?;
+            .await?;
             let mut payload = json!({
                 "before": before.as_ref().map(describe),
                 "after": describe(&SsoRecord::from(model.clone())),
@@ -320,13 +310,14 @@ pub(super) async fn save_configured(
 }
 
 /// Writes the organization's connection: `existing` changed by `set`, or a new row (created by
-/// `creator`) that `set` fills; its `updated_at` is now either way.
+/// `creator`) that `set` fills; its `updated_at` is now either way. Nothing is written when
+/// `set` refuses.
 async fn write_connection(
     txn: &impl sea_orm::ConnectionTrait,
     existing: Option<sso_connection::Model>,
     organization_id: Uuid,
     creator: Option<Uuid>,
-    set: impl FnOnce(&mut sso_connection::ActiveModel),
+    set: impl FnOnce(&mut sso_connection::ActiveModel) -> ApiResult<()>,
 ) -> ApiResult<sso_connection::Model> {
     let now = Utc::now();
     let is_new = existing.is_none();
@@ -341,7 +332,7 @@ async fn write_connection(
         },
     };
     clear_protocol_settings(&mut active);
-    set(&mut active);
+    set(&mut active)?;
     active.updated_at = Set(now);
     Ok(if is_new {
         active.insert(txn).await?

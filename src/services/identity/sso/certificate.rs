@@ -12,7 +12,7 @@ use rustls::pki_types::UnixTime;
 use super::flow::{Failure, admit, back_with, checked_return_to, enabled_by_public_id, issue_code};
 use super::provider::Verified;
 use super::refusals::{Reason, Refused, refusal};
-use super::{AppState, CERTIFICATE, CERTIFICATE_ISSUER};
+use super::{AppState, CERTIFICATE, CERTIFICATE_ISSUER, stored_list};
 use crate::certificate::Certificate;
 use crate::clientcert::{Authority, Mapping};
 use crate::error::{ApiError, ApiResult};
@@ -71,11 +71,7 @@ pub async fn sign_in(
 /// fetched, and its mapping.
 fn authority(connection: &sso_connection::Model) -> ApiResult<Authority> {
     let broken = || ApiError::internal("a certificate connection without its settings");
-    let list = |text: &Option<String>| -> Vec<String> {
-        text.as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or_default()
-    };
+    let list = |column: &Option<String>| stored_list(column.as_deref()).unwrap_or_default();
     let anchors = list(&connection.cert_authorities)
         .iter()
         .map(|text| Certificate::parse("authorities", text))
@@ -105,24 +101,8 @@ fn authority(connection: &sso_connection::Model) -> ApiResult<Authority> {
 /// allowed), fetched through the outbound guard; INVALID_INPUT naming `crlUrl` when it cannot
 /// be fetched or does not parse.
 pub async fn fetch_crl(state: &AppState, url: &str) -> ApiResult<Vec<u8>> {
-    let allow_http = state.settings.sso.allow_insecure_issuers;
-    let url = crate::saml::endpoint_url("crlUrl", url, allow_http)?;
-    let request = http::Request::get(url.as_str())
-        .body(Vec::new())
-        .map_err(|_| ApiError::invalid("crlUrl", "is not a URL Charter can request"))?;
-    let answer = state
-        .sso
-        .http
-        .fetch(request)
-        .await
-        .map_err(|_| ApiError::invalid("crlUrl", "could not be fetched (not reachable)"))?;
-    if !answer.status().is_success() {
-        return Err(ApiError::invalid(
-            "crlUrl",
-            format!("answered HTTP {}", answer.status().as_u16()),
-        ));
-    }
-    crate::clientcert::crl_checked(answer.into_body()).ok_or_else(|| {
+    let der = super::fetch_document(state, "crlUrl", url).await?;
+    crate::clientcert::crl_checked(der).ok_or_else(|| {
         ApiError::invalid("crlUrl", "answered something other than a revocation list")
     })
 }

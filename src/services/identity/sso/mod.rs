@@ -19,7 +19,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::config::Settings;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::outbound::Outbound;
 use crate::services::AppState;
 
@@ -124,11 +124,49 @@ pub(crate) async fn enabled_connection(
         .filter(|connection| connection.enabled))
 }
 
-/// Whether people sign in through `connection` with a browser sent to a provider (OpenID,
-/// SAML), which `/sso/{publicId}/start` and home-realm discovery offer; a directory signs them
-/// in with `login`, a certificate at `/cert/{publicId}/start`.
+/// The protocols whose sign-in sends the browser to a provider (OpenID, SAML), which
+/// `/sso/{publicId}/start` and home-realm discovery offer; a directory signs people in with
+/// `login`, a certificate at `/cert/{publicId}/start`.
+pub const BROWSER_PROTOCOLS: [&str; 2] = [OIDC, SAML];
+
+/// Whether people sign in through `connection` with a browser sent to its provider.
 pub(crate) fn in_browser(connection: &sso_connection::Model) -> bool {
-    matches!(connection.protocol.as_str(), OIDC | SAML)
+    BROWSER_PROTOCOLS.contains(&connection.protocol.as_str())
+}
+
+/// The document at `url` (given as `field`: an identity provider's metadata, a revocation
+/// list), fetched through the outbound guard: `https://` (`http://` only where insecure
+/// providers are allowed) and answered 2xx, or INVALID_INPUT naming `field`, saying no more of
+/// what listens there.
+pub(crate) async fn fetch_document(
+    state: &AppState,
+    field: &'static str,
+    url: &str,
+) -> ApiResult<Vec<u8>> {
+    let allow_http = state.settings.sso.allow_insecure_issuers;
+    let url = crate::saml::endpoint_url(field, url, allow_http)?;
+    let request = http::Request::get(url.as_str())
+        .body(Vec::new())
+        .map_err(|_| ApiError::invalid(field, "is not a URL Charter can request"))?;
+    let answer = state
+        .sso
+        .http
+        .fetch(request)
+        .await
+        .map_err(|_| ApiError::invalid(field, "could not be fetched (not reachable)"))?;
+    if !answer.status().is_success() {
+        return Err(ApiError::invalid(
+            field,
+            format!("answered HTTP {}", answer.status().as_u16()),
+        ));
+    }
+    Ok(answer.into_body())
+}
+
+/// A list a connection keeps in one column (certificates, revocation lists: a JSON array of
+/// base64 DER strings); none when the column is unset or does not hold such a list.
+pub(crate) fn stored_list(column: Option<&str>) -> Option<Vec<String>> {
+    serde_json::from_str(column?).ok()
 }
 
 /// Who vouches for people through `connection`: an OpenID provider's issuer, a SAML identity

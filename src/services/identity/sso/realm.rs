@@ -38,7 +38,7 @@ pub async fn home_realm(state: &AppState, email: &str) -> ApiResult<Option<Strin
         .filter(sso_connection::Column::OrganizationId.eq(claim.organization_id))
         .filter(sso_connection::Column::Enabled.eq(true))
         // Only a connection whose sign-in starts there; a directory's is `login`.
-        .filter(sso_connection::Column::Protocol.is_in([super::OIDC, super::SAML]))
+        .filter(sso_connection::Column::Protocol.is_in(super::BROWSER_PROTOCOLS))
         .count(&state.db)
         .await?
         > 0;

@@ -53,11 +53,7 @@ pub(super) fn pending(
 /// The identity provider `connection` keeps.
 pub(super) fn identity_provider(connection: &sso_connection::Model) -> ApiResult<IdentityProvider> {
     let broken = || ApiError::internal("a SAML connection without its provider's settings");
-    let stored: Vec<String> = connection
-        .saml_certificates
-        .as_deref()
-        .and_then(|text| serde_json::from_str(text).ok())
-        .ok_or_else(broken)?;
+    let stored = super::stored_list(connection.saml_certificates.as_deref()).ok_or_else(broken)?;
     Ok(IdentityProvider {
         entity_id: connection.saml_idp_entity_id.clone().ok_or_else(broken)?,
         sso_url: connection.saml_sso_url.clone().ok_or_else(broken)?,
