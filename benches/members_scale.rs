@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
         features: Set("[]".to_owned()),
         created_at: Set(Utc::now()),
         mfa_required: Set(false),
+        scim_default_role_id: Set(None),
     })
     .exec(&db)
     .await?;

@@ -19,6 +19,8 @@ pub mod recovery_code;
 pub mod refresh_token;
 pub mod role;
 pub mod saml_assertion_used;
+pub mod scim_group;
+pub mod scim_group_member;
 pub mod service_account;
 pub mod session;
 pub mod share_partner;

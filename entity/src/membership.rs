@@ -18,6 +18,15 @@ pub struct Model {
     pub sort_name: String,
     /// The role's name, lowercased.
     pub sort_role: String,
+    /// When SCIM deactivated the membership: it is kept, with its seat and history, and grants
+    /// nothing until restored.
+    pub suspended_at: Option<DateTimeUtc>,
+    /// When SCIM last changed the membership.
+    pub scim_updated_at: Option<DateTimeUtc>,
+    /// The organization's provisioning client's id for the person.
+    pub scim_external_id: Option<String>,
+    /// JSON object: the SCIM attributes the client set that Charter does not own.
+    pub scim_attributes: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Whether members must have verified a second factor in their session.
     pub mfa_required: bool,
+    /// The role SCIM gives a member no mapped group places; none: the policy's least role.
+    pub scim_default_role_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

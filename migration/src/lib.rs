@@ -22,6 +22,7 @@ mod m20261205_000014_saml_connections;
 mod m20261205_000015_saml_replays;
 mod m20261205_000016_directories;
 mod m20261205_000017_client_certificates;
+mod m20261205_000018_scim;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000015_saml_replays::Migration),
             Box::new(m20261205_000016_directories::Migration),
             Box::new(m20261205_000017_client_certificates::Migration),
+            Box::new(m20261205_000018_scim::Migration),
         ]
     }
 }

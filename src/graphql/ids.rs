@@ -27,6 +27,7 @@ pub enum NodeId {
     AuditCheckpoint(Uuid),
     OrganizationDomain(Uuid),
     MfaFactor(Uuid),
+    ScimGroup(Uuid),
 }
 
 impl NodeId {
@@ -46,6 +47,7 @@ impl NodeId {
             NodeId::AuditCheckpoint(id) => format!("AuditCheckpoint:{id}"),
             NodeId::OrganizationDomain(id) => format!("OrganizationDomain:{id}"),
             NodeId::MfaFactor(id) => format!("MfaFactor:{id}"),
+            NodeId::ScimGroup(id) => format!("ScimGroup:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(raw))
     }
@@ -81,6 +83,7 @@ impl NodeId {
             "AuditCheckpoint" => NodeId::AuditCheckpoint(uuid()?),
             "OrganizationDomain" => NodeId::OrganizationDomain(uuid()?),
             "MfaFactor" => NodeId::MfaFactor(uuid()?),
+            "ScimGroup" => NodeId::ScimGroup(uuid()?),
             "Role" => NodeId::Role {
                 organization: uuid()?,
                 role: uuid()?,
@@ -146,6 +149,13 @@ impl NodeId {
         match Self::parse(field, id)? {
             NodeId::OrganizationDomain(id) => Ok(id),
             _ => Err(ApiError::invalid(field, "is not a domain id")),
+        }
+    }
+
+    pub fn scim_group(field: &'static str, id: &ID) -> Result<Uuid, ApiError> {
+        match Self::parse(field, id)? {
+            NodeId::ScimGroup(id) => Ok(id),
+            _ => Err(ApiError::invalid(field, "is not a SCIM group id")),
         }
     }
 

@@ -139,6 +139,7 @@ fn node_kind(id: NodeId) -> &'static str {
         NodeId::ServiceAccount(_) => "service account",
         NodeId::OrganizationDomain(_) => "domain",
         NodeId::MfaFactor(_) => "second factor",
+        NodeId::ScimGroup(_) => "SCIM group",
         NodeId::WebhookEndpoint(_) => "webhook endpoint",
         NodeId::WebhookDelivery(_) => "webhook delivery",
         NodeId::AuditCheckpoint(_) => "audit checkpoint",
@@ -196,8 +197,9 @@ async fn find_node(ctx: &Context<'_>, id: NodeId) -> ApiResult<Option<Node>> {
         },
         // A domain is read through its organization's `sso`, not as a node.
         NodeId::OrganizationDomain(_) => None,
-        // A second factor is read through `viewer.mfaFactors`, by its user alone.
-        NodeId::MfaFactor(_) => None,
+        // A second factor is read through `viewer.mfaFactors`, by its user alone; a SCIM group
+        // through its organization's `scimGroups`.
+        NodeId::MfaFactor(_) | NodeId::ScimGroup(_) => None,
         // Webhooks and checkpoints are read through their organization.
         NodeId::WebhookEndpoint(_) | NodeId::WebhookDelivery(_) | NodeId::AuditCheckpoint(_) => {
             None

@@ -6,6 +6,7 @@ mod graphql;
 mod headers;
 mod lists;
 mod oauth;
+mod scim;
 mod server;
 mod sso;
 pub mod tls;
@@ -52,16 +53,18 @@ pub fn router(app: AppState) -> Router {
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),
         )
+        .merge(scim::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
 /// The body bound of the route at `path`: the token endpoint's small form, a SAML ACS's
-/// Response, or the default.
+/// Response, SCIM's (refused in SCIM's shape), or the default.
 fn body_bound(path: &str) -> server::BodyBound {
     match path {
         oauth::TOKEN_PATH => oauth::BODY_BOUND,
         _ if path.starts_with("/sso/") && path.ends_with("/saml/acs") => sso::ACS_BODY_BOUND,
+        _ if path.starts_with("/scim/") => scim::BODY_BOUND,
         _ => server::BodyBound::DEFAULT,
     }
 }

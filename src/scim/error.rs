@@ -58,7 +58,8 @@ impl ScimError {
         Self::new(status, None, detail)
     }
 
-    fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+    /// `status` with `scim_type` (a 409 of `uniqueness`, say).
+    pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
         let detail: String = detail
             .into()
             .chars()

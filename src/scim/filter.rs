@@ -95,6 +95,140 @@ pub fn parse(text: &str) -> Result<Filter, Invalid> {
     }
 }
 
+/// Parses a PATCH operation's `path` (RFC 7644 §3.5.2): an attribute path, perhaps with a
+/// value filter and a sub-attribute after it (`members[value eq "…"]`,
+/// `emails[type eq "work"].value`).
+pub fn parse_path(text: &str) -> Result<AttrPath, Invalid> {
+    if text.len() > MAX_FILTER {
+        return Err(Invalid(format!(
+            "the path is longer than {MAX_FILTER} bytes"
+        )));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Invalid("the path holds control characters".to_owned()));
+    }
+    let mut parser = Parser {
+        tokens: tokens(text)?,
+        at: 0,
+        depth: 0,
+    };
+    let path = parser.path()?;
+    match parser.peek() {
+        None => Ok(path),
+        Some(token) => Err(Invalid(format!("unexpected {token} after the path"))),
+    }
+}
+
+/// Attributes compared case-exactly (RFC 7643: `id`, `externalId`, references); every other
+/// string compares without regard to case.
+fn case_exact(name: &str) -> bool {
+    ["id", "externalId", "$ref"]
+        .iter()
+        .any(|exact| exact.eq_ignore_ascii_case(name))
+}
+
+/// The member of `object` named `name`, compared without regard to case as SCIM names are.
+pub fn member<'a>(object: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
+    object
+        .as_object()?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
+}
+
+/// Whether the JSON resource or value `subject` matches `filter`. A path reaching a
+/// multi-valued attribute matches when any of its values does.
+pub fn matches(filter: &Filter, subject: &serde_json::Value) -> bool {
+    match filter {
+        Filter::And(left, right) => matches(left, subject) && matches(right, subject),
+        Filter::Or(left, right) => matches(left, subject) || matches(right, subject),
+        Filter::Not(inner) => !matches(inner, subject),
+        Filter::Present(path) => values_at(path, subject)
+            .iter()
+            .any(|value| !value.is_null() && value.as_str() != Some("")),
+        Filter::Compare { path, op, value } => {
+            let exact = case_exact(path.sub.as_deref().unwrap_or(&path.name));
+            let found = values_at(path, subject);
+            if *value == Value::Null {
+                let present = found.iter().any(|v| !v.is_null());
+                return match op {
+                    CompareOp::Eq => !present,
+                    CompareOp::Ne => present,
+                    _ => false,
+                };
+            }
+            found
+                .iter()
+                .any(|candidate| compare(candidate, *op, value, exact))
+        }
+    }
+}
+
+/// The values `path` reaches in `subject`, arrays flattened.
+fn values_at<'a>(path: &AttrPath, subject: &'a serde_json::Value) -> Vec<&'a serde_json::Value> {
+    let base = match path.schema.as_deref() {
+        Some(schema) => member(subject, schema).unwrap_or(subject),
+        None => subject,
+    };
+    let Some(found) = member(base, &path.name) else {
+        return vec![];
+    };
+    let mut values: Vec<&serde_json::Value> = match found {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        value => vec![value],
+    };
+    if let Some(filter) = &path.filter {
+        values.retain(|value| matches(filter, value));
+    }
+    match &path.sub {
+        Some(sub) => values
+            .into_iter()
+            .filter_map(|value| member(value, sub))
+            .flat_map(|value| match value {
+                serde_json::Value::Array(items) => items.iter().collect(),
+                value => vec![value],
+            })
+            .collect(),
+        None => values,
+    }
+}
+
+fn compare(candidate: &serde_json::Value, op: CompareOp, wanted: &Value, exact: bool) -> bool {
+    use std::cmp::Ordering;
+    let ordering = match (candidate, wanted) {
+        (serde_json::Value::String(have), Value::String(want)) => {
+            let (have, want) = if exact {
+                (have.clone(), want.clone())
+            } else {
+                (have.to_lowercase(), want.to_lowercase())
+            };
+            match op {
+                CompareOp::Co => return have.contains(&want),
+                CompareOp::Sw => return have.starts_with(&want),
+                CompareOp::Ew => return have.ends_with(&want),
+                _ => have.cmp(&want),
+            }
+        }
+        (serde_json::Value::Bool(have), Value::Bool(want)) => have.cmp(want),
+        (serde_json::Value::Number(have), Value::Number(want)) => {
+            match have.as_f64().and_then(|have| have.partial_cmp(want)) {
+                Some(ordering) => ordering,
+                None => return false,
+            }
+        }
+        _ => return false,
+    };
+    match op {
+        CompareOp::Eq => ordering == Ordering::Equal,
+        CompareOp::Ne => ordering != Ordering::Equal,
+        CompareOp::Gt => ordering == Ordering::Greater,
+        CompareOp::Ge => ordering != Ordering::Less,
+        CompareOp::Lt => ordering == Ordering::Less,
+        CompareOp::Le => ordering != Ordering::Greater,
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
     Word(String),
@@ -491,5 +625,63 @@ mod tests {
         }
         let megabyte = format!("userName eq \"{}\"", "x".repeat(1 << 20));
         assert!(parse(&megabyte).unwrap_err().0.contains("longer"));
+    }
+
+    #[test]
+    fn filters_match_resources_as_scim_compares() {
+        let user = serde_json::json!({
+            "userName": "Ada@Example.com",
+            "externalId": "00u1",
+            "active": true,
+            "emails": [
+                { "value": "ada@home.test", "type": "home" },
+                { "value": "Ada@Example.com", "type": "work", "primary": true }
+            ],
+            "name": { "givenName": "Ada" }
+        });
+        let yes = [
+            "userName eq \"ada@example.com\"",
+            "emails[type eq \"work\"].value eq \"ada@example.com\"",
+            "emails[type eq \"work\" and primary eq true]",
+            "externalId eq \"00u1\" and active eq true",
+            "name.givenName sw \"A\"",
+            "emails.value co \"home\"",
+            "not (active eq false)",
+            "nickName eq null",
+            "USERNAME ew \"EXAMPLE.COM\"",
+        ];
+        for text in yes {
+            assert!(matches(&parse(text).unwrap(), &user), "{text}");
+        }
+        let no = [
+            "externalId eq \"00U1\"",
+            "emails[type eq \"home\"].value eq \"ada@example.com\"",
+            "active eq false",
+            "userName pr and nickName pr",
+            "name.givenName gt \"B\"",
+        ];
+        for text in no {
+            assert!(!matches(&parse(text).unwrap(), &user), "{text}");
+        }
+    }
+
+    #[test]
+    fn patch_paths_parse_with_value_filters_and_extensions() {
+        let path = parse_path("members[value eq \"2819c223\"]").unwrap();
+        assert_eq!(path.name, "members");
+        assert!(path.filter.is_some() && path.sub.is_none());
+        let path = parse_path("emails[type eq \"work\"].value").unwrap();
+        assert_eq!(path.sub.as_deref(), Some("value"));
+        let path =
+            parse_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department")
+                .unwrap();
+        assert_eq!(
+            path.schema.as_deref(),
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+        );
+        assert_eq!(path.name, "department");
+        assert!(parse_path("members[value eq \"x\"] extra").is_err());
+        assert!(parse_path("bad\u{0}path").is_err());
+        assert!(parse_path("").is_err());
     }
 }

@@ -183,6 +183,8 @@ async fn every_mutation_that_changes_state_writes_exactly_one_event() {
             "organizationId": org, "url": directory.url(), "startTls": true, "caCertificate": directory.ca_pem,
             "bindDn": crate::directory::ADMIN_DN, "bindPassword": crate::directory::ADMIN_PASSWORD, "baseDn": crate::directory::PEOPLE,
         } }), Some(token.clone())),
+        ("configureScim", "mutation($o: ID!, $r: ID!) { configureScim(input: {organizationId: $o, defaultRoleId: $r}) { defaultRole { key } } }".into(), json!({ "o": org, "r": reader }), Some(token.clone())),
+        ("setScimGroupRole", "mutation($g: ID!, $r: ID) { setScimGroupRole(input: {groupId: $g, roleId: $r}) { role { key } } }".into(), json!({ "g": crate::scim::scim_group(&app, org_model.id, "Analysts").await, "r": reader }), Some(token.clone())),
         ("configureCertificateSignIn", "mutation($o: ID!, $c: String!) { configureCertificateSignIn(input: {organizationId: $o, authorities: [$c]}) { protocol } }".into(), json!({ "o": org, "c": String::from_utf8(crate::tls::authority("Acme card CA").1.to_pem().unwrap()).unwrap() }), Some(token.clone())),
         ("removeOrganizationDomain", "mutation($d: ID!) { removeOrganizationDomain(id: $d) }".into(), json!({}), Some(token.clone())),
         ("beginTotpEnrollment", "mutation { beginTotpEnrollment { secret } }".into(), json!({}), Some(token.clone())),

@@ -28,6 +28,7 @@ enum Kind {
     MfaFactor,
     WebhookEndpoint,
     WebhookDelivery,
+    ScimGroup,
 }
 
 /// An id argument, a request whose `@ID` is the id under test, and the kinds it is tried with.
@@ -70,9 +71,9 @@ const NAMING_ANOTHER_ORGANIZATION: &[&str] = &[
 ];
 
 #[rustfmt::skip]
-fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
+fn cases(own_org: &str, own_role: &str, own_membership: &str, own_scim_group: &str) -> Vec<Case> {
     use Kind::*;
-    const ALL: &[Kind] = &[Organization, User, Membership, Role, RoleUnderOwnOrganization, AuditEvent, Invitation, List, ApiKey, ServiceAccount, OrganizationDomain, MfaFactor, WebhookEndpoint, WebhookDelivery];
+    const ALL: &[Kind] = &[Organization, User, Membership, Role, RoleUnderOwnOrganization, AuditEvent, Invitation, List, ApiKey, ServiceAccount, OrganizationDomain, MfaFactor, WebhookEndpoint, WebhookDelivery, ScimGroup];
     const ORG: &[Kind] = &[Organization];
     const ROLE: &[Kind] = &[Role, RoleUnderOwnOrganization];
     const LIST: &[Kind] = &[List];
@@ -125,6 +126,10 @@ fn cases(own_org: &str, own_role: &str, own_membership: &str) -> Vec<Case> {
         // The issuer is never fetched: the gate and the role come first.
         case("Mutation.configureSamlSso(input.organizationId)", "mutation($v: ID!) { configureSamlSso(input: {organizationId: $v, idpEntityId: \"i\", ssoUrl: \"https://idp.example/sso\", certificates: [\"c\"]}) { enabled } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.configureSamlSso(input.defaultRoleId)", "mutation($o: ID!, $v: ID) { configureSamlSso(input: {organizationId: $o, idpEntityId: \"i\", ssoUrl: \"https://idp.example/sso\", certificates: [\"c\"], defaultRoleId: $v}) { enabled } }", json!({ "o": own_org, "v": "@ID" }), ROLE),
+        case("Mutation.configureScim(input.organizationId)", "mutation($v: ID!, $r: ID!) { configureScim(input: {organizationId: $v, defaultRoleId: $r}) { __typename } }", json!({ "v": "@ID", "r": own_role }), ORG),
+        case("Mutation.configureScim(input.defaultRoleId)", "mutation($o: ID!, $v: ID!) { configureScim(input: {organizationId: $o, defaultRoleId: $v}) { __typename } }", json!({ "o": own_org, "v": "@ID" }), ROLE),
+        case("Mutation.setScimGroupRole(input.groupId)", "mutation($v: ID!) { setScimGroupRole(input: {groupId: $v, roleId: null}) { __typename } }", json!({ "v": "@ID" }), &[ScimGroup]),
+        case("Mutation.setScimGroupRole(input.roleId)", "mutation($g: ID!, $v: ID) { setScimGroupRole(input: {groupId: $g, roleId: $v}) { __typename } }", json!({ "g": own_scim_group, "v": "@ID" }), ROLE),
         case("Mutation.configureCertificateSignIn(input.organizationId)", "mutation($v: ID!) { configureCertificateSignIn(input: {organizationId: $v, authorities: [\"c\"]}) { enabled } }", json!({ "v": "@ID" }), ORG),
         case("Mutation.configureCertificateSignIn(input.defaultRoleId)", "mutation($o: ID!, $v: ID) { configureCertificateSignIn(input: {organizationId: $o, authorities: [\"c\"], defaultRoleId: $v}) { enabled } }", json!({ "o": own_org, "v": "@ID" }), ROLE),
         case("Mutation.configureLdap(input.organizationId)", "mutation($v: ID!) { configureLdap(input: {organizationId: $v, url: \"ldaps://93.184.216.34\", bindDn: \"cn=a\", bindPassword: \"p\", baseDn: \"dc=a\"}) { enabled } }", json!({ "v": "@ID" }), ORG),
@@ -363,9 +368,20 @@ async fn an_object_of_another_organization_answers_exactly_as_one_that_does_not_
             other["webhookDelivery"].as_str().unwrap().to_owned(),
             NodeId::WebhookDelivery(new()).to_id().0,
         ),
+        (
+            Kind::ScimGroup,
+            crate::scim::scim_group(&app, globex.id, "Spies").await,
+            NodeId::ScimGroup(new()).to_id().0,
+        ),
     ];
 
-    let cases = cases(&own_org, own["role"].as_str().unwrap(), &own_membership);
+    let own_scim_group = crate::scim::scim_group(&app, acme.id, "Analysts").await;
+    let cases = cases(
+        &own_org,
+        own["role"].as_str().unwrap(),
+        &own_membership,
+        &own_scim_group,
+    );
     // The table covers every id argument of the schema.
     let covered: BTreeSet<String> = cases
         .iter()

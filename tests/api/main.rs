@@ -41,6 +41,7 @@ mod roles;
 mod saml;
 mod saml_sign_in;
 mod schema;
+mod scim;
 mod security_keys;
 mod shared_keys;
 mod sso;

@@ -529,6 +529,29 @@ async fn probe(app: &TestApp, fixture: &Org, owner: uuid::Uuid, guard: &CatalogG
                 json!({ "o": org }),
             )
         }
+        ("Mutation", "configureScim") => {
+            // A custom role with no grants: within every manager's ceiling.
+            let (_, empty) = victim(app, fixture, owner).await;
+            (
+                "mutation($o: ID!, $r: ID!) { configureScim(input: {organizationId: $o, defaultRoleId: $r}) { __typename } }".to_owned(),
+                json!({ "o": org, "r": empty }),
+            )
+        }
+        ("Mutation", "setScimGroupRole") => (
+            // An empty group: setting its role moves nobody.
+            "mutation($g: ID!) { setScimGroupRole(input: {groupId: $g, roleId: null}) { __typename } }".to_owned(),
+            json!({ "g": crate::scim::scim_group(app, fixture.org.id, &format!("Probe {}", uuid::Uuid::now_v7())).await }),
+        ),
+        ("ScimGroup", field) => {
+            crate::scim::scim_group(app, fixture.org.id, &format!("Probe {}", uuid::Uuid::now_v7())).await;
+            (
+                format!(
+                    "query($o: ID!) {{ organization(id: $o) {{ scimGroups {{ nodes {{ {} }} }} }} }}",
+                    selection("ScimGroup", field)
+                ),
+                json!({ "o": org }),
+            )
+        }
         ("Mutation", "addOrganizationDomain") => (
             "mutation($o: ID!, $d: String!) { addOrganizationDomain(organizationId: $o, domain: $d) { __typename } }".to_owned(),
             json!({ "o": org, "d": format!("probe-{}.test", uuid::Uuid::now_v7().simple()) }),
@@ -650,6 +673,8 @@ fn selection(type_name: &str, field: &str) -> String {
         "lastStatusCode",
         "lastError",
         "payload",
+        "externalId",
+        "roleSetExplicitly",
     ];
     let _ = type_name;
     if SCALARS.contains(&field) {

@@ -64,6 +64,7 @@ struct Ids {
     membership: String,
     service_account: String,
     webhook: String,
+    scim_group: String,
 }
 
 #[rustfmt::skip]
@@ -75,6 +76,7 @@ fn cases(ids: &Ids) -> Vec<Case> {
     let m = &ids.membership;
     let sa = &ids.service_account;
     let w = &ids.webhook;
+    let scim_group = &ids.scim_group;
     vec![
         case("Query.organization(id)", Id("id"), "query($v: ID!) { organization(id: $v) { id } }", json!({ "v": "@BAD" })),
         case("Query.node(id)", Id("id"), "query($v: ID!) { node(id: $v) { id } }", json!({ "v": "@BAD" })),
@@ -184,6 +186,11 @@ fn cases(ids: &Ids) -> Vec<Case> {
         case("Mutation.revokeApiKey(id)", Id("id"), "mutation($v: ID!) { revokeApiKey(id: $v) { id } }", json!({ "v": "@BAD" })),
         case("Mutation.rotateApiKey(id)", Id("id"), "mutation($v: ID!) { rotateApiKey(id: $v) { secret } }", json!({ "v": "@BAD" })),
         // An issuer that is no URL: an accepted value never reaches the network.
+        case("Mutation.configureScim(input.organizationId)", Id("organizationId"), "mutation($v: ID!, $r: ID!) { configureScim(input: {organizationId: $v, defaultRoleId: $r}) { __typename } }", json!({ "v": "@BAD", "r": r })),
+        case("Mutation.configureScim(input.defaultRoleId)", Id("defaultRoleId"), "mutation($o: ID!, $v: ID!) { configureScim(input: {organizationId: $o, defaultRoleId: $v}) { __typename } }", json!({ "o": o, "v": "@BAD" })),
+        case("Mutation.setScimGroupRole(input.groupId)", Id("groupId"), "mutation($v: ID!) { setScimGroupRole(input: {groupId: $v, roleId: null}) { __typename } }", json!({ "v": "@BAD" })),
+        case("Mutation.setScimGroupRole(input.roleId)", Id("roleId"), "mutation($g: ID!, $v: ID) { setScimGroupRole(input: {groupId: $g, roleId: $v}) { __typename } }", json!({ "g": scim_group, "v": "@BAD" })),
+        case("Organization.scimGroups(after)", Line("after"), "query($o: ID!, $v: String) { organization(id: $o) { scimGroups(after: $v) { totalCount } } }", json!({ "o": o, "v": "@BAD" })),
         case("Mutation.configureCertificateSignIn(input.organizationId)", Id("organizationId"), "mutation($v: ID!) { configureCertificateSignIn(input: {organizationId: $v, authorities: []}) { enabled } }", json!({ "v": "@BAD" })),
         case("Mutation.configureCertificateSignIn(input.defaultRoleId)", Id("defaultRoleId"), "mutation($o: ID!, $v: ID) { configureCertificateSignIn(input: {organizationId: $o, authorities: [], defaultRoleId: $v}) { enabled } }", json!({ "o": o, "v": "@BAD" })),
         case("Mutation.configureCertificateSignIn(input.authorities)", Line("authorities"), "mutation($o: ID!, $v: String!) { configureCertificateSignIn(input: {organizationId: $o, authorities: [$v]}) { enabled } }", json!({ "o": o, "v": "c@BAD" })),
@@ -308,6 +315,7 @@ async fn fixture() -> (TestApp, String, Ids) {
             .unwrap()
             .to_owned(),
         webhook,
+        scim_group: crate::scim::scim_group(&app, org.id, "Analysts").await,
     };
     (app, token, ids)
 }

@@ -75,7 +75,7 @@ async fn a_delivery_verifies_with_the_reference_library_and_the_published_keys()
 
 /// The receiver of `tests/js/webhook-receiver.mjs`, on loopback: it verifies every request
 /// with the reference library and the live JWKS, and answers as the test scripts it.
-struct Receiver {
+pub(crate) struct Receiver {
     child: std::process::Child,
     base: String,
     client: reqwest::Client,
@@ -84,7 +84,7 @@ struct Receiver {
 impl Receiver {
     /// Starts a receiver that checks `v1a` signatures against `charter`'s keys; `None` (after
     /// saying why) when node is missing outside CI.
-    async fn start(charter: &str) -> Option<Self> {
+    pub(crate) async fn start(charter: &str) -> Option<Self> {
         if let Err(missing) = node::node_tools() {
             node::skip_or_fail(&missing);
             return None;
@@ -119,11 +119,11 @@ impl Receiver {
         })
     }
 
-    fn hook(&self) -> String {
+    pub(crate) fn hook(&self) -> String {
         format!("{}/hook", self.base)
     }
 
-    async fn script(&self, script: Value) {
+    pub(crate) async fn script(&self, script: Value) {
         let response = self
             .client
             .post(format!("{}/control", self.base))
@@ -134,7 +134,7 @@ impl Receiver {
         assert!(response.status().is_success());
     }
 
-    async fn received(&self) -> Vec<Value> {
+    pub(crate) async fn received(&self) -> Vec<Value> {
         self.client
             .get(format!("{}/received", self.base))
             .send()
@@ -188,7 +188,7 @@ const CREATE: &str = "mutation($input: CreateWebhookEndpointInput!) {
     createWebhookEndpoint(input: $input) { secret endpoint { id url events enabled } } }";
 
 /// Creates an endpoint for `url` with `events`; returns its id and secret.
-async fn endpoint(
+pub(crate) async fn endpoint(
     app: &TestApp,
     token: &str,
     org: &str,
@@ -237,7 +237,7 @@ async fn create_list(app: &TestApp, token: &str, org: &str, name: &str) {
     assert!(body["data"]["createList"]["id"].is_string(), "{body}");
 }
 
-async fn deliver(app: &TestApp) -> usize {
+pub(crate) async fn deliver(app: &TestApp) -> usize {
     charter::services::webhooks::worker::deliver_due(&app.state)
         .await
         .expect("delivery runs")

@@ -63,6 +63,50 @@ impl MemberMutations {
         Ok(true)
     }
 
+    /// Sets the role SCIM gives new members, and members no group places (one you may hand
+    /// out). Members already provisioned keep their roles until SCIM next changes them.
+    #[graphql(directive = Requires::apply(need(require::MEMBER_MANAGE)))]
+    async fn configure_scim(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfigureScimInput,
+    ) -> ApiResult<ScimSettings> {
+        let org = NodeId::organization("organizationId", &input.organization_id)?;
+        let (role_org, role) = role_ref_in("defaultRoleId", &input.default_role_id)?;
+        let change = Gate::root("organization", org).change(ctx).await?;
+        if role_org != org {
+            return Err(crate::authz::Refusal::RoleNotInOrganization.into());
+        }
+        let default_role = scim::configure(&change, role).await?;
+        Ok(ScimSettings {
+            organization_id: org,
+            default_role,
+        })
+    }
+
+    /// Sets the role a SCIM group places its members in (`roleId: null`: the role of the
+    /// group's name, if any), and places its members again: each move passes the rules of
+    /// `assignRole` (your ceiling, owners, the last owner, seats), or none is made.
+    #[graphql(directive = Requires::apply(need(require::MEMBER_MANAGE)))]
+    async fn set_scim_group_role(
+        &self,
+        ctx: &Context<'_>,
+        input: SetScimGroupRoleInput,
+    ) -> ApiResult<ScimGroup> {
+        let group = NodeId::scim_group("groupId", &input.group_id)?;
+        let role = match &input.role_id {
+            Some(id) => Some(role_ref_in("roleId", id)?),
+            None => None,
+        };
+        let org = scim::groups::organization_of(ctx.state(), group).await?;
+        let change = Gate::root("SCIM group", org).change(ctx).await?;
+        if role.is_some_and(|(role_org, _)| role_org != org) {
+            return Err(crate::authz::Refusal::RoleNotInOrganization.into());
+        }
+        let updated = scim::groups::set_role(&change, group, role.map(|(_, role)| role)).await?;
+        Ok(ScimGroup(updated))
+    }
+
     /// Leaves an organization; the last owner cannot.
     #[graphql(directive = Authenticated::apply(SIGNED_IN))]
     async fn leave_organization(&self, ctx: &Context<'_>, organization_id: ID) -> ApiResult<bool> {
@@ -180,6 +224,21 @@ pub struct SetOrganizationLicenseInput {
     pub add_features: Vec<String>,
     #[graphql(default)]
     pub remove_features: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct ConfigureScimInput {
+    pub organization_id: ID,
+    /// A role of the organization (as listed by `Organization.roles`).
+    pub default_role_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct SetScimGroupRoleInput {
+    /// A group of `Organization.scimGroups`.
+    pub group_id: ID,
+    /// A role of the group's organization; null: the role of the group's name.
+    pub role_id: Option<ID>,
 }
 
 #[derive(InputObject)]

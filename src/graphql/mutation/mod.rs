@@ -13,9 +13,9 @@ use super::ids::NodeId;
 use super::types::policy_key;
 use super::types::{
     ApiKey, AuthPayload, CertificateMapping, Invitation, IssuedApiKey, License, List,
-    ListKindValue, Membership, MfaChallenge, Organization, OrganizationDomain, Role,
-    SecurityKeyRegistered, ServiceAccount, SsoConnection, TotpEnrollment, User, Viewer,
-    list_for_change,
+    ListKindValue, Membership, MfaChallenge, Organization, OrganizationDomain, Role, ScimGroup,
+    ScimSettings, SecurityKeyRegistered, ServiceAccount, SsoConnection, TotpEnrollment, User,
+    Viewer, list_for_change,
 };
 use crate::authz::require;
 use crate::domain::OrganizationName;
@@ -30,7 +30,7 @@ use crate::services::{
     identity::credentials, identity::mfa, identity::sessions, identity::sign_in, identity::users,
     organization::api_keys, organization::certificates, organization::domains,
     organization::invitations, organization::ldap, organization::members, organization::saml,
-    organization::service_accounts, organization::sso,
+    organization::scim, organization::service_accounts, organization::sso,
 };
 
 mod factor_fields;

@@ -10,7 +10,8 @@ use super::membership::{
 };
 use super::{
     ApiKey, AuditCheckpoint, AuditConnection, GrantList, Invitation, InvitationStatus, List,
-    PermissionGrant, Role, ServiceAccount, SsoConnection, WebhookEndpoint, audit_page,
+    PermissionGrant, Role, ScimGroup, ScimSettings, ServiceAccount, SsoConnection, WebhookEndpoint,
+    audit_page,
 };
 use crate::authz::require;
 use crate::error::ApiResult;
@@ -23,7 +24,7 @@ use crate::services::organization::invitations;
 use crate::services::organization::organizations::{Licensed, OrganizationRecord};
 use crate::services::{
     organization::api_keys, organization::lists, organization::organizations, organization::roles,
-    organization::service_accounts, organization::sso, organization::webhooks,
+    organization::scim, organization::service_accounts, organization::sso, organization::webhooks,
     webhooks::checkpoints,
 };
 
@@ -239,6 +240,44 @@ impl Organization {
             total,
             |account| account.id,
             ServiceAccount,
+        )))
+    }
+
+    /// The organization's SCIM provisioning: the role it gives new members.
+    #[graphql(directive = Requires::apply(need(require::MEMBER_READ)))]
+    async fn scim(&self, ctx: &Context<'_>) -> ApiResult<Option<ScimSettings>> {
+        let scope = self.gate().scope(ctx).await?;
+        Ok(Some(ScimSettings {
+            organization_id: scope.organization_id(),
+            default_role: scim::default_role_of(&scope).await?,
+        }))
+    }
+
+    /// The groups SCIM provisioned, oldest first, each with the role it places its members in.
+    #[graphql(
+        directive = Requires::apply(need(require::MEMBER_READ)),
+        complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1"
+    )]
+    async fn scim_groups(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Option<Conn<ScimGroup>>> {
+        let args = page_args(first, after)?;
+        let scope = self.gate().scope(ctx).await?;
+        let (page, total) = page_and_total(
+            ctx,
+            scim::groups::listed(&scope, args),
+            scim::groups::count(&scope),
+        )
+        .await?;
+        Ok(Some(connection(
+            page,
+            &args,
+            total,
+            |group| group.id,
+            ScimGroup,
         )))
     }
 

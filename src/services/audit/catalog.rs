@@ -95,6 +95,13 @@ actions! {
     WebhookDisabled => "webhook.disabled",
     WebhookReplayed => "webhook.replayed",
     WebhookDeliveryRetried => "webhook.delivery_retried",
+    MemberSuspended => "member.suspended",
+    MemberRestored => "member.restored",
+    MemberUpdated => "member.updated",
+    ScimConfigured => "scim.configured",
+    ScimGroupCreated => "scim_group.created",
+    ScimGroupUpdated => "scim_group.updated",
+    ScimGroupDeleted => "scim_group.deleted",
 }
 
 #[cfg(test)]

@@ -55,6 +55,7 @@ async fn usable(
             Expr::col((membership::Entity, membership::Column::OrganizationId))
                 .equals((api_key::Entity, api_key::Column::OrganizationId)),
         )
+        .and_where(Expr::col((membership::Entity, membership::Column::SuspendedAt)).is_null())
         .to_owned();
     let found = api_key::Entity::find()
         .filter(filter)

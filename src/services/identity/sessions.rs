@@ -98,7 +98,7 @@ pub async fn login(
         };
     let user = password_holder(state, &parsed, password_text, counted, meta).await?;
     if let Some(org) = organization_id {
-        records::membership(&state.db, user.id, org)
+        records::active_membership(&state.db, user.id, org)
             .await?
             .ok_or_else(|| ApiError::not_found("organization"))?;
     }
@@ -267,7 +267,9 @@ async fn refreshed_session(
         .ok_or_else(invalid_refresh)?;
     let mut session = session;
     if let Some(org) = session.organization_id
-        && records::membership(txn, user.id, org).await?.is_none()
+        && records::active_membership(txn, user.id, org)
+            .await?
+            .is_none()
     {
         let mut active: session::ActiveModel = session.into();
         active.organization_id = Set(None);
@@ -370,7 +372,7 @@ pub async fn switch_organization(
 ) -> ApiResult<Tokens> {
     let user_id = principal.user_id()?;
     let session_id = principal.session_id()?;
-    records::membership(&state.db, user_id, organization_id)
+    records::active_membership(&state.db, user_id, organization_id)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
     let mut events = entering(state, actor, session_id, user_id, organization_id).await?;
@@ -408,7 +410,7 @@ pub async fn set_default_organization(
     organization_id: Uuid,
 ) -> ApiResult<user::Model> {
     let (state, actor, user_id) = (own.state(), own.actor(), own.user_id());
-    records::membership(&state.db, user_id, organization_id)
+    records::active_membership(&state.db, user_id, organization_id)
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
     own.write(async |txn| {

@@ -20,7 +20,11 @@ use crate::services::store::scope::OrgChange;
 use crate::services::store::seats::ensure_licensed_seat;
 
 /// Owners of the organization, counted inside the caller's transaction (under its lock).
-async fn owner_count(txn: &impl ConnectionTrait, policy: &Policy, org: Uuid) -> ApiResult<u64> {
+pub(in crate::services) async fn owner_count(
+    txn: &impl ConnectionTrait,
+    policy: &Policy,
+    org: Uuid,
+) -> ApiResult<u64> {
     Ok(membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(org))
         .filter(membership::Column::RoleId.eq(policy.owner_role().id))
@@ -29,7 +33,11 @@ async fn owner_count(txn: &impl ConnectionTrait, policy: &Policy, org: Uuid) -> 
 }
 
 /// The rules on changing member `target_user`, who holds `role` or is to hold it.
-fn check_power_over(actor: &OrgAccess, target_user: Uuid, role: &RoleRecord) -> ApiResult<()> {
+pub(in crate::services) fn check_power_over(
+    actor: &OrgAccess,
+    target_user: Uuid,
+    role: &RoleRecord,
+) -> ApiResult<()> {
     Ok(power::power_over(
         actor.policy(),
         actor.user_id(),

@@ -129,7 +129,10 @@ async fn count_for_user(
 }
 
 fn of_user_in(user_id: Uuid, only: Option<Uuid>) -> sea_orm::Select<membership::Entity> {
-    let query = membership::Entity::find().filter(membership::Column::UserId.eq(user_id));
+    // A suspended membership is no way in: the person's own list leaves it out.
+    let query = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::SuspendedAt.is_null());
     match only {
         Some(organization) => query.filter(membership::Column::OrganizationId.eq(organization)),
         None => query,

@@ -13,6 +13,7 @@ pub mod memberships;
 pub mod organizations;
 pub mod roles;
 pub mod saml;
+pub mod scim;
 pub mod service_accounts;
 pub mod sso;
 pub mod webhooks;

@@ -131,6 +131,7 @@ async fn insert_organization(
             features: Set("[]".to_owned()),
             created_at: Set(now),
             mfa_required: Set(false),
+            scim_default_role_id: Set(None),
         };
         match organization::Entity::insert(model.clone())
             .exec_without_returning(txn)

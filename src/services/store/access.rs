@@ -101,9 +101,11 @@ async fn memberships_in(
     user_id: Uuid,
     organization_ids: &[Uuid],
 ) -> ApiResult<Vec<membership::Model>> {
+    // A suspended membership grants nothing: its sessions and keys reach nothing there.
     Ok(membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::OrganizationId.is_in(organization_ids.iter().copied()))
+        .filter(membership::Column::SuspendedAt.is_null())
         .all(db)
         .await?)
 }

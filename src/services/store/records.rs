@@ -197,7 +197,34 @@ pub(crate) async fn load_roles(
     Ok(found)
 }
 
-/// The membership of `user_id` in `organization_id`, if any.
+/// Whether `domain` is one of the organization's verified domains.
+pub(crate) async fn verified_domain(
+    db: &impl ConnectionTrait,
+    organization_id: Uuid,
+    domain: &str,
+) -> ApiResult<bool> {
+    use entity::organization_domain;
+    Ok(organization_domain::Entity::find()
+        .filter(organization_domain::Column::OrganizationId.eq(organization_id))
+        .filter(organization_domain::Column::Domain.eq(domain))
+        .filter(organization_domain::Column::VerifiedAt.is_not_null())
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The membership of `user_id` in `organization_id` that grants access: not suspended.
+pub(crate) async fn active_membership(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    organization_id: Uuid,
+) -> ApiResult<Option<membership::Model>> {
+    Ok(membership(db, user_id, organization_id)
+        .await?
+        .filter(|m| m.suspended_at.is_none()))
+}
+
+/// The membership of `user_id` in `organization_id`, if any, suspended or not.
 pub async fn membership(
     db: &impl ConnectionTrait,
     user_id: Uuid,
@@ -229,6 +256,10 @@ pub fn new_membership(
         sort_email: Set(user.email_lower.clone()),
         sort_name: Set(user.display_name.to_lowercase()),
         sort_role: Set(role_name.to_lowercase()),
+        suspended_at: Set(None),
+        scim_updated_at: Set(None),
+        scim_external_id: Set(None),
+        scim_attributes: Set(None),
     }
 }
 

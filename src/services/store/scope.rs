@@ -314,6 +314,19 @@ impl OrgChange {
         &self,
         change: impl AsyncFnOnce(&Tx<'_>) -> ApiResult<(T, Option<Event>)>,
     ) -> ApiResult<T> {
+        self.write_all(async |tx| {
+            let (value, event) = change(tx).await?;
+            Ok((value, event.into_iter().collect()))
+        })
+        .await
+    }
+
+    /// [`Self::write`] for a change that records several events (a provisioning run that
+    /// creates a person and their membership, or reassigns many members).
+    pub async fn write_all<T>(
+        &self,
+        change: impl AsyncFnOnce(&Tx<'_>) -> ApiResult<(T, Vec<Event>)>,
+    ) -> ApiResult<T> {
         let scope = &self.scope;
         write(scope.db(), &self.actor, async |txn| {
             let organization = organization::Entity::find_by_id(scope.organization_id())
@@ -333,8 +346,7 @@ impl OrgChange {
                 access,
                 actor: &self.actor,
             };
-            let (value, event) = change(&tx).await?;
-            Ok((value, event.into_iter().collect()))
+            change(&tx).await
         })
         .await
     }

@@ -110,3 +110,43 @@ pub(crate) async fn ensure_licensed_seat(
     let (members, pending) = licensed_seats_in_use(txn, policy, org).await?;
     Ok(seats::one_more_fits(members, pending, org.seats.into())?)
 }
+
+/// Licensed seats counted once under the organization's lock, then kept up to date as one
+/// change seats many members one by one (a provisioning run, a group's members).
+pub(crate) struct SeatLedger {
+    in_use: i64,
+    pending: i64,
+    seats: i64,
+    free_read_only_seats: bool,
+}
+
+impl SeatLedger {
+    pub(crate) async fn read(
+        txn: &impl ConnectionTrait,
+        policy: &Policy,
+        org: &organization::Model,
+    ) -> ApiResult<Self> {
+        let (in_use, pending) = licensed_seats_in_use(txn, policy, org).await?;
+        Ok(Self {
+            in_use,
+            pending,
+            seats: org.seats.into(),
+            free_read_only_seats: org.free_read_only_seats,
+        })
+    }
+
+    /// A holder moves from a role of class `from` (none: someone new) to one of class `to`:
+    /// SEAT_LIMIT_REACHED when that needs a licensed seat and none is left.
+    pub(crate) fn moves(&mut self, from: Option<SeatClass>, to: SeatClass) -> ApiResult<()> {
+        let held =
+            from.is_some_and(|from| seats::takes_licensed_seat(from, self.free_read_only_seats));
+        let takes = seats::takes_licensed_seat(to, self.free_read_only_seats);
+        if takes && !held {
+            seats::one_more_fits(self.in_use, self.pending, self.seats)?;
+            self.in_use += 1;
+        } else if held && !takes {
+            self.in_use -= 1;
+        }
+        Ok(())
+    }
+}

@@ -93,11 +93,15 @@ async fn landing_organization(
 ) -> ApiResult<Option<Uuid>> {
     if let Some(default) = user.default_organization_id
         && Some(default) != enforcing
-        && records::membership(db, user.id, default).await?.is_some()
+        && records::active_membership(db, user.id, default)
+            .await?
+            .is_some()
     {
         return Ok(Some(default));
     }
-    let mut select = membership::Entity::find().filter(membership::Column::UserId.eq(user.id));
+    let mut select = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user.id))
+        .filter(membership::Column::SuspendedAt.is_null());
     if let Some(enforcing) = enforcing {
         select = select.filter(membership::Column::OrganizationId.ne(enforcing));
     }

@@ -5,7 +5,7 @@
 //! lasts 60 seconds; `exchange` turns that code into a session. Tokens never travel in a URL.
 
 use chrono::{Duration, Utc};
-use entity::{membership, organization, sso_code, sso_connection, sso_identity, sso_login, user};
+use entity::{organization, sso_code, sso_connection, sso_identity, sso_login, user};
 use openidconnect::core::CoreIdToken;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
@@ -474,13 +474,12 @@ pub(super) async fn admit(
                 }
                 Err(refused) => return Ok((Err(refused), vec![])),
             };
-        if user.status != users::ACTIVE || user.kind != users::HUMAN {
-            return Ok((
-                Err(Refused::of(Reason::AccountDisabled).about(&user)),
-                vec![],
-            ));
+        let found = records::membership(txn, user.id, org.id).await?;
+        let suspended = found.as_ref().is_some_and(|m| m.suspended_at.is_some());
+        if user.status != users::ACTIVE || user.kind != users::HUMAN || suspended {
+            return Ok((Err(Refused::of(shut_out(suspended)).about(&user)), vec![]));
         }
-        let member = records::membership(txn, user.id, org.id).await?.is_some();
+        let member = found.is_some();
         if !member && !connection.jit_provisioning {
             return Ok((Err(Refused::of(Reason::NotMember).about(&user)), events));
         }
@@ -510,6 +509,16 @@ pub(super) async fn admit(
         ))
     })
     .await
+}
+
+/// Why an account that exists is kept out: its membership is suspended, or it is disabled or
+/// not a person.
+fn shut_out(suspended: bool) -> Reason {
+    if suspended {
+        Reason::Suspended
+    } else {
+        Reason::AccountDisabled
+    }
 }
 
 /// The person the provider vouched for: the account its subject is linked to; else the
@@ -582,14 +591,7 @@ async fn checked_email(
         return Ok(Err(Refused::of(Reason::EmailUnverified)));
     }
     let domain = email.domain().unwrap_or_default();
-    let verified_here = entity::organization_domain::Entity::find()
-        .filter(entity::organization_domain::Column::OrganizationId.eq(org.id))
-        .filter(entity::organization_domain::Column::Domain.eq(domain.as_str()))
-        .filter(entity::organization_domain::Column::VerifiedAt.is_not_null())
-        .one(txn)
-        .await?
-        .is_some();
-    if !verified_here {
+    if !crate::services::store::records::verified_domain(txn, org.id, &domain).await? {
         return Ok(Err(Refused::of(Reason::ForeignDomain)));
     }
     Ok(Ok(email))
@@ -672,10 +674,7 @@ pub async fn exchange(
             method = method.with_password().linking(subject);
         }
         _ => {
-            membership::Entity::find()
-                .filter(membership::Column::UserId.eq(user.id))
-                .filter(membership::Column::OrganizationId.eq(org))
-                .one(&state.db)
+            records::active_membership(&state.db, user.id, org)
                 .await?
                 .ok_or_else(invalid)?;
         }

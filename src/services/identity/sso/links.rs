@@ -66,7 +66,9 @@ pub(crate) async fn link_identity(
             );
         }
     }
-    if records::membership(txn, user.id, org.id).await?.is_none() {
+    let found = records::membership(txn, user.id, org.id).await?;
+    not_suspended(found.as_ref())?;
+    if found.is_none() {
         if !connection.jit_provisioning {
             return Err(ApiError::forbidden(
                 "you are not a member of this organization; ask its administrators for an invitation",
@@ -202,4 +204,14 @@ pub(super) async fn seated_default_role(
         ensure_licensed_seat(txn, &state.policy, org).await?;
     }
     Ok(role)
+}
+
+/// FORBIDDEN when the organization's provisioning suspended the membership.
+fn not_suspended(found: Option<&entity::membership::Model>) -> ApiResult<()> {
+    match found {
+        Some(m) if m.suspended_at.is_some() => Err(ApiError::forbidden(
+            "your membership of this organization is suspended; ask its administrators",
+        )),
+        _ => Ok(()),
+    }
 }

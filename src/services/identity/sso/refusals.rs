@@ -61,6 +61,8 @@ pub enum Reason {
     ForeignDomain,
     NotMember,
     AccountDisabled,
+    /// The organization's provisioning suspended the person's membership.
+    Suspended,
     NoSeat,
     /// A SAML Response failed one of its checks.
     Assertion(crate::saml::sp::Refused),
@@ -82,6 +84,7 @@ impl Reason {
             Reason::ForeignDomain => "foreign_domain",
             Reason::NotMember => "not_member",
             Reason::AccountDisabled => "account_disabled",
+            Reason::Suspended => "suspended",
             Reason::NoSeat => "no_seat",
             Reason::Assertion(refused) => refused.code(),
             Reason::Replayed => "replayed",
@@ -110,6 +113,9 @@ impl Reason {
                 "you are not a member of this organization; ask its administrators for an invitation"
             }
             Reason::AccountDisabled => "your Charter account is disabled",
+            Reason::Suspended => {
+                "your membership of this organization is suspended; ask its administrators"
+            }
             Reason::NoSeat => {
                 "the organization has no free seat for you; ask its administrators to free or buy one"
             }
