@@ -712,6 +712,17 @@ async fn a_suspended_member_keeps_their_seat_and_history_but_reaches_nothing() {
         .gql(Some(&session), read, json!({ "o": org_id(&scim.acme.org) }))
         .await;
     assert_eq!(seen["data"]["organization"]["name"], "Acme", "{seen}");
+    let issued = app
+        .gql(
+            Some(&session),
+            "mutation($o: ID!) { createApiKey(input: {organizationId: $o, name: \"laptop\", grants: [{resource: \"organization\", level: \"read\"}]}) { secret } }",
+            json!({ "o": org_id(&scim.acme.org) }),
+        )
+        .await;
+    let own_key = issued["data"]["createApiKey"]["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{issued}"))
+        .to_owned();
     let suspend = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "active", "value": false }] });
     let (status, _) = scim
         .call(Method::PATCH, &format!("/Users/{id}"), Some(suspend))
@@ -721,6 +732,15 @@ async fn a_suspended_member_keeps_their_seat_and_history_but_reaches_nothing() {
         .gql(Some(&session), read, json!({ "o": org_id(&scim.acme.org) }))
         .await;
     assert!(seen["data"]["organization"].is_null(), "{seen}");
+    // Their key stops.
+    let through_key = app
+        .gql(Some(&own_key), read, json!({ "o": org_id(&scim.acme.org) }))
+        .await;
+    assert_eq!(
+        crate::helpers::error_code(&through_key),
+        "UNAUTHENTICATED",
+        "{through_key}"
+    );
     // The members list still shows them, in their role: the seat is kept.
     let members = scim
         .acme
@@ -747,6 +767,18 @@ async fn a_suspended_member_keeps_their_seat_and_history_but_reaches_nothing() {
         .gql(Some(&fresh), read, json!({ "o": org_id(&scim.acme.org) }))
         .await;
     assert_eq!(seen["data"]["organization"]["name"], "Acme", "{seen}");
+    // The key works again; the session that acted in the organization ended with the suspension.
+    let through_key = app
+        .gql(Some(&own_key), read, json!({ "o": org_id(&scim.acme.org) }))
+        .await;
+    assert_eq!(
+        through_key["data"]["organization"]["name"], "Acme",
+        "{through_key}"
+    );
+    let old = app
+        .gql(Some(&session), read, json!({ "o": org_id(&scim.acme.org) }))
+        .await;
+    assert_eq!(crate::helpers::error_code(&old), "UNAUTHENTICATED", "{old}");
 }
 
 #[tokio::test]
@@ -755,6 +787,13 @@ async fn seats_and_the_keys_ceiling_hold_under_twenty_parallel_requests() {
     let Some(scim) = Scim::start(Some(3)).await else {
         return;
     };
+    // Read Only User, the default role, is free: it takes no seat, however many.
+    for n in 0..5 {
+        let (status, body) = scim
+            .call(Method::POST, "/Users", Some(okta_user(&format!("free{n}"))))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
     // Licensed roles need seats: the default role becomes Standard User.
     let configured = scim
         .acme
@@ -792,7 +831,7 @@ async fn seats_and_the_keys_ceiling_hold_under_twenty_parallel_requests() {
         .count(app.state.database())
         .await
         .unwrap();
-    assert_eq!(members, 3);
+    assert_eq!(members, 3 + 5);
 
     // A group mapped to a role above the key's ceiling (the owner's) moves nobody, however
     // many ask at once.
