@@ -2,7 +2,9 @@
 //! (each member a user holding one of the seven predefined roles) through Charter's own
 //! services, starts the release `charter` binary on it, drives it over loopback with `wrk`, and
 //! prints requests per second, p50, p99, CPU milliseconds per request, RSS and statements per
-//! request for the dashboard query and two small queries.
+//! request for the dashboard query and two small queries, and how many times one dashboard
+//! request's execution is polled (passes over its tree) and how many rounds of batched reads it
+//! takes.
 //!
 //! Run with `cargo bench --bench dashboard`. Settings, all optional:
 //! - `CHARTER_BENCH_SHAPES`: N×M shapes, default `10x50,50x20`;
@@ -520,8 +522,9 @@ async fn first_organization(address: &str, token: &str) -> anyhow::Result<String
         .ok_or_else(|| anyhow::anyhow!("no organization in {body}"))
 }
 
-/// The statements one dashboard request sends, counted in process on the same database.
-async fn statements_per_request(settings: &Settings, token: &str) -> Option<usize> {
+/// The statements one dashboard request sends, counted in process on the same database, and
+/// how many times its execution was polled and batch rounds ran.
+async fn statements_per_request(settings: &Settings, token: &str) -> Option<Counted> {
     let mut db = charter::db::connect(settings).await.ok()?;
     let count = Arc::new(AtomicUsize::new(0));
     let counter = count.clone();
@@ -554,11 +557,26 @@ async fn statements_per_request(settings: &Settings, token: &str) -> Option<usiz
         std::env::var_os("CHARTER_BENCH_STATEMENTS").is_some(),
         Ordering::SeqCst,
     );
+    let (polls, rounds) = charter::graphql::batches::drive_counts();
     let answered = graphql(&address, Some(token), DASHBOARD).await.is_ok();
     let statements = count.load(Ordering::SeqCst);
+    let (polls_after, rounds_after) = charter::graphql::batches::drive_counts();
     let _ = stop.send(());
     let _ = server.await;
-    answered.then_some(statements)
+    answered.then_some(Counted {
+        statements,
+        polls: polls_after - polls,
+        rounds: rounds_after - rounds,
+    })
+}
+
+/// What one dashboard request took, counted in process.
+struct Counted {
+    statements: usize,
+    /// Polls of the request's execution in `drive`: passes over the tree.
+    polls: u64,
+    /// Rounds of batched reads.
+    rounds: u64,
 }
 
 /// What one `wrk` run measured.
@@ -760,7 +778,7 @@ struct Row {
     cpu_ms_per_request: f64,
     idle_rss: u64,
     peak_rss: u64,
-    statements: Option<usize>,
+    statements: Option<Counted>,
 }
 
 /// The targets against this run's figures: each with what was measured and whether it
@@ -833,7 +851,8 @@ fn print_rows(rows: &[Row]) {
             row.idle_rss / 1024,
             row.peak_rss / 1024,
             row.statements
-                .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |n| n.statements.to_string()),
             row.small.p50_ms,
             row.viewer.p50_ms,
         );
@@ -849,6 +868,14 @@ fn print_rows(rows: &[Row]) {
                 row.viewer.p50_ms,
                 small.per_second,
                 row.small.per_second,
+            );
+        }
+    }
+    for row in rows {
+        if let Some(counted) = &row.statements {
+            println!(
+                "{:<11} one dashboard request: {} statements, its execution polled {} times, {} batch rounds",
+                row.label, counted.statements, counted.polls, counted.rounds
             );
         }
     }

@@ -10,13 +10,27 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+/// Polls of requests' executions, and rounds of batches run, since the process started: read
+/// around one request, they say how many passes over the tree it took (the benchmark prints
+/// them; `drive` logs each request's at debug level).
+static EXECUTION_POLLS: AtomicU64 = AtomicU64::new(0);
+static BATCH_ROUNDS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times executions were polled, and batch rounds run, in this process so far.
+pub fn drive_counts() -> (u64, u64) {
+    (
+        EXECUTION_POLLS.load(Ordering::Relaxed),
+        BATCH_ROUNDS.load(Ordering::Relaxed),
+    )
+}
 
 /// The queue the loaders of one request put their batches on.
 #[derive(Clone)]
@@ -48,16 +62,38 @@ impl BatchQueue {
 /// the rest of a round unpolled. So an execution that woke itself is let go round again, by
 /// the runtime, before any batch runs: a batch then holds every key of its round.
 pub async fn drive<F: Future>(batches: Batches, execution: F) -> F::Output {
+    let (output, counts) = drive_counted(batches, execution).await;
+    EXECUTION_POLLS.fetch_add(counts.polls, Ordering::Relaxed);
+    BATCH_ROUNDS.fetch_add(counts.rounds, Ordering::Relaxed);
+    tracing::debug!(
+        polls = counts.polls,
+        rounds = counts.rounds,
+        "request executed"
+    );
+    output
+}
+
+/// How one execution went: polls of the execution (passes over its tree), rounds of batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct DriveCounts {
+    polls: u64,
+    rounds: u64,
+}
+
+/// [`drive`], counting.
+async fn drive_counted<F: Future>(batches: Batches, execution: F) -> (F::Output, DriveCounts) {
     let mut execution = pin!(execution);
     let mut queued = batches.0;
     let mut running = FuturesUnordered::new();
     let mut flag: Option<(Arc<Flag>, Waker)> = None;
+    let mut counts = DriveCounts::default();
     std::future::poll_fn(move |cx| {
         loop {
             let (flag, waker) = flag.get_or_insert_with(|| Flag::new(cx.waker()));
             flag.arm(cx.waker());
+            counts.polls += 1;
             if let Poll::Ready(output) = execution.as_mut().poll(&mut Context::from_waker(waker)) {
-                return Poll::Ready(output);
+                return Poll::Ready((output, counts));
             }
             if flag.woken.load(Ordering::Acquire) {
                 // Already woken: the runtime polls again, and the round goes on first.
@@ -65,8 +101,12 @@ pub async fn drive<F: Future>(batches: Batches, execution: F) -> F::Output {
             }
             // Batches are queued only while the execution is polled, just above, so the queue
             // is drained without registering for wake-ups.
+            let before = running.len();
             while let Ok(batch) = queued.try_recv() {
                 running.push(batch);
+            }
+            if running.len() > before {
+                counts.rounds += 1;
             }
             if running.is_empty() {
                 return Poll::Pending;
@@ -156,6 +196,28 @@ mod tests {
         let queue = queue.clone();
         DataLoader::new(Counting(calls.clone()), move |batch| queue.spawn(batch))
             .delay(Duration::ZERO)
+    }
+
+    #[tokio::test]
+    async fn an_execution_is_counted_by_its_polls_and_its_rounds_of_batches() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (queue, batches) = queue();
+        let loader = loader(&calls, &queue);
+        // Two rounds: the second round's keys come from the first's answers.
+        let execution = async {
+            let first = futures_util::future::join_all((0..10).map(|k| loader.load_one(k))).await;
+            let next = first.into_iter().map(|v| v.unwrap().unwrap());
+            futures_util::future::join_all(next.map(|k| loader.load_one(k))).await
+        };
+        let (values, counts) = drive_counted(batches, execution).await;
+        assert_eq!(values[3], Ok(Some(12)));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(counts.rounds, 2);
+        assert!(counts.polls >= 3, "{counts:?}");
+        let (before, _) = drive_counts();
+        let (_, batches) = super::queue();
+        drive(batches, async {}).await;
+        assert!(drive_counts().0 > before);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
