@@ -219,23 +219,18 @@ fn json_body(body: &Bytes) -> Result<Value, ScimError> {
     serde_json::from_slice(body).map_err(|err| {
         ScimError::bad_request(
             ScimType::InvalidSyntax,
-            format!("the body is not JSON: {}", err.classify_as_str()),
+            format!("the body is not JSON: {}", json_fault(&err)),
         )
     })
 }
 
-trait ClassifyJson {
-    fn classify_as_str(&self) -> &'static str;
-}
-
-impl ClassifyJson for serde_json::Error {
-    fn classify_as_str(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "it could not be read",
-            serde_json::error::Category::Syntax => "its syntax is invalid",
-            serde_json::error::Category::Data => "it holds an unexpected value",
-            serde_json::error::Category::Eof => "it ends too early",
-        }
+/// What is wrong with a body that is not JSON, in words that repeat none of it.
+fn json_fault(err: &serde_json::Error) -> &'static str {
+    match err.classify() {
+        serde_json::error::Category::Io => "it could not be read",
+        serde_json::error::Category::Syntax => "its syntax is invalid",
+        serde_json::error::Category::Data => "it holds an unexpected value",
+        serde_json::error::Category::Eof => "it ends too early",
     }
 }
 

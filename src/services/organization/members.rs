@@ -59,7 +59,10 @@ async fn target_membership(
         .ok_or_else(|| ApiError::not_found("membership"))
 }
 
-async fn user_email(txn: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<String> {
+pub(in crate::services) async fn user_email(
+    txn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> ApiResult<String> {
     Ok(user::Entity::find_by_id(user_id)
         .one(txn)
         .await?

@@ -138,13 +138,12 @@ impl SeatLedger {
     /// A holder moves from a role of class `from` (none: someone new) to one of class `to`:
     /// SEAT_LIMIT_REACHED when that needs a licensed seat and none is left.
     pub(crate) fn moves(&mut self, from: Option<SeatClass>, to: SeatClass) -> ApiResult<()> {
-        let held =
-            from.is_some_and(|from| seats::takes_licensed_seat(from, self.free_read_only_seats));
-        let takes = seats::takes_licensed_seat(to, self.free_read_only_seats);
-        if takes && !held {
+        let free = self.free_read_only_seats;
+        if seats::needs_another_seat(from, to, free) {
             seats::one_more_fits(self.in_use, self.pending, self.seats)?;
             self.in_use += 1;
-        } else if held && !takes {
+        } else if from.is_some_and(|from| seats::needs_another_seat(Some(to), from, free)) {
+            // The way back would take a seat: this move frees one.
             self.in_use -= 1;
         }
         Ok(())

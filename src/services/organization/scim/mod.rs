@@ -14,8 +14,8 @@ pub mod users;
 
 use std::collections::HashMap;
 
-use entity::{membership, organization, user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use entity::{membership, organization};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -40,11 +40,8 @@ pub(super) async fn emails_of(
 ) -> ApiResult<HashMap<Uuid, String>> {
     let mut found = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(placement::CHUNK) {
-        let users = user::Entity::find()
-            .filter(user::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?;
-        found.extend(users.into_iter().map(|user| (user.id, user.email)));
+        let users = crate::services::identity::users::load(db, chunk).await?;
+        found.extend(users.into_iter().map(|(id, user)| (id, user.email)));
     }
     Ok(found)
 }
@@ -57,7 +54,6 @@ pub async fn configure(change: &OrgChange, role_id: Uuid) -> ApiResult<RoleRecor
             let (txn, policy, org) = (tx.txn, tx.policy(), tx.organization);
             let role = records::role_in_organization(txn, policy, org.id, role_id).await?;
             crate::authz::power::may_hand_out(policy, tx.access.standing(), role.standing())?;
-            crate::authz::power::may_hold(false, role.standing())?;
             let before = placement::default_role(txn, policy, org).await?;
             let mut active: organization::ActiveModel = org.clone().into();
             active.scim_default_role_id = Set(Some(role.id));

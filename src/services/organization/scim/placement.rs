@@ -61,7 +61,8 @@ pub(crate) async fn default_role(
     Ok(lowest)
 }
 
-/// The role each of `groups` maps to, for those that map to one.
+/// The role each of `groups` maps to, for those that map to one: its role set through GraphQL,
+/// else the organization's role of its name; read in one batch.
 pub(super) async fn group_roles(
     db: &impl ConnectionTrait,
     policy: &Policy,
@@ -72,38 +73,23 @@ pub(super) async fn group_roles(
         .filter(role::Column::OrganizationId.eq(organization_id))
         .all(db)
         .await?;
-    let mut found = HashMap::new();
-    for group in groups {
-        let explicit = match group.role_id {
-            Some(id) => records::role_in_organization(db, policy, organization_id, id)
-                .await
-                .ok(),
-            None => None,
-        };
-        let by_name = || {
-            let predefined = policy
-                .roles()
-                .iter()
-                .find(|role| role.name.to_lowercase() == group.display_lower)
-                .map(|role| role.id);
-            let own = custom
-                .iter()
-                .find(|role| role.name.to_lowercase() == group.display_lower)
-                .map(|role| role.id);
-            predefined.or(own)
-        };
-        let role = match (explicit, by_name()) {
-            (Some(role), _) => Some(role),
-            (None, Some(id)) => records::role_in_organization(db, policy, organization_id, id)
-                .await
-                .ok(),
-            (None, None) => None,
-        };
-        if let Some(role) = role {
-            found.insert(group.id, role);
-        }
-    }
-    Ok(found)
+    let named = |group: &scim_group::Model| {
+        let predefined = policy.roles().iter().map(|role| (role.id, &role.name));
+        predefined
+            .chain(custom.iter().map(|role| (role.id, &role.name)))
+            .find(|(_, name)| name.to_lowercase() == group.display_lower)
+            .map(|(id, _)| id)
+    };
+    let wanted: Vec<(Uuid, Uuid)> = groups
+        .iter()
+        .filter_map(|group| Some((group.id, group.role_id.or_else(|| named(group))?)))
+        .collect();
+    let ids: Vec<Uuid> = wanted.iter().map(|(_, role)| *role).collect();
+    let roles = records::load_roles(db, policy, &ids).await?;
+    Ok(wanted
+        .into_iter()
+        .filter_map(|(group, role)| Some((group, roles.get(&role)?.clone())))
+        .collect())
 }
 
 /// The groups each of `memberships` is in.

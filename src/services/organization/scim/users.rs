@@ -1,7 +1,7 @@
 //! SCIM Users: the organization's people, one membership each.
 
 use chrono::Utc;
-use entity::{membership, scim_group, scim_group_member, session, user};
+use entity::{membership, scim_group, scim_group_member, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::scim::error::{ScimError, ScimType};
 use crate::services::audit::{Action, Event};
 use crate::services::identity::users;
-use crate::services::organization::members::delete_membership;
+use crate::services::organization::members::{delete_membership, user_email};
 use crate::services::store::records;
 use crate::services::store::scope::{OrgChange, OrgScope, Tx};
 use crate::services::store::seats::SeatLedger;
@@ -355,10 +355,7 @@ async fn update(
     input: &UserInput,
 ) -> ApiResult<Vec<Event>> {
     let mut events = Vec::new();
-    let email = emails_of(tx.txn, &[member.user_id])
-        .await?
-        .remove(&member.user_id)
-        .unwrap_or_default();
+    let email = user_email(tx.txn, member.user_id).await?;
     let mut active: membership::ActiveModel = member.clone().into();
     let mut changed = Vec::new();
     if member.scim_external_id != input.external_id {
@@ -406,18 +403,13 @@ async fn suspension(
             .target("membership", member.id)
             .payload(json!({ "user": email })));
     }
-    let ended = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
-        .col_expr(
-            session::Column::RevokedReason,
-            Expr::value("membership suspended"),
-        )
-        .filter(session::Column::UserId.eq(member.user_id))
-        .filter(session::Column::OrganizationId.eq(tx.organization.id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(tx.txn)
-        .await?
-        .rows_affected;
+    let ended = crate::services::identity::revocation::revoke_acting_in(
+        tx.txn,
+        member.user_id,
+        tx.organization.id,
+        "membership suspended",
+    )
+    .await?;
     Ok(tx
         .event(
             Action::MemberSuspended,
@@ -440,10 +432,7 @@ pub async fn delete(change: &OrgChange, id: Uuid) -> ApiResult<()> {
             )
             .await?;
             crate::authz::owners::keeps_an_owner(role.owner, false, owners)?;
-            let email = emails_of(tx.txn, &[member.user_id])
-                .await?
-                .remove(&member.user_id)
-                .unwrap_or_default();
+            let email = user_email(tx.txn, member.user_id).await?;
             scim_group_member::Entity::delete_many()
                 .filter(scim_group_member::Column::MembershipId.eq(member.id))
                 .exec(tx.txn)
