@@ -2,7 +2,8 @@
 //! how resolvers reach it and the viewer's access.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::Field;
 use async_graphql::{ContextBase, Positioned};
@@ -39,6 +40,11 @@ pub struct RequestContext {
     /// The viewer's access per organization as the access loader answered it, so that the
     /// guard of every field after the first finds it without a loader round.
     accesses: Mutex<HashMap<(Uuid, Uuid), Option<OrgAccess>>>,
+    /// Whether lists are answered by plan where they can be (see
+    /// [`super::types::member_page`]); off, every list takes the generic path.
+    plans_lists: bool,
+    /// How many lists this request answered by plan.
+    planned_lists: Arc<AtomicUsize>,
 }
 
 impl RequestContext {
@@ -57,8 +63,32 @@ impl RequestContext {
             loaders,
             acting: Mutex::new(None),
             accesses: Mutex::new(HashMap::new()),
+            plans_lists: true,
+            planned_lists: Arc::new(AtomicUsize::new(0)),
         };
         (context, batches)
+    }
+
+    /// This request with every list answered by the generic path: the reference a planned
+    /// list's answers are compared with.
+    pub fn without_planned_lists(self) -> Self {
+        Self {
+            plans_lists: false,
+            ..self
+        }
+    }
+
+    /// How many lists the request has answered by plan, counted as it runs.
+    pub fn planned_lists(&self) -> Arc<AtomicUsize> {
+        self.planned_lists.clone()
+    }
+
+    pub(crate) fn plans_lists(&self) -> bool {
+        self.plans_lists
+    }
+
+    pub(crate) fn planned_list(&self) {
+        self.planned_lists.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The user whose rights apply: the user who signed in within this request, or else the

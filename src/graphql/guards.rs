@@ -119,6 +119,23 @@ pub enum Sharing {
     Organization,
 }
 
+/// What a field's rule says of an object, once the viewer's access in its owner is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Pass,
+    /// Passes if the viewer reads the owner's shared lists as a partner's member.
+    ThroughSharing(Need),
+    /// Passes if the viewer is a platform operator.
+    PlatformOperator,
+}
+
+/// How a field's requirement may be met besides the role's grants.
+enum Around {
+    Passes,
+    ThroughSharing,
+    ByRole,
+}
+
 /// The one gate of the schema. An object says what it is (its type, the organization that owns
 /// it, whose it is); the field being resolved says what it needs, in its declaration
 /// ([`rule`]). As a guard the gate lets the field resolve or refuses it; in a resolver,
@@ -212,12 +229,12 @@ impl Gate {
 
     /// Whether the field passes some other way than the role's requirement, or the refusal a
     /// viewer outside the owner gets for it.
-    async fn around(
+    fn around(
         &self,
         ctx: &Context<'_>,
         need: Need,
         access: Option<&OrgAccess>,
-    ) -> ApiResult<bool> {
+    ) -> ApiResult<Around> {
         if need.or_self {
             let viewer = ctx.request().viewer_id()?;
             let held = self.held_role.is_some() && access.map(|a| a.role_id()) == self.held_role;
@@ -225,14 +242,14 @@ impl Gate {
             // admitted: not through a key or a session bound elsewhere.
             let admitted = self.organization.is_none() || access.is_some();
             if admitted && (self.own_user == Some(viewer) || held) {
-                return Ok(true);
+                return Ok(Around::Passes);
             }
         }
         if need.or_member && access.is_some() {
-            return Ok(true);
+            return Ok(Around::Passes);
         }
         match (self.sharing, access) {
-            (Sharing::Organization, _) if need.or_partner => Ok(true),
+            (Sharing::Organization, _) if need.or_partner => Ok(Around::Passes),
             (Sharing::Organization, None) => {
                 let type_name = self.type_name.unwrap_or_default();
                 Err(ApiError::forbidden(format!(
@@ -240,45 +257,23 @@ impl Gate {
                     ctx.declared().partner_fields(type_name).join(", ")
                 )))
             }
-            (Sharing::List { shared: true }, None) if need.or_partner => {
-                let organization = self.organization.unwrap_or_default();
-                // Boxed: the rare path through sharing keeps every other field's check small.
-                if Box::pin(ctx.reads_through_sharing(organization, true)).await? {
-                    Ok(true)
-                } else {
-                    Err(ApiError::not_found("list"))
-                }
-            }
-            _ => Ok(false),
+            (Sharing::List { shared: true }, None) if need.or_partner => Ok(Around::ThroughSharing),
+            _ => Ok(Around::ByRole),
         }
     }
 
     /// Checks the field's rule for this object.
     async fn pass(&self, ctx: &Context<'_>) -> ApiResult<()> {
-        match self.rule(ctx)? {
-            Rule::Public => Ok(()),
-            Rule::Authenticated(account) => own_account(ctx, account, false),
-            Rule::PlatformOperator => Box::pin(PlatformOperator.admit(ctx)).await,
-            Rule::Requires(need) => {
-                if self.organization.is_none() && self.own_user.is_some() {
-                    // An account's own record, outside any organization: its person's.
-                    let own = ctx.request().own_id()?;
-                    return if need.or_self && self.own_user == Some(own) {
-                        Ok(())
-                    } else {
-                        ctx.request().viewer_id()?;
-                        Err(ApiError::not_found("record"))
-                    };
-                }
-                ctx.request().viewer_id()?;
-                let access = self.access(ctx).await?;
-                // The organization's requirement of a second factor holds on every way in:
-                // the role's, the viewer's own record, membership alone.
-                if access.as_ref().is_some_and(OrgAccess::mfa_pending) {
-                    return Err(crate::authz::Refusal::MfaRequired.into());
-                }
-                if !self.around(ctx, need, access.as_ref()).await? {
-                    OrgScope::check(self.kind, access.as_ref(), Some(need.requirement))?;
+        let rule = self.rule(ctx)?;
+        let access = self.access_for(ctx, rule).await?;
+        match self.decide(ctx, rule, access.as_ref())? {
+            Verdict::Pass => Ok(()),
+            Verdict::PlatformOperator => Box::pin(PlatformOperator.admit(ctx)).await,
+            Verdict::ThroughSharing(need) => {
+                let organization = self.organization.unwrap_or_default();
+                // Boxed: the rare path through sharing keeps every other field's check small.
+                if !Box::pin(ctx.reads_through_sharing(organization, true)).await? {
+                    return Err(ApiError::not_found("list"));
                 }
                 if need.step_up {
                     step_up(ctx)?;
@@ -286,6 +281,73 @@ impl Gate {
                 Ok(())
             }
         }
+    }
+
+    /// The viewer's access in the owner, where `rule` reads it: UNAUTHENTICATED without a
+    /// viewer.
+    pub(crate) async fn access_for(
+        &self,
+        ctx: &Context<'_>,
+        rule: Rule,
+    ) -> ApiResult<Option<OrgAccess>> {
+        match rule {
+            Rule::Requires(_) if !self.outside_organizations() => {
+                ctx.request().viewer_id()?;
+                self.access(ctx).await
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// An account's own record, outside any organization.
+    fn outside_organizations(&self) -> bool {
+        self.organization.is_none() && self.own_user.is_some()
+    }
+
+    /// What `rule` says of this object for the viewer whose access in the owner is `access`
+    /// (as [`Self::access_for`] read it): the one decision of every guard, which a planned
+    /// list ([`crate::graphql::types::member_page`]) also takes, once per organization, field
+    /// and kind of row. What needs another read is left to the caller as a [`Verdict`].
+    pub(crate) fn decide(
+        &self,
+        ctx: &Context<'_>,
+        rule: Rule,
+        access: Option<&OrgAccess>,
+    ) -> ApiResult<Verdict> {
+        let need = match rule {
+            Rule::Public => return Ok(Verdict::Pass),
+            Rule::Authenticated(account) => {
+                return own_account(ctx, account, false).map(|()| Verdict::Pass);
+            }
+            Rule::PlatformOperator => return Ok(Verdict::PlatformOperator),
+            Rule::Requires(need) => need,
+        };
+        if self.outside_organizations() {
+            // An account's own record, outside any organization: its person's.
+            let own = ctx.request().own_id()?;
+            return if need.or_self && self.own_user == Some(own) {
+                Ok(Verdict::Pass)
+            } else {
+                ctx.request().viewer_id()?;
+                Err(ApiError::not_found("record"))
+            };
+        }
+        // The organization's requirement of a second factor holds on every way in: the
+        // role's, the viewer's own record, membership alone.
+        if access.is_some_and(OrgAccess::mfa_pending) {
+            return Err(crate::authz::Refusal::MfaRequired.into());
+        }
+        match self.around(ctx, need, access)? {
+            Around::Passes => {}
+            Around::ThroughSharing => return Ok(Verdict::ThroughSharing(need)),
+            Around::ByRole => {
+                OrgScope::check(self.kind, access, Some(need.requirement))?;
+            }
+        }
+        if need.step_up {
+            step_up(ctx)?;
+        }
+        Ok(Verdict::Pass)
     }
 
     /// The capability the field's use case takes: the viewer passed the field's `@requires`

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod loaders;
 pub mod mutation;
 mod nulls;
+mod plan;
 pub mod query;
 mod schema;
 pub mod types;

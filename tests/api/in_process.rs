@@ -40,20 +40,12 @@ impl Fixture {
 
     /// Runs `query` as `user`, with the principal, request meta and fresh loaders of a request.
     async fn execute(&self, user: &user::Model, query: &str, variables: Value) -> Value {
-        let principal = Principal::User {
-            user: user.clone().into(),
-            session_id: Uuid::now_v7(),
-            organization_id: Some(self.org.id),
-            mfa_at: None,
-            proof: charter::authz::Proof::default(),
-        };
-        let (context, batches) =
-            RequestContext::new(&self.app.state, principal, RequestMeta::default());
+        let context = request_context(&self.app, user, self.org.id);
         let request = Request::new(query)
             .variables(async_graphql::Variables::from_json(variables))
-            .data(context);
+            .data(context.0);
         let response =
-            charter::graphql::batches::drive(batches, self.schema.execute(request)).await;
+            charter::graphql::batches::drive(context.1, self.schema.execute(request)).await;
         serde_json::to_value(&response).expect("a response is JSON")
     }
 
@@ -61,6 +53,23 @@ impl Fixture {
         self.execute(user, GUARDED, json!({ "o": org_id(&self.org) }))
             .await
     }
+}
+
+/// The context of a request of `user`, signed in to `organization` with a session, and the
+/// batches its execution runs.
+pub(crate) fn request_context(
+    app: &TestApp,
+    user: &user::Model,
+    organization: Uuid,
+) -> (RequestContext, charter::graphql::batches::Batches) {
+    let principal = Principal::User {
+        user: user.clone().into(),
+        session_id: Uuid::now_v7(),
+        organization_id: Some(organization),
+        mfa_at: None,
+        proof: charter::authz::Proof::default(),
+    };
+    RequestContext::new(&app.state, principal, RequestMeta::default())
 }
 
 /// Each error as `[code, path]`.

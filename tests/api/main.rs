@@ -35,6 +35,7 @@ mod mfa;
 mod oauth;
 mod organizations;
 mod outbound;
+mod planned;
 mod presets;
 mod role_holders;
 mod roles;

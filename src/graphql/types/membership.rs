@@ -34,6 +34,11 @@ impl Membership {
 }
 
 impl Membership {
+    /// The member's user, when the page that found the membership read it.
+    pub(super) fn read_user(&self) -> Option<&UserRecord> {
+        self.user.as_ref()
+    }
+
     /// The member's user: as the page that found the membership read it, or loaded.
     async fn member(&self, ctx: &Context<'_>) -> ApiResult<UserRecord> {
         match &self.user {
@@ -64,12 +69,7 @@ impl Membership {
 
     /// A person, or a service account.
     async fn kind(&self, ctx: &Context<'_>) -> ApiResult<MemberKind> {
-        let user = self.member(ctx).await?;
-        Ok(if user.kind == crate::services::identity::users::SERVICE {
-            MemberKind::Service
-        } else {
-            MemberKind::Human
-        })
+        Ok(MemberKind::of(&self.member(ctx).await?))
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Organization> {
@@ -148,6 +148,15 @@ pub enum MemberKind {
 }
 
 impl MemberKind {
+    /// The kind of member `user` is.
+    pub fn of(user: &UserRecord) -> Self {
+        if user.kind == crate::services::identity::users::SERVICE {
+            MemberKind::Service
+        } else {
+            MemberKind::Human
+        }
+    }
+
     pub fn filter(self) -> crate::services::identity::users::UserKind {
         match self {
             MemberKind::Human => crate::services::identity::users::UserKind::Human,
@@ -185,12 +194,6 @@ impl CursorKey for MemberKey {
         })
     }
 }
-
-pub type MemberConnection = async_graphql::connection::Connection<
-    MemberCursor,
-    Membership,
-    crate::graphql::connection::Total,
->;
 
 /// Validates the arguments of `Organization.members` into a query.
 pub fn member_query(
@@ -242,29 +245,4 @@ pub fn member_query(
         kind: filter.kind.map(MemberKind::filter),
         after: after.map(|key| (key.sort_value, key.id)),
     })
-}
-
-/// A page of members as a connection.
-pub fn member_connection(
-    page: crate::services::Page<crate::services::organization::memberships::Member>,
-    has_previous: bool,
-    total_count: i64,
-) -> MemberConnection {
-    let mut connection = async_graphql::connection::Connection::with_additional_fields(
-        has_previous,
-        page.has_next_page,
-        crate::graphql::connection::Total { total_count },
-    );
-    connection
-        .edges
-        .extend(page.items.into_iter().map(|member| {
-            async_graphql::connection::Edge::new(
-                Keyset(MemberKey {
-                    sort_value: member.sort_value.clone(),
-                    id: member.membership.id,
-                }),
-                Membership::with_user(member),
-            )
-        }));
-    connection
 }

@@ -6,6 +6,7 @@ mod auth_payload;
 pub(crate) mod catalog;
 mod invitation;
 mod list;
+mod member_page;
 mod membership;
 mod mfa;
 mod node;

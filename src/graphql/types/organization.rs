@@ -5,9 +5,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::list::list_connection;
-use super::membership::{
-    MemberConnection, MemberFilter, MemberOrder, member_connection, member_query,
-};
+use super::member_page::MemberConnection;
+use super::membership::{MemberFilter, MemberOrder, member_query};
 use super::{
     ApiKey, AuditCheckpoint, AuditConnection, GrantList, Invitation, InvitationStatus, List,
     PermissionGrant, Role, ScimGroup, ScimSettings, ServiceAccount, SsoConnection, WebhookEndpoint,
@@ -208,7 +207,7 @@ impl Organization {
             loaders.member_pages.load_one(scope.key(query.clone())),
             count,
         )?;
-        Ok(Some(member_connection(
+        Ok(Some(MemberConnection::from_page(
             page.unwrap_or_else(crate::services::Page::empty),
             query.after.is_some(),
             total.unwrap_or(0),

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::parser::types::{Field, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::{
     ContextSelectionSet, Name, OutputType, Positioned, ServerError, ServerResult, SimpleObject,
@@ -41,61 +41,51 @@ enum GrantField {
 /// fragments applied: worked out once per list rather than once per grant. A grant is two
 /// strings with no guard, so its fields are read in place rather than each resolved as a
 /// future of its own (a dashboard holds thousands of grants).
-fn plan(
-    ctx: &ContextSelectionSet<'_>,
-    selections: &SelectionSet,
-    fields: &mut Vec<(Name, GrantField)>,
-) -> ServerResult<()> {
-    for selection in &selections.items {
-        let (condition, selections) = match &selection.node {
-            Selection::Field(field) => {
-                let kind = match field.node.name.node.as_str() {
-                    "resource" => GrantField::Resource,
-                    "level" => GrantField::Level,
-                    "__typename" => GrantField::Typename,
-                    other => {
-                        return Err(ServerError::new(
-                            format!(r#"Cannot query field "{other}" on type "PermissionGrant"."#),
-                            Some(field.pos),
-                        ));
-                    }
-                };
-                let key = field.node.response_key().node.clone();
-                // A key asked twice (validation has made sure both ask the same) answers
-                // once, where it was first asked.
-                if !fields.iter().any(|(known, _)| *known == key) {
-                    fields.push((key, kind));
+pub(crate) struct GrantPlan(Vec<(Name, GrantField)>);
+
+impl GrantPlan {
+    /// The plan of the selection sets `sets` asked of a list of grants.
+    pub(crate) fn of(ctx: &ContextSelectionSet<'_>, sets: &[&SelectionSet]) -> ServerResult<Self> {
+        let type_name = PermissionGrant::type_name();
+        let asked = crate::graphql::plan::collect(ctx, &type_name, sets).ok_or_else(|| {
+            ServerError::new("a grant's fields take no arguments or directives", None)
+        })?;
+        let fields = asked.into_iter().map(|asked| {
+            let field = match asked.name {
+                "resource" => GrantField::Resource,
+                "level" => GrantField::Level,
+                "__typename" => GrantField::Typename,
+                other => {
+                    return Err(ServerError::new(
+                        format!(r#"Cannot query field "{other}" on type "PermissionGrant"."#),
+                        Some(asked.pos),
+                    ));
                 }
-                continue;
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = &spread.node.fragment_name.node;
-                let fragment = ctx.query_env.fragments.get(name).ok_or_else(|| {
-                    ServerError::new(format!(r#"Unknown fragment "{name}"."#), Some(spread.pos))
-                })?;
-                (
-                    Some(&fragment.node.type_condition),
-                    &fragment.node.selection_set,
-                )
-            }
-            Selection::InlineFragment(fragment) => (
-                fragment.node.type_condition.as_ref(),
-                &fragment.node.selection_set,
-            ),
-        };
-        // Validation has let through only conditions this type meets: none, or its own name
-        // (it implements no interface and belongs to no union).
-        if condition.is_none_or(|condition| condition.node.on.node == *PermissionGrant::type_name())
-        {
-            plan(ctx, &selections.node, fields)?;
-        }
+            };
+            Ok((asked.key, field))
+        });
+        Ok(Self(fields.collect::<ServerResult<_>>()?))
     }
-    Ok(())
+
+    /// The answer for `grants`: every resource of `policy` with its granted level.
+    pub(crate) fn answer(&self, policy: &Policy, grants: &Grants) -> Value {
+        let items = policy.describe(grants).map(|(resource, level)| {
+            let answer = self.0.iter().map(|(key, field)| {
+                let value = match field {
+                    GrantField::Resource => resource.to_owned(),
+                    GrantField::Level => level.to_owned(),
+                    GrantField::Typename => PermissionGrant::type_name().into_owned(),
+                };
+                (key.clone(), Value::String(value))
+            });
+            Value::Object(answer.collect())
+        });
+        Value::List(items.collect())
+    }
 }
 
-/// `[PermissionGrant!]!`, answered in one pass (see [`plan`]) straight from the policy's
-/// names. `@skip` and `@include` are applied to the document before execution, so they need
-/// nothing here.
+/// `[PermissionGrant!]!`, answered in one pass (see [`GrantPlan`]) straight from the policy's
+/// names.
 #[derive(Clone)]
 pub struct GrantList {
     policy: Arc<Policy>,
@@ -120,20 +110,8 @@ impl OutputType for GrantList {
         ctx: &ContextSelectionSet<'_>,
         _field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let mut fields = Vec::new();
-        plan(ctx, &ctx.item.node, &mut fields)?;
-        let items = self.policy.describe(&self.grants).map(|(resource, level)| {
-            let answer = fields.iter().map(|(key, field)| {
-                let value = match field {
-                    GrantField::Resource => resource.to_owned(),
-                    GrantField::Level => level.to_owned(),
-                    GrantField::Typename => PermissionGrant::type_name().into_owned(),
-                };
-                (key.clone(), Value::String(value))
-            });
-            Value::Object(answer.collect())
-        });
-        Ok(Value::List(items.collect()))
+        let plan = GrantPlan::of(ctx, &[&ctx.item.node])?;
+        Ok(plan.answer(&self.policy, &self.grants))
     }
 }
 

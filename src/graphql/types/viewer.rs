@@ -3,7 +3,8 @@
 use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
-use super::membership::{MemberConnection, MemberKey};
+use super::member_page::MemberConnection;
+use super::membership::MemberKey;
 use super::{
     AuditConnection, GrantList, Membership, Organization, PermissionGrant, User, audit_page,
 };
@@ -65,23 +66,20 @@ impl Viewer {
             .viewer(self.user.id)
             .knew_memberships(&page.items)
             .await;
-        let mut connection = async_graphql::connection::Connection::with_additional_fields(
+        let edges = page.items.into_iter().map(|m| {
+            let cursor = Keyset(MemberKey {
+                sort_value: String::new(),
+                id: m.id,
+            });
+            async_graphql::connection::Edge::new(cursor, Membership::new(m))
+        });
+        let total = total.unwrap_or(0) as i64;
+        Ok(MemberConnection::new(
             args.after.is_some(),
             page.has_next_page,
-            crate::graphql::connection::Total {
-                total_count: total.unwrap_or(0) as i64,
-            },
-        );
-        connection.edges.extend(page.items.into_iter().map(|m| {
-            async_graphql::connection::Edge::new(
-                Keyset(MemberKey {
-                    sort_value: String::new(),
-                    id: m.id,
-                }),
-                Membership::new(m),
-            )
-        }));
-        Ok(connection)
+            total,
+            edges,
+        ))
     }
 
     /// The user's own security events (sign-ins, failed sign-ins, sessions), newest first:
