@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use entity::{membership, user};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, UnionType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// Prefix of the user columns in a page of members.
@@ -188,6 +188,76 @@ impl MemberQuery {
 
 const SORT_VALUE: &str = "sort_value";
 
+/// The columns of a page of members: what a membership's and its user's records hold, and no
+/// more (not the password hash, nor what SCIM keeps), since every column of every row is
+/// copied out of the database and decoded.
+const MEMBER_COLUMNS: [membership::Column; 6] = [
+    membership::Column::Id,
+    membership::Column::UserId,
+    membership::Column::OrganizationId,
+    membership::Column::RoleId,
+    membership::Column::InvitedBy,
+    membership::Column::CreatedAt,
+];
+const USER_COLUMNS: [user::Column; 8] = [
+    user::Column::Email,
+    user::Column::DisplayName,
+    user::Column::DefaultOrganizationId,
+    user::Column::Status,
+    user::Column::IsOperator,
+    user::Column::CreatedAt,
+    user::Column::Kind,
+    user::Column::MfaEnabled,
+];
+
+/// A row of a page of members, as [`MEMBER_COLUMNS`], [`USER_COLUMNS`] (after [`USER_PREFIX`])
+/// and [`SORT_VALUE`] name its columns.
+#[derive(FromQueryResult)]
+struct MemberRow {
+    id: Uuid,
+    user_id: Uuid,
+    organization_id: Uuid,
+    role_id: Uuid,
+    invited_by: Option<Uuid>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    u_email: String,
+    u_display_name: String,
+    u_default_organization_id: Option<Uuid>,
+    u_status: String,
+    u_is_operator: bool,
+    u_created_at: chrono::DateTime<chrono::Utc>,
+    u_kind: String,
+    u_mfa_enabled: bool,
+    sort_value: String,
+}
+
+impl MemberRow {
+    fn into_member(self) -> Member {
+        Member {
+            membership: MembershipRecord {
+                id: self.id,
+                user_id: self.user_id,
+                organization_id: self.organization_id,
+                role_id: self.role_id,
+                invited_by: self.invited_by,
+                created_at: self.created_at,
+            },
+            user: UserRecord {
+                id: self.user_id,
+                email: self.u_email,
+                display_name: self.u_display_name,
+                default_organization_id: self.u_default_organization_id,
+                status: self.u_status,
+                is_operator: self.u_is_operator,
+                created_at: self.u_created_at,
+                kind: self.u_kind,
+                mfa_enabled: self.u_mfa_enabled,
+            },
+            sort_value: self.sort_value,
+        }
+    }
+}
+
 /// The column members are sorted by: sort keys kept on the membership rows, each indexed with
 /// the organization.
 fn sort_expression(order: MemberOrderField) -> Option<sea_orm::sea_query::SimpleExpr> {
@@ -216,8 +286,8 @@ fn members_select(
 ) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Cond, Func, LikeExpr};
     let mut select = Query::select();
-    select.columns(membership::Column::iter().map(|column| (membership::Entity, column)));
-    for column in user::Column::iter() {
+    select.columns(MEMBER_COLUMNS.map(|column| (membership::Entity, column)));
+    for column in USER_COLUMNS {
         select.expr_as(
             Expr::col((user::Entity, column)),
             Alias::new(format!("{USER_PREFIX}{}", column.as_str())),
@@ -341,17 +411,11 @@ pub async fn pages_for_organizations(
         };
         let mut by_org: HashMap<Uuid, Vec<Member>> = HashMap::new();
         for row in db.query_all_raw(statement).await? {
-            let membership = membership::Model::from_query_result(&row, "")?;
-            let user = user::Model::from_query_result(&row, USER_PREFIX)?;
-            let sort_value: String = row.try_get("", SORT_VALUE)?;
+            let member = MemberRow::from_query_result(&row, "")?.into_member();
             by_org
-                .entry(membership.organization_id)
+                .entry(member.membership.organization_id)
                 .or_default()
-                .push(Member {
-                    membership: membership.into(),
-                    user: user.into(),
-                    sort_value,
-                });
+                .push(member);
         }
         for (org, rows) in by_org {
             pages.insert((org, query.clone()), Page::from_rows(rows, query.first));
