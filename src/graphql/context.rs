@@ -45,6 +45,9 @@ pub struct RequestContext {
     plans_lists: bool,
     /// How many lists this request answered by plan.
     planned_lists: Arc<AtomicUsize>,
+    /// Answers that are the same wherever the request meets them (a role's grants under one
+    /// selection, by role and the selection's signature), kept for the rest of the request.
+    answers: Mutex<HashMap<(Uuid, String), async_graphql::Value>>,
 }
 
 impl RequestContext {
@@ -65,6 +68,7 @@ impl RequestContext {
             accesses: Mutex::new(HashMap::new()),
             plans_lists: true,
             planned_lists: Arc::new(AtomicUsize::new(0)),
+            answers: Mutex::new(HashMap::new()),
         };
         (context, batches)
     }
@@ -85,6 +89,24 @@ impl RequestContext {
 
     pub(crate) fn plans_lists(&self) -> bool {
         self.plans_lists
+    }
+
+    /// The answer kept under `key`, or `answer`'s, kept for the rest of the request.
+    pub(crate) fn answer_once(
+        &self,
+        key: (Uuid, String),
+        answer: impl FnOnce() -> Option<async_graphql::Value>,
+    ) -> Option<async_graphql::Value> {
+        let mut answers = self
+            .answers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some(known) = answers.get(&key) {
+            return Some(known.clone());
+        }
+        let answer = answer()?;
+        answers.insert(key, answer.clone());
+        Some(answer)
     }
 
     pub(crate) fn planned_list(&self) {

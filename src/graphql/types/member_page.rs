@@ -7,8 +7,8 @@
 //! ([`crate::graphql::plan`]); each field's guard is decided by [`Gate::decide`] — the
 //! decision every guard takes — once per organization, field and kind of row (the viewer's own
 //! or not, the role the viewer holds or not), so a row costs one comparison; the roles are read
-//! in one batch and each distinct role's answer is built and serialized once; and the values
-//! are written straight from the rows.
+//! in one batch, each distinct role's answer is built once per list and its grants serialized
+//! once per request; and the values are written straight from the rows.
 //!
 //! Whatever the plan does not cover (a field it does not know, a directive, a row a guard
 //! would refuse, a row missing its user) is answered by the generic path, which also gives
@@ -365,10 +365,17 @@ impl Plan<'_> {
         let ids = held.iter().map(|(_, role)| *role);
         let records = ctx.loaders().roles.load_many(ids).await.ok()?;
         let policy = &ctx.state().policy;
+        let request = ctx.request();
         let answers = self.roles.iter().map(|fields| {
             let each = held.iter().map(|&(organization, role)| {
                 let record = records.get(&role)?;
-                let answer = serialized(&role_value(fields, record, organization, policy))?;
+                // A role's grants are the same wherever the request meets the role (only its
+                // id names an organization): serialized once per request and selection.
+                let grants = |plan: &GrantPlan| {
+                    let key = (role, plan.signature().to_owned());
+                    request.answer_once(key, || serialized(&plan.answer(policy, &record.grants)))
+                };
+                let answer = role_value(fields, record, organization, grants)?;
                 Some(((organization, role), answer))
             });
             each.collect::<Option<HashMap<_, _>>>()
@@ -415,9 +422,9 @@ impl Plan<'_> {
     }
 }
 
-/// `value` serialized once, as a value the response writes out as it is: the answer of a role
-/// (its grants are most of a dashboard's bytes), which every row holding the role repeats, is
-/// then copied per row as one string instead of rebuilt or cloned as a tree of objects.
+/// `value` serialized once, as a value the response writes out as it is: a role's grants (most
+/// of a dashboard's bytes), which every row holding the role repeats, are then copied per row
+/// as one string instead of rebuilt or cloned as a tree of objects.
 /// (async-graphql's `raw_value`: the text is checked to be JSON again when the response is
 /// written.)
 fn serialized(value: &Value) -> Option<Value> {
@@ -451,12 +458,13 @@ fn user_value(fields: &[(Name, UserField)], user: &UserRecord) -> Value {
     Value::Object(answer.collect())
 }
 
+/// A role's answer, its grants as `grants` answers them (None when they cannot be).
 fn role_value(
     fields: &[(Name, RoleField)],
     role: &RoleRecord,
     organization: Uuid,
-    policy: &crate::authz::Policy,
-) -> Value {
+    grants: impl Fn(&GrantPlan) -> Option<Value>,
+) -> Option<Value> {
     let answer = fields.iter().map(|(key, field)| {
         let value = match field {
             RoleField::Id => id_value(NodeId::Role {
@@ -469,11 +477,11 @@ fn role_value(
             RoleField::Predefined => Value::Boolean(role.predefined),
             RoleField::SeatClass => SeatClassValue::from(role.seat_class).to_value(),
             RoleField::Typename => Value::String(super::Role::type_name().into_owned()),
-            RoleField::Grants(plan) => plan.answer(policy, &role.grants),
+            RoleField::Grants(plan) => grants(plan)?,
         };
-        (key.clone(), value)
+        Some((key.clone(), value))
     });
-    Value::Object(answer.collect())
+    Some(Value::Object(answer.collect::<Option<_>>()?))
 }
 
 /// Which type's guard a decision is for.

@@ -30,7 +30,7 @@ impl PermissionGrant {
 }
 
 /// A field of `PermissionGrant` as a selection asks for it.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum GrantField {
     Resource,
     Level,
@@ -41,7 +41,11 @@ enum GrantField {
 /// fragments applied: worked out once per list rather than once per grant. A grant is two
 /// strings with no guard, so its fields are read in place rather than each resolved as a
 /// future of its own (a dashboard holds thousands of grants).
-pub(crate) struct GrantPlan(Vec<(Name, GrantField)>);
+pub(crate) struct GrantPlan {
+    fields: Vec<(Name, GrantField)>,
+    /// The response keys and fields, as text: two plans with the same signature answer alike.
+    signature: String,
+}
 
 impl GrantPlan {
     /// The plan of the selection sets `sets` asked of a list of grants.
@@ -64,13 +68,24 @@ impl GrantPlan {
             };
             Ok((asked.key, field))
         });
-        Ok(Self(fields.collect::<ServerResult<_>>()?))
+        let fields: Vec<(Name, GrantField)> = fields.collect::<ServerResult<_>>()?;
+        let signature = fields
+            .iter()
+            .map(|(key, field)| format!("{key}:{field:?}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(Self { fields, signature })
+    }
+
+    /// What the plan asks, as text (for keeping its answers).
+    pub(crate) fn signature(&self) -> &str {
+        &self.signature
     }
 
     /// The answer for `grants`: every resource of `policy` with its granted level.
     pub(crate) fn answer(&self, policy: &Policy, grants: &Grants) -> Value {
         let items = policy.describe(grants).map(|(resource, level)| {
-            let answer = self.0.iter().map(|(key, field)| {
+            let answer = self.fields.iter().map(|(key, field)| {
                 let value = match field {
                     GrantField::Resource => resource.to_owned(),
                     GrantField::Level => level.to_owned(),
