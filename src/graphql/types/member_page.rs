@@ -484,14 +484,6 @@ fn role_value(
     Some(Value::Object(answer.collect::<Option<_>>()?))
 }
 
-/// Which type's guard a decision is for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Guarding {
-    Membership,
-    User,
-    Role,
-}
-
 /// The viewer's sight of a list's rows: each guard's decision, taken once per organization,
 /// type and kind of row, and remembered.
 struct Sight<'c, 'a> {
@@ -499,7 +491,8 @@ struct Sight<'c, 'a> {
     viewer: Uuid,
     /// The role the viewer holds in each organization met (None: not a member).
     held: Vec<(Uuid, Option<Uuid>)>,
-    decided: Vec<((Uuid, Guarding, bool), bool)>,
+    /// Each decision by organization, type and kind of row.
+    decided: Vec<((Uuid, &'static str, bool), bool)>,
 }
 
 impl<'c, 'a> Sight<'c, 'a> {
@@ -522,12 +515,12 @@ impl<'c, 'a> Sight<'c, 'a> {
             return false;
         }
         let membership = Gate::own("Membership", Some(organization), model.user_id);
-        let key = (organization, Guarding::Membership, own);
+        let key = (organization, "Membership", own);
         if !self.passes(key, membership, &guarded.membership).await {
             return false;
         }
         let user = Gate::own("User", Some(organization), model.user_id);
-        let key = (organization, Guarding::User, own);
+        let key = (organization, "User", own);
         if !self.passes(key, user, &guarded.user).await {
             return false;
         }
@@ -536,7 +529,7 @@ impl<'c, 'a> Sight<'c, 'a> {
         }
         let held = self.held_role(organization).await == Some(Some(model.role_id));
         let role = Gate::object("Role", organization).held_role(model.role_id);
-        let key = (organization, Guarding::Role, held);
+        let key = (organization, "Role", held);
         self.passes(key, role, &guarded.role).await
     }
 
@@ -551,32 +544,35 @@ impl<'c, 'a> Sight<'c, 'a> {
         Some(held)
     }
 
-    /// Whether every field of `fields` passes `gate`: decided once per `key`.
-    async fn passes(&mut self, key: (Uuid, Guarding, bool), gate: Gate, fields: &[&str]) -> bool {
+    /// Whether every field of `fields` (of the type `key` names) passes `gate`: decided once
+    /// per `key`.
+    async fn passes(
+        &mut self,
+        key: (Uuid, &'static str, bool),
+        gate: Gate,
+        fields: &[&str],
+    ) -> bool {
         if let Some((_, passes)) = self.decided.iter().find(|(known, _)| *known == key) {
             return *passes;
         }
-        let type_name = match key.1 {
-            Guarding::Membership => "Membership",
-            Guarding::User => "User",
-            Guarding::Role => "Role",
-        };
-        let mut passes = true;
+        let passes = self.all_pass(key.1, gate, fields).await;
+        self.decided.push((key, passes));
+        passes
+    }
+
+    async fn all_pass(&self, type_name: &str, gate: Gate, fields: &[&str]) -> bool {
         for field in fields {
             let Some(rule) = self.ctx.declared().rule(type_name, field) else {
-                passes = false;
-                break;
+                return false;
             };
             let verdict = match gate.access_for(self.ctx, rule).await {
                 Ok(access) => gate.decide(self.ctx, rule, access.as_ref()),
                 Err(refused) => Err(refused),
             };
             if !matches!(verdict, Ok(Verdict::Pass)) {
-                passes = false;
-                break;
+                return false;
             }
         }
-        self.decided.push((key, passes));
-        passes
+        true
     }
 }
