@@ -405,7 +405,16 @@ fn seeding_state(
     policy: Arc<charter::authz::Policy>,
 ) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&settings.data_dir)?;
-    let keys = charter::auth::keys::KeyRing::load(&settings.data_dir, None)?;
+    // Seeding signs nothing the server checks later and seals nothing: keys of its own.
+    let key = charter::auth::keys::generate_key();
+    let keys = charter::auth::keys::KeyRing::from_database(&[key], 0, vec![0])?;
+    let file = charter::auth::sealing::SecretsFile::path_for(&settings.data_dir, None);
+    let secrets = charter::auth::sealing::SecretBox::new(
+        charter::auth::sealing::SecretsFile::generate(&file)?,
+    );
+    secrets.install(&[secrets
+        .new_sealing_key()
+        .map_err(|err| anyhow::anyhow!("{}", err.message))?])?;
     let tokens = charter::auth::tokens::TokenIssuer::new(
         keys,
         settings.issuer.clone(),
@@ -420,10 +429,7 @@ fn seeding_state(
             settings: Arc::new(settings.clone()),
             mailer: Arc::new(charter::mail::Mailer::outbox(&settings.data_dir)),
             sso: Arc::new(charter::services::identity::sso::Runtime::new(settings)?),
-            secrets: Arc::new(charter::auth::sealing::SecretBox::load(
-                &settings.data_dir,
-                None,
-            )?),
+            secrets: Arc::new(secrets),
             webauthn: None,
             webhooks: Arc::new(charter::services::webhooks::Runtime::new(settings)?),
         },

@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `schema`, `policy check`, `bootstrap`.
+//! The command line: `serve` (the default), `migrate`, `schema`, `policy check`, `bootstrap`,
+//! `org`, `user`, `audit`, `keys`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +57,11 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Rotate and list the token signing keys and the sealing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Create the first owner of a new organization. The password comes from
     /// CHARTER_BOOTSTRAP_PASSWORD; without it a generated one is printed once.
@@ -144,6 +150,18 @@ pub enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// The signing keys (which signs, which are published) and the sealing keys.
+    List,
+    /// Schedule the next signing key to sign as soon as it has been published for a token's
+    /// lifetime, and publish a new next key. Every process follows within key_refresh_seconds.
+    Rotate,
+    /// Make a new sealing key, wait until every process has read it, then re-seal every stored
+    /// secret under it, in batches, while the service runs.
+    RotateSealing,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Validate a policy file and print every problem.
     Check { file: PathBuf },
@@ -185,6 +203,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User { command } => user(data, command).await,
         Command::Audit { command } => audit(data, command).await,
+        Command::Keys { command } => keys(data, command).await,
         Command::Bootstrap {
             email,
             organization,
@@ -291,6 +310,81 @@ async fn user(data: &DataArgs, command: UserCommand) -> anyhow::Result<()> {
                 email.as_str()
             );
         }
+    }
+    Ok(())
+}
+
+async fn keys(data: &DataArgs, command: KeysCommand) -> anyhow::Result<()> {
+    use crate::services::keys;
+    let settings = Settings::resolve(data, None)?;
+    let app = crate::build(settings.clone()).await?;
+    let state = &app.state;
+    match command {
+        KeysCommand::List => list_keys(state).await,
+        KeysCommand::Rotate => {
+            let rotation = keys::rotate_signing(state).await?;
+            println!(
+                "signing key {} signs from {}; next key {} published",
+                rotation.kid,
+                rotation.signs_from.to_rfc3339(),
+                rotation.next
+            );
+            Ok(())
+        }
+        KeysCommand::RotateSealing => {
+            let id = keys::add_sealing_key(state).await?;
+            let wait = settings.key_refresh * 2;
+            println!(
+                "sealing key {id} made; waiting {} s for every process to read it",
+                wait.as_secs()
+            );
+            tokio::time::sleep(wait).await;
+            let report = keys::reseal(state).await?;
+            println!(
+                "re-sealed {} value(s) under {id} ({} changed meanwhile and were read again)",
+                report.resealed, report.raced
+            );
+            for (key, count) in &report.by_key {
+                println!("  key {key}: {count} value(s)");
+            }
+            anyhow::ensure!(
+                report.unopened.is_empty(),
+                "{} value(s) did not open and were left as they are: {}",
+                report.unopened.len(),
+                report.unopened.join(", ")
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Prints the secrets key's id, every signing key with its part now, and the sealing keys.
+async fn list_keys(state: &crate::services::AppState) -> anyhow::Result<()> {
+    let secrets = &state.secrets;
+    println!(
+        "secrets key {} ({})",
+        secrets.file().id(),
+        secrets.path().display()
+    );
+    let (signing, sealed) = crate::services::keys::list(state).await?;
+    if let Some(path) = &state.settings.signing_key {
+        let ring = state.tokens.keys();
+        println!(
+            "signing key {} (file {})",
+            ring.current().kid,
+            path.display()
+        );
+    }
+    for key in &signing {
+        let from = key
+            .signs_from
+            .map_or_else(|| "not scheduled".to_owned(), |at| at.to_rfc3339());
+        println!("signing key {} {:<9} signs from {from}", key.kid, key.part);
+    }
+    let newest = secrets.sealing_key_id().unwrap_or_default();
+    for (key, count) in &sealed {
+        let part = if *key == newest { " (sealing)" } else { "" };
+        println!("sealing key {key}{part}: {count} value(s)");
     }
     Ok(())
 }
@@ -435,6 +529,7 @@ async fn seed_and_show_demo(app: &crate::App, settings: &Settings) -> anyhow::Re
 /// daily; expired sign-in throttles, used SAML assertions and revocation lists fetched from a
 /// URL hourly.
 fn spawn_maintenance(app: &crate::App, settings: &Settings) {
+    spawn_key_refresh(app, settings);
     if let Some(days) = settings.audit_retention_days {
         let state = app.state.clone();
         tokio::spawn(async move {
@@ -466,6 +561,23 @@ fn spawn_maintenance(app: &crate::App, settings: &Settings) {
                 crate::services::identity::sso::certificate::refresh_crls(&state).await
             {
                 tracing::error!(error = %err.message, "refreshing revocation lists failed");
+            }
+        }
+    });
+}
+
+/// Reads the keys in the database again every `key_refresh_seconds`, rotating the signing key
+/// when it is due: what one process or `charter keys` changes, every process follows.
+fn spawn_key_refresh(app: &crate::App, settings: &Settings) {
+    let state = app.state.clone();
+    let mut every = tokio::time::interval(settings.key_refresh);
+    tokio::spawn(async move {
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(err) = crate::services::keys::refresh(&state).await {
+                tracing::error!(error = %format!("{err:#}"), "reading the keys again failed");
             }
         }
     });

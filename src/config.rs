@@ -38,6 +38,8 @@ struct FileSettings {
     database_url: Option<String>,
     policy: Option<PathBuf>,
     signing_key: Option<PathBuf>,
+    signing_key_rotation_days: Option<i64>,
+    key_refresh_seconds: Option<u64>,
     issuer: Option<String>,
     audience: Option<String>,
     access_token_minutes: Option<i64>,
@@ -86,7 +88,13 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub policy: Option<PathBuf>,
+    /// A key file to sign with instead of the database's keys (then rotation is the
+    /// operator's).
     pub signing_key: Option<PathBuf>,
+    /// Days a database signing key signs before the next one takes over.
+    pub signing_key_rotation_days: i64,
+    /// How often a process reads the keys in the database again.
+    pub key_refresh: Duration,
     pub issuer: String,
     pub audience: String,
     pub access_token_ttl: chrono::Duration,
@@ -265,6 +273,8 @@ impl Settings {
             database_url: None,
             policy: None,
             signing_key: None,
+            signing_key_rotation_days: 30,
+            key_refresh: Duration::from_secs(30),
             issuer: "charter".to_owned(),
             audience: "charter".to_owned(),
             access_token_ttl: chrono::Duration::minutes(15),
@@ -323,6 +333,17 @@ impl Settings {
     /// Signing, issuer and audience, and how long tokens and sessions last.
     fn apply_tokens(&mut self, file: &FileSettings) -> anyhow::Result<()> {
         self.signing_key = file.signing_key.clone();
+        if let Some(days) = checked(
+            file.signing_key_rotation_days,
+            "signing_key_rotation_days",
+            1,
+            365,
+        )? {
+            self.signing_key_rotation_days = days;
+        }
+        if let Some(seconds) = checked(file.key_refresh_seconds, "key_refresh_seconds", 1, 60)? {
+            self.key_refresh = Duration::from_secs(seconds);
+        }
         if let Some(issuer) = &file.issuer {
             self.issuer = issuer.clone();
         }

@@ -26,7 +26,6 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use auth::keys::KeyRing;
 use auth::tokens::TokenIssuer;
 use authz::Policy;
 use config::Settings;
@@ -58,10 +57,7 @@ pub async fn build_with(
         undeclared.join("\n")
     );
     std::fs::create_dir_all(&settings.data_dir)?;
-    let keys = KeyRing::load(&settings.data_dir, settings.signing_key.as_deref())?;
-    let secrets =
-        auth::sealing::SecretBox::load(&settings.data_dir, settings.sso.secrets_key.as_deref())?;
-    db::exclusively(&db, async |conn: &DatabaseConnection| {
+    let (keys, secrets) = db::exclusively(&db, async |conn: &DatabaseConnection| {
         db::apply_migrations(conn).await?;
         services::store::scope::write_unrecorded(conn, async |txn| {
             services::organization::roles::sync_predefined(txn, &policy)
@@ -70,9 +66,9 @@ pub async fn build_with(
         })
         .await
         .map_err(|err| anyhow::anyhow!("{}", err.message))?;
-        // Keys that differ from the other processes' stop start-up here, before any token is
+        // Keys that do not fit the other processes' stop start-up here, before any token is
         // signed or secret sealed with them.
-        auth::key_record::check(conn, &keys, &secrets).await
+        auth::key_store::open(conn, &settings).await
     })
     .await?;
     let tokens = TokenIssuer::new(

@@ -23,6 +23,7 @@ mod m20261205_000015_saml_replays;
 mod m20261205_000016_directories;
 mod m20261205_000017_client_certificates;
 mod m20261205_000018_scim;
+mod m20261206_000019_key_store;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000016_directories::Migration),
             Box::new(m20261205_000017_client_certificates::Migration),
             Box::new(m20261205_000018_scim::Migration),
+            Box::new(m20261206_000019_key_store::Migration),
         ]
     }
 }

@@ -1,17 +1,20 @@
 //! The record, in the database, of the keys the processes on it use: a process whose keys do
 //! not fit it refuses to start.
 //!
-//! Without it, a process started with keys of its own (a new data directory, a forgotten
-//! `signing_key`) would start silently: the tokens it signs would be refused by every other
-//! process and theirs by it, and a secret it seals (an authenticator app enrolled through it)
-//! would not open anywhere else, locking its user out until an operator resets the factor.
+//! Without it, a process started with a secrets key of its own (a new data directory, a
+//! forgotten `secrets_key`) would start silently and fail at the first sign-in: nothing sealed
+//! by the others would open on it. The same holds for a configured `signing_key` file: the
+//! tokens it signs would be refused by every other process and theirs by it. (Signing keys
+//! kept in the database need no record: every process reads the same rows.)
 
 use chrono::Utc;
 use entity::key_fingerprint;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
-use super::keys::KeyRing;
-use super::sealing::SecretBox;
+use std::path::Path;
+
+use super::keys::{KeyRing, KeySource};
+use super::sealing::{self, SecretsFile};
 
 const SIGNING: &str = "signing";
 const SECRETS: &str = "secrets";
@@ -48,72 +51,111 @@ pub fn signing_verdict(recorded: Option<&[String]>, ring: &[String]) -> Verdict 
     }
 }
 
-/// Compares the process's keys with the record, recording them when there is none (the first
-/// process) and following a signing-key rotation; an error saying which key differs, where
-/// this process loaded it from and how to fix it otherwise. The secrets key does not rotate:
-/// sealed values open under one key only, so its check value must be the recorded one.
-/// Runs under the start-up lock, so two processes starting at once take turns.
-pub async fn check(
-    db: &impl ConnectionTrait,
-    keys: &KeyRing,
-    secrets: &SecretBox,
-) -> anyhow::Result<()> {
+/// Compares the signing key of a configured key file with the record, recording it when
+/// there is none (the first process) and following a rotation; an error saying which key
+/// differs, where this process loaded it from and how to fix it otherwise. Runs under the
+/// start-up lock, so two processes starting at once take turns.
+pub async fn check_signing(db: &impl ConnectionTrait, keys: &KeyRing) -> anyhow::Result<()> {
     let ring = keys.ids();
     let recorded = find(db, SIGNING).await?;
     let recorded_ids: Option<Vec<String>> = recorded
         .as_ref()
         .map(|row| row.fingerprint.split(' ').map(str::to_owned).collect());
     match signing_verdict(recorded_ids.as_deref(), &ring) {
-        Verdict::Keep => {}
+        Verdict::Keep => Ok(()),
         Verdict::Record => {
             if recorded.is_some() {
                 tracing::info!(key = %ring[0], "the signing key rotated; recording the new ring");
             }
-            save(db, recorded, SIGNING, ring.join(" ")).await?;
+            save(db, recorded, SIGNING, ring.join(" ")).await
         }
         Verdict::Refuse => {
             anyhow::bail!(signing_mismatch(keys, &recorded_ids.unwrap_or_default()))
         }
     }
+}
+
+/// The secrets key this process may use: the file at `path` when it is the one the record
+/// names (recording it when there is none); a new one there when neither exists (the first
+/// process); an error naming the key id the database needs otherwise, when the file is missing
+/// or holds another key. The secrets key does not rotate with the signing keys: the sealing
+/// keys it wraps do.
+pub async fn check_secrets(
+    db: &impl ConnectionTrait,
+    path: &Path,
+    configured: bool,
+) -> anyhow::Result<SecretsFile> {
     let recorded = find(db, SECRETS).await?;
-    match &recorded {
-        Some(row) if row.fingerprint == secrets.check_value() => {}
-        Some(_) => anyhow::bail!(secrets_mismatch(secrets)),
-        None => save(db, None, SECRETS, secrets.check_value().to_owned()).await?,
+    let file = SecretsFile::read(path)?;
+    match (file, &recorded) {
+        (Some(file), Some(row)) if row.fingerprint == file.check_value() => Ok(file),
+        (Some(file), Some(row)) => anyhow::bail!(
+            "the secrets key {path} is key {ours}, but the secrets sealed in this database need \
+             key {theirs}, which the other Charter processes on it hold. {COPY}",
+            path = path.display(),
+            ours = file.id(),
+            theirs = sealing::id_of_check(&row.fingerprint),
+        ),
+        (None, Some(row)) => anyhow::bail!(
+            "there is no secrets key at {path}: the secrets sealed in this database need key \
+             {theirs}. {COPY}",
+            path = path.display(),
+            theirs = sealing::id_of_check(&row.fingerprint),
+        ),
+        (file, None) => {
+            let file = match file {
+                Some(file) => file,
+                None if configured => {
+                    anyhow::bail!(
+                        "cannot read the secrets key {}: no such file",
+                        path.display()
+                    )
+                }
+                None => SecretsFile::generate(path)?,
+            };
+            save(db, None, SECRETS, file.check_value().to_owned()).await?;
+            Ok(file)
+        }
     }
+}
+
+/// The signing key ids a configured key file recorded (the processes on the database signed
+/// with files), if any.
+pub async fn recorded_signing(db: &impl ConnectionTrait) -> anyhow::Result<Option<Vec<String>>> {
+    Ok(find(db, SIGNING)
+        .await?
+        .map(|row| row.fingerprint.split(' ').map(str::to_owned).collect()))
+}
+
+/// Forgets the record of key files: the signing keys moved into the database.
+pub async fn forget_signing(db: &impl ConnectionTrait) -> anyhow::Result<()> {
+    key_fingerprint::Entity::delete_by_id(SIGNING.to_owned())
+        .exec(db)
+        .await?;
     Ok(())
 }
 
+/// How to fix a secrets key that does not fit.
+const COPY: &str = "Copy secrets.key from the keys directory of a process that runs to this \
+                    path (or set secrets_key to the same file): without it, identity \
+                    providers' client secrets, authenticator apps, directory passwords, \
+                    webhook secrets and the signing keys would not open here.";
+
 fn signing_mismatch(keys: &KeyRing, recorded: &[String]) -> String {
-    let source = keys.source().display();
-    let fix = if keys.source().is_dir() {
-        format!(
-            "replace the key files in {source} with those of a process that runs (the key \
-             generated here must go), or set signing_key to the key file the others use"
-        )
-    } else {
-        format!("set signing_key to the key file the others use instead of {source}")
+    let source = match keys.source() {
+        KeySource::File(path) => path.display().to_string(),
+        KeySource::Database => "the database".to_owned(),
     };
     format!(
         "the token signing key differs from the one the other Charter processes on this database \
          use: this process loaded key {ours} from {source}, the others sign with key {theirs} \
          (their keys: {all}), and neither holds the key the other signs with, so each would \
-         refuse the other's tokens. Give every process the same keys: {fix}. If every process \
-         has new keys on purpose, delete the row '{SIGNING}' of the table key_fingerprints.",
+         refuse the other's tokens. Give every process the same keys: set signing_key to the \
+         key file the others use instead of {source}. If every process has new keys on purpose, \
+         delete the row '{SIGNING}' of the table key_fingerprints.",
         ours = keys.ids()[0],
         theirs = recorded.first().map_or("?", String::as_str),
         all = recorded.join(", "),
-    )
-}
-
-fn secrets_mismatch(secrets: &SecretBox) -> String {
-    format!(
-        "the secrets key differs from the one the other Charter processes on this database use: \
-         this process loaded it from {path}. Secrets sealed by one (identity providers' client \
-         secrets, authenticator apps) would not open on the other, and a factor enrolled here \
-         would lock its user out there. Copy secrets.key from the keys directory of a process \
-         that runs to {path} (or set secrets_key to the same file).",
-        path = secrets.path().display(),
     )
 }
 

@@ -1,12 +1,13 @@
-//! Token signing keys: Ed25519, loaded from the data directory (or a configured file), generated
-//! on first start when there are none, and published as a JSON Web Key Set.
+//! Token signing keys: Ed25519, kept in the database (where they rotate) or read from a
+//! configured file, and published as a JSON Web Key Set.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
     OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, ThumbprintHash,
@@ -42,66 +43,145 @@ impl SigningKeyPair {
     }
 }
 
-/// The keys tokens are signed with (the newest) and verified against (all of them).
+/// Where a process's signing keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// The configured `signing_key` file: rotation is the operator's.
+    File(PathBuf),
+    /// The database, where they rotate.
+    Database,
+}
+
+/// The keys tokens are signed with (one) and verified against (those published), and every
+/// key known, for what outlives a token (an audit checkpoint's signature).
 pub struct KeyRing {
     keys: Vec<SigningKeyPair>,
-    /// The configured key file, or the keys directory.
-    source: PathBuf,
+    signing: usize,
+    published: Vec<usize>,
+    source: KeySource,
 }
 
 impl KeyRing {
-    /// Loads `configured` when given; otherwise every `*.pem` in `<data_dir>/keys`, generating one
-    /// there when the folder holds none. The newest file by name signs.
-    pub fn load(data_dir: &Path, configured: Option<&Path>) -> anyhow::Result<Self> {
-        let (files, source) = match configured {
-            Some(path) => (vec![path.to_path_buf()], path.to_path_buf()),
-            None => {
-                let dir = data_dir.join("keys");
-                std::fs::create_dir_all(&dir)?;
-                let mut files = pem_files(&dir)?;
-                if files.is_empty() {
-                    files.push(generate(&dir)?);
-                }
-                (files, dir)
-            }
-        };
-        let mut keys = Vec::new();
-        for file in files.iter().rev() {
-            let pem = std::fs::read_to_string(file).map_err(|err| {
-                anyhow::anyhow!("cannot read signing key {}: {err}", file.display())
-            })?;
-            let key = SigningKey::from_pkcs8_pem(&pem).map_err(|err| {
-                anyhow::anyhow!("{} is not an Ed25519 PKCS#8 key: {err}", file.display())
-            })?;
-            keys.push(pair(&key)?);
-        }
-        Ok(Self { keys, source })
+    /// The ring of a configured key file: that one key signs and is published.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let key = read_pem(path)?;
+        Ok(Self {
+            keys: vec![pair(&key)?],
+            signing: 0,
+            published: vec![0],
+            source: KeySource::File(path.to_path_buf()),
+        })
     }
 
-    /// Where the keys were loaded from: the `signing_key` file, or the keys directory.
-    pub fn source(&self) -> &Path {
+    /// The ring of keys kept in the database: `signing` signs, `published` (which holds it)
+    /// are in the key set, the others only verify old signatures.
+    pub fn from_database(
+        keys: &[SigningKey],
+        signing: usize,
+        published: Vec<usize>,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(signing < keys.len(), "no signing key");
+        Ok(Self {
+            keys: keys.iter().map(pair).collect::<anyhow::Result<_>>()?,
+            signing,
+            published,
+            source: KeySource::Database,
+        })
+    }
+
+    pub fn source(&self) -> &KeySource {
         &self.source
     }
 
-    /// The key ids, the signing key's first.
+    /// The published key ids, the signing key's first.
     pub fn ids(&self) -> Vec<String> {
-        self.keys.iter().map(|key| key.kid.clone()).collect()
+        let mut ids = vec![self.current().kid.clone()];
+        ids.extend(
+            self.published
+                .iter()
+                .filter(|index| **index != self.signing)
+                .map(|index| self.keys[*index].kid.clone()),
+        );
+        ids
     }
 
     /// The key new tokens are signed with.
     pub fn current(&self) -> &SigningKeyPair {
-        &self.keys[0]
+        &self.keys[self.signing]
     }
 
+    /// A published key: one a token may be signed with.
     pub fn find(&self, kid: &str) -> Option<&SigningKeyPair> {
+        self.published
+            .iter()
+            .map(|index| &self.keys[*index])
+            .find(|key| key.kid == kid)
+    }
+
+    /// Any key this ring knows, published or long retired: what checks a signature that
+    /// outlives tokens (an audit checkpoint).
+    pub fn find_any(&self, kid: &str) -> Option<&SigningKeyPair> {
         self.keys.iter().find(|key| key.kid == kid)
     }
 
     pub fn jwks(&self) -> JwkSet {
         JwkSet {
-            keys: self.keys.iter().map(|key| key.jwk.clone()).collect(),
+            keys: self
+                .published
+                .iter()
+                .map(|index| self.keys[*index].jwk.clone())
+                .collect(),
         }
     }
+}
+
+/// The ring a process signs with now, replaced whole when the keys in the database change.
+pub struct KeyStore {
+    ring: RwLock<Arc<KeyRing>>,
+}
+
+impl KeyStore {
+    pub fn new(ring: KeyRing) -> Self {
+        Self {
+            ring: RwLock::new(Arc::new(ring)),
+        }
+    }
+
+    pub fn ring(&self) -> Arc<KeyRing> {
+        self.ring
+            .read()
+            .unwrap_or_else(|err| err.into_inner())
+            .clone()
+    }
+
+    pub fn replace(&self, ring: KeyRing) {
+        *self.ring.write().unwrap_or_else(|err| err.into_inner()) = Arc::new(ring);
+    }
+}
+
+/// The Ed25519 keys of the `*.pem` files in `dir`, oldest name first.
+pub fn pem_keys(dir: &Path) -> anyhow::Result<Vec<SigningKey>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    pem_files(dir)?.iter().map(|file| read_pem(file)).collect()
+}
+
+fn read_pem(file: &Path) -> anyhow::Result<SigningKey> {
+    let pem = std::fs::read_to_string(file)
+        .map_err(|err| anyhow::anyhow!("cannot read signing key {}: {err}", file.display()))?;
+    SigningKey::from_pkcs8_pem(&pem)
+        .map_err(|err| anyhow::anyhow!("{} is not an Ed25519 PKCS#8 key: {err}", file.display()))
+}
+
+/// A new random Ed25519 key.
+pub fn generate_key() -> SigningKey {
+    SigningKey::generate(&mut rand::rngs::OsRng)
+}
+
+/// The key's id: the RFC 7638 thumbprint of its public JWK.
+pub fn kid_of(key: &SigningKey) -> anyhow::Result<String> {
+    Ok(pair(key)?.kid)
 }
 
 fn pem_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -112,23 +192,6 @@ fn pem_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     files.sort();
     Ok(files)
 }
-
-fn generate(dir: &Path) -> anyhow::Result<PathBuf> {
-    let key = SigningKey::generate(&mut rand::rngs::OsRng);
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|err| anyhow::anyhow!("cannot encode a new signing key: {err}"))?;
-    // The first key of an empty folder has a fixed name that sorts before any later one's:
-    // processes started together on one folder race to publish it, and all take the winner's.
-    let path = dir.join(FIRST_KEY_FILE);
-    if publish_private(&path, pem.as_bytes())? {
-        tracing::info!(path = %path.display(), "generated a new token signing key");
-    }
-    Ok(path)
-}
-
-/// The name of the first signing key generated in an empty keys folder.
-const FIRST_KEY_FILE: &str = "ed25519-00000000T000000Z.pem";
 
 /// Writes `bytes` to `path` readable by its owner only, unless a file is there already
 /// (another process published it first): written aside, then linked into place, so that no

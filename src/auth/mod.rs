@@ -2,9 +2,12 @@
 
 pub mod api_keys;
 pub mod key_record;
+pub mod key_store;
 pub mod keys;
 pub mod password;
+pub mod resealing;
 pub mod sealing;
+pub mod signing_keys;
 pub mod tokens;
 mod user;
 

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::keys::KeyRing;
+use std::sync::Arc;
+
+use super::keys::{KeyRing, KeyStore};
 use crate::error::ApiError;
 
 /// The `typ` claim of an access token; anything else is refused where an access token is expected.
@@ -51,8 +53,11 @@ pub struct VerifiedToken {
     pub organization_id: Option<Uuid>,
 }
 
+/// How long after its expiry a token is still taken (clock skew between hosts).
+pub const LEEWAY_SECONDS: i64 = 30;
+
 pub struct TokenIssuer {
-    keys: KeyRing,
+    keys: KeyStore,
     issuer: String,
     audience: String,
     access_ttl: Duration,
@@ -61,14 +66,20 @@ pub struct TokenIssuer {
 impl TokenIssuer {
     pub fn new(keys: KeyRing, issuer: String, audience: String, access_ttl: Duration) -> Self {
         Self {
-            keys,
+            keys: KeyStore::new(keys),
             issuer,
             audience,
             access_ttl,
         }
     }
 
-    pub fn keys(&self) -> &KeyRing {
+    /// The keys in force now.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.ring()
+    }
+
+    /// Where the keys in force are replaced when they rotate.
+    pub fn key_store(&self) -> &KeyStore {
         &self.keys
     }
 
@@ -108,7 +119,8 @@ impl TokenIssuer {
         typ: &str,
         claims: &impl Serialize,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        let key = self.keys.current();
+        let keys = self.keys.ring();
+        let key = keys.current();
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(typ.to_owned());
         header.kid = Some(key.kid.clone());
@@ -129,13 +141,14 @@ impl TokenIssuer {
             return Err(invalid());
         }
         let kid = header.kid.ok_or_else(invalid)?;
-        let key = self.keys.find(&kid).ok_or_else(invalid)?;
+        let keys = self.keys.ring();
+        let key = keys.find(&kid).ok_or_else(invalid)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECONDS as u64;
         let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
             .map_err(|err| match err.kind() {
                 ErrorKind::ExpiredSignature => {

@@ -84,9 +84,21 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
     }
 }
 
+/// The published signing keys. A verifier may keep the set no longer than a token lives (at
+/// most five minutes), so that the next key, published a token's life before it signs, is in
+/// every set it holds when that key begins to sign.
 async fn jwks(State(state): State<HttpState>) -> impl IntoResponse {
+    let max_age = state
+        .app
+        .settings
+        .access_token_ttl
+        .num_seconds()
+        .clamp(0, 300);
     (
-        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        [(
+            axum::http::header::CACHE_CONTROL,
+            format!("public, max-age={max_age}"),
+        )],
         Json(state.app.tokens.keys().jwks()),
     )
 }

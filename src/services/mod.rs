@@ -18,6 +18,7 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod identity;
+pub mod keys;
 pub mod organization;
 pub mod store;
 pub mod webhooks;

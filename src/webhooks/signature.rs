@@ -3,7 +3,8 @@
 //! `webhook-timestamp` (Unix seconds) and `webhook-signature`: space-separated
 //! `v1,<base64 HMAC-SHA256>` for each of the endpoint's secrets (two while one is rotated) and
 //! `v1a,<base64 Ed25519>` made with Charter's token signing key, which a receiver can check
-//! against `/.well-known/jwks.json` without holding a shared secret. Both sign the bytes
+//! against `/.well-known/jwks.json` without holding a shared secret; `webhook-key-id` names the
+//! key (its JWK `kid`), since signing keys rotate. Both sign the bytes
 //! `<id>.<timestamp>.<body>`.
 
 use base64::Engine;
@@ -55,6 +56,8 @@ pub struct Headers {
     pub id: String,
     pub timestamp: i64,
     pub signature: String,
+    /// The `kid` of the key of the `v1a` signature.
+    pub key_id: String,
 }
 
 /// The headers that sign `body`, sent as message `id` at `at`, with every one of `secrets`
@@ -81,6 +84,7 @@ pub fn headers(
         id: id.to_owned(),
         timestamp,
         signature: signatures.join(" "),
+        key_id: key.kid.clone(),
     }
 }
 
@@ -112,8 +116,8 @@ mod tests {
         // The example of the Standard Webhooks reference libraries' test suites.
         let secret = Secret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let at = DateTime::from_timestamp(1_614_265_330, 0).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let keys = crate::auth::keys::KeyRing::load(dir.path(), None).unwrap();
+        let key = crate::auth::keys::generate_key();
+        let keys = crate::auth::keys::KeyRing::from_database(&[key], 0, vec![0]).unwrap();
         let signed = headers(
             "msg_p5jXN8AQM9LWM0D4loKWxJek",
             at,
@@ -129,5 +133,6 @@ mod tests {
         );
         assert!(parts.next().is_some_and(|v1a| v1a.starts_with("v1a,")));
         assert_eq!(parts.next(), None);
+        assert_eq!(signed.key_id, keys.current().kid);
     }
 }

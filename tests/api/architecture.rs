@@ -163,9 +163,14 @@ fn every_write_runs_in_the_write_path_or_claims_a_single_use_row() {
         "src/db.rs",
         // The write path itself and `claim_once`.
         "src/services/store/scope.rs",
-        // The signing keys' fingerprints, written at start-up under the start-up lock,
-        // before any request; auth/ stands below the services' write path.
+        // The keys: their fingerprints and first keys, written at start-up under the start-up
+        // lock before any request; a rotation (a compare-and-set on the next key's row) and
+        // re-sealing (a write only where the row still holds what was read), by the key
+        // refresh or `charter keys`. auth/ stands below the services' write path.
         "src/auth/key_record.rs",
+        "src/auth/key_store.rs",
+        "src/auth/signing_keys.rs",
+        "src/auth/resealing.rs",
     ]);
     assert!(seen > 80, "every write statement is seen: {seen}");
     assert!(

@@ -175,7 +175,8 @@ async fn an_expired_access_token_is_unauthenticated_and_says_so() {
     let session = app.login("alice@example.com").await;
     let sid = session_id_of(&session.access_token);
     // Sign a token that expired an hour ago with the server's own key.
-    let key = app.state.tokens.keys().current();
+    let keys = app.state.tokens.keys();
+    let key = keys.current();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
     header.kid = Some(key.kid.clone());
     let past = chrono::Utc::now().timestamp() - 3600;

@@ -20,6 +20,7 @@ mod cli;
 mod conformance;
 mod existence;
 mod faults;
+mod fleet;
 mod graphiql;
 mod hostile;
 mod http_headers;

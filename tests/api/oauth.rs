@@ -275,7 +275,8 @@ async fn session_and_client_tokens_differ_in_their_header_and_neither_passes_for
 
     // A session's claims under a client token's header, signed with Charter's own key: the
     // header alone refuses it. Under a session's header, the same claims pass.
-    let key = f.app.state.tokens.keys().current();
+    let keys = f.app.state.tokens.keys();
+    let key = keys.current();
     let resign = |typ: &str| {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
         header.typ = Some(typ.to_owned());

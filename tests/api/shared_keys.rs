@@ -1,24 +1,15 @@
-//! Processes on one database must hold the same keys: one with a signing key or a secrets key
-//! of its own refuses to start, saying which key and where it loaded it from; a signing key
-//! rotation is followed.
+//! Processes on one database must hold the same secrets key: one without it, or with another,
+//! refuses to start and names the key id it lacks. Signing keys live in the database, so a new
+//! data directory signs with the same key as the others; a configured key file is checked as
+//! before, and an earlier version's keys folder moves into the database.
 
 use std::path::{Path, PathBuf};
 
+use charter::auth::sealing::SecretsFile;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 
 use crate::helpers::{FreshDatabase, start_process};
-
-/// The single signing key file `data_dir` generated.
-fn signing_key_of(data_dir: &Path) -> PathBuf {
-    let mut pems: Vec<PathBuf> = std::fs::read_dir(data_dir.join("keys"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "pem"))
-        .collect();
-    assert_eq!(pems.len(), 1, "{pems:?}");
-    pems.remove(0)
-}
 
 /// Starts a process from `data_dir` on `url`, with the key files given (or else those of its
 /// data directory).
@@ -51,9 +42,15 @@ async fn refusal(
     }
 }
 
-async fn starts(data_dir: &Path, url: &str, signing: Option<&Path>, secrets: Option<&Path>) {
-    if let Err(err) = start(data_dir, url, signing, secrets).await {
-        panic!("{} did not start: {err}", data_dir.display());
+async fn starts(
+    data_dir: &Path,
+    url: &str,
+    signing: Option<&Path>,
+    secrets: Option<&Path>,
+) -> charter::App {
+    match start(data_dir, url, signing, secrets).await {
+        Ok(app) => app,
+        Err(err) => panic!("{} did not start: {err}", data_dir.display()),
     }
 }
 
@@ -63,98 +60,112 @@ struct First {
     _shared: tempfile::TempDir,
     url: String,
     dir: tempfile::TempDir,
-    /// Its generated signing key and secrets key.
-    pem: PathBuf,
+    /// Its generated secrets key.
     secrets: PathBuf,
+    /// The key id it signs with.
+    kid: String,
 }
 
 impl First {
-    async fn start() -> Self {
+    async fn start(signing: Option<&Path>) -> Self {
         let database = FreshDatabase::create().await;
         let shared = tempfile::tempdir().unwrap();
         let url = database.shared_url(shared.path());
         let dir = tempfile::tempdir().unwrap();
-        starts(dir.path(), &url, None, None).await;
+        let app = starts(dir.path(), &url, signing, None).await;
         Self {
-            pem: signing_key_of(dir.path()),
             secrets: dir.path().join("keys/secrets.key"),
+            kid: app.state.tokens.keys().current().kid.clone(),
             _database: database,
             _shared: shared,
             url,
             dir,
         }
     }
+
+    fn secrets_id(&self) -> String {
+        SecretsFile::read(&self.secrets)
+            .unwrap()
+            .unwrap()
+            .id()
+            .to_owned()
+    }
+}
+
+/// An Ed25519 key file in `dir`.
+fn key_file(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    std::fs::write(&path, key.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes()).unwrap();
+    path
 }
 
 #[tokio::test]
-async fn a_process_with_keys_of_its_own_refuses_to_start_and_says_which() {
-    let first = First::start().await;
-    let (url, pem, secrets) = (&first.url, &first.pem, &first.secrets);
+async fn a_process_without_the_secrets_key_refuses_to_start_and_names_the_key_id() {
+    let first = First::start(None).await;
+    let (url, secrets) = (&first.url, &first.secrets);
+    let needed = first.secrets_id();
 
-    // A new data directory: keys generated of its own.
+    // A new data directory: no secrets key, and none is made for it.
     let stranger = tempfile::tempdir().unwrap();
     let message = refusal(stranger.path(), url, None, None).await;
+    let missing = stranger.path().join("keys/secrets.key");
+    assert!(message.contains("there is no secrets key at"), "{message}");
     assert!(
-        message.contains("the token signing key differs"),
+        message.contains(&missing.display().to_string()),
         "{message}"
     );
-    let stranger_keys = stranger.path().join("keys").display().to_string();
-    assert!(message.contains(&stranger_keys), "{message}");
-    assert!(message.contains("signing_key"), "{message}");
+    assert!(message.contains(&needed), "{message}");
+    assert!(!missing.exists(), "a secrets key was generated: {message}");
 
-    // The signing key shared, the secrets key its own.
-    let half = tempfile::tempdir().unwrap();
-    let message = refusal(half.path(), url, Some(pem), None).await;
-    assert!(message.contains("the secrets key differs"), "{message}");
-    assert!(!message.contains("signing key differs"), "{message}");
-    let half_secrets = half.path().join("keys/secrets.key").display().to_string();
-    assert!(message.contains(&half_secrets), "{message}");
+    // A secrets key of its own: both ids are named.
+    let other = tempfile::tempdir().unwrap();
+    let own = SecretsFile::generate(&other.path().join("keys/secrets.key")).unwrap();
+    let message = refusal(other.path(), url, None, None).await;
+    assert!(message.contains(own.id()), "{message}");
+    assert!(message.contains(&needed), "{message}");
     assert!(message.contains("secrets_key"), "{message}");
 
-    // Both shared: it starts, as does the first again.
+    // The secrets key shared: it starts and signs with the database's key.
     let twin = tempfile::tempdir().unwrap();
-    starts(twin.path(), url, Some(pem), Some(secrets)).await;
+    let app = starts(twin.path(), url, None, Some(secrets)).await;
+    assert_eq!(app.state.tokens.keys().current().kid, first.kid);
     starts(first.dir.path(), url, None, None).await;
 }
 
 #[tokio::test]
-async fn a_signing_key_rotation_is_followed_across_processes() {
-    let first = First::start().await;
-    let (url, old, secrets) = (&first.url, &first.pem, &first.secrets);
+async fn a_configured_key_file_is_checked_and_moves_into_the_database_from_the_keys_folder() {
+    let files = tempfile::tempdir().unwrap();
+    let pem = key_file(files.path(), "ed25519-a.pem");
+    let first = First::start(Some(&pem)).await;
+    let (url, secrets) = (&first.url, &first.secrets);
 
-    // A newer key, named to sort after the generated one (the newest file by name signs).
-    let spare = tempfile::tempdir().unwrap();
-    let new = spare.path().join("ed25519-99991231T235959Z.pem");
-    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    std::fs::write(&new, key.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes()).unwrap();
-
-    // Alone, the new key is foreign.
-    let early = tempfile::tempdir().unwrap();
-    let message = refusal(early.path(), url, Some(&new), Some(secrets)).await;
+    // The same file fits; another is refused.
+    let twin = tempfile::tempdir().unwrap();
+    starts(twin.path(), url, Some(&pem), Some(secrets)).await;
+    let foreign = key_file(files.path(), "ed25519-b.pem");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let message = refusal(elsewhere.path(), url, Some(&foreign), Some(secrets)).await;
     assert!(
         message.contains("the token signing key differs"),
         "{message}"
     );
 
-    // A process whose ring holds the recorded key and the newer one starts and moves the
-    // record on: then the new key alone fits, and so does a process that has not rotated yet.
-    let rotated = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(rotated.path().join("keys")).unwrap();
-    for file in [old, &new, secrets] {
-        std::fs::copy(
-            file,
-            rotated.path().join("keys").join(file.file_name().unwrap()),
-        )
-        .unwrap();
-    }
-    starts(rotated.path(), url, None, None).await;
+    // Keys in the database need the file's key among the keys folder's.
+    let without = tempfile::tempdir().unwrap();
+    let message = refusal(without.path(), url, None, Some(secrets)).await;
+    assert!(message.contains(&first.kid), "{message}");
+    assert!(message.contains("signing_key"), "{message}");
+
+    // With it there, it moves into the database and signs on; then a file is refused.
+    let upgraded = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(upgraded.path().join("keys")).unwrap();
+    std::fs::copy(&pem, upgraded.path().join("keys/ed25519-a.pem")).unwrap();
+    let app = starts(upgraded.path(), url, None, Some(secrets)).await;
+    assert_eq!(app.state.tokens.keys().current().kid, first.kid);
+    let message = refusal(elsewhere.path(), url, Some(&pem), Some(secrets)).await;
+    assert!(message.contains("unset signing_key"), "{message}");
     let later = tempfile::tempdir().unwrap();
-    starts(later.path(), url, Some(&new), Some(secrets)).await;
-    starts(first.dir.path(), url, None, None).await;
-    let stranger = tempfile::tempdir().unwrap();
-    let message = refusal(stranger.path(), url, None, Some(secrets)).await;
-    assert!(
-        message.contains("the token signing key differs"),
-        "{message}"
-    );
+    let app = starts(later.path(), url, None, Some(secrets)).await;
+    assert_eq!(app.state.tokens.keys().current().kid, first.kid);
 }

@@ -39,6 +39,7 @@ async fn a_delivery_verifies_with_the_reference_library_and_the_published_keys()
             "webhook-id": signed.id,
             "webhook-timestamp": signed.timestamp.to_string(),
             "webhook-signature": signed.signature,
+            "webhook-key-id": signed.key_id,
         },
         "body": body,
     });

@@ -1,6 +1,7 @@
 // Verifies a webhook delivery the way a receiver would: its `v1` signatures with the
 // `standardwebhooks` reference library (one verification per secret the endpoint has), and its
-// `v1a` Ed25519 signature against the keys Charter publishes at /.well-known/jwks.json. A copy
+// `v1a` Ed25519 signature against the key Charter publishes at /.well-known/jwks.json under the
+// id its `webhook-key-id` header names. A copy
 // of the body with one byte changed must fail both.
 //
 // Usage: node verify-webhook.mjs <server-url> <delivery.json>
@@ -43,13 +44,14 @@ const v1a = (body) => {
   const signed = Buffer.from(
     `${delivery.headers['webhook-id']}.${delivery.headers['webhook-timestamp']}.${body}`,
   );
+  const keyId = delivery.headers['webhook-key-id'];
   const ok = keys
-    .filter((jwk) => jwk.kty === 'OKP' && jwk.crv === 'Ed25519')
+    .filter((jwk) => jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && jwk.kid === keyId)
     .some((jwk) => {
       const key = createPublicKey({ key: jwk, format: 'jwk' });
       return signatures.some((signature) => verify(null, signed, key, signature));
     });
-  return ok || 'no published key verifies the v1a signature';
+  return ok || `the published key ${keyId} does not verify the v1a signature`;
 };
 
 const tampered = delivery.body.length > 0

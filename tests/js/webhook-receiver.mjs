@@ -1,14 +1,14 @@
 // A webhook receiver on loopback, as a customer would run one: every request is verified with
 // the `standardwebhooks` reference library (its `v1` signature, against each secret the test
-// gave) and its `v1a` Ed25519 signature against Charter's live /.well-known/jwks.json; then it
-// answers as the test scripts it.
+// gave) and its `v1a` Ed25519 signature against the key of Charter's live
+// /.well-known/jwks.json that its `webhook-key-id` names; then it answers as the test scripts it.
 //
 // Usage: node webhook-receiver.mjs <charter-url>
 // Prints {"port": N} once listening on 127.0.0.1. Then:
 //   POST /hook      a delivery: recorded, verified, answered with the scripted status
 //   POST /control   {"secrets": [...], "status": 200, "delayMs": 0, "retryAfter": "5"}
 //   GET  /received  every delivery so far:
-//                   [{ id, type, v1, v1a, status, answered, body }]
+//                   [{ id, type, keyId, v1, v1a, status, answered, body }]
 // It exits when its standard input closes (the test ended).
 
 import { createServer } from 'node:http';
@@ -42,7 +42,7 @@ const v1 = (body, headers) =>
     }
   });
 
-const v1a = async (body, headers) => {
+const v1a = async (body, headers, keyId) => {
   const response = await fetch(new URL('/.well-known/jwks.json', charter));
   const { keys } = await response.json();
   const signed = Buffer.from(
@@ -53,7 +53,7 @@ const v1a = async (body, headers) => {
     .filter((part) => part.startsWith('v1a,'))
     .map((part) => Buffer.from(part.slice(4), 'base64'));
   return keys
-    .filter((jwk) => jwk.kty === 'OKP' && jwk.crv === 'Ed25519')
+    .filter((jwk) => jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && jwk.kid === keyId)
     .some((jwk) => {
       const key = createPublicKey({ key: jwk, format: 'jwk' });
       return signatures.some((signature) => verify(null, signed, key, signature));
@@ -81,12 +81,14 @@ const server = createServer(async (request, response) => {
   try {
     type = JSON.parse(body).type;
   } catch {}
+  const keyId = request.headers['webhook-key-id'];
   const entry = {
     id: headers['webhook-id'],
     type,
+    keyId,
     contentType: request.headers['content-type'],
     v1: v1(body, headers),
-    v1a: await v1a(body, headers).catch((error) => String(error)),
+    v1a: await v1a(body, headers, keyId).catch((error) => String(error)),
     status: script.status,
     answered: false,
     body,

@@ -200,18 +200,20 @@ fn request(state: &AppState, claimed: &Claimed) -> ApiResult<http::Request<Vec<u
     let Claimed { delivery, endpoint } = claimed;
     let secrets = secrets_of(state, endpoint, Utc::now())?;
     let body = delivery.body.as_bytes();
+    let keys = state.tokens.keys();
     let signed = signature::headers(
         &delivery.message_id,
         Utc::now(),
         body,
         &secrets,
-        state.tokens.keys().current(),
+        keys.current(),
     );
     http::Request::post(endpoint.url.as_str())
         .header(http::header::CONTENT_TYPE, "application/json")
         .header("webhook-id", signed.id)
         .header("webhook-timestamp", signed.timestamp.to_string())
         .header("webhook-signature", signed.signature)
+        .header("webhook-key-id", signed.key_id)
         .body(body.to_vec())
         .map_err(|_| ApiError::internal("the endpoint's URL does not make a request"))
 }
