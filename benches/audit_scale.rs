@@ -67,6 +67,7 @@ async fn main() -> anyhow::Result<()> {
             prev_hash: prev.clone(),
             hash: String::new(),
             actor_api_key_id: None,
+            trace_parent: None,
         };
         event.hash = audit::hash_of(&event);
         prev = event.hash.clone();

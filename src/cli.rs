@@ -409,7 +409,12 @@ async fn bootstrap_owner(data: &DataArgs, email: &str, organization: &str) -> an
     Ok(())
 }
 
-async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyhow::Result<()> {
+/// The settings `serve` runs with: `--demo` gets a fresh data directory of its own.
+fn serve_settings(
+    data: &DataArgs,
+    listen: Option<SocketAddr>,
+    demo: bool,
+) -> anyhow::Result<Settings> {
     let mut settings = Settings::resolve(data, listen)?;
     if demo {
         anyhow::ensure!(
@@ -426,6 +431,11 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
             settings.data_dir.display()
         );
     }
+    Ok(settings)
+}
+
+async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyhow::Result<()> {
+    let settings = serve_settings(data, listen, demo)?;
     let app = crate::build(settings.clone()).await?;
     if demo {
         seed_and_show_demo(&app, &settings).await?;
@@ -459,6 +469,7 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
         until_stopped(stopped.clone()),
     )
     .await?;
+    let metrics = spawn_metrics_listener(&settings, &app, until_stopped(stopped.clone())).await?;
     crate::http::serve(
         listener,
         app.router,
@@ -467,11 +478,33 @@ async fn serve(data: &DataArgs, listen: Option<SocketAddr>, demo: bool) -> anyho
     )
     .await?;
     let _ = delivery.await;
-    if let Some(tls) = tls {
-        let _ = tls.await;
+    for side in [tls, metrics].into_iter().flatten() {
+        let _ = side.await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The listener of `metrics_listen`, when set: `/metrics` alone.
+async fn spawn_metrics_listener(
+    settings: &Settings,
+    app: &crate::App,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    let Some(address) = settings.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot listen on {address} (metrics_listen): {err}"))?;
+    tracing::info!(address = %listener.local_addr()?, "serving /metrics");
+    let router = crate::http::metrics_router(app.state.clone());
+    Ok(Some(tokio::spawn(crate::http::serve(
+        listener,
+        router,
+        settings.timeouts,
+        stopped,
+    ))))
 }
 
 /// Charter's own TLS listener, when `tls_listen` is set: it asks browsers for a client

@@ -34,6 +34,9 @@ pub struct DataArgs {
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    otlp_endpoint: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     policy: Option<PathBuf>,
@@ -81,10 +84,24 @@ struct FileSettings {
     audit_checkpoint_minutes: Option<u64>,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// Resolved settings of one process.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// A separate address that serves `/metrics` alone (then the main listener does not).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log lines as text (the default) or JSON.
+    pub log_format: LogFormat,
+    /// Where traces go over OTLP/HTTP (`http://collector:4318`); none sends no traces.
+    pub otlp_endpoint: Option<String>,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub policy: Option<PathBuf>,
@@ -269,6 +286,9 @@ impl Settings {
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            metrics_listen: None,
+            log_format: LogFormat::Text,
+            otlp_endpoint: None,
             data_dir: data_dir.into(),
             database_url: None,
             policy: None,
@@ -394,6 +414,18 @@ impl Settings {
     /// environment may also set.
     fn apply_network(&mut self, file: &FileSettings) -> anyhow::Result<()> {
         self.trusted_proxies = networks("CHARTER_TRUSTED_PROXIES", &file.trusted_proxies)?;
+        self.metrics_listen = file.metrics_listen;
+        self.log_format = file.log_format.unwrap_or(LogFormat::Text);
+        self.otlp_endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .ok()
+            .or(file.otlp_endpoint.clone())
+            .filter(|endpoint| !endpoint.is_empty());
+        if let Some(endpoint) = &self.otlp_endpoint {
+            anyhow::ensure!(
+                endpoint.starts_with("http://") || endpoint.starts_with("https://"),
+                "otlp_endpoint must be an http(s) URL (the collector's OTLP/HTTP address)"
+            );
+        }
         self.smtp_url = std::env::var("CHARTER_SMTP_URL")
             .ok()
             .filter(|url| !url.is_empty())

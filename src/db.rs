@@ -93,9 +93,19 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 
 /// Applies the pending migrations; the caller holds the start-up lock.
 pub async fn apply_migrations(db: &DatabaseConnection) -> anyhow::Result<()> {
-    migration::Migrator::up(db, None)
+    let failed = |err: sea_orm::DbErr| anyhow::anyhow!("migrating the database failed: {err}");
+    let pending = migration::Migrator::get_pending_migrations(db)
         .await
-        .map_err(|err| anyhow::anyhow!("migrating the database failed: {err}"))
+        .map_err(failed)?
+        .len();
+    migration::Migrator::up(db, None).await.map_err(failed)?;
+    let known = migration::Migrator::migrations().len();
+    tracing::info!(
+        applied = pending,
+        migrations = known,
+        "database schema up to date"
+    );
+    Ok(())
 }
 
 /// The key of the PostgreSQL advisory lock that start-up work holds ("charter" in ASCII).

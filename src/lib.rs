@@ -16,10 +16,12 @@ pub mod graphql;
 pub mod http;
 pub mod ldap;
 pub mod mail;
+pub mod metrics;
 pub mod outbound;
 pub mod saml;
 pub mod scim;
 pub mod services;
+pub mod telemetry;
 pub mod webhooks;
 
 use std::sync::Arc;

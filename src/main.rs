@@ -1,23 +1,31 @@
-//! The `charter` binary: sets up logging, hands the command line to the library.
-
-use std::io::IsTerminal;
+//! The `charter` binary: sets up logs and traces, hands the command line to the library.
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("CHARTER_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    match charter::cli::run(charter::cli::Cli::parse()).await {
+fn main() -> std::process::ExitCode {
+    let cli = charter::cli::Cli::parse();
+    // Logs and traces are set up before the runtime starts: the trace exporter's HTTP client
+    // runs on a thread of its own. A configuration that does not load leaves text logs, and the
+    // command says what is wrong with it.
+    let settings = charter::config::Settings::resolve(&cli.data, None).ok();
+    let telemetry = charter::telemetry::init(settings.as_ref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(charter::cli::run(cli));
+    drop(runtime);
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

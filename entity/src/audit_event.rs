@@ -28,6 +28,8 @@ pub struct Model {
     pub hash: String,
     /// The API key the actor acted through, when it was one.
     pub actor_api_key_id: Option<Uuid>,
+    /// The W3C `traceparent` of the request that wrote it, when traces are on (not hashed).
+    pub trace_parent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

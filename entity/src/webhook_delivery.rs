@@ -26,6 +26,8 @@ pub struct Model {
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The `traceparent` of the request whose event it delivers, when traces are on.
+    pub trace_parent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,7 @@ mod m20261205_000016_directories;
 mod m20261205_000017_client_certificates;
 mod m20261205_000018_scim;
 mod m20261206_000019_key_store;
+mod m20261206_000020_trace_parents;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000017_client_certificates::Migration),
             Box::new(m20261205_000018_scim::Migration),
             Box::new(m20261206_000019_key_store::Migration),
+            Box::new(m20261206_000020_trace_parents::Migration),
         ]
     }
 }

@@ -51,6 +51,12 @@ pub async fn open(
             database_ring(db, &secrets, settings).await?
         }
     };
+    tracing::info!(
+        secrets_key = %secrets.file().id(),
+        sealing_key = %secrets.sealing_key_id().unwrap_or_default(),
+        signing_key = %ring.current().kid,
+        "keys ready"
+    );
     Ok((ring, secrets))
 }
 

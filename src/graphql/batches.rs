@@ -48,6 +48,11 @@ pub fn queue() -> (BatchQueue, Batches) {
 impl BatchQueue {
     /// Queues a loader's batch (the loaders' spawner).
     pub fn spawn(&self, batch: BoxFuture<'static, ()>) {
+        // Each batch is one loader's statement: a span of its own, in the operation's.
+        let batch = Box::pin(tracing::Instrument::instrument(
+            batch,
+            tracing::info_span!("sql.batch"),
+        ));
         // The receiver lives as long as the request's execution, which is what waits on the
         // batch; once it is gone nobody waits, and the batch may be dropped.
         let _ = self.0.send(batch);

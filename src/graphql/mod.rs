@@ -20,5 +20,6 @@ pub mod types;
 pub use context::RequestContext;
 pub(crate) use context::{ContextExt, missing_as};
 pub use schema::{
-    CharterSchema, build_schema, execute, schema_guards, sdl, undeclared_requirements,
+    CharterSchema, build_schema, execute, operation_label, schema_guards, sdl,
+    undeclared_requirements,
 };

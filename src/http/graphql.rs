@@ -141,17 +141,67 @@ async fn execute(
     peer: SocketAddr,
     caller: Result<Caller, CallerError>,
     headers: HeaderMap,
-    request: Request,
+    mut request: Request,
 ) -> HttpResponse {
     let principal = match caller {
         Ok(Caller(principal)) => principal,
         Err(CallerError(err)) => return graphql_error(&headers, err),
     };
     let meta = request_meta(peer, &headers, &state.app.settings.trusted_proxies);
+    let started = std::time::Instant::now();
+    let (kind, operation) = crate::graphql::operation_label(&mut request);
     let (context, batches) = RequestContext::new(&state.app, principal, meta);
-    let mut response = crate::graphql::execute(&state.schema, request.data(context), batches).await;
+    let span = tracing::info_span!(
+        "graphql",
+        otel.name = %operation,
+        graphql.operation.type = kind,
+    );
+    let mut response = tracing::Instrument::instrument(
+        crate::graphql::execute(&state.schema, request.data(context), batches),
+        span,
+    )
+    .await;
     assign_codes(&mut response);
+    count_operation(kind, operation, &response, started);
     respond(&headers, response)
+}
+
+/// Counts the operation under its label and the code of its first error (`OK` without one),
+/// and times it by its type.
+fn count_operation(
+    kind: &'static str,
+    operation: String,
+    response: &Response,
+    started: std::time::Instant,
+) {
+    let outcome = response
+        .errors
+        .first()
+        .and_then(|error| error.extensions.as_ref()?.get("code").cloned())
+        .and_then(|code| match code {
+            // Only a code of the closed set names a series.
+            async_graphql::Value::String(code) => ErrorCode::ALL
+                .iter()
+                .map(|known| known.as_str())
+                .find(|known| *known == code),
+            _ => None,
+        })
+        .unwrap_or(if response.errors.is_empty() {
+            "OK"
+        } else {
+            "INTERNAL"
+        });
+    let metrics = crate::metrics::metrics();
+    metrics
+        .graphql_operations
+        .get_or_create(&crate::metrics::OperationLabels { operation, outcome })
+        .inc();
+    metrics
+        .graphql_seconds
+        .get_or_create(&crate::metrics::OperationTypeLabels {
+            operation_type: kind,
+        })
+        .observe(started.elapsed().as_secs_f64());
 }
 
 /// Where a request came from: the client's address and its user agent.

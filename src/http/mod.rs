@@ -5,6 +5,7 @@ mod graphiql;
 mod graphql;
 mod headers;
 mod lists;
+mod measured;
 mod oauth;
 mod scim;
 mod server;
@@ -31,8 +32,15 @@ pub struct HttpState {
 
 pub fn router(app: AppState) -> Router {
     let schema = build_schema(app.clone());
+    let on_main_listener = app.settings.metrics_listen.is_none();
     let state = HttpState { app, schema };
-    Router::new()
+    let router = Router::new();
+    let router = if on_main_listener {
+        router.route("/metrics", get(measured::scrape))
+    } else {
+        router
+    };
+    router
         .route(
             "/graphql",
             get(graphql::graphql_get).post(graphql::graphql_post),
@@ -55,7 +63,21 @@ pub fn router(app: AppState) -> Router {
         )
         .merge(scim::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(measured::track))
         .with_state(state)
+}
+
+/// The routes of the `metrics_listen` address: `/metrics` alone.
+pub fn metrics_router(app: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(measured::scrape))
+        .with_state(app)
+}
+
+impl axum::extract::FromRef<HttpState> for AppState {
+    fn from_ref(state: &HttpState) -> Self {
+        state.app.clone()
+    }
 }
 
 /// The body bound of the route at `path`: the token endpoint's small form, a SAML ACS's

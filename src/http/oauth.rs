@@ -153,10 +153,10 @@ fn client_of(
 /// `POST /oauth/token`: `grant_type=client_credentials`, optionally `scope` (a subset of the
 /// key's effective grants, as `resource:level` words).
 pub async fn token(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
-    match issue(&state, &headers, &body).await {
-        Ok(response) => response,
-        Err(err) => err.into_response(),
-    }
+    let issued = issue(&state, &headers, &body).await;
+    let outcome = if issued.is_ok() { "issued" } else { "refused" };
+    crate::metrics::metrics().sign_in("client_credentials", outcome);
+    issued.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn issue(

@@ -141,8 +141,8 @@ impl Outbound {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Unreachable> {
-        let request =
-            reqwest::Request::try_from(request).map_err(|err| unreachable("(unparsable)", &err))?;
+        let request = reqwest::Request::try_from(traced(request))
+            .map_err(|err| unreachable("(unparsable)", &err))?;
         let target = describe(request.url());
         self.admit(request.url())
             .map_err(|reason| unreachable(&target, &reason))?;
@@ -172,7 +172,7 @@ impl Outbound {
         request: http::Request<Vec<u8>>,
         keep: usize,
     ) -> Result<http::Response<Vec<u8>>, Failed> {
-        let request = reqwest::Request::try_from(request)
+        let request = reqwest::Request::try_from(traced(request))
             .map_err(|err| failed("(unparsable)", &err, false))?;
         let target = describe(request.url());
         self.admit(request.url())
@@ -316,6 +316,17 @@ impl reqwest::dns::Resolve for GuardedResolver {
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
     }
+}
+
+/// `request` with the `traceparent` of the span that sends it, when traces are on (whatever
+/// the request carried under that name is replaced).
+fn traced(mut request: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    if let Some(traceparent) = crate::telemetry::traceparent_of(&tracing::Span::current())
+        && let Ok(value) = http::HeaderValue::from_str(&traceparent)
+    {
+        request.headers_mut().insert("traceparent", value);
+    }
+    request
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod identity;
 pub mod keys;
+pub mod observed;
 pub mod organization;
 pub mod store;
 pub mod webhooks;

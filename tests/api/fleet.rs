@@ -161,7 +161,7 @@ impl Fleet {
 }
 
 /// A GraphQL request to the process on `port`.
-async fn post(port: u16, token: Option<&str>, query: &str, variables: Value) -> Value {
+pub(crate) async fn post(port: u16, token: Option<&str>, query: &str, variables: Value) -> Value {
     let mut request = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/graphql"))
         .json(&json!({ "query": query, "variables": variables }));
@@ -183,6 +183,21 @@ async fn sign_in_at(port: u16) -> String {
     body["data"]["login"]["accessToken"]
         .as_str()
         .unwrap_or_else(|| panic!("sign-in failed: {body}"))
+        .to_owned()
+}
+
+/// The id of the first organization the bearer of `token` is a member of.
+pub(crate) async fn first_organization(port: u16, token: &str) -> String {
+    let orgs = post(
+        port,
+        Some(token),
+        "{ viewer { memberships { nodes { organization { id } } } } }",
+        json!({}),
+    )
+    .await;
+    orgs["data"]["viewer"]["memberships"]["nodes"][0]["organization"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{orgs}"))
         .to_owned()
 }
 
@@ -402,18 +417,7 @@ async fn resealing_while_requests_run_loses_nothing() {
         .run(&["bootstrap", "--email", EMAIL, "--organization", "Fleet"])
         .await;
     let token = fleet.sign_in(0).await;
-    let orgs = fleet
-        .gql(
-            0,
-            Some(&token),
-            "{ viewer { memberships { nodes { organization { id } } } } }",
-            json!({}),
-        )
-        .await;
-    let org = orgs["data"]["viewer"]["memberships"]["nodes"][0]["organization"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let org = first_organization(fleet.processes[0].port, &token).await;
     let secrets: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
     for n in 0..10 {
         let (id, secret) = create_endpoint(&fleet, n % 3, &token, &org).await;

@@ -82,5 +82,6 @@ fn new_event(
         prev_hash: head.hash,
         hash: String::new(),
         actor_api_key_id: actor.api_key_id,
+        trace_parent: crate::telemetry::traceparent_of(&tracing::Span::current()),
     }
 }

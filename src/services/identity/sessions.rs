@@ -96,7 +96,15 @@ pub async fn login(
             sso::ldap::Outcome::Refused => true,
             sso::ldap::Outcome::NotCovered => false,
         };
-    let user = password_holder(state, &parsed, password_text, counted, meta).await?;
+    let user = password_holder(state, &parsed, password_text, counted, meta)
+        .await
+        .inspect_err(|err| {
+            let outcome = match err.code {
+                crate::error::ErrorCode::RateLimited => "throttled",
+                _ => "refused",
+            };
+            crate::metrics::metrics().sign_in("password", outcome);
+        })?;
     if let Some(org) = organization_id {
         records::active_membership(&state.db, user.id, org)
             .await?

@@ -53,12 +53,19 @@ pub(crate) async fn write_recording<T>(
     db: &DatabaseConnection,
     change: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<(T, Vec<(Actor, Event)>)>,
 ) -> ApiResult<T> {
+    let waited = std::time::Instant::now();
     let txn = begin_write(db).await?;
+    let metrics = crate::metrics::metrics();
+    metrics
+        .db_begin_seconds
+        .observe(waited.elapsed().as_secs_f64());
     let (value, events) = change(&txn).await?;
+    let recorded = events.len() as u64;
     for (actor, event) in events {
         audit::record(&txn, &actor, event).await?;
     }
     txn.commit().await?;
+    metrics.audit_events.inc_by(recorded);
     Ok(value)
 }
 

@@ -106,9 +106,12 @@ async fn advance(state: &AppState, id: Uuid) -> ApiResult<u64> {
             .into_iter()
             .filter(|event| subscription.matches(&event.action))
             .map(|event| {
+                let trace_parent = event.trace_parent.clone();
                 let event = EventRecord::from(event);
                 let body = payload::of_event(&event);
-                queued(&endpoint, event.id.to_string(), &event.action, &body, now)
+                let mut row = queued(&endpoint, event.id.to_string(), &event.action, &body, now);
+                row.trace_parent = Set(trace_parent);
+                row
             })
             .collect();
         let written = rows.len() as u64;
@@ -148,6 +151,7 @@ pub fn queued(
         last_status_code: Set(None),
         last_error: Set(None),
         created_at: Set(now),
+        trace_parent: Set(None),
     }
 }
 

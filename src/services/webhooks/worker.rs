@@ -157,7 +157,15 @@ async fn claim(state: &AppState, limit: u64) -> ApiResult<Vec<Claimed>> {
 /// Makes one attempt of `claimed` and records it; a failure to record is logged (the lease
 /// then runs out and the attempt is made again).
 async fn deliver(state: &AppState, claimed: Claimed) {
-    let answer = attempt(state, &claimed).await;
+    // The attempt continues the trace of the request that wrote the event.
+    let span = tracing::info_span!(
+        "webhook.deliver",
+        otel.kind = "client",
+        delivery = %claimed.delivery.id,
+        event_type = %claimed.delivery.event_type,
+    );
+    crate::telemetry::adopt(&span, claimed.delivery.trace_parent.as_deref());
+    let answer = tracing::Instrument::instrument(attempt(state, &claimed), span).await;
     if let Err(err) = record(state, &claimed, answer).await {
         tracing::error!(
             delivery = %claimed.delivery.id,
@@ -277,7 +285,7 @@ async fn record(state: &AppState, claimed: &Claimed, answer: Answer) -> ApiResul
     let attempts = delivery.attempts + 1;
     let seen = Seen::of(&answer);
     let process = state.webhooks.process;
-    write_recording(&state.db, async |txn| {
+    let status = write_recording(&state.db, async |txn| {
         super::fanout::lock_organization_first(txn, claimed.endpoint.organization_id).await?;
         insert_attempt(txn, delivery.id, &answer, &seen).await?;
         let (enabled, events) =
@@ -321,9 +329,19 @@ async fn record(state: &AppState, claimed: &Claimed, answer: Answer) -> ApiResul
             .filter(webhook_delivery::Column::LeaseOwner.eq(process))
             .exec(txn)
             .await?;
-        Ok(((), events))
+        Ok((status, events))
     })
-    .await
+    .await?;
+    let outcome = match status {
+        DELIVERED => "delivered",
+        PENDING => "retrying",
+        _ => "failed",
+    };
+    crate::metrics::metrics()
+        .webhook_deliveries
+        .get_or_create(&crate::metrics::DeliveryLabels { outcome })
+        .inc();
+    Ok(())
 }
 
 /// Writes the attempt `seen` of delivery `id`.

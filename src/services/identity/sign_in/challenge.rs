@@ -153,6 +153,7 @@ pub async fn verify(
                 events
             })
             .await
+            .inspect(|_| crate::metrics::metrics().sign_in("second_factor", "session"))
         }
     }
 }
@@ -219,6 +220,7 @@ async fn proved_factor(
 /// Records a wrong answer among the account's security events (as nobody's: whoever gave it
 /// is not known to be the person) and answers the refusal.
 async fn wrong_answer(state: &AppState, user: &user::Model, actor: Actor) -> ApiResult<ApiError> {
+    crate::metrics::metrics().sign_in("second_factor", "refused");
     let event = Event::new(
         Scope::User(user.id),
         Action::MfaVerifyFailed,

@@ -51,6 +51,15 @@ impl SignInMethod {
         }
     }
 
+    /// How `/metrics` counts a sign-in this way: `password` or `single_sign_on`.
+    pub fn metric_label(&self) -> &'static str {
+        if self.method == enforcement::SSO {
+            "single_sign_on"
+        } else {
+            "password"
+        }
+    }
+
     /// Whether this is a sign-in through `organization_id`'s own provider, which its
     /// enforcement of single sign-on lets in.
     pub fn through_provider_of(&self, organization_id: Uuid) -> bool {

@@ -37,11 +37,16 @@ pub async fn sign_in(
     meta: &RequestMeta,
     describe: impl FnOnce(&session_row::Model) -> Vec<Event>,
 ) -> ApiResult<SignIn> {
-    let organization_id = landing::landing(state, &user, organization_id, &method, meta).await?;
+    let counted = method.metric_label();
+    let organization_id = landing::landing(state, &user, organization_id, &method, meta)
+        .await
+        .inspect_err(|_| crate::metrics::metrics().sign_in(counted, "refused"))?;
     if !user.mfa_enabled || method.mfa_at.is_some() {
         let tokens = session::open(state, user, organization_id, method, meta, describe).await?;
+        crate::metrics::metrics().sign_in(counted, "session");
         return Ok(SignIn::Session(tokens));
     }
     let challenge = challenge::new_challenge(state, &user, None, organization_id, &method).await?;
+    crate::metrics::metrics().sign_in(counted, "challenge");
     Ok(SignIn::Challenge(challenge))
 }

@@ -240,6 +240,7 @@ pub(super) async fn refusal(
         Ok((true, vec![(actor, event)]))
     })
     .await;
+    crate::metrics::metrics().sign_in("single_sign_on", "refused");
     match recorded {
         Ok(true) => {
             tracing::info!(organization = %org.id, reason = reason.code(), "single sign-on refused")
