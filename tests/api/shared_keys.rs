@@ -169,3 +169,83 @@ async fn a_configured_key_file_is_checked_and_moves_into_the_database_from_the_k
     let app = starts(later.path(), url, None, Some(secrets)).await;
     assert_eq!(app.state.tokens.keys().current().kid, first.kid);
 }
+
+#[tokio::test]
+async fn a_checkpoint_signed_before_rotations_verifies_after_its_key_left_the_key_set() {
+    use charter::services::webhooks::{checkpoints, payload::Checkpoint};
+    use entity::{audit_checkpoint, signing_key};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let app = crate::helpers::TestApp::spawn_with(|settings| {
+        settings.webhooks.checkpoint_every = std::time::Duration::ZERO;
+    })
+    .await;
+    let owner = app.create_user("owner@example.com").await;
+    app.create_org(&owner, "Acme").await;
+    assert_eq!(checkpoints::sign_due(&app.state).await.unwrap(), 1);
+    let db = app.state.database();
+    let row = audit_checkpoint::Entity::find()
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let signed = Checkpoint {
+        id: row.id,
+        organization_id: row.organization_id,
+        seq: row.seq,
+        head_hash: row.head_hash.clone(),
+        at: row.at,
+        key_id: row.key_id.clone(),
+        signature: row.signature.clone(),
+    };
+    assert_eq!(signed.key_id, app.state.tokens.keys().current().kid);
+
+    // Two rotations, long ago as far as the schedule knows: the checkpoint's key signed first,
+    // and no token it signed can still be taken.
+    for _ in 0..2 {
+        charter::services::keys::rotate_signing(&app.state)
+            .await
+            .unwrap();
+    }
+    let now = chrono::Utc::now();
+    let mut scheduled: Vec<signing_key::Model> = signing_key::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|key| key.signs_from.is_some())
+        .collect();
+    scheduled.sort_by_key(|key| (key.signs_from, key.created_at));
+    assert_eq!(scheduled.len(), 3);
+    assert_eq!(scheduled[0].kid, signed.key_id);
+    for (index, key) in scheduled.into_iter().enumerate() {
+        let mut key: signing_key::ActiveModel = key.into();
+        key.signs_from = Set(Some(now - chrono::Duration::days(30 - index as i64)));
+        key.update(db).await.unwrap();
+    }
+    charter::services::keys::refresh(&app.state).await.unwrap();
+    let keys = app.state.tokens.keys();
+    assert_ne!(keys.current().kid, signed.key_id);
+    assert!(keys.find(&signed.key_id).is_none(), "still published");
+    let published: Vec<_> = keys
+        .jwks()
+        .keys
+        .into_iter()
+        .filter_map(|key| key.common.key_id)
+        .collect();
+    assert!(!published.contains(&signed.key_id), "{published:?}");
+
+    let verdicts = checkpoints::verify(&app.state, std::slice::from_ref(&signed))
+        .await
+        .unwrap();
+    assert_eq!(verdicts, vec![Ok(())]);
+    // A changed signature does not.
+    let mut forged = signed.clone();
+    let first = if forged.signature.starts_with('A') {
+        "B"
+    } else {
+        "A"
+    };
+    forged.signature.replace_range(0..1, first);
+    let verdicts = checkpoints::verify(&app.state, &[forged]).await.unwrap();
+    assert!(verdicts[0].is_err(), "{verdicts:?}");
+}
