@@ -58,9 +58,7 @@ pub fn signing_verdict(recorded: Option<&[String]>, ring: &[String]) -> Verdict 
 pub async fn check_signing(db: &impl ConnectionTrait, keys: &KeyRing) -> anyhow::Result<()> {
     let ring = keys.ids();
     let recorded = find(db, SIGNING).await?;
-    let recorded_ids: Option<Vec<String>> = recorded
-        .as_ref()
-        .map(|row| row.fingerprint.split(' ').map(str::to_owned).collect());
+    let recorded_ids = recorded.as_ref().map(signing_ids);
     match signing_verdict(recorded_ids.as_deref(), &ring) {
         Verdict::Keep => Ok(()),
         Verdict::Record => {
@@ -122,9 +120,12 @@ pub async fn check_secrets(
 /// The signing key ids a configured key file recorded (the processes on the database signed
 /// with files), if any.
 pub async fn recorded_signing(db: &impl ConnectionTrait) -> anyhow::Result<Option<Vec<String>>> {
-    Ok(find(db, SIGNING)
-        .await?
-        .map(|row| row.fingerprint.split(' ').map(str::to_owned).collect()))
+    Ok(find(db, SIGNING).await?.as_ref().map(signing_ids))
+}
+
+/// The signing key ids a record holds, the signing key's first.
+fn signing_ids(row: &key_fingerprint::Model) -> Vec<String> {
+    row.fingerprint.split(' ').map(str::to_owned).collect()
 }
 
 /// Forgets the record of key files: the signing keys moved into the database.

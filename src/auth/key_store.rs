@@ -48,7 +48,7 @@ pub async fn open(
         }
         None => {
             signing_keys::prepare(db, &secrets, &settings.data_dir.join("keys")).await?;
-            database_ring(db, &secrets, settings).await?
+            ring_of(&signing_keys::load(db, &secrets).await?, settings)?
         }
     };
     tracing::info!(
@@ -60,14 +60,9 @@ pub async fn open(
     Ok((ring, secrets))
 }
 
-/// The ring the database's signing keys give now.
-async fn database_ring(
-    db: &impl ConnectionTrait,
-    secrets: &SecretBox,
-    settings: &Settings,
-) -> anyhow::Result<KeyRing> {
-    let stored = signing_keys::load(db, secrets).await?;
-    signing_keys::ring_at(&stored, Utc::now(), lead(settings))?
+/// The ring `stored` gives now.
+fn ring_of(stored: &[signing_keys::Stored], settings: &Settings) -> anyhow::Result<KeyRing> {
+    signing_keys::ring_at(stored, Utc::now(), lead(settings))?
         .ok_or_else(|| anyhow::anyhow!("no signing key in the database signs yet"))
 }
 
@@ -134,15 +129,21 @@ pub async fn refresh(
     if *store.ring().source() != KeySource::Database {
         return Ok(());
     }
+    // One read of the keys, and a second only after a rotation changed them.
     let every = Duration::days(settings.signing_key_rotation_days);
-    if let Some(rotation) = signing_keys::rotate_if_due(db, secrets, lead(settings), every).await? {
+    let mut stored = signing_keys::load(db, secrets).await?;
+    let spans: Vec<_> = stored.iter().map(|key| key.span).collect();
+    if signing_keys::rotation_due(&spans, Utc::now(), every)
+        && let Some(rotation) = signing_keys::rotate(db, secrets, lead(settings)).await?
+    {
         tracing::info!(
             key = %rotation.kid,
             signs_from = %rotation.signs_from,
             next = %rotation.next,
             "rotated the token signing key"
         );
+        stored = signing_keys::load(db, secrets).await?;
     }
-    store.replace(database_ring(db, secrets, settings).await?);
+    store.replace(ring_of(&stored, settings)?);
     Ok(())
 }

@@ -16,7 +16,10 @@ use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use entity::signing_key;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
 
 use super::keys::{self, KeyRing};
 use super::sealing::SecretBox;
@@ -58,6 +61,21 @@ pub struct Stored {
     pub kid: String,
     pub span: Span,
     pub key: SigningKey,
+}
+
+/// Every signing key's id and span, none opened (what deciding a rotation and listing need).
+pub async fn spans(db: &impl ConnectionTrait) -> anyhow::Result<Vec<(String, Span)>> {
+    let rows = signing_key::Entity::find().all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let span = Span {
+                created_at: row.created_at,
+                signs_from: row.signs_from,
+            };
+            (row.kid, span)
+        })
+        .collect())
 }
 
 /// Every signing key in the database, opened with `secrets`.
@@ -132,11 +150,14 @@ pub async fn prepare(
     keys_folder: &std::path::Path,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
-    if load(db, secrets).await?.is_empty() {
+    if signing_key::Entity::find().count(db).await? == 0 {
         store_first(db, secrets, keys_folder, now).await?;
     }
-    let stored = load(db, secrets).await?;
-    if !stored.iter().any(|key| key.span.signs_from.is_none()) {
+    let next = signing_key::Entity::find()
+        .filter(signing_key::Column::SignsFrom.is_null())
+        .count(db)
+        .await?;
+    if next == 0 {
         make_next(db, secrets, now).await?;
     }
     Ok(())
@@ -221,18 +242,18 @@ pub async fn rotate(
     lead: Duration,
 ) -> anyhow::Result<Option<Rotation>> {
     let now = Utc::now();
-    let stored = load(db, secrets).await?;
-    let Some(next) = stored
-        .iter()
-        .filter(|key| key.span.signs_from.is_none())
-        .min_by_key(|key| key.span.created_at)
+    let Some(next) = signing_key::Entity::find()
+        .filter(signing_key::Column::SignsFrom.is_null())
+        .order_by_asc(signing_key::Column::CreatedAt)
+        .one(db)
+        .await?
     else {
         anyhow::bail!("there is no next signing key to rotate to; start a process first");
     };
-    let signs_from = (next.span.created_at + lead).max(now);
+    let signs_from = (next.created_at + lead).max(now);
     let taken = signing_key::Entity::update_many()
         .col_expr(signing_key::Column::SignsFrom, Expr::value(signs_from))
-        .filter(signing_key::Column::Kid.eq(next.kid.clone()))
+        .filter(signing_key::Column::Kid.eq(next.kid.as_str()))
         .filter(signing_key::Column::SignsFrom.is_null())
         .exec(db)
         .await?;
@@ -241,26 +262,17 @@ pub async fn rotate(
     }
     let next_kid = make_next(db, secrets, now).await?;
     Ok(Some(Rotation {
-        kid: next.kid.clone(),
+        kid: next.kid,
         signs_from,
         next: next_kid,
     }))
 }
 
-/// Rotates when the key signing now has signed for `every` and no rotation is scheduled.
-pub async fn rotate_if_due(
-    db: &impl ConnectionTrait,
-    secrets: &SecretBox,
-    lead: Duration,
-    every: Duration,
-) -> anyhow::Result<Option<Rotation>> {
-    let now = Utc::now();
-    let stored = load(db, secrets).await?;
-    let newest_start = stored.iter().filter_map(|key| key.span.signs_from).max();
-    match newest_start {
-        Some(start) if start <= now && now - start >= every => rotate(db, secrets, lead).await,
-        _ => Ok(None),
-    }
+/// Whether a rotation is due at `now`: the key that signs has signed for `every`, and no
+/// later one is scheduled.
+pub fn rotation_due(spans: &[Span], now: DateTime<Utc>, every: Duration) -> bool {
+    let newest_start = spans.iter().filter_map(|span| span.signs_from).max();
+    newest_start.is_some_and(|start| start <= now && now - start >= every)
 }
 
 #[cfg(test)]
@@ -306,6 +318,18 @@ mod tests {
         let spans = [span(0, Some(0)), span(95, Some(110)), span(100, None)];
         assert_eq!(at_minute(&spans, 105), Some((0, vec![0, 1, 2])));
         assert_eq!(at_minute(&spans, 110), Some((1, vec![0, 1, 2])));
+    }
+
+    #[test]
+    fn a_rotation_is_due_once_the_signing_key_has_signed_its_time_and_none_is_scheduled() {
+        let every = Duration::minutes(60);
+        let spans = [span(0, Some(0)), span(0, None)];
+        assert!(!rotation_due(&spans, at(59), every));
+        assert!(rotation_due(&spans, at(60), every));
+        // A rotation already scheduled (to sign later) is not made again.
+        let scheduled = [span(0, Some(0)), span(0, Some(75)), span(60, None)];
+        assert!(!rotation_due(&scheduled, at(70), every));
+        assert!(!rotation_due(&[span(0, None)], at(70), every));
     }
 
     #[test]

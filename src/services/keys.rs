@@ -57,18 +57,18 @@ pub async fn list(
     let ring = state.tokens.keys();
     let mut lines = Vec::new();
     if state.settings.signing_key.is_none() {
-        for key in signing_keys::load(&state.db, &state.secrets).await? {
-            let part = if key.kid == ring.current().kid {
+        for (kid, span) in signing_keys::spans(&state.db).await? {
+            let part = if kid == ring.current().kid {
                 "signing"
-            } else if ring.find(&key.kid).is_some() {
+            } else if ring.find(&kid).is_some() {
                 "published"
             } else {
                 "retired"
             };
             lines.push(SigningKeyLine {
-                kid: key.kid,
+                kid,
                 part,
-                signs_from: key.span.signs_from,
+                signs_from: span.signs_from,
             });
         }
     }

@@ -241,11 +241,8 @@ fn base64_url(text: &str) -> String {
 }
 
 fn session_id_of(token: &str) -> String {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    claims["sid"].as_str().unwrap().to_owned()
+    crate::sso::claims(token)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

@@ -206,14 +206,7 @@ fn kid_of(token: &str) -> String {
 }
 
 fn expiry_of(token: &str) -> DateTime<Utc> {
-    let payload = token.split('.').nth(1).unwrap();
-    use base64::Engine;
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
+    let claims = crate::sso::claims(token);
     DateTime::from_timestamp(claims["exp"].as_i64().unwrap(), 0).unwrap()
 }
 

@@ -12,7 +12,7 @@ use crate::fleet::post;
 use crate::helpers::{FreshDatabase, TestApp};
 
 /// A process killed when dropped.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {

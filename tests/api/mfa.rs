@@ -68,15 +68,7 @@ async fn verify(app: &TestApp, challenge: &Value, field: &str, code: &str) -> Va
 }
 
 fn amr(token: &str) -> Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
-    claims["amr"].clone()
+    crate::sso::claims(token)["amr"].clone()
 }
 
 async fn security_actions(app: &TestApp, user: uuid::Uuid) -> Vec<String> {

@@ -96,15 +96,7 @@ async fn a_security_key_is_a_second_factor_whose_answers_work_once() {
     let access = body["data"]["verifyMfa"]["accessToken"]
         .as_str()
         .unwrap_or_else(|| panic!("{body}"));
-    let claims: Value = {
-        use base64::Engine;
-        serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(access.split('.').nth(1).unwrap())
-                .unwrap(),
-        )
-        .unwrap()
-    };
+    let claims = crate::sso::claims(access);
     assert_eq!(claims["amr"], json!(["pwd", "hwk"]));
 
     // The same assertion again: the challenge is used, and on a new challenge it answers

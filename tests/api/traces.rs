@@ -4,7 +4,7 @@
 //! goes on to the webhook the request caused; log lines are JSON carrying the request's id and
 //! trace id.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::faults::{free_port, ready};
 use crate::helpers::FreshDatabase;
+use crate::metrics::Running;
 
 const EMAIL: &str = "owner@traces.example";
 const PASSWORD: &str = "traces owner passphrase 2291";
@@ -72,15 +73,6 @@ async fn serve(router: axum::Router) -> u16 {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, router).await });
     port
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 async fn gql(port: u16, token: Option<&str>, query: &str, variables: Value) -> (HeaderMap, Value) {

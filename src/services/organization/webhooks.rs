@@ -539,6 +539,7 @@ async fn replayed(
                 &event.action,
                 &body,
                 now,
+                None,
             ));
         }
     }
@@ -556,7 +557,7 @@ pub async fn send_test(
             let endpoint = locked_enabled(tx, id, "endpointId", "is disabled").await?;
             let message = Uuid::now_v7();
             let body = payload::test(message, endpoint.organization_id, now);
-            let row = queued(&endpoint, message.to_string(), TEST, &body, now)
+            let row = queued(&endpoint, message.to_string(), TEST, &body, now, None)
                 .insert(tx.txn)
                 .await?;
             Ok((row, None))

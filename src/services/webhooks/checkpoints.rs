@@ -139,7 +139,16 @@ async fn queue_for_subscribers(
         .await?
         .iter()
         .filter(|endpoint| Subscription::stored(&endpoint.events).matches(CHECKPOINT))
-        .map(|endpoint| queued(endpoint, checkpoint.id.to_string(), CHECKPOINT, &body, now))
+        .map(|endpoint| {
+            queued(
+                endpoint,
+                checkpoint.id.to_string(),
+                CHECKPOINT,
+                &body,
+                now,
+                None,
+            )
+        })
         .collect();
     insert(txn, rows).await
 }

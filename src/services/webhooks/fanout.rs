@@ -109,9 +109,8 @@ async fn advance(state: &AppState, id: Uuid) -> ApiResult<u64> {
                 let trace_parent = event.trace_parent.clone();
                 let event = EventRecord::from(event);
                 let body = payload::of_event(&event);
-                let mut row = queued(&endpoint, event.id.to_string(), &event.action, &body, now);
-                row.trace_parent = Set(trace_parent);
-                row
+                let message = event.id.to_string();
+                queued(&endpoint, message, &event.action, &body, now, trace_parent)
             })
             .collect();
         let written = rows.len() as u64;
@@ -127,13 +126,14 @@ async fn advance(state: &AppState, id: Uuid) -> ApiResult<u64> {
 }
 
 /// A delivery of `body` (message `message_id`, of type `event_type`) to `endpoint`, due at
-/// `now`.
+/// `now`, continuing the trace `trace_parent` (the request that wrote the event).
 pub fn queued(
     endpoint: &webhook_endpoint::Model,
     message_id: String,
     event_type: &str,
     body: &Value,
     now: DateTime<Utc>,
+    trace_parent: Option<String>,
 ) -> webhook_delivery::ActiveModel {
     webhook_delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -151,7 +151,7 @@ pub fn queued(
         last_status_code: Set(None),
         last_error: Set(None),
         created_at: Set(now),
-        trace_parent: Set(None),
+        trace_parent: Set(trace_parent),
     }
 }
 
