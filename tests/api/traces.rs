@@ -299,3 +299,48 @@ async fn a_callers_traceparent_parents_the_request_span_and_reaches_the_webhook(
         "{in_request}"
     );
 }
+
+#[tokio::test]
+async fn a_malformed_or_huge_traceparent_is_ignored_and_never_echoed() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let huge = format!("00-{}-00f067aa0ba902b7-01", "a".repeat(16 * 1024));
+    let hostile = [
+        "not a traceparent".to_owned(),
+        "00-zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-00f067aa0ba902b7-01".to_owned(),
+        "00-00000000000000000000000000000000-0000000000000000-01".to_owned(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+        huge,
+    ];
+    for traceparent in &hostile {
+        let response = client
+            .post(format!("{}/graphql", app.address))
+            .header("traceparent", traceparent)
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "{}",
+            &traceparent[..40.min(traceparent.len())]
+        );
+        let request_id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(request_id.len(), 32);
+        assert!(!request_id.contains("4bf92f35"));
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["data"]["__typename"], "Query");
+        assert!(!body.to_string().contains("traceparent"));
+    }
+    // What a well-formed traceparent names is taken only as the 32 hex digits it must be.
+    assert_eq!(charter::telemetry::trace_id_in(&hostile[1]), None);
+    assert_eq!(charter::telemetry::trace_id_in(&hostile[4]), None);
+    assert_eq!(
+        charter::telemetry::trace_id_in("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        Some("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+}
