@@ -538,7 +538,10 @@ async fn seed_and_show_demo(app: &crate::App, settings: &Settings) -> anyhow::Re
         .await
         .map_err(|err| anyhow::anyhow!("seeding the demo failed: {}", err.message))?;
     println!("Demo data in {}", settings.data_dir.display());
-    println!("Sign in at http://{}/graphiql with:", settings.listen);
+    println!(
+        "Sign in to the console at http://{0}/console (or GraphiQL at http://{0}/graphiql) with:",
+        settings.listen
+    );
     for login in &logins {
         println!(
             "  {:<24} {}  ({})",

@@ -1,6 +1,8 @@
 //! The web layer: routes, the GraphQL endpoint, health checks and the public keys.
 
+mod bundle;
 mod caller;
+mod console;
 mod graphiql;
 mod graphql;
 mod headers;
@@ -48,6 +50,10 @@ pub fn router(app: AppState) -> Router {
         .route("/lists/{file}", get(lists::download))
         .route("/graphiql", get(graphiql::page))
         .route("/graphiql/assets/{digest}/{file}", get(graphiql::asset))
+        .route("/console", get(console::page))
+        .route("/console/", get(console::page))
+        .route("/console/{*path}", get(console::page))
+        .route("/console/assets/{digest}/{file}", get(console::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))

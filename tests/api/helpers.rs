@@ -47,6 +47,22 @@ async fn serve_tls(app: &charter::App) -> Option<String> {
     Some(address)
 }
 
+/// Security keys need a WebAuthn origin with a name: the server's own port at `localhost`,
+/// where the browser tests open it. Returns that origin.
+pub fn webauthn_on_localhost(settings: &mut Settings) -> String {
+    let port = settings
+        .sso
+        .public_url
+        .as_deref()
+        .and_then(|url| url.rsplit(':').next())
+        .expect("the test server's public URL")
+        .to_owned();
+    let origin = format!("http://localhost:{port}");
+    settings.webauthn_rp_id = Some("localhost".to_owned());
+    settings.webauthn_origins = vec![origin.clone()];
+    origin
+}
+
 /// A signed-in user of a test.
 #[derive(Debug, Clone)]
 pub struct Session {

@@ -34,6 +34,7 @@ async fn every_response_forbids_content_sniffing() {
         (Method::GET, "/readyz", 200),
         (Method::GET, "/.well-known/jwks.json", 200),
         (Method::GET, "/graphiql", 200),
+        (Method::GET, "/console/members", 200),
         (Method::GET, "/graphql?query=%7B__typename%7D", 200),
         (Method::POST, "/graphql", 200),
         (Method::GET, "/lists/unknown.txt", 404),

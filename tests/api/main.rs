@@ -18,6 +18,7 @@ mod batching;
 mod certificates;
 mod cli;
 mod conformance;
+mod console;
 mod existence;
 mod faults;
 mod fleet;

@@ -7,26 +7,14 @@ use webauthn_authenticator_rs::prelude::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 
-use crate::helpers::{PASSWORD, TestApp, error_code};
+use crate::helpers::{PASSWORD, TestApp, error_code, webauthn_on_localhost};
 
 /// A server whose relying party is `localhost` on its own port (WebAuthn has no IP-address
 /// relying parties; browsers reach 127.0.0.1 as localhost).
 async fn spawn() -> (TestApp, Url) {
-    let app = TestApp::spawn_with(|settings| {
-        let port = settings
-            .sso
-            .public_url
-            .as_deref()
-            .and_then(|url| url.rsplit(':').next())
-            .unwrap()
-            .to_owned();
-        settings.webauthn_rp_id = Some("localhost".to_owned());
-        settings.webauthn_origins = vec![format!("http://localhost:{port}")];
-    })
-    .await;
-    let port = app.address.rsplit(':').next().unwrap();
-    let origin = Url::parse(&format!("http://localhost:{port}")).unwrap();
-    (app, origin)
+    let mut origin = String::new();
+    let app = TestApp::spawn_with(|settings| origin = webauthn_on_localhost(settings)).await;
+    (app, Url::parse(&origin).unwrap())
 }
 
 async fn register(app: &TestApp, token: &str, key: &mut SoftPasskey, origin: &Url) -> Value {

@@ -6,7 +6,7 @@
 // Usage: node webauthn-in-browser.mjs <page-url> <access-token> <email> <password>
 // CHROMIUM names the browser (default /usr/bin/chromium).
 
-import { launch } from './chromium.mjs';
+import { launch, virtualAuthenticator } from './chromium.mjs';
 
 const [pageUrl, token, email, password] = process.argv.slice(2);
 if (!pageUrl || !token || !email || !password) {
@@ -29,19 +29,7 @@ try {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   await page.goto(pageUrl);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      ctap2Version: 'ctap2_1',
-      transport: 'usb',
-      hasResidentKey: false,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  const { cdp, authenticatorId } = await virtualAuthenticator(context, page);
   console.log(`virtual authenticator ${authenticatorId}`);
   const result = await page.evaluate(
     async ([token, email, password]) => {
