@@ -214,8 +214,9 @@ pub struct SsoSettings {
     /// slash: the provider sends people back to `<public_url>/sso/callback`. Without it,
     /// single sign-on cannot be configured.
     pub public_url: Option<String>,
-    /// Origins (`https://app.example.com`) a finished sign-in may return to; any other
-    /// `return_to` is refused, so Charter is no open redirect.
+    /// Origins (`https://app.example.com`) a finished sign-in may return to, besides the pages
+    /// of Charter's own console under `public_url`; any other `return_to` is refused, so
+    /// Charter is no open redirect.
     pub return_origins: Vec<String>,
     /// Lets issuers be `http://` URLs (a provider on loopback in development and tests);
     /// otherwise only `https://` issuers are accepted.

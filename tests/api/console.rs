@@ -149,7 +149,17 @@ async fn console_runs_its_flows_in_a_browser_for_every_preset_role() {
 
 #[tokio::test]
 async fn console_signs_in_through_the_organizations_identity_provider() {
-    let Some(sso) = crate::sso::Sso::start(&[("grace", "grace@acme.test", true)], None).await
+    // Charter's own origin is not among the return origins: its console needs no listing.
+    let Some(sso) = crate::sso::Sso::start_with(
+        &[("grace", "grace@acme.test", true)],
+        None,
+        &[],
+        |settings| {
+            let own = settings.sso.public_url.clone().unwrap();
+            settings.sso.return_origins.retain(|origin| *origin != own);
+        },
+    )
+    .await
     else {
         return;
     };
@@ -179,6 +189,43 @@ async fn console_signs_in_through_the_organizations_identity_provider() {
         "{}",
         run.output
     );
+}
+
+#[tokio::test]
+async fn single_sign_on_returns_to_the_console_unlisted_and_nowhere_else_on_its_origin() {
+    let Some(sso) = crate::sso::Sso::start_with(&[], None, &[], |settings| {
+        let own = settings.sso.public_url.clone().unwrap();
+        settings.sso.return_origins.retain(|origin| *origin != own);
+    })
+    .await
+    else {
+        return;
+    };
+    sso.configure(false, false).await;
+    let own = &sso.app.address;
+    let status = |return_to: String| {
+        let url = sso.start_url(&return_to);
+        async move {
+            crate::sso::Acme::browser()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status(format!("{own}/console/sso")).await, 303);
+    for refused in [
+        format!("{own}/consolex/sso"),
+        format!("{own}/console"),
+        format!("{own}/graphiql"),
+        format!("{own}/console/../graphiql"),
+        format!("{own}0/console/sso"),
+        format!("{own}/console/sso?sso_code=planted"),
+    ] {
+        assert_eq!(status(refused.clone()).await, 400, "{refused}");
+    }
 }
 
 /// Runs `console-in-browser.mjs` with `setup` (the server, the people, what to run); `None`

@@ -173,8 +173,9 @@ pub(super) fn client_network(meta: &RequestMeta) -> String {
     }
 }
 
-/// `return_to` when it is an absolute http(s) URL on one of the configured return origins that
-/// does not already carry a sign-in code (the final redirect would hold a stranger's first).
+/// `return_to` when it is an absolute http(s) URL on one of the configured return origins, or
+/// a page of Charter's own console, that does not already carry a sign-in code (the final
+/// redirect would hold a stranger's first).
 pub(super) fn checked_return_to(
     state: &AppState,
     return_to: Option<&str>,
@@ -200,7 +201,14 @@ pub(super) fn checked_return_to(
         )));
     }
     let origin = url.origin().ascii_serialization();
-    if !state.settings.sso.return_origins.contains(&origin) {
+    // Charter's own console (`<public_url>/console/…`) needs no listing.
+    let console = state
+        .settings
+        .sso
+        .public_url
+        .as_deref()
+        .is_some_and(|public| url.as_str().starts_with(&format!("{public}/console/")));
+    if !console && !state.settings.sso.return_origins.contains(&origin) {
         return Err(refused(&format!(
             "is not on an origin Charter returns to ({origin} is not in sso_return_origins)"
         )));
