@@ -70,6 +70,11 @@ export function SecondFactorForm(props: { challenge: Challenge; onVerified: (ver
     }
   };
 
+  const codeForm = challenge.methods.includes('totp') || challenge.methods.includes('recovery_code');
+  // A wrong code is shown at the code's field; anything else (a throttle, a security key's
+  // refusal, a failure of the browser) below the form.
+  const atField = codeForm && error instanceof ApiError && error.code !== 'RATE_LIMITED';
+
   const submit = (event: FormEvent) => {
     event.preventDefault();
     void verify(method === 'totp' ? { totpCode: code.trim() } : { recoveryCode: code.trim() });
@@ -91,7 +96,7 @@ export function SecondFactorForm(props: { challenge: Challenge; onVerified: (ver
           Use a security key
         </Button>
       )}
-      {(challenge.methods.includes('totp') || challenge.methods.includes('recovery_code')) && (
+      {codeForm && (
         <form onSubmit={submit} className="stack">
           <Field
             label={method === 'totp' ? 'Code from your authenticator app' : 'Recovery code'}
@@ -101,7 +106,7 @@ export function SecondFactorForm(props: { challenge: Challenge; onVerified: (ver
             inputMode={method === 'totp' ? 'numeric' : 'text'}
             isRequired
             autoFocus
-            error={error instanceof ApiError && error.code !== 'RATE_LIMITED' ? error.message : null}
+            error={atField ? (error as ApiError).message : null}
           />
           <div className="row">
             <Button type="submit" variant="primary" isDisabled={busy || code.trim() === ''}>
@@ -121,8 +126,7 @@ export function SecondFactorForm(props: { challenge: Challenge; onVerified: (ver
           </div>
         </form>
       )}
-      {!(error instanceof ApiError) && <ErrorNote error={error} />}
-      {error instanceof ApiError && error.code === 'RATE_LIMITED' && <ErrorNote error={error} />}
+      <ErrorNote error={atField ? null : error} />
     </div>
   );
 }

@@ -305,7 +305,7 @@ export function ApiKeysPage() {
       />
       <CreateAccountDialog
         open={creatingAccount}
-        roles={rolesWithin(session, data?.roles ?? []).filter((role) => !session.catalog.roles.some((preset) => preset.owner && preset.key === role.key))}
+        roles={rolesWithin(session, data?.roles ?? [], { owner: false })}
         onClose={() => setCreatingAccount(false)}
         onCreated={() => {
           setCreatingAccount(false);

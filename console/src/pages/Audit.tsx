@@ -6,7 +6,7 @@ import { request, useQuery } from '../api';
 import { graphql } from '../gql';
 import type { AuditPageQuery } from '../gql/graphql';
 import { useSession } from '../session';
-import { Button, ErrorNote, Field, Pager, ScrollBox, Select, formatDate, usePages } from '../ui';
+import { Button, ErrorNote, Field, Pager, ScrollBox, Select, formatDate, saveFile, usePages } from '../ui';
 
 const AuditQuery = graphql(`
   query AuditPage($organizationId: ID!, $first: Int!, $after: String, $search: String, $action: String, $from: DateTime, $to: DateTime) {
@@ -127,12 +127,7 @@ export function AuditPage() {
         if (!log.pageInfo.hasNextPage) break;
         after = log.pageInfo.endCursor ?? null;
       }
-      const url = URL.createObjectURL(new Blob([lines.join('\n') + '\n'], { type: 'application/x-ndjson' }));
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = `audit-${session.organization!.publicId}.jsonl`;
-      link.click();
-      URL.revokeObjectURL(url);
+      saveFile(new Blob([lines.join('\n') + '\n'], { type: 'application/x-ndjson' }), `audit-${session.organization!.publicId}.jsonl`);
       setExporting(`Exported ${lines.length} events.`);
     } catch (caught) {
       setExporting(null);

@@ -8,7 +8,7 @@ import { ApiError, currentTokens, request, useQuery } from '../api';
 import { graphql } from '../gql';
 import type { ListKind, ListPageQuery, ListsPageQuery } from '../gql/graphql';
 import { useSession } from '../session';
-import { ActionButton, Button, DialogBox, ErrorNote, Field, Pager, ScrollBox, Select, fieldError, formatDate, usePages } from '../ui';
+import { ActionButton, Button, DialogBox, ErrorNote, Field, Pager, ScrollBox, Select, fieldError, formatDate, saveFile, usePages } from '../ui';
 
 const KINDS: ListKind[] = ['IP', 'CIDR', 'DOMAIN', 'URL', 'HASH', 'EMAIL', 'TEXT'];
 
@@ -318,12 +318,7 @@ async function download(list: { id: string; name: string }, format: 'txt' | 'csv
     headers: { authorization: `Bearer ${currentTokens()?.accessToken ?? ''}` },
   });
   if (!response.ok) throw new Error(`the download answered ${response.status}`);
-  const url = URL.createObjectURL(await response.blob());
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = `${list.name}.${format}`;
-  link.click();
-  URL.revokeObjectURL(url);
+  saveFile(await response.blob(), `${list.name}.${format}`);
 }
 
 interface RefusedValue {

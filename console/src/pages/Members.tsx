@@ -116,13 +116,14 @@ type Role = NonNullable<Organization['roles']>[number];
 
 /**
  * The roles the viewer may hand out: none above their own grants, and the owner role only
- * when they are an owner (the rules `assignRole` and `inviteMember` enforce).
+ * when they are an owner (the rules `assignRole` and `inviteMember` enforce) and `owner` is
+ * not false (service accounts and just-in-time members never get it).
  */
-export function rolesWithin(session: Session, roles: Role[]): Role[] {
+export function rolesWithin<R extends Pick<Role, 'key' | 'grants'>>(session: Session, roles: R[], { owner = true } = {}): R[] {
   const owners = new Set(session.catalog.roles.filter((role) => role.owner).map((role) => role.key));
   const viewerIsOwner = owners.has(session.organization?.viewerRole?.key ?? '');
   return roles.filter((role) => {
-    if (owners.has(role.key)) return viewerIsOwner;
+    if (owners.has(role.key)) return owner && viewerIsOwner;
     return role.grants.every((grant) => {
       const rank = session.access.rank(grant.resource, grant.level);
       return rank <= 0 || session.access.meets(grant.resource, grant.level);

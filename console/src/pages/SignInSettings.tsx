@@ -149,7 +149,7 @@ export function SignInSettingsPage() {
   };
 
   const sso = data?.sso;
-  const roles = rolesWithin(session, data?.roles ?? []).filter((role) => !session.catalog.roles.some((preset) => preset.owner && preset.key === role.key));
+  const roles = rolesWithin(session, data?.roles ?? [], { owner: false });
   return (
     <>
       <h1>Sign-in settings</h1>
